@@ -1,0 +1,187 @@
+//! The child process: runs one exercise's checks and writes a structured result.
+//!
+//! The parent trusts nothing but the result file named in `CANDLECAMP_RESULT`, which must carry
+//! the nonce from `CANDLECAMP_NONCE`; it is written only after every check ran. Anything the
+//! learner's code does meanwhile (print "passed", call `process::exit(0)`, abort, overflow its
+//! stack) leaves no valid result behind, and the parent reads that as a crash.
+
+use crate::check::{Ctx, Fail};
+use crate::registry::{self, Exercise};
+use crate::report::{CheckReport, ChildReport, Status};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Mutex;
+use std::thread::ThreadId;
+
+struct PanicRecord {
+    thread: ThreadId,
+    thread_name: String,
+    message: String,
+    location: String,
+}
+
+static PANICS: Mutex<Vec<PanicRecord>> = Mutex::new(Vec::new());
+
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(a panic with a non-string payload)".into());
+        let location = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column())).unwrap_or_default();
+        let t = std::thread::current();
+        let rec = PanicRecord { thread: t.id(), thread_name: t.name().unwrap_or("unnamed").to_string(), message, location };
+        // A poisoned lock still holds the data; never panic inside the hook.
+        let mut v = PANICS.lock().unwrap_or_else(|e| e.into_inner());
+        v.push(rec);
+    }));
+}
+
+fn is_todo(message: &str) -> bool {
+    message.starts_with("not yet implemented") || message.starts_with("not implemented")
+}
+
+/// Limit the address space on the CPU so that a runaway allocation fails fast and cleanly
+/// (Rust aborts with "memory allocation of N bytes failed") instead of swapping the machine.
+/// Not on CUDA: the driver reserves far more virtual memory than it uses.
+fn limit_memory() {
+    let bytes: u64 = std::env::var("CANDLECAMP_MEM_LIMIT").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
+        // SAFETY: sysconf has no preconditions.
+        let (pages, size) = unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
+        if pages > 0 && size > 0 {
+            pages as u64 * size as u64
+        } else {
+            16 << 30
+        }
+    });
+    let lim = libc::rlimit { rlim_cur: bytes as libc::rlim_t, rlim_max: bytes as libc::rlim_t };
+    // SAFETY: setrlimit reads a valid struct; failure only leaves the limit unset.
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_AS, &lim);
+    }
+}
+
+pub fn run(id: &str, device: &str, long: bool) -> ! {
+    let result_path = std::env::var("CANDLECAMP_RESULT").unwrap_or_default();
+    let nonce = std::env::var("CANDLECAMP_NONCE").unwrap_or_default();
+    if device == "cpu" {
+        limit_memory();
+    }
+    install_panic_hook();
+    let checks = match registry::find_exercise(id) {
+        None => vec![CheckReport { name: "setup".into(), status: Status::Error, detail: Some(format!("unknown exercise {id}")) }],
+        Some((week, ex)) => match crate::make_device(device) {
+            Err(e) => vec![CheckReport { name: "setup".into(), status: Status::Error, detail: Some(e) }],
+            Ok(dev) => run_checks(week.dir, &ex, &Ctx::new(dev, long)),
+        },
+    };
+    let report = ChildReport { nonce, id: id.to_string(), checks };
+    let json = serde_json::to_vec(&report).expect("serialising a report");
+    if std::fs::write(&result_path, json).is_err() {
+        std::process::exit(3);
+    }
+    std::process::exit(0)
+}
+
+fn run_checks(week_dir: &str, ex: &Exercise, ctx: &Ctx) -> Vec<CheckReport> {
+    let mut out = Vec::new();
+    if let (Some(func), false) = (ex.function, ex.forbidden.is_empty()) {
+        out.push(rules_check(week_dir, ex, func));
+    }
+    let me = std::thread::current().id();
+    for check in &ex.checks {
+        let before = PANICS.lock().unwrap_or_else(|e| e.into_inner()).len();
+        let result = catch_unwind(AssertUnwindSafe(|| (check.run)(ctx)));
+        let panics = PANICS.lock().unwrap_or_else(|e| e.into_inner());
+        let new = &panics[before..];
+        let main_panic = new.iter().rev().find(|p| p.thread == me);
+        let other_panic = new.iter().find(|p| p.thread != me);
+        let (status, detail) = match (result, main_panic, other_panic) {
+            (Err(_), Some(p), _) | (Ok(_), _, Some(p)) if is_todo(&p.message) => {
+                (Status::NotStarted, Some(format!("reached todo!() at {}", p.location)))
+            }
+            (Err(_), Some(p), _) => (Status::Failed, Some(format!("panicked at {}: {}", p.location, p.message))),
+            (Err(_), None, _) => (Status::Failed, Some("panicked (no message was recorded)".into())),
+            (Ok(_), _, Some(p)) => (
+                Status::Failed,
+                Some(format!("a thread your code spawned (\"{}\") panicked at {}: {}", p.thread_name, p.location, p.message)),
+            ),
+            (Ok(Ok(())), _, None) => (Status::Passed, None),
+            (Ok(Err(f)), _, None) => match f {
+                Fail::Mismatch(m) | Fail::LearnerError(m) => (Status::Failed, Some(m)),
+                Fail::Fixture(m) => (Status::Error, Some(m)),
+                Fail::Internal(m) => (Status::Error, Some(m)),
+                Fail::Skipped(m) => (Status::Skipped, Some(m)),
+            },
+        };
+        out.push(CheckReport { name: check.name.to_string(), status, detail });
+    }
+    out
+}
+
+/// Some puzzles forbid the library function they reimplement. Scan the body of the learner's
+/// function for forbidden names (comments stripped).
+fn rules_check(week_dir: &str, ex: &Exercise, func: &str) -> CheckReport {
+    let path = crate::subject::source_dir(week_dir).join(ex.file);
+    let name = "rules".to_string();
+    let Ok(src) = std::fs::read_to_string(&path) else {
+        return CheckReport { name, status: Status::Error, detail: Some(format!("cannot read {}", path.display())) };
+    };
+    let Some(body) = function_body(&src, func) else {
+        return CheckReport { name, status: Status::Failed, detail: Some(format!("no function `{func}` found in {}", path.display())) };
+    };
+    let used: Vec<&str> = ex.forbidden.iter().copied().filter(|f| body.contains(f)).collect();
+    if used.is_empty() {
+        CheckReport { name, status: Status::Passed, detail: None }
+    } else {
+        CheckReport {
+            name,
+            status: Status::Failed,
+            detail: Some(format!("`{func}` uses {}, which this puzzle's rules forbid (see its doc comment)", used.join(", "))),
+        }
+    }
+}
+
+/// The text of `fn name`'s body with `//` comments removed, or None.
+pub fn function_body(src: &str, name: &str) -> Option<String> {
+    let code: String = src.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
+    let pat = format!("fn {name}");
+    let mut from = 0;
+    let start = loop {
+        let i = code[from..].find(&pat)? + from;
+        let next = code[i + pat.len()..].chars().next()?;
+        if next == '(' || next == '<' || next.is_whitespace() {
+            break i;
+        }
+        from = i + pat.len();
+    };
+    let open = code[start..].find('{')? + start;
+    let mut depth = 0;
+    for (k, ch) in code[open..].char_indices() {
+        match ch {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(code[open + 1..open + k].to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::function_body;
+
+    #[test]
+    fn extracts_bodies_and_strips_comments() {
+        let src = "fn cumsum_helper() { 1 }\n/// doc\npub fn cumsum(a: &T) -> R {\n    // a.cumsum(0) is forbidden\n    let x = { a.sum(0) };\n    x\n}\n";
+        let b = function_body(src, "cumsum").unwrap();
+        assert!(b.contains("a.sum(0)") && !b.contains("a.cumsum"), "{b}");
+        assert!(function_body(src, "missing").is_none());
+    }
+}

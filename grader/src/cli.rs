@@ -1,0 +1,299 @@
+//! The command line: `grader grade | list | hint | stubs | fixtures | dist`.
+
+use crate::{child, dist, fixtures, make_device, registry, report, root, runner, stubs, subject};
+use clap::{Parser, Subcommand};
+use registry::{Exercise, Week};
+use report::{paint, ExerciseReport, GradeReport, Status, Summary, BOLD, DIM};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(name = "grader", version, about = "Grades candlecamp exercises against PyTorch / transformers reference outputs")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Grade a week's exercises (each in its own process, with a time limit).
+    Grade {
+        /// The week, e.g. week1.
+        week: String,
+        /// Only exercises whose id contains this text (e.g. `cumsum` or `week1.arrays`).
+        filter: Option<String>,
+        /// Where tensors live: cpu, or cuda (needs a build with `--features cuda`).
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Print one JSON document instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// Also run the long training targets (minutes each).
+        #[arg(long)]
+        long: bool,
+        /// Exercises graded at once (default: the number of cores).
+        #[arg(long, short)]
+        jobs: Option<usize>,
+        /// Multiply every time limit by this factor.
+        #[arg(long, default_value_t = 1.0)]
+        timeout_scale: f64,
+        /// For CI: succeed only if every exercise has this status (`passed` or `not-started`).
+        #[arg(long, hide = true)]
+        expect: Option<String>,
+    },
+    /// List the exercises of a week (or of every week) with their status from the last grade.
+    List { week: Option<String> },
+    /// Print the hint and the book page of an exercise.
+    Hint { id: String },
+    /// Regenerate the learner stubs in weeks/ from solutions/ (instructors). `--check`: report drift only.
+    Stubs {
+        #[arg(long)]
+        check: bool,
+    },
+    /// Verify every fixture against fixtures/MANIFEST (regenerate them with `just fixtures`).
+    Fixtures,
+    /// Write a learner's copy of the repository (no solutions/) to DIR.
+    Dist {
+        dir: PathBuf,
+        #[arg(long)]
+        force: bool,
+    },
+    #[command(name = "__child", hide = true)]
+    Child {
+        id: String,
+        #[arg(long)]
+        device: String,
+        #[arg(long)]
+        long: bool,
+    },
+}
+
+fn usage_error(msg: String) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(2)
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    report::init_color();
+    match cli.cmd {
+        Cmd::Child { id, device, long } => child::run(&id, &device, long),
+        Cmd::Grade { week, filter, device, json, long, jobs, timeout_scale, expect } => {
+            grade(&week, filter.as_deref(), &device, json, long, jobs, timeout_scale, expect.as_deref())
+        }
+        Cmd::List { week } => list(week.as_deref()),
+        Cmd::Hint { id } => hint(&id),
+        Cmd::Stubs { check } => match stubs::run(check) {
+            Err(e) => usage_error(e),
+            Ok(0) => {
+                println!("stubs: weeks/ is what solutions/ generates");
+                ExitCode::SUCCESS
+            }
+            Ok(n) if check => {
+                println!("stubs: {n} file(s) drifted; run `just stubs` and commit the result");
+                ExitCode::FAILURE
+            }
+            Ok(n) => {
+                println!("stubs: wrote {n} file(s)");
+                ExitCode::SUCCESS
+            }
+        },
+        Cmd::Fixtures => match fixtures::check_all() {
+            Err(e) => usage_error(e),
+            Ok((n, bytes, problems)) if problems.is_empty() => {
+                println!("fixtures: {n} file(s), {:.2} MB, all match fixtures/MANIFEST", bytes as f64 / 1e6);
+                ExitCode::SUCCESS
+            }
+            Ok((_, _, problems)) => {
+                for p in &problems {
+                    println!("fixtures: {p}");
+                }
+                println!("fixtures: {} problem(s); {}", problems.len(), fixtures::REMAKE);
+                ExitCode::FAILURE
+            }
+        },
+        Cmd::Dist { dir, force } => match dist::run(&dir, force) {
+            Ok(n) => {
+                println!("dist: wrote {n} files to {} (no solutions/)", dir.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => usage_error(e),
+        },
+    }
+}
+
+fn resolve_week(name: &str) -> Result<&'static Week, String> {
+    registry::find_week(name).ok_or_else(|| {
+        let visible = registry::weeks().iter().filter(|w| !w.hidden).map(|w| w.name);
+        match registry::suggest(name, visible) {
+            Some(s) => format!("there is no week {name:?}; did you mean {s}?"),
+            None => format!(
+                "there is no week {name:?}; weeks: {}",
+                registry::weeks().iter().filter(|w| !w.hidden).map(|w| w.name).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    })
+}
+
+fn last_results_path(week: &str) -> PathBuf {
+    root().join("target/candlecamp").join(format!("last-{}-{week}.json", subject::mode()))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn grade(week: &str, filter: Option<&str>, device: &str, json: bool, long: bool, jobs: Option<usize>, timeout_scale: f64, expect: Option<&str>) -> ExitCode {
+    let w = match resolve_week(week) {
+        Ok(w) => w,
+        Err(e) => return usage_error(e),
+    };
+    if let Err(e) = make_device(device) {
+        return usage_error(e);
+    }
+    if let Some(x) = expect {
+        if x != "passed" && x != "not-started" {
+            return usage_error(format!("--expect takes passed or not-started, not {x:?}"));
+        }
+    }
+    let all = (w.exercises)();
+    let matching: Vec<Exercise> = all.into_iter().filter(|e| filter.is_none_or(|f| e.id.contains(f))).collect();
+    if matching.is_empty() {
+        let f = filter.unwrap_or("");
+        let ids: Vec<&'static str> = (w.exercises)().iter().map(|e| e.id).collect();
+        return usage_error(match registry::suggest(f, ids) {
+            Some(s) => format!("no exercise of {week} matches {f:?}; did you mean {s}?"),
+            None => format!("no exercise of {week} matches {f:?}; `grader list {week}` lists them"),
+        });
+    }
+    let (selected, long_left): (Vec<Exercise>, Vec<Exercise>) = matching.into_iter().partition(|e| long || !e.long);
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let opts = runner::Options { device: device.to_string(), long, jobs, timeout_scale };
+    let id_width = selected.iter().map(|e| e.id.len()).max().unwrap_or(0);
+    let start = Instant::now();
+
+    if !json {
+        println!(
+            "{} {}  {}",
+            paint(BOLD, &format!("candlecamp · {week}")),
+            w.title,
+            paint(DIM, &format!("({} code from {}/{}, {device}, {jobs} at a time)", subject::mode(), subject::base(), w.dir))
+        );
+    }
+    // Print results in registry order as soon as every earlier one is done.
+    let printer = Mutex::new((0usize, vec![None::<String>; selected.len()], String::new()));
+    let on_done = |i: usize, r: &ExerciseReport| {
+        if json {
+            return;
+        }
+        let mut p = printer.lock().unwrap();
+        p.1[i] = Some(report::exercise_lines(r, id_width));
+        while p.0 < selected.len() {
+            let k = p.0;
+            let Some(line) = p.1[k].take() else { break };
+            let day = selected[k].day().to_string();
+            if p.2 != day {
+                println!("\n{}", paint(BOLD, &day));
+                p.2 = day;
+            }
+            println!("{line}");
+            p.0 += 1;
+        }
+        let _ = std::io::stdout().flush();
+    };
+    let reports = runner::grade(&selected, &opts, &on_done);
+    let seconds = start.elapsed().as_secs_f64();
+    let summary = Summary::of(&reports);
+    let doc = GradeReport {
+        week: week.to_string(),
+        mode: subject::mode().to_string(),
+        device: device.to_string(),
+        exercises: reports,
+        summary,
+        seconds,
+        long_not_run: long_left.len(),
+    };
+    if filter.is_none() {
+        let path = last_results_path(week);
+        let _ = std::fs::create_dir_all(path.parent().unwrap());
+        let _ = std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap());
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap());
+    } else {
+        println!("\n{}", paint(BOLD, &report::summary_line(&summary, seconds)));
+        if !long_left.is_empty() {
+            println!("{}", paint(DIM, &format!("{} long exercise(s) not run: add --long", long_left.len())));
+        }
+        if let Some(next) = doc.exercises.iter().find(|r| r.status != Status::Passed) {
+            println!(
+                "next: {} — {}\n      edit {}\n      read book/src/{}  ·  stuck? grader hint {}",
+                next.id, next.title, next.file, next.page, next.id
+            );
+        } else {
+            println!("{}", paint(report::GREEN, "everything selected passed."));
+        }
+    }
+    match expect {
+        Some("passed") => expectation(&doc, Status::Passed),
+        Some(_) => expectation(&doc, Status::NotStarted),
+        None if summary.passed == summary.total => ExitCode::SUCCESS,
+        None => ExitCode::FAILURE,
+    }
+}
+
+/// `--expect`: every exercise must have `want` (CI: the reference passes, the stubs are untouched).
+fn expectation(doc: &GradeReport, want: Status) -> ExitCode {
+    let off: Vec<&ExerciseReport> = doc.exercises.iter().filter(|r| r.status != want).collect();
+    for r in &off {
+        eprintln!("expect {}: {} is {} ({})", want.label(), r.id, r.status.label(), r.detail.as_deref().unwrap_or(""));
+    }
+    println!("expect {}: {} passed, {} failed", want.label(), doc.exercises.len() - off.len(), off.len());
+    if off.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn list(week: Option<&str>) -> ExitCode {
+    let weeks: Vec<&Week> = match week {
+        Some(name) => match resolve_week(name) {
+            Ok(w) => vec![w],
+            Err(e) => return usage_error(e),
+        },
+        None => registry::weeks().iter().filter(|w| !w.hidden).collect(),
+    };
+    for w in weeks {
+        let last: Option<GradeReport> = std::fs::read(last_results_path(w.name)).ok().and_then(|b| serde_json::from_slice(&b).ok());
+        let status_of = |id: &str| {
+            last.as_ref().and_then(|l| l.exercises.iter().find(|r| r.id == id)).map(|r| r.status.label()).unwrap_or("not graded yet")
+        };
+        println!("{}", paint(BOLD, &format!("{} — {}", w.name, w.title)));
+        let exs = (w.exercises)();
+        let width = exs.iter().map(|e| e.id.len()).max().unwrap_or(0);
+        for e in &exs {
+            let long = if e.long { " (long)" } else { "" };
+            println!("  {:<width$}  {:<14} {}{long}", e.id, status_of(e.id), e.title);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn hint(id: &str) -> ExitCode {
+    match registry::find_exercise(id) {
+        Some((_, e)) => {
+            println!("{} — {}\n", paint(BOLD, e.id), e.title);
+            println!("{}\n", if e.hint.is_empty() { "(no hint for this one)" } else { e.hint });
+            println!("file: {}\nbook: book/src/{}", subject::learner_file(&e), e.page);
+            ExitCode::SUCCESS
+        }
+        None => {
+            let ids: Vec<&'static str> = registry::weeks().iter().filter(|w| !w.hidden).flat_map(|w| (w.exercises)().into_iter().map(|e| e.id)).collect();
+            usage_error(match registry::suggest(id, ids) {
+                Some(s) => format!("no exercise {id:?}; did you mean {s}?"),
+                None => format!("no exercise {id:?}; `grader list` shows them all"),
+            })
+        }
+    }
+}

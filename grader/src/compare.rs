@@ -1,0 +1,361 @@
+//! Comparison helpers used by every check.
+//!
+//! Order of business: device, dtype and shape first (the cheapest things to get wrong and the
+//! most confusing when reported as numbers), then values: NaN/Inf by position, the worst element
+//! with its index and both values, and a diagnosis when the output matches a recognisable wrong
+//! answer (the transpose, a constant factor, a constant offset, the right values in another
+//! shape, or any candidate the check itself supplies).
+
+use crate::check::{CheckResult, Fail};
+use candle_core::{DType, Tensor};
+
+/// `|got - want| <= abs + rel * |want|`, element-wise (numpy's `allclose` rule).
+#[derive(Clone, Copy, Debug)]
+pub struct Tol {
+    pub abs: f64,
+    pub rel: f64,
+}
+
+impl Tol {
+    /// Default for f32 results of a few operations on the CPU: accumulation order differs from
+    /// PyTorch's, so allow a few ulps of f32 (eps ≈ 1.2e-7) on values of order one.
+    pub const F32: Tol = Tol { abs: 1e-5, rel: 1e-5 };
+    /// Bit-for-bit equality, for integer results and for outputs that are copies of inputs.
+    pub const EXACT: Tol = Tol { abs: 0.0, rel: 0.0 };
+    pub fn new(abs: f64, rel: f64) -> Tol {
+        Tol { abs, rel }
+    }
+}
+
+/// A plausible wrong answer a check can name, so that the report says "this is the transpose
+/// of the expected value" instead of only printing numbers.
+pub struct Candidate<'a> {
+    pub description: &'a str,
+    pub tensor: Tensor,
+}
+
+/// Compare `got` (the learner's result) against `want` (the fixture) within `tol`.
+pub fn close(label: &str, got: &Tensor, want: &Tensor, tol: Tol) -> CheckResult {
+    close_with(label, got, want, tol, &[])
+}
+
+/// Exact equality (integers, indices, masks, copies).
+pub fn exact(label: &str, got: &Tensor, want: &Tensor) -> CheckResult {
+    close(label, got, want, Tol::EXACT)
+}
+
+/// Like [`close`], and when the values are wrong, tries each candidate: if the learner's output
+/// matches one, the diagnosis names it.
+pub fn close_with(label: &str, got: &Tensor, want: &Tensor, tol: Tol, candidates: &[Candidate]) -> CheckResult {
+    if !got.device().same_device(want.device()) {
+        return Err(Fail::Mismatch(format!(
+            "{label}: result is on {:?}, expected {:?} (create tensors on the device you were given)",
+            got.device().location(),
+            want.device().location()
+        )));
+    }
+    if got.dtype() != want.dtype() {
+        return Err(Fail::Mismatch(format!(
+            "{label}: dtype is {:?}, expected {:?}{}",
+            got.dtype(),
+            want.dtype(),
+            dtype_hint(got.dtype(), want.dtype())
+        )));
+    }
+    let g = to_f64(got)?;
+    let w = to_f64(want)?;
+    if got.dims() != want.dims() {
+        return Err(Fail::Mismatch(format!(
+            "{label}: shape is {:?}, expected {:?}{}",
+            got.dims(),
+            want.dims(),
+            shape_hint(got.dims(), &g, want.dims(), &w, tol)
+        )));
+    }
+    let dims = want.dims();
+    let mut bad = 0usize;
+    let mut nonfinite = Vec::new();
+    let mut worst: Option<(usize, f64)> = None;
+    let (mut max_abs, mut max_rel) = (0f64, 0f64);
+    for (i, (&a, &b)) in g.iter().zip(w.iter()).enumerate() {
+        let ok = elem_ok(a, b, tol);
+        if !a.is_finite() && b.is_finite() {
+            nonfinite.push(i);
+        }
+        if ok {
+            continue;
+        }
+        bad += 1;
+        let err = (a - b).abs();
+        let err = if err.is_nan() { f64::INFINITY } else { err };
+        max_abs = max_abs.max(err);
+        max_rel = max_rel.max(err / b.abs().max(f64::MIN_POSITIVE));
+        let excess = err - tol.abs - tol.rel * b.abs();
+        if worst.is_none_or(|(_, e)| excess > e) {
+            worst = Some((i, excess));
+        }
+    }
+    let Some((wi, _)) = worst else { return Ok(()) };
+    let mut msg = String::new();
+    if !nonfinite.is_empty() {
+        let shown: Vec<String> = nonfinite.iter().take(3).map(|&i| format!("{} at {}", g[i], fmt_index(i, dims))).collect();
+        msg.push_str(&format!(
+            "{label}: {} non-finite value(s) where the expected values are finite: {}{}\n",
+            nonfinite.len(),
+            shown.join(", "),
+            if nonfinite.len() > 3 { ", …" } else { "" }
+        ));
+    }
+    msg.push_str(&format!(
+        "{label}: {bad} of {} element(s) differ; worst at {}: got {}, expected {} (max abs err {:.3e}, max rel err {:.3e}; tolerance abs {:.0e} + rel {:.0e})",
+        w.len(),
+        fmt_index(wi, dims),
+        fmt_val(g[wi]),
+        fmt_val(w[wi]),
+        max_abs,
+        max_rel,
+        tol.abs,
+        tol.rel
+    ));
+    if let Some(d) = diagnose(got, &g, want, &w, tol, candidates) {
+        msg.push_str("\n  diagnosis: ");
+        msg.push_str(&d);
+    }
+    Err(Fail::Mismatch(msg))
+}
+
+/// Assert a scalar property (used by property checks: e.g. cumsum's last element equals sum).
+pub fn scalar_close(label: &str, got: f64, want: f64, tol: Tol) -> CheckResult {
+    if elem_ok(got, want, tol) {
+        Ok(())
+    } else {
+        Err(Fail::Mismatch(format!(
+            "{label}: got {}, expected {} (abs err {:.3e})",
+            fmt_val(got),
+            fmt_val(want),
+            (got - want).abs()
+        )))
+    }
+}
+
+fn elem_ok(a: f64, b: f64, tol: Tol) -> bool {
+    if a.is_nan() || b.is_nan() {
+        return a.is_nan() && b.is_nan();
+    }
+    if a.is_infinite() || b.is_infinite() {
+        return a == b;
+    }
+    (a - b).abs() <= tol.abs + tol.rel * b.abs()
+}
+
+fn all_ok(g: &[f64], w: &[f64], tol: Tol) -> bool {
+    g.len() == w.len() && g.iter().zip(w).all(|(&a, &b)| elem_ok(a, b, tol))
+}
+
+pub(crate) fn to_f64(t: &Tensor) -> Result<Vec<f64>, Fail> {
+    let flat = t.flatten_all().and_then(|t| t.to_dtype(DType::F64)).and_then(|t| t.to_vec1::<f64>());
+    flat.map_err(|e| Fail::Mismatch(format!("could not read the tensor's values: {e}")))
+}
+
+fn fmt_val(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.6}")
+    }
+}
+
+pub(crate) fn fmt_index(mut flat: usize, dims: &[usize]) -> String {
+    let mut idx = vec![0; dims.len()];
+    for (k, &d) in dims.iter().enumerate().rev() {
+        if d > 0 {
+            idx[k] = flat % d;
+            flat /= d;
+        }
+    }
+    format!("{idx:?}")
+}
+
+fn dtype_hint(got: DType, want: DType) -> &'static str {
+    match (got.is_float(), want.is_float()) {
+        (true, true) => " (convert with .to_dtype(), or build your tensors with the dtype of the inputs)",
+        (false, true) => " (an integer result where floats are expected: .to_dtype(DType::F32)?)",
+        (true, false) => " (a float result where integers are expected: indices and counts are integers)",
+        (false, false) => " (pick the integer dtype the doc comment asks for)",
+    }
+}
+
+fn shape_hint(gd: &[usize], g: &[f64], wd: &[usize], w: &[f64], tol: Tol) -> String {
+    if g.len() == w.len() {
+        if all_ok(g, w, tol) {
+            return "; the values are right in row-major order: reshape the result".into();
+        }
+        if gd.len() == 2 && wd.len() == 2 && gd[0] == wd[1] && gd[1] == wd[0] && all_ok(&transpose(g, gd[0], gd[1]), w, tol) {
+            return "; your result is the transpose of the expected one".into();
+        }
+    }
+    let squeeze = |d: &[usize]| d.iter().copied().filter(|&x| x != 1).collect::<Vec<_>>();
+    if squeeze(gd) == squeeze(wd) {
+        return "; they differ only in dimensions of size 1 (squeeze / unsqueeze, or keepdim)".into();
+    }
+    String::new()
+}
+
+fn transpose(v: &[f64], rows: usize, cols: usize) -> Vec<f64> {
+    let mut out = vec![0.0; v.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = v[r * cols + c];
+        }
+    }
+    out
+}
+
+fn diagnose(got: &Tensor, g: &[f64], want: &Tensor, w: &[f64], tol: Tol, candidates: &[Candidate]) -> Option<String> {
+    for c in candidates {
+        if c.tensor.dims() == got.dims() {
+            if let Ok(cv) = to_f64(&c.tensor) {
+                if all_ok(g, &cv, tol) {
+                    return Some(format!("your output equals {}", c.description));
+                }
+            }
+        }
+    }
+    let dims = want.dims();
+    let loose = Tol { abs: tol.abs.max(1e-6), rel: tol.rel.max(1e-4) };
+    let r = dims.len();
+    if r >= 2 && dims[r - 1] == dims[r - 2] && dims[r - 1] > 1 {
+        let n = dims[r - 1];
+        let mut t = Vec::with_capacity(g.len());
+        for chunk in g.chunks(n * n) {
+            t.extend(transpose(chunk, n, n));
+        }
+        if all_ok(&t, w, loose) {
+            return Some("your output is the transpose of the expected one (last two dimensions swapped)".into());
+        }
+    }
+    // Constant factor: got = c * want, fitted by least squares.
+    let ww: f64 = w.iter().map(|x| x * x).sum();
+    if ww > 0.0 && g.iter().all(|x| x.is_finite()) {
+        let c = g.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / ww;
+        if c.abs() > 1e-12 && (c - 1.0).abs() > 1e-3 {
+            let scaled: Vec<f64> = w.iter().map(|x| c * x).collect();
+            if all_ok(g, &scaled, loose) {
+                let what = if (c + 1.0).abs() < 1e-3 {
+                    "your output is the negative of the expected one (a sign error)".to_string()
+                } else {
+                    format!("your output is the expected one times {c:.6} (a missing or extra scale factor; 1/{:.4} = {:.6})", c, 1.0 / c)
+                };
+                return Some(what);
+            }
+        }
+        // Constant offset: got = want + k.
+        let k = g.iter().zip(w).map(|(a, b)| a - b).sum::<f64>() / g.len() as f64;
+        if k.abs() > tol.abs {
+            let shifted: Vec<f64> = w.iter().map(|x| x + k).collect();
+            if all_ok(g, &shifted, loose) {
+                return Some(format!("your output is the expected one plus a constant {k:.6} (an off-by-one or a missing offset?)"));
+            }
+        }
+    }
+    // Shifted by one along some axis (a classic off-by-one).
+    for (axis, &n) in dims.iter().enumerate() {
+        if n < 2 {
+            continue;
+        }
+        for shift in [1i32, -1] {
+            if let Ok(rolled) = want.roll(shift, axis) {
+                if let Ok(rv) = to_f64(&rolled) {
+                    if all_ok(g, &rv, loose) {
+                        return Some(format!("your output is the expected one shifted by {shift} along dimension {axis} (off by one)"));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    fn t(v: &[f32], shape: &[usize]) -> Tensor {
+        Tensor::from_slice(v, shape, &Device::Cpu).unwrap()
+    }
+    fn msg(r: CheckResult) -> String {
+        match r {
+            Err(Fail::Mismatch(m)) => m,
+            other => panic!("expected a mismatch, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn equal_passes_and_within_tolerance_passes() {
+        let a = t(&[1.0, 2.0, 3.0], &[3]);
+        assert!(close("x", &a, &a, Tol::F32).is_ok());
+        let b = t(&[1.0, 2.0, 3.000001], &[3]);
+        assert!(close("x", &b, &a, Tol::F32).is_ok());
+    }
+
+    #[test]
+    fn dtype_then_shape_are_reported_before_values() {
+        let a = t(&[1.0, 2.0], &[2]);
+        let b = a.to_dtype(DType::F64).unwrap();
+        assert!(msg(close("x", &b, &a, Tol::F32)).contains("dtype is F64, expected F32"));
+        let c = t(&[1.0, 2.0], &[1, 2]);
+        let m = msg(close("x", &c, &a, Tol::F32));
+        assert!(m.contains("shape is [1, 2], expected [2]") && m.contains("reshape"), "{m}");
+    }
+
+    #[test]
+    fn worst_index_and_values_are_named() {
+        let want = t(&[1.0, 2.0, 3.0, 4.0], &[2, 2]);
+        let got = t(&[1.0, 2.0, 3.0, 9.0], &[2, 2]);
+        let m = msg(close("x", &got, &want, Tol::F32));
+        assert!(m.contains("worst at [1, 1]: got 9, expected 4"), "{m}");
+        assert!(m.contains("1 of 4"), "{m}");
+    }
+
+    #[test]
+    fn nan_is_reported_by_position() {
+        let want = t(&[1.0, 2.0, 3.0], &[3]);
+        let got = t(&[1.0, f32::NAN, 3.0], &[3]);
+        let m = msg(close("x", &got, &want, Tol::F32));
+        assert!(m.contains("NaN at [1]"), "{m}");
+    }
+
+    #[test]
+    fn recognises_transpose_factor_offset_and_shift() {
+        let want = t(&[1.0, 2.0, 3.0, 5.0], &[2, 2]);
+        let tr = t(&[1.0, 3.0, 2.0, 5.0], &[2, 2]);
+        assert!(msg(close("x", &tr, &want, Tol::F32)).contains("transpose"));
+        let scaled = (&want * 0.125).unwrap();
+        assert!(msg(close("x", &scaled, &want, Tol::F32)).contains("times 0.125"));
+        let neg = want.neg().unwrap();
+        assert!(msg(close("x", &neg, &want, Tol::F32)).contains("sign error"));
+        let off = (&want + 1.0).unwrap();
+        assert!(msg(close("x", &off, &want, Tol::F32)).contains("plus a constant 1"));
+        let v = t(&[1.0, 2.0, 4.0, 8.0, 16.0], &[5]);
+        let rolled = v.roll(1, 0).unwrap();
+        assert!(msg(close("x", &rolled, &v, Tol::F32)).contains("shifted by 1"));
+    }
+
+    #[test]
+    fn check_supplied_candidates_are_named() {
+        let want = t(&[1.0, 2.0], &[2]);
+        let got = t(&[7.0, 0.5], &[2]);
+        let cand = Candidate { description: "softmax over the wrong axis", tensor: got.clone() };
+        let m = msg(close_with("x", &got, &want, Tol::F32, &[cand]));
+        assert!(m.contains("softmax over the wrong axis"), "{m}");
+    }
+
+    #[test]
+    fn exact_rejects_any_difference() {
+        let a = Tensor::new(&[1i64, 2, 3], &Device::Cpu).unwrap();
+        let b = Tensor::new(&[1i64, 2, 4], &Device::Cpu).unwrap();
+        assert!(exact("x", &a, &a).is_ok());
+        assert!(exact("x", &b, &a).is_err());
+    }
+}

@@ -1,0 +1,41 @@
+//! candlecamp's grader: a registry of exercises and their checks, a runner that grades each
+//! exercise in its own process, comparison helpers, and the instructor tools (stubs, fixtures,
+//! dist). The binary is a thin wrapper around [`cli::main`].
+
+pub mod check;
+pub mod child;
+pub mod cli;
+pub mod compare;
+pub mod dist;
+pub mod fixtures;
+pub mod registry;
+pub mod report;
+pub mod runner;
+pub mod stubs;
+pub mod subject;
+pub mod suites;
+
+use std::path::PathBuf;
+
+/// The repository root (where the grader was compiled, or `CANDLECAMP_ROOT`).
+pub fn root() -> PathBuf {
+    match std::env::var_os("CANDLECAMP_ROOT") {
+        Some(r) => PathBuf::from(r),
+        None => {
+            let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+            p.canonicalize().unwrap_or(p)
+        }
+    }
+}
+
+/// The device named on the command line.
+pub fn make_device(name: &str) -> Result<candle_core::Device, String> {
+    match name {
+        "cpu" => Ok(candle_core::Device::Cpu),
+        #[cfg(feature = "cuda")]
+        "cuda" => candle_core::Device::new_cuda(0).map_err(|e| format!("cannot open CUDA device 0: {e}")),
+        #[cfg(not(feature = "cuda"))]
+        "cuda" => Err("this grader was built without CUDA: rebuild with `--features cuda` (`just grade-cuda WEEK`) on a machine with nvcc".into()),
+        other => Err(format!("unknown device {other:?}: use cpu or cuda")),
+    }
+}

@@ -1,0 +1,232 @@
+//! Results: what a child reports, what the parent concludes, how it is printed.
+
+use serde::{Deserialize, Serialize};
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Passed,
+    Failed,
+    NotStarted,
+    TimedOut,
+    Crashed,
+    Skipped,
+    /// A problem on the grader's side (missing fixture, grader bug): not the learner's fault.
+    Error,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::NotStarted => "not started",
+            Status::TimedOut => "timed out",
+            Status::Crashed => "crashed",
+            Status::Skipped => "skipped",
+            Status::Error => "error",
+        }
+    }
+    fn mark(self) -> (&'static str, &'static str) {
+        match self {
+            Status::Passed => ("✓", GREEN),
+            Status::Failed => ("✗", RED),
+            Status::NotStarted => ("·", DIM),
+            Status::TimedOut => ("⧗", YELLOW),
+            Status::Crashed => ("!", RED),
+            Status::Skipped => ("-", DIM),
+            Status::Error => ("?", YELLOW),
+        }
+    }
+    /// Severity, for folding several checks into one exercise status.
+    fn rank(self) -> u8 {
+        match self {
+            Status::Passed => 0,
+            Status::Skipped => 1,
+            Status::NotStarted => 2,
+            Status::Failed => 3,
+            Status::TimedOut => 4,
+            Status::Crashed => 5,
+            Status::Error => 6,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct CheckReport {
+    pub name: String,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// What a child process writes to its result file.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct ChildReport {
+    pub nonce: String,
+    pub id: String,
+    pub checks: Vec<CheckReport>,
+}
+
+/// The parent's verdict on one exercise.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct ExerciseReport {
+    pub id: String,
+    pub title: String,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    pub checks: Vec<CheckReport>,
+    pub seconds: f64,
+    /// The learner's file.
+    pub file: String,
+    /// The book page (relative to book/src).
+    pub page: String,
+    /// Tail of what the exercise printed (stdout, then stderr), when it did not pass.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+}
+
+/// Fold check statuses: all passed → passed; otherwise the most severe one, with its detail.
+pub fn fold(checks: &[CheckReport]) -> (Status, Option<String>) {
+    if checks.is_empty() {
+        return (Status::Error, Some("no checks ran".into()));
+    }
+    let worst = checks.iter().max_by_key(|c| c.status.rank()).unwrap();
+    if worst.status == Status::Passed {
+        return (Status::Passed, None);
+    }
+    let detail = worst.detail.as_ref().map(|d| if checks.len() > 1 { format!("[{}] {d}", worst.name) } else { d.clone() });
+    (worst.status, detail)
+}
+
+#[derive(Serialize, Deserialize, Default, Debug, Clone, Copy)]
+pub struct Summary {
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub not_started: usize,
+    pub timed_out: usize,
+    pub crashed: usize,
+    pub skipped: usize,
+    pub error: usize,
+}
+
+impl Summary {
+    pub fn of(reports: &[ExerciseReport]) -> Summary {
+        let mut s = Summary { total: reports.len(), ..Default::default() };
+        for r in reports {
+            *match r.status {
+                Status::Passed => &mut s.passed,
+                Status::Failed => &mut s.failed,
+                Status::NotStarted => &mut s.not_started,
+                Status::TimedOut => &mut s.timed_out,
+                Status::Crashed => &mut s.crashed,
+                Status::Skipped => &mut s.skipped,
+                Status::Error => &mut s.error,
+            } += 1;
+        }
+        s
+    }
+}
+
+#[derive(Serialize, Deserialize, Debug)]
+pub struct GradeReport {
+    pub week: String,
+    /// "learner" or "reference"
+    pub mode: String,
+    pub device: String,
+    pub exercises: Vec<ExerciseReport>,
+    pub summary: Summary,
+    pub seconds: f64,
+    /// `--long` exercises left out of this run.
+    pub long_not_run: usize,
+}
+
+// ---- terminal output ----
+
+static COLOR: AtomicBool = AtomicBool::new(false);
+pub const GREEN: &str = "32";
+pub const RED: &str = "31";
+pub const YELLOW: &str = "33";
+pub const DIM: &str = "2";
+pub const BOLD: &str = "1";
+
+/// Colours on only for a terminal, and never with NO_COLOR set.
+pub fn init_color() {
+    let on = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    COLOR.store(on, Ordering::Relaxed);
+}
+
+pub fn paint(code: &str, s: &str) -> String {
+    if COLOR.load(Ordering::Relaxed) {
+        format!("\x1b[{code}m{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+/// One line (plus indented diagnosis) for an exercise.
+pub fn exercise_lines(r: &ExerciseReport, id_width: usize) -> String {
+    let (mark, color) = r.status.mark();
+    let mut s = format!(
+        "  {} {:<w$}  {:<11} {}",
+        paint(color, mark),
+        r.id,
+        paint(color, r.status.label()),
+        paint(DIM, &format!("{:.2}s  {}", r.seconds, r.title)),
+        w = id_width
+    );
+    if r.status != Status::Passed && r.status != Status::NotStarted {
+        if let Some(d) = &r.detail {
+            for line in d.lines() {
+                s.push_str(&format!("\n      {line}"));
+            }
+        }
+        if let Some(out) = &r.output {
+            s.push_str(&format!("\n      {}", paint(DIM, "your code printed:")));
+            for line in out.lines() {
+                s.push_str(&format!("\n      {}", paint(DIM, &format!("| {line}"))));
+            }
+        }
+    }
+    s
+}
+
+pub fn summary_line(s: &Summary, seconds: f64) -> String {
+    let mut parts = vec![format!("{}/{} passed", s.passed, s.total)];
+    for (n, what) in [
+        (s.failed, "failed"),
+        (s.not_started, "not started"),
+        (s.timed_out, "timed out"),
+        (s.crashed, "crashed"),
+        (s.skipped, "skipped"),
+        (s.error, "error"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    }
+    parts.push(format!("{seconds:.1}s"));
+    parts.join(" · ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(status: Status, d: &str) -> CheckReport {
+        CheckReport { name: "c".into(), status, detail: Some(d.into()) }
+    }
+
+    #[test]
+    fn fold_takes_the_most_severe() {
+        assert_eq!(fold(&[c(Status::Passed, "")]).0, Status::Passed);
+        assert_eq!(fold(&[c(Status::Passed, ""), c(Status::NotStarted, "")]).0, Status::NotStarted);
+        assert_eq!(fold(&[c(Status::NotStarted, ""), c(Status::Failed, "x")]).0, Status::Failed);
+        assert_eq!(fold(&[c(Status::Passed, ""), c(Status::Skipped, "")]).0, Status::Skipped);
+        assert_eq!(fold(&[]).0, Status::Error);
+    }
+}

@@ -1,0 +1,152 @@
+//! The learner's stubs are generated from the reference solutions, so the two cannot drift.
+//!
+//! Markers in `solutions/weekN/src/**/*.rs` (each alone on its line):
+//! - `// BEGIN SOLUTION` … `// END SOLUTION`: the lines between become one `todo!()` at the
+//!   marker's indentation (a function body's solution).
+//! - `// BEGIN SOLUTION ONLY` … `// END SOLUTION`: the lines between disappear (helpers,
+//!   imports and tests that only the solution needs).
+//! - `// STUB: text`: the line becomes `text` in the stub (e.g. an `#![allow(...)]`).
+//!
+//! Everything else is copied, so doc comments and signatures are written once.
+
+use std::path::{Path, PathBuf};
+
+pub fn transform(src: &str, origin: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut region: Option<(usize, bool, String)> = None; // (start line, keep a todo, indent)
+    for (n, line) in src.lines().enumerate() {
+        let t = line.trim();
+        let indent = &line[..line.len() - line.trim_start().len()];
+        match (t, &region) {
+            ("// BEGIN SOLUTION" | "// BEGIN SOLUTION ONLY", Some((start, _, _))) => {
+                return Err(format!("{origin}:{}: nested BEGIN SOLUTION (the region opened on line {} is not closed)", n + 1, start + 1));
+            }
+            ("// BEGIN SOLUTION", None) => region = Some((n, true, indent.to_string())),
+            ("// BEGIN SOLUTION ONLY", None) => region = Some((n, false, indent.to_string())),
+            ("// END SOLUTION", None) => return Err(format!("{origin}:{}: END SOLUTION without BEGIN", n + 1)),
+            ("// END SOLUTION", Some((_, keep, ind))) => {
+                if *keep {
+                    out.push_str(ind);
+                    out.push_str("todo!()\n");
+                }
+                region = None;
+            }
+            (_, Some(_)) => {}
+            (_, None) => {
+                if let Some(rest) = t.strip_prefix("// STUB: ") {
+                    out.push_str(indent);
+                    out.push_str(rest);
+                } else {
+                    out.push_str(line);
+                }
+                out.push('\n');
+            }
+        }
+    }
+    if let Some((start, _, _)) = region {
+        return Err(format!("{origin}:{}: BEGIN SOLUTION is never closed", start + 1));
+    }
+    Ok(out)
+}
+
+/// (solution file, stub file, generated text) for every source file of every solution crate.
+fn generate(root: &Path) -> Result<Vec<(PathBuf, PathBuf, String)>, String> {
+    let sol = root.join("solutions");
+    if !sol.is_dir() {
+        return Err("solutions/ is not here: this is a learner copy, and the stubs in weeks/ are yours to edit".into());
+    }
+    let mut out = Vec::new();
+    let mut weeks: Vec<PathBuf> = std::fs::read_dir(&sol).map_err(|e| e.to_string())?.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    weeks.sort();
+    for week in weeks {
+        let name = week.file_name().unwrap().to_owned();
+        let mut files = Vec::new();
+        collect_rs(&week.join("src"), &mut files);
+        files.sort();
+        for f in files {
+            let rel = f.strip_prefix(&week).unwrap().to_path_buf();
+            let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+            let stub = transform(&text, &f.display().to_string())?;
+            out.push((f, root.join("weeks").join(&name).join(rel), stub));
+        }
+    }
+    Ok(out)
+}
+
+fn collect_rs(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_rs(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// `grader stubs`: write the stubs. `--check`: only report drift. Returns the number of
+/// files that differ (written, or found stale).
+pub fn run(check: bool) -> Result<usize, String> {
+    let root = crate::root();
+    let mut differ = 0;
+    let gen = generate(&root)?;
+    for (from, to, text) in &gen {
+        let current = std::fs::read_to_string(to).ok();
+        if current.as_deref() == Some(text.as_str()) {
+            continue;
+        }
+        differ += 1;
+        let show = |p: &Path| p.strip_prefix(&root).unwrap_or(p).display().to_string();
+        if check {
+            println!("stale stub: {} differs from what {} generates", show(to), show(from));
+        } else {
+            std::fs::create_dir_all(to.parent().unwrap()).map_err(|e| e.to_string())?;
+            std::fs::write(to, text).map_err(|e| e.to_string())?;
+            println!("wrote {}", show(to));
+        }
+    }
+    // Stub files with no solution counterpart are drift too.
+    let known: std::collections::HashSet<&PathBuf> = gen.iter().map(|(_, to, _)| to).collect();
+    let mut stubs = Vec::new();
+    for (_, to, _) in &gen {
+        if let Some(src) = to.ancestors().find(|a| a.file_name().is_some_and(|n| n == "src")) {
+            collect_rs(src, &mut stubs);
+        }
+    }
+    stubs.sort();
+    stubs.dedup();
+    for s in stubs {
+        if !known.contains(&s) {
+            differ += 1;
+            println!("stub without a solution: {}", s.strip_prefix(&root).unwrap_or(&s).display());
+        }
+    }
+    Ok(differ)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transform;
+
+    #[test]
+    fn regions_become_todo_or_vanish() {
+        let src = "// STUB: #![allow(unused)]\n// BEGIN SOLUTION ONLY\nuse x::y;\n// END SOLUTION\n/// Doc.\npub fn f() -> u32 {\n    // BEGIN SOLUTION\n    let a = 1;\n    a + 1\n    // END SOLUTION\n}\n";
+        let out = transform(src, "t.rs").unwrap();
+        assert_eq!(out, "#![allow(unused)]\n/// Doc.\npub fn f() -> u32 {\n    todo!()\n}\n");
+    }
+
+    #[test]
+    fn unbalanced_markers_are_errors() {
+        assert!(transform("// BEGIN SOLUTION\n", "t.rs").unwrap_err().contains("never closed"));
+        assert!(transform("// END SOLUTION\n", "t.rs").unwrap_err().contains("without BEGIN"));
+        assert!(transform("// BEGIN SOLUTION\n// BEGIN SOLUTION\n", "t.rs").unwrap_err().contains("nested"));
+    }
+
+    #[test]
+    fn committed_stubs_match_the_solutions() {
+        if crate::root().join("solutions").is_dir() {
+            assert_eq!(super::run(true).unwrap(), 0, "weeks/ drifted from solutions/: run `just stubs`");
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! Checks for week1 day "arrays": each puzzle against PyTorch's output on the fixture cases
+//! (fixtures/gen/week1_arrays.py), plus a property check where the puzzle has one.
+
+use crate::check::{ensure, CheckResult, Ctx, Fail, Fixture, Learner};
+use crate::compare::{close, exact, scalar_close, Tol};
+use crate::registry::Exercise;
+use crate::subject::week1::arrays as a;
+use candle_core::{DType, Tensor, D};
+use std::rc::Rc;
+
+const FX: &str = "week1/arrays.safetensors";
+
+/// One fixture case of a puzzle: tensors `name.k.*`.
+struct Case {
+    name: &'static str,
+    k: usize,
+    fx: Rc<Fixture>,
+}
+
+impl Case {
+    fn key(&self, arg: &str) -> String {
+        format!("{}.{}.{}", self.name, self.k, arg)
+    }
+    fn t(&self, arg: &str) -> Result<Tensor, Fail> {
+        self.fx.get(&self.key(arg))
+    }
+    fn n(&self, arg: &str) -> Result<usize, Fail> {
+        self.fx.usize(&self.key(arg))
+    }
+    fn f(&self, arg: &str) -> Result<f64, Fail> {
+        self.fx.f64(&self.key(arg))
+    }
+    fn out(&self) -> Result<Tensor, Fail> {
+        self.t("out")
+    }
+    fn label(&self) -> String {
+        let args: Vec<String> = self
+            .fx
+            .names_with_prefix(&format!("{}.{}.", self.name, self.k))
+            .iter()
+            .filter(|n| !n.ends_with(".out"))
+            .filter_map(|n| self.fx.get(n).ok().map(|t| (n.rsplit('.').next().unwrap_or("").to_string(), t)))
+            .map(|(arg, t)| if t.rank() == 0 { format!("{arg}={}", scalar_text(&t)) } else { format!("{arg}: {:?}", t.dims()) })
+            .collect();
+        format!("{}({}) [fixture case {}]", self.name, args.join(", "), self.k)
+    }
+}
+
+fn scalar_text(t: &Tensor) -> String {
+    match t.to_dtype(DType::F64).and_then(|t| t.to_scalar::<f64>()) {
+        Ok(v) => format!("{v}"),
+        Err(_) => "?".into(),
+    }
+}
+
+fn cases(ctx: &Ctx, name: &'static str) -> Result<Vec<Case>, Fail> {
+    let fx = ctx.fixture(FX)?;
+    let n = fx.names_with_prefix(&format!("{name}.")).iter().filter(|k| k.ends_with(".out")).count();
+    if n == 0 {
+        return Err(Fail::Fixture(format!("{FX} has no cases for {name}; {}", crate::fixtures::REMAKE)));
+    }
+    Ok((0..n).map(|k| Case { name, k, fx: fx.clone() }).collect())
+}
+
+/// Run the learner's function on every fixture case and compare with PyTorch's output.
+fn vs_torch(ctx: &Ctx, name: &'static str, tol: Tol, f: impl Fn(&Case) -> Result<Tensor, Fail>) -> CheckResult {
+    for case in cases(ctx, name)? {
+        let got = f(&case)?;
+        close(&case.label(), &got, &case.out()?, tol)?;
+    }
+    Ok(())
+}
+
+/// Values computed through sums and matmuls may round differently from PyTorch's kernels by a
+/// few f32 ulps; copies and integer results must be exact.
+const ROUNDING: Tol = Tol::F32;
+
+macro_rules! puzzle {
+    ($name:ident, $title:expr, $hint:expr) => {
+        Exercise::new(concat!("week1.arrays.", stringify!($name)), $title, "src/arrays.rs").function(stringify!($name)).hint($hint)
+    };
+}
+
+pub fn exercises() -> Vec<Exercise> {
+    vec![
+        puzzle!(ones, "a vector of ones from arange", "Multiply arange by zero and add one: `affine(mul, add)` does both.")
+            .forbid(&["ones("])
+            .check("vs torch", |ctx| vs_torch(ctx, "ones", Tol::EXACT, |c| a::ones(c.n("n")?, &ctx.device).learner())),
+        puzzle!(sum, "sum as a dot product", "A [1, n] row times an [n, 1] column of ones is a [1, 1] matrix; reshape it to [1].")
+            .forbid(&[".sum(", "sum_all", "sum_keepdim"])
+            .check("vs torch", |ctx| vs_torch(ctx, "sum", ROUNDING, |c| a::sum(&c.t("a")?).learner())),
+        puzzle!(outer, "outer product by broadcasting", "Make a a column ([i, 1]) and b a row ([1, j]); broadcast_mul gives [i, j].")
+            .forbid(&["matmul"])
+            .check("vs torch", |ctx| vs_torch(ctx, "outer", Tol::EXACT, |c| a::outer(&c.t("a")?, &c.t("b")?).learner())),
+        puzzle!(diag, "the diagonal of a matrix", "Compare a column of row indices with a row of column indices: that mask is the identity; multiply and sum a row.")
+            .forbid(&["eye("])
+            .check("vs torch", |ctx| vs_torch(ctx, "diag", ROUNDING, |c| a::diag(&c.t("a")?).learner())),
+        puzzle!(eye, "the identity matrix", "arange as a column, arange as a row, broadcast_eq, then to_dtype(F32).")
+            .forbid(&["eye("])
+            .check("vs torch", |ctx| vs_torch(ctx, "eye", Tol::EXACT, |c| a::eye(c.n("n")?, &ctx.device).learner()))
+            .check("eye(n) @ x == x", |ctx| {
+                let x = ctx.fixture(FX)?.get("diag.2.a")?;
+                let e = a::eye(x.dim(0)?, &ctx.device).learner()?;
+                close("eye(7).matmul(x)", &e.matmul(&x).learner()?, &x, ROUNDING)
+            }),
+        puzzle!(triu, "upper-triangular ones", "Like eye, with broadcast_le instead of broadcast_eq: row <= column.")
+            .forbid(&["triu2", "tril2"])
+            .check("vs torch", |ctx| vs_torch(ctx, "triu", Tol::EXACT, |c| a::triu(c.n("n")?, &ctx.device).learner())),
+        puzzle!(cumsum, "running sum with a triangular matmul", "out = a (as a [1, n] row) @ triu(n): column i of triu sums a[0..=i].")
+            .forbid(&["cumsum("])
+            .check("vs torch", |ctx| vs_torch(ctx, "cumsum", ROUNDING, |c| a::cumsum(&c.t("a")?).learner()))
+            .check("last element equals the sum", |ctx| {
+                let x = ctx.fixture(FX)?.get("cumsum.2.a")?;
+                let got = a::cumsum(&x).learner()?;
+                let n = got.dim(0).map_err(|e| Fail::Mismatch(format!("cumsum returned no vector: {e}")))?;
+                let last = got.get(n - 1).and_then(|t| t.to_dtype(DType::F64)).and_then(|t| t.to_scalar::<f64>());
+                let last = last.map_err(|e| Fail::Mismatch(format!("cumsum result: {e}")))?;
+                scalar_close("cumsum(a)[n-1] vs a.sum_all()", last, x.sum_all()?.to_dtype(DType::F64)?.to_scalar()?, ROUNDING)
+            }),
+        puzzle!(diff, "differences of neighbours", "Two narrows of length n-1, one starting at 1 and one at 0, subtracted.")
+            .check("vs torch", |ctx| vs_torch(ctx, "diff", ROUNDING, |c| a::diff(&c.t("a")?).learner())),
+        puzzle!(vstack, "stack two rows with where_cond", "A [2, n] mask that is 1 on row 0; broadcast a and b to [2, n]; where_cond picks.")
+            .forbid(&["stack(", "cat("])
+            .check("vs torch", |ctx| vs_torch(ctx, "vstack", Tol::EXACT, |c| a::vstack(&c.t("a")?, &c.t("b")?).learner())),
+        puzzle!(roll, "rotate left by one", "Indices 1..=n, with n replaced by 0 (where_cond on a comparison), then index_select.")
+            .forbid(&["roll("])
+            .check("vs torch", |ctx| vs_torch(ctx, "roll", Tol::EXACT, |c| a::roll(&c.t("a")?).learner()))
+            .check("n rolls give the input back", |ctx| {
+                let x = ctx.fixture(FX)?.get("roll.2.a")?;
+                let mut y = x.clone();
+                for _ in 0..x.dim(0)? {
+                    y = a::roll(&y).learner()?;
+                }
+                close("roll applied n times", &y, &x, Tol::EXACT)
+            }),
+        puzzle!(flip, "reverse a vector", "Index i of the output reads n-1-i of the input: affine(-1, n-1) on arange.")
+            .forbid(&["flip("])
+            .check("vs torch", |ctx| vs_torch(ctx, "flip", Tol::EXACT, |c| a::flip(&c.t("a")?).learner()))
+            .check("flip(flip(a)) == a", |ctx| {
+                let x = ctx.fixture(FX)?.get("flip.1.a")?;
+                close("flip twice", &a::flip(&a::flip(&x).learner()?).learner()?, &x, Tol::EXACT)
+            }),
+        puzzle!(compress, "pack the kept values to the front", "slot = cumsum(mask) - 1 is where each kept value goes; compare slots with arange(len) for a one-hot [n, len], zero the dropped rows, and matmul.")
+            .check("vs torch", |ctx| vs_torch(ctx, "compress", ROUNDING, |c| a::compress(&c.t("g")?, &c.t("v")?, c.n("len")?).learner())),
+        puzzle!(pad_to, "cut or zero-pad to a length", "Narrow to min(n, len), then matmul with a [min, len] slice of the identity.")
+            .forbid(&["pad_with_zeros"])
+            .check("vs torch", |ctx| vs_torch(ctx, "pad_to", ROUNDING, |c| a::pad_to(&c.t("a")?, c.n("len")?).learner())),
+        puzzle!(sequence_mask, "mask positions past each length", "arange(n) as a row against lengths as a column: broadcast_lt gives the keep mask.")
+            .check("vs torch", |ctx| vs_torch(ctx, "sequence_mask", Tol::EXACT, |c| a::sequence_mask(&c.t("values")?, &c.t("lengths")?).learner())),
+        puzzle!(bincount, "count occurrences", "Compare a (as a column) with arange(len) (as a row), convert to I64, sum over rows.")
+            .check("vs torch", |ctx| vs_torch(ctx, "bincount", Tol::EXACT, |c| a::bincount(&c.t("a")?, c.n("len")?).learner()))
+            .check("counts add up to n", |ctx| {
+                let x = ctx.fixture(FX)?.get("bincount.1.a")?;
+                let total = a::bincount(&x, 9).learner()?.to_dtype(DType::F64).learner()?.sum_all()?.to_scalar::<f64>()?;
+                scalar_close("bincount(a, 9).sum()", total, x.dim(0)? as f64, Tol::EXACT)
+            }),
+        puzzle!(scatter_add, "sum values into buckets", "The one-hot [n, len] matrix of link, then values (as a row) @ it.")
+            .forbid(&["scatter_add", "index_add"])
+            .check("vs torch", |ctx| vs_torch(ctx, "scatter_add", ROUNDING, |c| a::scatter_add(&c.t("values")?, &c.t("link")?, c.n("len")?).learner())),
+        puzzle!(flatten, "flatten by indexing", "k / j and k % j for k in 0..i*j (integer division: go through f64 and floor); index_select the rows, then mask the column and sum.")
+            .forbid(&["reshape", "flatten"])
+            .check("vs torch", |ctx| vs_torch(ctx, "flatten", Tol::EXACT, |c| a::flatten(&c.t("a")?).learner())),
+        puzzle!(linspace, "evenly spaced values", "arange(n) times (end - start) / (n - 1), plus start: one affine.")
+            .check("vs torch", |ctx| vs_torch(ctx, "linspace", ROUNDING, |c| a::linspace(c.f("start")? as f32, c.f("end")? as f32, c.n("n")?, &ctx.device).learner())),
+        puzzle!(heaviside, "the step function", "Two masks: a > 0 (as 0/1 floats) and a == 0; where_cond on the second picks b.")
+            .check("vs torch", |ctx| vs_torch(ctx, "heaviside", Tol::EXACT, |c| a::heaviside(&c.t("a")?, &c.t("b")?).learner())),
+        puzzle!(repeat, "copies as rows", "A [d, 1] column of ones broadcast_mul a [1, n] row.")
+            .forbid(&["repeat("])
+            .check("vs torch", |ctx| vs_torch(ctx, "repeat", Tol::EXACT, |c| a::repeat(&c.t("a")?, c.n("d")?).learner())),
+        puzzle!(bucketize, "which bucket each value falls in", "Count the boundaries strictly below each value: broadcast_gt of v (column) against boundaries (row), summed as I64.")
+            .check("vs torch", |ctx| vs_torch(ctx, "bucketize", Tol::EXACT, |c| a::bucketize(&c.t("v")?, &c.t("boundaries")?).learner())),
+        puzzle!(gather_rows, "one element per row with gather", "gather wants an index tensor of the same rank: unsqueeze idx to [n, 1], gather on dim 1, squeeze.")
+            .check("vs torch", |ctx| vs_torch(ctx, "gather_rows", Tol::EXACT, |c| a::gather_rows(&c.t("a")?, &c.t("idx")?).learner())),
+        puzzle!(select_rows, "rows by index (an embedding lookup)", "index_select(rows, 0).")
+            .check("vs torch", |ctx| vs_torch(ctx, "select_rows", Tol::EXACT, |c| a::select_rows(&c.t("a")?, &c.t("rows")?).learner())),
+        puzzle!(place, "write values at positions (scatter)", "Start from zeros(len) and call scatter(at, values, 0).")
+            .check("vs torch", |ctx| vs_torch(ctx, "place", Tol::EXACT, |c| a::place(&c.t("values")?, &c.t("at")?, c.n("len")?).learner())),
+        puzzle!(one_hot, "one-hot rows", "idx as a column against arange(classes) as a row.")
+            .forbid(&["one_hot("])
+            .check("vs torch", |ctx| vs_torch(ctx, "one_hot", Tol::EXACT, |c| a::one_hot(&c.t("idx")?, c.n("classes")?).learner())),
+        puzzle!(masked_fill, "masked_fill with where_cond", "Tensor::full(value, a.shape(), device), then mask.where_cond(&full, a).")
+            .check("vs torch", |ctx| vs_torch(ctx, "masked_fill", Tol::EXACT, |c| a::masked_fill(&c.t("a")?, &c.t("mask")?, c.f("value")? as f32).learner())),
+        puzzle!(softmax, "a numerically stable softmax", "exp(1000) is inf in f32: subtract max_keepdim(D::Minus1) before exp, then divide by the row sums.")
+            .forbid(&["softmax"])
+            .check("vs torch", |ctx| vs_torch(ctx, "softmax", ROUNDING, |c| a::softmax(&c.t("a")?).learner()))
+            .check("rows sum to one; shifting a row changes nothing", |ctx| {
+                let x = ctx.fixture(FX)?.get("softmax.0.a")?;
+                let p = a::softmax(&x).learner()?;
+                let rows = p.sum(D::Minus1).learner()?;
+                close("softmax(a).sum(-1)", &rows, &Tensor::ones(rows.shape(), DType::F32, &ctx.device)?, ROUNDING)?;
+                close("softmax(a + 5) vs softmax(a)", &a::softmax(&(&x + 5.0)?).learner()?, &p, ROUNDING)
+            }),
+        puzzle!(standardize, "zero mean, unit variance rows", "Population variance: mean of squared deviations (divide by m, not m - 1), and the 1e-5 goes inside the sqrt.")
+            .check("vs torch", |ctx| vs_torch(ctx, "standardize", ROUNDING, |c| a::standardize(&c.t("a")?).learner())),
+        puzzle!(topk_mask, "mask of each row's k largest", "For each entry count the entries of its row that are larger (broadcast a [n, m, 1] against [n, 1, m]); keep those with fewer than k.")
+            .forbid(&["topk"])
+            .check("vs torch", |ctx| vs_torch(ctx, "topk_mask", Tol::EXACT, |c| a::topk_mask(&c.t("a")?, c.n("k")?).learner()))
+            .check("k entries per row", |ctx| {
+                let x = ctx.fixture(FX)?.get("topk_mask.1.a")?;
+                let m = a::topk_mask(&x, 3).learner()?.to_dtype(DType::F32).learner()?.sum(1).learner()?;
+                close("topk_mask(a, 3).sum(1)", &m, &Tensor::full(3f32, x.dim(0)?, &ctx.device)?, Tol::EXACT)
+            }),
+        puzzle!(batched_matmul, "batched matmul by broadcasting", "x.unsqueeze(3) is [b, n, k, 1], y.unsqueeze(1) is [b, 1, k, m]: multiply, sum dim 2.")
+            .forbid(&["matmul"])
+            .check("vs torch", |ctx| vs_torch(ctx, "batched_matmul", ROUNDING, |c| a::batched_matmul(&c.t("x")?, &c.t("y")?).learner())),
+        puzzle!(pairwise_distances, "all pairwise Euclidean distances", "x as [n, 1, d] minus y as [1, m, d], squared, summed over d, sqrt.")
+            .check("vs torch", |ctx| vs_torch(ctx, "pairwise_distances", ROUNDING, |c| a::pairwise_distances(&c.t("x")?, &c.t("y")?).learner())),
+        puzzle!(two_sum, "two-sum without loops", "sums = nums (column) + nums (row); keep i < j; eq(target); argmax of the flattened table is i * n + j.")
+            .check("vs torch", |ctx| {
+                vs_torch(ctx, "two_sum", Tol::EXACT, |c| {
+                    let target = c.f("target")? as i64;
+                    a::two_sum(&c.t("nums")?, target).learner()
+                })
+            })
+            .check("the pair adds up and i < j", |ctx| {
+                for c in cases(ctx, "two_sum")? {
+                    let nums = c.t("nums")?;
+                    let target = c.f("target")? as i64;
+                    let ij = a::two_sum(&nums, target).learner()?.to_dtype(DType::I64).learner()?.to_vec1::<i64>().map_err(|e| Fail::Mismatch(format!("two_sum: {e}")))?;
+                    let v = nums.to_vec1::<i64>()?;
+                    let ok = ij.len() == 2 && ij[0] >= 0 && ij[0] < ij[1] && (ij[1] as usize) < v.len() && v[ij[0] as usize] + v[ij[1] as usize] == target;
+                    ensure(ok, || format!("{}: indices {ij:?} do not pick a pair i < j adding to {target}", c.label()))?;
+                }
+                Ok(())
+            }),
+        puzzle!(einsum, "a small einsum", "Give every letter an axis. Per operand: take diagonals for repeated letters, permute to letter order, unsqueeze missing letters. Multiply all, sum the letters not in the output, permute to the output order.")
+            .check("vs torch", |ctx| {
+                let specs = ctx.json("week1/arrays.json")?;
+                let specs = specs["einsum_specs"].as_array().cloned().unwrap_or_default();
+                let cs = cases(ctx, "einsum")?;
+                ensure(specs.len() == cs.len(), || format!("week1/arrays.json lists {} specs for {} cases", specs.len(), cs.len()))?;
+                for (spec, c) in specs.iter().zip(cs) {
+                    let spec = spec.as_str().unwrap_or_default();
+                    let mut ops = Vec::new();
+                    while let Ok(t) = c.t(&format!("x{}", ops.len())) {
+                        ops.push(t);
+                    }
+                    let refs: Vec<&Tensor> = ops.iter().collect();
+                    let got = a::einsum(spec, &refs).learner()?;
+                    close(&format!("einsum({spec:?}, …) [fixture case {}]", c.k), &got, &c.out()?, ROUNDING)?;
+                }
+                Ok(())
+            })
+            .check("agrees with matmul and transpose", |ctx| {
+                let fx = ctx.fixture(FX)?;
+                let (x, y) = (fx.get("einsum.0.x0")?, fx.get("einsum.0.x1")?);
+                close("einsum(\"ij,jk->ik\") vs candle matmul", &a::einsum("ij,jk->ik", &[&x, &y]).learner()?, &x.matmul(&y)?, ROUNDING)?;
+                exact("einsum(\"ij->ji\") vs candle t()", &a::einsum("ij->ji", &[&x]).learner()?, &x.t()?.contiguous()?)
+            }),
+    ]
+}

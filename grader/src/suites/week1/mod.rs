@@ -1,0 +1,11 @@
+//! Week 1: tensors, convolutions, optimisers. One file per day.
+
+use crate::registry::Exercise;
+
+pub mod arrays;
+
+pub fn exercises() -> Vec<Exercise> {
+    let mut v = Vec::new();
+    v.extend(arrays::exercises());
+    v
+}

@@ -51,6 +51,11 @@ pub fn ensure(cond: bool, msg: impl FnOnce() -> String) -> CheckResult {
     }
 }
 
+/// Fail unless `t` has exactly the shape `dims` (before using a learner's tensor in further math).
+pub fn shape_is(label: &str, t: &candle_core::Tensor, dims: &[usize]) -> CheckResult {
+    ensure(t.dims() == dims, || format!("{label}: shape is {:?}, expected {dims:?}", t.dims()))
+}
+
 /// The context a check runs in.
 pub struct Ctx {
     pub device: Device,

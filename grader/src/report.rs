@@ -94,7 +94,9 @@ pub fn fold(checks: &[CheckReport]) -> (Status, Option<String>) {
     if checks.is_empty() {
         return (Status::Error, Some("no checks ran".into()));
     }
-    let worst = checks.iter().max_by_key(|c| c.status.rank()).unwrap();
+    // The first of the most severe checks: later checks often fail *because* of the first.
+    let top = checks.iter().map(|c| c.status.rank()).max().unwrap();
+    let worst = checks.iter().find(|c| c.status.rank() == top).unwrap();
     if worst.status == Status::Passed {
         return (Status::Passed, None);
     }

@@ -77,7 +77,11 @@ pub fn run_one(ex: &Exercise, opts: &Options, dir: &Path) -> ExerciseReport {
             let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
             cmd.env("RAYON_NUM_THREADS", (cores / opts.jobs.max(1)).max(1).to_string());
         }
-        cmd.env("CANDLECAMP_RESULT", &result_path)
+        // candle errors and runtime aborts carry backtraces when RUST_BACKTRACE is set: far too
+        // much for a report, which names the panic location anyway.
+        cmd.env("RUST_LIB_BACKTRACE", "0")
+            .env("RUST_BACKTRACE", "0")
+            .env("CANDLECAMP_RESULT", &result_path)
             .env("CANDLECAMP_NONCE", &nonce)
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&out_path)?)
@@ -139,7 +143,8 @@ pub fn run_one(ex: &Exercise, opts: &Options, dir: &Path) -> ExerciseReport {
         }
         (Some(st), _) => {
             report.status = Status::Crashed;
-            report.detail = Some(crash_reason(st, &stderr));
+            let full = std::fs::read(&err_path).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+            report.detail = Some(crash_reason(st, &full));
         }
     }
     if report.status != Status::Passed && report.status != Status::NotStarted {

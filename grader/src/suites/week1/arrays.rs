@@ -1,8 +1,8 @@
 //! Checks for week1 day "arrays": each puzzle against PyTorch's output on the fixture cases
 //! (fixtures/gen/week1_arrays.py), plus a property check where the puzzle has one.
 
-use crate::check::{ensure, CheckResult, Ctx, Fail, Fixture, Learner};
-use crate::compare::{close, exact, scalar_close, Tol};
+use crate::check::{ensure, shape_is, CheckResult, Ctx, Fail, Fixture, Learner};
+use crate::compare::{close, close_with, exact, scalar_close, Candidate, Tol};
 use crate::registry::Exercise;
 use crate::subject::week1::arrays as a;
 use candle_core::{DType, Tensor, D};
@@ -100,8 +100,10 @@ pub fn exercises() -> Vec<Exercise> {
             .check("vs torch", |ctx| vs_torch(ctx, "eye", Tol::EXACT, |c| a::eye(c.n("n")?, &ctx.device).learner()))
             .check("eye(n) @ x == x", |ctx| {
                 let x = ctx.fixture(FX)?.get("diag.2.a")?;
-                let e = a::eye(x.dim(0)?, &ctx.device).learner()?;
-                close("eye(7).matmul(x)", &e.matmul(&x).learner()?, &x, ROUNDING)
+                let n = x.dim(0)?;
+                let e = a::eye(n, &ctx.device).learner()?;
+                shape_is("eye(7)", &e, &[n, n])?;
+                close("eye(7).matmul(x)", &e.matmul(&x)?, &x, ROUNDING)
             }),
         puzzle!(triu, "upper-triangular ones", "Like eye, with broadcast_le instead of broadcast_eq: row <= column.")
             .forbid(&["triu2", "tril2"])
@@ -151,7 +153,7 @@ pub fn exercises() -> Vec<Exercise> {
             .check("vs torch", |ctx| vs_torch(ctx, "bincount", Tol::EXACT, |c| a::bincount(&c.t("a")?, c.n("len")?).learner()))
             .check("counts add up to n", |ctx| {
                 let x = ctx.fixture(FX)?.get("bincount.1.a")?;
-                let total = a::bincount(&x, 9).learner()?.to_dtype(DType::F64).learner()?.sum_all()?.to_scalar::<f64>()?;
+                let total = a::bincount(&x, 9).learner()?.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
                 scalar_close("bincount(a, 9).sum()", total, x.dim(0)? as f64, Tol::EXACT)
             }),
         puzzle!(scatter_add, "sum values into buckets", "The one-hot [n, len] matrix of link, then values (as a row) @ it.")
@@ -182,11 +184,20 @@ pub fn exercises() -> Vec<Exercise> {
             .check("vs torch", |ctx| vs_torch(ctx, "masked_fill", Tol::EXACT, |c| a::masked_fill(&c.t("a")?, &c.t("mask")?, c.f("value")? as f32).learner())),
         puzzle!(softmax, "a numerically stable softmax", "exp(1000) is inf in f32: subtract max_keepdim(D::Minus1) before exp, then divide by the row sums.")
             .forbid(&["softmax"])
-            .check("vs torch", |ctx| vs_torch(ctx, "softmax", ROUNDING, |c| a::softmax(&c.t("a")?).learner()))
+            .check("vs torch", |ctx| {
+                for c in cases(ctx, "softmax")? {
+                    let x = c.t("a")?;
+                    let got = a::softmax(&x).learner()?;
+                    let wrong_axis = Candidate { description: "the softmax over dimension 0 (the wrong axis)", tensor: candle_nn::ops::softmax(&x, 0)? };
+                    close_with(&c.label(), &got, &c.out()?, ROUNDING, &[wrong_axis])?;
+                }
+                Ok(())
+            })
             .check("rows sum to one; shifting a row changes nothing", |ctx| {
                 let x = ctx.fixture(FX)?.get("softmax.0.a")?;
                 let p = a::softmax(&x).learner()?;
-                let rows = p.sum(D::Minus1).learner()?;
+                shape_is("softmax(a)", &p, x.dims())?;
+                let rows = p.sum(D::Minus1)?;
                 close("softmax(a).sum(-1)", &rows, &Tensor::ones(rows.shape(), DType::F32, &ctx.device)?, ROUNDING)?;
                 close("softmax(a + 5) vs softmax(a)", &a::softmax(&(&x + 5.0)?).learner()?, &p, ROUNDING)
             }),
@@ -197,7 +208,9 @@ pub fn exercises() -> Vec<Exercise> {
             .check("vs torch", |ctx| vs_torch(ctx, "topk_mask", Tol::EXACT, |c| a::topk_mask(&c.t("a")?, c.n("k")?).learner()))
             .check("k entries per row", |ctx| {
                 let x = ctx.fixture(FX)?.get("topk_mask.1.a")?;
-                let m = a::topk_mask(&x, 3).learner()?.to_dtype(DType::F32).learner()?.sum(1).learner()?;
+                let m = a::topk_mask(&x, 3).learner()?;
+                shape_is("topk_mask(a, 3)", &m, x.dims())?;
+                let m = m.to_dtype(DType::F32)?.sum(1)?;
                 close("topk_mask(a, 3).sum(1)", &m, &Tensor::full(3f32, x.dim(0)?, &ctx.device)?, Tol::EXACT)
             }),
         puzzle!(batched_matmul, "batched matmul by broadcasting", "x.unsqueeze(3) is [b, n, k, 1], y.unsqueeze(1) is [b, 1, k, m]: multiply, sum dim 2.")

@@ -1,0 +1,106 @@
+//! Planted faults (grader/src/suites/faults.rs): each must get its own status, none may count as
+//! a pass, and none may disturb the result of the control exercise graded beside it.
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::process::Command;
+
+fn grader(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_grader")).args(args).env("NO_COLOR", "1").output().expect("run grader");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+fn grade_json(args: &[&str]) -> (i32, Value) {
+    let mut all = vec!["grade"];
+    all.extend_from_slice(args);
+    all.push("--json");
+    let (code, stdout, stderr) = grader(&all);
+    let doc = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("grader printed no JSON ({e}):\n{stdout}\n{stderr}"));
+    (code, doc)
+}
+
+fn by_id(doc: &Value) -> HashMap<String, (String, String)> {
+    doc["exercises"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let id = e["id"].as_str().unwrap().trim_start_matches("faults.drill.").to_string();
+            (id, (e["status"].as_str().unwrap().to_string(), e["detail"].as_str().unwrap_or("").to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn every_fault_gets_its_status_and_none_passes() {
+    let (code, doc) = grade_json(&["faults", "--jobs", "2"]);
+    let r = by_id(&doc);
+    let expect = [
+        ("control", "passed", ""),
+        ("todo", "not_started", "todo!()"),
+        ("panics", "failed", "index out of bounds"),
+        ("endless", "timed_out", "still running"),
+        ("stack_overflow", "crashed", "stack overflow"),
+        ("aborts", "crashed", "aborted"),
+        ("exits_zero", "crashed", "exited"),
+        ("huge_alloc", "crashed", "out of memory"),
+        ("nan", "failed", "NaN at [1]"),
+        ("wrong_shape", "failed", "shape is [1, 3], expected [3]"),
+        ("wrong_dtype", "failed", "dtype is F64, expected F32"),
+        ("fake_pass", "crashed", "exited"),
+        ("thread_panic", "failed", "worker"),
+        ("returns_err", "failed", "returned an error"),
+    ];
+    assert_eq!(r.len(), expect.len(), "{r:#?}");
+    for (id, status, detail) in expect {
+        let (got, d) = &r[id];
+        assert_eq!(got, status, "{id}: {d}");
+        assert!(d.contains(detail), "{id}: detail {d:?} lacks {detail:?}");
+    }
+    assert_eq!(doc["summary"]["passed"], 1, "only the control passes");
+    assert_eq!(code, 1, "a run with failures exits 1");
+    // What the fake printed is shown as the learner's output, not taken as a verdict.
+    let fake = doc["exercises"].as_array().unwrap().iter().find(|e| e["id"] == "faults.drill.fake_pass").unwrap();
+    assert!(fake["output"].as_str().unwrap_or("").contains("passed"));
+}
+
+#[test]
+fn the_control_alone_gets_the_same_result() {
+    let (code, doc) = grade_json(&["faults", "control"]);
+    assert_eq!(by_id(&doc)["control"].0, "passed");
+    assert_eq!(code, 0, "all selected passed → exit 0");
+}
+
+#[test]
+fn usage_errors_exit_2_with_suggestions() {
+    let (code, _, err) = grader(&["grade", "wek1"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("did you mean week1"), "{err}");
+    let (code, _, err) = grader(&["grade", "week1", "cumsun"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("did you mean week1.arrays.cumsum"), "{err}");
+    let (code, _, err) = grader(&["hint", "week1.arrays.outr"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("week1.arrays.outer"), "{err}");
+    let (code, _, err) = grader(&["grade", "week1", "--device", "tpu"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("use cpu or cuda"), "{err}");
+}
+
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn cuda_without_the_feature_is_a_clear_error() {
+    let (code, _, err) = grader(&["grade", "week1", "--device", "cuda"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--features cuda"), "{err}");
+}
+
+#[test]
+fn hint_and_list_name_the_book_page() {
+    let (code, out, _) = grader(&["hint", "week1.arrays.cumsum"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("book/src/week1/arrays.md#cumsum") && out.contains("triu"), "{out}");
+    let (code, out, _) = grader(&["list", "week1"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("week1.arrays.einsum") && !out.contains("faults"), "{out}");
+}

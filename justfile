@@ -1,0 +1,44 @@
+# candlecamp's recipes. `just` lists them. Install just itself with ./setup.sh.
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+# List the recipes
+default:
+    @just --list
+
+# Grade a week: `just grade week1`, `just grade week1 cumsum`, `just grade week1 --json`
+grade week *args:
+    cargo run -q -p grader -- grade {{week}} {{args}}
+
+# Grade the hidden reference solutions instead of weeks/ (instructors)
+grade-reference week *args:
+    cargo run -q -p grader --features reference -- grade {{week}} {{args}}
+
+# Grade on the GPU (needs nvcc and an NVIDIA GPU)
+grade-cuda week *args:
+    cargo run -q -p grader --features cuda -- grade {{week}} --device cuda {{args}}
+
+# List exercises with their last status
+list *week:
+    cargo run -q -p grader -- list {{week}}
+
+# Print an exercise's hint and book page
+hint id:
+    cargo run -q -p grader -- hint {{id}}
+
+# The whole test suite: unit + fault tests, reference passes, stubs not started, drift, fixtures, learner copy
+test:
+    bash scripts/test.sh
+
+# Regenerate weeks/ stubs from solutions/ (instructors)
+stubs:
+    cargo run -q -p grader -- stubs
+
+# Make the fixtures with pinned PyTorch in fixtures/gen/.venv, rewrite fixtures/MANIFEST
+fixtures *scripts:
+    test -x fixtures/gen/.venv/bin/python || python3 -m venv fixtures/gen/.venv
+    fixtures/gen/.venv/bin/pip install --quiet --disable-pip-version-check -r fixtures/gen/requirements.txt
+    cd fixtures/gen && .venv/bin/python run_all.py {{scripts}}
+
+# Write a learner's copy (no solutions/) to DIR
+dist dir *args:
+    cargo run -q -p grader -- dist {{dir}} {{args}}

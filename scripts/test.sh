@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# candlecamp's whole test suite (`just test`, called by .ci/run). Needs no Python, no network.
+# Each step is a real test; the closing line counts them: "candlecamp: N passed, N failed".
+set -uo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+export NO_COLOR=1
+passed=0
+failed=0
+failures=()
+
+step() {
+  local name="$1"
+  shift
+  echo
+  echo "── $name"
+  local t0=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "── ok: $name ($((SECONDS - t0))s)"
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+    echo "── FAILED: $name ($((SECONDS - t0))s)"
+  fi
+}
+
+weeks() { for d in weeks/*/; do basename "$d"; done; }
+
+# A learner's copy has no solutions/: it must build on its own and grade every stub as not started.
+learner_copy() {
+  local dir
+  dir="$(mktemp -d)/candlecamp"
+  cargo run -q -p grader -- dist "$dir" || return 1
+  if [ -e "$dir/solutions" ]; then
+    echo "the learner copy contains solutions/"
+    return 1
+  fi
+  # A separate target folder (the copy's grader knows its own root), sharing nothing but the
+  # registry cache; dependencies are rebuilt once.
+  local target="$ROOT/target/learner-copy"
+  (cd "$dir" && for w in $(weeks); do
+    CARGO_TARGET_DIR="$target" cargo run -q -p grader -- grade "$w" --expect not-started | tail -1 || exit 1
+  done)
+  local rc=$?
+  rm -rf "$(dirname "$dir")"
+  return $rc
+}
+
+step "unit and fault tests (cargo test --workspace)" cargo test --workspace --quiet
+step "stubs in weeks/ are what solutions/ generates" cargo run -q -p grader -- stubs --check
+step "fixtures match fixtures/MANIFEST" cargo run -q -p grader -- fixtures
+for w in $(weeks); do
+  step "reference solutions pass every $w check" cargo run -q -p grader --features reference -- grade "$w" --expect passed
+  step "pristine $w stubs are all 'not started'" cargo run -q -p grader -- grade "$w" --expect not-started
+done
+step "learner copy (just dist) builds and grades" learner_copy
+
+echo
+for f in "${failures[@]}"; do echo "failed: $f"; done
+echo "candlecamp: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -36,14 +36,18 @@ learner_copy() {
     echo "the learner copy contains solutions/"
     return 1
   fi
-  # A separate target folder (the copy's grader knows its own root), sharing nothing but the
-  # registry cache; dependencies are rebuilt once.
+  # Never point the copy at this checkout's target folder: Cargo hashes workspace members by
+  # their path *inside* the workspace, so the two copies would overwrite each other's grader.
+  # Start from a copy of our dependency builds instead (cp -a keeps the timestamps Cargo checks).
   local target="$ROOT/target/learner-copy"
+  rm -rf "$target"
+  mkdir -p "$target"
+  if [ -d "$ROOT/target/debug" ]; then cp -a "$ROOT/target/debug" "$target/debug"; fi
   (cd "$dir" && for w in $(weeks); do
     CARGO_TARGET_DIR="$target" cargo run -q -p grader -- grade "$w" --expect not-started | tail -1 || exit 1
   done)
   local rc=$?
-  rm -rf "$(dirname "$dir")"
+  rm -rf "$(dirname "$dir")" "$target"
   return $rc
 }
 

@@ -39,14 +39,46 @@ pub fn run(dir: &Path, force: bool) -> Result<usize, String> {
         }
         let to = dir.join(&rel);
         std::fs::create_dir_all(to.parent().unwrap()).map_err(|e| e.to_string())?;
-        std::fs::copy(&from, &to).map_err(|e| format!("{rel}: {e}"))?;
+        if rel == "Cargo.toml" {
+            let text = std::fs::read_to_string(&from).map_err(|e| format!("{rel}: {e}"))?;
+            std::fs::write(&to, learner_manifest(&text)?).map_err(|e| format!("{rel}: {e}"))?;
+        } else {
+            std::fs::copy(&from, &to).map_err(|e| format!("{rel}: {e}"))?;
+        }
         n += 1;
     }
     Ok(n)
 }
 
+/// The workspace manifest without the `solutions/*` members (Cargo rejects a glob that matches
+/// nothing).
+pub fn learner_manifest(text: &str) -> Result<String, String> {
+    let mut found = false;
+    let out: Vec<String> = text
+        .lines()
+        .map(|line| {
+            if line.trim_start().starts_with("members") && line.contains("\"solutions/*\"") {
+                found = true;
+                line.replace(", \"solutions/*\"", "").replace("\"solutions/*\", ", "").replace("\"solutions/*\"", "")
+            } else {
+                line.to_string()
+            }
+        })
+        .collect();
+    if !found {
+        return Err("Cargo.toml: no `members = [..., \"solutions/*\"]` line to rewrite for the learner copy".into());
+    }
+    Ok(out.join("\n") + "\n")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn learner_manifest_drops_solutions() {
+        let m = super::learner_manifest("[workspace]\nmembers = [\"grader\", \"weeks/*\", \"solutions/*\"]\n").unwrap();
+        assert_eq!(m, "[workspace]\nmembers = [\"grader\", \"weeks/*\"]\n");
+    }
+
     #[test]
     fn solutions_stay_home() {
         assert!(!super::shipped("solutions/week1/src/arrays.rs"));

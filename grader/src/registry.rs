@@ -32,11 +32,11 @@ pub struct Exercise {
 }
 
 impl Exercise {
-    /// A new exercise; the book page defaults to `<week>/<day>.md#<name>`.
+    /// A new exercise; the book page defaults to `<week>/<day>.md#<name>` (mdBook keeps `_` in heading ids).
     pub fn new(id: &'static str, title: &'static str, file: &'static str) -> Exercise {
         let parts: Vec<&str> = id.split('.').collect();
         let page = match parts[..] {
-            [w, d, n] => format!("{w}/{d}.md#{}", n.replace('_', "-")),
+            [w, d, n] => format!("{w}/{d}.md#{n}"),
             _ => String::new(),
         };
         Exercise { id, title, file, function: None, page, hint: "", checks: Vec::new(), timeout: DEFAULT_TIMEOUT, long: false, forbidden: &[] }
@@ -129,6 +129,19 @@ mod tests {
                 if !w.hidden {
                     assert!(!e.hint.is_empty(), "{} has no hint", e.id);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn every_exercise_has_a_book_section() {
+        for w in weeks().iter().filter(|w| !w.hidden) {
+            for e in (w.exercises)() {
+                let (file, anchor) = e.page.split_once('#').unwrap_or((&e.page, ""));
+                let path = crate::root().join("book/src").join(file);
+                let text = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("{}: book page {} is missing", e.id, path.display()));
+                assert!(text.lines().any(|l| l.trim_start_matches('#').trim() == anchor && l.starts_with('#')), "{}: {} has no heading `{anchor}`", e.id, file);
+                assert!(text.contains(e.id), "{}: its page {file} does not name the exercise id", e.id);
             }
         }
     }

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 pub fn transform(src: &str, origin: &str) -> Result<String, String> {
     let mut out = String::new();
     let mut region: Option<(usize, bool, String)> = None; // (start line, keep a todo, indent)
+    let mut drop_blank = false; // a removed region leaves no double blank line behind
     for (n, line) in src.lines().enumerate() {
         let t = line.trim();
         let indent = &line[..line.len() - line.trim_start().len()];
@@ -28,11 +29,16 @@ pub fn transform(src: &str, origin: &str) -> Result<String, String> {
                 if *keep {
                     out.push_str(ind);
                     out.push_str("todo!()\n");
+                } else {
+                    drop_blank = out.ends_with("\n\n") || out.is_empty();
                 }
                 region = None;
             }
             (_, Some(_)) => {}
             (_, None) => {
+                if std::mem::take(&mut drop_blank) && t.is_empty() {
+                    continue;
+                }
                 if let Some(rest) = t.strip_prefix("// STUB: ") {
                     out.push_str(indent);
                     out.push_str(rest);
@@ -131,9 +137,9 @@ mod tests {
 
     #[test]
     fn regions_become_todo_or_vanish() {
-        let src = "// STUB: #![allow(unused)]\n// BEGIN SOLUTION ONLY\nuse x::y;\n// END SOLUTION\n/// Doc.\npub fn f() -> u32 {\n    // BEGIN SOLUTION\n    let a = 1;\n    a + 1\n    // END SOLUTION\n}\n";
+        let src = "// STUB: #![allow(unused)]\n\n// BEGIN SOLUTION ONLY\nuse x::y;\n// END SOLUTION\n\n/// Doc.\npub fn f() -> u32 {\n    // BEGIN SOLUTION\n    let a = 1;\n    a + 1\n    // END SOLUTION\n}\n";
         let out = transform(src, "t.rs").unwrap();
-        assert_eq!(out, "#![allow(unused)]\n/// Doc.\npub fn f() -> u32 {\n    todo!()\n}\n");
+        assert_eq!(out, "#![allow(unused)]\n\n/// Doc.\npub fn f() -> u32 {\n    todo!()\n}\n");
     }
 
     #[test]

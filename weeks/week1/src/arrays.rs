@@ -17,7 +17,6 @@
 
 use candle_core::{DType, Device, Result, Tensor, D};
 
-
 /// ## ones
 /// A vector of `n` ones (f32). Rules: no `ones`/`ones_like`; build it from `arange`.
 /// Example: `ones(3)` → `[1, 1, 1]`.

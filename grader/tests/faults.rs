@@ -104,3 +104,35 @@ fn hint_and_list_name_the_book_page() {
     assert_eq!(code, 0);
     assert!(out.contains("week1.arrays.einsum") && !out.contains("faults"), "{out}");
 }
+
+/// A corrupted fixture is the grader's problem, not the learner's: status "error", naming the
+/// file and the command that remakes it.
+#[test]
+fn a_corrupted_fixture_is_an_error_that_names_the_fix() {
+    let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = std::env::temp_dir().join(format!("candlecamp-fixture-test-{}", std::process::id()));
+    let fx = root.join("fixtures/week1");
+    std::fs::create_dir_all(&fx).unwrap();
+    std::fs::copy(real.join("fixtures/MANIFEST"), root.join("fixtures/MANIFEST")).unwrap();
+    std::fs::create_dir_all(root.join("weeks/week1/src")).unwrap();
+    std::fs::copy(real.join("weeks/week1/src/arrays.rs"), root.join("weeks/week1/src/arrays.rs")).unwrap();
+    let mut bytes = std::fs::read(real.join("fixtures/week1/arrays.safetensors")).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(fx.join("arrays.safetensors"), bytes).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_grader"))
+        .args(["grade", "week1", "week1.arrays.cumsum", "--json"])
+        .env("CANDLECAMP_ROOT", &root)
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ex = &doc["exercises"][0];
+    let detail = ex["detail"].as_str().unwrap_or("");
+    assert_eq!(ex["status"], "error", "{detail}");
+    assert!(detail.contains("fixtures/week1/arrays.safetensors") && detail.contains("corrupted") && detail.contains("just fixtures"), "{detail}");
+    std::fs::remove_file(fx.join("arrays.safetensors")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_grader")).args(["grade", "week1", "cumsum", "--json"]).env("CANDLECAMP_ROOT", &root).output().unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc["exercises"][0]["detail"].as_str().unwrap_or("").contains("missing"), "{doc}");
+    std::fs::remove_dir_all(&root).unwrap();
+}

@@ -77,6 +77,11 @@ fn usage_error(msg: String) -> ExitCode {
 }
 
 pub fn main() -> ExitCode {
+    // Behave like other Unix tools when the reader goes away (`grader list | head`).
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     report::init_color();
     match cli.cmd {
@@ -213,11 +218,7 @@ fn grade(week: &str, filter: Option<&str>, device: &str, json: bool, long: bool,
         seconds,
         long_not_run: long_left.len(),
     };
-    if filter.is_none() {
-        let path = last_results_path(week);
-        let _ = std::fs::create_dir_all(path.parent().unwrap());
-        let _ = std::fs::write(&path, serde_json::to_vec_pretty(&doc).unwrap());
-    }
+    remember(week, &doc.exercises);
     if json {
         println!("{}", serde_json::to_string_pretty(&doc).unwrap());
     } else {
@@ -240,6 +241,23 @@ fn grade(week: &str, filter: Option<&str>, device: &str, json: bool, long: bool,
         None if summary.passed == summary.total => ExitCode::SUCCESS,
         None => ExitCode::FAILURE,
     }
+}
+
+/// Merge this run's results into the week's last-results file, which `list` reads.
+fn remember(week: &str, graded: &[ExerciseReport]) {
+    let path = last_results_path(week);
+    let mut all: Vec<ExerciseReport> = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Vec<ExerciseReport>>(&b).ok())
+        .unwrap_or_default();
+    for r in graded {
+        match all.iter_mut().find(|o| o.id == r.id) {
+            Some(o) => *o = r.clone(),
+            None => all.push(r.clone()),
+        }
+    }
+    let _ = std::fs::create_dir_all(path.parent().unwrap());
+    let _ = std::fs::write(&path, serde_json::to_vec_pretty(&all).unwrap());
 }
 
 /// `--expect`: every exercise must have `want` (CI: the reference passes, the stubs are untouched).
@@ -265,10 +283,8 @@ fn list(week: Option<&str>) -> ExitCode {
         None => registry::weeks().iter().filter(|w| !w.hidden).collect(),
     };
     for w in weeks {
-        let last: Option<GradeReport> = std::fs::read(last_results_path(w.name)).ok().and_then(|b| serde_json::from_slice(&b).ok());
-        let status_of = |id: &str| {
-            last.as_ref().and_then(|l| l.exercises.iter().find(|r| r.id == id)).map(|r| r.status.label()).unwrap_or("not graded yet")
-        };
+        let last: Vec<ExerciseReport> = std::fs::read(last_results_path(w.name)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        let status_of = |id: &str| last.iter().find(|r| r.id == id).map(|r| r.status.label()).unwrap_or("not graded yet");
         println!("{}", paint(BOLD, &format!("{} — {}", w.name, w.title)));
         let exs = (w.exercises)();
         let width = exs.iter().map(|e| e.id.len()).max().unwrap_or(0);

@@ -4,3 +4,4 @@
 //! `just grade week1` (or `cargo grade week1`) to see which exercises pass.
 
 pub mod arrays;
+pub mod convolutions;

@@ -3,9 +3,11 @@
 use crate::registry::Exercise;
 
 pub mod arrays;
+pub mod convolutions;
 
 pub fn exercises() -> Vec<Exercise> {
     let mut v = Vec::new();
     v.extend(arrays::exercises());
+    v.extend(convolutions::exercises());
     v
 }

@@ -1,0 +1,249 @@
+//! # Day 2: convolutions and pooling
+//!
+//! Convolutions, padding and pooling built from tensor operations, checked against
+//! `torch.nn.functional`. The recipe is always the same ("im2col"): gather every window of the
+//! input into its own row with a computed index tensor, then reduce the rows (a matmul with the
+//! flattened kernel for a convolution, `max` or `mean` for pooling). No element loops: learner
+//! code is compiled in debug mode, candle's kernels are not.
+//!
+//! Rules for the whole day: no `conv1d`, `conv2d`, `max_pool2d`, `avg_pool2d` or `unfold` from
+//! candle (the grader checks your source). `pad_with_zeros` is fine except in `pad2d`, which
+//! reimplements it. Values are f32; make new tensors on `x.device()`.
+//!
+//! Output length along an axis of size `n`, kernel `k`, stride `s`, padding `p` (each side) and
+//! dilation `d`: `(n + 2p - d(k - 1) - 1) / s + 1` (integer division).
+// STUB: #![allow(unused_variables, unused_imports)] // remove once you have solved a few
+
+use candle_core::{Device, Result, Tensor, D};
+
+// BEGIN SOLUTION ONLY
+/// Output length of a sliding window (see the module doc).
+fn out_len(n: usize, k: usize, stride: usize, padding: usize, dilation: usize) -> usize {
+    (n + 2 * padding - dilation * (k - 1) - 1) / stride + 1
+}
+
+/// `[num_windows, k]` i64 indices `o * stride + j * dilation` on `dev`.
+fn window_index(num_windows: usize, k: usize, stride: usize, dilation: usize, dev: &Device) -> Result<Tensor> {
+    let starts = Tensor::arange_step(0i64, (num_windows * stride) as i64, stride as i64, dev)?;
+    let taps = Tensor::arange_step(0i64, (k * dilation) as i64, dilation as i64, dev)?;
+    starts.unsqueeze(1)?.broadcast_add(&taps.unsqueeze(0)?)
+}
+
+/// Replace axis `dim` (size n) of `x` by two axes `[num_windows, k]`: the windows of that axis.
+fn windows_along(x: &Tensor, dim: usize, k: usize, stride: usize, dilation: usize) -> Result<Tensor> {
+    let n = x.dim(dim)?;
+    let nw = out_len(n, k, stride, 0, dilation);
+    let idx = window_index(nw, k, stride, dilation, x.device())?.flatten_all()?;
+    let picked = x.index_select(&idx, dim)?;
+    let mut shape = x.dims().to_vec();
+    shape.splice(dim..=dim, [nw, k]);
+    picked.reshape(shape)
+}
+
+/// im2col for 2-D: `[b, c, h, w]` (already padded) → `[b, oh * ow, c * kh * kw]`, plus (oh, ow).
+fn im2col(x: &Tensor, k: (usize, usize), stride: (usize, usize), dilation: (usize, usize)) -> Result<(Tensor, usize, usize)> {
+    let (b, c, _, _) = x.dims4()?;
+    let rows = windows_along(x, 2, k.0, stride.0, dilation.0)?; // [b, c, oh, kh, w]
+    let cols = windows_along(&rows, 4, k.1, stride.1, dilation.1)?; // [b, c, oh, kh, ow, kw]
+    let (oh, ow) = (cols.dim(2)?, cols.dim(4)?);
+    let cols = cols.permute((0, 2, 4, 1, 3, 5))?.reshape((b, oh * ow, c * k.0 * k.1))?;
+    Ok((cols, oh, ow))
+}
+
+/// Pooling windows: `[b, c, h, w]` (already padded) → `[b, c, oh, ow, kh * kw]`.
+fn pool_windows(x: &Tensor, k: (usize, usize), stride: (usize, usize)) -> Result<Tensor> {
+    let (b, c, _, _) = x.dims4()?;
+    let rows = windows_along(x, 2, k.0, stride.0, 1)?; // [b, c, oh, kh, w]
+    let cols = windows_along(&rows, 4, k.1, stride.1, 1)?; // [b, c, oh, kh, ow, kw]
+    let (oh, ow) = (cols.dim(2)?, cols.dim(4)?);
+    cols.permute((0, 1, 2, 4, 3, 5))?.reshape((b, c, oh, ow, k.0 * k.1))
+}
+
+/// `[out, n]` matrix whose row i averages PyTorch's adaptive window i of an axis of size n.
+fn adaptive_matrix(n: usize, out: usize, dev: &Device) -> Result<Tensor> {
+    let mut m = vec![0f32; out * n];
+    for i in 0..out {
+        let start = i * n / out;
+        let end = ((i + 1) * n).div_ceil(out);
+        for j in start..end {
+            m[i * n + j] = 1.0 / (end - start) as f32;
+        }
+    }
+    Tensor::from_vec(m, (out, n), dev)
+}
+// END SOLUTION
+
+/// ## strided_windows
+/// The windows of `x: [n]` of length `window`, one every `stride` elements, as the rows of a
+/// `[num_windows, window]` matrix with `num_windows = (n - window) / stride + 1`: row `o` is
+/// `x[o * stride .. o * stride + window]`. This is what `torch.Tensor.unfold(0, window, stride)`
+/// and numpy's `as_strided` give as a view. Rules: build the `[num_windows, window]` index
+/// matrix `o * stride + j` from `arange` and broadcasting, then gather (`index_select` on the
+/// flattened indices, then `reshape`). No `unfold`.
+/// Example: `[0, 1, 2, 3, 4]`, window 3, stride 2 → `[[0, 1, 2], [2, 3, 4]]`.
+pub fn strided_windows(x: &Tensor, window: usize, stride: usize) -> Result<Tensor> {
+    // BEGIN SOLUTION
+    windows_along(x, 0, window, stride, 1)
+    // END SOLUTION
+}
+
+/// ## conv1d_minimal
+/// A 1-D convolution (PyTorch's cross-correlation: the kernel is not flipped) with no stride,
+/// padding or bias: `x: [b, c_in, w]`, `weight: [c_out, c_in, k]` →
+/// `out[b, o, t] = Σ_c Σ_j x[b, c, t + j] · weight[o, c, j]`, shape `[b, c_out, w - k + 1]`.
+/// Rules: gather the windows (`[b, c_in, w - k + 1, k]`), then one matmul with the weight
+/// flattened to `[c_out, c_in · k]`. No `conv1d`, no `unfold`.
+pub fn conv1d_minimal(x: &Tensor, weight: &Tensor) -> Result<Tensor> {
+    // BEGIN SOLUTION
+    let (b, c, _) = x.dims3()?;
+    let (o, _, k) = weight.dims3()?;
+    let win = windows_along(x, 2, k, 1, 1)?; // [b, c, ow, k]
+    let ow = win.dim(2)?;
+    let cols = win.permute((0, 2, 1, 3))?.reshape((b, ow, c * k))?;
+    let w = weight.reshape((o, c * k))?.t()?;
+    cols.broadcast_matmul(&w)?.transpose(1, 2)?.contiguous()
+    // END SOLUTION
+}
+
+/// ## conv1d
+/// `F.conv1d(x, weight, bias, stride, padding, dilation)`: `x: [b, c_in, w]`,
+/// `weight: [c_out, c_in, k]`, optional `bias: [c_out]`; zero `padding` on both ends; kernel
+/// tap `j` reads input position `t · stride + j · dilation` (of the padded input). Output
+/// `[b, c_out, (w + 2·padding - dilation·(k - 1) - 1) / stride + 1]`. Rules: as
+/// `conv1d_minimal`; `pad_with_zeros` is allowed. No `conv1d`, no `unfold`.
+pub fn conv1d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, stride: usize, padding: usize, dilation: usize) -> Result<Tensor> {
+    // BEGIN SOLUTION
+    let (b, c, _) = x.dims3()?;
+    let (o, _, k) = weight.dims3()?;
+    let x = x.pad_with_zeros(2, padding, padding)?;
+    let win = windows_along(&x, 2, k, stride, dilation)?; // [b, c, ow, k]
+    let ow = win.dim(2)?;
+    let cols = win.permute((0, 2, 1, 3))?.reshape((b, ow, c * k))?;
+    let w = weight.reshape((o, c * k))?.t()?;
+    let mut out = cols.broadcast_matmul(&w)?; // [b, ow, o]
+    if let Some(bias) = bias {
+        out = out.broadcast_add(bias)?;
+    }
+    out.transpose(1, 2)?.contiguous()
+    // END SOLUTION
+}
+
+/// ## conv2d_minimal
+/// A 2-D convolution with no stride, padding or bias: `x: [b, c, h, w]`,
+/// `weight: [o, c, kh, kw]` → `out[b, o, i, j] = Σ_c Σ_u Σ_v x[b, c, i + u, j + v] · weight[o, c, u, v]`,
+/// shape `[b, o, h - kh + 1, w - kw + 1]`. Rules: gather the windows of the rows, then of the
+/// columns, arrange them as `[b, oh · ow, c · kh · kw]` (im2col) and matmul with the flattened
+/// weight. No `conv2d`, no `unfold`.
+pub fn conv2d_minimal(x: &Tensor, weight: &Tensor) -> Result<Tensor> {
+    // BEGIN SOLUTION
+    let b = x.dim(0)?;
+    let (o, c, kh, kw) = weight.dims4()?;
+    let (cols, oh, ow) = im2col(x, (kh, kw), (1, 1), (1, 1))?;
+    let w = weight.reshape((o, c * kh * kw))?.t()?;
+    cols.broadcast_matmul(&w)?.transpose(1, 2)?.reshape((b, o, oh, ow))
+    // END SOLUTION
+}
+
+/// ## conv2d
+/// `F.conv2d(x, weight, bias, stride, padding, dilation)` with `groups = 1`: `x: [b, c, h, w]`,
+/// `weight: [o, c, kh, kw]`, optional `bias: [o]`. Each pair is (rows, columns); padding is
+/// symmetric per axis (`padding.0` zero rows above and below, `padding.1` zero columns left and
+/// right). Output `[b, o, oh, ow]` with `oh = (h + 2·padding.0 - dilation.0·(kh - 1) - 1) / stride.0 + 1`
+/// and `ow` likewise. Rules: as `conv2d_minimal`; `pad_with_zeros` is allowed. No `conv2d`,
+/// no `unfold`.
+pub fn conv2d(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    stride: (usize, usize),
+    padding: (usize, usize),
+    dilation: (usize, usize),
+) -> Result<Tensor> {
+    // BEGIN SOLUTION
+    let b = x.dim(0)?;
+    let (o, c, kh, kw) = weight.dims4()?;
+    let x = x.pad_with_zeros(2, padding.0, padding.0)?.pad_with_zeros(3, padding.1, padding.1)?;
+    let (cols, oh, ow) = im2col(&x, (kh, kw), stride, dilation)?;
+    let w = weight.reshape((o, c * kh * kw))?.t()?;
+    let mut out = cols.broadcast_matmul(&w)?; // [b, oh * ow, o]
+    if let Some(bias) = bias {
+        out = out.broadcast_add(bias)?;
+    }
+    out.transpose(1, 2)?.reshape((b, o, oh, ow))
+    // END SOLUTION
+}
+
+/// ## pad2d
+/// `F.pad(x, (left, right, top, bottom), value=value)` for `x: [b, c, h, w]`: `left` columns of
+/// `value` before each row, `right` after, `top` rows above, `bottom` below; the result is
+/// `[b, c, h + top + bottom, w + left + right]`. Any of the four may be 0. Rules: no
+/// `pad_with_zeros` / `pad_with_same`; build blocks with `Tensor::full` and join them with
+/// `Tensor::cat`.
+pub fn pad2d(x: &Tensor, pad: (usize, usize, usize, usize), value: f32) -> Result<Tensor> {
+    // BEGIN SOLUTION
+    let (b, c, h, w) = x.dims4()?;
+    let (left, right, top, bottom) = pad;
+    let dev = x.device();
+    let block = |rows: usize, cols: usize| Tensor::full(value, (b, c, rows, cols), dev)?.to_dtype(x.dtype());
+    let mut parts = Vec::new();
+    if left > 0 {
+        parts.push(block(h, left)?);
+    }
+    parts.push(x.clone());
+    if right > 0 {
+        parts.push(block(h, right)?);
+    }
+    let wide = Tensor::cat(&parts, 3)?;
+    let w2 = w + left + right;
+    let mut parts = Vec::new();
+    if top > 0 {
+        parts.push(block(top, w2)?);
+    }
+    parts.push(wide);
+    if bottom > 0 {
+        parts.push(block(bottom, w2)?);
+    }
+    Tensor::cat(&parts, 2)
+    // END SOLUTION
+}
+
+/// ## maxpool2d
+/// `F.max_pool2d(x, kernel, stride, padding)` for `x: [b, c, h, w]`: the maximum of each
+/// `kernel.0 × kernel.1` window, windows `stride` apart, after padding each side with
+/// `padding` rows/columns of `-inf` (so padding never wins; PyTorch requires
+/// `padding ≤ kernel / 2`). Output size as for a convolution with dilation 1. Rules: pad (your
+/// `pad2d` with `f32::NEG_INFINITY`), gather the windows, `max` over them. No `max_pool2d`,
+/// no `unfold`.
+pub fn maxpool2d(x: &Tensor, kernel: (usize, usize), stride: (usize, usize), padding: (usize, usize)) -> Result<Tensor> {
+    // BEGIN SOLUTION
+    let x = pad2d(x, (padding.1, padding.1, padding.0, padding.0), f32::NEG_INFINITY)?;
+    pool_windows(&x, kernel, stride)?.max(D::Minus1)
+    // END SOLUTION
+}
+
+/// ## avgpool2d
+/// `F.avg_pool2d(x, kernel, stride, padding)` with PyTorch's defaults (`ceil_mode=False`,
+/// `count_include_pad=True`): the mean of each window after zero padding, always dividing by
+/// `kernel.0 · kernel.1`, padded zeros included. Rules: as `maxpool2d`. No `avg_pool2d`,
+/// no `unfold`.
+pub fn avgpool2d(x: &Tensor, kernel: (usize, usize), stride: (usize, usize), padding: (usize, usize)) -> Result<Tensor> {
+    // BEGIN SOLUTION
+    let x = pad2d(x, (padding.1, padding.1, padding.0, padding.0), 0.0)?;
+    pool_windows(&x, kernel, stride)?.mean(D::Minus1)
+    // END SOLUTION
+}
+
+/// ## adaptive_avgpool2d
+/// `F.adaptive_avg_pool2d(x, (oh, ow))` for `x: [b, c, h, w]`: output row `i` averages input
+/// rows `floor(i·h/oh) .. ceil((i+1)·h/oh)` (end exclusive), and columns likewise, so windows
+/// may differ in size and overlap when `oh` does not divide `h`. Rules: no pooling functions;
+/// one way is an `[oh, h]` averaging matrix `A` and a `[ow, w]` matrix `B`, and
+/// `out = A · x · Bᵀ` over the last two axes (`broadcast_matmul`).
+pub fn adaptive_avgpool2d(x: &Tensor, out: (usize, usize)) -> Result<Tensor> {
+    // BEGIN SOLUTION
+    let (_, _, h, w) = x.dims4()?;
+    let a = adaptive_matrix(h, out.0, x.device())?.to_dtype(x.dtype())?;
+    let bt = adaptive_matrix(w, out.1, x.device())?.to_dtype(x.dtype())?.t()?;
+    a.broadcast_matmul(x)?.broadcast_matmul(&bt)
+    // END SOLUTION
+}

@@ -129,6 +129,16 @@ impl Fixture {
         }
     }
 
+    /// The fixture's path under `fixtures/`.
+    pub fn rel(&self) -> &str {
+        &self.rel
+    }
+
+    /// Whether the fixture has a tensor of this name.
+    pub fn has(&self, name: &str) -> bool {
+        self.tensors.contains_key(name)
+    }
+
     /// Names of all tensors starting with `prefix` (sorted), for "one case per entry" checks.
     pub fn names_with_prefix(&self, prefix: &str) -> Vec<String> {
         let mut v: Vec<String> = self.tensors.keys().filter(|k| k.starts_with(prefix)).cloned().collect();

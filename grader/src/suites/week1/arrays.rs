@@ -1,74 +1,21 @@
 //! Checks for week1 day "arrays": each puzzle against PyTorch's output on the fixture cases
 //! (fixtures/gen/week1_arrays.py), plus a property check where the puzzle has one.
 
-use crate::check::{ensure, shape_is, CheckResult, Ctx, Fail, Fixture, Learner};
+use crate::cases::Case;
+use crate::check::{ensure, shape_is, CheckResult, Ctx, Fail, Learner};
 use crate::compare::{close, close_with, exact, scalar_close, Candidate, Tol};
 use crate::registry::Exercise;
 use crate::subject::week1::arrays as a;
 use candle_core::{DType, Tensor, D};
-use std::rc::Rc;
 
 const FX: &str = "week1/arrays.safetensors";
 
-/// One fixture case of a puzzle: tensors `name.k.*`.
-struct Case {
-    name: &'static str,
-    k: usize,
-    fx: Rc<Fixture>,
-}
-
-impl Case {
-    fn key(&self, arg: &str) -> String {
-        format!("{}.{}.{}", self.name, self.k, arg)
-    }
-    fn t(&self, arg: &str) -> Result<Tensor, Fail> {
-        self.fx.get(&self.key(arg))
-    }
-    fn n(&self, arg: &str) -> Result<usize, Fail> {
-        self.fx.usize(&self.key(arg))
-    }
-    fn f(&self, arg: &str) -> Result<f64, Fail> {
-        self.fx.f64(&self.key(arg))
-    }
-    fn out(&self) -> Result<Tensor, Fail> {
-        self.t("out")
-    }
-    fn label(&self) -> String {
-        let args: Vec<String> = self
-            .fx
-            .names_with_prefix(&format!("{}.{}.", self.name, self.k))
-            .iter()
-            .filter(|n| !n.ends_with(".out"))
-            .filter_map(|n| self.fx.get(n).ok().map(|t| (n.rsplit('.').next().unwrap_or("").to_string(), t)))
-            .map(|(arg, t)| if t.rank() == 0 { format!("{arg}={}", scalar_text(&t)) } else { format!("{arg}: {:?}", t.dims()) })
-            .collect();
-        format!("{}({}) [fixture case {}]", self.name, args.join(", "), self.k)
-    }
-}
-
-fn scalar_text(t: &Tensor) -> String {
-    match t.to_dtype(DType::F64).and_then(|t| t.to_scalar::<f64>()) {
-        Ok(v) => format!("{v}"),
-        Err(_) => "?".into(),
-    }
-}
-
 fn cases(ctx: &Ctx, name: &'static str) -> Result<Vec<Case>, Fail> {
-    let fx = ctx.fixture(FX)?;
-    let n = fx.names_with_prefix(&format!("{name}.")).iter().filter(|k| k.ends_with(".out")).count();
-    if n == 0 {
-        return Err(Fail::Fixture(format!("{FX} has no cases for {name}; {}", crate::fixtures::REMAKE)));
-    }
-    Ok((0..n).map(|k| Case { name, k, fx: fx.clone() }).collect())
+    crate::cases::cases(ctx, FX, name)
 }
 
-/// Run the learner's function on every fixture case and compare with PyTorch's output.
 fn vs_torch(ctx: &Ctx, name: &'static str, tol: Tol, f: impl Fn(&Case) -> Result<Tensor, Fail>) -> CheckResult {
-    for case in cases(ctx, name)? {
-        let got = f(&case)?;
-        close(&case.label(), &got, &case.out()?, tol)?;
-    }
-    Ok(())
+    crate::cases::vs_torch(ctx, FX, name, tol, f)
 }
 
 /// Values computed through sums and matmuls may round differently from PyTorch's kernels by a

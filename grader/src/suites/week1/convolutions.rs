@@ -2,12 +2,12 @@
 //! cases (fixtures/gen/week1_convolutions.py), plus consistency checks against the minimal
 //! versions and against candle's own kernels (which the learner may not call).
 
-use crate::check::{CheckResult, Ctx, Fail, Fixture, Learner};
+use crate::cases::Case;
+use crate::check::{CheckResult, Ctx, Fail, Learner};
 use crate::compare::{close, close_with, Candidate, Tol};
 use crate::registry::Exercise;
 use crate::subject::week1::convolutions as cv;
 use candle_core::{Tensor, D};
-use std::rc::Rc;
 
 const FX: &str = "week1/convolutions.safetensors";
 
@@ -22,81 +22,12 @@ const CONV: Tol = Tol { abs: 1e-4, rel: 1e-4 };
 /// differently from PyTorch by a few ulps.
 const AVG: Tol = Tol::F32;
 
-/// One fixture case: tensors `name.k.*`.
-struct Case {
-    name: &'static str,
-    k: usize,
-    fx: Rc<Fixture>,
-}
-
-impl Case {
-    fn key(&self, arg: &str) -> String {
-        format!("{}.{}.{}", self.name, self.k, arg)
-    }
-    fn t(&self, arg: &str) -> Result<Tensor, Fail> {
-        self.fx.get(&self.key(arg))
-    }
-    fn opt(&self, arg: &str) -> Result<Option<Tensor>, Fail> {
-        if self.fx.names_with_prefix(&self.key(arg)).contains(&self.key(arg)) {
-            Ok(Some(self.t(arg)?))
-        } else {
-            Ok(None)
-        }
-    }
-    fn n(&self, arg: &str) -> Result<usize, Fail> {
-        self.fx.usize(&self.key(arg))
-    }
-    fn f(&self, arg: &str) -> Result<f64, Fail> {
-        self.fx.f64(&self.key(arg))
-    }
-    /// A small int64 vector (a pair such as a stride, or the four pads).
-    fn ints(&self, arg: &str, len: usize) -> Result<Vec<usize>, Fail> {
-        let v = crate::compare::to_f64(&self.t(arg)?)?;
-        if v.len() != len || v.iter().any(|x| *x < 0.0 || x.fract() != 0.0) {
-            return Err(Fail::Fixture(format!("fixture {FX} / {}: expected {len} non-negative integers, found {v:?}", self.key(arg))));
-        }
-        Ok(v.into_iter().map(|x| x as usize).collect())
-    }
-    fn pair(&self, arg: &str) -> Result<(usize, usize), Fail> {
-        let v = self.ints(arg, 2)?;
-        Ok((v[0], v[1]))
-    }
-    fn out(&self) -> Result<Tensor, Fail> {
-        self.t("out")
-    }
-    fn label(&self) -> String {
-        let args: Vec<String> = self
-            .fx
-            .names_with_prefix(&format!("{}.{}.", self.name, self.k))
-            .iter()
-            .filter(|n| !n.ends_with(".out"))
-            .filter_map(|n| self.fx.get(n).ok().map(|t| (n.rsplit('.').next().unwrap_or("").to_string(), t)))
-            .map(|(arg, t)| match t.rank() {
-                0 => format!("{arg}={}", crate::compare::to_f64(&t).ok().and_then(|v| v.first().copied()).unwrap_or(f64::NAN)),
-                1 if t.dtype() == candle_core::DType::I64 => format!("{arg}={:?}", t.to_vec1::<i64>().unwrap_or_default()),
-                _ => format!("{arg}: {:?}", t.dims()),
-            })
-            .collect();
-        format!("{}({}) [fixture case {}]", self.name, args.join(", "), self.k)
-    }
-}
-
 fn cases(ctx: &Ctx, name: &'static str) -> Result<Vec<Case>, Fail> {
-    let fx = ctx.fixture(FX)?;
-    let n = fx.names_with_prefix(&format!("{name}.")).iter().filter(|k| k.ends_with(".out")).count();
-    if n == 0 {
-        return Err(Fail::Fixture(format!("{FX} has no cases for {name}; {}", crate::fixtures::REMAKE)));
-    }
-    Ok((0..n).map(|k| Case { name, k, fx: fx.clone() }).collect())
+    crate::cases::cases(ctx, FX, name)
 }
 
-/// Run the learner's function on every fixture case and compare with PyTorch's output.
 fn vs_torch(ctx: &Ctx, name: &'static str, tol: Tol, f: impl Fn(&Case) -> Result<Tensor, Fail>) -> CheckResult {
-    for case in cases(ctx, name)? {
-        let got = f(&case)?;
-        close(&case.label(), &got, &case.out()?, tol)?;
-    }
-    Ok(())
+    crate::cases::vs_torch(ctx, FX, name, tol, f)
 }
 
 macro_rules! ex {

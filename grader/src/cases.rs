@@ -1,0 +1,100 @@
+//! Fixture cases: the common shape of "run the learner's function on every case PyTorch
+//! computed and compare". A fixture script (through `common.Cases` in `fixtures/gen`) stores
+//! case `k` of exercise `name` as tensors `name.k.<arg>` (inputs) and `name.k.out` (the
+//! expected output).
+
+use crate::check::{CheckResult, Ctx, Fail, Fixture};
+use crate::compare::{close, to_f64, Tol};
+use candle_core::{DType, Tensor};
+use std::rc::Rc;
+
+/// One fixture case: tensors `name.k.*` of one fixture file.
+pub struct Case {
+    pub name: &'static str,
+    pub k: usize,
+    pub fx: Rc<Fixture>,
+}
+
+impl Case {
+    pub fn key(&self, arg: &str) -> String {
+        format!("{}.{}.{}", self.name, self.k, arg)
+    }
+    /// An input tensor, on the check's device.
+    pub fn t(&self, arg: &str) -> Result<Tensor, Fail> {
+        self.fx.get(&self.key(arg))
+    }
+    /// An optional input (a case without a bias has no `bias`).
+    pub fn opt(&self, arg: &str) -> Result<Option<Tensor>, Fail> {
+        if self.fx.has(&self.key(arg)) {
+            Ok(Some(self.t(arg)?))
+        } else {
+            Ok(None)
+        }
+    }
+    /// A non-negative integer argument.
+    pub fn n(&self, arg: &str) -> Result<usize, Fail> {
+        self.fx.usize(&self.key(arg))
+    }
+    /// A float argument.
+    pub fn f(&self, arg: &str) -> Result<f64, Fail> {
+        self.fx.f64(&self.key(arg))
+    }
+    /// A small vector of non-negative integers (a pair such as a stride, or four pads).
+    pub fn ints(&self, arg: &str, len: usize) -> Result<Vec<usize>, Fail> {
+        let v = to_f64(&self.t(arg)?)?;
+        if v.len() != len || v.iter().any(|x| *x < 0.0 || x.fract() != 0.0) {
+            return Err(Fail::Fixture(format!("fixture {} / {}: expected {len} non-negative integers, found {v:?}", self.fx.rel(), self.key(arg))));
+        }
+        Ok(v.into_iter().map(|x| x as usize).collect())
+    }
+    pub fn pair(&self, arg: &str) -> Result<(usize, usize), Fail> {
+        let v = self.ints(arg, 2)?;
+        Ok((v[0], v[1]))
+    }
+    /// The expected output.
+    pub fn out(&self) -> Result<Tensor, Fail> {
+        self.t("out")
+    }
+    /// `name(arg=3, x: [2, 4]) [fixture case k]`, for reports.
+    pub fn label(&self) -> String {
+        let args: Vec<String> = self
+            .fx
+            .names_with_prefix(&format!("{}.{}.", self.name, self.k))
+            .iter()
+            .filter(|n| !n.ends_with(".out"))
+            .filter_map(|n| self.fx.get(n).ok().map(|t| (n.rsplit('.').next().unwrap_or("").to_string(), t)))
+            .map(|(arg, t)| match t.rank() {
+                0 => format!("{arg}={}", scalar_text(&t)),
+                1 if t.dtype() == DType::I64 && t.elem_count() <= 4 => format!("{arg}={:?}", t.to_vec1::<i64>().unwrap_or_default()),
+                _ => format!("{arg}: {:?}", t.dims()),
+            })
+            .collect();
+        format!("{}({}) [fixture case {}]", self.name, args.join(", "), self.k)
+    }
+}
+
+fn scalar_text(t: &Tensor) -> String {
+    match t.to_dtype(DType::F64).and_then(|t| t.to_scalar::<f64>()) {
+        Ok(v) => format!("{v}"),
+        Err(_) => "?".into(),
+    }
+}
+
+/// Every case of exercise `name` in fixture file `file` (an error when there is none).
+pub fn cases(ctx: &Ctx, file: &str, name: &'static str) -> Result<Vec<Case>, Fail> {
+    let fx = ctx.fixture(file)?;
+    let n = fx.names_with_prefix(&format!("{name}.")).iter().filter(|k| k.ends_with(".out")).count();
+    if n == 0 {
+        return Err(Fail::Fixture(format!("{file} has no cases for {name}; {}", crate::fixtures::REMAKE)));
+    }
+    Ok((0..n).map(|k| Case { name, k, fx: fx.clone() }).collect())
+}
+
+/// Run the learner's function on every case and compare with PyTorch's output.
+pub fn vs_torch(ctx: &Ctx, file: &str, name: &'static str, tol: Tol, f: impl Fn(&Case) -> Result<Tensor, Fail>) -> CheckResult {
+    for case in cases(ctx, file, name)? {
+        let got = f(&case)?;
+        close(&case.label(), &got, &case.out()?, tol)?;
+    }
+    Ok(())
+}

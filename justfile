@@ -39,6 +39,10 @@ fixtures *scripts:
     fixtures/gen/.venv/bin/pip install --quiet --disable-pip-version-check -r fixtures/gen/requirements.txt
     cd fixtures/gen && .venv/bin/python run_all.py {{scripts}}
 
+# Fill data/ with the datasets (copied from ../shared/data, or downloaded and checked when online)
+data:
+    cargo run -q -p grader -- data
+
 # Write a learner's copy (no solutions/) to DIR
 dist dir *args:
     cargo run -q -p grader -- dist {{dir}} {{args}}

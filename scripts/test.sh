@@ -5,6 +5,8 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 export NO_COLOR=1
+# Tests never touch the network: `grader data` fills data/ from ../shared/data only.
+export CANDLECAMP_OFFLINE=1
 passed=0
 failed=0
 failures=()
@@ -51,6 +53,7 @@ learner_copy() {
   return $rc
 }
 
+step "datasets in data/ (just data: from ../shared/data, checksums verified)" cargo run -q -p grader -- data
 step "unit and fault tests (cargo test --workspace)" cargo test --workspace --quiet
 step "stubs in weeks/ are what solutions/ generates" cargo run -q -p grader -- stubs --check
 step "fixtures match fixtures/MANIFEST" cargo run -q -p grader -- fixtures

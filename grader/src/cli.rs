@@ -1,4 +1,4 @@
-//! The command line: `grader grade | list | hint | stubs | fixtures | dist`.
+//! The command line: `grader grade | list | hint | stubs | fixtures | data | dist`.
 
 use crate::{child, dist, fixtures, make_device, registry, report, root, runner, stubs, subject};
 use clap::{Parser, Subcommand};
@@ -55,6 +55,8 @@ enum Cmd {
     },
     /// Verify every fixture against fixtures/MANIFEST (regenerate them with `just fixtures`).
     Fixtures,
+    /// Fill data/ with the datasets (from ../shared/data, or by download when online).
+    Data,
     /// Write a learner's copy of the repository (no solutions/) to DIR.
     Dist {
         dir: PathBuf,
@@ -117,6 +119,13 @@ pub fn main() -> ExitCode {
                     println!("fixtures: {p}");
                 }
                 println!("fixtures: {} problem(s); {}", problems.len(), fixtures::REMAKE);
+                ExitCode::FAILURE
+            }
+        },
+        Cmd::Data => match crate::data::run() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("data: {e}");
                 ExitCode::FAILURE
             }
         },

@@ -2,10 +2,12 @@
 //! exercise in its own process, comparison helpers, and the instructor tools (stubs, fixtures,
 //! dist). The binary is a thin wrapper around [`cli::main`].
 
+pub mod cases;
 pub mod check;
 pub mod child;
 pub mod cli;
 pub mod compare;
+pub mod data;
 pub mod dist;
 pub mod fixtures;
 pub mod registry;

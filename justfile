@@ -34,14 +34,22 @@ stubs:
     cargo run -q -p grader -- stubs
 
 # Make the fixtures with pinned PyTorch in fixtures/gen/.venv, rewrite fixtures/MANIFEST
-fixtures *scripts:
-    test -x fixtures/gen/.venv/bin/python || python3 -m venv fixtures/gen/.venv
-    fixtures/gen/.venv/bin/pip install --quiet --disable-pip-version-check -r fixtures/gen/requirements.txt
+fixtures *scripts: _venv
     cd fixtures/gen && .venv/bin/python run_all.py {{scripts}}
 
 # Fill data/ with the datasets (copied from ../shared/data, or downloaded and checked when online)
 data:
     cargo run -q -p grader -- data
+
+# Time the reference code against PyTorch on this machine: `just bench`, `just bench conv2d`
+bench *args: _venv
+    fixtures/gen/.venv/bin/python bench/run_torch.py {{args}}
+    cargo run -q -p grader --features reference -- bench {{args}}
+
+# The pinned PyTorch venv in fixtures/gen/.venv (made once, reused)
+_venv:
+    test -x fixtures/gen/.venv/bin/python || python3 -m venv fixtures/gen/.venv
+    fixtures/gen/.venv/bin/pip install --quiet --disable-pip-version-check -r fixtures/gen/requirements.txt
 
 # Write a learner's copy (no solutions/) to DIR
 dist dir *args:

@@ -1,4 +1,4 @@
-//! The command line: `grader grade | list | hint | stubs | fixtures | data | dist`.
+//! The command line: `grader grade | list | hint | stubs | fixtures | data | bench | dist`.
 
 use crate::{child, dist, fixtures, make_device, registry, report, root, runner, stubs, subject};
 use clap::{Parser, Subcommand};
@@ -55,6 +55,16 @@ enum Cmd {
     },
     /// Verify every fixture against fixtures/MANIFEST (regenerate them with `just fixtures`).
     Fixtures,
+    /// Time benchmarks of the code under test (and compare with PyTorch's timings from `just bench`).
+    Bench {
+        /// Only benchmarks whose id contains this text.
+        filter: Option<String>,
+        #[arg(long, default_value = "cpu")]
+        device: String,
+        /// Seconds of timed runs per benchmark.
+        #[arg(long, default_value_t = 2.0)]
+        seconds: f64,
+    },
     /// Fill data/ with the datasets (from ../shared/data, or by download when online).
     Data,
     /// Write a learner's copy of the repository (no solutions/) to DIR.
@@ -121,6 +131,10 @@ pub fn main() -> ExitCode {
                 println!("fixtures: {} problem(s); {}", problems.len(), fixtures::REMAKE);
                 ExitCode::FAILURE
             }
+        },
+        Cmd::Bench { filter, device, seconds } => match make_device(&device).and_then(|d| crate::bench::run(filter.as_deref(), &d, seconds)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => usage_error(e),
         },
         Cmd::Data => match crate::data::run() {
             Ok(()) => ExitCode::SUCCESS,

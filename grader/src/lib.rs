@@ -2,6 +2,7 @@
 //! exercise in its own process, comparison helpers, and the instructor tools (stubs, fixtures,
 //! dist). The binary is a thin wrapper around [`cli::main`].
 
+pub mod bench;
 pub mod cases;
 pub mod check;
 pub mod child;

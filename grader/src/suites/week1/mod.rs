@@ -11,3 +11,7 @@ pub fn exercises() -> Vec<Exercise> {
     v.extend(convolutions::exercises());
     v
 }
+
+pub fn benches() -> Vec<crate::bench::Bench> {
+    Vec::new()
+}

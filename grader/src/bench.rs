@@ -1,0 +1,124 @@
+//! `grader bench`: time reference code against PyTorch on the same machine.
+//!
+//! A week's suite registers benchmarks (`Bench`): a setup function that builds inputs and
+//! returns the closure to time. The PyTorch side of the same benchmark (same id, same shapes) is
+//! a function in `bench/<week>.py`; `just bench` runs those first (`bench/run_torch.py`, writing
+//! `target/candlecamp/bench-torch.json`), then `grader bench`, which prints both times and their
+//! ratio (candle / torch: below 1 means candle is faster). Timings are medians over repeated
+//! runs after a warm-up; the report says how many. Nothing here is a test: speed is measured,
+//! not asserted.
+
+use candle_core::Device;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// The closure a benchmark times (one iteration).
+pub type Iteration = Box<dyn FnMut() -> candle_core::Result<()>>;
+
+pub struct Bench {
+    /// `weekN.topic.case`, the same id as the PyTorch side in `bench/weekN.py`.
+    pub id: &'static str,
+    pub about: &'static str,
+    pub setup: fn(&Device) -> candle_core::Result<Iteration>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Timing {
+    pub id: String,
+    pub median_s: f64,
+    pub min_s: f64,
+    pub runs: usize,
+}
+
+/// Run `f` once to warm up, then repeatedly until `budget` has passed (at least `min_runs`
+/// times, at most 1000); the median and the minimum.
+pub fn time(id: &str, budget: Duration, min_runs: usize, f: &mut dyn FnMut() -> candle_core::Result<()>) -> candle_core::Result<Timing> {
+    f()?;
+    let start = Instant::now();
+    let mut runs = Vec::new();
+    while (runs.len() < min_runs || start.elapsed() < budget) && runs.len() < 1000 {
+        let t = Instant::now();
+        f()?;
+        runs.push(t.elapsed().as_secs_f64());
+    }
+    runs.sort_by(f64::total_cmp);
+    Ok(Timing { id: id.to_string(), median_s: runs[runs.len() / 2], min_s: runs[0], runs: runs.len() })
+}
+
+/// Every registered benchmark.
+pub fn all() -> Vec<Bench> {
+    crate::suites::benches()
+}
+
+fn torch_timings() -> BTreeMap<String, Timing> {
+    let path = crate::root().join("target/candlecamp/bench-torch.json");
+    std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<Vec<Timing>>(&b).ok()).unwrap_or_default().into_iter().map(|t| (t.id.clone(), t)).collect()
+}
+
+fn ms(s: f64) -> String {
+    format!("{:.3} ms", s * 1e3)
+}
+
+/// `grader bench [filter]`: run the matching benchmarks, print candle vs torch.
+pub fn run(filter: Option<&str>, device: &Device, seconds: f64) -> Result<(), String> {
+    let benches: Vec<Bench> = all().into_iter().filter(|b| filter.is_none_or(|f| b.id.contains(f))).collect();
+    if benches.is_empty() {
+        return Err(format!("no benchmark matches {:?}; there are: {}", filter.unwrap_or(""), all().iter().map(|b| b.id).collect::<Vec<_>>().join(", ")));
+    }
+    let torch = torch_timings();
+    if torch.is_empty() {
+        println!("bench: no PyTorch timings in target/candlecamp/bench-torch.json (run `just bench` to make them); showing candle only");
+    }
+    println!(
+        "bench: {} code ({}), {} thread(s); median of repeated runs after one warm-up",
+        crate::subject::mode(),
+        if cfg!(debug_assertions) { "grader in the dev profile, candle optimised" } else { "release" },
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    );
+    let width = benches.iter().map(|b| b.id.len()).max().unwrap_or(0);
+    println!("{:width$}  {:>12}  {:>12}  {:>7}  about", "id", "candle", "torch", "ratio");
+    let mut results = Vec::new();
+    for b in &benches {
+        let mut f = (b.setup)(device).map_err(|e| format!("{}: setup failed: {e}", b.id))?;
+        let t = time(b.id, Duration::from_secs_f64(seconds), 5, &mut f).map_err(|e| format!("{}: {e}", b.id))?;
+        let (tt, ratio) = match torch.get(b.id) {
+            Some(p) => (ms(p.median_s), format!("{:.2}×", t.median_s / p.median_s)),
+            None => ("-".into(), "-".into()),
+        };
+        println!("{:width$}  {:>12}  {:>12}  {:>7}  {} ({} runs)", b.id, ms(t.median_s), tt, ratio, b.about, t.runs);
+        results.push(t);
+    }
+    let out = crate::root().join("target/candlecamp/bench.json");
+    let _ = std::fs::create_dir_all(out.parent().unwrap());
+    let _ = std::fs::write(&out, serde_json::to_vec_pretty(&results).unwrap());
+    println!("bench: candle timings written to {}", out.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_named_like_exercises() {
+        let mut seen = std::collections::HashSet::new();
+        for b in all() {
+            assert!(seen.insert(b.id), "duplicate benchmark {}", b.id);
+            assert!(b.id.starts_with("week") && b.id.split('.').count() >= 3, "{} is not weekN.topic.case", b.id);
+        }
+    }
+
+    #[test]
+    fn timing_counts_runs_and_orders_min_below_median() {
+        let mut n = 0;
+        let t = time("x", Duration::from_millis(5), 7, &mut || {
+            n += 1;
+            std::thread::sleep(Duration::from_micros(200));
+            Ok(())
+        })
+        .unwrap();
+        assert!(t.runs >= 7 && n == t.runs + 1, "{} runs, {n} calls", t.runs);
+        assert!(t.min_s <= t.median_s && t.min_s >= 150e-6);
+    }
+}

@@ -64,11 +64,12 @@ pub struct Ctx {
     /// Where pictures and other artefacts go (`target/candlecamp/`).
     pub out_dir: PathBuf,
     cache: RefCell<HashMap<String, Rc<Fixture>>>,
+    artefacts: RefCell<Vec<String>>,
 }
 
 impl Ctx {
     pub fn new(device: Device, long: bool) -> Ctx {
-        Ctx { device, long, out_dir: crate::root().join("target/candlecamp"), cache: RefCell::new(HashMap::new()) }
+        Ctx { device, long, out_dir: crate::root().join("target/candlecamp"), cache: RefCell::new(HashMap::new()), artefacts: RefCell::new(Vec::new()) }
     }
 
     /// Load a fixture file (path relative to `fixtures/`), verifying its sha256 against
@@ -87,6 +88,23 @@ impl Ctx {
 }
 
 impl Ctx {
+    /// The path for a file a person will look at (`target/candlecamp/<rel>`), its folder made;
+    /// the report lists it under the exercise.
+    pub fn artefact(&self, rel: &str) -> Result<PathBuf, Fail> {
+        let path = self.out_dir.join(rel);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Fail::Internal(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let shown = path.strip_prefix(crate::root()).map(|p| p.display().to_string()).unwrap_or_else(|_| path.display().to_string());
+        self.artefacts.borrow_mut().push(shown);
+        Ok(path)
+    }
+
+    /// Every artefact recorded so far.
+    pub fn artefacts(&self) -> Vec<String> {
+        self.artefacts.borrow().clone()
+    }
+
     /// A JSON fixture (non-tensor inputs such as strings), verified like the tensor files.
     pub fn json(&self, rel: &str) -> Result<serde_json::Value, Fail> {
         let path = fixtures::verified_path(rel).map_err(Fail::Fixture)?;

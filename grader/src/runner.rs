@@ -63,6 +63,7 @@ pub fn run_one(ex: &Exercise, opts: &Options, dir: &Path) -> ExerciseReport {
         file: crate::subject::learner_file(ex),
         page: ex.page.clone(),
         output: None,
+        artefacts: Vec::new(),
     };
     let _ = std::fs::create_dir_all(dir);
     let (result_path, out_path, err_path) = (dir.join("result.json"), dir.join("stdout"), dir.join("stderr"));
@@ -140,6 +141,7 @@ pub fn run_one(ex: &Exercise, opts: &Options, dir: &Path) -> ExerciseReport {
             report.status = s;
             report.detail = d;
             report.checks = child_report.checks;
+            report.artefacts = child_report.artefacts;
         }
         (Some(st), _) => {
             report.status = Status::Crashed;

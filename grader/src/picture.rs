@@ -1,0 +1,90 @@
+//! Pictures for people: tensors written as PNG files under `target/candlecamp/`.
+
+use crate::check::Fail;
+use candle_core::{DType, Tensor};
+use std::path::Path;
+
+fn save(path: &Path, img: image::RgbImage) -> Result<(), Fail> {
+    img.save(path).map_err(|e| Fail::Internal(format!("cannot write {}: {e}", path.display())))
+}
+
+/// An `[h, w, 3]` image with values in [0, 1] (clamped), scaled up `zoom` times.
+pub fn rgb(path: &Path, t: &Tensor, zoom: u32) -> Result<(), Fail> {
+    let (h, w, c) = t.dims3().map_err(|e| Fail::Internal(format!("picture: {e}")))?;
+    if c != 3 {
+        return Err(Fail::Internal(format!("picture: expected 3 channels, found {c}")));
+    }
+    let v = t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    let img = image::RgbImage::from_fn(w as u32 * zoom, h as u32 * zoom, |x, y| {
+        let k = ((y / zoom) as usize * w + (x / zoom) as usize) * 3;
+        let px = |i: usize| (v[k + i].clamp(0.0, 1.0) * 255.0).round() as u8;
+        image::Rgb([px(0), px(1), px(2)])
+    });
+    save(path, img)
+}
+
+/// An `[h, w]` field of numbers as a heatmap (dark blue = smallest finite value, yellow =
+/// largest; non-finite values black), scaled up `zoom` times.
+pub fn heatmap(path: &Path, t: &Tensor, zoom: u32) -> Result<(), Fail> {
+    let (h, w) = t.dims2().map_err(|e| Fail::Internal(format!("picture: {e}")))?;
+    let v = t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    let finite = v.iter().copied().filter(|x| x.is_finite());
+    let (lo, hi) = finite.fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let img = image::RgbImage::from_fn(w as u32 * zoom, h as u32 * zoom, |x, y| {
+        let val = v[(y / zoom) as usize * w + (x / zoom) as usize];
+        if !val.is_finite() {
+            return image::Rgb([0, 0, 0]);
+        }
+        image::Rgb(ramp((val - lo) / span))
+    });
+    save(path, img)
+}
+
+/// A blue → green → yellow colour ramp for t in [0, 1].
+fn ramp(t: f32) -> [u8; 3] {
+    let t = t.clamp(0.0, 1.0);
+    let stops = [[40.0, 30.0, 110.0], [30.0, 150.0, 140.0], [250.0, 230.0, 40.0]];
+    let (a, b, f) = if t < 0.5 { (stops[0], stops[1], t * 2.0) } else { (stops[1], stops[2], t * 2.0 - 1.0) };
+    [0, 1, 2].map(|i| (a[i] + (b[i] - a[i]) * f) as u8)
+}
+
+/// A line chart of one or more series (same x axis: their index), each in its own colour, on a
+/// white `width × height` canvas with a light frame. For loss curves.
+pub fn lines(path: &Path, series: &[&[f32]], width: u32, height: u32) -> Result<(), Fail> {
+    let mut img = image::RgbImage::from_pixel(width, height, image::Rgb([255, 255, 255]));
+    let all = series.iter().flat_map(|s| s.iter().copied()).filter(|x| x.is_finite());
+    let (lo, hi) = all.fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let m = 8u32;
+    for x in m..width - m {
+        img.put_pixel(x, height - m, image::Rgb([200, 200, 200]));
+    }
+    for y in m..height - m {
+        img.put_pixel(m, y, image::Rgb([200, 200, 200]));
+    }
+    let colours = [[31, 119, 180], [214, 39, 40], [44, 160, 44], [148, 103, 189]];
+    for (k, s) in series.iter().enumerate() {
+        let n = s.len().max(2) - 1;
+        let pt = |i: usize| {
+            let x = m as f32 + (width - 2 * m) as f32 * i as f32 / n as f32;
+            let y = (height - m) as f32 - (height - 2 * m) as f32 * (s[i] - lo) / span;
+            (x, y)
+        };
+        for i in 1..s.len() {
+            if !(s[i - 1].is_finite() && s[i].is_finite()) {
+                continue;
+            }
+            let ((x0, y0), (x1, y1)) = (pt(i - 1), pt(i));
+            let steps = ((x1 - x0).abs().max((y1 - y0).abs()).ceil() as usize).max(1);
+            for j in 0..=steps {
+                let f = j as f32 / steps as f32;
+                let (x, y) = (x0 + (x1 - x0) * f, y0 + (y1 - y0) * f);
+                if x >= 0.0 && y >= 0.0 && (x as u32) < width && (y as u32) < height {
+                    img.put_pixel(x as u32, y as u32, image::Rgb(colours[k % colours.len()]));
+                }
+            }
+        }
+    }
+    save(path, img)
+}

@@ -64,12 +64,12 @@ pub struct Ctx {
     /// Where pictures and other artefacts go (`target/candlecamp/`).
     pub out_dir: PathBuf,
     cache: RefCell<HashMap<String, Rc<Fixture>>>,
-    artefacts: RefCell<Vec<String>>,
+    notes: RefCell<Vec<String>>,
 }
 
 impl Ctx {
     pub fn new(device: Device, long: bool) -> Ctx {
-        Ctx { device, long, out_dir: crate::root().join("target/candlecamp"), cache: RefCell::new(HashMap::new()), artefacts: RefCell::new(Vec::new()) }
+        Ctx { device, long, out_dir: crate::root().join("target/candlecamp"), cache: RefCell::new(HashMap::new()), notes: RefCell::new(Vec::new()) }
     }
 
     /// Load a fixture file (path relative to `fixtures/`), verifying its sha256 against
@@ -96,13 +96,19 @@ impl Ctx {
             std::fs::create_dir_all(dir).map_err(|e| Fail::Internal(format!("cannot create {}: {e}", dir.display())))?;
         }
         let shown = path.strip_prefix(crate::root()).map(|p| p.display().to_string()).unwrap_or_else(|_| path.display().to_string());
-        self.artefacts.borrow_mut().push(shown);
+        self.note(format!("wrote {shown}"));
         Ok(path)
     }
 
-    /// Every artefact recorded so far.
-    pub fn artefacts(&self) -> Vec<String> {
-        self.artefacts.borrow().clone()
+    /// A line for the report under the exercise, shown even when it passes (a measured
+    /// accuracy, a file written).
+    pub fn note(&self, line: impl Into<String>) {
+        self.notes.borrow_mut().push(line.into());
+    }
+
+    /// Every note recorded so far.
+    pub fn notes(&self) -> Vec<String> {
+        self.notes.borrow().clone()
     }
 
     /// A JSON fixture (non-tensor inputs such as strings), verified like the tensor files.

@@ -69,17 +69,17 @@ pub fn run(id: &str, device: &str, long: bool) -> ! {
         limit_memory();
     }
     install_panic_hook();
-    let (checks, artefacts) = match registry::find_exercise(id) {
+    let (checks, notes) = match registry::find_exercise(id) {
         None => (vec![CheckReport { name: "setup".into(), status: Status::Error, detail: Some(format!("unknown exercise {id}")) }], Vec::new()),
         Some((week, ex)) => match crate::make_device(device) {
             Err(e) => (vec![CheckReport { name: "setup".into(), status: Status::Error, detail: Some(e) }], Vec::new()),
             Ok(dev) => {
                 let ctx = Ctx::new(dev, long);
-                (run_checks(week.dir, &ex, &ctx), ctx.artefacts())
+                (run_checks(week.dir, &ex, &ctx), ctx.notes())
             }
         },
     };
-    let report = ChildReport { nonce, id: id.to_string(), checks, artefacts };
+    let report = ChildReport { nonce, id: id.to_string(), checks, notes };
     let json = serde_json::to_vec(&report).expect("serialising a report");
     if std::fs::write(&result_path, json).is_err() {
         std::process::exit(3);

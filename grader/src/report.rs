@@ -68,9 +68,10 @@ pub struct ChildReport {
     pub nonce: String,
     pub id: String,
     pub checks: Vec<CheckReport>,
-    /// Files the checks wrote for a person to look at (pictures), relative to the repository.
+    /// Lines for the report whatever the outcome: files written for a person to look at,
+    /// measured accuracies.
     #[serde(default)]
-    pub artefacts: Vec<String>,
+    pub notes: Vec<String>,
 }
 
 /// The parent's verdict on one exercise.
@@ -90,9 +91,9 @@ pub struct ExerciseReport {
     /// Tail of what the exercise printed (stdout, then stderr), when it did not pass.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
-    /// Pictures and other files the checks wrote (relative to the repository).
+    /// The checks' notes: pictures written, measurements.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub artefacts: Vec<String>,
+    pub notes: Vec<String>,
 }
 
 /// Fold check statuses: all passed → passed; otherwise the most severe one, with its detail.
@@ -187,8 +188,8 @@ pub fn exercise_lines(r: &ExerciseReport, id_width: usize) -> String {
         paint(DIM, &format!("{:.2}s  {}", r.seconds, r.title)),
         w = id_width
     );
-    for a in &r.artefacts {
-        s.push_str(&format!("\n      {}", paint(DIM, &format!("wrote {a}"))));
+    for n in &r.notes {
+        s.push_str(&format!("\n      {}", paint(DIM, n)));
     }
     if r.status != Status::Passed && r.status != Status::NotStarted {
         if let Some(d) = &r.detail {

@@ -63,7 +63,7 @@ pub fn run_one(ex: &Exercise, opts: &Options, dir: &Path) -> ExerciseReport {
         file: crate::subject::learner_file(ex),
         page: ex.page.clone(),
         output: None,
-        artefacts: Vec::new(),
+        notes: Vec::new(),
     };
     let _ = std::fs::create_dir_all(dir);
     let (result_path, out_path, err_path) = (dir.join("result.json"), dir.join("stdout"), dir.join("stderr"));
@@ -141,7 +141,7 @@ pub fn run_one(ex: &Exercise, opts: &Options, dir: &Path) -> ExerciseReport {
             report.status = s;
             report.detail = d;
             report.checks = child_report.checks;
-            report.artefacts = child_report.artefacts;
+            report.notes = child_report.notes;
         }
         (Some(st), _) => {
             report.status = Status::Crashed;

@@ -4,10 +4,12 @@ use crate::registry::Exercise;
 
 pub mod arrays;
 pub mod convolutions;
+pub mod regression;
 
 pub fn exercises() -> Vec<Exercise> {
     let mut v = Vec::new();
     v.extend(arrays::exercises());
+    v.extend(regression::exercises());
     v.extend(convolutions::exercises());
     v
 }

@@ -1,0 +1,131 @@
+//! Checks for week1 day "regression": the linear-algebra and gradient pieces against PyTorch
+//! (fixtures/gen/week1_regression.py), softmax regression trained on MNIST judged by held-out
+//! accuracy (computed here, not by the learner's code).
+
+use crate::cases::Case;
+use crate::check::{ensure, Ctx, Fail, Learner};
+use crate::compare::{close, exact, Tol};
+use crate::registry::Exercise;
+use crate::subject::week1::regression as rg;
+use candle_core::{DType, Tensor};
+use rand::SeedableRng;
+
+const FX: &str = "week1/regression.safetensors";
+
+fn cases(ctx: &Ctx, name: &'static str) -> Result<Vec<Case>, Fail> {
+    crate::cases::cases(ctx, FX, name)
+}
+
+/// f64 linear algebra on well-conditioned systems (condition numbers below ~10): elimination
+/// and PyTorch's LU / QR differ by a few ulps of f64 per step, ~1e-15; 1e-10 leaves room for any
+/// correct order of operations while a wrong pivot or a sign slip is off by O(1).
+const F64: Tol = Tol { abs: 1e-10, rel: 1e-10 };
+/// The normal equations square the condition number (lstsq in PyTorch uses QR instead), and
+/// the fixtures' XᵀX have condition numbers up to ~10: errors ~1e-14 observed; 1e-9 is ample.
+const NORMAL_EQ: Tol = Tol { abs: 1e-9, rel: 1e-9 };
+/// Gradient descent in f32 over up to 100 steps: each step's matmuls round differently from
+/// PyTorch's by a few ulps and the differences carry over (gradient descent on a convex
+/// quadratic damps them rather than amplifying them): observed below 2e-6 here.
+const GD: Tol = Tol { abs: 2e-5, rel: 2e-5 };
+
+/// Accuracy of `argmax(x · w + b)` against the labels, computed here from plain vectors.
+fn accuracy(x: &Tensor, labels: &Tensor, w: &Tensor, b: &Tensor) -> Result<f64, Fail> {
+    let logits = x.matmul(w)?.broadcast_add(b)?.to_dtype(DType::F32)?.to_vec2::<f32>()?;
+    let labels = labels.to_vec1::<u32>()?;
+    let right = logits
+        .iter()
+        .zip(&labels)
+        .filter(|(row, &y)| row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i as u32) == Some(y))
+        .count();
+    Ok(right as f64 / labels.len() as f64)
+}
+
+macro_rules! ex {
+    ($name:ident, $title:expr, $hint:expr) => {
+        Exercise::new(concat!("week1.regression.", stringify!($name)), $title, "src/regression.rs").function(stringify!($name)).hint($hint)
+    };
+}
+
+pub fn exercises() -> Vec<Exercise> {
+    vec![
+        ex!(solve, "Gaussian elimination with partial pivoting", "Copy a and b into Vec<Vec<f64>> / Vec<f64> (to_vec2 / to_vec1). For k in 0..d: find the row p ≥ k with the largest |m[p][k]|, swap rows k and p (in m and in b), subtract m[i][k]/m[k][k] times row k from every row i > k. Then back-substitute from i = d-1 down to 0.")
+            .forbid(&["linalg", "inverse"])
+            .check("vs torch.linalg.solve", |ctx| {
+                for c in cases(ctx, "solve")? {
+                    close(&c.label(), &rg::solve(&c.t("a")?, &c.t("b")?).learner()?, &c.out()?, F64)?;
+                }
+                Ok(())
+            })
+            .check("a · x = b", |ctx| {
+                for c in cases(ctx, "solve")? {
+                    let (a, b) = (c.t("a")?, c.t("b")?);
+                    let x = rg::solve(&a, &b).learner()?;
+                    crate::check::shape_is("solve(a, b)", &x, b.dims())?;
+                    close(&format!("a · solve(a, b) for {}", c.label()), &a.matmul(&x.unsqueeze(1)?)?.squeeze(1)?, &b, F64)?;
+                }
+                Ok(())
+            }),
+        ex!(linear_closed_form, "least squares by the normal equations", "X = cat([x, ones(n, 1)], 1); solve((Xᵀ X), Xᵀ y) with your solve. matmul wants 2-D: y.unsqueeze(1) and squeeze(1) after.")
+            .check("vs torch.linalg.lstsq", |ctx| {
+                for c in cases(ctx, "linear_closed_form")? {
+                    close(&c.label(), &rg::linear_closed_form(&c.t("x")?, &c.t("y")?).learner()?, &c.out()?, NORMAL_EQ)?;
+                }
+                Ok(())
+            }),
+        ex!(linear_gd, "gradient descent on the mean squared error", "Keep w [d] and b [1] as tensors; per step r = x·w + b − y, record mean(r²), then w -= lr·(2/n)·xᵀr and b -= lr·(2/n)·Σr. Tensor::stack the recorded scalars at the end.")
+            .check("parameters and loss curve vs torch", |ctx| {
+                for c in cases(ctx, "linear_gd")? {
+                    let (theta, losses) = rg::linear_gd(&c.t("x")?, &c.t("y")?, c.f("lr")?, c.n("steps")?).learner()?;
+                    close(&format!("losses of {}", c.label()), &losses, &c.t("losses")?, GD)?;
+                    close(&format!("θ = [w, b] of {}", c.label()), &theta, &c.out()?, GD)?;
+                }
+                Ok(())
+            }),
+        ex!(cross_entropy, "cross-entropy, computed stably", "z = logits − max over the row (max_keepdim), lse = log(Σ exp z), log p = z − lse (broadcast_sub), then gather(labels.unsqueeze(1), 1), mean, neg.")
+            .forbid(&["candle_nn::loss", "candle_nn::ops", "log_softmax"])
+            .check("vs torch (F.cross_entropy)", |ctx| {
+                for c in cases(ctx, "cross_entropy")? {
+                    let labels = c.t("labels")?.to_dtype(DType::U32)?;
+                    let got = rg::cross_entropy(&c.t("logits")?, &labels).learner()?;
+                    close(&c.label(), &got, &c.out()?, Tol::F32)?;
+                }
+                Ok(())
+            }),
+        ex!(softmax_regression_grad, "softmax regression gradients by hand", "p = softmax(x·w + b) row by row; one-hot labels Y (compare arange(k) with labels.unsqueeze(1)); G = (p − Y)/n; dw = xᵀ·G, db = G.sum(0).")
+            .forbid(&["backward", "Var::"])
+            .check("vs torch autograd", |ctx| {
+                for c in cases(ctx, "softmax_regression_grad")? {
+                    let labels = c.t("labels")?.to_dtype(DType::U32)?;
+                    let (dw, db) = rg::softmax_regression_grad(&c.t("x")?, &labels, &c.t("w")?, &c.t("b")?).learner()?;
+                    close(&format!("dw of {}", c.label()), &dw, &c.out()?, Tol::F32)?;
+                    close(&format!("db of {}", c.label()), &db, &c.t("db")?, Tol::F32)?;
+                }
+                Ok(())
+            }),
+        ex!(predict, "class predictions", "x.matmul(w)?.broadcast_add(b)?.argmax(D::Minus1)")
+            .check("argmax of the logits", |ctx| {
+                for c in cases(ctx, "softmax_regression_grad")? {
+                    let (x, w, b) = (c.t("x")?, c.t("w")?, c.t("b")?);
+                    let got = rg::predict(&x, &w, &b).learner()?;
+                    let logits = x.matmul(&w)?.broadcast_add(&b)?.to_vec2::<f32>()?;
+                    let want: Vec<u32> = logits.iter().map(|r| r.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0 as u32).collect();
+                    exact(&c.label(), &got, &Tensor::new(want, &ctx.device)?)?;
+                }
+                Ok(())
+            }),
+        ex!(train_softmax_regression, "softmax regression on MNIST (≥ 90 % held out)", "zeros for w [784, 10] and b [10]; per epoch: order.shuffle(rng), for chunk in order.chunks(batch): index_select the rows, softmax_regression_grad, w -= lr·dw, b -= lr·db.")
+            .timeout(std::time::Duration::from_secs(40))
+            .check("held-out accuracy ≥ 90 %", |ctx| {
+                let m = crate::data::mnist(&ctx.device).map_err(Fail::Fixture)?;
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+                let (w, b) = rg::train_softmax_regression(&m.train_images, &m.train_labels, 5, 100, 0.5, &mut rng).learner()?;
+                crate::check::shape_is("w", &w, &[784, 10])?;
+                crate::check::shape_is("b", &b, &[10])?;
+                let acc = accuracy(&m.test_images, &m.test_labels, &w, &b)?;
+                let train_acc = accuracy(&m.train_images, &m.train_labels, &w, &b)?;
+                ctx.note(format!("held-out accuracy {:.2} % (training {:.2} %); {}", 100.0 * acc, 100.0 * train_acc, m.split));
+                ensure(acc >= 0.90, || format!("held-out accuracy is {:.2} % (training {:.2} %), needs ≥ 90 % ({}; 5 epochs, batch 100, lr 0.5)", 100.0 * acc, 100.0 * train_acc, m.split))
+            }),
+    ]
+}
+

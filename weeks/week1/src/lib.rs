@@ -5,4 +5,5 @@
 
 pub mod arrays;
 pub mod regression;
+pub mod pictures;
 pub mod convolutions;

@@ -4,12 +4,14 @@ use crate::registry::Exercise;
 
 pub mod arrays;
 pub mod convolutions;
+pub mod pictures;
 pub mod regression;
 
 pub fn exercises() -> Vec<Exercise> {
     let mut v = Vec::new();
     v.extend(arrays::exercises());
     v.extend(regression::exercises());
+    v.extend(pictures::exercises());
     v.extend(convolutions::exercises());
     v
 }

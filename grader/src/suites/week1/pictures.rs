@@ -1,0 +1,105 @@
+//! Checks for week1 day "pictures": a coordinate MLP's image and batched ray tracing against
+//! PyTorch (fixtures/gen/week1_pictures.py); the images are written as PNGs.
+
+use crate::cases::Case;
+use crate::check::{CheckResult, Ctx, Fail, Learner};
+use crate::compare::{close, exact, Tol};
+use crate::registry::Exercise;
+use crate::subject::week1::pictures as pc;
+use candle_core::{DType, Tensor};
+
+const FX: &str = "week1/pictures.safetensors";
+
+fn cases(ctx: &Ctx, name: &'static str) -> Result<Vec<Case>, Fail> {
+    crate::cases::cases(ctx, FX, name)
+}
+
+/// Three f32 layers with sin activations of arguments up to ~30: a few ulps of rounding in
+/// the matmuls become ~1e-6 after sin and sigmoid (observed ≤ 3e-7). Colours are shown with
+/// 8 bits (steps of 0.004), so 1e-5 is far below anything visible, while a wrong layout
+/// (weight not transposed, x and y swapped) changes whole colours.
+const IMAGE: Tol = Tol { abs: 1e-5, rel: 1e-5 };
+/// Distances from Cramer's rule in f32 vs PyTorch's float64 solve: relative error ~1e-6.
+const DIST: Tol = Tol { abs: 1e-4, rel: 1e-4 };
+
+fn mlp(c: &Case) -> Result<pc::CoordMlp, Fail> {
+    Ok(pc::CoordMlp { w1: c.t("w1")?, b1: c.t("b1")?, w2: c.t("w2")?, b2: c.t("b2")?, w3: c.t("w3")?, b3: c.t("b3")? })
+}
+
+/// Zero the entries the fixture marks ambiguous (hit/miss within rounding of a boundary), in
+/// the learner's result and in the expected one alike.
+fn mask(t: &Tensor, ambiguous: &Tensor) -> Result<Tensor, Fail> {
+    Ok(ambiguous.where_cond(&t.zeros_like()?, t)?)
+}
+
+fn hits_vs_torch(ctx: &Ctx, name: &'static str, f: impl Fn(&Case) -> Result<Tensor, Fail>) -> CheckResult {
+    for c in cases(ctx, name)? {
+        let got = f(&c)?;
+        crate::check::shape_is(&c.label(), &got, c.out()?.dims())?;
+        let amb = c.t("ambiguous")?;
+        exact(&format!("{} (u8: 1 = hit; rays within 1e-4 of an edge are not compared)", c.label()), &mask(&got.to_dtype(DType::U8).learner()?, &amb)?, &mask(&c.out()?, &amb)?)?;
+    }
+    Ok(())
+}
+
+macro_rules! ex {
+    ($name:ident, $title:expr, $hint:expr) => {
+        Exercise::new(concat!("week1.pictures.", stringify!($name)), $title, "src/pictures.rs").function(stringify!($name)).hint($hint)
+    };
+}
+
+pub fn exercises() -> Vec<Exercise> {
+    vec![
+        ex!(coordinate_grid, "the coordinates of every pixel", "ys = linspace(h) as a column [h, 1], xs = linspace(w) as a row [1, w]; broadcast both to [h, w], stack on a new last axis, reshape to [h·w, 2]. linspace(-1, 1, n) = -1 + 2·arange(n)/(n-1).")
+            .check("vs torch (meshgrid of linspace)", |ctx| {
+                for c in cases(ctx, "coordinate_grid")? {
+                    close(&c.label(), &pc::coordinate_grid(c.n("h")?, c.n("w")?, &ctx.device).learner()?, &c.out()?, Tol::F32)?;
+                }
+                Ok(())
+            }),
+        ex!(coord_mlp, "a coordinate MLP's image", "x.matmul(&w.t()?)?.broadcast_add(b) is nn.Linear; sin after the first two, sigmoid = 1/(1+exp(-z)) after the last. render: forward on coordinate_grid(h, w), reshape to (h, w, 3).")
+            .function("forward")
+            .check("image vs torch", |ctx| {
+                for c in cases(ctx, "coord_mlp")? {
+                    let (h, w) = (c.n("h")?, c.n("w")?);
+                    let img = mlp(&c)?.render(h, w).learner()?;
+                    close(&c.label(), &img, &c.out()?, IMAGE)?;
+                    if h > 10 {
+                        crate::picture::rgb(&ctx.artefact("week1/coord_mlp.png")?, &img, 3)?;
+                    }
+                }
+                Ok(())
+            }),
+        ex!(make_rays_2d, "one ray per pixel", "Directions: stack [ones, y, z] on the last axis with y and z broadcast over the (ny, nz) grid and flattened; origins: zeros_like(directions); stack the two on axis 1.")
+            .check("vs torch", |ctx| {
+                for c in cases(ctx, "make_rays_2d")? {
+                    let got = pc::make_rays_2d(c.n("ny")?, c.n("nz")?, c.f("ylim")? as f32, c.f("zlim")? as f32, &ctx.device).learner()?;
+                    close(&c.label(), &got, &c.out()?, Tol::F32)?;
+                }
+                Ok(())
+            }),
+        ex!(intersect_segments, "rays against segments, all at once", "Give rays shape [nr, 1] and segments [1, ns] per coordinate (narrow + squeeze + unsqueeze), so every formula of Cramer's rule broadcasts to [nr, ns]; hit = (|det| > 1e-9)·(u ≥ 0)·(0 ≤ v ≤ 1) as u8; max over axis 1 = any.")
+            .check("vs torch (float64 solve)", |ctx| hits_vs_torch(ctx, "intersect_segments", |c| pc::intersect_segments(&c.t("rays")?, &c.t("segments")?).learner())),
+        ex!(intersect_triangle, "rays against a triangle (Möller–Trumbore)", "With e1 = B − A, e2 = C − A, T = O − A: det = (−D)·(e1×e2), s = T·(e1×e2)/det, u = (−D)·(T×e2)/det, v = (−D)·(e1×T)/det. cross(a, b) from the three components (narrow on the last axis), stacked back.")
+            .check("vs torch (float64 solve)", |ctx| hits_vs_torch(ctx, "intersect_triangle", |c| pc::intersect_triangle(&c.t("rays")?, &c.t("triangle")?).learner())),
+        ex!(raytrace_mesh, "a depth image of a mesh", "Do intersect_triangle for all [nr, nt] pairs at once (rays [nr, 1, 3], corners [1, nt, 3]); distance = s·|D|; where_cond(hit, dist, +∞), then min over the triangle axis.")
+            .check("distances vs torch", |ctx| {
+                for c in cases(ctx, "raytrace_mesh")? {
+                    let got = pc::raytrace_mesh(&c.t("rays")?, &c.t("triangles")?).learner()?;
+                    crate::check::shape_is(&c.label(), &got, c.out()?.dims())?;
+                    let amb = c.t("ambiguous")?;
+                    close(&format!("{} (+inf = no hit; rays within 1e-4 of an edge are not compared)", c.label()), &mask(&got, &amb)?, &mask(&c.out()?, &amb)?, DIST)?;
+                }
+                Ok(())
+            })
+            .check("picture of the torus", |ctx| {
+                let fx = ctx.fixture(FX)?;
+                let tris = fx.get("raytrace_mesh.1.triangles")?;
+                let n = 96;
+                let rays = pc::make_rays_2d(n, n, 0.6, 0.6, &ctx.device).learner()?;
+                let dist = pc::raytrace_mesh(&rays, &tris).learner()?.reshape((n, n))?;
+                // Nearer is brighter: the heatmap maps the largest value to yellow.
+                crate::picture::heatmap(&ctx.artefact("week1/torus_depth.png")?, &dist.neg()?, 3)
+            }),
+    ]
+}

@@ -163,6 +163,16 @@ impl Fixture {
         self.tensors.contains_key(name)
     }
 
+    /// A `VarBuilder` over all of the fixture's tensors (on the check's device, f32), for
+    /// loading a checkpoint into the learner's modules by name.
+    pub fn var_builder(&self) -> Result<candle_nn::VarBuilder<'static>, Fail> {
+        let mut map = HashMap::new();
+        for (k, v) in &self.tensors {
+            map.insert(k.clone(), v.to_device(&self.device)?);
+        }
+        Ok(candle_nn::VarBuilder::from_tensors(map, candle_core::DType::F32, &self.device))
+    }
+
     /// Names of all tensors starting with `prefix` (sorted), for "one case per entry" checks.
     pub fn names_with_prefix(&self, prefix: &str) -> Vec<String> {
         let mut v: Vec<String> = self.tensors.keys().filter(|k| k.starts_with(prefix)).cloned().collect();

@@ -7,3 +7,5 @@ pub mod arrays;
 pub mod regression;
 pub mod pictures;
 pub mod convolutions;
+pub mod modules;
+pub mod resnet;

@@ -4,6 +4,8 @@ use crate::registry::Exercise;
 
 pub mod arrays;
 pub mod convolutions;
+pub mod modules;
+pub mod resnet;
 pub mod pictures;
 pub mod regression;
 
@@ -13,6 +15,8 @@ pub fn exercises() -> Vec<Exercise> {
     v.extend(regression::exercises());
     v.extend(pictures::exercises());
     v.extend(convolutions::exercises());
+    v.extend(modules::exercises());
+    v.extend(resnet::exercises());
     v
 }
 

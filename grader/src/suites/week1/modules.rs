@@ -1,0 +1,182 @@
+//! Checks for week1 day "modules": torch.nn layers against PyTorch
+//! (fixtures/gen/week1_modules.py), Kaiming initialisation by statistics.
+
+use crate::cases::Case;
+use crate::check::{ensure, shape_is, Ctx, Fail, Learner};
+use crate::compare::{close, scalar_close, Tol};
+use crate::registry::Exercise;
+use crate::subject::week1::modules::{self as md, Layer};
+use candle_core::{DType, Tensor};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+const FX: &str = "week1/modules.safetensors";
+
+fn cases(ctx: &Ctx, name: &'static str) -> Result<Vec<Case>, Fail> {
+    crate::cases::cases(ctx, FX, name)
+}
+
+/// Sums of up to 36 products (convolutions) or 8 (linear layers) of O(1) values, accumulated in
+/// another order than PyTorch's kernels: a few ulps, observed ≤ 1.8e-7.
+const SUMS: Tol = Tol { abs: 1e-5, rel: 1e-5 };
+/// Normalisations divide by √(var + eps) computed from sums over ≤ 100 values: ≤ 4.8e-7 observed.
+const NORM: Tol = Tol { abs: 2e-5, rel: 2e-5 };
+
+fn names(v: &[(String, Tensor)]) -> Vec<String> {
+    v.iter().map(|(n, _)| n.clone()).collect()
+}
+
+/// Statistical checks of `kaiming_uniform` draws: shape and dtype, every value within the
+/// bound, the extremes reach it, and mean and variance within 5 standard errors of the
+/// uniform distribution's (a correct implementation fails one of these with probability
+/// below 1e-5 for any seed).
+fn kaiming_stats(ctx: &Ctx, shape: &[usize], fan_in: usize, gain: f64, seed: u64) -> Result<(), Fail> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let t = md::kaiming_uniform(shape, fan_in, gain, &mut rng, &ctx.device).learner()?;
+    let label = format!("kaiming_uniform({shape:?}, fan_in={fan_in}, gain={gain:.4})");
+    shape_is(&label, &t, shape)?;
+    ensure(t.dtype() == DType::F32, || format!("{label}: dtype {:?}, expected F32", t.dtype()))?;
+    let v: Vec<f64> = t.flatten_all()?.to_dtype(DType::F64)?.to_vec1()?;
+    let n = v.len() as f64;
+    let b = gain * (3.0 / fan_in as f64).sqrt();
+    let max = v.iter().fold(0f64, |m, x| m.max(x.abs()));
+    ensure(max <= b * (1.0 + 1e-6), || format!("{label}: a value {max:.6} exceeds the bound b = gain·√(3/fan_in) = {b:.6}"))?;
+    ensure(max >= 0.99 * b, || format!("{label}: the largest |value| is {max:.6}, but {n} draws from U(−b, b) reach 0.99·b = {:.6} (is b = gain·√(3/fan_in)?)", 0.99 * b))?;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let (want_var, se_mean, se_var) = (b * b / 3.0, b / (3.0 * n).sqrt(), b * b * (4.0 / 45.0 / n).sqrt());
+    ensure((mean).abs() <= 5.0 * se_mean, || format!("{label}: mean {mean:.6}, expected 0 ± {:.6} (5 standard errors)", 5.0 * se_mean))?;
+    ensure((var - want_var).abs() <= 5.0 * se_var, || {
+        format!("{label}: variance {var:.6}, expected b²/3 = gain²/fan_in = {want_var:.6} ± {:.6} (5 standard errors)", 5.0 * se_var)
+    })?;
+    Ok(())
+}
+
+macro_rules! ex {
+    ($name:ident, $title:expr, $hint:expr) => {
+        Exercise::new(concat!("week1.modules.", stringify!($name)), $title, "src/modules.rs").hint($hint)
+    };
+}
+
+pub fn exercises() -> Vec<Exercise> {
+    vec![
+        ex!(kaiming_uniform, "Kaiming-uniform initialisation", "b = gain·sqrt(3/fan_in); (0..n).map(|_| rng.random_range(-b..b)) as f32 into a Vec, Tensor::from_vec(v, shape, dev).")
+            .check("statistics of 100,000 draws (ReLU gain)", |ctx| kaiming_stats(ctx, &[200, 500], 50, 2f64.sqrt(), 1))
+            .check("statistics of 100,000 draws (PyTorch's default gain 1/√3)", |ctx| kaiming_stats(ctx, &[1000, 10, 10], 10, 1.0 / 3f64.sqrt(), 2))
+            .check("a seed gives the same draws, another seed others", |ctx| {
+                let draw = |seed| md::kaiming_uniform(&[64, 8], 8, 1.0, &mut ChaCha8Rng::seed_from_u64(seed), &ctx.device).learner();
+                let (a, b, c) = (draw(7)?, draw(7)?, draw(8)?);
+                close("two draws with seed 7", &a, &b, Tol::EXACT)?;
+                let same = (a.eq(&c)?.to_dtype(DType::F32)?.mean_all()?.to_scalar::<f32>()?) as f64;
+                ensure(same < 0.01, || format!("seeds 7 and 8 gave {:.0} % identical values: use the rng you are given", same * 100.0))
+            }),
+        ex!(linear, "nn.Linear", "load: vb.get((out, in), \"weight\"), vb.get(out, \"bias\"). forward: x.broadcast_matmul(&w.t()?)?.broadcast_add(b). parameters: [(prefix+\"weight\", w), (prefix+\"bias\", b)].")
+            .check("forward vs torch", |ctx| {
+                let vb = ctx.fixture(FX)?.var_builder()?;
+                for c in cases(ctx, "linear")? {
+                    let (out, inp) = c.t("weight")?.dims2()?;
+                    let has_bias = c.opt("bias")?.is_some();
+                    let lin = md::Linear::load(vb.pp(format!("linear.{}", c.k)), inp, out, has_bias).learner()?;
+                    close(&c.label(), &lin.forward(&c.t("x")?, false).learner()?, &c.out()?, SUMS)?;
+                    let want: Vec<String> = if has_bias { vec!["lin.weight".into(), "lin.bias".into()] } else { vec!["lin.weight".into()] };
+                    ensure(names(&lin.parameters("lin.")) == want, || format!("parameters(\"lin.\") names {:?}, expected {want:?}", names(&lin.parameters("lin."))))?;
+                }
+                Ok(())
+            })
+            .check("new: PyTorch's initialisation, trainable", |ctx| {
+                let mut rng = ChaCha8Rng::seed_from_u64(3);
+                let lin = md::Linear::new(400, 300, &mut rng, &ctx.device).learner()?;
+                shape_is("Linear::new(400, 300) weight", &lin.weight, &[300, 400])?;
+                let bias = lin.bias.as_ref().ok_or_else(|| Fail::Mismatch("Linear::new made no bias".into()))?;
+                shape_is("Linear::new(400, 300) bias", bias, &[300])?;
+                for (name, t) in [("weight", &lin.weight), ("bias", bias)] {
+                    ensure(t.is_variable(), || format!("the {name} is not trainable: make it with Var::from_tensor and keep var.as_tensor()"))?;
+                    let max = t.abs()?.max_all()?.to_scalar::<f32>()? as f64;
+                    ensure(max <= 1.0 / 20.0 + 1e-7 && max > 0.9 / 20.0, || format!("{name}: largest |value| {max:.5}; PyTorch draws from U(±1/√in) = U(±0.05)"))?;
+                }
+                Ok(())
+            }),
+        ex!(conv2d, "nn.Conv2d", "load: weight (out, in, k, k) and optional bias; forward: x.conv2d(&w, padding, stride, 1, 1), then + bias.reshape((1, out, 1, 1)).")
+            .check("forward vs torch", |ctx| {
+                let vb = ctx.fixture(FX)?.var_builder()?;
+                for c in cases(ctx, "conv2d")? {
+                    let (out, inp, k, _) = c.t("weight")?.dims4()?;
+                    let has_bias = c.opt("bias")?.is_some();
+                    let conv = md::Conv2d::load(vb.pp(format!("conv2d.{}", c.k)), inp, out, k, c.n("stride")?, c.n("padding")?, has_bias).learner()?;
+                    close(&c.label(), &conv.forward(&c.t("x")?, false).learner()?, &c.out()?, SUMS)?;
+                }
+                Ok(())
+            }),
+        ex!(batchnorm2d, "nn.BatchNorm2d: train, eval, running statistics", "mean/var over axes 0, 2, 3 (mean_keepdim thrice); biased var to normalise, var·m/(m−1) for running_var; running.set(&((1−k)·running + k·stat)). Detach the statistics before storing them.")
+            .check("three training batches then eval, vs torch", |ctx| {
+                for c in cases(ctx, "batchnorm2d")? {
+                    let (w, b) = (c.t("weight")?, c.t("bias")?);
+                    let mut bn = md::BatchNorm2d::new(w.dim(0)?, c.f("momentum")?, 1e-5, &ctx.device).learner()?;
+                    bn.weight = w;
+                    bn.bias = b;
+                    for step in 0..3 {
+                        let label = format!("{} training batch {step}", c.label());
+                        close(&format!("{label}: output"), &bn.forward(&c.t(&format!("x{step}"))?, true).learner()?, &c.t(&format!("out{step}"))?, NORM)?;
+                        let bufs = bn.buffers("");
+                        ensure(names(&bufs) == ["running_mean", "running_var"], || format!("buffers(\"\") names {:?}, expected [running_mean, running_var]", names(&bufs)))?;
+                        close(&format!("{label}: running_mean"), &bufs[0].1, &c.t(&format!("running_mean{step}"))?, NORM)?;
+                        close(&format!("{label}: running_var (PyTorch stores the unbiased variance)"), &bufs[1].1, &c.t(&format!("running_var{step}"))?, NORM)?;
+                    }
+                    close(&format!("{} eval", c.label()), &bn.forward(&c.t("x_eval")?, false).learner()?, &c.out()?, NORM)?;
+                }
+                Ok(())
+            }),
+        ex!(groupnorm, "nn.GroupNorm", "x.reshape((n, groups, ())) → mean and biased var over the last axis → normalise → reshape back → weight and bias as [1, c, 1, 1].")
+            .check("forward vs torch", |ctx| {
+                for c in cases(ctx, "groupnorm")? {
+                    let gn = md::GroupNorm { groups: c.n("groups")?, weight: c.t("weight")?, bias: c.t("bias")?, eps: 1e-5 };
+                    close(&c.label(), &gn.forward(&c.t("x")?, true).learner()?, &c.out()?, NORM)?;
+                }
+                Ok(())
+            }),
+        ex!(relu, "nn.ReLU", "x.maximum(0.0)")
+            .check("max(x, 0)", |ctx| {
+                let x = ctx.fixture(FX)?.get("groupnorm.0.x")?;
+                let got = md::Relu.forward(&x, true).learner()?;
+                let want: Vec<f32> = x.flatten_all()?.to_vec1::<f32>()?.into_iter().map(|v| if v > 0.0 { v } else { 0.0 }).collect();
+                close("relu(x)", &got, &Tensor::from_vec(want, x.shape(), &ctx.device)?, Tol::EXACT)
+            }),
+        ex!(pooling_layers, "nn.MaxPool2d and nn.AdaptiveAvgPool2d", "Call super::convolutions::maxpool2d(x, (k, k), (s, s), (p, p)) and adaptive_avgpool2d(x, size).")
+            .check("vs torch (the convolutions fixtures with square windows)", |ctx| {
+                let file = "week1/convolutions.safetensors";
+                for c in crate::cases::cases(ctx, file, "maxpool2d")? {
+                    let (k, s, p) = (c.pair("kernel")?, c.pair("stride")?, c.pair("padding")?);
+                    if k.0 != k.1 || s.0 != s.1 || p.0 != p.1 {
+                        continue;
+                    }
+                    let pool = md::MaxPool2d { kernel: k.0, stride: s.0, padding: p.0 };
+                    close(&c.label(), &pool.forward(&c.t("x")?, false).learner()?, &c.out()?, Tol::EXACT)?;
+                }
+                for c in crate::cases::cases(ctx, file, "adaptive_avgpool2d")? {
+                    let pool = md::AdaptiveAvgPool2d { size: c.pair("size")? };
+                    close(&c.label(), &pool.forward(&c.t("x")?, false).learner()?, &c.out()?, Tol::F32)?;
+                }
+                Ok(())
+            }),
+        ex!(sequential, "nn.Sequential and named parameters", "forward: fold the layers over x. parameters: for (i, layer) in enumerate, layer.parameters(&format!(\"{prefix}{i}.\")), flattened.")
+            .check("forward and state_dict names vs torch", |ctx| {
+                let fx = ctx.fixture(FX)?;
+                let vb = fx.var_builder()?.pp("sequential.0.state");
+                let seq = md::Sequential {
+                    layers: vec![Box::new(md::Linear::load(vb.pp("0"), 6, 8, true).learner()?), Box::new(md::Relu), Box::new(md::Linear::load(vb.pp("2"), 8, 3, true).learner()?)],
+                };
+                close("Sequential(Linear(6, 8), ReLU, Linear(8, 3))", &seq.forward(&fx.get("sequential.0.x")?, false).learner()?, &fx.get("sequential.0.out")?, SUMS)?;
+                let params = seq.parameters("");
+                let want: Vec<String> = ["0.weight", "0.bias", "2.weight", "2.bias"].map(String::from).to_vec();
+                ensure(names(&params) == want, || format!("parameters(\"\") gives {:?}; PyTorch's state_dict has {want:?}", names(&params)))?;
+                for (name, t) in &params {
+                    close(&format!("parameter {name}"), t, &fx.get(&format!("sequential.0.state.{name}"))?, Tol::EXACT)?;
+                }
+                let deeper = md::Sequential { layers: vec![Box::new(md::Relu), Box::new(seq)] };
+                let got = names(&deeper.parameters("net."));
+                let want: Vec<String> = ["net.1.0.weight", "net.1.0.bias", "net.1.2.weight", "net.1.2.bias"].map(String::from).to_vec();
+                ensure(got == want, || format!("a Sequential inside a Sequential: names {got:?}, expected {want:?}"))?;
+                scalar_close("number of buffers", deeper.buffers("").len() as f64, 0.0, Tol::EXACT)
+            }),
+    ]
+}

@@ -1,0 +1,72 @@
+//! Checks for week1 day "resnet": a torchvision ResNet (BasicBlock, [2, 2, 2, 2], reduced width)
+//! loaded from its state_dict, against torchvision's outputs (fixtures/gen/week1_modules.py).
+
+use crate::check::{ensure, Ctx, Fail, Learner};
+use crate::compare::{close, Tol};
+use crate::registry::Exercise;
+use crate::subject::week1::modules::Layer;
+use crate::subject::week1::resnet as rn;
+
+const STATE: &str = "week1/resnet.safetensors";
+const IO: &str = "week1/resnet_io.safetensors";
+const WIDTHS: [usize; 4] = [16, 32, 64, 128];
+
+/// Twenty convolutions deep, each a sum of up to 1,152 products, with BatchNorms in between:
+/// f32 rounding differs from PyTorch's kernels at every layer; observed ≤ 3.7e-6 on logits of
+/// size ~1 and 6.7e-6 on block outputs of size ~10. A wrong stride, padding, missing ReLU or shortcut changes logits by O(0.1).
+const DEEP: Tol = Tol { abs: 1e-4, rel: 1e-4 };
+
+fn load(ctx: &Ctx) -> Result<rn::ResNet, Fail> {
+    rn::ResNet::load(ctx.fixture(STATE)?.var_builder()?, WIDTHS, 10).learner()
+}
+
+macro_rules! ex {
+    ($name:ident, $title:expr, $hint:expr) => {
+        Exercise::new(concat!("week1.resnet.", stringify!($name)), $title, "src/resnet.rs").hint($hint)
+    };
+}
+
+pub fn exercises() -> Vec<Exercise> {
+    vec![
+        ex!(basic_block, "a residual block", "load: Conv2d::load(vb.pp(\"conv1\"), in, out, 3, stride, 1, false), BatchNorm2d::load(vb.pp(\"bn1\"), out, 0.1, 1e-5), …; downsample.0 / downsample.1 only when stride ≠ 1 or in ≠ out. forward: relu(bn2(conv2(relu(bn1(conv1 x))))) + shortcut, then relu.")
+            .check("layer2.0 (with downsample) vs torchvision, eval", |ctx| {
+                let vb = ctx.fixture(STATE)?.var_builder()?;
+                let io = ctx.fixture(IO)?;
+                let block = rn::BasicBlock::load(vb.pp("layer2.0"), 16, 32, 2).learner()?;
+                close("layer2.0(x)", &block.forward(&io.get("block_in")?, false).learner()?, &io.get("block_out")?, DEEP)
+            })
+            .check("layer1.0 (identity shortcut) has no downsample", |ctx| {
+                let vb = ctx.fixture(STATE)?.var_builder()?;
+                let block = rn::BasicBlock::load(vb.pp("layer1.0"), 16, 16, 1).learner()?;
+                ensure(block.downsample.is_none(), || "layer1.0 keeps the shape (16 → 16, stride 1): its shortcut is the identity".into())
+            }),
+        ex!(resnet, "ResNet-18 (reduced width) vs torchvision, eval", "conv1 7×7/2 pad 3 → bn1 → relu → MaxPool2d(3, 2, 1) → layer1..4 (first block of 2–4: stride 2) → AdaptiveAvgPool2d((1, 1)) → flatten_from(1) → fc.")
+            .timeout(std::time::Duration::from_secs(30))
+            .check("logits vs torchvision (eval mode)", |ctx| {
+                let model = load(ctx)?;
+                let io = ctx.fixture(IO)?;
+                close("resnet(x) logits, eval", &model.forward(&io.get("x")?, false).learner()?, &io.get("logits_eval")?, DEEP)
+            })
+            .check("parameter and buffer names are torchvision's", |ctx| {
+                let model = load(ctx)?;
+                let state = ctx.fixture(STATE)?;
+                let mut ours: Vec<String> = model.parameters("").into_iter().chain(model.buffers("")).map(|(n, _)| n).collect();
+                ours.sort();
+                let theirs: Vec<String> = state.names_with_prefix("").into_iter().filter(|n| !n.ends_with("num_batches_tracked")).collect();
+                let missing: Vec<&String> = theirs.iter().filter(|n| !ours.contains(n)).collect();
+                let extra: Vec<&String> = ours.iter().filter(|n| !theirs.contains(n)).collect();
+                ensure(missing.is_empty() && extra.is_empty(), || format!("names missing from parameters()+buffers(): {missing:?}; names torchvision does not have: {extra:?}"))
+            }),
+        ex!(resnet_train, "ResNet-18 in training mode: batch statistics", "forward(x, true) must reach every BatchNorm with train = true; each updates its running statistics.")
+            .timeout(std::time::Duration::from_secs(30))
+            .check("logits and running statistics vs torchvision (train mode)", |ctx| {
+                let model = load(ctx)?;
+                let io = ctx.fixture(IO)?;
+                close("resnet(x) logits, train", &model.forward(&io.get("x")?, true).learner()?, &io.get("logits_train")?, DEEP)?;
+                for (name, t) in model.buffers("") {
+                    close(&format!("{name} after one training forward"), &t, &io.get(&format!("after_train.{name}"))?, DEEP)?;
+                }
+                Ok(())
+            }),
+    ]
+}

@@ -9,3 +9,4 @@ pub mod pictures;
 pub mod convolutions;
 pub mod modules;
 pub mod resnet;
+pub mod training;

@@ -3,9 +3,11 @@
 use crate::registry::Exercise;
 
 pub mod arrays;
+mod bench;
 pub mod convolutions;
 pub mod modules;
 pub mod resnet;
+pub mod training;
 pub mod pictures;
 pub mod regression;
 
@@ -17,9 +19,10 @@ pub fn exercises() -> Vec<Exercise> {
     v.extend(convolutions::exercises());
     v.extend(modules::exercises());
     v.extend(resnet::exercises());
+    v.extend(training::exercises());
     v
 }
 
 pub fn benches() -> Vec<crate::bench::Bench> {
-    Vec::new()
+    bench::benches()
 }

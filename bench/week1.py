@@ -1,0 +1,53 @@
+"""PyTorch side of week 1's benchmarks (see grader/src/suites/week1/bench.rs): same ids, same shapes."""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torchvision
+
+
+def conv2d():
+    x, w = torch.randn(8, 64, 56, 56), torch.randn(64, 64, 3, 3)
+    return lambda: F.conv2d(x, w, padding=1)
+
+
+def resnet_forward(batch):
+    def setup():
+        model = torchvision.models.resnet18().eval()
+        x = torch.randn(batch, 3, 224, 224)
+
+        def run():
+            with torch.no_grad():
+                model(x)
+
+        return run
+
+    return setup
+
+
+def cnn_step():
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(784, 10),
+    )
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    images, labels = torch.rand(256, 784), torch.arange(256) % 10
+    g = torch.Generator().manual_seed(0)
+
+    def run():
+        idx = torch.randint(0, 256, (32,), generator=g)
+        loss = F.cross_entropy(model(images[idx].reshape(32, 1, 28, 28)), labels[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    return run
+
+
+BENCHES = {
+    "week1.conv2d.im2col": conv2d,
+    "week1.conv2d.candle": conv2d,
+    "week1.resnet18.forward_b1": resnet_forward(1),
+    "week1.resnet18.forward_b8": resnet_forward(8),
+    "week1.cnn.train_step": cnn_step,
+}

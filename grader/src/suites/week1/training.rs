@@ -1,0 +1,164 @@
+//! Checks for week1 day "training": a CNN on MNIST (loss bound quickly, ≥ 97 % held out with
+//! `--long`), the SGD step and the all-reduce of data parallelism against independent
+//! computations made here with candle's autograd.
+
+use crate::check::{ensure, shape_is, Ctx, Fail, Learner};
+use crate::compare::{close, scalar_close, Tol};
+use crate::registry::Exercise;
+use crate::subject::week1::modules::Layer;
+use crate::subject::week1::training as tr;
+use candle_core::{DType, Tensor, Var};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::time::Duration;
+
+/// Gradients of the same loss through the same graph, summed in another grouping (per shard,
+/// then weighted): f32 rounding of the sums, observed ≤ 1e-8 on gradients of size ~1e-2.
+const GRADS: Tol = Tol { abs: 1e-6, rel: 1e-5 };
+
+fn model(ctx: &Ctx, seed: u64) -> Result<tr::SimpleCnn, Fail> {
+    tr::SimpleCnn::new(&mut ChaCha8Rng::seed_from_u64(seed), &ctx.device).learner()
+}
+
+/// MNIST, or a fixture-style error naming `just data`.
+fn mnist(ctx: &Ctx) -> Result<crate::data::Mnist, Fail> {
+    crate::data::mnist(&ctx.device).map_err(Fail::Fixture)
+}
+
+/// Held-out accuracy computed here (argmax of the learner's logits vs the labels).
+fn held_out(model: &tr::SimpleCnn, m: &crate::data::Mnist) -> Result<f64, Fail> {
+    let n = m.test_images.dim(0)?;
+    let mut right = 0usize;
+    for start in (0..n).step_by(500) {
+        let len = 500.min(n - start);
+        let logits = model.forward(&m.test_images.narrow(0, start, len)?.reshape((len, 1, 28, 28))?, false).learner()?;
+        let pred = logits.argmax(1)?.to_vec1::<u32>()?;
+        let labels = m.test_labels.narrow(0, start, len)?.to_vec1::<u32>()?;
+        right += pred.iter().zip(&labels).filter(|(a, b)| a == b).count();
+    }
+    Ok(right as f64 / n as f64)
+}
+
+fn train_and_judge(ctx: &Ctx, steps: usize, batch: usize, loss_bound: Option<f32>, accuracy_bound: Option<f64>) -> Result<(), Fail> {
+    let m = mnist(ctx)?;
+    let net = model(ctx, 0)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let start = std::time::Instant::now();
+    let losses = tr::train_cnn(&net, &m.train_images, &m.train_labels, steps, batch, 0.05, &mut rng).learner()?;
+    let secs = start.elapsed().as_secs_f64();
+    ensure(losses.len() == steps, || format!("train_cnn returned {} losses for {steps} steps", losses.len()))?;
+    let tail = &losses[steps.saturating_sub(50)..];
+    let last = tail.iter().sum::<f32>() / tail.len() as f32;
+    let acc = held_out(&net, &m)?;
+    crate::picture::lines(&ctx.artefact(&format!("week1/cnn_loss_{steps}_steps.png"))?, &[&losses], 480, 240)?;
+    ctx.note(format!(
+        "{steps} steps of {batch} in {secs:.1}s on {:?}: first loss {:.3}, mean of the last 50 {last:.3}, held-out accuracy {:.2} % ({})",
+        ctx.device.location(),
+        losses[0],
+        100.0 * acc,
+        m.split
+    ));
+    if let Some(bound) = loss_bound {
+        ensure(last < bound, || format!("the mean loss of the last 50 steps is {last:.4}, needs < {bound} (first loss {:.3})", losses[0]))?;
+    }
+    if let Some(bound) = accuracy_bound {
+        ensure(acc >= bound, || format!("held-out accuracy {:.2} %, needs ≥ {:.0} % ({})", 100.0 * acc, 100.0 * bound, m.split))?;
+    }
+    Ok(())
+}
+
+macro_rules! ex {
+    ($name:ident, $title:expr, $hint:expr) => {
+        Exercise::new(concat!("week1.training.", stringify!($name)), $title, "src/training.rs").hint($hint)
+    };
+}
+
+pub fn exercises() -> Vec<Exercise> {
+    vec![
+        ex!(simple_cnn, "a small CNN from your modules", "new: Conv2d::new(1, 8, 3, 1, 1, rng, dev), Conv2d::new(8, 16, 3, 1, 1, …), Linear::new(784, 10, …). forward: conv → relu → MaxPool2d{2,2,0} twice, flatten_from(1), fc.")
+            .check("shapes, names and parameter count", |ctx| {
+                let net = model(ctx, 0)?;
+                let x = Tensor::zeros((3, 1, 28, 28), DType::F32, &ctx.device)?;
+                shape_is("SimpleCnn.forward([3, 1, 28, 28])", &net.forward(&x, false).learner()?, &[3, 10])?;
+                let params = net.parameters("");
+                let got: Vec<(String, Vec<usize>)> = params.iter().map(|(n, t)| (n.clone(), t.dims().to_vec())).collect();
+                let want: Vec<(String, Vec<usize>)> = [
+                    ("conv1.weight", vec![8, 1, 3, 3]),
+                    ("conv1.bias", vec![8]),
+                    ("conv2.weight", vec![16, 8, 3, 3]),
+                    ("conv2.bias", vec![16]),
+                    ("fc.weight", vec![10, 784]),
+                    ("fc.bias", vec![10]),
+                ]
+                .into_iter()
+                .map(|(n, d)| (n.to_string(), d))
+                .collect();
+                ensure(got == want, || format!("parameters: {got:?}, expected {want:?}"))?;
+                ensure(params.iter().all(|(_, t)| t.is_variable()), || "every parameter must be trainable (made with Var::from_tensor)".into())
+            }),
+        ex!(sgd_step, "SGD with momentum, in place", "For each (p, v): let g = grads.get(p) (None → bail!); v = match v.take() { Some(old) => old·m + g, None => g }; Var::from_tensor(p)?.set(&(p − lr·v))?.")
+            .check("two steps on a linear loss", |ctx| {
+                // loss = Σ c ⊙ p has gradient c everywhere, so the steps are known exactly:
+                // p1 = p0 − lr·c, p2 = p1 − lr·(m·c + c).
+                let (lr, m) = (0.1, 0.9);
+                let p0 = Tensor::new(&[1.0f32, -2.0, 0.5], &ctx.device)?;
+                let c = Tensor::new(&[0.3f32, -1.0, 2.0], &ctx.device)?;
+                let p = Var::from_tensor(&p0.copy()?)?;
+                let params = vec![p.as_tensor().clone()];
+                let mut velocity = vec![None];
+                for step in 1..=2 {
+                    let grads = (p.as_tensor() * &c)?.sum_all()?.backward()?;
+                    tr::sgd_step(&params, &grads, &mut velocity, lr, m).learner()?;
+                    let factor = if step == 1 { lr } else { lr + lr * (1.0 + m) };
+                    let want = (&p0 - (&c * factor)?)?;
+                    close(&format!("the parameter after step {step}"), p.as_tensor(), &want, Tol::F32)?;
+                }
+                Ok(())
+            })
+            .check("a parameter without a gradient is an error", |ctx| {
+                let a = Var::new(&[1.0f32, 2.0], &ctx.device)?;
+                let b = Var::new(&[3.0f32], &ctx.device)?;
+                let grads = a.as_tensor().sum_all()?.backward()?;
+                let r = tr::sgd_step(&[a.as_tensor().clone(), b.as_tensor().clone()], &grads, &mut [None, None], 0.1, 0.9);
+                ensure(r.is_err(), || "sgd_step returned Ok although the second parameter has no gradient: return an error (candle_core::bail!)".into())
+            }),
+        ex!(train_cnn, "the training loop (150 steps)", "Per step: idx = batch random u32 in 0..n (rng.random_range); x = images.index_select(&idx, 0).reshape((batch, 1, 28, 28)); loss = cross_entropy(model.forward(&x, true), y); grads = loss.backward(); sgd_step(…, lr, 0.9); push loss.to_scalar::<f32>().")
+            .timeout(Duration::from_secs(120))
+            .check("150 steps of 32: the mean loss of the last 50 falls below 0.6", |ctx| train_and_judge(ctx, 150, 32, Some(0.6), None)),
+        ex!(accuracy, "held-out accuracy, in batches", "For each batch: narrow(0, start, len), reshape to (len, 1, 28, 28), forward(…, false), argmax(1), eq(labels) as f64, sum; divide by n at the end.")
+            .check("equals the argmax count", |ctx| {
+                let m = mnist(ctx)?;
+                let net = model(ctx, 5)?;
+                let got = tr::accuracy(&net, &m.test_images, &m.test_labels, 128).learner()?;
+                let want = held_out(&net, &m)?;
+                scalar_close("accuracy of an untrained model on the held-out images", got, want, Tol::new(1e-12, 0.0))
+            }),
+        ex!(data_parallel_grads, "data parallelism: split, backward per worker, all-reduce", "Shard w gets n/workers (+1 for the first n % workers) rows; in std::thread::scope spawn one closure per shard: loss on x.narrow(0, start, len), backward, grads.get(p) · (len / n) for each parameter; then add the workers' lists element-wise.")
+            .timeout(Duration::from_secs(30))
+            .check("equals the full-batch gradient (1, 3 and 4 workers, unequal shards)", |ctx| {
+                let m = mnist(ctx)?;
+                let net = model(ctx, 2)?;
+                let n = 10;
+                let x = m.train_images.narrow(0, 0, n)?.reshape((n, 1, 28, 28))?;
+                let y = m.train_labels.narrow(0, 0, n)?;
+                // The single-worker reference, computed here: candle_nn's cross-entropy on the
+                // whole batch, candle's autograd.
+                let loss = candle_nn::loss::cross_entropy(&net.forward(&x, true).learner()?, &y)?;
+                let grads = loss.backward()?;
+                let params = net.parameters("");
+                for workers in [1, 3, 4] {
+                    let got = tr::data_parallel_grads(&net, &x, &y, workers).learner()?;
+                    ensure(got.len() == params.len(), || format!("{workers} workers: {} gradients for {} parameters", got.len(), params.len()))?;
+                    for ((name, p), g) in params.iter().zip(&got) {
+                        let want = grads.get(p).ok_or_else(|| Fail::Internal(format!("no reference gradient for {name}")))?;
+                        close(&format!("{workers} workers: gradient of {name}"), g, want, GRADS)?;
+                    }
+                }
+                Ok(())
+            }),
+        ex!(train_cnn_long, "the CNN reaches ≥ 97 % held out (long)", "Your train_cnn, longer: 3,000 steps of 64. If it falls short, check the learning rate, the momentum and that every layer gets a gradient.")
+            .long()
+            .timeout(Duration::from_secs(1800))
+            .check("3,000 steps of 64: held-out accuracy ≥ 97 %", |ctx| train_and_judge(ctx, 3000, 64, None, Some(0.97))),
+    ]
+}

@@ -1,4 +1,4 @@
-//! # Day 1: array puzzles
+//! # Array puzzles
 //!
 //! Thirty-odd small puzzles on candle tensors. Each has rules: the operations it may use. The
 //! toolkit, unless a puzzle says otherwise:

@@ -1,4 +1,4 @@
-//! # Day 2: convolutions and pooling
+//! # Convolutions and pooling
 //!
 //! Convolutions, padding and pooling built from tensor operations, checked against
 //! `torch.nn.functional`. The recipe is always the same ("im2col"): gather every window of the

@@ -5,3 +5,5 @@
 
 pub mod arrays;
 pub mod convolutions;
+pub mod autograd;
+pub mod optimisers;

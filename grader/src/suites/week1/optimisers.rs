@@ -1,0 +1,2 @@
+use crate::registry::Exercise;
+pub fn exercises() -> Vec<Exercise> { Vec::new() }

@@ -10,3 +10,5 @@ pub mod convolutions;
 pub mod modules;
 pub mod resnet;
 pub mod training;
+pub mod autograd;
+pub mod optimisers;

@@ -10,6 +10,8 @@ pub mod resnet;
 pub mod training;
 pub mod pictures;
 pub mod regression;
+pub mod autograd;
+pub mod optimisers;
 
 pub fn exercises() -> Vec<Exercise> {
     let mut v = Vec::new();
@@ -19,6 +21,8 @@ pub fn exercises() -> Vec<Exercise> {
     v.extend(convolutions::exercises());
     v.extend(modules::exercises());
     v.extend(resnet::exercises());
+    v.extend(autograd::exercises());
+    v.extend(optimisers::exercises());
     v.extend(training::exercises());
     v
 }

@@ -1,0 +1,235 @@
+//! Checks for week1 day "optimisers": parameter trajectories of the learner's optimisers against
+//! torch.optim on a 2-D test function and on a small MLP (fixtures/gen/week1_optimisers.py; the
+//! gradients are computed here with candle's autograd), learning-rate schedules against
+//! torch.optim.lr_scheduler, and the property that a zero learning rate moves nothing.
+
+use crate::cases::Case;
+use crate::check::{shape_is, CheckResult, Ctx, Fail, Learner};
+use crate::compare::{close, close_with, exact, Candidate, Tol};
+use crate::registry::Exercise;
+use crate::subject::week1::optimisers as op;
+use candle_core::{DType, Tensor, Var};
+
+const FX: &str = "week1/optimisers.safetensors";
+
+/// Trajectories are f32 and compound: each step's gradient is computed by candle (different
+/// summation order from PyTorch in the MLP's matmuls and mean), and the small differences feed
+/// into the next step; Adam and RMSprop divide by sqrt(v) + eps, which magnifies differences in
+/// tiny gradients. Observed worst over all cases (CPU): 3.6e-7 absolute on the test function,
+/// 7.0e-7 on the MLP (Adam), parameters of order 0.1–1. 2e-5 + 2e-5·|want| leaves >20× headroom; a
+/// wrong rule (a missing bias correction, Nesterov's term, weight decay) moves the trajectory by
+/// 1e-3 or more within the first steps.
+const TRAJ: Tol = Tol { abs: 2e-5, rel: 2e-5 };
+/// Learning rates are f64. PyTorch's schedulers update the rate recursively (multiplying or
+/// adding a correction each step) where the exercises use the closed form; the two agree to
+/// ~1e-15 relative after 40 steps.
+const LR: Tol = Tol { abs: 1e-12, rel: 1e-9 };
+
+/// Which fixture problem a case belongs to.
+#[derive(Clone, Copy)]
+enum Problem {
+    /// f(x, y) = (1 − x)² + 5 (y − x²)², one parameter [2].
+    Valley,
+    /// Linear(4, 8) → tanh → Linear(8, 3), mean squared error on fixed data.
+    Mlp,
+}
+
+const MLP_SHAPES: [&[usize]; 4] = [&[8, 4], &[8], &[3, 8], &[3]];
+
+fn f(c: &Case, arg: &str) -> Result<f64, Fail> {
+    c.f(arg)
+}
+
+/// The loss of the problem at `ps` (tensors of `Var`s or plain tensors).
+fn loss(problem: Problem, c: &Case, ps: &[Tensor]) -> Result<Tensor, Fail> {
+    Ok(match problem {
+        Problem::Valley => {
+            let x = ps[0].narrow(0, 0, 1)?;
+            let y = ps[0].narrow(0, 1, 1)?;
+            let a = x.affine(-1.0, 1.0)?.sqr()?;
+            let b = ((y - x.sqr()?)?.sqr()? * 5.0)?;
+            (a + b)?.sum_all()?
+        }
+        Problem::Mlp => {
+            let (x, y) = (c.t("x")?, c.t("y")?);
+            let h = x.matmul(&ps[0].t()?)?.broadcast_add(&ps[1])?.tanh()?;
+            let out = h.matmul(&ps[2].t()?)?.broadcast_add(&ps[3])?;
+            (out - y)?.sqr()?.mean_all()?
+        }
+    })
+}
+
+/// The initial parameters: row 0 of the expected trajectory, split into the problem's shapes.
+fn init(problem: Problem, c: &Case) -> Result<Vec<Tensor>, Fail> {
+    let row = c.out()?.get(0)?;
+    Ok(match problem {
+        Problem::Valley => vec![row],
+        Problem::Mlp => {
+            let mut at = 0;
+            let mut v = Vec::new();
+            for s in MLP_SHAPES {
+                let n: usize = s.iter().product();
+                v.push(row.narrow(0, at, n)?.reshape(s)?);
+                at += n;
+            }
+            v
+        }
+    })
+}
+
+/// Run `steps` optimiser steps from `params`, with gradients from candle's autograd; returns
+/// the trajectory `[steps + 1, total parameter count]`.
+fn run(problem: Problem, c: &Case, mut params: Vec<Tensor>, steps: usize, step: &mut dyn FnMut(&mut [Tensor], &[Tensor]) -> candle_core::Result<()>) -> Result<Tensor, Fail> {
+    let shapes: Vec<Vec<usize>> = params.iter().map(|p| p.dims().to_vec()).collect();
+    let flat = |ps: &[Tensor]| -> Result<Tensor, Fail> { Ok(Tensor::cat(&ps.iter().map(|p| p.flatten_all()).collect::<candle_core::Result<Vec<_>>>()?, 0)?) };
+    let mut rows = vec![flat(&params)?];
+    for k in 0..steps {
+        let vars: Vec<Var> = params.iter().map(Var::from_tensor).collect::<candle_core::Result<_>>()?;
+        let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+        let store = loss(problem, c, &ts)?.backward()?;
+        let grads: Vec<Tensor> = vars
+            .iter()
+            .enumerate()
+            .map(|(i, v)| store.get(v.as_tensor()).cloned().ok_or_else(|| Fail::Internal(format!("no gradient for parameter {i}"))))
+            .collect::<Result<_, _>>()?;
+        step(&mut params, &grads).learner()?;
+        for (i, (p, s)) in params.iter().zip(&shapes).enumerate() {
+            shape_is(&format!("parameter {i} after step {}", k + 1), p, s)?;
+            if p.dtype() != DType::F32 {
+                return Err(Fail::Mismatch(format!("parameter {i} after step {}: dtype {:?}, expected F32", k + 1, p.dtype())));
+            }
+        }
+        rows.push(flat(&params)?);
+    }
+    Ok(Tensor::stack(&rows, 0)?)
+}
+
+/// What each stored wrong trajectory means.
+fn describe(what: &str) -> &'static str {
+    match what {
+        "no_nesterov" => "plain momentum: Nesterov's update uses g + momentum · b, not b",
+        "no_weight_decay" => "the trajectory without weight decay: add weight_decay · p to the gradient",
+        "no_momentum" => "RMSprop without momentum: with momentum > 0, b ← momentum · b + g / d and p ← p − lr · b",
+        "no_bias_correction" => "Adam without bias correction: divide lr by 1 − beta1ᵗ and sqrt(v) by sqrt(1 − beta2ᵗ)",
+        "l2" => "Adam's L2 weight decay (added to the gradient); AdamW shrinks p by (1 − lr · weight_decay) instead",
+        _ => "a known wrong variant",
+    }
+}
+
+/// Every case of `name` on `problem`, run with the optimiser `make` builds from the case.
+fn trajectories<S>(ctx: &Ctx, name: &'static str, problem: Problem, make: impl Fn(&Case) -> Result<S, Fail>, step: fn(&mut S, &mut [Tensor], &[Tensor]) -> candle_core::Result<()>) -> CheckResult {
+    for c in crate::cases::cases(ctx, FX, name)? {
+        let want = c.out()?;
+        let mut opt = make(&c)?;
+        let got = run(problem, &c, init(problem, &c)?, want.dim(0)? - 1, &mut |p, g| step(&mut opt, p, g))?;
+        let mut cands = Vec::new();
+        let prefix = format!("diag.{name}.{}.", c.k);
+        for key in c.fx.names_with_prefix(&prefix) {
+            cands.push(Candidate { description: describe(&key[prefix.len()..]), tensor: c.fx.get(&key)? });
+        }
+        let what = match problem {
+            Problem::Valley => "[x, y] on f = (1 − x)² + 5(y − x²)²",
+            Problem::Mlp => "the MLP's parameters (w1, b1, w2, b2 flattened)",
+        };
+        close_with(&format!("{what}, row = step: {}", c.label()), &got, &want, TRAJ, &cands)?;
+    }
+    Ok(())
+}
+
+/// With lr = 0 (every other hyperparameter on), three steps must leave the MLP's parameters
+/// bit-for-bit unchanged: an independent property of every update rule here.
+fn lr_zero_moves_nothing<S>(ctx: &Ctx, opt: S, step: fn(&mut S, &mut [Tensor], &[Tensor]) -> candle_core::Result<()>) -> CheckResult {
+    let c = crate::cases::cases(ctx, FX, "sgd_mlp")?.remove(0);
+    let start = init(Problem::Mlp, &c)?;
+    let mut opt = opt;
+    let got = run(Problem::Mlp, &c, start.clone(), 3, &mut |p, g| step(&mut opt, p, g))?;
+    let row0 = got.get(0)?;
+    for k in 1..4 {
+        exact(&format!("MLP parameters after step {k} with lr = 0"), &got.get(k)?, &row0)?;
+    }
+    Ok(())
+}
+
+/// The rules forbid candle-nn's optimisers anywhere in the file (comments aside).
+fn no_candle_optim(_: &Ctx) -> CheckResult {
+    let path = crate::subject::source_dir("week1").join("src/optimisers.rs");
+    let src = std::fs::read_to_string(&path).map_err(|e| Fail::Internal(format!("cannot read {}: {e}", path.display())))?;
+    let code: String = src.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
+    for bad in ["candle_nn::optim", "ParamsAdamW", "Optimizer"] {
+        if code.contains(bad) {
+            return Err(Fail::Mismatch(format!("optimisers.rs uses {bad}: the rules forbid candle-nn's optimisers (write the update yourself)")));
+        }
+    }
+    Ok(())
+}
+
+fn sgd(c: &Case) -> Result<op::Sgd, Fail> {
+    Ok(op::Sgd::new(f(c, "lr")?, f(c, "momentum")?, f(c, "weight_decay")?, c.n("nesterov")? == 1))
+}
+fn rmsprop(c: &Case) -> Result<op::RmsProp, Fail> {
+    Ok(op::RmsProp::new(f(c, "lr")?, f(c, "alpha")?, f(c, "eps")?, f(c, "weight_decay")?, f(c, "momentum")?))
+}
+fn adam(c: &Case) -> Result<op::Adam, Fail> {
+    Ok(op::Adam::new(f(c, "lr")?, f(c, "beta1")?, f(c, "beta2")?, f(c, "eps")?, f(c, "weight_decay")?))
+}
+fn adamw(c: &Case) -> Result<op::Adam, Fail> {
+    Ok(op::Adam::adamw(f(c, "lr")?, f(c, "beta1")?, f(c, "beta2")?, f(c, "eps")?, f(c, "weight_decay")?))
+}
+
+/// A schedule against PyTorch's learning rates at t = 0, 1, ….
+fn schedule(ctx: &Ctx, name: &'static str, lr_at: impl Fn(&Case, usize) -> Result<f64, Fail>) -> CheckResult {
+    for c in crate::cases::cases(ctx, FX, name)? {
+        let want = c.out()?;
+        let got: Vec<f64> = (0..want.dim(0)?).map(|t| lr_at(&c, t)).collect::<Result<_, _>>()?;
+        let got = Tensor::new(got, want.device())?;
+        close(&format!("learning rate at t = 0, 1, …: {}", c.label()), &got, &want, LR)?;
+    }
+    Ok(())
+}
+
+macro_rules! ex {
+    ($name:ident, $title:expr, $hint:expr) => {
+        Exercise::new(concat!("week1.optimisers.", stringify!($name)), $title, "src/optimisers.rs").hint($hint)
+    };
+}
+
+pub fn exercises() -> Vec<Exercise> {
+    vec![
+        ex!(sgd, "SGD with momentum, Nesterov and weight decay", "Per parameter: g = g + wd·p (if wd ≠ 0); with momentum: b = g on the first step (self.buf is empty), else b = momentum·b + g; g = g + momentum·b (Nesterov) or g = b; then params[i] = (p − g·lr). Tensors are immutable: replace params[i] with the new tensor.")
+            .check("no candle-nn optimisers", no_candle_optim)
+            .check("15 steps on a 2-D valley vs torch.optim.SGD (5 settings)", |ctx| trajectories(ctx, "sgd", Problem::Valley, sgd, op::Sgd::step))
+            .check("12 steps on a small MLP vs torch.optim.SGD (5 settings)", |ctx| trajectories(ctx, "sgd_mlp", Problem::Mlp, sgd, op::Sgd::step))
+            .check("lr = 0 leaves the parameters unchanged", |ctx| lr_zero_moves_nothing(ctx, op::Sgd::new(0.0, 0.9, 0.1, true), op::Sgd::step)),
+        ex!(rmsprop, "RMSprop (with momentum)", "v = alpha·v + (1 − alpha)·g² (v starts at zeros_like(p)); d = sqrt(v) + eps; with momentum b = momentum·b + g/d and p − lr·b, else p − lr·g/d. Weight decay first, as in SGD.")
+            .check("no candle-nn optimisers", no_candle_optim)
+            .check("15 steps on a 2-D valley vs torch.optim.RMSprop (3 settings)", |ctx| trajectories(ctx, "rmsprop", Problem::Valley, rmsprop, op::RmsProp::step))
+            .check("12 steps on a small MLP vs torch.optim.RMSprop (3 settings)", |ctx| trajectories(ctx, "rmsprop_mlp", Problem::Mlp, rmsprop, op::RmsProp::step))
+            .check("lr = 0 leaves the parameters unchanged", |ctx| lr_zero_moves_nothing(ctx, op::RmsProp::new(0.0, 0.9, 1e-8, 0.1, 0.9), op::RmsProp::step)),
+        ex!(adam, "Adam with bias correction", "self.t += 1 once per step (not per parameter); m = beta1·m + (1 − beta1)·g; v = beta2·v + (1 − beta2)·g²; denom = sqrt(v)/sqrt(1 − beta2^t) + eps; p = p − (lr/(1 − beta1^t))·m/denom. f64::powi for beta^t.")
+            .check("no candle-nn optimisers", no_candle_optim)
+            .check("15 steps on a 2-D valley vs torch.optim.Adam (3 settings)", |ctx| trajectories(ctx, "adam", Problem::Valley, adam, op::Adam::step))
+            .check("12 steps on a small MLP vs torch.optim.Adam (3 settings)", |ctx| trajectories(ctx, "adam_mlp", Problem::Mlp, adam, op::Adam::step))
+            .check("lr = 0 leaves the parameters unchanged", |ctx| lr_zero_moves_nothing(ctx, op::Adam::new(0.0, 0.9, 0.999, 1e-8, 0.1), op::Adam::step)),
+        ex!(adamw, "AdamW: decoupled weight decay", "When self.decoupled: p = p·(1 − lr·weight_decay) first and do not add weight_decay·p to g; the rest is Adam's update unchanged.")
+            .check("no candle-nn optimisers", no_candle_optim)
+            .check("15 steps on a 2-D valley vs torch.optim.AdamW (3 settings)", |ctx| trajectories(ctx, "adamw", Problem::Valley, adamw, op::Adam::step))
+            .check("12 steps on a small MLP vs torch.optim.AdamW (3 settings)", |ctx| trajectories(ctx, "adamw_mlp", Problem::Mlp, adamw, op::Adam::step))
+            .check("lr = 0 leaves the parameters unchanged", |ctx| lr_zero_moves_nothing(ctx, op::Adam::adamw(0.0, 0.9, 0.999, 1e-8, 0.5), op::Adam::step)),
+        ex!(step_lr, "StepLR: decay by gamma every step_size steps", "Integer division t / step_size counts the decays; gamma.powi(that as i32).")
+            .check("vs torch.optim.lr_scheduler.StepLR (4 settings, 30 steps)", |ctx| {
+                schedule(ctx, "step_lr", |c, t| Ok(op::step_lr(f(c, "base_lr")?, c.n("step_size")?, f(c, "gamma")?, t)))
+            }),
+        ex!(cosine_lr, "cosine annealing", "eta_min + (base − eta_min)·(1 + cos(π·t/t_max))/2, in f64 (std::f64::consts::PI).")
+            .check("vs torch.optim.lr_scheduler.CosineAnnealingLR (4 settings, t = 0..=t_max)", |ctx| {
+                schedule(ctx, "cosine_lr", |c, t| Ok(op::cosine_lr(f(c, "base_lr")?, f(c, "eta_min")?, c.n("t_max")?, t)))
+            }),
+        ex!(linear_warmup, "linear warmup", "The factor is start + (1 − start)·min(t, warmup)/warmup: start_factor at t = 0, 1 from t = warmup on.")
+            .check("vs torch.optim.lr_scheduler.LinearLR (4 settings, 30 steps)", |ctx| {
+                schedule(ctx, "linear_warmup", |c, t| Ok(op::linear_warmup(f(c, "base_lr")?, f(c, "start_factor")?, c.n("warmup")?, t)))
+            }),
+        ex!(warmup_cosine, "warmup, then cosine decay", "t < warmup: linear_warmup(…, t); otherwise cosine_lr(base, eta_min, total − warmup, t − warmup). The cosine's clock starts at the milestone.")
+            .check("vs torch SequentialLR(LinearLR, CosineAnnealingLR) (3 settings)", |ctx| {
+                schedule(ctx, "warmup_cosine", |c, t| Ok(op::warmup_cosine(f(c, "base_lr")?, f(c, "start_factor")?, c.n("warmup")?, c.n("total")?, f(c, "eta_min")?, t)))
+            }),
+    ]
+}

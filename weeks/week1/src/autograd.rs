@@ -250,7 +250,8 @@ impl Graph {
     /// complete; hand it to the node's backward function (`log_back`, `mul_back`, …) and
     /// **add** each result into the parent's entry (`None` → `Some(g)`, `Some(acc)` →
     /// `Some(acc + g)`): a node used by two children, or twice by one (`x · x`), sums the
-    /// contributions. Leaves have nothing to propagate.
+    /// contributions. Leaves have nothing to propagate. This uses every function above: do
+    /// them first (a `todo!()` reached in one of them reports this exercise as not started).
     pub fn backward(&self, root: usize) -> Result<Vec<Option<Tensor>>> {
         todo!()
     }

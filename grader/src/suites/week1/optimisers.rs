@@ -77,9 +77,12 @@ fn init(problem: Problem, c: &Case) -> Result<Vec<Tensor>, Fail> {
     })
 }
 
+/// One optimiser step on (parameters, gradients).
+type StepFn<'a> = dyn FnMut(&mut [Tensor], &[Tensor]) -> candle_core::Result<()> + 'a;
+
 /// Run `steps` optimiser steps from `params`, with gradients from candle's autograd; returns
 /// the trajectory `[steps + 1, total parameter count]`.
-fn run(problem: Problem, c: &Case, mut params: Vec<Tensor>, steps: usize, step: &mut dyn FnMut(&mut [Tensor], &[Tensor]) -> candle_core::Result<()>) -> Result<Tensor, Fail> {
+fn run(problem: Problem, c: &Case, mut params: Vec<Tensor>, steps: usize, step: &mut StepFn) -> Result<Tensor, Fail> {
     let shapes: Vec<Vec<usize>> = params.iter().map(|p| p.dims().to_vec()).collect();
     let flat = |ps: &[Tensor]| -> Result<Tensor, Fail> { Ok(Tensor::cat(&ps.iter().map(|p| p.flatten_all()).collect::<candle_core::Result<Vec<_>>>()?, 0)?) };
     let mut rows = vec![flat(&params)?];

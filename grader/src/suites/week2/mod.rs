@@ -2,8 +2,12 @@
 
 use crate::registry::Exercise;
 
+pub mod gpt2;
+
 pub fn exercises() -> Vec<Exercise> {
-    Vec::new()
+    let mut v = Vec::new();
+    v.extend(gpt2::exercises());
+    v
 }
 
 pub fn benches() -> Vec<crate::bench::Bench> {

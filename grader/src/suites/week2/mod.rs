@@ -2,10 +2,12 @@
 
 use crate::registry::Exercise;
 
+pub mod attention;
 pub mod gpt2;
 
 pub fn exercises() -> Vec<Exercise> {
     let mut v = Vec::new();
+    v.extend(attention::exercises());
     v.extend(gpt2::exercises());
     v
 }

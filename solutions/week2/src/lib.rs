@@ -4,4 +4,5 @@
 //! `just grade week2` (or `cargo grade week2`) to see which exercises pass.
 
 pub mod attention;
+pub mod bert;
 pub mod gpt2;

@@ -3,12 +3,14 @@
 use crate::registry::Exercise;
 
 pub mod attention;
+pub mod bert;
 pub mod gpt2;
 
 pub fn exercises() -> Vec<Exercise> {
     let mut v = Vec::new();
     v.extend(attention::exercises());
     v.extend(gpt2::exercises());
+    v.extend(bert::exercises());
     v
 }
 

@@ -6,3 +6,4 @@
 pub mod attention;
 pub mod bert;
 pub mod gpt2;
+pub mod sequence;

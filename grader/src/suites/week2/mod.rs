@@ -5,9 +5,11 @@ use crate::registry::Exercise;
 pub mod attention;
 pub mod bert;
 pub mod gpt2;
+pub mod sequence;
 
 pub fn exercises() -> Vec<Exercise> {
     let mut v = Vec::new();
+    v.extend(sequence::exercises());
     v.extend(attention::exercises());
     v.extend(gpt2::exercises());
     v.extend(bert::exercises());

@@ -5,5 +5,6 @@
 
 pub mod attention;
 pub mod bert;
+pub mod deberta;
 pub mod gpt2;
 pub mod sequence;

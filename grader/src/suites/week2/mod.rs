@@ -4,6 +4,7 @@ use crate::registry::Exercise;
 
 pub mod attention;
 pub mod bert;
+pub mod deberta;
 pub mod gpt2;
 pub mod sequence;
 
@@ -13,6 +14,7 @@ pub fn exercises() -> Vec<Exercise> {
     v.extend(attention::exercises());
     v.extend(gpt2::exercises());
     v.extend(bert::exercises());
+    v.extend(deberta::exercises());
     v
 }
 

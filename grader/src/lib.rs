@@ -11,6 +11,7 @@ pub mod compare;
 pub mod data;
 pub mod dist;
 pub mod fixtures;
+pub mod hub;
 pub mod registry;
 pub mod report;
 pub mod runner;

@@ -199,10 +199,9 @@ pub fn mlm_mask(ids: &[u32], special: &[bool], prob: f64, mask_id: u32, vocab: u
     todo!()
 }
 
-/// Load `config.json` and `model.safetensors` from a Hugging Face BERT directory (provided).
+/// Load `config.json` and `model.safetensors` from a Hugging Face BERT directory (provided;
+/// [`super::gpt2::hf_var_builder`] finds older `gamma` / `beta` layer-norm names).
 pub fn from_dir(dir: &std::path::Path, dev: &Device) -> Result<BertForMaskedLM> {
     let cfg = BertConfig::from_json(&std::fs::read_to_string(dir.join("config.json"))?)?;
-    // SAFETY: the file is not modified while it is mapped.
-    let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[dir.join("model.safetensors")], DType::F32, dev)? };
-    BertForMaskedLM::load(vb, &cfg)
+    BertForMaskedLM::load(super::gpt2::hf_var_builder(&dir.join("model.safetensors"), dev)?, &cfg)
 }

@@ -64,6 +64,23 @@ impl Config {
     }
 }
 
+/// A `VarBuilder` over a Hugging Face `model.safetensors` that also finds a tensor under the
+/// other spellings checkpoints use (provided): without the `transformer.` prefix (files saved
+/// from `GPT2Model`), and `LayerNorm.gamma` / `LayerNorm.beta` for `LayerNorm.weight` / `.bias`
+/// (older BERT checkpoints).
+pub fn hf_var_builder(path: &Path, dev: &Device) -> Result<VarBuilder<'static>> {
+    // SAFETY: the file is not modified while it is mapped.
+    let st = unsafe { candle_core::safetensors::MmapedSafetensors::new(path)? };
+    let names: std::collections::HashSet<String> = st.tensors().into_iter().map(|(n, _)| n).collect();
+    // SAFETY: as above.
+    let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[path], DType::F32, dev)? };
+    Ok(vb.rename_f(move |name: &str| {
+        let renamed = name.replace("LayerNorm.weight", "LayerNorm.gamma").replace("LayerNorm.bias", "LayerNorm.beta");
+        let stripped = name.strip_prefix("transformer.").unwrap_or(name).to_string();
+        [name.to_string(), renamed, stripped].into_iter().find(|n| names.contains(n)).unwrap_or_else(|| name.to_string())
+    }))
+}
+
 /// ## layer_norm
 /// Layer normalisation over the last axis, written with tensor operations so that it has a
 /// backward pass: `y = (x - mean) / sqrt(var + eps) * weight + bias`, where `mean` and `var`
@@ -216,13 +233,13 @@ impl Gpt2 {
 
     /// Load `config.json` and `model.safetensors` from a Hugging Face model directory
     /// (provided: it calls your `load`). The weights are memory-mapped constants; for training
-    /// build the model on a `VarMap` instead (see the `train_step` exercise).
+    /// build the model on a `VarMap` instead (see the `train_step` exercise). Files saved from
+    /// `GPT2Model` (like the Hub's `gpt2`) have no `transformer.` prefix: [`hf_var_builder`]
+    /// maps the names.
     pub fn from_dir(dir: &Path, dev: &Device) -> Result<Gpt2> {
         let text = std::fs::read_to_string(dir.join("config.json"))?;
         let cfg = Config::from_json(&text)?;
-        // SAFETY: the file is not modified while it is mapped.
-        let vb = unsafe { VarBuilder::from_mmaped_safetensors(&[dir.join("model.safetensors")], DType::F32, dev)? };
-        Gpt2::load(vb, &cfg)
+        Gpt2::load(hf_var_builder(&dir.join("model.safetensors"), dev)?, &cfg)
     }
 
     pub fn hidden_states(&self, ids: &Tensor, mask: Option<&Tensor>) -> Result<Vec<Tensor>> {

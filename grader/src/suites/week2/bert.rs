@@ -174,5 +174,15 @@ pub fn exercises() -> Vec<Exercise> {
                 // ~2 900 uniform draws from 1 000 ids cover ~940 of them; 800 is far below.
                 ensure(distinct.len() > 800, || format!("random replacements use only {} distinct ids: draw uniformly from 0..vocab", distinct.len()))
             }),
+        ex!(pretrained, "the real bert-base-uncased, from the Hub", "Nothing new to write: bert::from_dir calls your load (older checkpoints name layer norms gamma/beta; hf_var_builder maps them).")
+            .pretrained()
+            .timeout(std::time::Duration::from_secs(600)) // may download 440 MB through hf-hub first
+            .check("MLM logits of `bert-base-uncased` on a fixed sentence vs transformers", |ctx| {
+                let fx = super::gpt2::pretrained_reference(ctx)?;
+                let dir = super::gpt2::hub_model("bert-base-uncased")?;
+                let model = bt::from_dir(&dir, &ctx.device).learner()?;
+                let got = model.forward(&fx.get("bert.ids")?, &fx.get("bert.types")?, &fx.get("bert.mask")?).learner()?;
+                close("bert-base-uncased logits", &got, &fx.get("bert.logits")?, super::gpt2::PRETRAINED_TOL)
+            }),
     ]
 }

@@ -144,7 +144,12 @@ impl Conv1D {
 
 impl Module for Conv1D {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.broadcast_matmul(&self.weight)?.broadcast_add(&self.bias)
+        // One [b·t, in] × [in, out] matmul instead of b batched ones (faster on the CPU).
+        let mut dims = x.dims().to_vec();
+        let d_in = dims.pop().unwrap_or(1);
+        let y = x.reshape(((), d_in))?.matmul(&self.weight)?.broadcast_add(&self.bias)?;
+        dims.push(self.weight.dim(1)?);
+        y.reshape(dims)
     }
 }
 
@@ -332,7 +337,8 @@ impl Gpt2 {
         // BEGIN SOLUTION
         let hs = self.hidden_states(ids, mask)?;
         let h = self.ln_f.forward(hs.last().expect("at least the embeddings"))?;
-        h.broadcast_matmul(&self.wte.t()?)
+        let (b, t, d) = h.dims3()?;
+        h.reshape((b * t, d))?.matmul(&self.wte.t()?)?.reshape((b, t, self.cfg.vocab_size))
         // END SOLUTION
     }
 

@@ -134,7 +134,12 @@ impl Conv1D {
 
 impl Module for Conv1D {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        x.broadcast_matmul(&self.weight)?.broadcast_add(&self.bias)
+        // One [b·t, in] × [in, out] matmul instead of b batched ones (faster on the CPU).
+        let mut dims = x.dims().to_vec();
+        let d_in = dims.pop().unwrap_or(1);
+        let y = x.reshape(((), d_in))?.matmul(&self.weight)?.broadcast_add(&self.bias)?;
+        dims.push(self.weight.dim(1)?);
+        y.reshape(dims)
     }
 }
 

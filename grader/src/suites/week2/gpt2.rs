@@ -278,3 +278,65 @@ pub fn exercises() -> Vec<Exercise> {
             }),
     ]
 }
+
+// ---------------------------------------------------------------------------------------------
+// Benchmarks (`just bench gpt2`): the reference GPT-2 forward and backward against
+// transformers' GPT2LMHeadModel on PyTorch CPU (bench/week2.py builds the same shapes).
+
+/// A GPT-2 with random N(0, 0.02) weights (the values do not change the work).
+fn random_gpt2(cfg: &g::Config, dev: &Device) -> candle_core::Result<(VarMap, g::Gpt2)> {
+    let vm = VarMap::new();
+    let model = g::Gpt2::load(VarBuilder::from_varmap(&vm, DType::F32, dev), cfg)?;
+    for v in vm.all_vars() {
+        v.set(&candle_core::Tensor::randn(0f32, 0.02, v.shape(), dev)?)?;
+    }
+    Ok((vm, model))
+}
+
+fn bench_cfg(small: bool) -> g::Config {
+    if small {
+        g::Config::gpt2_small()
+    } else {
+        // The fixtures' tiny model, with room for 128 positions.
+        g::Config { vocab_size: 1000, n_positions: 128, n_embd: 64, n_layer: 2, n_head: 4, layer_norm_epsilon: 1e-5 }
+    }
+}
+
+fn bench_ids(cfg: &g::Config, batch: usize, dev: &Device) -> candle_core::Result<candle_core::Tensor> {
+    let ids: Vec<u32> = (0..batch * 128).map(|i| ((i * 7919) % cfg.vocab_size) as u32).collect();
+    candle_core::Tensor::from_vec(ids, (batch, 128), dev)
+}
+
+fn forward_bench(small: bool, batch: usize, dev: &Device) -> candle_core::Result<crate::bench::Iteration> {
+    let cfg = bench_cfg(small);
+    let (_vm, model) = random_gpt2(&cfg, dev)?;
+    let ids = bench_ids(&cfg, batch, dev)?;
+    Ok(Box::new(move || {
+        let logits = model.forward(&ids)?;
+        logits.device().synchronize()
+    }))
+}
+
+fn backward_bench(small: bool, batch: usize, dev: &Device) -> candle_core::Result<crate::bench::Iteration> {
+    let cfg = bench_cfg(small);
+    let (_vm, model) = random_gpt2(&cfg, dev)?;
+    let ids = bench_ids(&cfg, batch, dev)?;
+    Ok(Box::new(move || {
+        let loss = g::lm_loss(&model.forward(&ids)?, &ids)?;
+        let grads = loss.backward()?;
+        drop(grads);
+        loss.device().synchronize()
+    }))
+}
+
+pub fn benches() -> Vec<crate::bench::Bench> {
+    use crate::bench::Bench;
+    vec![
+        Bench { id: "week2.gpt2.tiny_forward_b1", about: "tiny GPT-2 (2 layers, d 64, vocab 1000), logits of 1 × 128 tokens", setup: |d| forward_bench(false, 1, d) },
+        Bench { id: "week2.gpt2.tiny_forward_b8", about: "tiny GPT-2, logits of 8 × 128 tokens", setup: |d| forward_bench(false, 8, d) },
+        Bench { id: "week2.gpt2.tiny_backward_b8", about: "tiny GPT-2, loss + backward of 8 × 128 tokens", setup: |d| backward_bench(false, 8, d) },
+        Bench { id: "week2.gpt2.small_forward_b1", about: "GPT-2 small shape (124M, random), logits of 1 × 128 tokens", setup: |d| forward_bench(true, 1, d) },
+        Bench { id: "week2.gpt2.small_forward_b8", about: "GPT-2 small shape, logits of 8 × 128 tokens", setup: |d| forward_bench(true, 8, d) },
+        Bench { id: "week2.gpt2.small_backward_b1", about: "GPT-2 small shape, loss + backward of 1 × 128 tokens", setup: |d| backward_bench(true, 1, d) },
+    ]
+}

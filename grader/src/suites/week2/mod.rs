@@ -19,5 +19,7 @@ pub fn exercises() -> Vec<Exercise> {
 }
 
 pub fn benches() -> Vec<crate::bench::Bench> {
-    Vec::new()
+    let mut v = Vec::new();
+    v.extend(gpt2::benches());
+    v
 }

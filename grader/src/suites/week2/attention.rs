@@ -88,12 +88,20 @@ pub fn exercises() -> Vec<Exercise> {
                 })
             }),
         ex!(sinusoidal_positions, "sinusoidal positional encoding", "angles[p, i] = p · exp(−ln(10000) · 2i / d) for 2i in arange_step(0, d, 2); Tensor::stack(&[sin, cos], 2) and reshape (t, d) interleaves them. Compute in f64 and convert to f32 at the end.")
-            .check("vs torch (the formula of Vaswani et al.)", |ctx| {
+            .check("vs torch (the formula of Vaswani et al.); picture: target/candlecamp/week2/sinusoidal_positions.png", |ctx| {
+                let mut last = None;
                 for c in crate::cases::cases(ctx, FX, "sinusoidal_positions")? {
                     let got = at::sinusoidal_positions(c.n("t")?, c.n("d")?, &ctx.device).learner()?;
                     close(&c.label(), &got, &c.out()?, SIN)?;
+                    if c.n("t")? == 50 {
+                        last = Some(got);
+                    }
                 }
-                Ok(())
+                // positions down, features across: the wavelengths grow to the right
+                match last {
+                    Some(pe) => super::picture(ctx, "sinusoidal_positions", &pe, 6),
+                    None => Ok(()),
+                }
             }),
     ]
 }

@@ -56,12 +56,16 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             }),
         ex!(relative_positions, "the relative position matrix", "arange(q_len) as a column minus arange(k_len) as a row (i64), then log_bucket when a bucket size is given.")
-            .check("vs transformers (build_relative_position)", |ctx| {
+            .check("vs transformers (build_relative_position); picture: target/candlecamp/week2/deberta_relative_positions.png", |ctx| {
                 for c in crate::cases::cases(ctx, FX, "relative_positions")? {
                     let b = signed(&c, "bucket_size")?;
                     let bucket = if b > 0 { Some(b as usize) } else { None };
                     let got = db::relative_positions(c.n("q_len")?, c.n("k_len")?, bucket, signed(&c, "max_position")?.max(0) as usize, &ctx.device).learner()?;
                     exact(&c.label(), &got, &c.out()?)?;
+                    if c.n("q_len")? == 40 {
+                        // 40 × 40, 16 buckets: exact near the diagonal, log-compressed far away
+                        super::picture(ctx, "deberta_relative_positions", &got, 8)?;
+                    }
                 }
                 Ok(())
             }),

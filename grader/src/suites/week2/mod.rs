@@ -8,6 +8,15 @@ pub mod deberta;
 pub mod gpt2;
 pub mod sequence;
 
+/// Write a 2-D tensor as a heatmap `target/candlecamp/week2/<name>.png` (for the book and the
+/// curious); `scale` pixels per cell.
+pub(crate) fn picture(ctx: &crate::check::Ctx, name: &str, t: &candle_core::Tensor, scale: usize) -> crate::check::CheckResult {
+    let (rows, cols) = t.dims2()?;
+    let v = t.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    let path = ctx.out_dir.join("week2").join(format!("{name}.png"));
+    crate::png::heatmap(&path, &v, rows, cols, scale).map_err(|e| crate::check::Fail::Internal(format!("writing {}: {e}", path.display())))
+}
+
 pub fn exercises() -> Vec<Exercise> {
     let mut v = Vec::new();
     v.extend(sequence::exercises());

@@ -107,13 +107,16 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             }),
         ex!(train_sgns, "training word2vec: related words move together", "Build the batch in plain Vecs (positions and offsets from rng), then Tensor::from_vec; AdamW over [center, context] Vars; opt.backward_step(&sgns_loss(...)).")
-            .check("within-topic cosine similarity rises above across-topic (5 topics × 8 words)", |_ctx| {
+            .check("within-topic cosine similarity rises above across-topic (5 topics × 8 words); picture: target/candlecamp/week2/word2vec_similarity.png", |ctx| {
                 let mut rng = ChaCha8Rng::seed_from_u64(3);
                 let corpus = topic_corpus(&mut rng);
                 let dev = candle_core::Device::Cpu;
                 let emb = sq::train_sgns(&corpus, 40, 16, 2, 4, 300, 128, 0.05, &mut rng, &dev).learner()?;
                 ensure(emb.dims() == [40, 16], || format!("train_sgns returned shape {:?}, expected [40, 16]", emb.dims()))?;
                 let (within, across) = topic_similarity(&emb)?;
+                let norm = emb.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12f64, f64::MAX)?;
+                let unit = emb.broadcast_div(&norm)?;
+                super::picture(ctx, "word2vec_similarity", &unit.matmul(&unit.t()?)?, 8)?;
                 // Untrained embeddings are independent random vectors: both means are ≈ 0
                 // (± 0.25 / sqrt(#pairs)). Words that share contexts must end up clearly
                 // closer: a margin of 0.3 is a few times what noise can produce.

@@ -34,6 +34,10 @@ enum Cmd {
         /// Also run the long training targets (minutes each).
         #[arg(long)]
         long: bool,
+        /// Also run the checks against real pretrained weights (downloads through hf-hub, or
+        /// reads the HF cache; honours HF_HUB_OFFLINE).
+        #[arg(long)]
+        pretrained: bool,
         /// Exercises graded at once (default: the number of cores).
         #[arg(long, short)]
         jobs: Option<usize>,
@@ -98,8 +102,8 @@ pub fn main() -> ExitCode {
     report::init_color();
     match cli.cmd {
         Cmd::Child { id, device, long } => child::run(&id, &device, long),
-        Cmd::Grade { week, filter, device, json, long, jobs, timeout_scale, expect } => {
-            grade(&week, filter.as_deref(), &device, json, long, jobs, timeout_scale, expect.as_deref())
+        Cmd::Grade { week, filter, device, json, long, pretrained, jobs, timeout_scale, expect } => {
+            grade(&week, filter.as_deref(), &device, json, long, pretrained, jobs, timeout_scale, expect.as_deref())
         }
         Cmd::List { week } => list(week.as_deref()),
         Cmd::Hint { id } => hint(&id),
@@ -171,7 +175,7 @@ fn last_results_path(week: &str) -> PathBuf {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn grade(week: &str, filter: Option<&str>, device: &str, json: bool, long: bool, jobs: Option<usize>, timeout_scale: f64, expect: Option<&str>) -> ExitCode {
+fn grade(week: &str, filter: Option<&str>, device: &str, json: bool, long: bool, pretrained: bool, jobs: Option<usize>, timeout_scale: f64, expect: Option<&str>) -> ExitCode {
     let w = match resolve_week(week) {
         Ok(w) => w,
         Err(e) => return usage_error(e),
@@ -194,6 +198,7 @@ fn grade(week: &str, filter: Option<&str>, device: &str, json: bool, long: bool,
             None => format!("no exercise of {week} matches {f:?}; `grader list {week}` lists them"),
         });
     }
+    let (matching, pretrained_left): (Vec<Exercise>, Vec<Exercise>) = matching.into_iter().partition(|e| pretrained || !e.pretrained);
     let (selected, long_left): (Vec<Exercise>, Vec<Exercise>) = matching.into_iter().partition(|e| long || !e.long);
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let opts = runner::Options { device: device.to_string(), long, jobs, timeout_scale };
@@ -248,6 +253,9 @@ fn grade(week: &str, filter: Option<&str>, device: &str, json: bool, long: bool,
         println!("\n{}", paint(BOLD, &report::summary_line(&summary, seconds)));
         if !long_left.is_empty() {
             println!("{}", paint(DIM, &format!("{} long exercise(s) not run: add --long", long_left.len())));
+        }
+        if !pretrained_left.is_empty() {
+            println!("{}", paint(DIM, &format!("{} exercise(s) with pretrained weights not run: add --pretrained", pretrained_left.len())));
         }
         if let Some(next) = doc.exercises.iter().find(|r| r.status != Status::Passed) {
             println!(

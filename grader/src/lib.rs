@@ -12,6 +12,7 @@ pub mod data;
 pub mod dist;
 pub mod fixtures;
 pub mod picture;
+pub mod hub;
 pub mod registry;
 pub mod report;
 pub mod runner;

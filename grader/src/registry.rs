@@ -26,6 +26,8 @@ pub struct Exercise {
     pub timeout: Duration,
     /// Runs only with `--long`.
     pub long: bool,
+    /// Runs only with `--pretrained` (needs real model weights: network or a filled HF cache).
+    pub pretrained: bool,
     /// Method or function names the exercise's rules forbid in the learner's function body
     /// (e.g. `.cumsum(` for the cumsum puzzle); checked on the source.
     pub forbidden: &'static [&'static str],
@@ -39,7 +41,7 @@ impl Exercise {
             [w, d, n] => format!("{w}/{d}.md#{n}"),
             _ => String::new(),
         };
-        Exercise { id, title, file, function: None, page, hint: "", checks: Vec::new(), timeout: DEFAULT_TIMEOUT, long: false, forbidden: &[] }
+        Exercise { id, title, file, function: None, page, hint: "", checks: Vec::new(), timeout: DEFAULT_TIMEOUT, long: false, pretrained: false, forbidden: &[] }
     }
     pub fn function(mut self, f: &'static str) -> Self {
         self.function = Some(f);
@@ -59,6 +61,10 @@ impl Exercise {
     }
     pub fn long(mut self) -> Self {
         self.long = true;
+        self
+    }
+    pub fn pretrained(mut self) -> Self {
+        self.pretrained = true;
         self
     }
     pub fn forbid(mut self, names: &'static [&'static str]) -> Self {

@@ -1,0 +1,107 @@
+//! Checks for week2 day "attention": each exercise against PyTorch on the fixture cases
+//! (fixtures/gen/week2_attention.py): `F.scaled_dot_product_attention`, `F.bilinear`,
+//! `nn.MultiheadAttention`, and the textbook formulas evaluated in torch.
+
+use crate::cases::Case;
+use crate::check::{CheckResult, Ctx, Fail, Learner};
+use crate::compare::{close, close_with, exact, Candidate, Tol};
+use crate::registry::Exercise;
+use crate::subject::week2::attention as at;
+use candle_core::{Tensor, D};
+
+const FX: &str = "week2/attention.safetensors";
+
+/// Softmax-weighted sums of ≤ 16 products of N(0, 1) values: summation order differs from
+/// PyTorch's fused kernel by a few ulps (measured ≤ 1.8e-7 abs on O(1) outputs); 1e-5 abs + rel
+/// (Tol::F32) leaves >10× headroom, while a missing 1/sqrt(d) or a softmax over the wrong axis is off by O(0.1).
+const ATT: Tol = Tol::F32;
+/// Scores and projections: sums of up to 16 products of N(0, 1) entries, magnitudes up to ~10;
+/// matmul blocking differs from PyTorch's by a few ulps of those sums (measured ≤ 9.6e-7 abs,
+/// 2.7e-7 rel on values near 4).
+const SUMS: Tol = Tol { abs: 1e-5, rel: 1e-5 };
+/// Sinusoids: the fixture computes in f64 and rounds to f32 (the reference, also in f64, is
+/// bit-identical). A learner computing in f32 loses ~ulp(49 rad) ≈ 4e-6 in the largest angles;
+/// 2e-5 abs allows that, while a swapped sin/cos or a wrong frequency is off by O(1).
+const SIN: Tol = Tol { abs: 2e-5, rel: 0.0 };
+
+fn vs_torch(ctx: &Ctx, name: &'static str, tol: Tol, f: impl Fn(&Case) -> Result<Tensor, Fail>) -> CheckResult {
+    crate::cases::vs_torch(ctx, FX, name, tol, f)
+}
+
+macro_rules! ex {
+    ($name:ident, $title:expr, $hint:expr) => {
+        Exercise::new(concat!("week2.attention.", stringify!($name)), $title, "src/attention.rs").function(stringify!($name)).hint($hint)
+    };
+}
+
+const NO_SDPA: &[&str] = &["sdpa", "softmax_last_dim"];
+
+pub fn exercises() -> Vec<Exercise> {
+    vec![
+        ex!(scaled_dot_product, "scaled dot-product attention with a mask", "scores = q.matmul(&k.transpose(D::Minus2, D::Minus1)?.contiguous()?)? / sqrt(d); mask.broadcast_as(scores.shape()) then where_cond(scores, -inf); ops::softmax over D::Minus1; matmul v.")
+            .forbid(NO_SDPA)
+            .check("vs torch (F.scaled_dot_product_attention)", |ctx| {
+                for c in crate::cases::cases(ctx, FX, "scaled_dot_product")? {
+                    let (q, k, v, mask) = (c.t("q")?, c.t("k")?, c.t("v")?, c.opt("mask")?);
+                    let got = at::scaled_dot_product(&q, &k, &v, mask.as_ref()).learner()?;
+                    let unscaled = if mask.is_none() {
+                        let s = q.matmul(&k.transpose(D::Minus2, D::Minus1)?.contiguous()?)?;
+                        vec![Candidate { description: "attention without the 1/sqrt(d) scale", tensor: candle_nn::ops::softmax(&s, D::Minus1)?.matmul(&v)? }]
+                    } else {
+                        vec![]
+                    };
+                    close_with(&c.label(), &got, &c.out()?, ATT, &unscaled)?;
+                }
+                Ok(())
+            }),
+        ex!(causal_mask, "the causal mask", "arange(0, t) as a column (query i) compared with arange as a row (key j): i.unsqueeze(1).broadcast_ge(&i.unsqueeze(0)) gives u8 1 where j ≤ i.")
+            .check("vs torch (ones(t, t).tril())", |ctx| {
+                for c in crate::cases::cases(ctx, FX, "causal_mask")? {
+                    let got = at::causal_mask(c.n("t")?, &ctx.device).learner()?;
+                    exact(&c.label(), &got, &c.out()?)?;
+                }
+                Ok(())
+            }),
+        ex!(padding_mask, "the padding mask of a right-padded batch", "arange(0, t) as a row [1, t] (i64) broadcast_lt lengths as a column [b, 1].")
+            .check("vs torch (arange(t) < lengths[:, None])", |ctx| vs_torch(ctx, "padding_mask", Tol::EXACT, |c| at::padding_mask(&c.t("lengths")?, c.n("t")?).learner())),
+        ex!(additive_scores, "additive (Bahdanau) scores", "q.broadcast_matmul(&w_q.t()?) is [b, tq, h]; unsqueeze(2); k's projection unsqueeze(1); broadcast_add gives [b, tq, tk, h]; tanh, broadcast_mul v, sum over the last axis.")
+            .check("vs torch (v · tanh(W_q q + W_k k))", |ctx| {
+                vs_torch(ctx, "additive_scores", SUMS, |c| at::additive_scores(&c.t("q")?, &c.t("k")?, &c.t("w_q")?, &c.t("w_k")?, &c.t("v")?).learner())
+            }),
+        ex!(bilinear_scores, "bilinear (Luong general) scores", "(q · W) is [b, tq, dk]; matmul with kᵀ ([b, dk, tk], contiguous).")
+            .check("vs torch (F.bilinear on every pair)", |ctx| vs_torch(ctx, "bilinear_scores", SUMS, |c| at::bilinear_scores(&c.t("q")?, &c.t("k")?, &c.t("w")?).learner())),
+        ex!(split_heads, "heads as a batch axis", "reshape (b, t, heads, d / heads), transpose(1, 2), contiguous.")
+            .check("vs torch (x.view(b, t, h, d).transpose(1, 2))", |ctx| vs_torch(ctx, "split_heads", Tol::EXACT, |c| at::split_heads(&c.t("x")?, c.n("heads")?).learner()))
+            .check("merge_heads(split_heads(x)) == x", |ctx| {
+                for c in crate::cases::cases(ctx, FX, "split_heads")? {
+                    let x = c.t("x")?;
+                    exact(&c.label(), &at::merge_heads(&at::split_heads(&x, c.n("heads")?).learner()?)?, &x)?;
+                }
+                Ok(())
+            }),
+        ex!(multi_head_attention, "multi-head self-attention (nn.MultiheadAttention)", "x.broadcast_matmul(&in_proj_weight.t()?) + bias → narrow into q, k, v; split_heads each; build a u8 [b, 1, t, t] mask (causal_mask times the key mask reshaped to [b, 1, 1, t]); scaled_dot_product; merge_heads; out projection (also [out, in]: transpose it).")
+            .forbid(NO_SDPA)
+            .check("vs torch (nn.MultiheadAttention, batch_first; padding and causal cases)", |ctx| {
+                vs_torch(ctx, "multi_head_attention", SUMS, |c| {
+                    let mask = c.opt("mask")?;
+                    at::multi_head_attention(&c.t("x")?, &c.t("in_proj_weight")?, &c.t("in_proj_bias")?, &c.t("out_proj_weight")?, &c.t("out_proj_bias")?, c.n("heads")?, mask.as_ref(), c.n("causal")? == 1).learner()
+                })
+            }),
+        ex!(sinusoidal_positions, "sinusoidal positional encoding", "angles[p, i] = p · exp(−ln(10000) · 2i / d) for 2i in arange_step(0, d, 2); Tensor::stack(&[sin, cos], 2) and reshape (t, d) interleaves them. Compute in f64 and convert to f32 at the end.")
+            .check("vs torch (the formula of Vaswani et al.); picture: target/candlecamp/week2/sinusoidal_positions.png", |ctx| {
+                let mut last = None;
+                for c in crate::cases::cases(ctx, FX, "sinusoidal_positions")? {
+                    let got = at::sinusoidal_positions(c.n("t")?, c.n("d")?, &ctx.device).learner()?;
+                    close(&c.label(), &got, &c.out()?, SIN)?;
+                    if c.n("t")? == 50 {
+                        last = Some(got);
+                    }
+                }
+                // positions down, features across: the wavelengths grow to the right
+                match last {
+                    Some(pe) => super::picture(ctx, "sinusoidal_positions", &pe, 6),
+                    None => Ok(()),
+                }
+            }),
+    ]
+}

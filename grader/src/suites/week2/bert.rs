@@ -1,0 +1,188 @@
+//! Checks for week2 day "bert": every piece of BERT against `transformers`' `BertForMaskedLM`
+//! with the same weights (fixtures/gen/week2_bert.py), the gradient of every parameter, and
+//! the 80/10/10 masking rule (exactly) and proportions (statistically).
+
+use crate::check::{ensure, Fail, Learner};
+use crate::compare::{close, close_with, scalar_close, Candidate, Tol};
+use crate::registry::Exercise;
+use crate::subject::week2::bert as bt;
+use candle_core::{DType, Device};
+use candle_nn::{VarBuilder, VarMap};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::path::PathBuf;
+
+const FX: &str = "week2/bert.safetensors";
+const MODEL: &str = "week2/bert/model.safetensors";
+const CONFIG: &str = "week2/bert/config.json";
+
+/// Layer outputs are layer-normalised (O(1)); sums of ≤ 128 products, summed in a different
+/// order from PyTorch's kernels. Measured ≤ 1e-6 abs; 2e-5 leaves >10× headroom, while the
+/// tanh GELU instead of erf, a missing mask or a pre-norm block is off by 1e-3 or more.
+const LAYER: Tol = Tol { abs: 2e-5, rel: 2e-5 };
+/// Gradients span ~1e-9 … 1e-1; relative agreement with an absolute floor for the tiny ones
+/// (different summation order through two layer norms per layer). Measured within 1e-3 rel +
+/// ~1e-9 abs; a missing gradient path changes entries by 1e-4 or more.
+const GRAD: Tol = Tol { abs: 1e-7, rel: 1e-3 };
+
+macro_rules! ex {
+    ($name:ident, $title:expr, $hint:expr) => {
+        Exercise::new(concat!("week2.bert.", stringify!($name)), $title, "src/bert.rs").function(stringify!($name)).hint($hint)
+    };
+}
+
+fn fixture_path(rel: &str) -> Result<PathBuf, Fail> {
+    crate::fixtures::verified_path(rel).map_err(Fail::Fixture)
+}
+
+fn config() -> Result<bt::BertConfig, Fail> {
+    let text = std::fs::read_to_string(fixture_path(CONFIG)?).map_err(|e| Fail::Fixture(format!("{CONFIG}: {e}")))?;
+    bt::BertConfig::from_json(&text).map_err(|e| Fail::Internal(format!("{CONFIG}: {e}")))
+}
+
+fn vb(dev: &Device) -> Result<VarBuilder<'static>, Fail> {
+    // SAFETY: fixture files are not modified while the grader runs.
+    Ok(unsafe { VarBuilder::from_mmaped_safetensors(&[fixture_path(MODEL)?], DType::F32, dev)? })
+}
+
+/// A fixed corpus for the masking checks: ids 0..998 (never the mask id 999), every 50th
+/// position special.
+fn corpus(n: usize) -> (Vec<u32>, Vec<bool>) {
+    ((0..n).map(|i| ((i * 7919) % 999) as u32).collect(), (0..n).map(|i| i % 50 == 0).collect())
+}
+const MASK_ID: u32 = 999;
+const VOCAB: u32 = 1000;
+
+pub fn exercises() -> Vec<Exercise> {
+    vec![
+        ex!(embeddings, "word + position + token-type embeddings, then LayerNorm", "index_select each table with the flattened ids (types), reshape to [b, t, d]; add position_embeddings.narrow(0, 0, t) by broadcasting; LayerNorm::load(vb.pp(\"LayerNorm\"), d, 1e-12).")
+            .check("vs transformers (BertEmbeddings)", |ctx| {
+                let emb = bt::BertEmbeddings::load(vb(&ctx.device)?.pp("bert.embeddings"), &config()?).learner()?;
+                for c in crate::cases::cases(ctx, FX, "embeddings")? {
+                    close(&c.label(), &emb.forward(&c.t("ids")?, &c.t("types")?).learner()?, &c.out()?, LAYER)?;
+                }
+                Ok(())
+            }),
+        ex!(attention, "bidirectional self-attention with a padding mask, post-norm", "candle_nn::linear(d, d, vb.pp(\"self.query\")) etc.; heads as a batch axis; scores + padding_bias(mask) (no causal mask); softmax; merge heads; LayerNorm(x + output.dense(y)).")
+            .check("vs transformers (BertAttention, layer 0; without and with padding)", |ctx| {
+                let att = bt::BertAttention::load(vb(&ctx.device)?.pp("bert.encoder.layer.0.attention"), &config()?).learner()?;
+                for c in crate::cases::cases(ctx, FX, "attention")? {
+                    close(&c.label(), &att.forward(&c.t("x")?, &c.t("mask")?).learner()?, &c.out()?, LAYER)?;
+                }
+                Ok(())
+            }),
+        ex!(layer, "a BERT layer: attention, intermediate, output", "a = attention(x, mask); LayerNorm(a + output.dense(intermediate.dense(a).gelu_erf())). BERT's \"gelu\" is the erf form; the residual adds the attention output a, not x.")
+            .check("vs transformers (BertLayer 0)", |ctx| {
+                let l = bt::BertLayer::load(vb(&ctx.device)?.pp("bert.encoder.layer.0"), &config()?).learner()?;
+                for c in crate::cases::cases(ctx, FX, "layer")? {
+                    close(&c.label(), &l.forward(&c.t("x")?, &c.t("mask")?).learner()?, &c.out()?, LAYER)?;
+                }
+                Ok(())
+            }),
+        ex!(model, "the encoder: every hidden state", "vb.pp(\"bert\"); embeddings, then each encoder.layer.{i} in order; collect the embeddings and every layer's output.")
+            .check("hidden states of a padded batch vs transformers (BertModel)", |ctx| {
+                let fx = ctx.fixture(FX)?;
+                let m = bt::Bert::load(vb(&ctx.device)?, &config()?).learner()?;
+                let hs = m.hidden_states(&fx.get("model.ids")?, &fx.get("model.types")?, &fx.get("model.mask")?).learner()?;
+                let n = fx.names_with_prefix("model.hidden.").len();
+                ensure(hs.len() == n, || format!("hidden_states returned {} tensors, expected {n} (the embeddings, then one per layer)", hs.len()))?;
+                for (i, h) in hs.iter().enumerate() {
+                    close(&format!("hidden_states[{i}]"), h, &fx.get(&format!("model.hidden.{i}"))?, LAYER)?;
+                }
+                Ok(())
+            }),
+        ex!(pooler, "the pooler: tanh of a dense layer on [CLS]", "hidden.narrow(1, 0, 1)?.squeeze(1) is [b, d]; broadcast_matmul(&weight.t()?), broadcast_add(bias), tanh.")
+            .check("vs torch (tanh(dense(h[:, 0])))", |ctx| {
+                let fx = ctx.fixture(FX)?;
+                let h = fx.get("model.hidden.2")?;
+                let got = bt::pooler(&h, &fx.get("pooler.weight")?, &fx.get("pooler.bias")?).learner()?;
+                let mean = h.mean(1)?.broadcast_matmul(&fx.get("pooler.weight")?.t()?)?.broadcast_add(&fx.get("pooler.bias")?)?.tanh()?;
+                close_with("pooler(last hidden state)", &got, &fx.get("pooler.out")?, LAYER, &[Candidate { description: "the pooler applied to the mean over positions instead of the first ([CLS]) position", tensor: mean }])
+            }),
+        ex!(mlm_head, "BertForMaskedLM: logits, loss and every gradient", "cls.predictions: LayerNorm(gelu_erf(transform.dense(h))) · word_embeddingsᵀ + cls.predictions.bias. masked_lm_loss: like GPT-2's lm_loss without the shift.")
+            .check("logits and loss vs transformers", |ctx| {
+                let fx = ctx.fixture(FX)?;
+                let m = bt::BertForMaskedLM::load(vb(&ctx.device)?, &config()?).learner()?;
+                let logits = m.forward(&fx.get("model.ids")?, &fx.get("model.types")?, &fx.get("model.mask")?).learner()?;
+                // Logits are dot products of 64 layer-normalised features with embeddings; measured ≤ 1e-6.
+                close("logits", &logits, &fx.get("mlm.logits")?, LAYER)?;
+                let loss = bt::masked_lm_loss(&logits, &fx.get("mlm.labels")?).learner()?;
+                ensure(loss.rank() == 0, || format!("masked_lm_loss returned shape {:?}, expected a scalar", loss.dims()))?;
+                // A mean of 4 log-probabilities: f32 rounding only.
+                close("masked_lm_loss", &loss, &fx.get("mlm.loss")?, Tol::F32)
+            })
+            .check("the gradient of every parameter vs transformers", |ctx| {
+                let fx = ctx.fixture(FX)?;
+                let mut vm = VarMap::new();
+                let m = bt::BertForMaskedLM::load(VarBuilder::from_varmap(&vm, DType::F32, &ctx.device), &config()?).learner()?;
+                vm.load(fixture_path(MODEL)?).map_err(|e| Fail::Mismatch(format!("loading the fixture weights into your model's variables failed: {e}")))?;
+                let logits = m.forward(&fx.get("model.ids")?, &fx.get("model.types")?, &fx.get("model.mask")?).learner()?;
+                let loss = bt::masked_lm_loss(&logits, &fx.get("mlm.labels")?).learner()?;
+                let grads = loss.backward()?;
+                let vars = vm.data().lock().map_err(|_| Fail::Internal("VarMap lock poisoned".into()))?.clone();
+                for name in fx.names_with_prefix("grad.") {
+                    let p = &name["grad.".len()..];
+                    let var = vars.get(p).ok_or_else(|| Fail::Mismatch(format!("your model never asked the VarBuilder for {p}")))?;
+                    let got = grads.get(var).ok_or_else(|| Fail::Mismatch(format!("no gradient reached {p}: an operation on its path has no backward pass (candle_nn::LayerNorm, softmax_last_dim, sdpa…) or detaches")))?;
+                    close(&format!("d loss / d {p}"), got, &fx.get(&name)?, GRAD)?;
+                }
+                Ok(())
+            }),
+        ex!(mlm_mask, "80/10/10 masking with a seeded RNG", "One rng.random::<f64>() < prob decides selection (skip special positions); for a selected one, a second draw r: r < 0.8 → mask_id, r < 0.9 → rng.random_range(0..vocab), else unchanged. labels[i] = ids[i] exactly at selected positions.")
+            .check("the rule, exactly (200 000 tokens)", |_ctx| {
+                let (ids, special) = corpus(200_000);
+                let (inp, lab) = bt::mlm_mask(&ids, &special, 0.15, MASK_ID, VOCAB, &mut ChaCha8Rng::seed_from_u64(1));
+                ensure(inp.len() == ids.len() && lab.len() == ids.len(), || format!("returned {} inputs and {} labels for {} ids", inp.len(), lab.len(), ids.len()))?;
+                for i in 0..ids.len() {
+                    let at = || format!("position {i} (id {}, special {})", ids[i], special[i]);
+                    if special[i] {
+                        ensure(lab[i] == -100 && inp[i] == ids[i], || format!("{}: special tokens are never selected; got input {}, label {}", at(), inp[i], lab[i]))?;
+                    } else if lab[i] == -100 {
+                        ensure(inp[i] == ids[i], || format!("{}: not selected (label -100) but the input changed to {}", at(), inp[i]))?;
+                    } else {
+                        ensure(lab[i] == ids[i] as i64, || format!("{}: a selected position's label must be the original id, got {}", at(), lab[i]))?;
+                        ensure(inp[i] < VOCAB, || format!("{}: replacement {} is outside the vocabulary 0..{VOCAB}", at(), inp[i]))?;
+                    }
+                }
+                let (a, _) = bt::mlm_mask(&ids, &special, 0.15, MASK_ID, VOCAB, &mut ChaCha8Rng::seed_from_u64(1));
+                let (b, _) = bt::mlm_mask(&ids, &special, 0.15, MASK_ID, VOCAB, &mut ChaCha8Rng::seed_from_u64(2));
+                ensure(a == inp, || "the same seed gave a different masking: draw only from the rng you are given".into())?;
+                ensure(b != inp, || "seeds 1 and 2 gave the same masking: draw from the rng you are given".into())
+            })
+            .check("the proportions (15 % selected; 80 / 10 / 10), 5-sigma binomial bands", |_ctx| {
+                let (ids, special) = corpus(200_000);
+                let (inp, lab) = bt::mlm_mask(&ids, &special, 0.15, MASK_ID, VOCAB, &mut ChaCha8Rng::seed_from_u64(7));
+                let eligible = special.iter().filter(|s| !**s).count() as f64;
+                let sel: Vec<usize> = (0..ids.len()).filter(|&i| lab[i] != -100).collect();
+                let n = sel.len() as f64;
+                // Each count is binomial; a correct implementation lands within 5 standard
+                // deviations with probability 1 - 6e-7 per proportion (the seed is fixed, so the
+                // result is reproducible, but the band is what makes it a fair test).
+                let band = |what: &str, count: f64, trials: f64, p: f64| {
+                    let sd = (trials * p * (1.0 - p)).sqrt();
+                    scalar_close(&format!("{what} ({count} of {trials})"), count, trials * p, Tol::new(5.0 * sd, 0.0))
+                };
+                band("selected positions", n, eligible, 0.15)?;
+                let v = VOCAB as f64;
+                let masked = sel.iter().filter(|&&i| inp[i] == MASK_ID).count() as f64;
+                let kept = sel.iter().filter(|&&i| inp[i] == ids[i]).count() as f64;
+                // A random replacement can hit the mask id or the original token (1/vocab each).
+                band("selected → [MASK]", masked, n, 0.8 + 0.1 / v)?;
+                band("selected → unchanged", kept, n, 0.1 + 0.1 / v)?;
+                band("selected → another random token", n - masked - kept, n, 0.1 * (v - 2.0) / v)?;
+                let distinct: std::collections::BTreeSet<u32> = sel.iter().filter(|&&i| inp[i] != MASK_ID && inp[i] != ids[i]).map(|&i| inp[i]).collect();
+                // ~2 900 uniform draws from 1 000 ids cover ~940 of them; 800 is far below.
+                ensure(distinct.len() > 800, || format!("random replacements use only {} distinct ids: draw uniformly from 0..vocab", distinct.len()))
+            }),
+        ex!(pretrained, "the real bert-base-uncased, from the Hub", "Nothing new to write: bert::from_dir calls your load (older checkpoints name layer norms gamma/beta; hf_var_builder maps them).")
+            .pretrained()
+            .timeout(std::time::Duration::from_secs(600)) // may download 440 MB through hf-hub first
+            .check("MLM logits of `bert-base-uncased` on a fixed sentence vs transformers", |ctx| {
+                let fx = super::gpt2::pretrained_reference(ctx)?;
+                let dir = super::gpt2::hub_model("bert-base-uncased")?;
+                let model = bt::from_dir(&dir, &ctx.device).learner()?;
+                let got = model.forward(&fx.get("bert.ids")?, &fx.get("bert.types")?, &fx.get("bert.mask")?).learner()?;
+                close("bert-base-uncased logits", &got, &fx.get("bert.logits")?, super::gpt2::PRETRAINED_TOL)
+            }),
+    ]
+}

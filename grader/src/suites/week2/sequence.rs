@@ -1,0 +1,193 @@
+//! Checks for week2 day "sequence": skip-gram negative sampling (loss and gradients vs torch
+//! autograd; a training run tested by its effect on cosine similarities), n-gram perplexities
+//! (vs an independent Python implementation in fixtures/gen/week2_sequence.py), and RNN / LSTM
+//! / GRU cells and sequences vs `torch.nn`.
+
+use crate::cases::Case;
+use crate::check::{ensure, CheckResult, Ctx, Fail, Learner};
+use crate::compare::{close, scalar_close, Tol};
+use crate::registry::Exercise;
+use crate::subject::week2::sequence as sq;
+use candle_core::{Tensor, Var};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const FX: &str = "week2/sequence.safetensors";
+const NGRAM: &str = "week2/ngram.json";
+
+/// Recurrent outputs are tanh / sigmoid of sums of ≤ 15 products; after up to 12 steps the
+/// rounding differences of the matmuls (a few ulps per step) stay below 1e-6 (measured ≤ 3e-7).
+/// 1e-5 keeps >10× headroom; a wrong gate order or a reset gate applied before the projection
+/// is off by 1e-2 or more.
+const RNN: Tol = Tol::F32;
+/// Perplexities from f64 sums of a few hundred logarithms: both sides compute in f64; only the
+/// summation order may differ (≈ 1e-13 relative). 1e-9 relative says "the same model".
+const PPL: Tol = Tol { abs: 0.0, rel: 1e-9 };
+
+fn vs_torch(ctx: &Ctx, name: &'static str, tol: Tol, f: impl Fn(&Case) -> Result<Tensor, Fail>) -> CheckResult {
+    crate::cases::vs_torch(ctx, FX, name, tol, f)
+}
+
+fn weights(c: &Case) -> Result<sq::RnnWeights, Fail> {
+    Ok(sq::RnnWeights { w_ih: c.t("w_ih")?, w_hh: c.t("w_hh")?, b_ih: c.t("b_ih")?, b_hh: c.t("b_hh")? })
+}
+
+macro_rules! ex {
+    ($name:ident, $title:expr, $hint:expr) => {
+        Exercise::new(concat!("week2.sequence.", stringify!($name)), $title, "src/sequence.rs").function(stringify!($name)).hint($hint)
+    };
+}
+
+/// The n-gram fixture: (vocab, train, test, cases).
+fn ngram(ctx: &Ctx) -> Result<(usize, Vec<u32>, Vec<u32>, serde_json::Value), Fail> {
+    let j = ctx.json(NGRAM)?;
+    let ids = |k: &str| -> Result<Vec<u32>, Fail> {
+        j[k].as_array().ok_or_else(|| Fail::Fixture(format!("{NGRAM}: no {k}")))?.iter().map(|v| v.as_u64().map(|x| x as u32).ok_or_else(|| Fail::Fixture(format!("{NGRAM}: {k} holds a non-integer")))).collect()
+    };
+    let vocab = j["vocab"].as_u64().ok_or_else(|| Fail::Fixture(format!("{NGRAM}: no vocab")))? as usize;
+    Ok((vocab, ids("train")?, ids("test")?, j["cases"].clone()))
+}
+
+fn num(v: &serde_json::Value, k: &str) -> Result<f64, Fail> {
+    v[k].as_f64().ok_or_else(|| Fail::Fixture(format!("{NGRAM}: case without {k}")))
+}
+
+fn cases_of(all: &serde_json::Value, k: &str) -> Result<Vec<serde_json::Value>, Fail> {
+    all[k].as_array().cloned().ok_or_else(|| Fail::Fixture(format!("{NGRAM}: no {k} cases")))
+}
+
+/// A corpus of 5 topics × 8 words: each 10-word sentence uses one topic's words only.
+fn topic_corpus(rng: &mut ChaCha8Rng) -> Vec<u32> {
+    let mut out = Vec::new();
+    for _ in 0..600 {
+        let topic = rng.random_range(0..5u32);
+        for _ in 0..10 {
+            out.push(topic * 8 + rng.random_range(0..8u32));
+        }
+    }
+    out
+}
+
+/// Mean cosine similarity within topics and across topics.
+fn topic_similarity(emb: &Tensor) -> Result<(f64, f64), Fail> {
+    let (mut within, mut across, mut nw, mut na) = (0f64, 0f64, 0, 0);
+    for a in 0..40 {
+        for b in (a + 1)..40 {
+            let c = sq::cosine(emb, a, b)? as f64;
+            if a / 8 == b / 8 {
+                within += c;
+                nw += 1;
+            } else {
+                across += c;
+                na += 1;
+            }
+        }
+    }
+    Ok((within / nw as f64, across / na as f64))
+}
+
+pub fn exercises() -> Vec<Exercise> {
+    vec![
+        ex!(sgns_loss, "skip-gram negative-sampling loss", "index_select the rows; positive scores (u * v).sum(1); negative scores: n [B, K, d] broadcast_mul v.unsqueeze(1), sum(2); log σ(x) = x.minimum(0)? − (1 + exp(−|x|)).ln(); mean over the batch, negate.")
+            .check("loss vs torch", |ctx| {
+                vs_torch(ctx, "sgns", Tol::F32, |c| sq::sgns_loss(&c.t("center_emb")?, &c.t("context_emb")?, &c.t("centers")?, &c.t("contexts")?, &c.t("negatives")?).learner())
+            })
+            .check("gradients of both tables vs torch autograd", |ctx| {
+                for c in crate::cases::cases(ctx, FX, "sgns")? {
+                    let ce = Var::from_tensor(&c.t("center_emb")?)?;
+                    let co = Var::from_tensor(&c.t("context_emb")?)?;
+                    let loss = sq::sgns_loss(ce.as_tensor(), co.as_tensor(), &c.t("centers")?, &c.t("contexts")?, &c.t("negatives")?).learner()?;
+                    let grads = loss.backward()?;
+                    let gc = grads.get(&ce).ok_or_else(|| Fail::Mismatch("no gradient reached center_emb (a non-differentiable op on its path?)".into()))?;
+                    let gx = grads.get(&co).ok_or_else(|| Fail::Mismatch("no gradient reached context_emb (a non-differentiable op on its path?)".into()))?;
+                    // Gradients are sums of ≤ 6 terms of O(0.1): f32 rounding only.
+                    close(&format!("{} d loss / d center_emb", c.label()), gc, &c.t("grad_center")?, Tol::F32)?;
+                    close(&format!("{} d loss / d context_emb", c.label()), gx, &c.t("grad_context")?, Tol::F32)?;
+                }
+                Ok(())
+            }),
+        ex!(train_sgns, "training word2vec: related words move together", "Build the batch in plain Vecs (positions and offsets from rng), then Tensor::from_vec; AdamW over [center, context] Vars; opt.backward_step(&sgns_loss(...)).")
+            .check("within-topic cosine similarity rises above across-topic (5 topics × 8 words); picture: target/candlecamp/week2/word2vec_similarity.png", |ctx| {
+                let mut rng = ChaCha8Rng::seed_from_u64(3);
+                let corpus = topic_corpus(&mut rng);
+                let dev = candle_core::Device::Cpu;
+                let emb = sq::train_sgns(&corpus, 40, 16, 2, 4, 300, 128, 0.05, &mut rng, &dev).learner()?;
+                ensure(emb.dims() == [40, 16], || format!("train_sgns returned shape {:?}, expected [40, 16]", emb.dims()))?;
+                let (within, across) = topic_similarity(&emb)?;
+                let norm = emb.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12f64, f64::MAX)?;
+                let unit = emb.broadcast_div(&norm)?;
+                super::picture(ctx, "word2vec_similarity", &unit.matmul(&unit.t()?)?, 8)?;
+                // Untrained embeddings are independent random vectors: both means are ≈ 0
+                // (± 0.25 / sqrt(#pairs)). Words that share contexts must end up clearly
+                // closer: a margin of 0.3 is a few times what noise can produce.
+                ensure(within - across > 0.3, || format!("after training, the mean cosine similarity within topics is {within:.3} and across topics {across:.3}: expected within − across > 0.3 (is the gradient step applied? are negatives drawn from the whole vocabulary?)"))
+            }),
+        ex!(addk_perplexity, "n-gram LM with add-k smoothing", "ngram_counts(train, n) gives both counts; for each test position i ≥ n − 1 look up &test[i+1−n..=i] and its first n − 1 tokens; sum the logs, then perplexity().")
+            .check("perplexities vs an independent Python implementation", |ctx| {
+                let (v, train, test, all) = ngram(ctx)?;
+                for c in cases_of(&all, "addk")? {
+                    let (n, k) = (num(&c, "n")? as usize, num(&c, "k")?);
+                    scalar_close(&format!("add-{k} {n}-gram perplexity"), sq::addk_perplexity(&train, &test, v, n, k), num(&c, "perplexity")?, PPL)?;
+                }
+                Ok(())
+            }),
+        ex!(interpolated_perplexity, "interpolating trigram, bigram and unigram", "Three ngram_counts; an ML estimate is 0 when its context was never seen (not NaN); the unigram is add-one: (c(w) + 1) / (N + V).")
+            .check("perplexities vs an independent Python implementation", |ctx| {
+                let (v, train, test, all) = ngram(ctx)?;
+                for c in cases_of(&all, "interpolated")? {
+                    let l: Vec<f64> = c["lambdas"].as_array().map(|a| a.iter().filter_map(|x| x.as_f64()).collect()).unwrap_or_default();
+                    ensure(l.len() == 3, || "fixture case without 3 lambdas".into())?;
+                    scalar_close(&format!("interpolated perplexity, λ = {l:?}"), sq::interpolated_perplexity(&train, &test, v, [l[0], l[1], l[2]]), num(&c, "perplexity")?, PPL)?;
+                }
+                Ok(())
+            }),
+        ex!(kneser_ney_perplexity, "interpolated Kneser–Ney", "From the bigram counts: followers[v] = #distinct w after v, preceders[w] = #distinct v before w, types = #distinct bigrams. P_cont(w) = preceders[w] / types; the discounted mass d · followers[v] / c(v) goes to P_cont.")
+            .check("perplexities vs an independent Python implementation", |ctx| {
+                let (_, train, test, all) = ngram(ctx)?;
+                for c in cases_of(&all, "kneser_ney")? {
+                    let d = num(&c, "d")?;
+                    scalar_close(&format!("Kneser–Ney bigram perplexity, d = {d}"), sq::kneser_ney_perplexity(&train, &test, d), num(&c, "perplexity")?, PPL)?;
+                }
+                Ok(())
+            }),
+        ex!(rnn_cell, "an Elman RNN cell", "x.matmul(&w_ih.t()?)?.broadcast_add(&b_ih) plus the same for h with w_hh, b_hh; tanh.")
+            .check("vs torch (nn.RNNCell)", |ctx| vs_torch(ctx, "rnn_cell", RNN, |c| sq::rnn_cell(&c.t("x")?, &c.t("h")?, &weights(c)?).learner())),
+        ex!(lstm_cell, "an LSTM cell", "z = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh is [b, 4H]; narrow(1, k·H, H) for k = 0..4 gives i, f, g, o (in that order); ops::sigmoid, tanh for g.")
+            .check("vs torch (nn.LSTMCell): h' and c'", |ctx| {
+                vs_torch(ctx, "lstm_cell", RNN, |c| {
+                    let (h, cc) = sq::lstm_cell(&c.t("x")?, &c.t("h")?, &c.t("c")?, &weights(c)?).learner()?;
+                    Ok(Tensor::stack(&[h, cc], 0)?)
+                })
+            }),
+        ex!(gru_cell, "a GRU cell", "Project x and h separately ([b, 3H] each); r and z from the sums of their first two thirds; n = tanh(x-part + r ⊙ h-part) for the last third; h' = (1 − z) ⊙ n + z ⊙ h.")
+            .check("vs torch (nn.GRUCell)", |ctx| vs_torch(ctx, "gru_cell", RNN, |c| sq::gru_cell(&c.t("x")?, &c.t("h")?, &weights(c)?).learner())),
+        ex!(rnn, "an RNN over a sequence", "for s in 0..t: x.narrow(1, s, 1)?.squeeze(1) → rnn_cell; keep every h; Tensor::stack(&outs, 1).")
+            .check("vs torch (nn.RNN, batch_first): outputs and h_n", |ctx| {
+                for c in crate::cases::cases(ctx, FX, "rnn")? {
+                    let (out, hn) = sq::rnn(&c.t("x")?, &c.t("h0")?, &weights(&c)?).learner()?;
+                    close(&format!("{} out", c.label()), &out, &c.out()?, RNN)?;
+                    close(&format!("{} h_n", c.label()), &hn, &c.t("h_n")?, RNN)?;
+                }
+                Ok(())
+            }),
+        ex!(lstm, "an LSTM over a sequence", "As rnn, carrying (h, c) through lstm_cell.")
+            .check("vs torch (nn.LSTM, batch_first): outputs, h_n and c_n", |ctx| {
+                for c in crate::cases::cases(ctx, FX, "lstm")? {
+                    let (out, hn, cn) = sq::lstm(&c.t("x")?, &c.t("h0")?, &c.t("c0")?, &weights(&c)?).learner()?;
+                    close(&format!("{} out", c.label()), &out, &c.out()?, RNN)?;
+                    close(&format!("{} h_n", c.label()), &hn, &c.t("h_n")?, RNN)?;
+                    close(&format!("{} c_n", c.label()), &cn, &c.t("c_n")?, RNN)?;
+                }
+                Ok(())
+            }),
+        ex!(gru, "a GRU over a sequence", "As rnn, with gru_cell.")
+            .check("vs torch (nn.GRU, batch_first): outputs and h_n", |ctx| {
+                for c in crate::cases::cases(ctx, FX, "gru")? {
+                    let (out, hn) = sq::gru(&c.t("x")?, &c.t("h0")?, &weights(&c)?).learner()?;
+                    close(&format!("{} out", c.label()), &out, &c.out()?, RNN)?;
+                    close(&format!("{} h_n", c.label()), &hn, &c.t("h_n")?, RNN)?;
+                }
+                Ok(())
+            }),
+    ]
+}

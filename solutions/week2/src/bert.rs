@@ -1,0 +1,340 @@
+//! # BERT from the Hugging Face weights
+//!
+//! An encoder-only transformer: bidirectional self-attention (no causal mask, only a padding
+//! mask), *post-norm* residual blocks, the erf GELU, and a masked-language-model head tied to
+//! the word embeddings. Load `transformers`' `BertForMaskedLM` weights
+//! (`fixtures/week2/bert/`: 2 layers, 4 heads, hidden 64, intermediate 128, vocabulary 1000)
+//! under their Hugging Face names and match every hidden state, the logits, the loss and every
+//! gradient; then write the 80/10/10 masking that makes BERT's training data.
+//!
+//! Parameter names (prefix `bert.`): `embeddings.{word,position,token_type}_embeddings.weight`,
+//! `embeddings.LayerNorm.{weight,bias}`, per layer `encoder.layer.{i}.attention.self.{query,key,
+//! value}`, `attention.output.dense`, `attention.output.LayerNorm`, `intermediate.dense`,
+//! `output.dense`, `output.LayerNorm`. Head: `cls.predictions.transform.dense`,
+//! `cls.predictions.transform.LayerNorm`, `cls.predictions.bias [vocab]`; the decoder weight is
+//! the word embedding matrix (tied, not in the file). BERT's linear layers are ordinary
+//! `[out, in]` `nn.Linear` (unlike GPT-2's Conv1D): `candle_nn::linear` loads them.
+//!
+//! Rules: gradients are checked, so use your differentiable `super::gpt2::layer_norm` (BERT's
+//! eps is `1e-12`) and `ops::softmax(x, D::Minus1)`; no `candle_nn::LayerNorm`,
+//! `softmax_last_dim` or `sdpa`. Attention masks are `[b, t]` (1 = token, 0 = padding); masked
+//! keys get `f32::MIN` added to their scores.
+// STUB: #![allow(unused_variables, unused_imports, dead_code)] // remove once you have solved a few
+
+use super::gpt2::LayerNorm;
+use candle_core::{DType, Device, Module, Result, Tensor, D};
+use candle_nn::{Linear, VarBuilder};
+use rand::Rng;
+
+/// The hyper-parameters of a BERT, from its `config.json` (provided).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BertConfig {
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub intermediate_size: usize,
+    pub max_position_embeddings: usize,
+    pub type_vocab_size: usize,
+    pub layer_norm_eps: f64,
+}
+
+impl BertConfig {
+    pub fn from_json(text: &str) -> Result<BertConfig> {
+        let v: serde_json::Value = serde_json::from_str(text).map_err(candle_core::Error::wrap)?;
+        let n = |k: &str| v[k].as_u64().map(|x| x as usize).ok_or_else(|| candle_core::Error::Msg(format!("config.json: no integer {k}")));
+        Ok(BertConfig {
+            vocab_size: n("vocab_size")?,
+            hidden_size: n("hidden_size")?,
+            num_hidden_layers: n("num_hidden_layers")?,
+            num_attention_heads: n("num_attention_heads")?,
+            intermediate_size: n("intermediate_size")?,
+            max_position_embeddings: n("max_position_embeddings")?,
+            type_vocab_size: n("type_vocab_size")?,
+            layer_norm_eps: v["layer_norm_eps"].as_f64().unwrap_or(1e-12),
+        })
+    }
+}
+
+/// The additive padding mask `[b, 1, 1, t]`: 0 for tokens, `f32::MIN` for padding (provided).
+pub fn padding_bias(mask: &Tensor) -> Result<Tensor> {
+    let (b, t) = mask.dims2()?;
+    let m = mask.to_dtype(DType::F32)?.reshape((b, 1, 1, t))?;
+    m.affine(-1.0, 1.0)? * f32::MIN as f64
+}
+
+/// ## embeddings
+/// `BertEmbeddings`: `LayerNorm(word[ids] + position[0..t] + token_type[types])`, with
+/// `ids, types: [b, t]` (u32 or i64) → `[b, t, hidden]`. `load` takes `vb` at
+/// `bert.embeddings`.
+#[derive(Clone, Debug)]
+pub struct BertEmbeddings {
+    // BEGIN SOLUTION ONLY
+    word: Tensor,
+    position: Tensor,
+    token_type: Tensor,
+    ln: LayerNorm,
+    // END SOLUTION
+}
+
+impl BertEmbeddings {
+    pub fn load(vb: VarBuilder, cfg: &BertConfig) -> Result<BertEmbeddings> {
+        // BEGIN SOLUTION
+        let d = cfg.hidden_size;
+        Ok(BertEmbeddings {
+            word: vb.get((cfg.vocab_size, d), "word_embeddings.weight")?,
+            position: vb.get((cfg.max_position_embeddings, d), "position_embeddings.weight")?,
+            token_type: vb.get((cfg.type_vocab_size, d), "token_type_embeddings.weight")?,
+            ln: LayerNorm::load(vb.pp("LayerNorm"), d, cfg.layer_norm_eps)?,
+        })
+        // END SOLUTION
+    }
+
+    /// The word embedding matrix `[vocab, hidden]` (the MLM head's decoder reuses it).
+    pub fn word_embeddings(&self) -> &Tensor {
+        // BEGIN SOLUTION
+        &self.word
+        // END SOLUTION
+    }
+
+    pub fn forward(&self, ids: &Tensor, types: &Tensor) -> Result<Tensor> {
+        // BEGIN SOLUTION
+        let (b, t) = ids.dims2()?;
+        let d = self.word.dim(1)?;
+        let w = self.word.index_select(&ids.flatten_all()?, 0)?.reshape((b, t, d))?;
+        let ty = self.token_type.index_select(&types.flatten_all()?, 0)?.reshape((b, t, d))?;
+        let x = (w + ty)?.broadcast_add(&self.position.narrow(0, 0, t)?)?;
+        self.ln.forward(&x)
+        // END SOLUTION
+    }
+}
+
+/// ## attention
+/// `BertAttention` (self-attention and its output sub-layer), `vb` at
+/// `bert.encoder.layer.{i}.attention`: `q, k, v = self.{query,key,value}(x)`, heads as a batch
+/// axis, `softmax(q kᵀ / sqrt(d_head) + padding_bias(mask)) v`, heads merged, then the
+/// post-norm residual `output.LayerNorm(x + output.dense(attn))`. No causal mask: every token
+/// sees the whole (unpadded) sequence. `x: [b, t, hidden]`, `mask: [b, t]` → `[b, t, hidden]`.
+#[derive(Clone, Debug)]
+pub struct BertAttention {
+    // BEGIN SOLUTION ONLY
+    query: Linear,
+    key: Linear,
+    value: Linear,
+    dense: Linear,
+    ln: LayerNorm,
+    heads: usize,
+    // END SOLUTION
+}
+
+impl BertAttention {
+    pub fn load(vb: VarBuilder, cfg: &BertConfig) -> Result<BertAttention> {
+        // BEGIN SOLUTION
+        let d = cfg.hidden_size;
+        let s = vb.pp("self");
+        Ok(BertAttention {
+            query: candle_nn::linear(d, d, s.pp("query"))?,
+            key: candle_nn::linear(d, d, s.pp("key"))?,
+            value: candle_nn::linear(d, d, s.pp("value"))?,
+            dense: candle_nn::linear(d, d, vb.pp("output.dense"))?,
+            ln: LayerNorm::load(vb.pp("output.LayerNorm"), d, cfg.layer_norm_eps)?,
+            heads: cfg.num_attention_heads,
+        })
+        // END SOLUTION
+    }
+
+    pub fn forward(&self, x: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        // BEGIN SOLUTION
+        let (b, t, d) = x.dims3()?;
+        let hd = d / self.heads;
+        let split = |l: &Linear| l.forward(x)?.reshape((b, t, self.heads, hd))?.transpose(1, 2)?.contiguous();
+        let (q, k, v) = (split(&self.query)?, split(&self.key)?, split(&self.value)?);
+        let scores = (q.matmul(&k.t()?)? / (hd as f64).sqrt())?.broadcast_add(&padding_bias(mask)?)?;
+        let w = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        let y = w.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d))?;
+        self.ln.forward(&(x + self.dense.forward(&y)?)?)
+        // END SOLUTION
+    }
+}
+
+/// ## layer
+/// `BertLayer`, `vb` at `bert.encoder.layer.{i}`: `a = attention(x, mask)`, then
+/// `output.LayerNorm(a + output.dense(gelu(intermediate.dense(a))))`, with the exact (erf)
+/// GELU (`gelu_erf`). `[b, t, hidden]` → `[b, t, hidden]`.
+#[derive(Clone, Debug)]
+pub struct BertLayer {
+    // BEGIN SOLUTION ONLY
+    attention: BertAttention,
+    intermediate: Linear,
+    output: Linear,
+    ln: LayerNorm,
+    // END SOLUTION
+}
+
+impl BertLayer {
+    pub fn load(vb: VarBuilder, cfg: &BertConfig) -> Result<BertLayer> {
+        // BEGIN SOLUTION
+        let (d, i) = (cfg.hidden_size, cfg.intermediate_size);
+        Ok(BertLayer {
+            attention: BertAttention::load(vb.pp("attention"), cfg)?,
+            intermediate: candle_nn::linear(d, i, vb.pp("intermediate.dense"))?,
+            output: candle_nn::linear(i, d, vb.pp("output.dense"))?,
+            ln: LayerNorm::load(vb.pp("output.LayerNorm"), d, cfg.layer_norm_eps)?,
+        })
+        // END SOLUTION
+    }
+
+    pub fn forward(&self, x: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        // BEGIN SOLUTION
+        let a = self.attention.forward(x, mask)?;
+        let h = self.output.forward(&self.intermediate.forward(&a)?.gelu_erf()?)?;
+        self.ln.forward(&(a + h)?)
+        // END SOLUTION
+    }
+}
+
+/// ## model
+/// `BertModel` without the pooler: `load(vb, cfg)` with `vb` at the file's root (it reads
+/// `bert.embeddings` and `bert.encoder.layer.{i}`). `hidden_states(ids, types, mask)` returns
+/// `[embeddings, output of layer 1, …, output of layer L]` (`L + 1` tensors of `[b, t, hidden]`,
+/// what `output_hidden_states=True` gives); `forward` returns the last one.
+#[derive(Clone, Debug)]
+pub struct Bert {
+    pub cfg: BertConfig,
+    // BEGIN SOLUTION ONLY
+    embeddings: BertEmbeddings,
+    layers: Vec<BertLayer>,
+    // END SOLUTION
+}
+
+impl Bert {
+    pub fn load(vb: VarBuilder, cfg: &BertConfig) -> Result<Bert> {
+        // BEGIN SOLUTION
+        let vb = vb.pp("bert");
+        let layers = (0..cfg.num_hidden_layers).map(|i| BertLayer::load(vb.pp(format!("encoder.layer.{i}")), cfg)).collect::<Result<Vec<_>>>()?;
+        Ok(Bert { cfg: cfg.clone(), embeddings: BertEmbeddings::load(vb.pp("embeddings"), cfg)?, layers })
+        // END SOLUTION
+    }
+
+    /// The embeddings module (the MLM head needs the word embeddings).
+    pub fn embeddings(&self) -> &BertEmbeddings {
+        // BEGIN SOLUTION
+        &self.embeddings
+        // END SOLUTION
+    }
+
+    pub fn hidden_states(&self, ids: &Tensor, types: &Tensor, mask: &Tensor) -> Result<Vec<Tensor>> {
+        // BEGIN SOLUTION
+        let mut h = self.embeddings.forward(ids, types)?;
+        let mut out = vec![h.clone()];
+        for l in &self.layers {
+            h = l.forward(&h, mask)?;
+            out.push(h.clone());
+        }
+        Ok(out)
+        // END SOLUTION
+    }
+
+    pub fn forward(&self, ids: &Tensor, types: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        Ok(self.hidden_states(ids, types, mask)?.pop().expect("at least the embeddings"))
+    }
+}
+
+/// ## pooler
+/// `BertPooler`: the sentence representation `tanh(h[:, 0] · Wᵀ + b)` from the first ([CLS])
+/// position of `hidden: [b, t, d]`, with `weight: [d, d]` (`[out, in]`) and `bias: [d]` →
+/// `[b, d]`.
+pub fn pooler(hidden: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
+    // BEGIN SOLUTION
+    let cls = hidden.narrow(1, 0, 1)?.squeeze(1)?;
+    cls.broadcast_matmul(&weight.t()?)?.broadcast_add(bias)?.tanh()
+    // END SOLUTION
+}
+
+/// ## mlm_head
+/// `BertForMaskedLM`: the encoder, then the prediction head `cls.predictions`:
+/// `transform = LayerNorm(gelu_erf(dense(h)))`, `logits = transform · word_embeddingsᵀ + bias`
+/// (`[b, t, vocab]`). `load` takes `vb` at the root. `masked_lm_loss(logits, labels)` is the
+/// mean cross-entropy over the positions whose label is not -100 (no shift: BERT predicts the
+/// token at its own position); a scalar (rank 0) f32.
+#[derive(Clone, Debug)]
+pub struct BertForMaskedLM {
+    pub bert: Bert,
+    // BEGIN SOLUTION ONLY
+    dense: Linear,
+    ln: LayerNorm,
+    bias: Tensor,
+    // END SOLUTION
+}
+
+impl BertForMaskedLM {
+    pub fn load(vb: VarBuilder, cfg: &BertConfig) -> Result<BertForMaskedLM> {
+        // BEGIN SOLUTION
+        let p = vb.pp("cls.predictions");
+        let d = cfg.hidden_size;
+        Ok(BertForMaskedLM {
+            bert: Bert::load(vb.clone(), cfg)?,
+            dense: candle_nn::linear(d, d, p.pp("transform.dense"))?,
+            ln: LayerNorm::load(p.pp("transform.LayerNorm"), d, cfg.layer_norm_eps)?,
+            bias: p.get(cfg.vocab_size, "bias")?,
+        })
+        // END SOLUTION
+    }
+
+    pub fn forward(&self, ids: &Tensor, types: &Tensor, mask: &Tensor) -> Result<Tensor> {
+        // BEGIN SOLUTION
+        let h = self.bert.forward(ids, types, mask)?;
+        let h = self.ln.forward(&self.dense.forward(&h)?.gelu_erf()?)?;
+        h.broadcast_matmul(&self.bert.embeddings().word_embeddings().t()?)?.broadcast_add(&self.bias)
+        // END SOLUTION
+    }
+}
+
+pub fn masked_lm_loss(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
+    // BEGIN SOLUTION
+    let v = logits.dim(D::Minus1)?;
+    let lg = logits.reshape(((), v))?;
+    let lb = labels.flatten_all()?.to_dtype(DType::I64)?;
+    let keep = lb.ne(-100i64)?;
+    let safe = keep.where_cond(&lb, &lb.zeros_like()?)?;
+    let picked = candle_nn::ops::log_softmax(&lg, D::Minus1)?.gather(&safe.unsqueeze(1)?, 1)?.squeeze(1)?;
+    let w = keep.to_dtype(DType::F32)?;
+    (picked * &w)?.sum_all()?.neg()?.broadcast_div(&w.sum_all()?)
+    // END SOLUTION
+}
+
+/// ## mlm_mask
+/// BERT's masking of a training sequence. For each position that is not special
+/// (`special[i] == false`), draw from `rng`: with probability `prob` (0.15) the position is
+/// *selected*. A selected position gets `labels[i] = ids[i]` and its input is replaced by
+/// `mask_id` with probability 0.8, by a uniformly random token in `0..vocab` with probability
+/// 0.1, and left unchanged with probability 0.1. Every other position keeps its id and gets
+/// label -100. Returns `(inputs, labels)`, both of `ids.len()`.
+/// Draw with `rng.random::<f64>()` / `rng.random_range(0..vocab)`; the checks test the rule
+/// exactly and the proportions statistically (not a particular sequence of draws).
+pub fn mlm_mask(ids: &[u32], special: &[bool], prob: f64, mask_id: u32, vocab: u32, rng: &mut impl Rng) -> (Vec<u32>, Vec<i64>) {
+    // BEGIN SOLUTION
+    let mut inputs = ids.to_vec();
+    let mut labels = vec![-100i64; ids.len()];
+    for i in 0..ids.len() {
+        if special[i] || rng.random::<f64>() >= prob {
+            continue;
+        }
+        labels[i] = ids[i] as i64;
+        let r = rng.random::<f64>();
+        if r < 0.8 {
+            inputs[i] = mask_id;
+        } else if r < 0.9 {
+            inputs[i] = rng.random_range(0..vocab);
+        }
+    }
+    (inputs, labels)
+    // END SOLUTION
+}
+
+/// Load `config.json` and `model.safetensors` from a Hugging Face BERT directory (provided;
+/// [`super::gpt2::hf_var_builder`] finds older `gamma` / `beta` layer-norm names).
+pub fn from_dir(dir: &std::path::Path, dev: &Device) -> Result<BertForMaskedLM> {
+    let cfg = BertConfig::from_json(&std::fs::read_to_string(dir.join("config.json"))?)?;
+    BertForMaskedLM::load(super::gpt2::hf_var_builder(&dir.join("model.safetensors"), dev)?, &cfg)
+}

@@ -1,0 +1,93 @@
+//! # Attention
+//!
+//! The attention mechanism in its common forms, each compared with PyTorch: scaled dot-product
+//! attention with masks (`F.scaled_dot_product_attention`), the older additive (Bahdanau) and
+//! bilinear (Luong "general") scores, causal and padding masks, multi-head attention with the
+//! heads as a batch axis (`nn.MultiheadAttention`), and sinusoidal positional encodings.
+//!
+//! Masks are u8 tensors with **1 = may attend (or: a real token)** and 0 = masked. Turn a mask
+//! into something you can add to scores with `where_cond`: 0 where allowed, `f32::NEG_INFINITY`
+//! (or a very negative number) where masked. Every case here leaves at least one key per query.
+//!
+//! Rules: no `candle_nn::ops::sdpa`; softmax with `candle_nn::ops::softmax(x, D::Minus1)` (or
+//! your own). Values are f32; make new tensors on the inputs' device.
+#![allow(unused_variables, unused_imports)] // remove once you have solved a few
+
+use candle_core::{DType, Device, Result, Tensor, D};
+
+/// ## scaled_dot_product
+/// `softmax(q kᵀ / sqrt(d) + M) v` for `q: [..., tq, d]`, `k: [..., tk, d]`, `v: [..., tk, dv]`
+/// (any number of leading batch axes, the same for all three) → `[..., tq, dv]`. `mask`, when
+/// given, is u8 `[tq, tk]` or `[..., tq, tk]` (broadcast over the leading axes) with 1 where
+/// query `i` may attend to key `j`; `M` is 0 there and `-inf` elsewhere. This is
+/// `F.scaled_dot_product_attention(q, k, v, attn_mask=mask.bool())`.
+pub fn scaled_dot_product(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+    todo!()
+}
+
+/// ## causal_mask
+/// The u8 `[t, t]` mask of a decoder: 1 where key `j ≤ query i` (the past and the present),
+/// 0 above the diagonal (the future). `torch.ones(t, t).tril()`. Example `t = 3`:
+/// `[[1, 0, 0], [1, 1, 0], [1, 1, 1]]`.
+pub fn causal_mask(t: usize, dev: &Device) -> Result<Tensor> {
+    todo!()
+}
+
+/// ## padding_mask
+/// The u8 `[b, t]` mask of a right-padded batch: row `r` has `lengths[r]` ones, then zeros.
+/// `lengths: [b]` (i64). Example: lengths `[2, 3]`, `t = 3` → `[[1, 1, 0], [1, 1, 1]]`.
+/// Build it with `arange` and a broadcast comparison, no loop over the batch.
+pub fn padding_mask(lengths: &Tensor, t: usize) -> Result<Tensor> {
+    todo!()
+}
+
+/// ## additive_scores
+/// Bahdanau's additive attention scores `s[b, i, j] = v · tanh(W_q q[b, i] + W_k k[b, j])`, for
+/// `q: [b, tq, dq]`, `k: [b, tk, dk]`, `w_q: [h, dq]`, `w_k: [h, dk]`, `v: [h]` → `[b, tq, tk]`.
+/// Project both sides first, then broadcast `[b, tq, 1, h] + [b, 1, tk, h]`; no loops.
+pub fn additive_scores(q: &Tensor, k: &Tensor, w_q: &Tensor, w_k: &Tensor, v: &Tensor) -> Result<Tensor> {
+    todo!()
+}
+
+/// ## bilinear_scores
+/// Luong's "general" (bilinear) scores `s[b, i, j] = q[b, i]ᵀ W k[b, j]` for `q: [b, tq, dq]`,
+/// `k: [b, tk, dk]`, `w: [dq, dk]` → `[b, tq, tk]` (what `F.bilinear` computes for every pair).
+/// Two matmuls.
+pub fn bilinear_scores(q: &Tensor, k: &Tensor, w: &Tensor) -> Result<Tensor> {
+    todo!()
+}
+
+/// ## split_heads
+/// Heads as a batch axis: `x: [b, t, heads · d]` → `[b, heads, t, d]`, where head `h` owns the
+/// features `h·d .. (h+1)·d`. (`merge_heads` is the inverse.) A reshape and a transpose; return
+/// a contiguous tensor.
+pub fn split_heads(x: &Tensor, heads: usize) -> Result<Tensor> {
+    todo!()
+}
+
+/// `[b, heads, t, d]` → `[b, t, heads · d]`, the inverse of [`split_heads`] (provided).
+pub fn merge_heads(x: &Tensor) -> Result<Tensor> {
+    let (b, h, t, d) = x.dims4()?;
+    x.transpose(1, 2)?.reshape((b, t, h * d))
+}
+
+/// ## multi_head_attention
+/// Self-attention exactly as `nn.MultiheadAttention(d, heads, batch_first=True)(x, x, x)`:
+/// `x: [b, t, d]`; `in_proj_weight: [3d, d]` (rows: the q, k, v projections in that order, each
+/// `[d, d]` in `nn.Linear`'s `[out, in]` layout) and `in_proj_bias: [3d]`; `out_proj_weight:
+/// [d, d]`, `out_proj_bias: [d]`. Project, `split_heads`, `scaled_dot_product` per head (the
+/// scale is `1/sqrt(d / heads)`), `merge_heads`, project out. `mask: [b, t]` (u8, 1 = token)
+/// masks padding *keys*; `causal` also masks the future. Output `[b, t, d]`.
+#[allow(clippy::too_many_arguments)]
+pub fn multi_head_attention(x: &Tensor, in_proj_weight: &Tensor, in_proj_bias: &Tensor, out_proj_weight: &Tensor, out_proj_bias: &Tensor, heads: usize, mask: Option<&Tensor>, causal: bool) -> Result<Tensor> {
+    todo!()
+}
+
+/// ## sinusoidal_positions
+/// The fixed positional encoding of "Attention is all you need": `[t, d]` (d even) with
+/// `PE[p, 2i] = sin(p / 10000^(2i/d))` and `PE[p, 2i+1] = cos(p / 10000^(2i/d))`. Build the
+/// `[t, d/2]` angle matrix by broadcasting, take `sin` and `cos`, and interleave them (stack on a
+/// new last axis, then reshape). f32 on `dev`.
+pub fn sinusoidal_positions(t: usize, d: usize, dev: &Device) -> Result<Tensor> {
+    todo!()
+}

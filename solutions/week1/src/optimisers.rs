@@ -14,6 +14,12 @@
 //! indexed like `params`, created on the first step. Plain tensors instead of `Var`s keep the
 //! optimiser independent of how the gradients were computed.
 //!
+//! **Detach what you keep.** A gradient from candle's `backward` (and a parameter that came out
+//! of a forward pass) still references the graph that computed it. State built from it and
+//! kept across steps (a momentum buffer, `params[i]` itself) would keep every step's graph
+//! alive, and memory grows with every step of a long training run. Start each step with
+//! `p.detach()` and `g.detach()`.
+//!
 //! Rules: no `candle_nn::optim` (the grader checks your source). Hyperparameters are `f64`;
 //! `tensor * 0.9`, `tensor + 1e-8`, `(a * 0.9)? + (b * 0.1)?` and `affine(mul, add)` mix them
 //! with f32 tensors. Follow the order of operations given: f32 rounding makes other orders
@@ -54,7 +60,9 @@ impl Sgd {
         // BEGIN SOLUTION
         let first = self.buf.is_empty();
         for (i, (p, g)) in params.iter_mut().zip(grads).enumerate() {
-            let mut g = g.clone();
+            // Detached: the state kept across steps must not hold the graphs that made it.
+            *p = p.detach();
+            let mut g = g.detach();
             if self.weight_decay != 0.0 {
                 g = (g + (&*p * self.weight_decay)?)?;
             }
@@ -112,7 +120,9 @@ impl RmsProp {
             self.buf = params.iter().map(|p| p.zeros_like()).collect::<Result<_>>()?;
         }
         for (i, (p, g)) in params.iter_mut().zip(grads).enumerate() {
-            let mut g = g.clone();
+            // Detached: the state kept across steps must not hold the graphs that made it.
+            *p = p.detach();
+            let mut g = g.detach();
             if self.weight_decay != 0.0 {
                 g = (g + (&*p * self.weight_decay)?)?;
             }
@@ -192,7 +202,9 @@ impl Adam {
         let bc1 = 1.0 - self.beta1.powi(self.t);
         let bc2 = 1.0 - self.beta2.powi(self.t);
         for (i, (p, g)) in params.iter_mut().zip(grads).enumerate() {
-            let mut g = g.clone();
+            // Detached: the state kept across steps must not hold the graphs that made it.
+            *p = p.detach();
+            let mut g = g.detach();
             if self.weight_decay != 0.0 {
                 if self.decoupled {
                     *p = (&*p * (1.0 - self.lr * self.weight_decay))?;

@@ -61,14 +61,17 @@ impl Layer for SimpleCnn {
 /// gradient `g` (from `grads`), `v ← momentum · v + g` (on the first step `v ← g`), then
 /// `p ← p − lr · v`, in place. `velocity` holds one `Option<Tensor>` per parameter (start with
 /// `None`s). A parameter without a gradient is an error (`candle_core::bail!`): a silently
-/// frozen layer is the hardest bug of all to find.
+/// frozen layer is the hardest bug of all to find. Keep `g.detach()` in the buffer, not `g`: a
+/// gradient of a trainable tensor still references the forward graph that produced it, and a
+/// momentum buffer built from it would keep every step's graph alive (memory grows each step).
 pub fn sgd_step(params: &[Tensor], grads: &GradStore, velocity: &mut [Option<Tensor>], lr: f64, momentum: f64) -> Result<()> {
     // BEGIN SOLUTION
     for (p, v) in params.iter().zip(velocity.iter_mut()) {
         let Some(g) = grads.get(p) else { candle_core::bail!("a parameter of shape {:?} got no gradient", p.dims()) };
+        let g = g.detach();
         let nv = match v.take() {
-            Some(old) => ((old * momentum)? + g)?,
-            None => g.clone(),
+            Some(old) => ((old * momentum)? + &g)?,
+            None => g,
         };
         Var::from_tensor(p)?.set(&(p - (&nv * lr)?)?)?;
         *v = Some(nv);

@@ -14,6 +14,12 @@
 //! indexed like `params`, created on the first step. Plain tensors instead of `Var`s keep the
 //! optimiser independent of how the gradients were computed.
 //!
+//! **Detach what you keep.** A gradient from candle's `backward` (and a parameter that came out
+//! of a forward pass) still references the graph that computed it. State built from it and
+//! kept across steps (a momentum buffer, `params[i]` itself) would keep every step's graph
+//! alive, and memory grows with every step of a long training run. Start each step with
+//! `p.detach()` and `g.detach()`.
+//!
 //! Rules: no `candle_nn::optim` (the grader checks your source). Hyperparameters are `f64`;
 //! `tensor * 0.9`, `tensor + 1e-8`, `(a * 0.9)? + (b * 0.1)?` and `affine(mul, add)` mix them
 //! with f32 tensors. Follow the order of operations given: f32 rounding makes other orders

@@ -115,6 +115,20 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             })
+            .check("the momentum buffer holds no graph", |ctx| {
+                // The gradient of Σ p² with respect to p is 2p computed from p itself, so it
+                // references the graph; a buffer that keeps it keeps every step's graph alive.
+                let p = Var::new(&[1.0f32, -2.0, 0.5], &ctx.device)?;
+                let params = vec![p.as_tensor().clone()];
+                let mut velocity = vec![None];
+                for _ in 0..2 {
+                    let grads = p.as_tensor().sqr()?.sum_all()?.backward()?;
+                    tr::sgd_step(&params, &grads, &mut velocity, 0.1, 0.9).learner()?;
+                }
+                let held = velocity[0].as_ref().is_some_and(|v| v.track_op());
+                ensure(!held, || "the momentum buffer still references the computation graph (memory grows with every step of a long run): store g.detach()".into())?;
+                ensure(p.as_tensor().is_variable(), || "the parameter is no longer trainable: update it in place with Var::from_tensor(p)?.set(…)".into())
+            })
             .check("a parameter without a gradient is an error", |ctx| {
                 let a = Var::new(&[1.0f32, 2.0], &ctx.device)?;
                 let b = Var::new(&[3.0f32], &ctx.device)?;

@@ -46,19 +46,22 @@ fn is_todo(message: &str) -> bool {
 /// (Rust aborts with "memory allocation of N bytes failed") instead of swapping the machine.
 /// Not on CUDA: the driver reserves far more virtual memory than it uses.
 fn limit_memory() {
-    let bytes: u64 = std::env::var("CANDLECAMP_MEM_LIMIT").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
-        // SAFETY: sysconf has no preconditions.
-        let (pages, size) = unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
-        if pages > 0 && size > 0 {
-            pages as u64 * size as u64
-        } else {
-            16 << 30
-        }
-    });
+    let bytes: u64 = std::env::var("CANDLECAMP_MEM_LIMIT").ok().and_then(|v| v.parse().ok()).unwrap_or_else(physical_memory);
     let lim = libc::rlimit { rlim_cur: bytes as libc::rlim_t, rlim_max: bytes as libc::rlim_t };
     // SAFETY: setrlimit reads a valid struct; failure only leaves the limit unset.
     unsafe {
         libc::setrlimit(libc::RLIMIT_AS, &lim);
+    }
+}
+
+/// The machine's physical memory in bytes (16 GiB when it cannot be read).
+pub fn physical_memory() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let (pages, size) = unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
+    if pages > 0 && size > 0 {
+        pages as u64 * size as u64
+    } else {
+        16 << 30
     }
 }
 

@@ -74,6 +74,13 @@ pub fn run_one(ex: &Exercise, opts: &Options, dir: &Path) -> ExerciseReport {
         if opts.long {
             cmd.arg("--long");
         }
+        // Exercises graded side by side share the memory: each may use its part of 80 % of it
+        // (at least 4 GiB), so that one that leaks stops with "out of memory" instead of
+        // starving the others and the machine.
+        if std::env::var_os("CANDLECAMP_MEM_LIMIT").is_none() {
+            let share = crate::child::physical_memory() / 10 * 8 / opts.jobs.max(1) as u64;
+            cmd.env("CANDLECAMP_MEM_LIMIT", share.max(4 << 30).to_string());
+        }
         if std::env::var_os("RAYON_NUM_THREADS").is_none() {
             let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
             cmd.env("RAYON_NUM_THREADS", (cores / opts.jobs.max(1)).max(1).to_string());

@@ -2,8 +2,14 @@
 
 use crate::registry::Exercise;
 
+pub mod sampling;
+pub mod tokenizers;
+
 pub fn exercises() -> Vec<Exercise> {
-    Vec::new()
+    let mut v = Vec::new();
+    v.extend(tokenizers::exercises());
+    v.extend(sampling::exercises());
+    v
 }
 
 pub fn benches() -> Vec<crate::bench::Bench> {

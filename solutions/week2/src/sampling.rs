@@ -324,14 +324,32 @@ impl TinyGpt2 {
     /// Logits `[b, t, vocab]` for token ids `ids: [b, t]` (u32). With a cache, the ids are the
     /// positions after the cached ones (positions `cache.len() ..`), and their keys and values are
     /// added to it; without one, the ids are the whole sequence.
-    pub fn forward(&self, ids: &Tensor, mut cache: Option<&mut KvCache>) -> Result<Tensor> {
+    pub fn forward(&self, ids: &Tensor, cache: Option<&mut KvCache>) -> Result<Tensor> {
+        self.forward_with(ids, None, None, cache)
+    }
+
+    /// [`forward`](Self::forward) for padded batches: `positions: [b, t]` (u32) are the position
+    /// ids of the new tokens (default `cache.len() ..` for every row) and `key_mask: [b, t_total]`
+    /// (u32, `t_total` = cached + new) is 1 for real tokens and 0 for padding, which no query may
+    /// attend to (default: all 1).
+    pub fn forward_with(&self, ids: &Tensor, positions: Option<&Tensor>, key_mask: Option<&Tensor>, mut cache: Option<&mut KvCache>) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
         let offset = cache.as_ref().map_or(0, |c| c.len());
         let (d, h) = (self.cfg.n_embd, self.cfg.n_head);
         let hd = d / h;
-        let pos = Tensor::arange(offset as u32, (offset + t) as u32, ids.device())?;
-        let mut x = self.wte.embedding(&ids.flatten_all()?)?.reshape((b, t, d))?.broadcast_add(&self.wpe.embedding(&pos)?)?;
-        let mask = causal_mask(t, offset + t, ids.device())?;
+        let pos_emb = match positions {
+            Some(p) => self.wpe.embedding(&p.flatten_all()?)?.reshape((b, t, d))?,
+            None => self.wpe.embedding(&Tensor::arange(offset as u32, (offset + t) as u32, ids.device())?)?.unsqueeze(0)?,
+        };
+        let mut x = self.wte.embedding(&ids.flatten_all()?)?.reshape((b, t, d))?.broadcast_add(&pos_emb)?;
+        let mut mask = causal_mask(t, offset + t, ids.device())?.unsqueeze(0)?.unsqueeze(0)?; // [1, 1, t, t_total]
+        if let Some(km) = key_mask {
+            // padding gets a large finite negative score, not -inf: a padded query, which sees only
+            // padding, then gets a uniform (finite) attention instead of NaN
+            let zeros = Tensor::zeros(km.shape(), DType::F32, ids.device())?;
+            let pad = km.gt(0u32)?.where_cond(&zeros, &(zeros.ones_like()? * -1e30)?)?;
+            mask = mask.broadcast_add(&pad.unsqueeze(1)?.unsqueeze(1)?)?; // [b, 1, t, t_total]
+        }
         for (l, blk) in self.blocks.iter().enumerate() {
             let a = layer_norm(&x, &blk.ln1)?;
             let qkv = conv1d(&a, &blk.attn)?; // [b, t, 3d]
@@ -460,5 +478,64 @@ pub fn score_continuations(model: &TinyGpt2, prefix: &[u32], cands: &Tensor) -> 
     }
     let lp = candle_nn::ops::log_softmax(&logits, D::Minus1)?;
     lp.gather(&cands.to_dtype(DType::U32)?.unsqueeze(2)?.contiguous()?, 2)?.squeeze(2)?.sum(1)
+    // END SOLUTION
+}
+
+/// ## generate_batch
+/// Generate for several prompts of different lengths at once, with the KV cache. Batched rows
+/// must have equal length, so **left-pad** the prompts with `pad_id` to the longest one (padding
+/// on the left keeps every row's last token in the last column, where the next token is read).
+/// Then make sure padding changes nothing:
+/// - a key mask `[b, t_total]` (u32: 1 for real tokens, 0 for padding) passed to
+///   [`TinyGpt2::forward_with`] so that no query attends to a pad; it grows by a column of ones
+///   with every generated token;
+/// - position ids `[b, t]` (u32) counting real tokens only: row `i`'s first real token is
+///   position 0 whatever its padding (give pads position 0); each new token's position is its
+///   row's number of real tokens so far.
+///
+/// At every step, for each row: `temperature = None` takes the argmax of the last position's
+/// logits; `Some(t)` samples with [`sample`] from `logits / t` using `rngs[i]` (one RNG per row,
+/// one draw per row per step, so that row `i` sees the same random numbers as when generated
+/// alone). Return each row's prompt (without padding) followed by its `max_new_tokens` tokens.
+/// The result equals generating every prompt alone.
+pub fn generate_batch(model: &TinyGpt2, prompts: &[Vec<u32>], max_new_tokens: usize, temperature: Option<f64>, pad_id: u32, rngs: &mut [ChaCha8Rng]) -> Result<Vec<Vec<u32>>> {
+    // BEGIN SOLUTION
+    let dev = model.wte.device().clone();
+    let b = prompts.len();
+    let t = prompts.iter().map(Vec::len).max().unwrap_or(0);
+    let mut ids = Vec::with_capacity(b * t);
+    let mut mask = Vec::with_capacity(b * t);
+    let mut pos = Vec::with_capacity(b * t);
+    for p in prompts {
+        let pad = t - p.len();
+        ids.extend(std::iter::repeat_n(pad_id, pad).chain(p.iter().copied()));
+        mask.extend(std::iter::repeat_n(0u32, pad).chain(std::iter::repeat_n(1u32, p.len())));
+        pos.extend(std::iter::repeat_n(0u32, pad).chain(0..p.len() as u32));
+    }
+    let mut key_mask = Tensor::from_vec(mask, (b, t), &dev)?;
+    let mut input = Tensor::from_vec(ids, (b, t), &dev)?;
+    let mut positions = Tensor::from_vec(pos, (b, t), &dev)?;
+    let mut lens: Vec<u32> = prompts.iter().map(|p| p.len() as u32).collect();
+    let mut out: Vec<Vec<u32>> = prompts.to_vec();
+    let mut cache = KvCache::new(model.cfg.n_layer);
+    for _ in 0..max_new_tokens {
+        let logits = model.forward_with(&input, Some(&positions), Some(&key_mask), Some(&mut cache))?;
+        let last = logits.i((.., logits.dim(1)? - 1, ..))?.contiguous()?; // [b, V]
+        let mut next = Vec::with_capacity(b);
+        for i in 0..b {
+            let row = last.i(i)?;
+            let tok = match temperature {
+                None => row.argmax(D::Minus1)?.to_scalar::<u32>()?,
+                Some(temp) => sample(&apply_temperature(&row, temp)?, &mut rngs[i])?,
+            };
+            out[i].push(tok);
+            next.push(tok);
+        }
+        input = Tensor::from_vec(next, (b, 1), &dev)?;
+        positions = Tensor::from_vec(lens.clone(), (b, 1), &dev)?;
+        lens.iter_mut().for_each(|l| *l += 1);
+        key_mask = Tensor::cat(&[&key_mask, &Tensor::ones((b, 1), DType::U32, &dev)?], 1)?;
+    }
+    Ok(out)
     // END SOLUTION
 }

@@ -196,6 +196,8 @@ struct Block {
 pub struct TinyGpt2 {
     pub cfg: Gpt2Config,
     wte: Tensor,
+    /// `wte` transposed and contiguous (`[n_embd, vocab]`): the tied LM head
+    lm_head: Tensor,
     wpe: Tensor,
     blocks: Vec<Block>,
     ln_f: (Tensor, Tensor),
@@ -231,7 +233,8 @@ impl TinyGpt2 {
         let ln_f = pair("ln_f")?;
         let wte = pair_single(&mut w, "wte")?;
         let wpe = pair_single(&mut w, "wpe")?;
-        Ok(TinyGpt2 { cfg, wte, wpe, blocks, ln_f })
+        let lm_head = wte.t()?.contiguous()?;
+        Ok(TinyGpt2 { cfg, wte, lm_head, wpe, blocks, ln_f })
     }
 
     /// A randomly initialised model (weights N(0, 0.02²), layer norms 1 and 0), for benchmarks.
@@ -251,7 +254,9 @@ impl TinyGpt2 {
                 mlp_proj: (r((4 * d, d))?, z(d)?),
             });
         }
-        Ok(TinyGpt2 { cfg, wte: r((cfg.vocab_size, d))?, wpe: r((cfg.n_positions, d))?, blocks, ln_f: (o(d)?, z(d)?) })
+        let wte = r((cfg.vocab_size, d))?;
+        let lm_head = wte.t()?.contiguous()?;
+        Ok(TinyGpt2 { cfg, wte, lm_head, wpe: r((cfg.n_positions, d))?, blocks, ln_f: (o(d)?, z(d)?) })
     }
 
     /// Logits `[b, t, vocab]` for token ids `ids: [b, t]` (u32). With a cache, the ids are the
@@ -300,7 +305,7 @@ impl TinyGpt2 {
             x = (x + conv1d(&conv1d(&m, &blk.fc)?.gelu()?, &blk.mlp_proj)?)?;
         }
         let x = layer_norm(&x, &self.ln_f)?;
-        x.broadcast_matmul(&self.wte.t()?)
+        matmul_2d(&x, &self.lm_head)
     }
 
     /// Logits of the last position only, `[b, vocab]` (what generation needs).
@@ -319,9 +324,19 @@ fn layer_norm(x: &Tensor, (w, b): &(Tensor, Tensor)) -> Result<Tensor> {
     candle_nn::ops::layer_norm(&x.contiguous()?, w, b, 1e-5)
 }
 
-/// HF's `Conv1D`: `x @ w + b` with `w: [in, out]`.
+/// HF's `Conv1D`: `x @ w + b` with `w: [in, out]`. The batch and position axes are flattened
+/// into one, so that the weight is used in place (a broadcast 3-D matmul copies it).
 fn conv1d(x: &Tensor, (w, b): &(Tensor, Tensor)) -> Result<Tensor> {
-    x.broadcast_matmul(w)?.broadcast_add(b)
+    matmul_2d(x, w)?.broadcast_add(b)
+}
+
+/// `x: [.., in] @ w: [in, out]` as one 2-D matmul (`w` may be a transposed view).
+fn matmul_2d(x: &Tensor, w: &Tensor) -> Result<Tensor> {
+    let mut dims = x.dims().to_vec();
+    let last = dims.pop().unwrap_or(1);
+    let rows: usize = dims.iter().product();
+    dims.push(w.dim(1)?);
+    x.contiguous()?.reshape((rows, last))?.matmul(w)?.reshape(dims)
 }
 
 // ------------------------------------------------------------------------------------------------

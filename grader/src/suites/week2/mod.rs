@@ -13,5 +13,8 @@ pub fn exercises() -> Vec<Exercise> {
 }
 
 pub fn benches() -> Vec<crate::bench::Bench> {
-    Vec::new()
+    let mut v = Vec::new();
+    v.extend(tokenizers::benches());
+    v.extend(sampling::benches());
+    v
 }

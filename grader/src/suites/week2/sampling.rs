@@ -265,3 +265,99 @@ pub fn exercises() -> Vec<Exercise> {
             }),
     ]
 }
+
+// ------------------------------------------------------------------------------------------------
+// Benchmarks: what the KV cache and the shared prefix save, on a GPT-2-small-shaped random model
+// ------------------------------------------------------------------------------------------------
+
+/// GPT-2 small's shape (124M parameters) with random weights.
+const GPT2_SMALL: sm::Gpt2Config = sm::Gpt2Config { vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 };
+/// New tokens per generation in the KV benchmarks: recomputing everything costs O(n²) forward
+/// positions, so 256 (the target) takes minutes per uncached run on a 2-core CPU; the
+/// speed-up reported is for this length and grows roughly linearly with it.
+const KV_NEW: usize = 32;
+
+fn prompt_ids(n: usize) -> Vec<u32> {
+    (0..n as u32).map(|i| (i * 7919 + 13) % 50257).collect()
+}
+
+/// Greedy generation without a cache: the whole sequence through the model at every step.
+fn generate_uncached(m: &sm::TinyGpt2, prompt: &[u32], n: usize) -> candle_core::Result<Vec<u32>> {
+    let dev = candle_core::Device::Cpu;
+    let mut s = prompt.to_vec();
+    for _ in 0..n {
+        let ids = Tensor::new(s.as_slice(), &dev)?.unsqueeze(0)?;
+        s.push(m.next_logits(&ids, None)?.argmax(D::Minus1)?.to_vec1::<u32>()?[0]);
+    }
+    Ok(s)
+}
+
+/// Score `cands` after `prefix` from scratch: one full forward pass per candidate.
+fn score_uncached(m: &sm::TinyGpt2, prefix: &[u32], cands: &[Vec<u32>]) -> candle_core::Result<Vec<f32>> {
+    let dev = candle_core::Device::Cpu;
+    let mut out = Vec::new();
+    for c in cands {
+        let seq: Vec<u32> = prefix.iter().chain(c).copied().collect();
+        let lp = candle_nn::ops::log_softmax(&m.forward(&Tensor::new(seq.as_slice(), &dev)?.unsqueeze(0)?, None)?, D::Minus1)?.squeeze(0)?;
+        let mut s = 0f32;
+        for (j, &tok) in c.iter().enumerate() {
+            s += lp.i((prefix.len() + j - 1, tok as usize))?.to_scalar::<f32>()?;
+        }
+        out.push(s);
+    }
+    Ok(out)
+}
+
+pub fn benches() -> Vec<crate::bench::Bench> {
+    use crate::bench::{Bench, Iteration};
+    vec![
+        Bench {
+            id: "week2.kv.cached",
+            about: "generate_greedy, GPT-2-small shape (random weights), 8-token prompt + 32 new tokens, KV cache",
+            setup: |dev| -> candle_core::Result<Iteration> {
+                let m = sm::TinyGpt2::random(GPT2_SMALL, dev)?;
+                Ok(Box::new(move || {
+                    std::hint::black_box(sm::generate_greedy(&m, &prompt_ids(8), KV_NEW)?);
+                    Ok(())
+                }))
+            },
+        },
+        Bench {
+            id: "week2.kv.uncached",
+            about: "the same generation recomputing the whole sequence at every step (no cache)",
+            setup: |dev| -> candle_core::Result<Iteration> {
+                let m = sm::TinyGpt2::random(GPT2_SMALL, dev)?;
+                Ok(Box::new(move || {
+                    std::hint::black_box(generate_uncached(&m, &prompt_ids(8), KV_NEW)?);
+                    Ok(())
+                }))
+            },
+        },
+        Bench {
+            id: "week2.score.shared_prefix",
+            about: "score_continuations: 8 candidates of 4 tokens after a 64-token prefix, one cached prefix pass (GPT-2-small shape)",
+            setup: |dev| -> candle_core::Result<Iteration> {
+                let m = sm::TinyGpt2::random(GPT2_SMALL, dev)?;
+                let prefix = prompt_ids(64);
+                let cands = Tensor::from_vec((0..32u32).map(|i| (i * 104729 + 5) % 50257).collect::<Vec<u32>>(), (8, 4), dev)?;
+                Ok(Box::new(move || {
+                    std::hint::black_box(sm::score_continuations(&m, &prefix, &cands)?);
+                    Ok(())
+                }))
+            },
+        },
+        Bench {
+            id: "week2.score.separate",
+            about: "the same scores with one full forward pass per candidate (prefix recomputed 8 times)",
+            setup: |dev| -> candle_core::Result<Iteration> {
+                let m = sm::TinyGpt2::random(GPT2_SMALL, dev)?;
+                let prefix = prompt_ids(64);
+                let cands: Vec<Vec<u32>> = (0..8u32).map(|r| (0..4u32).map(|j| ((r * 4 + j) * 104729 + 5) % 50257).collect()).collect();
+                Ok(Box::new(move || {
+                    std::hint::black_box(score_uncached(&m, &prefix, &cands)?);
+                    Ok(())
+                }))
+            },
+        },
+    ]
+}

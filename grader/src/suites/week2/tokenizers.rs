@@ -359,3 +359,45 @@ pub fn exercises() -> Vec<Exercise> {
             .timeout(Duration::from_secs(30)), // 200 merges over ~5,000 distinct pieces in the learner's debug build: ~2 s here
     ]
 }
+
+// ------------------------------------------------------------------------------------------------
+// Benchmarks: BPE encoding throughput on Tiny Shakespeare (1.1 MB), ours vs the HF crate
+// ------------------------------------------------------------------------------------------------
+
+fn bench_err(e: impl std::fmt::Display) -> candle_core::Error {
+    candle_core::Error::Msg(e.to_string())
+}
+
+fn fail_err(f: Fail) -> candle_core::Error {
+    candle_core::Error::Msg(format!("{f:?}"))
+}
+
+pub fn benches() -> Vec<crate::bench::Bench> {
+    use crate::bench::{Bench, Iteration};
+    vec![
+        Bench {
+            id: "week2.bpe.ours",
+            about: "Bpe::encode of Tiny Shakespeare (1.1 MB; MB/s = 1.115 / seconds)",
+            setup: |_| -> candle_core::Result<Iteration> {
+                let b = bpe().map_err(fail_err)?;
+                let text = shakespeare().map_err(fail_err)?;
+                Ok(Box::new(move || {
+                    std::hint::black_box(b.encode(&text));
+                    Ok(())
+                }))
+            },
+        },
+        Bench {
+            id: "week2.bpe.hf_tokenizers",
+            about: "the HF tokenizers crate (BPE + ByteLevel, same files) on the same text, no special tokens",
+            setup: |_| -> candle_core::Result<Iteration> {
+                let t = hf_bpe().map_err(fail_err)?;
+                let text = shakespeare().map_err(fail_err)?;
+                Ok(Box::new(move || {
+                    std::hint::black_box(t.encode(text.as_str(), false).map_err(bench_err)?);
+                    Ok(())
+                }))
+            },
+        },
+    ]
+}

@@ -291,14 +291,23 @@ impl Bpe {
     /// Encode a text: `gpt2_pretokenize`, then for every piece map its UTF-8 bytes to their
     /// one-byte token ids (`byte_ids`) and `merge_word`; concatenate. No special tokens.
     /// Every string can be encoded: the 256 byte tokens are in every byte-level vocabulary.
+    /// Optional, for speed: pieces repeat a lot in real text (`" the"`), so remember the ids of
+    /// the pieces already merged during this call (a `HashMap<&str, Vec<u32>>`).
     pub fn encode(&self, text: &str) -> Vec<u32> {
         // BEGIN SOLUTION
         let mut out = Vec::with_capacity(text.len() / 3);
+        let mut seen: HashMap<&str, Vec<u32>> = HashMap::new();
         let mut buf = Vec::new();
         for piece in gpt2_pretokenize(text) {
+            if let Some(ids) = seen.get(piece) {
+                out.extend_from_slice(ids);
+                continue;
+            }
             buf.clear();
             buf.extend(piece.bytes().map(|b| self.byte_ids[b as usize]));
-            out.extend(self.merge_word(&buf));
+            let ids = self.merge_word(&buf);
+            out.extend_from_slice(&ids);
+            seen.insert(piece, ids);
         }
         out
         // END SOLUTION

@@ -160,6 +160,8 @@ impl Bpe {
     /// Encode a text: `gpt2_pretokenize`, then for every piece map its UTF-8 bytes to their
     /// one-byte token ids (`byte_ids`) and `merge_word`; concatenate. No special tokens.
     /// Every string can be encoded: the 256 byte tokens are in every byte-level vocabulary.
+    /// Optional, for speed: pieces repeat a lot in real text (`" the"`), so remember the ids of
+    /// the pieces already merged during this call (a `HashMap<&str, Vec<u32>>`).
     pub fn encode(&self, text: &str) -> Vec<u32> {
         todo!()
     }

@@ -201,6 +201,36 @@ fn no_panic<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, Fail> {
     }
 }
 
+/// GPT-2's real tokenizer from the `r50k_base` ranks that ship inside the `tiktoken-rs` crate:
+/// the 50,256 ordinary tokens (rank = GPT-2 id; `<|endoftext|>` is left out), written with the
+/// fixture's bytes-to-unicode table, and merges derived from the ranks as `transformers`
+/// converts tiktoken files (every split of a token into two tokens, ordered by the token's
+/// rank, then the parts' ranks): merging the pair of lowest rank first is then exactly
+/// tiktoken's rule of merging the pair whose concatenation has the lowest rank.
+fn gpt2_real(ctx: &Ctx) -> Result<(HashMap<String, u32>, Vec<(String, String)>, tiktoken_rs::CoreBPE), Fail> {
+    let core = tiktoken_rs::r50k_base().map_err(|e| Fail::Internal(format!("tiktoken-rs r50k_base: {e}")))?;
+    let j = ctx.json(EXPECTED)?;
+    let table: Vec<char> = strings(&j["bytes_to_unicode"]).iter().filter_map(|s| s.chars().next()).collect();
+    ensure(table.len() == 256, || format!("{EXPECTED}: bytes_to_unicode has {} entries", table.len()))?;
+    let text = |b: &[u8]| -> String { b.iter().map(|&x| table[x as usize]).collect() };
+    let mut tokens: Vec<Vec<u8>> = Vec::with_capacity(50256);
+    for r in 0..50256u32 {
+        tokens.push(core.decode_bytes(&[r]).map_err(|e| Fail::Internal(format!("tiktoken-rs rank {r}: {e:?}")))?);
+    }
+    let rank: HashMap<&[u8], u32> = tokens.iter().enumerate().map(|(i, t)| (t.as_slice(), i as u32)).collect();
+    let mut merges = Vec::new();
+    for t in &tokens {
+        if t.len() < 2 {
+            continue;
+        }
+        let mut local: Vec<(u32, u32, usize)> = (1..t.len()).filter_map(|i| Some((*rank.get(&t[..i])?, *rank.get(&t[i..])?, i))).collect();
+        local.sort();
+        merges.extend(local.into_iter().map(|(_, _, i)| (text(&t[..i]), text(&t[i..]))));
+    }
+    let vocab = tokens.iter().enumerate().map(|(i, t)| (text(t), i as u32)).collect();
+    Ok((vocab, merges, core))
+}
+
 pub fn exercises() -> Vec<Exercise> {
     vec![
         ex!("basic_tokenizer", "basic_tokenize", "BERT's basic tokenizer: clean, CJK, accents, lowercase, punctuation", "Build the normalised string first (skip \\0, U+FFFD and is_other() except \\t\\n\\r; whitespace → ' '; spaces around CJK), then .nfd().map(|(c, _)| c).filter(|c| !c.is_mark_nonspacing()), then flat_map(char::to_lowercase); finally walk the chars: whitespace ends a word, punctuation is a word of its own.")
@@ -305,7 +335,16 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             })
-            .timeout(Duration::from_secs(30)), // 1.1 MB through the learner's debug-mode merge loop: ~3 s here
+            .check("with GPT-2's real vocabulary: ids equal tiktoken's GPT-2 encoding (r50k_base) on the test texts and Tiny Shakespeare", |ctx| {
+                let (vocab, merges, core) = gpt2_real(ctx)?;
+                let b = tk::Bpe::new(vocab, &merges);
+                for c in cases(ctx)? {
+                    same_seq(&format!("GPT-2 encode({})", short(&c.text)), &no_panic(&short(&c.text), || b.encode(&c.text))?, &core.encode_ordinary(&c.text))?;
+                }
+                let text = shakespeare()?;
+                same_seq("GPT-2 encode(Tiny Shakespeare)", &b.encode(&text), &core.encode_ordinary(&text))
+            })
+            .timeout(Duration::from_secs(40)), // 2 × 1.1 MB through the learner's debug-mode merge loop: ~8 s here
         ex!("bpe_decode", "Bpe::decode", "byte-level BPE decoding", "ids → self.tokens[id] strings → chars → self.byte_of[&c] bytes → String::from_utf8_lossy.")
             .check("decodes transformers' ids of the test texts back to the texts", |ctx| {
                 let b = bpe()?;
@@ -383,6 +422,32 @@ pub fn benches() -> Vec<crate::bench::Bench> {
                 let text = shakespeare().map_err(fail_err)?;
                 Ok(Box::new(move || {
                     std::hint::black_box(b.encode(&text));
+                    Ok(())
+                }))
+            },
+        },
+        Bench {
+            id: "week2.bpe.ours_gpt2",
+            about: "Bpe::encode with GPT-2's real vocabulary (from tiktoken-rs' r50k_base) on the same text",
+            setup: |_| -> candle_core::Result<Iteration> {
+                let ctx = Ctx::new(candle_core::Device::Cpu, false);
+                let (vocab, merges, _) = gpt2_real(&ctx).map_err(fail_err)?;
+                let b = tk::Bpe::new(vocab, &merges);
+                let text = shakespeare().map_err(fail_err)?;
+                Ok(Box::new(move || {
+                    std::hint::black_box(b.encode(&text));
+                    Ok(())
+                }))
+            },
+        },
+        Bench {
+            id: "week2.bpe.tiktoken",
+            about: "tiktoken-rs r50k_base (GPT-2) encode_ordinary on the same text",
+            setup: |_| -> candle_core::Result<Iteration> {
+                let core = tiktoken_rs::r50k_base().map_err(bench_err)?;
+                let text = shakespeare().map_err(fail_err)?;
+                Ok(Box::new(move || {
+                    std::hint::black_box(core.encode_ordinary(&text));
                     Ok(())
                 }))
             },

@@ -242,6 +242,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             })
             .check("vs the HF tokenizers crate on the first 200,000 characters of Tiny Shakespeare", |_| {
+                tk::basic_tokenize("a"); // an untouched stub stops here ("not started"), even without data/
                 let text = shakespeare_start()?;
                 same_seq("basic_tokenize(Tiny Shakespeare)", &tk::basic_tokenize(&text), &hf_bert_words(&text)?)
             }),
@@ -269,6 +270,7 @@ pub fn exercises() -> Vec<Exercise> {
             })
             .check("vs the HF tokenizers crate on the first 400,000 characters of Tiny Shakespeare", |ctx| {
                 let wp = wordpiece(ctx)?;
+                wp.encode("a"); // an untouched stub stops here ("not started"), even without data/
                 let text: String = shakespeare()?.chars().take(400_000).collect();
                 same_seq("encode(Tiny Shakespeare)", &wp.encode(&text), &hf_ids(&hf_bert()?, &text)?)
             })
@@ -289,6 +291,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             })
             .check("vs the HF tokenizers crate's ByteLevel on the first 200,000 characters of Tiny Shakespeare and 300 random strings", |_| {
+                tk::gpt2_pretokenize("a"); // an untouched stub stops here ("not started"), even without data/
                 let text = shakespeare_start()?;
                 let got: Vec<String> = tk::gpt2_pretokenize(&text).into_iter().map(str::to_string).collect();
                 same_seq("gpt2_pretokenize(Tiny Shakespeare)", &got, &hf_gpt2_pieces(&text)?)?;
@@ -376,6 +379,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let vocab_size = j["train"]["vocab_size"].as_u64().unwrap_or(0) as usize;
                 let want: Vec<(String, String)> = j["train"]["merges"].as_array().map(|a| a.iter().map(|m| { let p = strings(m); (p.first().cloned().unwrap_or_default(), p.get(1).cloned().unwrap_or_default()) }).collect()).unwrap_or_default();
                 ensure(chars > 0 && !want.is_empty(), || format!("{EXPECTED} has no training reference; {}", crate::fixtures::REMAKE))?;
+                tk::train_bpe("a a", 257); // an untouched stub stops here ("not started"), even without data/
                 let text: String = shakespeare()?.chars().take(chars).collect();
                 let got = tk::train_bpe(&text, vocab_size);
                 same_seq(&format!("train_bpe(first {chars} chars of Tiny Shakespeare, vocab {vocab_size})"), &got, &want)?;

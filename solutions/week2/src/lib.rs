@@ -8,3 +8,5 @@ pub mod bert;
 pub mod deberta;
 pub mod gpt2;
 pub mod sequence;
+pub mod tokenizers;
+pub mod sampling;

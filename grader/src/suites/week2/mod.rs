@@ -6,7 +6,9 @@ pub mod attention;
 pub mod bert;
 pub mod deberta;
 pub mod gpt2;
+pub mod sampling;
 pub mod sequence;
+pub mod tokenizers;
 
 /// Write a 2-D tensor as a heatmap `target/candlecamp/week2/<name>.png` (for the book and the
 /// curious); `scale` pixels per cell.
@@ -21,11 +23,15 @@ pub fn exercises() -> Vec<Exercise> {
     v.extend(gpt2::exercises());
     v.extend(bert::exercises());
     v.extend(deberta::exercises());
+    v.extend(tokenizers::exercises());
+    v.extend(sampling::exercises());
     v
 }
 
 pub fn benches() -> Vec<crate::bench::Bench> {
     let mut v = Vec::new();
     v.extend(gpt2::benches());
+    v.extend(tokenizers::benches());
+    v.extend(sampling::benches());
     v
 }

@@ -1,0 +1,399 @@
+//! Checks for week2 day "sampling": logits processors against transformers' own processors on
+//! fixed logits, samplers with a chi-square goodness-of-fit test, and generation with the tiny
+//! GPT-2 of `fixtures/gen/week2_sampling.py` against `GPT2LMHeadModel` and `generate`.
+
+use crate::cases::Case;
+use crate::check::{ensure, shape_is, CheckResult, Ctx, Fail, Learner};
+use crate::compare::{close, close_with, exact, Candidate, Tol};
+use crate::registry::Exercise;
+use crate::subject::week2::sampling as sm;
+use candle_core::{DType, IndexOp, Tensor, D};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::time::Duration;
+
+const FX: &str = "week2/sampling.safetensors";
+const MODEL: &str = "week2/tiny-gpt2-sampling";
+
+/// Scaling or offsetting logits by a float: torch and candle may round `x / t` (a division)
+/// and `x * (1 / t)` (candle's affine) differently by one ulp; logits are O(1–10).
+const ARITH: Tol = Tol::F32;
+/// Full GPT-2 forward passes (2 layers, width 64, logits std ≈ 1.3): candle's and torch's
+/// matmuls and layer norms sum in different orders; the largest observed difference is 3.1e-6, and an
+/// off-by-one position or a missing cache entry changes logits by O(1).
+const MODEL_TOL: Tol = Tol { abs: 1e-4, rel: 1e-4 };
+
+fn cases(ctx: &Ctx, name: &'static str) -> Result<Vec<Case>, Fail> {
+    crate::cases::cases(ctx, FX, name)
+}
+
+macro_rules! ex {
+    ($name:literal, $function:literal, $title:expr, $hint:expr) => {
+        Exercise::new(concat!("week2.sampling.", $name), $title, "src/sampling.rs").function($function).hint($hint)
+    };
+}
+
+fn u32s(t: &Tensor) -> Result<Tensor, Fail> {
+    Ok(t.to_dtype(DType::U32)?)
+}
+
+fn model(ctx: &Ctx) -> Result<sm::TinyGpt2, Fail> {
+    for f in ["config.json", "model.safetensors"] {
+        crate::fixtures::verified_path(&format!("{MODEL}/{f}")).map_err(Fail::Fixture)?;
+    }
+    sm::TinyGpt2::load(&crate::fixtures::dir().join(MODEL), &ctx.device).map_err(|e| Fail::Fixture(format!("cannot load {MODEL}: {e}")))
+}
+
+fn ids_of(t: &Tensor) -> Result<Vec<u32>, Fail> {
+    Ok(t.to_dtype(DType::U32)?.flatten_all()?.to_vec1::<u32>()?)
+}
+
+/// Upper `1 - alpha` quantile of the chi-square distribution with `df` degrees of freedom by the
+/// Wilson–Hilferty approximation (accurate to ~1% for df ≥ 3 in the far tail), for
+/// `z` = the standard normal quantile of `1 - alpha`.
+fn chi2_critical(df: usize, z: f64) -> f64 {
+    let k = df as f64;
+    let a = 2.0 / (9.0 * k);
+    k * (1.0 - a + z * a.sqrt()).powi(3)
+}
+
+/// `n` draws of the learner's `sample` with a seeded RNG, tested against `softmax(logits)`
+/// (computed here in f64) with Pearson's chi-square over the tokens of non-zero probability.
+/// The threshold is the 1 − 10⁻⁴ quantile (z = 3.719): a correct sampler fails with
+/// probability 10⁻⁴ per seed (and the seed is fixed, so it passes or fails the same way every
+/// time), while a wrong distribution (greedy, no softmax, inverted CDF off by one, temperature
+/// ignored) is far beyond it at n = 20,000.
+fn chi_square(label: &str, logits: &[f32], n: usize, seed: u64, dev: &candle_core::Device) -> CheckResult {
+    let t = Tensor::new(logits, dev)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let max = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let w: Vec<f64> = logits.iter().map(|&l| ((l as f64) - max).exp()).collect();
+    let z: f64 = w.iter().sum();
+    let p: Vec<f64> = w.iter().map(|x| x / z).collect();
+    let mut counts = vec![0usize; logits.len()];
+    for i in 0..n {
+        let s = sm::sample(&t, &mut rng).learner()? as usize;
+        ensure(s < logits.len(), || format!("{label}: draw {i} is token {s}, but there are only {} tokens", logits.len()))?;
+        ensure(p[s] > 0.0, || format!("{label}: draw {i} is token {s}, whose logit is -inf (probability 0)"))?;
+        counts[s] += 1;
+    }
+    let support: Vec<usize> = (0..p.len()).filter(|&i| p[i] > 0.0).collect();
+    let stat: f64 = support.iter().map(|&i| (counts[i] as f64 - n as f64 * p[i]).powi(2) / (n as f64 * p[i])).sum();
+    let df = support.len().saturating_sub(1).max(1);
+    let crit = chi2_critical(df, 3.719);
+    let worst = support.iter().max_by(|&&a, &&b| ((counts[a] as f64 - n as f64 * p[a]).abs()).total_cmp(&(counts[b] as f64 - n as f64 * p[b]).abs())).copied().unwrap_or(0);
+    ensure(stat <= crit, || {
+        format!(
+            "{label}: chi-square {stat:.1} > {crit:.1} (df {df}, p < 1e-4) over {n} draws: the samples do not follow softmax(logits); e.g. token {worst} came {} times, expected {:.0}",
+            counts[worst],
+            n as f64 * p[worst]
+        )
+    })
+}
+
+pub fn exercises() -> Vec<Exercise> {
+    vec![
+        ex!("greedy", "greedy", "greedy decoding: the argmax", "logits.argmax(D::Minus1) — it already returns u32.")
+            .check("vs torch.argmax", |ctx| {
+                for c in cases(ctx, "greedy")? {
+                    exact(&c.label(), &sm::greedy(&c.t("logits")?).learner()?, &u32s(&c.out()?)?)?;
+                }
+                Ok(())
+            }),
+        ex!("temperature", "apply_temperature", "temperature", "Divide the logits by t (a scalar division on a tensor: `logits / t`).")
+            .check("vs TemperatureLogitsWarper", |ctx| crate::cases::vs_torch(ctx, FX, "temperature", ARITH, |c| sm::apply_temperature(&c.t("logits")?, c.f("t")?).learner())),
+        ex!("top_k", "top_k_filter", "top-k filtering", "let (sorted, _) = logits.sort_last_dim(false)?; threshold = sorted.narrow(D::Minus1, k - 1, 1)?; keep = logits.broadcast_ge(&threshold)?; keep.where_cond(logits, &a tensor of -inf).")
+            .check("vs TopKLogitsWarper (kept logits exactly, the rest -inf)", |ctx| {
+                for c in cases(ctx, "top_k")? {
+                    let x = c.t("logits")?;
+                    let k = c.n("k")?;
+                    let got = sm::top_k_filter(&x, k).learner()?;
+                    let cand = [Candidate { description: "the logits unfiltered", tensor: x.clone() }];
+                    close_with(&c.label(), &got, &c.out()?, Tol::EXACT, &cand)?;
+                }
+                Ok(())
+            }),
+        ex!("top_p", "top_p_filter", "top-p (nucleus) filtering", "Sort ascending, softmax the sorted logits, cumsum; r = number of entries with cumsum <= 1 - p, capped at vocab - 1; threshold = sorted.gather(r); keep logits >= threshold.")
+            .check("vs TopPLogitsWarper (kept logits exactly, the rest -inf)", |ctx| {
+                crate::cases::vs_torch(ctx, FX, "top_p", Tol::EXACT, |c| sm::top_p_filter(&c.t("logits")?, c.f("p")?).learner())
+            }),
+        ex!("repetition_penalty", "repetition_penalty", "repetition penalty (CTRL)", "counts = zeros [b, vocab] .scatter_add(history, ones [b, n], 1); seen = counts.gt(0.0); penalised = logits.lt(0.0).where_cond(logits * penalty, logits / penalty); seen.where_cond(penalised, logits).")
+            .check("vs RepetitionPenaltyLogitsProcessor", |ctx| {
+                crate::cases::vs_torch(ctx, FX, "repetition_penalty", ARITH, |c| sm::repetition_penalty(&c.t("logits")?, &u32s(&c.t("history")?)?, c.f("penalty")?).learner())
+            }),
+        ex!("frequency_penalty", "frequency_penalty", "frequency penalty", "Count tokens per row with scatter_add of ones into a [b, vocab] zero tensor (f32), then logits - alpha * counts.")
+            .check("vs torch (logits - alpha * bincount(history))", |ctx| {
+                crate::cases::vs_torch(ctx, FX, "frequency_penalty", ARITH, |c| sm::frequency_penalty(&c.t("logits")?, &u32s(&c.t("history")?)?, c.f("alpha")?).learner())
+            }),
+        ex!("sample", "sample", "sampling with a seeded RNG", "probs = softmax of the logits (to_vec1), u = rng.random::<f64>(), walk the probabilities accumulating until the sum exceeds u.")
+            .check("the same seed gives the same tokens", |ctx| {
+                let x = ctx.fixture(FX)?.get("sample.logits")?;
+                let draw = |seed: u64| -> Result<Vec<u32>, Fail> {
+                    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                    (0..200).map(|_| sm::sample(&x, &mut rng).learner()).collect()
+                };
+                let (a, b) = (draw(7)?, draw(7)?);
+                ensure(a == b, || "two runs with the seed 7 gave different tokens: use only the rng you are given".into())?;
+                ensure(a.iter().any(|&t| t != a[0]), || format!("200 draws all gave token {}: this is not sampling", a[0]))
+            })
+            .check("chi-square: 20,000 draws follow softmax(logits) (12 tokens)", |ctx| {
+                let x = ctx.fixture(FX)?.get("sample.logits")?.to_vec1::<f32>()?;
+                chi_square("sample(logits)", &x, 20_000, 11, &ctx.device)
+            })
+            .check("chi-square after temperature 0.5 and after top-k (k = 5) and top-p (p = 0.8) of transformers' warpers: -inf never drawn", |ctx| {
+                let fx = ctx.fixture(FX)?;
+                let x: Vec<f32> = fx.get("sample.logits")?.to_vec1::<f32>()?.iter().map(|v| v / 0.5).collect();
+                chi_square("sample(logits / 0.5)", &x, 20_000, 12, &ctx.device)?;
+                let k5 = fx.get("top_k.1.out")?.i(0)?.to_vec1::<f32>()?;
+                chi_square("sample(TopKLogitsWarper(5)(logits))", &k5, 20_000, 13, &ctx.device)?;
+                let p8 = fx.get("top_p.1.out")?.i(0)?.to_vec1::<f32>()?;
+                chi_square("sample(TopPLogitsWarper(0.8)(logits))", &p8, 20_000, 14, &ctx.device)
+            })
+            .timeout(Duration::from_secs(30)), // 80,000 draws, each a small softmax through the learner's debug build
+        ex!("mix_contexts", "mix_contexts", "sampling from a pair of contexts (guidance)", "candle_nn::ops::log_softmax(x, D::Minus1) for both, then c + weight * (c - u).")
+            .check("vs torch (log_softmax(a) + w · (log_softmax(a) − log_softmax(b)))", |ctx| {
+                // log-probabilities of 50 tokens are O(1–10): f32 rounding of the log-sum-exp
+                crate::cases::vs_torch(ctx, FX, "mix_contexts", ARITH, |c| sm::mix_contexts(&c.t("cond")?, &c.t("uncond")?, c.f("weight")?).learner())
+            }),
+        ex!("causal_mask", "causal_mask", "a causal mask with a cache offset", "q = arange(offset, offset + t_new) as a column, k = arange(0, t_total) as a row, allowed = k.broadcast_le(&q); where_cond(zeros, -inf).")
+            .check("vs torch.full(-inf).triu(diagonal = t_total - t_new + 1)", |ctx| {
+                crate::cases::vs_torch(ctx, FX, "causal_mask", Tol::EXACT, |c| sm::causal_mask(c.n("t_new")?, c.n("t_total")?, &ctx.device).learner())
+            }),
+        ex!("kv_cache", "KvCache::append", "a KV cache: incremental logits equal full recomputation", "match &self.layers[layer] { Some((ck, cv)) => cat along axis 2, None => clone }; store the result in self.layers[layer] and return it.")
+            .check("one token at a time: every step's logits equal GPT2LMHeadModel's on the whole sequence", |ctx| {
+                let m = model(ctx)?;
+                let fx = ctx.fixture(FX)?;
+                let ids = u32s(&fx.get("kv.ids")?)?;
+                let want = fx.get("kv.logits")?;
+                let t = ids.dim(1)?;
+                let mut cache = sm::KvCache::new(m.cfg.n_layer);
+                for i in 0..t {
+                    let got = m.forward(&ids.narrow(1, i, 1)?, Some(&mut cache)).learner()?;
+                    shape_is(&format!("logits at step {i}"), &got, &[1, 1, m.cfg.vocab_size])?;
+                    let stale = if i > 0 { vec![Candidate { description: "the logits of the token fed alone, as if nothing were cached", tensor: m.forward(&ids.narrow(1, i, 1)?, None)? }] } else { vec![] };
+                    close_with(&format!("step {i} (position {i} after {i} cached)"), &got, &want.narrow(1, i, 1)?, MODEL_TOL, &stale)?;
+                    ensure(cache.len() == i + 1, || format!("after step {i} the cache holds {} positions, expected {}", cache.len(), i + 1))?;
+                }
+                Ok(())
+            })
+            .check("chunks of 5, 1 and 10 tokens give the same logits as the whole sequence", |ctx| {
+                let m = model(ctx)?;
+                let fx = ctx.fixture(FX)?;
+                let ids = u32s(&fx.get("kv.ids")?)?;
+                let want = fx.get("kv.logits")?;
+                let mut cache = sm::KvCache::new(m.cfg.n_layer);
+                let mut at = 0;
+                for n in [5, 1, 10] {
+                    let got = m.forward(&ids.narrow(1, at, n)?, Some(&mut cache)).learner()?;
+                    close(&format!("positions {at}..{} after {at} cached", at + n), &got, &want.narrow(1, at, n)?, MODEL_TOL)?;
+                    at += n;
+                }
+                Ok(())
+            }),
+        ex!("generate_greedy", "generate_greedy", "greedy generation with the cache", "Forward the prompt once with Some(&mut cache); then loop: argmax of next_logits, push, feed Tensor::new(&[next], dev)?.unsqueeze(0)? with the same cache.")
+            .check("vs GPT2LMHeadModel.generate(do_sample=False), 20 new tokens", |ctx| {
+                let m = model(ctx)?;
+                let fx = ctx.fixture(FX)?;
+                let prompt = ids_of(&fx.get("greedy_gen.prompt")?)?;
+                let want = ids_of(&fx.get("greedy_gen.out")?)?;
+                let got = sm::generate_greedy(&m, &prompt, want.len() - prompt.len()).learner()?;
+                ensure(got == want, || format!("generate_greedy(prompt {prompt:?}) = {got:?}, transformers gives {want:?}"))
+            }),
+        ex!("generate_batch", "generate_batch", "batched generation with left padding and attention masks", "Left-pad ids, mask (0 for pads, 1 for tokens) and positions (0 for pads, then 0, 1, … per row); call forward_with(ids, Some(&positions), Some(&mask), Some(&mut cache)); each step feed [b, 1] new tokens with positions = each row's real length so far, and cat a column of ones to the mask.")
+            .check("greedy: each row equals GPT2LMHeadModel.generate on its prompt alone (prompts of 3, 8 and 5 tokens)", |ctx| {
+                let m = model(ctx)?;
+                let fx = ctx.fixture(FX)?;
+                let mut prompts = Vec::new();
+                let mut want = Vec::new();
+                for i in 0..3 {
+                    prompts.push(ids_of(&fx.get(&format!("batch.{i}.prompt"))?)?);
+                    want.push(ids_of(&fx.get(&format!("batch.{i}.out"))?)?);
+                }
+                let n = want[0].len() - prompts[0].len();
+                let mut rngs: Vec<ChaCha8Rng> = (0..3).map(ChaCha8Rng::seed_from_u64).collect();
+                let got = sm::generate_batch(&m, &prompts, n, None, 0, &mut rngs).learner()?;
+                ensure(got.len() == 3, || format!("generate_batch returned {} rows for 3 prompts", got.len()))?;
+                for i in 0..3 {
+                    ensure(got[i] == want[i], || format!("row {i} (prompt of {} tokens, padded to 8): got {:?}, transformers alone gives {:?}", prompts[i].len(), got[i], want[i]))?;
+                }
+                Ok(())
+            })
+            .check("sampling at temperature 1: each row equals the same prompt sampled alone with the same seed", |ctx| {
+                let m = model(ctx)?;
+                let fx = ctx.fixture(FX)?;
+                let prompts: Vec<Vec<u32>> = (0..3).map(|i| ids_of(&fx.get(&format!("batch.{i}.prompt"))?)).collect::<Result<_, Fail>>()?;
+                let mut rngs: Vec<ChaCha8Rng> = (0..3).map(|i| ChaCha8Rng::seed_from_u64(100 + i)).collect();
+                let got = sm::generate_batch(&m, &prompts, 12, Some(1.0), 0, &mut rngs).learner()?;
+                ensure(got.len() == 3, || format!("generate_batch returned {} rows for 3 prompts", got.len()))?;
+                for (i, p) in prompts.iter().enumerate() {
+                    let mut rng = [ChaCha8Rng::seed_from_u64(100 + i as u64)];
+                    let alone = sm::generate_batch(&m, std::slice::from_ref(p), 12, Some(1.0), 0, &mut rng).learner()?;
+                    ensure(alone.len() == 1 && got[i] == alone[0], || format!("row {i}: batched {:?}, alone {:?}: padding changed the samples (masked keys? position ids?)", got[i], alone.first()))?;
+                }
+                Ok(())
+            }),
+        ex!("beam_search", "beam_search", "beam search", "Keep Vec<(tokens, score)>; each step: one batched model call on all beams, log_softmax of the last position, every (beam, token) candidate scored beam score + log-prob, sort descending, keep num_beams.")
+            .check("vs GPT2LMHeadModel.generate(num_beams=4), 12 new tokens", |ctx| {
+                let m = model(ctx)?;
+                let fx = ctx.fixture(FX)?;
+                let prompt = ids_of(&fx.get("beam.prompt")?)?;
+                let want = ids_of(&fx.get("beam.out")?)?;
+                let f = |ids: &Tensor| m.forward(ids, None);
+                let got = sm::beam_search(&f, &prompt, 4, want.len() - prompt.len(), &ctx.device).learner()?;
+                let greedy: Vec<u32> = {
+                    let mut s = prompt.clone();
+                    for _ in prompt.len()..want.len() {
+                        let ids = Tensor::new(s.as_slice(), &ctx.device)?.unsqueeze(0)?;
+                        s.push(m.next_logits(&ids, None)?.argmax(D::Minus1)?.to_vec1::<u32>()?[0]);
+                    }
+                    s
+                };
+                ensure(got == want, || {
+                    let note = if got == greedy { " (your result is the greedy sequence: are the beams kept by their total log-probability?)" } else { "" };
+                    format!("beam_search(prompt {prompt:?}, 4 beams) = {got:?}, transformers gives {want:?}{note}")
+                })
+            }),
+        ex!("score_continuations", "score_continuations", "scoring continuations with one cached prefix pass", "next_logits(prefix) with a cache → the first token's logits (repeat to [n, 1, V]); cache.repeat_batch(n); forward cands[:, ..L-1] with it; cat, log_softmax, gather the candidates' ids, sum over positions.")
+            .check("vs GPT2LMHeadModel log-probabilities of prefix + candidate, 6 candidates", |ctx| {
+                let m = model(ctx)?;
+                let fx = ctx.fixture(FX)?;
+                let prefix = ids_of(&fx.get("score.prefix")?)?;
+                let cands = u32s(&fx.get("score.cands")?)?;
+                // sums of 5 log-probabilities of magnitude ~7 from two different GPT-2
+                // implementations: the model tolerance, scaled by the 5 terms
+                close("score_continuations", &sm::score_continuations(&m, &prefix, &cands).learner()?, &fx.get("score.out")?, Tol { abs: 5e-4, rel: 1e-4 })
+            }),
+    ]
+}
+
+// ------------------------------------------------------------------------------------------------
+// Benchmarks: what the KV cache and the shared prefix save, on a GPT-2-small-shaped random model
+// ------------------------------------------------------------------------------------------------
+
+/// GPT-2 small's shape (124M parameters) with random weights.
+const GPT2_SMALL: sm::Gpt2Config = sm::Gpt2Config { vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12 };
+/// New tokens per generation in the KV benchmarks: recomputing everything costs O(n²) forward
+/// positions, so 256 (the target) takes minutes per uncached run on a 2-core CPU; the
+/// speed-up reported is for this length and grows roughly linearly with it.
+const KV_NEW: usize = 32;
+
+fn prompt_ids(n: usize) -> Vec<u32> {
+    (0..n as u32).map(|i| (i * 7919 + 13) % 50257).collect()
+}
+
+/// Greedy generation without a cache: the whole sequence through the model at every step.
+fn generate_uncached(m: &sm::TinyGpt2, prompt: &[u32], n: usize) -> candle_core::Result<Vec<u32>> {
+    let dev = candle_core::Device::Cpu;
+    let mut s = prompt.to_vec();
+    for _ in 0..n {
+        let ids = Tensor::new(s.as_slice(), &dev)?.unsqueeze(0)?;
+        s.push(m.next_logits(&ids, None)?.argmax(D::Minus1)?.to_vec1::<u32>()?[0]);
+    }
+    Ok(s)
+}
+
+/// Score `cands` after `prefix` from scratch: one full forward pass per candidate.
+fn score_uncached(m: &sm::TinyGpt2, prefix: &[u32], cands: &[Vec<u32>]) -> candle_core::Result<Vec<f32>> {
+    let dev = candle_core::Device::Cpu;
+    let mut out = Vec::new();
+    for c in cands {
+        let seq: Vec<u32> = prefix.iter().chain(c).copied().collect();
+        let lp = candle_nn::ops::log_softmax(&m.forward(&Tensor::new(seq.as_slice(), &dev)?.unsqueeze(0)?, None)?, D::Minus1)?.squeeze(0)?;
+        let mut s = 0f32;
+        for (j, &tok) in c.iter().enumerate() {
+            s += lp.i((prefix.len() + j - 1, tok as usize))?.to_scalar::<f32>()?;
+        }
+        out.push(s);
+    }
+    Ok(out)
+}
+
+pub fn benches() -> Vec<crate::bench::Bench> {
+    use crate::bench::{Bench, Iteration};
+    vec![
+        Bench {
+            id: "week2.kv.cached",
+            about: "generate_greedy, GPT-2-small shape (random weights), 8-token prompt + 32 new tokens, KV cache",
+            setup: |dev| -> candle_core::Result<Iteration> {
+                let m = sm::TinyGpt2::random(GPT2_SMALL, dev)?;
+                Ok(Box::new(move || {
+                    std::hint::black_box(sm::generate_greedy(&m, &prompt_ids(8), KV_NEW)?);
+                    Ok(())
+                }))
+            },
+        },
+        Bench {
+            id: "week2.kv.uncached",
+            about: "the same generation recomputing the whole sequence at every step (no cache)",
+            setup: |dev| -> candle_core::Result<Iteration> {
+                let m = sm::TinyGpt2::random(GPT2_SMALL, dev)?;
+                Ok(Box::new(move || {
+                    std::hint::black_box(generate_uncached(&m, &prompt_ids(8), KV_NEW)?);
+                    Ok(())
+                }))
+            },
+        },
+        Bench {
+            id: "week2.score.shared_prefix",
+            about: "score_continuations: 8 candidates of 4 tokens after a 64-token prefix, one cached prefix pass (GPT-2-small shape)",
+            setup: |dev| -> candle_core::Result<Iteration> {
+                let m = sm::TinyGpt2::random(GPT2_SMALL, dev)?;
+                let prefix = prompt_ids(64);
+                let cands = Tensor::from_vec((0..32u32).map(|i| (i * 104729 + 5) % 50257).collect::<Vec<u32>>(), (8, 4), dev)?;
+                Ok(Box::new(move || {
+                    std::hint::black_box(sm::score_continuations(&m, &prefix, &cands)?);
+                    Ok(())
+                }))
+            },
+        },
+        Bench {
+            id: "week2.score.separate",
+            about: "the same scores with one full forward pass per candidate (prefix recomputed 8 times)",
+            setup: |dev| -> candle_core::Result<Iteration> {
+                let m = sm::TinyGpt2::random(GPT2_SMALL, dev)?;
+                let prefix = prompt_ids(64);
+                let cands: Vec<Vec<u32>> = (0..8u32).map(|r| (0..4u32).map(|j| ((r * 4 + j) * 104729 + 5) % 50257).collect()).collect();
+                Ok(Box::new(move || {
+                    std::hint::black_box(score_uncached(&m, &prefix, &cands)?);
+                    Ok(())
+                }))
+            },
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chi2_critical;
+
+    /// Upper tail `P(X > x)` of a chi-square with `df` degrees of freedom, from the series of the
+    /// regularised lower incomplete gamma function (exact to ~1e-12 here).
+    fn chi2_upper_tail(df: usize, x: f64) -> f64 {
+        let (a, y) = (df as f64 / 2.0, x / 2.0);
+        let ln_gamma_a = {
+            // ln Γ(a) for a = n/2 exactly: Γ(1) = 1, Γ(1/2) = √π, Γ(a + 1) = a Γ(a)
+            let mut v = if df % 2 == 0 { 0.0 } else { 0.5 * std::f64::consts::PI.ln() };
+            let mut b = if df % 2 == 0 { 1.0 } else { 0.5 };
+            while b < a - 1e-9 {
+                v += b.ln();
+                b += 1.0;
+            }
+            v
+        };
+        let (mut term, mut sum, mut n) = (1.0 / a, 1.0 / a, 0.0);
+        while term > sum * 1e-16 {
+            n += 1.0;
+            term *= y / (a + n);
+            sum += term;
+        }
+        1.0 - (a * y.ln() - y - ln_gamma_a).exp() * sum
+    }
+
+    #[test]
+    fn wilson_hilferty_quantile_has_the_stated_tail() {
+        for df in [3, 4, 11, 49] {
+            let tail = chi2_upper_tail(df, chi2_critical(df, 3.719));
+            assert!((0.5e-4..2e-4).contains(&tail), "df {df}: tail {tail:e}, expected ~1e-4");
+        }
+    }
+}

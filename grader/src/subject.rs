@@ -11,6 +11,13 @@
 use std::path::PathBuf;
 
 #[cfg(not(feature = "reference"))]
+pub use week0;
+
+#[cfg(feature = "reference")]
+#[path = "../../solutions/week0/src/lib.rs"]
+pub mod week0;
+
+#[cfg(not(feature = "reference"))]
 pub use week1;
 
 #[cfg(feature = "reference")]

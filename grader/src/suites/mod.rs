@@ -4,10 +4,12 @@ use crate::bench::Bench;
 use crate::registry::Week;
 
 pub mod faults;
+pub mod week0;
 pub mod week1;
 pub mod week2;
 
 pub static WEEKS: &[Week] = &[
+    Week { name: "week0", title: "from zero: autograd and language models", dir: "week0", hidden: false, exercises: week0::exercises },
     Week { name: "week1", title: "tensors, convolutions, optimisers", dir: "week1", hidden: false, exercises: week1::exercises },
     Week { name: "week2", title: "transformers", dir: "week2", hidden: false, exercises: week2::exercises },
     Week { name: "faults", title: "the grader's own fault drills", dir: "../grader", hidden: true, exercises: faults::exercises },

@@ -1,0 +1,74 @@
+//! Checks for week0 day "backprop": each hand-written backward function against PyTorch
+//! autograd's gradients of the MLP-with-BatchNorm forward pass on one batch
+//! (fixtures/gen/week0_mlp.py, `bp.*`; `bp.d.<name>` is d loss / d name).
+
+use super::{indices, FX_MLP as FX};
+use crate::check::{CheckResult, Ctx, Learner};
+use crate::compare::{close, Tol};
+use crate::registry::Exercise;
+use crate::subject::week0::backprop::{self as bp, MlpBn};
+use candle_core::Tensor;
+
+/// Gradients of a mean loss over a batch of 32 are small (1e-5 … 1e-1) and are sums of up to 64
+/// f32 products computed in another order than autograd's: errors up to ~1e-8 absolute and
+/// ~1e-5 relative. abs 1e-6 + rel 1e-4 is loose for those, yet a missing 1/B, a transpose, a
+/// dropped term of the batchnorm formula or a lost repeated index are off by > 10 %.
+const GRAD: Tol = Tol { abs: 1e-6, rel: 1e-4 };
+
+const NO_AUTOGRAD: &[&str] = &[".backward(", "candle_nn::"];
+
+macro_rules! ex {
+    ($name:ident, $title:expr, $hint:expr) => {
+        Exercise::new(concat!("week0.backprop.", stringify!($name)), $title, "src/backprop.rs").function(stringify!($name)).forbid(NO_AUTOGRAD).hint($hint)
+    };
+}
+
+fn t(ctx: &Ctx, name: &str) -> Result<Tensor, crate::check::Fail> {
+    ctx.fixture(FX)?.get(&format!("bp.{name}"))
+}
+
+fn grads(ctx: &Ctx, pairs: &[(&str, &Tensor)]) -> CheckResult {
+    for (name, got) in pairs {
+        close(&format!("d{name}"), got, &t(ctx, &format!("d.{name}"))?, GRAD)?;
+    }
+    Ok(())
+}
+
+pub fn exercises() -> Vec<Exercise> {
+    vec![
+        ex!(cross_entropy_backward, "cross-entropy: dlogits = (softmax − one-hot) / B", "Softmax of the logits (subtract the row max first), minus a one-hot built as y.unsqueeze(1).broadcast_eq(&arange(0, C).unsqueeze(0)).to_dtype(F32), divided by the batch size.")
+            .check("dlogits vs torch autograd", |ctx| {
+                let got = bp::cross_entropy_backward(&t(ctx, "logits")?, &indices(ctx, FX, "bp.yb")?).learner()?;
+                grads(ctx, &[("logits", &got)])
+            }),
+        ex!(linear_backward, "a linear layer: dx, dW, db", "dx = dout.matmul(&w.t()?), dw = x.t()?.matmul(dout), db = dout.sum(0). Every gradient has the shape of its variable.")
+            .check("the output layer (h @ W2 + b2): dh, dW2, db2 vs torch", |ctx| {
+                let (dh, dw, db) = bp::linear_backward(&t(ctx, "h")?, &t(ctx, "W2")?, &t(ctx, "d.logits")?).learner()?;
+                grads(ctx, &[("h", &dh), ("W2", &dw), ("b2", &db)])
+            }),
+        ex!(tanh_backward, "tanh: (1 − h²) · dh", "Use the output: dpre = (1 - h²) · dh (h.sqr(), affine(-1, 1), multiply).")
+            .check("dhpreact vs torch", |ctx| {
+                let got = bp::tanh_backward(&t(ctx, "h")?, &t(ctx, "d.h")?).learner()?;
+                grads(ctx, &[("hpreact", &got)])
+            }),
+        ex!(batchnorm_backward, "batchnorm: the fused backward formula", "Recompute mean, biased var, inv_std = 1/sqrt(var+eps), x̂. dbeta = Σ dy, dgamma = Σ dy·x̂, dx = gamma·inv_std/B · (B·dy − Σdy − x̂·Σ(dy·x̂)), sums over the batch with keepdim.")
+            .check("dhprebn, dgamma, dbeta vs torch", |ctx| {
+                let (dx, dg, db) = bp::batchnorm_backward(&t(ctx, "hprebn")?, &t(ctx, "gamma")?, &t(ctx, "d.hpreact")?, 1e-5).learner()?;
+                grads(ctx, &[("hprebn", &dx), ("gamma", &dg), ("beta", &db)])
+            }),
+        ex!(embedding_backward, "embedding: scatter-add into the table", "Tensor::zeros((vocab, n_embd))?.index_add(&x.flatten_all()?, &demb.reshape(((), n_embd))?, 0): rows used several times add up.")
+            .check("dC vs torch", |ctx| {
+                let got = bp::embedding_backward(&indices(ctx, FX, "bp.xb")?, &t(ctx, "d.emb")?, 27).learner()?;
+                grads(ctx, &[("C", &got)])
+            }),
+        ex!(full_backward, "the whole backward pass", "Forward as in the module doc, keeping emb, hprebn, h and logits; then dlogits → (dh, dW2, db2) → dhpreact → (dhprebn, dgamma, dbeta) → (demb, dW1, db1) → dC, reshaping demb to [B, block, n_embd].")
+            .check("every parameter's gradient vs torch autograd", |ctx| {
+                let p = MlpBn { c: t(ctx, "C")?, w1: t(ctx, "W1")?, b1: t(ctx, "b1")?, gamma: t(ctx, "gamma")?, beta: t(ctx, "beta")?, w2: t(ctx, "W2")?, b2: t(ctx, "b2")? };
+                let g = bp::full_backward(&p, &indices(ctx, FX, "bp.xb")?, &indices(ctx, FX, "bp.yb")?).learner()?;
+                grads(ctx, &[("W2", &g.w2), ("b2", &g.b2), ("gamma", &g.gamma), ("beta", &g.beta), ("W1", &g.w1), ("C", &g.c)])?;
+                // b1's true gradient is zero up to rounding (BatchNorm subtracts the batch mean):
+                // compare it absolutely.
+                close("db1 (≈ 0: BatchNorm removes b1's effect)", &g.b1, &t(ctx, "d.b1")?, Tol { abs: 1e-6, rel: 0.0 })
+            }),
+    ]
+}

@@ -1,0 +1,60 @@
+//! Week 0: from zero — autograd and language models. One file per day, plus the helpers they
+//! share (the names, PNG pictures, a chi-square test).
+
+use crate::check::{Ctx, Fail};
+use crate::registry::Exercise;
+use candle_core::{DType, Tensor};
+
+pub mod backprop;
+pub mod bigram;
+pub mod micrograd;
+pub mod mlp;
+pub mod neural_bigram;
+pub mod pictures;
+pub mod stats;
+pub mod wavenet;
+
+/// The bigram / trigram / neural-bigram fixture (fixtures/gen/week0_bigram.py).
+pub const FX_BIGRAM: &str = "week0/bigram.safetensors";
+/// The MLP / backprop / WaveNet fixture (fixtures/gen/week0_mlp.py).
+pub const FX_MLP: &str = "week0/mlp.safetensors";
+
+pub fn exercises() -> Vec<Exercise> {
+    let mut v = Vec::new();
+    v.extend(micrograd::exercises());
+    v.extend(bigram::exercises());
+    v.extend(neural_bigram::exercises());
+    v.extend(mlp::exercises());
+    v.extend(backprop::exercises());
+    v.extend(wavenet::exercises());
+    v
+}
+
+/// The 32,033 names of names.txt (`just data` puts it in data/).
+pub fn names() -> Result<Vec<String>, Fail> {
+    crate::data::lines(&crate::data::NAMES).map_err(Fail::Fixture)
+}
+
+/// A fixture tensor of integer indices as u32 (PyTorch stores them as int64).
+pub fn indices(ctx: &Ctx, file: &str, name: &str) -> Result<Tensor, Fail> {
+    Ok(ctx.fixture(file)?.get(name)?.to_dtype(DType::U32)?)
+}
+
+/// The fixed 80/10/10 split of names.txt made by torch (`split.perm` of the bigram fixture):
+/// (train, dev, test).
+pub fn torch_split(ctx: &Ctx) -> Result<(Vec<String>, Vec<String>, Vec<String>), Fail> {
+    let words = names()?;
+    let perm = ctx.fixture(FX_BIGRAM)?.get("split.perm")?.to_dtype(DType::I64)?.to_vec1::<i64>()?;
+    if perm.len() != words.len() {
+        return Err(Fail::Fixture(format!("split.perm has {} entries, names.txt {} lines; {}", perm.len(), words.len(), crate::fixtures::REMAKE)));
+    }
+    let shuffled: Vec<String> = perm.iter().map(|&i| words[i as usize].clone()).collect();
+    let n = shuffled.len();
+    let (n1, n2) = (8 * n / 10, 9 * n / 10);
+    Ok((shuffled[..n1].to_vec(), shuffled[n1..n2].to_vec(), shuffled[n2..].to_vec()))
+}
+
+/// `weeks/week0/...` pictures go to `target/candlecamp/week0/`.
+pub fn picture_path(ctx: &Ctx, name: &str) -> std::path::PathBuf {
+    ctx.out_dir.join("week0").join(name)
+}

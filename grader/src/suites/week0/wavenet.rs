@@ -1,0 +1,92 @@
+//! Checks for week0 day "wavenet": FlattenConsecutive against torch's reshape, the n-d
+//! BatchNorm against nn.BatchNorm1d and by its reshape property, the hierarchical forward pass
+//! against torch in training and evaluation mode (fixtures/gen/week0_mlp.py, `wn.*`), and the
+//! long training target (dev loss ≤ 2.03).
+
+use super::{indices, torch_split, FX_MLP as FX};
+use crate::check::{ensure, Ctx, Fail, Learner};
+use crate::compare::{close, exact, Tol};
+use crate::registry::Exercise;
+use crate::subject::week0::mlp::build_dataset;
+use crate::subject::week0::wavenet::{self as wn, Level, WaveNet};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::time::{Duration, Instant};
+
+macro_rules! ex {
+    ($name:ident, $func:expr, $title:expr, $hint:expr) => {
+        Exercise::new(concat!("week0.wavenet.", stringify!($name)), $title, "src/wavenet.rs").function($func).hint($hint)
+    };
+}
+
+const NO_NN: &[&str] = &["BatchNorm", "batch_norm", "candle_nn::loss", "ops::log_softmax"];
+
+fn model(ctx: &Ctx) -> Result<WaveNet, Fail> {
+    let fx = ctx.fixture(FX)?;
+    let levels = (0..3)
+        .map(|i| {
+            let g = |n: &str| fx.get(&format!("wn.{i}.{n}"));
+            Ok(Level { w: g("W")?, gamma: g("gamma")?, beta: g("beta")?, running_mean: g("running_mean")?, running_var: g("running_var")? })
+        })
+        .collect::<Result<Vec<_>, Fail>>()?;
+    Ok(WaveNet { c: fx.get("wn.C")?, levels, w_out: fx.get("wn.W_out")?, b_out: fx.get("wn.b_out")? })
+}
+
+pub fn exercises() -> Vec<Exercise> {
+    vec![
+        ex!(flatten_consecutive, "flatten_consecutive", "FlattenConsecutive: pairs of positions side by side", "x.contiguous()?.reshape((b, t / n, c * n)); squeeze(1) when t / n == 1.")
+            .check("n = 2 and n = 8 (the middle axis dropped) vs torch", |ctx| {
+                let fx = ctx.fixture(FX)?;
+                let x = fx.get("wn.flatten.x")?;
+                exact("flatten_consecutive(x [3, 8, 5], 2)", &wn::flatten_consecutive(&x, 2).learner()?, &fx.get("wn.flatten.out2")?)?;
+                exact("flatten_consecutive(x [3, 8, 5], 8)", &wn::flatten_consecutive(&x, 8).learner()?, &fx.get("wn.flatten.out8")?)
+            }),
+        ex!(batchnorm_nd, "batchnorm_nd", "BatchNorm over every axis but the last", "Flatten all leading axes: x.reshape(((), d)); mean and biased var over axis 0 give [d]; broadcast back on the original x. Eval mode: the level's running statistics.")
+            .forbid(NO_NN)
+            .check("2-D, training and eval mode, vs nn.BatchNorm1d", |ctx| {
+                let fx = ctx.fixture(FX)?;
+                let lv = Level { w: fx.get("bn.gamma")?, gamma: fx.get("bn.gamma")?, beta: fx.get("bn.beta")?, running_mean: fx.get("bn.running_mean")?, running_var: fx.get("bn.running_var")? };
+                let x = fx.get("bn.x")?;
+                // Means and variances of 32 values: a few f32 ulps of outputs ~3.
+                close("batchnorm_nd(x [32, 64], training)", &wn::batchnorm_nd(&x, &lv, true).learner()?, &fx.get("bn.y_train")?, Tol { abs: 2e-5, rel: 1e-5 })?;
+                // The fixture's eval output uses the running statistics after the training-mode step.
+                let lv = Level { running_mean: fx.get("bn.new_running_mean")?, running_var: fx.get("bn.new_running_var")?, ..lv };
+                close("batchnorm_nd(x [32, 64], eval)", &wn::batchnorm_nd(&x, &lv, false).learner()?, &fx.get("bn.y_eval")?, Tol { abs: 2e-5, rel: 1e-5 })
+            })
+            .check("3-D input [4, 8, 64] equals the 2-D result on [32, 64] (statistics over batch and positions)", |ctx| {
+                let fx = ctx.fixture(FX)?;
+                let lv = Level { w: fx.get("bn.gamma")?, gamma: fx.get("bn.gamma")?, beta: fx.get("bn.beta")?, running_mean: fx.get("bn.running_mean")?, running_var: fx.get("bn.running_var")? };
+                let x3 = fx.get("bn.x")?.reshape((4, 8, 64))?;
+                let got = wn::batchnorm_nd(&x3, &lv, true).learner()?;
+                ensure(got.dims() == [4, 8, 64], || format!("shape {:?}, expected [4, 8, 64]", got.dims()))?;
+                close("batchnorm_nd(x [4, 8, 64], training) reshaped to [32, 64]", &got.reshape((32, 64))?, &fx.get("bn.y_train")?, Tol { abs: 2e-5, rel: 1e-5 })
+            }),
+        ex!(forward, "wavenet_forward", "the hierarchical forward pass", "emb = C[x] as [B, 8, n_embd]; for each level: flatten_consecutive(h, 2) → broadcast_matmul(W) → batchnorm_nd → tanh; then h.matmul(W_out) + b_out.")
+            .forbid(NO_NN)
+            .check("logits vs torch, training mode (batch statistics)", |ctx| {
+                let got = wn::wavenet_forward(&model(ctx)?, &indices(ctx, FX, "wn.x")?, true).learner()?;
+                // Three levels of f32 matmuls (≤ 32 terms) and normalisations: ~1e-6 errors.
+                close("wavenet_forward(x [6, 8], training)", &got, &ctx.fixture(FX)?.get("wn.logits_train")?, Tol { abs: 1e-4, rel: 1e-4 })
+            })
+            .check("logits vs torch, evaluation mode (running statistics)", |ctx| {
+                let got = wn::wavenet_forward(&model(ctx)?, &indices(ctx, FX, "wn.x")?, false).learner()?;
+                close("wavenet_forward(x [6, 8], eval)", &got, &ctx.fixture(FX)?.get("wn.logits_eval")?, Tol { abs: 1e-4, rel: 1e-4 })
+            }),
+        ex!(train_long, "train_wavenet", "train the WaveNet to dev loss ≤ 2.03 (--long)", "n_embd 24, n_hidden 128, AdamW around 2e-3 with cosine decay, batches of 64, tens of thousands of steps; calibrate the running statistics on a large training sample before evaluating.")
+            .long()
+            // The reference needs several minutes on two shared CPU cores (see the book page);
+            // 30 minutes is the ceiling for slower code and machines.
+            .timeout(Duration::from_secs(1800))
+            .check("dev loss ≤ 2.03 (evaluation mode)", |ctx| {
+                let (train, dev, _) = torch_split(ctx)?;
+                let tr = build_dataset(&train, 8, &ctx.device).learner()?;
+                let dv = build_dataset(&dev, 8, &ctx.device).learner()?;
+                let t0 = Instant::now();
+                let (m, reported) = wn::train_wavenet(&tr, &dv, &mut ChaCha8Rng::seed_from_u64(42)).learner()?;
+                let logits = wn::wavenet_forward(&m, &dv.0, false).learner()?;
+                let loss = candle_nn::loss::cross_entropy(&logits, &dv.1)?.to_scalar::<f32>()?;
+                println!("wavenet: dev loss {loss:.4} (reported {reported:.4}) in {:.1} s", t0.elapsed().as_secs_f64());
+                ensure(loss <= 2.03, || format!("dev loss {loss:.4} > 2.03"))
+            }),
+    ]
+}

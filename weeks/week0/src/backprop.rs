@@ -1,0 +1,90 @@
+//! # Day 5: backpropagation by hand
+//!
+//! The gradients of the MLP language model with BatchNorm, written out layer by layer instead
+//! of calling `backward()`. The forward pass (batch `B`, f32):
+//!
+//! ```text
+//! emb     = C[X]                          [B, block, n_embd]
+//! embcat  = emb viewed as                 [B, block·n_embd]
+//! hprebn  = embcat @ W1 + b1              [B, n_hidden]
+//! hpreact = batchnorm(hprebn; gamma, beta) (training mode: batch mean, biased batch variance, eps)
+//! h       = tanh(hpreact)
+//! logits  = h @ W2 + b2                   [B, 27]
+//! loss    = cross_entropy(logits, Y)      (mean over the batch)
+//! ```
+//!
+//! Every function receives the upstream gradient `d<output>` = ∂loss/∂output and returns the
+//! gradients of its inputs; the grader compares each with PyTorch autograd on the same batch.
+//! Rule for the day: no `.backward(` — the point is to derive it yourself.
+#![allow(unused_variables, unused_imports, dead_code)] // remove once you have solved a few
+
+use candle_core::{DType, Result, Tensor, D};
+
+/// ## cross_entropy_backward
+/// ∂loss/∂logits for `loss = cross_entropy(logits, y)` (mean over the batch `B`):
+/// `dlogits = (softmax(logits) - one_hot(y)) / B`. The fused formula: no intermediate
+/// gradients of max, exp, sum or log. Build `one_hot(y)` by comparing `y` (as `[B, 1]`) with
+/// `arange(0, C)` (as `[1, C]`) (`broadcast_eq`, then `to_dtype(F32)`).
+pub fn cross_entropy_backward(logits: &Tensor, y: &Tensor) -> Result<Tensor> {
+    todo!()
+}
+
+/// ## linear_backward
+/// For `out = x @ w + b` with `x: [B, i]`, `w: [i, o]`, `b: [o]` and the upstream `dout: [B, o]`:
+/// `dx = dout @ wᵀ`, `dw = xᵀ @ dout`, `db = Σ_batch dout`. Check the shapes: each gradient has
+/// its variable's shape. Returns `(dx, dw, db)`.
+pub fn linear_backward(x: &Tensor, w: &Tensor, dout: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
+    todo!()
+}
+
+/// ## tanh_backward
+/// For `h = tanh(pre)`, given the output `h` and upstream `dh`: `dpre = (1 - h²) · dh`.
+pub fn tanh_backward(h: &Tensor, dh: &Tensor) -> Result<Tensor> {
+    todo!()
+}
+
+/// ## batchnorm_backward
+/// Training-mode batch normalisation `y = gamma · x̂ + beta`, `x̂ = (x - μ) / √(σ² + eps)` with
+/// the batch mean `μ` and biased batch variance `σ²` of each column of `x: [B, d]`. Given the
+/// upstream `dy: [B, d]`, return `(dx, dgamma, dbeta)`:
+///
+/// ```text
+/// dbeta  = Σ_b dy
+/// dgamma = Σ_b dy · x̂
+/// dx     = gamma / (B · √(σ² + eps)) · (B · dy - Σ_b dy - x̂ · Σ_b (dy · x̂))
+/// ```
+///
+/// (the fused formula: μ and σ² depend on every row, which is where the two sums come from).
+pub fn batchnorm_backward(x: &Tensor, gamma: &Tensor, dy: &Tensor, eps: f64) -> Result<(Tensor, Tensor, Tensor)> {
+    todo!()
+}
+
+/// ## embedding_backward
+/// For `emb = C[x]` with `x: [B, block]` (u32) and `C: [vocab, n_embd]`, given
+/// `demb: [B, block, n_embd]`: `dC[v] = Σ of demb[b, t] over every (b, t) with x[b, t] = v` — a
+/// row used several times collects several gradients (the same rule as micrograd's reused
+/// nodes). Rule: no loop over the batch; `Tensor::index_add` on zeros does it in one call.
+pub fn embedding_backward(x: &Tensor, demb: &Tensor, vocab: usize) -> Result<Tensor> {
+    todo!()
+}
+
+/// The parameters of the MLP with BatchNorm (shapes as in the module doc; `gamma`, `beta`: `[n_hidden]`).
+#[derive(Clone)]
+pub struct MlpBn {
+    pub c: Tensor,
+    pub w1: Tensor,
+    pub b1: Tensor,
+    pub gamma: Tensor,
+    pub beta: Tensor,
+    pub w2: Tensor,
+    pub b2: Tensor,
+}
+
+/// ## full_backward
+/// The whole backward pass: run the forward pass of the module doc on the batch `(x, y)` (eps
+/// `1e-5`), then chain your backward functions from the loss back to the embedding table.
+/// Returns the gradients in an `MlpBn` (each field the gradient of that parameter; note that
+/// `b1` gets a gradient even though BatchNorm subtracts it out again: it is ~0).
+pub fn full_backward(p: &MlpBn, x: &Tensor, y: &Tensor) -> Result<MlpBn> {
+    todo!()
+}

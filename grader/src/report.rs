@@ -197,6 +197,9 @@ pub fn exercise_lines(r: &ExerciseReport, id_width: usize) -> String {
                 s.push_str(&format!("\n      {line}"));
             }
         }
+        if r.status != Status::Error && !r.page.is_empty() {
+            s.push_str(&format!("\n      {}", paint(DIM, &format!("read {}", crate::book::page_location(&crate::root(), &r.page)))));
+        }
         if let Some(out) = &r.output {
             s.push_str(&format!("\n      {}", paint(DIM, "your code printed:")));
             for line in out.lines() {

@@ -5,7 +5,8 @@
 //! People are pointed at it as
 //! - `$CANDLECAMP_BOOK_URL/week1/arrays.html#cumsum` when that variable is set (the published
 //!   book, e.g. `https://example.org/candlecamp`), else
-//! - the `book-url` key of the `[candlecamp]` table in `book/book.toml` when it is not empty, else
+//! - the `book-url` key in `book/candlecamp.toml` when it is not empty (mdBook rejects unknown
+//!   tables in `book.toml`), else
 //! - the local file `book/build/week1/arrays.html#cumsum` when the book was built (`just book`),
 //! - and otherwise the page's source `book/src/week1/arrays.md`.
 
@@ -23,23 +24,21 @@ pub fn html_page(page: &str) -> String {
     }
 }
 
-/// The published book's base URL: `CANDLECAMP_BOOK_URL`, else `[candlecamp] book-url` in book.toml.
+/// The published book's base URL: `CANDLECAMP_BOOK_URL`, else `book-url` in book/candlecamp.toml.
 pub fn base_url(root: &Path) -> Option<String> {
     if let Some(u) = std::env::var("CANDLECAMP_BOOK_URL").ok().filter(|u| !u.trim().is_empty()) {
         return Some(u.trim().trim_end_matches('/').to_string());
     }
-    let toml = std::fs::read_to_string(root.join("book/book.toml")).ok()?;
-    let mut in_table = false;
+    let toml = std::fs::read_to_string(root.join("book/candlecamp.toml")).ok()?;
     for line in toml.lines() {
         let t = line.trim();
         if t.starts_with('[') {
-            in_table = t == "[candlecamp]";
-        } else if in_table {
-            if let Some((k, v)) = t.split_once('=') {
-                if k.trim() == "book-url" {
-                    let v = v.trim().trim_matches('"').trim().trim_end_matches('/');
-                    return (!v.is_empty()).then(|| v.to_string());
-                }
+            break; // only top-level keys
+        }
+        if let Some((k, v)) = t.split_once('=') {
+            if k.trim() == "book-url" {
+                let v = v.trim().trim_matches('"').trim().trim_end_matches('/');
+                return (!v.is_empty()).then(|| v.to_string());
             }
         }
     }
@@ -246,12 +245,12 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("candlecamp-book-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("book/build/week1")).unwrap();
         // No URL configured and no build: the source page.
-        std::fs::write(dir.join("book/book.toml"), "[book]\ntitle = \"x\"\n\n[candlecamp]\nbook-url = \"\"\n").unwrap();
+        std::fs::write(dir.join("book/candlecamp.toml"), "# comment\nbook-url = \"\"\n").unwrap();
         if std::env::var_os("CANDLECAMP_BOOK_URL").is_none() {
             assert_eq!(page_location(&dir, "week1/a.md#x"), "book/src/week1/a.md");
             std::fs::write(dir.join("book/build/week1/a.html"), "").unwrap();
             assert_eq!(page_location(&dir, "week1/a.md#x"), "book/build/week1/a.html#x");
-            std::fs::write(dir.join("book/book.toml"), "[candlecamp]\nbook-url = \"https://example.org/cc/\"\n").unwrap();
+            std::fs::write(dir.join("book/candlecamp.toml"), "book-url = \"https://example.org/cc/\"\n").unwrap();
             assert_eq!(page_location(&dir, "week1/a.md#x"), "https://example.org/cc/week1/a.html#x");
         }
         std::fs::remove_dir_all(&dir).unwrap();

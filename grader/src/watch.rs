@@ -1,8 +1,10 @@
 //! `grader watch WEEK`: regrade on every save.
 //!
 //! Watches the week's crate (`weeks/WEEK`, or `solutions/WEEK` in reference mode) with `notify`
-//! through `notify-debouncer-mini` (a burst of events from one save becomes one change). For
-//! each change it maps the saved files to the exercises whose `Exercise::file` they are (a file
+//! through `notify-debouncer-mini` (a burst of events from one save becomes one change). notify
+//! also reports files being *opened* (inotify's IN_OPEN), and the build and the grader's source
+//! rules read the files, so an event alone would regrade forever: a file counts as saved only
+//! when its modification time or size changed since last seen. For each save it maps the saved files to the exercises whose `Exercise::file` they are (a file
 //! no exercise names, such as `lib.rs`, regrades the whole week), clears the screen, and
 //! regrades those with a fresh grader: `cargo run -p grader -- grade WEEK --ids …`, because the
 //! learner's code is compiled into the grader, so a change needs a rebuild (compile errors are
@@ -16,8 +18,9 @@ use notify_debouncer_mini::{new_debouncer, notify::RecursiveMode, DebounceEventR
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 static STOP: AtomicBool = AtomicBool::new(false);
 
@@ -61,6 +64,30 @@ fn progress(w: &Week) -> String {
         parts.push(format!("{} not graded yet", all.len() - graded));
     }
     format!("{}: {}", w.name, parts.join(" · "))
+}
+
+/// (modification time, size) of every `.rs` file under `dir`.
+fn fingerprints(dir: &Path) -> HashMap<PathBuf, (Option<SystemTime>, u64)> {
+    let mut out = HashMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.insert(p.clone(), fingerprint(&p));
+            }
+        }
+    }
+    out
+}
+
+fn fingerprint(p: &Path) -> (Option<SystemTime>, u64) {
+    match std::fs::metadata(p) {
+        Ok(m) => (m.modified().ok(), m.len()),
+        Err(_) => (None, 0),
+    }
 }
 
 /// Run one regrade; false when it was interrupted.
@@ -139,6 +166,7 @@ pub fn run(w: &'static Week, debounce: f64, grader_bin: Option<&Path>) -> ExitCo
         println!("{}", paint(DIM, &format!("watching {shown} — save a file to regrade its exercises; Ctrl-C quits")));
         let _ = std::io::stdout().flush();
     };
+    let mut seen = fingerprints(&dir);
     waiting();
     while !STOP.load(Ordering::SeqCst) {
         let events = match rx.recv_timeout(Duration::from_millis(100)) {
@@ -154,6 +182,11 @@ pub fn run(w: &'static Week, debounce: f64, grader_bin: Option<&Path>) -> ExitCo
             .iter()
             .map(|e| &e.path)
             .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+            .filter(|p| {
+                // Saved (or created, or deleted) since last seen; not merely opened.
+                let now = fingerprint(p);
+                seen.insert(p.to_path_buf(), now) != Some(now)
+            })
             .filter_map(|p| rel(&dir, p))
             .collect();
         changed.sort();

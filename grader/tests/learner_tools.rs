@@ -189,6 +189,13 @@ fn watch_regrades_a_saved_file_and_quits_on_ctrl_c() {
     assert!(out.contains("week1.arrays.cumsum"), "{out}");
     assert!(!out.contains("week1.regression."), "a file's save regrades only its exercises:\n{out}");
     assert!(out.lines().any(|l| l.starts_with("week1: ") && l.contains(" passed")), "no progress line:\n{out}");
+    // Reading a file is not saving it (the build and the grader's source rules read them): no
+    // regrade follows, neither from the regrade itself nor from a reader.
+    let _ = std::fs::read_to_string(&file).unwrap();
+    let _ = std::fs::read_to_string(t.join("weeks/week1/src/other.rs")).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let quiet = rx.try_iter().collect::<Vec<_>>().join("\n");
+    assert!(!quiet.contains("regrading"), "watch regraded files nobody saved:\n{quiet}");
     // Ctrl-C: a clean exit.
     // SAFETY: signalling the child we spawned.
     unsafe {

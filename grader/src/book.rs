@@ -8,7 +8,7 @@
 //! - the `book-url` key in `book/candlecamp.toml` when it is not empty (mdBook rejects unknown
 //!   tables in `book.toml`), else
 //! - the local file `book/build/week1/arrays.html#cumsum` when the book was built (`just book`),
-//! - and otherwise the page's source `book/src/week1/arrays.md`.
+//! - and otherwise the page's source `book/src/week1/arrays.md#cumsum` (the section's heading id).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -55,7 +55,7 @@ pub fn page_location(root: &Path, page: &str) -> String {
     if root.join("book/build").join(file).is_file() {
         return format!("book/build/{html}");
     }
-    format!("book/src/{}", page.split('#').next().unwrap_or(page))
+    format!("book/src/{page}")
 }
 
 /// Every `weekN.day.name` written in `text` (letters, digits and `_` in each part).
@@ -247,7 +247,7 @@ mod tests {
         // No URL configured and no build: the source page.
         std::fs::write(dir.join("book/candlecamp.toml"), "# comment\nbook-url = \"\"\n").unwrap();
         if std::env::var_os("CANDLECAMP_BOOK_URL").is_none() {
-            assert_eq!(page_location(&dir, "week1/a.md#x"), "book/src/week1/a.md");
+            assert_eq!(page_location(&dir, "week1/a.md#x"), "book/src/week1/a.md#x");
             std::fs::write(dir.join("book/build/week1/a.html"), "").unwrap();
             assert_eq!(page_location(&dir, "week1/a.md#x"), "book/build/week1/a.html#x");
             std::fs::write(dir.join("book/candlecamp.toml"), "book-url = \"https://example.org/cc/\"\n").unwrap();

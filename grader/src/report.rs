@@ -237,6 +237,28 @@ mod tests {
     }
 
     #[test]
+    fn a_failing_exercise_names_its_page() {
+        let mut r = ExerciseReport {
+            id: "week1.arrays.cumsum".into(),
+            title: "t".into(),
+            status: Status::Failed,
+            detail: Some("cumsum(a: [9]) [fixture case 1]: 8 of 9 element(s) differ".into()),
+            checks: vec![],
+            seconds: 0.1,
+            file: "weeks/week1/src/arrays.rs".into(),
+            page: "week1/arrays.md#cumsum".into(),
+            output: None,
+            notes: vec![],
+        };
+        let lines = exercise_lines(&r, 20);
+        let read = lines.lines().last().unwrap();
+        assert!(read.trim_start().starts_with("read ") && read.contains("week1/arrays."), "{lines}");
+        assert!(read.ends_with("#cumsum") || read.ends_with("arrays.md"), "{lines}");
+        r.status = Status::NotStarted;
+        assert!(!exercise_lines(&r, 20).contains("read "), "a stub that was not started needs no page link");
+    }
+
+    #[test]
     fn fold_takes_the_most_severe() {
         assert_eq!(fold(&[c(Status::Passed, "")]).0, Status::Passed);
         assert_eq!(fold(&[c(Status::Passed, ""), c(Status::NotStarted, "")]).0, Status::NotStarted);

@@ -15,6 +15,12 @@ install() {
   if [ -x "$MDBOOK" ] && [ "$("$MDBOOK" --version)" = "mdbook v$MDBOOK_VERSION" ]; then
     return 0
   fi
+  # The pinned version already on PATH (installed by hand, or by another checkout) will do.
+  if command -v mdbook >/dev/null 2>&1 && [ "$(mdbook --version)" = "mdbook v$MDBOOK_VERSION" ]; then
+    mkdir -p "$(dirname "$MDBOOK")"
+    ln -sf "$(command -v mdbook)" "$MDBOOK"
+    return 0
+  fi
   echo "book: installing mdBook $MDBOOK_VERSION into .tools/ (cargo install, a few minutes once)"
   # Only the search feature: the book is served by the test, so mdBook's own server and
   # file watcher (tokio, axum, notify) are not built.

@@ -48,7 +48,9 @@ pub fn run(dir: &Path, force: bool) -> Result<usize, String> {
         n += 1;
     }
     // The pristine stubs, for `grader reset` (the copy has no solutions/ to generate them from).
-    for (_, stub, text) in crate::stubs::generate(&root)? {
+    // A copy of a learner copy has none to generate either: its .candlecamp/stubs was copied above.
+    let generated = if root.join("solutions").is_dir() { crate::stubs::generate(&root)? } else { Vec::new() };
+    for (_, stub, text) in generated {
         let rel = stub.strip_prefix(root.join("weeks")).map_err(|e| e.to_string())?;
         let to = dir.join(crate::reset::STUBS_DIR).join(rel);
         std::fs::create_dir_all(to.parent().unwrap()).map_err(|e| e.to_string())?;

@@ -93,7 +93,9 @@ fn dist_ships_no_solution_code_and_refuses_a_full_folder() {
 fn learner_root(name: &str) -> PathBuf {
     let root = repo();
     let t = temp(name);
-    let stub = std::fs::read_to_string(root.join("weeks/week1/src/arrays.rs")).unwrap();
+    // The pristine stub (generated from solutions/, or shipped in a learner copy), not weeks/,
+    // which may hold a learner's work.
+    let (stub, _) = grader::reset::pristine_stub(&root, "week1", "src/arrays.rs").unwrap();
     std::fs::create_dir_all(t.join("weeks/week1/src")).unwrap();
     std::fs::create_dir_all(t.join(".candlecamp/stubs/week1/src")).unwrap();
     std::fs::write(t.join(".candlecamp/stubs/week1/src/arrays.rs"), &stub).unwrap();

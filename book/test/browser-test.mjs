@@ -4,7 +4,9 @@
 //   1. the front page renders (title, heading, no failed request to our server),
 //   2. the sidebar links every chapter of book/src/SUMMARY.md,
 //   3. the search finds an exercise id and links its page,
-//   4. every image on the week pages loads (naturalWidth > 0), and there is at least one.
+//   4. every exercise id named on a week page has its section there (`weekN.day.name` → the
+//      element `#name` on weekN/day.html, where the grader's links point),
+//   5. every image on the week pages loads (naturalWidth > 0), and there is at least one.
 // A screenshot of the front page goes to target/candlecamp/book-front.png.
 // Output: one line per check, then "book-test: N passed, N failed"; exit status 1 on failure.
 
@@ -128,6 +130,23 @@ await check(`the search finds ${searchId}`, async () => {
   const target = (r) => new URL(r, base).pathname.replace(/^\//, "");
   assert(results.some((r) => target(r) === want), `no result links ${want}: ${results.slice(0, 5).join(", ")}`);
   return `${results.length} result(s), one on ${want}`;
+});
+
+await check("every exercise id on a week page has its section (the grader links weekN/day.html#name)", async () => {
+  let n = 0;
+  const missing = [];
+  for (const p of weekPages) {
+    const [week, day] = p.replace(/\.html$/, "").split("/");
+    const source = fs.readFileSync(path.join(root, "book/src", p.replace(/\.html$/, ".md")), "utf8");
+    const names = [...new Set([...source.matchAll(new RegExp(`\\b${week}\\.${day}\\.([A-Za-z0-9_]+)\\b`, "g"))].map((m) => m[1]))];
+    if (names.length === 0) continue;
+    await page.goto(base + p, { waitUntil: "load" });
+    const found = await page.evaluate((ids) => ids.map((id) => !!document.getElementById(id)), names);
+    names.forEach((name, i) => (found[i] ? n++ : missing.push(`${p}#${name}`)));
+  }
+  assert(missing.length === 0, `no such section: ${missing.join(", ")}`);
+  assert(n > 0, "no exercise ids on the week pages");
+  return `${n} sections`;
 });
 
 await check("every image on the week pages loads", async () => {

@@ -69,7 +69,7 @@ done
 step "learner copy (just dist) builds and grades" learner_copy
 # The book: its pictures are the PNGs the reference grades above just wrote (--reuse).
 step "book builds (mdBook $(sed -n 's/^MDBOOK_VERSION=//p' scripts/book.sh), pictures from the reference grade)" bash scripts/book.sh build --reuse
-step "book in headless Chromium: front page, sidebar, search, images (served on 127.0.0.1)" bash scripts/book.sh test
+step "book in headless Chromium: front page, sidebar, search, exercise sections, images (served on 127.0.0.1)" bash scripts/book.sh test
 
 echo
 for f in "${failures[@]}"; do echo "failed: $f"; done

@@ -17,6 +17,14 @@ grade-reference week *args:
 grade-cuda week *args:
     cargo run -q -p grader --features cuda -- grade {{week}} --device cuda {{args}}
 
+# Regrade on every save: `just watch week1` (Ctrl-C quits)
+watch week:
+    cargo run -q -p grader -- watch {{week}}
+
+# Put one exercise's stub back after backing up your file: `just reset week1.arrays.cumsum [--file]`
+reset id *args:
+    cargo run -q -p grader -- reset {{id}} {{args}}
+
 # List exercises with their last status
 list *week:
     cargo run -q -p grader -- list {{week}}
@@ -54,3 +62,15 @@ _venv:
 # Write a learner's copy (no solutions/) to DIR
 dist dir *args:
     cargo run -q -p grader -- dist {{dir}} {{args}}
+
+# Build the book into book/build: installs mdBook (pinned) into .tools/, then book-assets
+book *args:
+    bash scripts/book.sh build {{args}}
+
+# The book's pictures: reference grade of every week, PNGs copied into book/src/images/<week>/
+book-assets *args:
+    bash scripts/book.sh assets {{args}}
+
+# The browser test: serve book/build on 127.0.0.1, check it in headless Chromium (after `just book`)
+book-test:
+    bash scripts/book.sh test

@@ -45,8 +45,13 @@ learner_copy() {
   rm -rf "$target"
   mkdir -p "$target"
   if [ -d "$ROOT/target/debug" ]; then cp -a "$ROOT/target/debug" "$target/debug"; fi
+  # The copy fills its own data/ the way a learner does (`just data`), from the same mirror.
+  (cd "$dir" && CANDLECAMP_DATA_MIRROR="${CANDLECAMP_DATA_MIRROR:-$ROOT/../shared/data}" CARGO_TARGET_DIR="$target" cargo run -q -p grader -- data | tail -1) || return 1
   (cd "$dir" && for w in $(weeks); do
     CARGO_TARGET_DIR="$target" cargo run -q -p grader -- grade "$w" --expect not-started | tail -1 || exit 1
+    # reset finds the pristine stubs dist shipped (.candlecamp/stubs): on a stub it changes nothing.
+    id=$(CARGO_TARGET_DIR="$target" cargo run -q -p grader -- list "$w" | awk 'NR == 2 { print $1 }')
+    CARGO_TARGET_DIR="$target" cargo run -q -p grader -- reset "$id" || exit 1
   done)
   local rc=$?
   rm -rf "$(dirname "$dir")" "$target"
@@ -62,6 +67,9 @@ for w in $(weeks); do
   step "pristine $w stubs are all 'not started'" cargo run -q -p grader -- grade "$w" --expect not-started
 done
 step "learner copy (just dist) builds and grades" learner_copy
+# The book: its pictures are the PNGs the reference grades above just wrote (--reuse).
+step "book builds (mdBook $(sed -n 's/^MDBOOK_VERSION=//p' scripts/book.sh), pictures from the reference grade)" bash scripts/book.sh build --reuse
+step "book in headless Chromium: front page, sidebar, search, exercise sections, images (served on 127.0.0.1)" bash scripts/book.sh test
 
 echo
 for f in "${failures[@]}"; do echo "failed: $f"; done

@@ -1,4 +1,4 @@
-//! The command line: `grader grade | list | hint | stubs | fixtures | data | bench | dist`.
+//! The command line: `grader grade | watch | list | hint | reset | stubs | fixtures | data | bench | dist`.
 
 use crate::{child, dist, fixtures, make_device, registry, report, root, runner, stubs, subject};
 use clap::{Parser, Subcommand};
@@ -47,11 +47,33 @@ enum Cmd {
         /// For CI: succeed only if every exercise has this status (`passed` or `not-started`).
         #[arg(long, hide = true)]
         expect: Option<String>,
+        /// Only these exercises (comma-separated ids; `grader watch` uses it).
+        #[arg(long, hide = true, value_delimiter = ',')]
+        ids: Vec<String>,
     },
     /// List the exercises of a week (or of every week) with their status from the last grade.
     List { week: Option<String> },
     /// Print the hint and the book page of an exercise.
     Hint { id: String },
+    /// Put one exercise's stub back (only its function or type), after a timestamped backup of
+    /// your file in .candlecamp/backups/.
+    Reset {
+        id: String,
+        /// Restore the exercise's whole file instead (also backed up first).
+        #[arg(long)]
+        file: bool,
+    },
+    /// Regrade on every save: watches the week's sources and regrades the exercises of the file
+    /// you changed. Ctrl-C quits.
+    Watch {
+        week: String,
+        /// Seconds of quiet after a change before regrading.
+        #[arg(long, default_value_t = 0.3)]
+        debounce: f64,
+        /// Run this grader binary instead of rebuilding with cargo (tests).
+        #[arg(long, hide = true)]
+        grader_bin: Option<PathBuf>,
+    },
     /// Regenerate the learner stubs in weeks/ from solutions/ (instructors). `--check`: report drift only.
     Stubs {
         #[arg(long)]
@@ -102,11 +124,16 @@ pub fn main() -> ExitCode {
     report::init_color();
     match cli.cmd {
         Cmd::Child { id, device, long } => child::run(&id, &device, long),
-        Cmd::Grade { week, filter, device, json, long, pretrained, jobs, timeout_scale, expect } => {
-            grade(&week, filter.as_deref(), &device, json, long, pretrained, jobs, timeout_scale, expect.as_deref())
+        Cmd::Grade { week, filter, device, json, long, pretrained, jobs, timeout_scale, expect, ids } => {
+            grade(&week, filter.as_deref(), &ids, &device, json, long, pretrained, jobs, timeout_scale, expect.as_deref())
         }
         Cmd::List { week } => list(week.as_deref()),
         Cmd::Hint { id } => hint(&id),
+        Cmd::Reset { id, file } => reset(&id, file),
+        Cmd::Watch { week, debounce, grader_bin } => match resolve_week(&week) {
+            Ok(w) => crate::watch::run(w, debounce, grader_bin.as_deref()),
+            Err(e) => usage_error(e),
+        },
         Cmd::Stubs { check } => match stubs::run(check) {
             Err(e) => usage_error(e),
             Ok(0) => {
@@ -170,12 +197,12 @@ fn resolve_week(name: &str) -> Result<&'static Week, String> {
     })
 }
 
-fn last_results_path(week: &str) -> PathBuf {
+pub(crate) fn last_results_path(week: &str) -> PathBuf {
     root().join("target/candlecamp").join(format!("last-{}-{week}.json", subject::mode()))
 }
 
 #[allow(clippy::too_many_arguments)]
-fn grade(week: &str, filter: Option<&str>, device: &str, json: bool, long: bool, pretrained: bool, jobs: Option<usize>, timeout_scale: f64, expect: Option<&str>) -> ExitCode {
+fn grade(week: &str, filter: Option<&str>, ids: &[String], device: &str, json: bool, long: bool, pretrained: bool, jobs: Option<usize>, timeout_scale: f64, expect: Option<&str>) -> ExitCode {
     let w = match resolve_week(week) {
         Ok(w) => w,
         Err(e) => return usage_error(e),
@@ -189,7 +216,7 @@ fn grade(week: &str, filter: Option<&str>, device: &str, json: bool, long: bool,
         }
     }
     let all = (w.exercises)();
-    let matching: Vec<Exercise> = all.into_iter().filter(|e| filter.is_none_or(|f| e.id.contains(f))).collect();
+    let matching: Vec<Exercise> = all.into_iter().filter(|e| filter.is_none_or(|f| e.id.contains(f)) && (ids.is_empty() || ids.iter().any(|i| i == e.id))).collect();
     if matching.is_empty() {
         let f = filter.unwrap_or("");
         let ids: Vec<&'static str> = (w.exercises)().iter().map(|e| e.id).collect();
@@ -259,8 +286,12 @@ fn grade(week: &str, filter: Option<&str>, device: &str, json: bool, long: bool,
         }
         if let Some(next) = doc.exercises.iter().find(|r| r.status != Status::Passed) {
             println!(
-                "next: {} — {}\n      edit {}\n      read book/src/{}  ·  stuck? grader hint {}",
-                next.id, next.title, next.file, next.page, next.id
+                "next: {} — {}\n      edit {}\n      read {}  ·  stuck? grader hint {}",
+                next.id,
+                next.title,
+                next.file,
+                crate::book::page_location(&root(), &next.page),
+                next.id
             );
         } else {
             println!("{}", paint(report::GREEN, "everything selected passed."));
@@ -327,20 +358,49 @@ fn list(week: Option<&str>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+fn unknown_exercise(id: &str) -> ExitCode {
+    let ids: Vec<&'static str> = registry::weeks().iter().filter(|w| !w.hidden).flat_map(|w| (w.exercises)().into_iter().map(|e| e.id)).collect();
+    usage_error(match registry::suggest(id, ids) {
+        Some(s) => format!("no exercise {id:?}; did you mean {s}?"),
+        None => format!("no exercise {id:?}; `grader list` shows them all"),
+    })
+}
+
+fn reset(id: &str, whole_file: bool) -> ExitCode {
+    if subject::REFERENCE {
+        return usage_error("reset restores a learner's stub in weeks/; run it without --features reference".into());
+    }
+    let Some((w, e)) = registry::find_exercise(id).filter(|(w, _)| !w.hidden) else {
+        return unknown_exercise(id);
+    };
+    match crate::reset::run(&root(), w.dir, &e, whole_file) {
+        Ok(o) => {
+            let file = o.file.strip_prefix(root()).unwrap_or(&o.file).display().to_string();
+            match o.backup {
+                Some(b) => println!(
+                    "reset {id}: restored the stub of {}\n      your version was saved to {}",
+                    o.what,
+                    b.strip_prefix(root()).unwrap_or(&b).display()
+                ),
+                None => println!("reset {id}: {} is already the stub; {file} is unchanged", o.what),
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("reset {id}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn hint(id: &str) -> ExitCode {
     match registry::find_exercise(id) {
         Some((_, e)) => {
             println!("{} — {}\n", paint(BOLD, e.id), e.title);
             println!("{}\n", if e.hint.is_empty() { "(no hint for this one)" } else { e.hint });
-            println!("file: {}\nbook: book/src/{}", subject::learner_file(&e), e.page);
+            println!("file: {}\nbook: {}", subject::learner_file(&e), crate::book::page_location(&root(), &e.page));
             ExitCode::SUCCESS
         }
-        None => {
-            let ids: Vec<&'static str> = registry::weeks().iter().filter(|w| !w.hidden).flat_map(|w| (w.exercises)().into_iter().map(|e| e.id)).collect();
-            usage_error(match registry::suggest(id, ids) {
-                Some(s) => format!("no exercise {id:?}; did you mean {s}?"),
-                None => format!("no exercise {id:?}; `grader list` shows them all"),
-            })
-        }
+        None => unknown_exercise(id),
     }
 }

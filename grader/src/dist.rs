@@ -47,6 +47,16 @@ pub fn run(dir: &Path, force: bool) -> Result<usize, String> {
         }
         n += 1;
     }
+    // The pristine stubs, for `grader reset` (the copy has no solutions/ to generate them from).
+    // A copy of a learner copy has none to generate either: its .candlecamp/stubs was copied above.
+    let generated = if root.join("solutions").is_dir() { crate::stubs::generate(&root)? } else { Vec::new() };
+    for (_, stub, text) in generated {
+        let rel = stub.strip_prefix(root.join("weeks")).map_err(|e| e.to_string())?;
+        let to = dir.join(crate::reset::STUBS_DIR).join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).map_err(|e| e.to_string())?;
+        std::fs::write(&to, text).map_err(|e| format!("{}: {e}", to.display()))?;
+        n += 1;
+    }
     Ok(n)
 }
 
@@ -71,6 +81,85 @@ pub fn learner_manifest(text: &str) -> Result<String, String> {
     Ok(out.join("\n") + "\n")
 }
 
+/// A solution region (`// BEGIN SOLUTION` … `// END SOLUTION`) and its distinctive lines.
+#[derive(Debug, Clone)]
+pub struct Region {
+    /// `solutions/week1/src/arrays.rs:120`
+    pub origin: String,
+    pub lines: Vec<String>,
+}
+
+/// Every solution region of `solutions/**/*.rs` (plain and `ONLY`) with its distinctive lines:
+/// code, not comments, at least `min_len` characters once trimmed (shorter ones, like
+/// `Ok(out)`, are everywhere).
+pub fn solution_regions(root: &Path, min_len: usize) -> Result<Vec<Region>, String> {
+    let mut out = Vec::new();
+    let mut files = Vec::new();
+    fn walk(d: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    walk(&root.join("solutions"), &mut files);
+    files.sort();
+    for f in files {
+        let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let rel = f.strip_prefix(root).unwrap_or(&f).display().to_string();
+        let mut current: Option<Region> = None;
+        for (n, line) in text.lines().enumerate() {
+            let t = line.trim();
+            if t.starts_with("// BEGIN SOLUTION") {
+                current = Some(Region { origin: format!("{rel}:{}", n + 1), lines: Vec::new() });
+            } else if t == "// END SOLUTION" {
+                out.extend(current.take().filter(|r| !r.lines.is_empty()));
+            } else if let Some(r) = current.as_mut() {
+                if t.len() >= min_len && !t.starts_with("//") && !r.lines.iter().any(|l| l == t) {
+                    r.lines.push(t.to_string());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Solution regions found in text files under `copy`: (file, region origin, lines found).
+/// A region counts as found in a file holding two or more of its distinctive lines (a single
+/// line such as `let grads = loss.backward()?;` is an idiom the grader may share), or its only
+/// line when it has just one.
+pub fn leaks(copy: &Path, regions: &[Region]) -> Vec<(String, String, Vec<String>)> {
+    let mut found = Vec::new();
+    fn walk(d: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if p.file_name().is_some_and(|n| n != "target" && n != ".git") {
+                    walk(&p, out);
+                }
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(copy, &mut files);
+    files.sort();
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(&f) else { continue }; // binary files
+        let have: std::collections::HashSet<&str> = text.lines().map(str::trim).collect();
+        for r in regions {
+            let hits: Vec<String> = r.lines.iter().filter(|l| have.contains(l.as_str())).cloned().collect();
+            if hits.len() >= 2.min(r.lines.len()) && !hits.is_empty() {
+                found.push((f.strip_prefix(copy).unwrap_or(&f).display().to_string(), r.origin.clone(), hits));
+            }
+        }
+    }
+    found
+}
 #[cfg(test)]
 mod tests {
     #[test]

@@ -3,6 +3,7 @@
 //! dist). The binary is a thin wrapper around [`cli::main`].
 
 pub mod bench;
+pub mod book;
 pub mod cases;
 pub mod check;
 pub mod child;
@@ -15,10 +16,12 @@ pub mod picture;
 pub mod hub;
 pub mod registry;
 pub mod report;
+pub mod reset;
 pub mod runner;
 pub mod stubs;
 pub mod subject;
 pub mod suites;
+pub mod watch;
 
 use std::path::PathBuf;
 

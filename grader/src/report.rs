@@ -197,6 +197,9 @@ pub fn exercise_lines(r: &ExerciseReport, id_width: usize) -> String {
                 s.push_str(&format!("\n      {line}"));
             }
         }
+        if r.status != Status::Error && !r.page.is_empty() {
+            s.push_str(&format!("\n      {}", paint(DIM, &format!("read {}", crate::book::page_location(&crate::root(), &r.page)))));
+        }
         if let Some(out) = &r.output {
             s.push_str(&format!("\n      {}", paint(DIM, "your code printed:")));
             for line in out.lines() {
@@ -231,6 +234,28 @@ mod tests {
 
     fn c(status: Status, d: &str) -> CheckReport {
         CheckReport { name: "c".into(), status, detail: Some(d.into()) }
+    }
+
+    #[test]
+    fn a_failing_exercise_names_its_page() {
+        let mut r = ExerciseReport {
+            id: "week1.arrays.cumsum".into(),
+            title: "t".into(),
+            status: Status::Failed,
+            detail: Some("cumsum(a: [9]) [fixture case 1]: 8 of 9 element(s) differ".into()),
+            checks: vec![],
+            seconds: 0.1,
+            file: "weeks/week1/src/arrays.rs".into(),
+            page: "week1/arrays.md#cumsum".into(),
+            output: None,
+            notes: vec![],
+        };
+        let lines = exercise_lines(&r, 20);
+        let read = lines.lines().last().unwrap();
+        assert!(read.trim_start().starts_with("read ") && read.contains("week1/arrays."), "{lines}");
+        assert!(read.ends_with("#cumsum") || read.ends_with("arrays.md"), "{lines}");
+        r.status = Status::NotStarted;
+        assert!(!exercise_lines(&r, 20).contains("read "), "a stub that was not started needs no page link");
     }
 
     #[test]

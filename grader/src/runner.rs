@@ -95,8 +95,18 @@ pub fn run_one(ex: &Exercise, opts: &Options, dir: &Path) -> ExerciseReport {
             .stdout(std::fs::File::create(&out_path)?)
             .stderr(std::fs::File::create(&err_path)?)
             // Own process group, so a timeout kills anything the exercise started too.
-            .process_group(0)
-            .spawn()
+            .process_group(0);
+        // If the grader itself dies (Ctrl-C, `grader watch` stopping it), take the exercise
+        // with it: its own process group does not get the terminal's SIGINT.
+        #[cfg(target_os = "linux")]
+        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        cmd.spawn()
     };
     let mut child = match spawn() {
         Ok(c) => c,

@@ -56,7 +56,7 @@ pub fn transform(src: &str, origin: &str) -> Result<String, String> {
 }
 
 /// (solution file, stub file, generated text) for every source file of every solution crate.
-fn generate(root: &Path) -> Result<Vec<(PathBuf, PathBuf, String)>, String> {
+pub(crate) fn generate(root: &Path) -> Result<Vec<(PathBuf, PathBuf, String)>, String> {
     let sol = root.join("solutions");
     if !sol.is_dir() {
         return Err("solutions/ is not here: this is a learner copy, and the stubs in weeks/ are yours to edit".into());

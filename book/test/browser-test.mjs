@@ -1,0 +1,174 @@
+// The book's browser test: serve book/build on 127.0.0.1, open it in headless Chromium
+// (Debian's, at $CHROMIUM or /usr/bin/chromium; driven by playwright-core, which downloads
+// nothing) and check that
+//   1. the front page renders (title, heading, no failed request to our server),
+//   2. the sidebar links every chapter of book/src/SUMMARY.md,
+//   3. the search finds an exercise id and links its page,
+//   4. every exercise id named on a week page has its section there (`weekN.day.name` → the
+//      element `#name` on weekN/day.html, where the grader's links point),
+//   5. every image on the week pages loads (naturalWidth > 0), and there is at least one.
+// A screenshot of the front page goes to target/candlecamp/book-front.png.
+// Output: one line per check, then "book-test: N passed, N failed"; exit status 1 on failure.
+
+import { chromium } from "playwright-core";
+import http from "node:http";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const build = path.join(root, "book/build");
+const shot = path.join(root, "target/candlecamp/book-front.png");
+const started = Date.now();
+
+// ---- what the book should contain, from its sources ----
+const summary = fs.readFileSync(path.join(root, "book/src/SUMMARY.md"), "utf8");
+const chapters = [...summary.matchAll(/\]\(([^)]+\.md)\)/g)].map((m) => m[1].replace(/^\.\//, "").replace(/\.md$/, ".html"));
+const weekPages = chapters.filter((c) => /^week[^/]*\//.test(c));
+// An exercise id to search for: the first `weekN.day.name` on the first week page.
+const firstWeekSource = fs.readFileSync(path.join(root, "book/src", weekPages[0].replace(/\.html$/, ".md")), "utf8");
+const searchId = (firstWeekSource.match(/\bweek\d+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+\b/) || [])[0];
+
+// ---- a static server on 127.0.0.1 ----
+const types = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml", ".json": "application/json", ".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf", ".ico": "image/x-icon" };
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, "http://127.0.0.1");
+  let file = path.join(build, decodeURIComponent(url.pathname));
+  if (!file.startsWith(build)) {
+    res.writeHead(403).end();
+    return;
+  }
+  if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, "index.html");
+  fs.readFile(file, (err, data) => {
+    if (err) {
+      res.writeHead(404).end("not found");
+      return;
+    }
+    res.writeHead(200, { "content-type": types[path.extname(file)] || "application/octet-stream" });
+    res.end(data);
+  });
+});
+await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+const base = `http://127.0.0.1:${server.address().port}/`;
+
+// ---- the browser ----
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "candlecamp-chromium-"));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  viewport: { width: 1280, height: 900 },
+  args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic"],
+});
+const page = context.pages()[0] || (await context.newPage());
+const failedRequests = [];
+page.on("requestfailed", (r) => r.url().startsWith(base) && failedRequests.push(`${r.url()} (${r.failure()?.errorText})`));
+page.on("response", (r) => r.url().startsWith(base) && r.status() >= 400 && failedRequests.push(`${r.url()} (HTTP ${r.status()})`));
+const pageErrors = [];
+page.on("pageerror", (e) => pageErrors.push(String(e)));
+
+let passed = 0;
+let failed = 0;
+async function check(name, fn) {
+  const t0 = Date.now();
+  try {
+    const detail = await fn();
+    passed++;
+    console.log(`ok    ${name}${detail ? `: ${detail}` : ""} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL  ${name}: ${e.message || e}`);
+  }
+}
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+await check("the front page renders", async () => {
+  failedRequests.length = 0;
+  await page.goto(base, { waitUntil: "load" });
+  const title = await page.title();
+  assert(/candlecamp/i.test(title), `title is ${JSON.stringify(title)}`);
+  const h1 = (await page.locator("main h1").first().textContent({ timeout: 5000 })) || "";
+  assert(/candlecamp/i.test(h1), `first heading is ${JSON.stringify(h1)}`);
+  const text = (await page.locator("main").innerText()).length;
+  assert(text > 500, `the page has only ${text} characters of text`);
+  assert(failedRequests.length === 0, `requests failed: ${failedRequests.join(", ")}`);
+  assert(pageErrors.length === 0, `script errors: ${pageErrors.join(", ")}`);
+  fs.mkdirSync(path.dirname(shot), { recursive: true });
+  await page.screenshot({ path: shot });
+  return `"${title}", screenshot ${path.relative(root, shot)}`;
+});
+
+await check("the sidebar links every chapter of SUMMARY.md", async () => {
+  await page.goto(base, { waitUntil: "load" });
+  await page.waitForSelector("#mdbook-sidebar a", { timeout: 5000 });
+  const hrefs = await page.$$eval("#mdbook-sidebar a", (as) => as.map((a) => a.href));
+  const linked = new Set(hrefs.map((h) => new URL(h).pathname.replace(/^\//, "").split("#")[0]));
+  const missing = chapters.filter((c) => !linked.has(c) && !(c === "introduction.html" && linked.has("index.html")));
+  assert(missing.length === 0, `not in the sidebar: ${missing.join(", ")}`);
+  return `${chapters.length} chapters`;
+});
+
+await check(`the search finds ${searchId}`, async () => {
+  assert(searchId, "no exercise id on the first week page");
+  await page.goto(base, { waitUntil: "load" });
+  await page.click("#mdbook-search-toggle");
+  // mdBook searches on keyup, once its index (loaded when the search opens) is in: type the id,
+  // and type its last character again until results appear.
+  await page.fill("#mdbook-searchbar", searchId.slice(0, -1));
+  let shown = false;
+  for (let i = 0; i < 20 && !shown; i++) {
+    await page.press("#mdbook-searchbar", searchId.slice(-1));
+    shown = await page.waitForSelector("#mdbook-searchresults li a", { timeout: 500 }).then(() => true, () => false);
+    if (!shown) await page.press("#mdbook-searchbar", "Backspace");
+  }
+  assert(shown, "no search results within 10 s");
+  assert((await page.inputValue("#mdbook-searchbar")) === searchId, "the search bar does not hold the id");
+  const results = await page.$$eval("#mdbook-searchresults li a", (as) => as.map((a) => a.getAttribute("href")));
+  const want = weekPages[0];
+  const target = (r) => new URL(r, base).pathname.replace(/^\//, "");
+  assert(results.some((r) => target(r) === want), `no result links ${want}: ${results.slice(0, 5).join(", ")}`);
+  return `${results.length} result(s), one on ${want}`;
+});
+
+await check("every exercise id on a week page has its section (the grader links weekN/day.html#name)", async () => {
+  let n = 0;
+  const missing = [];
+  for (const p of weekPages) {
+    const [week, day] = p.replace(/\.html$/, "").split("/");
+    const source = fs.readFileSync(path.join(root, "book/src", p.replace(/\.html$/, ".md")), "utf8");
+    const names = [...new Set([...source.matchAll(new RegExp(`\\b${week}\\.${day}\\.([A-Za-z0-9_]+)\\b`, "g"))].map((m) => m[1]))];
+    if (names.length === 0) continue;
+    await page.goto(base + p, { waitUntil: "load" });
+    const found = await page.evaluate((ids) => ids.map((id) => !!document.getElementById(id)), names);
+    names.forEach((name, i) => (found[i] ? n++ : missing.push(`${p}#${name}`)));
+  }
+  assert(missing.length === 0, `no such section: ${missing.join(", ")}`);
+  assert(n > 0, "no exercise ids on the week pages");
+  return `${n} sections`;
+});
+
+await check("every image on the week pages loads", async () => {
+  let images = 0;
+  const broken = [];
+  for (const p of weekPages) {
+    failedRequests.length = 0;
+    await page.goto(base + p, { waitUntil: "load" });
+    const imgs = await page.$$eval("main img", (els) => els.map((i) => ({ src: i.getAttribute("src"), ok: i.complete && i.naturalWidth > 0 })));
+    // mdBook 0.5 renders each picture twice (the page and its click-to-zoom copy).
+    const srcs = new Set(imgs.map((i) => i.src));
+    images += srcs.size;
+    for (const src of srcs) if (imgs.some((i) => i.src === src && !i.ok)) broken.push(`${p}: ${src} does not load`);
+    for (const f of new Set(failedRequests)) broken.push(`${p}: ${f}`);
+  }
+  assert(broken.length === 0, `broken: ${broken.join(", ")} (run just book-assets before the build)`);
+  assert(images > 0, "the week pages show no image at all");
+  return `${images} image(s) on ${weekPages.length} week page(s)`;
+});
+
+await context.close();
+server.close();
+fs.rmSync(userDataDir, { recursive: true, force: true });
+console.log(`book-test: ${passed} passed, ${failed} failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The book: install mdBook, make its pictures, build it, test it in a browser.
+#   scripts/book.sh install          mdBook $MDBOOK_VERSION into .tools/bin (cargo install, once)
+#   scripts/book.sh assets [--reuse] reference grade of every week, PNGs → book/src/images/<week>/
+#                                    (--reuse: copy what the last reference grade wrote instead)
+#   scripts/book.sh build [--reuse]  install + assets + mdbook build → book/build
+#   scripts/book.sh test             the browser test (headless Chromium) on book/build
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+MDBOOK_VERSION=0.5.4
+MDBOOK="$ROOT/.tools/bin/mdbook"
+
+install() {
+  if [ -x "$MDBOOK" ] && [ "$("$MDBOOK" --version)" = "mdbook v$MDBOOK_VERSION" ]; then
+    return 0
+  fi
+  # The pinned version already on PATH (installed by hand, or by another checkout) will do.
+  if command -v mdbook >/dev/null 2>&1 && [ "$(mdbook --version)" = "mdbook v$MDBOOK_VERSION" ]; then
+    mkdir -p "$(dirname "$MDBOOK")"
+    ln -sf "$(command -v mdbook)" "$MDBOOK"
+    return 0
+  fi
+  echo "book: installing mdBook $MDBOOK_VERSION into .tools/ (cargo install, a few minutes once)"
+  # Only the search feature: the book is served by the test, so mdBook's own server and
+  # file watcher (tokio, axum, notify) are not built.
+  cargo install mdbook --locked --version "$MDBOOK_VERSION" --no-default-features --features search --root "$ROOT/.tools"
+}
+
+weeks() { for d in weeks/*/; do basename "$d"; done; }
+
+assets() {
+  local reuse=0
+  [ "${1:-}" = "--reuse" ] && reuse=1
+  for w in $(weeks); do
+    if [ $reuse -eq 0 ]; then
+      # The pictures are what the reference solutions draw; a failing reference is an error.
+      # Time limits are tripled: speed is tested by `just test`, here only the pictures count,
+      # and a busy machine should not stop the book.
+      cargo run -q -p grader --features reference -- grade "$w" --timeout-scale 3 --expect passed | tail -1
+    fi
+    rm -rf "book/src/images/$w"
+    mkdir -p "book/src/images/$w"
+    if compgen -G "target/candlecamp/$w/*.png" >/dev/null; then
+      cp target/candlecamp/"$w"/*.png "book/src/images/$w/"
+    fi
+    echo "book: $(find "book/src/images/$w" -name '*.png' | wc -l) picture(s) for $w"
+  done
+}
+
+build() {
+  install
+  assets "$@"
+  "$MDBOOK" build book
+  echo "book: built into book/build (open book/build/index.html)"
+}
+
+browser_test() {
+  local chromium="${CHROMIUM:-$(command -v chromium || true)}"
+  if [ -z "$chromium" ]; then
+    echo "book: no chromium on PATH (Debian: apt-get install -y chromium)"
+    return 1
+  fi
+  if [ ! -f book/build/index.html ]; then
+    echo "book: book/build is empty; run scripts/book.sh build first"
+    return 1
+  fi
+  if [ ! -d book/test/node_modules/playwright-core ]; then
+    (cd book/test && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  CHROMIUM="$chromium" node book/test/browser-test.mjs
+}
+
+case "${1:-}" in
+  install) install ;;
+  assets) shift; assets "$@" ;;
+  build) shift; build "$@" ;;
+  test) browser_test ;;
+  *) echo "usage: scripts/book.sh install | assets [--reuse] | build [--reuse] | test"; exit 2 ;;
+esac

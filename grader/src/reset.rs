@@ -12,7 +12,10 @@
 //! 2. otherwise the exercise's function (`Exercise::function`), or a `fn` named like the id's
 //!    last part: that one function, signature to closing brace.
 //!
-//! When neither is found, or the name is ambiguous, reset changes nothing and says so;
+//! 3. otherwise the section of the file whose doc comment has the heading `## <name>` (every
+//!    exercise's doc starts with one): the items after it, up to the next heading.
+//!
+//! When none is found, or the name is ambiguous, reset changes nothing and says so;
 //! `--file` then restores the whole file (after the same backup). Everything else in the file,
 //! and every other file, stays as it was.
 
@@ -231,6 +234,48 @@ fn type_items(src: &str, mask: &[bool], key: &str) -> Vec<Item> {
     out
 }
 
+/// The items of the section whose doc comment has the heading `## name` (every exercise's doc
+/// starts with one): from the first item after the heading, each following item at the same
+/// indentation, up to the next `## ` heading or the end of the enclosing block.
+fn heading_items(src: &str, mask: &[bool], name: &str) -> Vec<Item> {
+    let pat = format!("## {name}");
+    let is_heading = |t: &str| (t.starts_with("///") || t.starts_with("//!")) && t.trim_start_matches('/').trim_start_matches('!').trim().starts_with("## ");
+    let mut lines = Vec::new();
+    let mut off = 0;
+    for line in src.split_inclusive('\n') {
+        lines.push((off, line));
+        off += line.len();
+    }
+    let Some(first) = lines.iter().position(|(_, l)| {
+        let t = l.trim();
+        is_heading(t) && t.trim_start_matches('/').trim_start_matches('!').trim() == pat
+    }) else {
+        return Vec::new();
+    };
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let level = indent(lines[first].1);
+    let mut out = Vec::new();
+    let mut k = first + 1;
+    while k < lines.len() {
+        let (at, line) = lines[k];
+        let t = line.trim();
+        if t.is_empty() || (t.starts_with("//") && !is_heading(t)) || t.starts_with("#[") {
+            k += 1;
+            continue;
+        }
+        if is_heading(t) || indent(line) < level {
+            break;
+        }
+        let code_at = at + indent(line);
+        let Some((end, _)) = item_end(src, mask, code_at) else { break };
+        out.push(Item { start: at, end, header: t.to_string() });
+        while k < lines.len() && lines[k].0 < end {
+            k += 1;
+        }
+    }
+    out
+}
+
 /// What reset restores for an exercise, found in `src`: a type's items, or one function.
 fn locate(src: &str, ex_name: &str, function: Option<&str>) -> Result<(String, Vec<Item>), String> {
     let mask = code_mask(src);
@@ -249,7 +294,11 @@ fn locate(src: &str, ex_name: &str, function: Option<&str>) -> Result<(String, V
             n => return Err(format!("{n} functions are named {name}, so reset cannot tell which is the exercise's")),
         }
     }
-    Err(format!("found no type or function named {ex_name}{}", function.map(|f| format!(" or {f}")).unwrap_or_default()))
+    let items = heading_items(src, &mask, ex_name);
+    if !items.is_empty() {
+        return Ok((format!("the `## {ex_name}` section ({} item(s))", items.len()), items));
+    }
+    Err(format!("found no type or function named {ex_name}{}, nor a `## {ex_name}` section", function.map(|f| format!(" or {f}")).unwrap_or_default()))
 }
 
 /// The learner's text with the exercise's items replaced by the stub's. Items are matched by
@@ -446,6 +495,6 @@ impl Layer for Lin {
         eprintln!("reset locates:\n  {}\nreset needs --file for:\n  {}", located.join("\n  "), unlocated.join("\n  "));
         // Most exercises are one function or one type; the rest (a long variant of another
         // exercise, a group of layers) are few.
-        assert!(unlocated.len() * 10 <= located.len() + unlocated.len(), "reset cannot locate {} exercises", unlocated.len());
+        assert!(unlocated.len() * 20 <= located.len() + unlocated.len(), "reset cannot locate {} exercises", unlocated.len());
     }
 }

@@ -107,9 +107,25 @@ pub fn solution_regions(root: &Path, min_len: usize) -> Result<Vec<Region>, Stri
     }
     walk(&root.join("solutions"), &mut files);
     files.sort();
-    for f in files {
-        let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
-        let rel = f.strip_prefix(root).unwrap_or(&f).display().to_string();
+    let texts = files.iter().map(|f| std::fs::read_to_string(f).map(|t| (f, t)).map_err(|e| format!("{}: {e}", f.display()))).collect::<Result<Vec<_>, _>>()?;
+    // Lines that the solutions also have outside their solution regions are given code, which
+    // the stubs ship anyway: not distinctive (a helper's `Tensor::from_vec(v, shape, dev)`).
+    let mut given = std::collections::HashSet::new();
+    for (_, text) in &texts {
+        let mut inside = false;
+        for line in text.lines() {
+            let t = line.trim();
+            if t.starts_with("// BEGIN SOLUTION") {
+                inside = true;
+            } else if t == "// END SOLUTION" {
+                inside = false;
+            } else if !inside {
+                given.insert(t.to_string());
+            }
+        }
+    }
+    for (f, text) in texts {
+        let rel = f.strip_prefix(root).unwrap_or(f).display().to_string();
         let mut current: Option<Region> = None;
         for (n, line) in text.lines().enumerate() {
             let t = line.trim();
@@ -118,7 +134,7 @@ pub fn solution_regions(root: &Path, min_len: usize) -> Result<Vec<Region>, Stri
             } else if t == "// END SOLUTION" {
                 out.extend(current.take().filter(|r| !r.lines.is_empty()));
             } else if let Some(r) = current.as_mut() {
-                if t.len() >= min_len && !t.starts_with("//") && !r.lines.iter().any(|l| l == t) {
+                if t.len() >= min_len && !t.starts_with("//") && !given.contains(t) && !r.lines.iter().any(|l| l == t) {
                     r.lines.push(t.to_string());
                 }
             }

@@ -27,8 +27,15 @@ macro_rules! ex {
 /// Probabilities from a counts tensor, computed here (input preparation for the NLL checks, so
 /// that they do not depend on the learner's `bigram_probs`).
 fn grader_probs(counts: &Tensor, k: f64) -> candle_core::Result<Tensor> {
-    let c = (counts + k)?;
-    c.broadcast_div(&c.sum_keepdim(D::Minus1)?)
+    // Plain loops over the rows of the last axis, independent of tensor broadcasting.
+    let last = counts.dim(D::Minus1)?;
+    let flat: Vec<f32> = counts.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1()?;
+    let mut p = Vec::with_capacity(flat.len());
+    for row in flat.chunks(last) {
+        let total: f64 = row.iter().map(|&c| c as f64 + k).sum();
+        p.extend(row.iter().map(|&c| ((c as f64 + k) / total) as f32));
+    }
+    Tensor::from_vec(p, counts.shape(), counts.device())
 }
 
 pub fn exercises() -> Vec<Exercise> {

@@ -29,6 +29,43 @@ pub fn cross_entropy_backward(logits: &Tensor, y: &Tensor) -> Result<Tensor> {
     todo!()
 }
 
+/// The gradient of every elementary step of the cross-entropy (each field: ∂loss/∂that step,
+/// with that step's shape).
+pub struct CeSteps {
+    pub logprobs: Tensor,
+    pub probs: Tensor,
+    pub counts_sum_inv: Tensor,
+    pub counts_sum: Tensor,
+    pub counts: Tensor,
+    pub norm_logits: Tensor,
+    pub logit_maxes: Tensor,
+    pub logits: Tensor,
+}
+
+/// ## cross_entropy_steps
+/// The cross-entropy written as the lecture's elementary steps (`[B, C]` logits, u32 `y`):
+///
+/// ```text
+/// logit_maxes    = max(logits, axis 1, keepdim)     [B, 1]
+/// norm_logits    = logits - logit_maxes             [B, C]
+/// counts         = exp(norm_logits)
+/// counts_sum     = Σ_axis1 counts (keepdim)         [B, 1]
+/// counts_sum_inv = counts_sum⁻¹
+/// probs          = counts · counts_sum_inv
+/// logprobs       = ln probs
+/// loss           = -mean_b logprobs[b, y[b]]
+/// ```
+///
+/// Go backwards one step at a time: `dlogprobs` is `-1/B` at each `(b, y[b])`, 0 elsewhere;
+/// `dprobs = dlogprobs / probs`; a broadcast factor's gradient sums over the broadcast axis
+/// (`dcounts_sum_inv = Σ_axis1 counts · dprobs`); a variable used twice (`counts` feeds
+/// `probs` and `counts_sum`) adds both contributions; the max passes its gradient to the
+/// position of the maximum (one-hot of `argmax`). `dlogit_maxes` comes out ~0: the loss does not
+/// depend on the shift.
+pub fn cross_entropy_steps(logits: &Tensor, y: &Tensor) -> Result<CeSteps> {
+    todo!()
+}
+
 /// ## linear_backward
 /// For `out = x @ w + b` with `x: [B, i]`, `w: [i, o]`, `b: [o]` and the upstream `dout: [B, o]`:
 /// `dx = dout @ wᵀ`, `dw = xᵀ @ dout`, `db = Σ_batch dout`. Check the shapes: each gradient has

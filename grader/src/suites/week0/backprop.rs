@@ -41,6 +41,17 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = bp::cross_entropy_backward(&t(ctx, "logits")?, &indices(ctx, FX, "bp.yb")?).learner()?;
                 grads(ctx, &[("logits", &got)])
             }),
+        ex!(cross_entropy_steps, "cross-entropy step by step: every intermediate's gradient", "Backwards from dlogprobs = -one_hot(y)/B: dprobs = dlogprobs / probs; dcounts_sum_inv = Σ_axis1(counts · dprobs); dcounts_sum = -counts_sum⁻² · dcounts_sum_inv; dcounts = dprobs · counts_sum_inv + dcounts_sum (both uses); dnorm_logits = counts · dcounts; dlogit_maxes = -Σ_axis1 dnorm_logits; dlogits = dnorm_logits + one_hot(argmax) · dlogit_maxes.")
+            .check("each step's gradient vs torch autograd (retain_grad)", |ctx| {
+                let g = bp::cross_entropy_steps(&t(ctx, "logits")?, &indices(ctx, FX, "bp.yb")?).learner()?;
+                let fx = ctx.fixture(FX)?;
+                for (name, got) in [("logprobs", &g.logprobs), ("probs", &g.probs), ("counts_sum_inv", &g.counts_sum_inv), ("counts_sum", &g.counts_sum), ("counts", &g.counts), ("norm_logits", &g.norm_logits), ("logit_maxes", &g.logit_maxes), ("logits", &g.logits)] {
+                    // dprobs = dlogprobs / probs reaches ~1/(B·p) ≈ 1e2 for improbable targets:
+                    // the relative part of GRAD covers it; dlogit_maxes is ~1e-9 on both sides.
+                    close(&format!("d{name}"), got, &fx.get(&format!("ce.d.{name}"))?, GRAD)?;
+                }
+                Ok(())
+            }),
         ex!(linear_backward, "a linear layer: dx, dW, db", "dx = dout.matmul(&w.t()?), dw = x.t()?.matmul(dout), db = dout.sum(0). Every gradient has the shape of its variable.")
             .check("the output layer (h @ W2 + b2): dh, dW2, db2 vs torch", |ctx| {
                 let (dh, dw, db) = bp::linear_backward(&t(ctx, "h")?, &t(ctx, "W2")?, &t(ctx, "d.logits")?).learner()?;

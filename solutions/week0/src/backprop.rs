@@ -145,6 +145,53 @@ pub fn batchnorm_backward(x: &Tensor, gamma: &Tensor, dy: &Tensor, eps: f64) -> 
     // END SOLUTION
 }
 
+/// The gradient of every elementary step of batch normalisation (each field: ∂loss/∂that step).
+pub struct BnSteps {
+    pub bnraw: Tensor,
+    pub bnvar_inv: Tensor,
+    pub bnvar: Tensor,
+    pub bndiff2: Tensor,
+    pub bndiff: Tensor,
+    pub bnmeani: Tensor,
+    pub hprebn: Tensor,
+}
+
+/// ## batchnorm_steps
+/// Training-mode BatchNorm of `hprebn: [B, d]` written as elementary steps:
+///
+/// ```text
+/// bnmeani   = (1/B) Σ_b hprebn          [1, d]
+/// bndiff    = hprebn - bnmeani          [B, d]
+/// bndiff2   = bndiff²
+/// bnvar     = (1/B) Σ_b bndiff2         [1, d]   (biased, as in training mode)
+/// bnvar_inv = (bnvar + eps)^(-1/2)
+/// bnraw     = bndiff · bnvar_inv
+/// hpreact   = gamma · bnraw + beta
+/// ```
+///
+/// Given `dhpreact`, go back one step at a time and return every step's gradient, ending with
+/// `dhprebn`. `bndiff` is used twice (in `bndiff2` and `bnraw`): add both contributions. A
+/// `[1, d]` factor broadcast over the batch gets the sum over the batch; a sum over the batch
+/// passes its gradient back to every row.
+pub fn batchnorm_steps(hprebn: &Tensor, gamma: &Tensor, dhpreact: &Tensor, eps: f64) -> Result<BnSteps> {
+    // BEGIN SOLUTION
+    let n = hprebn.dim(0)?;
+    let bnmeani = hprebn.mean_keepdim(0)?;
+    let bndiff = hprebn.broadcast_sub(&bnmeani)?;
+    let bnvar = bndiff.sqr()?.mean_keepdim(0)?;
+    let var_eps = (bnvar + eps)?;
+    let bnvar_inv = var_eps.sqrt()?.recip()?;
+    let dbnraw = dhpreact.broadcast_mul(gamma)?;
+    let dbnvar_inv = (&bndiff * &dbnraw)?.sum_keepdim(0)?;
+    let dbnvar = (var_eps.powf(-1.5)? * -0.5)?.mul(&dbnvar_inv)?;
+    let dbndiff2 = (dbnvar.broadcast_as(hprebn.shape())? / n as f64)?.contiguous()?;
+    let dbndiff = (dbnraw.broadcast_mul(&bnvar_inv)? + ((&bndiff * 2.0)? * &dbndiff2)?)?;
+    let dbnmeani = dbndiff.sum_keepdim(0)?.neg()?;
+    let dhprebn = dbndiff.broadcast_add(&(&dbnmeani / n as f64)?)?;
+    Ok(BnSteps { bnraw: dbnraw, bnvar_inv: dbnvar_inv, bnvar: dbnvar, bndiff2: dbndiff2, bndiff: dbndiff, bnmeani: dbnmeani, hprebn: dhprebn })
+    // END SOLUTION
+}
+
 /// ## embedding_backward
 /// For `emb = C[x]` with `x: [B, block]` (u32) and `C: [vocab, n_embd]`, given
 /// `demb: [B, block, n_embd]`: `dC[v] = Σ of demb[b, t] over every (b, t) with x[b, t] = v` — a

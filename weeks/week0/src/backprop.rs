@@ -96,6 +96,38 @@ pub fn batchnorm_backward(x: &Tensor, gamma: &Tensor, dy: &Tensor, eps: f64) -> 
     todo!()
 }
 
+/// The gradient of every elementary step of batch normalisation (each field: ∂loss/∂that step).
+pub struct BnSteps {
+    pub bnraw: Tensor,
+    pub bnvar_inv: Tensor,
+    pub bnvar: Tensor,
+    pub bndiff2: Tensor,
+    pub bndiff: Tensor,
+    pub bnmeani: Tensor,
+    pub hprebn: Tensor,
+}
+
+/// ## batchnorm_steps
+/// Training-mode BatchNorm of `hprebn: [B, d]` written as elementary steps:
+///
+/// ```text
+/// bnmeani   = (1/B) Σ_b hprebn          [1, d]
+/// bndiff    = hprebn - bnmeani          [B, d]
+/// bndiff2   = bndiff²
+/// bnvar     = (1/B) Σ_b bndiff2         [1, d]   (biased, as in training mode)
+/// bnvar_inv = (bnvar + eps)^(-1/2)
+/// bnraw     = bndiff · bnvar_inv
+/// hpreact   = gamma · bnraw + beta
+/// ```
+///
+/// Given `dhpreact`, go back one step at a time and return every step's gradient, ending with
+/// `dhprebn`. `bndiff` is used twice (in `bndiff2` and `bnraw`): add both contributions. A
+/// `[1, d]` factor broadcast over the batch gets the sum over the batch; a sum over the batch
+/// passes its gradient back to every row.
+pub fn batchnorm_steps(hprebn: &Tensor, gamma: &Tensor, dhpreact: &Tensor, eps: f64) -> Result<BnSteps> {
+    todo!()
+}
+
 /// ## embedding_backward
 /// For `emb = C[x]` with `x: [B, block]` (u32) and `C: [vocab, n_embd]`, given
 /// `demb: [B, block, n_embd]`: `dC[v] = Σ of demb[b, t] over every (b, t) with x[b, t] = v` — a

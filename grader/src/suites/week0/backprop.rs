@@ -67,6 +67,17 @@ pub fn exercises() -> Vec<Exercise> {
                 let (dx, dg, db) = bp::batchnorm_backward(&t(ctx, "hprebn")?, &t(ctx, "gamma")?, &t(ctx, "d.hpreact")?, 1e-5).learner()?;
                 grads(ctx, &[("hprebn", &dx), ("gamma", &dg), ("beta", &db)])
             }),
+        ex!(batchnorm_steps, "batchnorm step by step: every intermediate's gradient", "dbnraw = dhpreact · gamma; dbnvar_inv = Σ_b(bndiff · dbnraw); dbnvar = -½(bnvar + eps)^(-3/2) · dbnvar_inv; dbndiff2 = dbnvar / B on every row; dbndiff = dbnraw · bnvar_inv + 2 · bndiff · dbndiff2; dbnmeani = -Σ_b dbndiff; dhprebn = dbndiff + dbnmeani / B.")
+            .check("each step's gradient vs torch autograd (retain_grad)", |ctx| {
+                let g = bp::batchnorm_steps(&t(ctx, "hprebn")?, &t(ctx, "gamma")?, &t(ctx, "d.hpreact")?, 1e-5).learner()?;
+                let fx = ctx.fixture(FX)?;
+                for (name, got) in [("bnraw", &g.bnraw), ("bnvar_inv", &g.bnvar_inv), ("bnvar", &g.bnvar), ("bndiff2", &g.bndiff2), ("bndiff", &g.bndiff), ("bnmeani", &g.bnmeani), ("hprebn", &g.hprebn)] {
+                    // dbnmeani is ~0 up to rounding (the batch-mean gradient cancels): GRAD's
+                    // absolute part covers it.
+                    close(&format!("d{name}"), got, &fx.get(&format!("bn_steps.d.{name}"))?, GRAD)?;
+                }
+                Ok(())
+            }),
         ex!(embedding_backward, "embedding: scatter-add into the table", "Tensor::zeros((vocab, n_embd))?.index_add(&x.flatten_all()?, &demb.reshape(((), n_embd))?, 0): rows used several times add up.")
             .check("dC vs torch", |ctx| {
                 let got = bp::embedding_backward(&indices(ctx, FX, "bp.xb")?, &t(ctx, "d.emb")?, 27).learner()?;

@@ -37,6 +37,64 @@ pub fn cross_entropy_backward(logits: &Tensor, y: &Tensor) -> Result<Tensor> {
     // END SOLUTION
 }
 
+/// The gradient of every elementary step of the cross-entropy (each field: ∂loss/∂that step,
+/// with that step's shape).
+pub struct CeSteps {
+    pub logprobs: Tensor,
+    pub probs: Tensor,
+    pub counts_sum_inv: Tensor,
+    pub counts_sum: Tensor,
+    pub counts: Tensor,
+    pub norm_logits: Tensor,
+    pub logit_maxes: Tensor,
+    pub logits: Tensor,
+}
+
+/// ## cross_entropy_steps
+/// The cross-entropy written as the lecture's elementary steps (`[B, C]` logits, u32 `y`):
+///
+/// ```text
+/// logit_maxes    = max(logits, axis 1, keepdim)     [B, 1]
+/// norm_logits    = logits - logit_maxes             [B, C]
+/// counts         = exp(norm_logits)
+/// counts_sum     = Σ_axis1 counts (keepdim)         [B, 1]
+/// counts_sum_inv = counts_sum⁻¹
+/// probs          = counts · counts_sum_inv
+/// logprobs       = ln probs
+/// loss           = -mean_b logprobs[b, y[b]]
+/// ```
+///
+/// Go backwards one step at a time: `dlogprobs` is `-1/B` at each `(b, y[b])`, 0 elsewhere;
+/// `dprobs = dlogprobs / probs`; a broadcast factor's gradient sums over the broadcast axis
+/// (`dcounts_sum_inv = Σ_axis1 counts · dprobs`); a variable used twice (`counts` feeds
+/// `probs` and `counts_sum`) adds both contributions; the max passes its gradient to the
+/// position of the maximum (one-hot of `argmax`). `dlogit_maxes` comes out ~0: the loss does not
+/// depend on the shift.
+pub fn cross_entropy_steps(logits: &Tensor, y: &Tensor) -> Result<CeSteps> {
+    // BEGIN SOLUTION
+    let (b, c) = logits.dims2()?;
+    let dev = logits.device();
+    let classes = Tensor::arange(0u32, c as u32, dev)?.unsqueeze(0)?;
+    let onehot = |ix: &Tensor| ix.unsqueeze(1)?.broadcast_eq(&classes)?.to_dtype(DType::F32);
+    let logit_maxes = logits.max_keepdim(1)?;
+    let norm_logits = logits.broadcast_sub(&logit_maxes)?;
+    let counts = norm_logits.exp()?;
+    let counts_sum = counts.sum_keepdim(1)?;
+    let counts_sum_inv = counts_sum.recip()?;
+    let probs = counts.broadcast_mul(&counts_sum_inv)?;
+    let dlogprobs = (onehot(y)? * (-1.0 / b as f64))?;
+    let dprobs = (&dlogprobs / &probs)?;
+    let dcounts_sum_inv = (&counts * &dprobs)?.sum_keepdim(1)?;
+    let dcounts_sum = (counts_sum.sqr()?.recip()?.neg()? * &dcounts_sum_inv)?;
+    let dcounts = (dprobs.broadcast_mul(&counts_sum_inv)? + dcounts_sum.broadcast_as((b, c))?)?;
+    let dnorm_logits = (&counts * &dcounts)?;
+    let dlogit_maxes = dnorm_logits.sum_keepdim(1)?.neg()?;
+    let argmax = logits.argmax(1)?;
+    let dlogits = (&dnorm_logits + onehot(&argmax)?.broadcast_mul(&dlogit_maxes)?)?;
+    Ok(CeSteps { logprobs: dlogprobs, probs: dprobs, counts_sum_inv: dcounts_sum_inv, counts_sum: dcounts_sum, counts: dcounts, norm_logits: dnorm_logits, logit_maxes: dlogit_maxes, logits: dlogits })
+    // END SOLUTION
+}
+
 /// ## linear_backward
 /// For `out = x @ w + b` with `x: [B, i]`, `w: [i, o]`, `b: [o]` and the upstream `dout: [B, o]`:
 /// `dx = dout @ wᵀ`, `dw = xᵀ @ dout`, `db = Σ_batch dout`. Check the shapes: each gradient has
@@ -84,6 +142,53 @@ pub fn batchnorm_backward(x: &Tensor, gamma: &Tensor, dy: &Tensor, eps: f64) -> 
     let scale = (gamma.unsqueeze(0)?.broadcast_mul(&inv_std)? / b)?;
     let dx = inner.broadcast_mul(&scale)?;
     Ok((dx, dgamma, dbeta))
+    // END SOLUTION
+}
+
+/// The gradient of every elementary step of batch normalisation (each field: ∂loss/∂that step).
+pub struct BnSteps {
+    pub bnraw: Tensor,
+    pub bnvar_inv: Tensor,
+    pub bnvar: Tensor,
+    pub bndiff2: Tensor,
+    pub bndiff: Tensor,
+    pub bnmeani: Tensor,
+    pub hprebn: Tensor,
+}
+
+/// ## batchnorm_steps
+/// Training-mode BatchNorm of `hprebn: [B, d]` written as elementary steps:
+///
+/// ```text
+/// bnmeani   = (1/B) Σ_b hprebn          [1, d]
+/// bndiff    = hprebn - bnmeani          [B, d]
+/// bndiff2   = bndiff²
+/// bnvar     = (1/B) Σ_b bndiff2         [1, d]   (biased, as in training mode)
+/// bnvar_inv = (bnvar + eps)^(-1/2)
+/// bnraw     = bndiff · bnvar_inv
+/// hpreact   = gamma · bnraw + beta
+/// ```
+///
+/// Given `dhpreact`, go back one step at a time and return every step's gradient, ending with
+/// `dhprebn`. `bndiff` is used twice (in `bndiff2` and `bnraw`): add both contributions. A
+/// `[1, d]` factor broadcast over the batch gets the sum over the batch; a sum over the batch
+/// passes its gradient back to every row.
+pub fn batchnorm_steps(hprebn: &Tensor, gamma: &Tensor, dhpreact: &Tensor, eps: f64) -> Result<BnSteps> {
+    // BEGIN SOLUTION
+    let n = hprebn.dim(0)?;
+    let bnmeani = hprebn.mean_keepdim(0)?;
+    let bndiff = hprebn.broadcast_sub(&bnmeani)?;
+    let bnvar = bndiff.sqr()?.mean_keepdim(0)?;
+    let var_eps = (bnvar + eps)?;
+    let bnvar_inv = var_eps.sqrt()?.recip()?;
+    let dbnraw = dhpreact.broadcast_mul(gamma)?;
+    let dbnvar_inv = (&bndiff * &dbnraw)?.sum_keepdim(0)?;
+    let dbnvar = (var_eps.powf(-1.5)? * -0.5)?.mul(&dbnvar_inv)?;
+    let dbndiff2 = (dbnvar.broadcast_as(hprebn.shape())? / n as f64)?.contiguous()?;
+    let dbndiff = (dbnraw.broadcast_mul(&bnvar_inv)? + ((&bndiff * 2.0)? * &dbndiff2)?)?;
+    let dbnmeani = dbndiff.sum_keepdim(0)?.neg()?;
+    let dhprebn = dbndiff.broadcast_add(&(&dbnmeani / n as f64)?)?;
+    Ok(BnSteps { bnraw: dbnraw, bnvar_inv: dbnvar_inv, bnvar: dbnvar, bndiff2: dbndiff2, bndiff: dbndiff, bnmeani: dbnmeani, hprebn: dhprebn })
     // END SOLUTION
 }
 

@@ -29,6 +29,43 @@ pub fn cross_entropy_backward(logits: &Tensor, y: &Tensor) -> Result<Tensor> {
     todo!()
 }
 
+/// The gradient of every elementary step of the cross-entropy (each field: ∂loss/∂that step,
+/// with that step's shape).
+pub struct CeSteps {
+    pub logprobs: Tensor,
+    pub probs: Tensor,
+    pub counts_sum_inv: Tensor,
+    pub counts_sum: Tensor,
+    pub counts: Tensor,
+    pub norm_logits: Tensor,
+    pub logit_maxes: Tensor,
+    pub logits: Tensor,
+}
+
+/// ## cross_entropy_steps
+/// The cross-entropy written as the lecture's elementary steps (`[B, C]` logits, u32 `y`):
+///
+/// ```text
+/// logit_maxes    = max(logits, axis 1, keepdim)     [B, 1]
+/// norm_logits    = logits - logit_maxes             [B, C]
+/// counts         = exp(norm_logits)
+/// counts_sum     = Σ_axis1 counts (keepdim)         [B, 1]
+/// counts_sum_inv = counts_sum⁻¹
+/// probs          = counts · counts_sum_inv
+/// logprobs       = ln probs
+/// loss           = -mean_b logprobs[b, y[b]]
+/// ```
+///
+/// Go backwards one step at a time: `dlogprobs` is `-1/B` at each `(b, y[b])`, 0 elsewhere;
+/// `dprobs = dlogprobs / probs`; a broadcast factor's gradient sums over the broadcast axis
+/// (`dcounts_sum_inv = Σ_axis1 counts · dprobs`); a variable used twice (`counts` feeds
+/// `probs` and `counts_sum`) adds both contributions; the max passes its gradient to the
+/// position of the maximum (one-hot of `argmax`). `dlogit_maxes` comes out ~0: the loss does not
+/// depend on the shift.
+pub fn cross_entropy_steps(logits: &Tensor, y: &Tensor) -> Result<CeSteps> {
+    todo!()
+}
+
 /// ## linear_backward
 /// For `out = x @ w + b` with `x: [B, i]`, `w: [i, o]`, `b: [o]` and the upstream `dout: [B, o]`:
 /// `dx = dout @ wᵀ`, `dw = xᵀ @ dout`, `db = Σ_batch dout`. Check the shapes: each gradient has
@@ -56,6 +93,38 @@ pub fn tanh_backward(h: &Tensor, dh: &Tensor) -> Result<Tensor> {
 ///
 /// (the fused formula: μ and σ² depend on every row, which is where the two sums come from).
 pub fn batchnorm_backward(x: &Tensor, gamma: &Tensor, dy: &Tensor, eps: f64) -> Result<(Tensor, Tensor, Tensor)> {
+    todo!()
+}
+
+/// The gradient of every elementary step of batch normalisation (each field: ∂loss/∂that step).
+pub struct BnSteps {
+    pub bnraw: Tensor,
+    pub bnvar_inv: Tensor,
+    pub bnvar: Tensor,
+    pub bndiff2: Tensor,
+    pub bndiff: Tensor,
+    pub bnmeani: Tensor,
+    pub hprebn: Tensor,
+}
+
+/// ## batchnorm_steps
+/// Training-mode BatchNorm of `hprebn: [B, d]` written as elementary steps:
+///
+/// ```text
+/// bnmeani   = (1/B) Σ_b hprebn          [1, d]
+/// bndiff    = hprebn - bnmeani          [B, d]
+/// bndiff2   = bndiff²
+/// bnvar     = (1/B) Σ_b bndiff2         [1, d]   (biased, as in training mode)
+/// bnvar_inv = (bnvar + eps)^(-1/2)
+/// bnraw     = bndiff · bnvar_inv
+/// hpreact   = gamma · bnraw + beta
+/// ```
+///
+/// Given `dhpreact`, go back one step at a time and return every step's gradient, ending with
+/// `dhprebn`. `bndiff` is used twice (in `bndiff2` and `bnraw`): add both contributions. A
+/// `[1, d]` factor broadcast over the batch gets the sum over the batch; a sum over the batch
+/// passes its gradient back to every row.
+pub fn batchnorm_steps(hprebn: &Tensor, gamma: &Tensor, dhpreact: &Tensor, eps: f64) -> Result<BnSteps> {
     todo!()
 }
 

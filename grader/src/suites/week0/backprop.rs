@@ -41,6 +41,17 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = bp::cross_entropy_backward(&t(ctx, "logits")?, &indices(ctx, FX, "bp.yb")?).learner()?;
                 grads(ctx, &[("logits", &got)])
             }),
+        ex!(cross_entropy_steps, "cross-entropy step by step: every intermediate's gradient", "Backwards from dlogprobs = -one_hot(y)/B: dprobs = dlogprobs / probs; dcounts_sum_inv = Σ_axis1(counts · dprobs); dcounts_sum = -counts_sum⁻² · dcounts_sum_inv; dcounts = dprobs · counts_sum_inv + dcounts_sum (both uses); dnorm_logits = counts · dcounts; dlogit_maxes = -Σ_axis1 dnorm_logits; dlogits = dnorm_logits + one_hot(argmax) · dlogit_maxes.")
+            .check("each step's gradient vs torch autograd (retain_grad)", |ctx| {
+                let g = bp::cross_entropy_steps(&t(ctx, "logits")?, &indices(ctx, FX, "bp.yb")?).learner()?;
+                let fx = ctx.fixture(FX)?;
+                for (name, got) in [("logprobs", &g.logprobs), ("probs", &g.probs), ("counts_sum_inv", &g.counts_sum_inv), ("counts_sum", &g.counts_sum), ("counts", &g.counts), ("norm_logits", &g.norm_logits), ("logit_maxes", &g.logit_maxes), ("logits", &g.logits)] {
+                    // dprobs = dlogprobs / probs reaches ~1/(B·p) ≈ 1e2 for improbable targets:
+                    // the relative part of GRAD covers it; dlogit_maxes is ~1e-9 on both sides.
+                    close(&format!("d{name}"), got, &fx.get(&format!("ce.d.{name}"))?, GRAD)?;
+                }
+                Ok(())
+            }),
         ex!(linear_backward, "a linear layer: dx, dW, db", "dx = dout.matmul(&w.t()?), dw = x.t()?.matmul(dout), db = dout.sum(0). Every gradient has the shape of its variable.")
             .check("the output layer (h @ W2 + b2): dh, dW2, db2 vs torch", |ctx| {
                 let (dh, dw, db) = bp::linear_backward(&t(ctx, "h")?, &t(ctx, "W2")?, &t(ctx, "d.logits")?).learner()?;
@@ -55,6 +66,17 @@ pub fn exercises() -> Vec<Exercise> {
             .check("dhprebn, dgamma, dbeta vs torch", |ctx| {
                 let (dx, dg, db) = bp::batchnorm_backward(&t(ctx, "hprebn")?, &t(ctx, "gamma")?, &t(ctx, "d.hpreact")?, 1e-5).learner()?;
                 grads(ctx, &[("hprebn", &dx), ("gamma", &dg), ("beta", &db)])
+            }),
+        ex!(batchnorm_steps, "batchnorm step by step: every intermediate's gradient", "dbnraw = dhpreact · gamma; dbnvar_inv = Σ_b(bndiff · dbnraw); dbnvar = -½(bnvar + eps)^(-3/2) · dbnvar_inv; dbndiff2 = dbnvar / B on every row; dbndiff = dbnraw · bnvar_inv + 2 · bndiff · dbndiff2; dbnmeani = -Σ_b dbndiff; dhprebn = dbndiff + dbnmeani / B.")
+            .check("each step's gradient vs torch autograd (retain_grad)", |ctx| {
+                let g = bp::batchnorm_steps(&t(ctx, "hprebn")?, &t(ctx, "gamma")?, &t(ctx, "d.hpreact")?, 1e-5).learner()?;
+                let fx = ctx.fixture(FX)?;
+                for (name, got) in [("bnraw", &g.bnraw), ("bnvar_inv", &g.bnvar_inv), ("bnvar", &g.bnvar), ("bndiff2", &g.bndiff2), ("bndiff", &g.bndiff), ("bnmeani", &g.bnmeani), ("hprebn", &g.hprebn)] {
+                    // dbnmeani is ~0 up to rounding (the batch-mean gradient cancels): GRAD's
+                    // absolute part covers it.
+                    close(&format!("d{name}"), got, &fx.get(&format!("bn_steps.d.{name}"))?, GRAD)?;
+                }
+                Ok(())
             }),
         ex!(embedding_backward, "embedding: scatter-add into the table", "Tensor::zeros((vocab, n_embd))?.index_add(&x.flatten_all()?, &demb.reshape(((), n_embd))?, 0): rows used several times add up.")
             .check("dC vs torch", |ctx| {

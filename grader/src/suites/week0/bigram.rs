@@ -42,6 +42,7 @@ pub fn exercises() -> Vec<Exercise> {
     vec![
         ex!(counts, "the 27×27 bigram count matrix", "Frame each name as [0] + indices + [0] (stoi), loop over consecutive pairs (windows(2)) and add 1 at a·27 + b in a Vec<f32>; Tensor::from_vec(v, (27, 27), dev).")
             .check("vs torch on names.txt (writes target/candlecamp/week0/bigram_counts.png)", |ctx| {
+                super::probe(|w| bg::bigram_counts(w, &ctx.device));
                 let words = names()?;
                 let got = bg::bigram_counts(&words, &ctx.device).learner()?;
                 exact("bigram_counts(names.txt)", &got, &ctx.fixture(FX)?.get("counts")?)?;
@@ -73,6 +74,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         ex!(nll, "the mean negative log-likelihood of names.txt", "Collect a·27 + b for every pair as u32, index_select them from probs.flatten_all(), then log, mean_all, neg, to_scalar::<f32>().")
             .check("k = 1 and k = 0 vs torch (≈ 2.45)", |ctx| {
+                super::probe(|w| bg::bigram_nll(w, &Tensor::ones((27, 27), candle_core::DType::F32, &ctx.device)?));
                 let words = names()?;
                 let fx = ctx.fixture(FX)?;
                 for k in [1, 0] {
@@ -116,6 +118,7 @@ pub fn exercises() -> Vec<Exercise> {
         ex!(trigram, "the trigram model", "Frame with two start markers: [0, 0] + indices + [0]; count windows(3) at (a·27 + b)·27 + c. The NLL is bigram_nll's with a three-part flat index.")
             .timeout(Duration::from_secs(20))
             .check("counts and NLL (k = 1) vs torch", |ctx| {
+                super::probe(|w| bg::trigram_counts(w, &ctx.device));
                 let words = names()?;
                 let fx = ctx.fixture(FX)?;
                 let counts = fx.get("trigram.counts")?;
@@ -125,6 +128,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         ex!(split, "an 80/10/10 split with a fixed seed", "let mut w = words.to_vec(); w.shuffle(rng); then cut at 8n/10 and 9n/10 (split_off or slices).")
             .check("sizes, a permutation of the input, deterministic per seed", |_| {
+                super::probe(|w| bg::split(w, &mut ChaCha8Rng::seed_from_u64(0)));
                 let words = names()?;
                 let (tr, dv, te) = bg::split(&words, &mut ChaCha8Rng::seed_from_u64(42));
                 let n = words.len();
@@ -145,6 +149,7 @@ pub fn exercises() -> Vec<Exercise> {
             .check("dev NLL per k and the chosen k vs torch (torch's split)", |ctx| {
                 let fx = ctx.fixture(FX)?;
                 let ks = to_f64(&fx.get("smoothing.ks")?)?;
+                super::probe(|w| bg::choose_smoothing(w, w, &[1.0], &ctx.device));
                 let (train, dev, _) = torch_split(ctx)?;
                 let (best, losses) = bg::choose_smoothing(&train, &dev, &ks, &ctx.device).learner()?;
                 let got = Tensor::new(losses.iter().map(|&l| l as f64).collect::<Vec<_>>(), &ctx.device)?;

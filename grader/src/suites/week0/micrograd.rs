@@ -71,7 +71,7 @@ fn graphs(ctx: &Ctx, name: &str) -> Result<Vec<Graph>, Fail> {
     (0..n)
         .map(|g| {
             let ops = fx.get(&format!("{name}.{g}.ops"))?.to_device(&Device::Cpu)?.to_vec2::<f64>()?;
-            Ok(Graph { label: format!("{name} graph {g} ({} nodes)", ops.len()), ops, data: fx.get(&format!("{name}.{g}.data"))?, grad: fx.get(&format!("{name}.{g}.grad"))? })
+            Ok(Graph { label: format!("{name}.{g} ({} nodes)", ops.len()), ops, data: fx.get(&format!("{name}.{g}.data"))?, grad: fx.get(&format!("{name}.{g}.grad"))? })
         })
         .collect()
 }
@@ -109,7 +109,8 @@ fn check_grads(ctx: &Ctx, name: &str) -> CheckResult {
             let want = to_f64(&g.grad)?;
             let gv = to_f64(&got)?;
             // Which wrong nodes are used more than once?
-            let uses = |i: usize| g.ops.iter().filter(|r| r[0] != 0.0 && (r[1] as usize == i || (r[0] < 5.0 && r[2] as usize == i))).count();
+            // Uses of node i as an operand (a + a counts twice).
+            let uses = |i: usize| g.ops.iter().filter(|r| r[0] != 0.0).map(|r| (r[1] as usize == i) as usize + (r[0] < 5.0 && r[2] as usize == i) as usize).sum::<usize>();
             let bad: Vec<usize> = (0..want.len()).filter(|&i| (gv[i] - want[i]).abs() > 1e-9 + 1e-9 * want[i].abs()).collect();
             let diag = if bad.iter().any(|&i| uses(i) > 1) {
                 "\n  diagnosis: nodes used more than once have wrong gradients: add each use's contribution (`grad += …`), never assign"

@@ -69,6 +69,7 @@ pub fn exercises() -> Vec<Exercise> {
     vec![
         ex!(dataset, "build_dataset", "contexts of block_size characters", "ctx = vec![0; block]; for each index c of the name followed by 0: push ctx (extend xs), push c to ys, then ctx.remove(0); ctx.push(c). X is [n, block], Y is [n], both u32.")
             .check("the first 20 names, block 3, vs torch", |ctx| {
+                super::probe(|w| m::build_dataset(w, 3, &ctx.device));
                 let words = super::names()?;
                 let (x, y) = m::build_dataset(&words[..20], 3, &ctx.device).learner()?;
                 exact("X", &x, &indices(ctx, FX, "dataset.x")?)?;
@@ -117,6 +118,7 @@ pub fn exercises() -> Vec<Exercise> {
                 ensure(to_f64(&p.b2)?.iter().all(|&v| v == 0.0), || "b2 must start at zero".into())
             })
             .check("initial loss on 2,000 training examples is ln 27 ± 0.05", |ctx| {
+                m::init_mlp(10, 200, 3, &mut ChaCha8Rng::seed_from_u64(0), &ctx.device).learner()?;
                 let (train, _, _) = torch_split(ctx)?;
                 let (x, y) = m::build_dataset(&train[..400], 3, &ctx.device).learner()?;
                 let n = x.dim(0)?.min(2000);

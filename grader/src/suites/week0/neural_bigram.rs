@@ -33,6 +33,7 @@ pub fn exercises() -> Vec<Exercise> {
             .function("bigram_pairs")
             .hint("For each name: prev = 0; for each index c of the name followed by 0: push prev to xs, c to ys, prev = c. Tensor::from_vec(xs, m, dev) as u32.")
             .check("pair counts equal torch's bigram counts; the first pairs in order", |ctx| {
+                super::probe(|w| nb::bigram_pairs(w, &ctx.device));
                 let words = names()?;
                 let (xs, ys) = nb::bigram_pairs(&words, &ctx.device).learner()?;
                 ensure(xs.dtype() == candle_core::DType::U32 && ys.dtype() == candle_core::DType::U32, || format!("dtypes {:?}, {:?}; expected U32 (indices)", xs.dtype(), ys.dtype()))?;

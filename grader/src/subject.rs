@@ -17,6 +17,13 @@ pub use week1;
 #[path = "../../solutions/week1/src/lib.rs"]
 pub mod week1;
 
+#[cfg(not(feature = "reference"))]
+pub use week4;
+
+#[cfg(feature = "reference")]
+#[path = "../../solutions/week4/src/lib.rs"]
+pub mod week4;
+
 pub const REFERENCE: bool = cfg!(feature = "reference");
 
 pub fn mode() -> &'static str {

@@ -1,0 +1,68 @@
+//! Checks for week4 day "dpo": sequence log-probabilities and the DPO loss, its implicit
+//! rewards and its gradients against torch autograd (fixtures/gen/week4_dpo.py).
+
+use super::grad_of;
+use crate::cases::{cases, vs_torch};
+use crate::check::{Fail, Learner};
+use crate::compare::{close, close_with, Candidate, Tol};
+use crate::registry::Exercise;
+use crate::subject::week4::dpo as dp;
+use candle_core::Var;
+
+const FX: &str = "week4/dpo.safetensors";
+
+/// A log-softmax over ≤ 27 logits and a masked sum of ≤ 6 terms: a few ulps of values of
+/// order 10.
+const SEQ: Tol = Tol { abs: 1e-5, rel: 1e-5 };
+/// Log-probabilities of order 10 multiplied by β ≤ 2 and differenced: the log-sigmoid's input
+/// carries ~1e-6 absolute rounding, so compare at 1e-5.
+const DPO: Tol = Tol { abs: 1e-5, rel: 1e-5 };
+
+macro_rules! ex {
+    ($name:ident, $f:expr, $title:expr, $hint:expr) => {
+        Exercise::new(concat!("week4.dpo.", stringify!($name)), $title, "src/dpo.rs").function($f).hint($hint)
+    };
+}
+
+pub fn exercises() -> Vec<Exercise> {
+    vec![
+        ex!(seq_logprob, "seq_logprob", "the log-probability of a sequence", "log_softmax(logits, D::Minus1)?.gather(&tokens.unsqueeze(2)?, 2)?.squeeze(2)? is [b, T]; multiply by the mask and sum over dim 1.")
+            .check("vs torch", |ctx| vs_torch(ctx, FX, "seq_logprob", SEQ, |c| dp::seq_logprob(&c.t("logits")?, &c.t("tokens")?, &c.t("mask")?).learner())),
+        ex!(dpo_loss, "dpo_loss", "the DPO loss and its gradients", "r_w = β(π_w − ref_w), r_l = β(π_l − ref_l), z = r_w − r_l; log σ(z) = z.minimum(0) − log(1 + exp(−|z|)); loss = −mean.")
+            .check("loss, implicit rewards and gradients vs torch", |ctx| {
+                for c in cases(ctx, FX, "dpo")? {
+                    let (pc, pr) = (Var::from_tensor(&c.t("policy_chosen")?)?, Var::from_tensor(&c.t("policy_rejected")?)?);
+                    let (rc, rr, beta) = (c.t("ref_chosen")?, c.t("ref_rejected")?, c.f("beta")?);
+                    let out = dp::dpo_loss(pc.as_tensor(), pr.as_tensor(), &rc, &rr, beta).learner()?;
+                    let l = c.label();
+                    let swapped = Candidate { description: "the loss with chosen and rejected swapped", tensor: dpo_ref(&c.t("policy_rejected")?, &c.t("policy_chosen")?, &rr, &rc, beta)? };
+                    close_with(&format!("loss, {l}"), &out.loss, &c.out()?, DPO, &[swapped])?;
+                    close(&format!("chosen_rewards, {l}"), &out.chosen_rewards, &c.t("chosen_rewards")?, DPO)?;
+                    close(&format!("rejected_rewards, {l}"), &out.rejected_rewards, &c.t("rejected_rewards")?, DPO)?;
+                    let grads = out.loss.backward().learner()?;
+                    let gc = grads.get(pc.as_tensor()).ok_or_else(|| Fail::Mismatch("no gradient reached policy_chosen".into()))?;
+                    let gr = grads.get(pr.as_tensor()).ok_or_else(|| Fail::Mismatch("no gradient reached policy_rejected".into()))?;
+                    close(&format!("d loss / d policy_chosen, {l}"), gc, &c.t("grad_chosen")?, DPO)?;
+                    close(&format!("d loss / d policy_rejected, {l}"), gr, &c.t("grad_rejected")?, DPO)?;
+                }
+                Ok(())
+            })
+            .check("a large margin does not overflow", |ctx| {
+                // log σ(z) for z = −400: the naive log(1/(1+exp(400))) is −inf in f32.
+                let dev = &ctx.device;
+                let pc = Var::new(&[-500f32], dev)?;
+                let t = |v: f32| candle_core::Tensor::new(&[v], dev);
+                let out = dp::dpo_loss(pc.as_tensor(), &t(-100.0)?, &t(-100.0)?, &t(-100.0)?, 1.0).learner()?;
+                let want = t(400.0)?.squeeze(0)?;
+                close("loss with β(π_w − ref_w) − β(π_l − ref_l) = −400 (= 400)", &out.loss, &want, Tol::new(1e-3, 1e-5))?;
+                close("its gradient (= −1)", &grad_of(&out.loss, &pc, "policy_chosen")?, &t(-1.0)?, Tol::new(1e-5, 1e-5))
+            }),
+    ]
+}
+
+fn dpo_ref(pc: &candle_core::Tensor, pr: &candle_core::Tensor, rc: &candle_core::Tensor, rr: &candle_core::Tensor, beta: f64) -> candle_core::Result<candle_core::Tensor> {
+    let z = (((pc - rc)? - (pr - rr)?)? * beta)?;
+    // −log σ(z) = softplus(−z), computed stably
+    let sp = (z.neg()?.relu()? + (z.abs()?.neg()?.exp()? + 1.0)?.log()?)?;
+    sp.mean_all()
+}

@@ -1,5 +1,7 @@
 //! Checks for week4 day "dpo": sequence log-probabilities and the DPO loss, its implicit
-//! rewards and its gradients against torch autograd (fixtures/gen/week4_dpo.py).
+//! rewards and its gradients against torch autograd (fixtures/gen/week4_dpo.py); a short DPO
+//! run on the character language model with preference pairs "a positive Shakespeare line is
+//! preferred to a negative one" (the lines and labels of the lm_rl day).
 
 use super::grad_of;
 use crate::cases::{cases, vs_torch};
@@ -7,7 +9,11 @@ use crate::check::{Fail, Learner};
 use crate::compare::{close, close_with, Candidate, Tol};
 use crate::registry::Exercise;
 use crate::subject::week4::dpo as dp;
+use crate::check::{ensure, Ctx};
+use crate::subject::week4::lm_rl as lm;
 use candle_core::Var;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 
 const FX: &str = "week4/dpo.safetensors";
 
@@ -57,7 +63,51 @@ pub fn exercises() -> Vec<Exercise> {
                 close("loss with β(π_w − ref_w) − β(π_l − ref_l) = −400 (= 400)", &out.loss, &want, Tol::new(1e-3, 1e-5))?;
                 close("its gradient (= −1)", &grad_of(&out.loss, &pc, "policy_chosen")?, &t(-1.0)?, Tol::new(1e-5, 1e-5))
             }),
+        ex!(dpo_train, "dpo_train", "a short DPO run raises the preference margin", "Reference log-probs once (detached): token_logps(...)?.sum(1)?. Per step: the policy's sums for chosen and rejected, dpo_loss, push mean(chosen_rewards − rejected_rewards) before opt.backward_step(&out.loss).")
+            .timeout(std::time::Duration::from_secs(60))
+            .check("the mean margin on the training pairs grows to ≥ 1", |ctx| dpo_run(ctx)),
     ]
+}
+
+const ANSWER: usize = 32;
+
+/// Pairs (positive line, negative line), answers cut or padded with spaces to 32 characters,
+/// after a prompt of `CONTEXT` newlines.
+fn pairs(examples: &[(String, bool)], n: usize) -> Vec<dp::Pair> {
+    let enc = |s: &str| {
+        let mut ids = lm::encode(s);
+        ids.resize(ANSWER, 0);
+        ids
+    };
+    let pos = examples.iter().filter(|e| e.1).map(|e| enc(&e.0));
+    let neg = examples.iter().filter(|e| !e.1).map(|e| enc(&e.0));
+    let prompt = lm::encode(&"\n".repeat(lm::CONTEXT));
+    pos.zip(neg).take(n).map(|(chosen, rejected)| dp::Pair { prompt: prompt.clone(), chosen, rejected }).collect()
+}
+
+fn dpo_run(ctx: &Ctx) -> Result<(), Fail> {
+    let (train, test) = super::lm_rl::labelled(ctx)?;
+    let (train, test) = (pairs(&train, 128), pairs(&test, 128));
+    let reference = lm::CharMlp::new(&mut ChaCha8Rng::seed_from_u64(0), &ctx.device)?;
+    let policy = reference.copy()?;
+    let start = std::time::Instant::now();
+    let steps = 20;
+    let margins = dp::dpo_train(&policy, &reference, &train, steps, 0.1, 1e-2).learner()?;
+    let secs = start.elapsed().as_secs_f64();
+    ensure(margins.len() == steps, || format!("dpo_train returned {} margins for {steps} steps", margins.len()))?;
+    crate::picture::lines(&ctx.artefact("week4/dpo_margin.png")?, &[&margins], 480, 240)?;
+    // Held-out pairs: is the chosen answer's implicit reward above the rejected one's?
+    let lp = |m: &lm::CharMlp, which: fn(&dp::Pair) -> &Vec<u32>| -> Result<Vec<f32>, Fail> {
+        let prompts: Vec<Vec<u32>> = test.iter().map(|p| p.prompt.clone()).collect();
+        let answers: Vec<Vec<u32>> = test.iter().map(|p| which(p).clone()).collect();
+        Ok(m.token_logps(&prompts, &answers)?.sum(1)?.to_vec1::<f32>()?)
+    };
+    let (pc, pr, rc, rr) = (lp(&policy, |p| &p.chosen)?, lp(&policy, |p| &p.rejected)?, lp(&reference, |p| &p.chosen)?, lp(&reference, |p| &p.rejected)?);
+    let right = (0..test.len()).filter(|&i| (pc[i] - rc[i]) > (pr[i] - rr[i])).count();
+    let (first, last) = (margins[0], margins[steps - 1]);
+    ctx.note(format!("{steps} steps on {} pairs in {secs:.1}s: mean margin {first:.3} → {last:.3}; held-out pairs ranked right: {right} of {}", train.len(), test.len()));
+    ensure(first.abs() < 1e-4, || format!("the first margin is {first}, expected 0 (the policy starts as a copy of the reference; record the margin before the step)"))?;
+    ensure(last >= 1.0, || format!("the mean margin reached {last:.3}, needs ≥ 1"))
 }
 
 fn dpo_ref(pc: &candle_core::Tensor, pr: &candle_core::Tensor, rc: &candle_core::Tensor, rr: &candle_core::Tensor, beta: f64) -> candle_core::Result<candle_core::Tensor> {

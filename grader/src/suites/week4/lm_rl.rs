@@ -1,11 +1,21 @@
 //! Checks for week4 day "lm_rl": the KL-penalised per-token reward and FUDGE's reweighted
-//! next-token distribution against torch (fixtures/gen/week4_lm_rl.py).
+//! next-token distribution against torch (fixtures/gen/week4_lm_rl.py); the sentiment reward
+//! model's held-out accuracy on rule-labelled Tiny Shakespeare lines; (`--long`) KL-penalised
+//! RL of a character language model towards positive continuations.
+//!
+//! The labelled set: every non-empty line of Tiny Shakespeare, lower-cased and split into
+//! words; a line with more words from `POSITIVE` than from `NEGATIVE` is positive, one with
+//! more from `NEGATIVE` negative, any other line is left out (about 4,700 lines remain, 64 %
+//! positive). Every fifth labelled line is held out.
 
 use crate::cases::vs_torch;
-use crate::check::Learner;
+use crate::check::{ensure, Ctx, Fail, Learner};
+use crate::compare::Tol;
 use crate::registry::Exercise;
 use crate::subject::week4::lm_rl as lm;
-use crate::compare::Tol;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::time::Duration;
 
 const FX: &str = "week4/lm_rl.safetensors";
 
@@ -23,5 +33,155 @@ pub fn exercises() -> Vec<Exercise> {
         ex!(fudge, "fudge", "FUDGE: a prefix classifier reweights the next token", "order = lm_logits.arg_sort_last_dim(false)?.narrow(1, 0, k)?; a keep mask from scatter_add of ones at `order` (or compare each logit with the k-th largest); joint = log_softmax(lm) + attr; where_cond(keep, joint, −∞); log_softmax again.")
             // Two log-softmaxes and a sum over ≤ 27 tokens in f32; −∞ entries must match exactly.
             .check("vs torch (top-k of the LM, renormalised)", |ctx| vs_torch(ctx, FX, "fudge", Tol::F32, |c| lm::fudge(&c.t("lm_logits")?, &c.t("attr_logp")?, c.n("top_k")?).learner())),
+        ex!(sentiment_model, "train_sentiment", "a sentiment reward model", "Zero-initialised Var w [FEATURES, 1] and b [1]; per minibatch: logits = trigram_features(texts)·w + b (Sentiment::logits), loss = binary_cross_entropy_with_logit(logits, y), opt.backward_step. A few epochs at lr 1e-2 are enough.")
+            .timeout(Duration::from_secs(120))
+            .check("held-out accuracy ≥ 90 % on rule-labelled Shakespeare lines", |ctx| {
+                let (train, test) = labelled(ctx)?;
+                let start = std::time::Instant::now();
+                let rm = lm::train_sentiment(&train, 4, 1e-2, &mut ChaCha8Rng::seed_from_u64(0), &ctx.device).learner()?;
+                let acc = accuracy(&rm, &test)?;
+                let pos = test.iter().filter(|e| e.1).count() as f64 / test.len() as f64;
+                ctx.note(format!("{} training lines, {} held out ({:.1} % positive); trained in {:.1}s; held-out accuracy {:.1} %", train.len(), test.len(), 100.0 * pos, start.elapsed().as_secs_f64(), 100.0 * acc));
+                ensure(acc >= 0.9, || format!("held-out accuracy {:.1} %, needs ≥ 90 % (always answering \"positive\" scores {:.1} %)", 100.0 * acc, 100.0 * pos))
+            }),
+        ex!(rl_finetune, "rl_finetune", "KL-penalised RL towards positive text (long)", "Per step: sample, score, token_logps of policy and reference, kl_rewards with the detached policy log-probs, reward-to-go (a reverse cumulative sum: a matmul with a triangular ones matrix), subtract its batch mean per position, loss = −mean(logp · advantage).")
+            .long()
+            .timeout(Duration::from_secs(1800))
+            .check("the reward rises by ≥ 0.15 with a final KL below 8 nats", |ctx| rl_run(ctx)),
+        ex!(value_head, "train_value_head", "a value function over prefixes (long)", "Per step: sample continuations, final = rm.prob_positive(full texts), cut each at k = rng.random_range(1..=len), loss = binary_cross_entropy_with_logit(v.logits(prefix texts), final).")
+            .long()
+            .timeout(Duration::from_secs(1800))
+            .check("R² ≥ 0.5 on full continuations, > 0 from half of them", |ctx| value_run(ctx)),
     ]
+}
+
+const POSITIVE: &[&str] = &[
+    "love", "loved", "loves", "loving", "sweet", "good", "gentle", "fair", "joy", "happy", "kind", "dear", "noble", "honour", "honest", "grace", "gracious", "blessed", "bless", "merry",
+    "glad", "peace", "smile", "true", "heaven", "beauty", "beautiful", "best", "friend", "friends",
+];
+const NEGATIVE: &[&str] = &[
+    "hate", "hated", "death", "dead", "die", "kill", "killed", "murder", "blood", "bloody", "foul", "vile", "false", "traitor", "villain", "grief", "woe", "sorrow", "curse", "cursed",
+    "fear", "evil", "wicked", "enemy", "enemies", "poison", "tears", "weep", "war", "sick",
+];
+
+/// The rule: more positive than negative words → Some(true), more negative → Some(false).
+fn label(line: &str) -> Option<bool> {
+    let lower = line.to_lowercase();
+    let words = lower.split(|c: char| !(c.is_ascii_lowercase() || c == '\'')).filter(|w| !w.is_empty());
+    let (mut p, mut n) = (0, 0);
+    for w in words {
+        p += POSITIVE.contains(&w) as i32;
+        n += NEGATIVE.contains(&w) as i32;
+    }
+    (p != n).then_some(p > n)
+}
+
+pub(crate) type Examples = Vec<(String, bool)>;
+
+pub(crate) fn labelled(_ctx: &Ctx) -> Result<(Examples, Examples), Fail> {
+    let text = crate::data::text(&crate::data::TINY_SHAKESPEARE).map_err(Fail::Fixture)?;
+    let all: Examples = text.lines().filter(|l| !l.trim().is_empty()).filter_map(|l| label(l).map(|y| (l.to_string(), y))).collect();
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for (i, e) in all.into_iter().enumerate() {
+        if i % 5 == 4 {
+            test.push(e);
+        } else {
+            train.push(e);
+        }
+    }
+    Ok((train, test))
+}
+
+fn accuracy(rm: &lm::Sentiment, test: &Examples) -> Result<f64, Fail> {
+    let texts: Vec<String> = test.iter().map(|e| e.0.clone()).collect();
+    let p = rm.prob_positive(&texts).learner()?;
+    ensure(p.len() == test.len(), || format!("prob_positive returned {} values for {} texts", p.len(), test.len()))?;
+    Ok(p.iter().zip(test).filter(|(p, e)| (**p > 0.5) == e.1).count() as f64 / test.len() as f64)
+}
+
+/// The shared setup of the long language-model checks: a pretrained character model (the given
+/// `pretrain`), the learner's reward model, and prompts.
+struct Setup {
+    policy: lm::CharMlp,
+    pre_loss: f32,
+    rm: lm::Sentiment,
+    acc: f64,
+    prompts: Vec<Vec<u32>>,
+}
+
+fn setup(ctx: &Ctx) -> Result<Setup, Fail> {
+    let text = crate::data::text(&crate::data::TINY_SHAKESPEARE).map_err(Fail::Fixture)?;
+    let ids = lm::encode(&text);
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let policy = lm::CharMlp::new(&mut rng, &ctx.device)?;
+    let losses = lm::pretrain(&policy, &ids, 3000, 128, 3e-3, &mut rng)?;
+    let pre_loss = losses[losses.len() - 100..].iter().sum::<f32>() / 100.0;
+    let (train, test) = labelled(ctx)?;
+    let rm = lm::train_sentiment(&train, 4, 1e-2, &mut ChaCha8Rng::seed_from_u64(0), &ctx.device).learner()?;
+    let acc = accuracy(&rm, &test)?;
+    // Prompts: 16 characters of Shakespeare ending at a space, every 4,999th character.
+    let prompts: Vec<Vec<u32>> = (1..ids.len() / 4999)
+        .map(|k| {
+            let mut end = k * 4999;
+            while ids[end - 1] != 0 {
+                end += 1;
+            }
+            ids[end - 16..end].to_vec()
+        })
+        .collect();
+    Ok(Setup { policy, pre_loss, rm, acc, prompts })
+}
+
+fn value_run(ctx: &Ctx) -> Result<(), Fail> {
+    let start = std::time::Instant::now();
+    let Setup { policy, rm, prompts, .. } = setup(ctx)?;
+    let len = 24;
+    let v = lm::train_value_head(&policy, &rm, &prompts, 300, 64, len, 1e-2, &mut ChaCha8Rng::seed_from_u64(3)).learner()?;
+    // Fresh samples, scored by the reward model; R² of the value's prediction per prefix length.
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let ps: Vec<Vec<u32>> = (0..512).map(|i| prompts[(i * 7) % prompts.len()].clone()).collect();
+    let toks = policy.sample(&ps, len, &mut rng)?;
+    let finals = rm.prob_positive(&toks.iter().map(|t| lm::decode(t)).collect::<Vec<_>>())?;
+    let mean = finals.iter().sum::<f32>() / finals.len() as f32;
+    let var: f32 = finals.iter().map(|f| (f - mean).powi(2)).sum::<f32>();
+    let mut r2 = Vec::new();
+    for k in [len / 4, len / 2, 3 * len / 4, len] {
+        let pred = v.prob_positive(&toks.iter().map(|t| lm::decode(&t[..k])).collect::<Vec<_>>()).learner()?;
+        let err: f32 = pred.iter().zip(&finals).map(|(p, f)| (p - f).powi(2)).sum();
+        r2.push((k, 1.0 - err / var));
+    }
+    ctx.note(format!("R² of the final score by prefix length (of {len}): {} ({:.0}s)", r2.iter().map(|(k, r)| format!("{k}: {r:.3}")).collect::<Vec<_>>().join(", "), start.elapsed().as_secs_f64()));
+    ensure(r2[3].1 >= 0.5, || format!("R² on full continuations {:.3}, needs ≥ 0.5", r2[3].1))?;
+    ensure(r2[1].1 > 0.0, || format!("R² from half of each continuation {:.3}, needs > 0 (better than predicting the mean)", r2[1].1))
+}
+
+fn rl_run(ctx: &Ctx) -> Result<(), Fail> {
+    let start = std::time::Instant::now();
+    let Setup { policy, pre_loss, rm, acc, prompts } = setup(ctx)?;
+    let reference = policy.copy()?;
+    let setup = start.elapsed().as_secs_f64();
+    let cfg = lm::RlConfig::default();
+    let rep = lm::rl_finetune(&policy, &reference, &rm, &prompts, &cfg, &mut ChaCha8Rng::seed_from_u64(1)).learner()?;
+    ensure(rep.scores.len() == cfg.steps && rep.kls.len() == cfg.steps, || format!("the report has {} scores and {} KL values for {} steps", rep.scores.len(), rep.kls.len(), cfg.steps))?;
+    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+    let (first, last) = (mean(&rep.scores[..10]), mean(&rep.scores[cfg.steps - 10..]));
+    let kl = mean(&rep.kls[cfg.steps - 10..]);
+    crate::picture::lines(&ctx.artefact("week4/rl_reward.png")?, &[&rep.scores], 480, 240)?;
+    crate::picture::lines(&ctx.artefact("week4/rl_kl.png")?, &[&rep.kls], 480, 240)?;
+    let mut srng = ChaCha8Rng::seed_from_u64(2);
+    let shown: Vec<Vec<u32>> = prompts[..4].to_vec();
+    let before = reference.sample(&shown, cfg.len, &mut srng)?;
+    let after = policy.sample(&shown, cfg.len, &mut srng)?;
+    for ((p, b), a) in shown.iter().zip(&before).zip(&after) {
+        ctx.note(format!("{:?} → before {:?} · after {:?}", lm::decode(p), lm::decode(b), lm::decode(a)));
+    }
+    ctx.note(format!(
+        "pretraining loss {pre_loss:.3} nats/char, reward model held-out accuracy {:.1} %, setup {setup:.0}s; RL {} steps of {} in {:.0}s: mean score {first:.3} → {last:.3}, KL {kl:.2} nats per continuation",
+        100.0 * acc,
+        cfg.steps,
+        cfg.batch,
+        start.elapsed().as_secs_f64() - setup
+    ));
+    ensure(last >= first + 0.15, || format!("mean score of the first 10 steps {first:.3}, of the last 10 {last:.3}: needs a rise of ≥ 0.15"))?;
+    ensure(kl < 8.0, || format!("final KL estimate {kl:.2} nats per continuation, needs < 8 (the policy drifted far from the reference)"))
 }

@@ -360,3 +360,51 @@ pub fn train_value_head(policy: &CharMlp, rm: &Sentiment, prompts: &[Vec<u32>], 
     Ok(v)
     // END SOLUTION
 }
+
+/// ## fudge_decode
+/// Guided sampling with FUDGE: sample `len` characters after each prompt from `lm`, but draw
+/// each character from `fudge(logits, attr_logp, top_k)` instead of the plain softmax. Here
+/// `logits` are `lm`'s next-character logits `[b, V]` and `attr_logp[i, x] = log σ(
+/// classifier.logits([prefix_i + x]))` is the prefix classifier's log-probability that the
+/// continuation will be positive if `x` comes next (`prefix_i` = the characters generated so
+/// far for row `i`, without the prompt, decoded; `candle_nn::ops::sigmoid` then `log`). Only
+/// the top-k candidates matter (the others get −∞ in `fudge`), so it is enough to run the
+/// classifier on those and put 0 elsewhere. `strength` multiplies `attr_logp` before `fudge`
+/// (`p_lm · p(a | ·)^strength`; 1 is FUDGE as published, larger values steer harder, as the
+/// guidance weight of GeDi-style decoders does). Sample with
+/// `policy_gradients::sample_categorical` on the `exp` of `fudge`'s output. The grader uses
+/// your `train_value_head` as the classifier, strength 4 and top-k 10, and needs guided samples
+/// to score at least 0.1 higher (reward model's mean P(positive)) than plain samples from the
+/// same model.
+#[allow(clippy::too_many_arguments)]
+pub fn fudge_sample(lm: &CharMlp, classifier: &Sentiment, prompts: &[Vec<u32>], len: usize, top_k: usize, strength: f64, rng: &mut impl Rng) -> Result<Vec<Vec<u32>>> {
+    // BEGIN SOLUTION
+    let dev = lm.emb.device().clone();
+    let (b, v) = (prompts.len(), vocab_size());
+    let mut hist: Vec<Vec<u32>> = prompts.to_vec();
+    for step in 0..len {
+        let ctx: Vec<u32> = hist.iter().flat_map(|h| h[h.len() - CONTEXT..].to_vec()).collect();
+        let logits = lm.logits(&Tensor::from_vec(ctx, (b, CONTEXT), &dev)?)?;
+        let top = logits.arg_sort_last_dim(false)?.narrow(1, 0, top_k)?.to_vec2::<u32>()?;
+        let mut texts = Vec::with_capacity(b * top_k);
+        for (h, cands) in hist.iter().zip(&top) {
+            let prefix = decode(&h[h.len() - step..]);
+            for &x in cands {
+                texts.push(format!("{prefix}{}", decode(&[x])));
+            }
+        }
+        let lp = (candle_nn::ops::sigmoid(&classifier.logits(&texts)?)?.log()? * strength)?.to_vec1::<f32>()?;
+        let mut attr = vec![0f32; b * v];
+        for (i, cands) in top.iter().enumerate() {
+            for (j, &x) in cands.iter().enumerate() {
+                attr[i * v + x as usize] = lp[i * top_k + j];
+            }
+        }
+        let guided = fudge(&logits, &Tensor::from_vec(attr, (b, v), &dev)?, top_k)?.exp()?.to_vec2::<f32>()?;
+        for (h, row) in hist.iter_mut().zip(guided) {
+            h.push(super::policy_gradients::sample_categorical(&row, rng) as u32);
+        }
+    }
+    Ok(hist.iter().zip(prompts).map(|(h, p)| h[p.len()..].to_vec()).collect())
+    // END SOLUTION
+}

@@ -113,6 +113,8 @@ pub fn exercises() -> Vec<Exercise> {
                 for &(start, end, decay) in &[(1.0, 0.1, 100usize), (1.0, 0.02, 15_000), (0.5, 0.5, 10), (0.9, 0.05, 7)] {
                     for t in [0, 1, decay / 3, decay / 2, decay - 1, decay, decay + 1, 10 * decay] {
                         let want = start + (end - start) * (t as f64 / decay as f64).min(1.0);
+                        // f64 arithmetic of three operations: another order of the same formula
+                        // differs by a few ulps (≈ 1e-16); a wrong slope or endpoint by ≥ 1e-4.
                         scalar_close(&format!("epsilon({t}, {start}, {end}, {decay})"), dq::epsilon(t, start, end, decay), want, Tol::new(1e-12, 1e-12))?;
                     }
                 }

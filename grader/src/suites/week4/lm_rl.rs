@@ -52,6 +52,10 @@ pub fn exercises() -> Vec<Exercise> {
             .long()
             .timeout(Duration::from_secs(1800))
             .check("R² ≥ 0.5 on full continuations, > 0 from half of them", |ctx| value_run(ctx)),
+        ex!(fudge_decode, "fudge_sample", "FUDGE-guided sampling raises the reward without training (long)", "Per step: the LM's logits for the last CONTEXT ids; the top-k candidates (arg_sort_last_dim + narrow); classifier logits of prefix + candidate for each; log σ of them into a [b, V] tensor (0 elsewhere); fudge(...).exp() → sample_categorical per row.")
+            .long()
+            .timeout(Duration::from_secs(1800))
+            .check("guided samples score ≥ 0.1 higher than plain ones", |ctx| fudge_run(ctx)),
     ]
 }
 
@@ -153,6 +157,27 @@ fn value_run(ctx: &Ctx) -> Result<(), Fail> {
     ctx.note(format!("R² of the final score by prefix length (of {len}): {} ({:.0}s)", r2.iter().map(|(k, r)| format!("{k}: {r:.3}")).collect::<Vec<_>>().join(", "), start.elapsed().as_secs_f64()));
     ensure(r2[3].1 >= 0.5, || format!("R² on full continuations {:.3}, needs ≥ 0.5", r2[3].1))?;
     ensure(r2[1].1 > 0.0, || format!("R² from half of each continuation {:.3}, needs > 0 (better than predicting the mean)", r2[1].1))
+}
+
+fn fudge_run(ctx: &Ctx) -> Result<(), Fail> {
+    let start = std::time::Instant::now();
+    let Setup { policy, rm, prompts, .. } = setup(ctx)?;
+    let len = 24;
+    let v = lm::train_value_head(&policy, &rm, &prompts, 300, 64, len, 1e-2, &mut ChaCha8Rng::seed_from_u64(3)).learner()?;
+    let ps: Vec<Vec<u32>> = (0..256).map(|i| prompts[(i * 5) % prompts.len()].clone()).collect();
+    let plain = policy.sample(&ps, len, &mut ChaCha8Rng::seed_from_u64(5))?;
+    let guided = lm::fudge_sample(&policy, &v, &ps, len, 10, 4.0, &mut ChaCha8Rng::seed_from_u64(5)).learner()?;
+    ensure(guided.len() == ps.len() && guided.iter().all(|g| g.len() == len), || format!("fudge_sample must return {} continuations of {len} ids", ps.len()))?;
+    let score = |s: &[Vec<u32>]| -> Result<f32, Fail> {
+        let p = rm.prob_positive(&s.iter().map(|t| lm::decode(t)).collect::<Vec<_>>()).learner()?;
+        Ok(p.iter().sum::<f32>() / p.len() as f32)
+    };
+    let (a, b) = (score(&plain)?, score(&guided)?);
+    for (p, g) in plain.iter().zip(&guided).take(3) {
+        ctx.note(format!("plain {:?} · guided {:?}", lm::decode(p), lm::decode(g)));
+    }
+    ctx.note(format!("mean reward-model score of 256 continuations: plain {a:.3}, FUDGE-guided (top 10, strength 4) {b:.3} ({:.0}s)", start.elapsed().as_secs_f64()));
+    ensure(b >= a + 0.1, || format!("guided samples score {b:.3}, plain ones {a:.3}: needs a rise of ≥ 0.1"))
 }
 
 fn rl_run(ctx: &Ctx) -> Result<(), Fail> {

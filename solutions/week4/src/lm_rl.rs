@@ -300,6 +300,7 @@ pub struct RlReport {
 /// 4. the advantage of token `t` is its reward-to-go `Σ_{u ≥ t} r_u` minus the batch mean of
 ///    the rewards-to-go at position `t` (a baseline);
 /// 5. one Adam step (`cfg.lr`) on `−mean(log π(x_t) · advantage_t)`.
+///
 /// Record the mean score and the mean KL estimate `Σ_t (log π − log π_ref)` of every step. The
 /// grader needs the mean score of the last 10 steps to exceed that of the first 10 by at least
 /// 0.15, with a final KL estimate below 8 nats per continuation.

@@ -93,6 +93,7 @@ impl CartPole {
     /// and a 500-step episode amplifies a different rounding order beyond that.
     /// Example: from `[0, 0, 0, 0]`, action 1 gives `ẍ ≈ 9.7561`, `θ̈ ≈ −14.634`, and the state
     /// after the step is `[0, 0.19512, 0, −0.29268]` (positions move only on the next step).
+    #[allow(clippy::manual_range_contains)] // gymnasium's comparisons, NaN behaviour included
     pub fn step(&mut self, action: usize) -> StepResult {
         todo!()
     }

@@ -68,7 +68,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         ex!(dpo_train, "dpo_train", "a short DPO run raises the preference margin", "Reference log-probs once (detached): token_logps(...)?.sum(1)?. Per step: the policy's sums for chosen and rejected, dpo_loss, push mean(chosen_rewards − rejected_rewards) before opt.backward_step(&out.loss).")
             .timeout(std::time::Duration::from_secs(60))
-            .check("the mean margin on the training pairs grows to ≥ 1", |ctx| dpo_run(ctx)),
+            .check("the mean margin on the training pairs grows to ≥ 1", dpo_run),
     ]
 }
 

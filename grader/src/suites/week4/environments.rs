@@ -22,8 +22,11 @@ macro_rules! ex {
     };
 }
 
+/// A board with its winner and minimax value.
+pub(crate) type Position = ([i8; 9], (i8, i8));
+
 /// A fixture position "board winner value" → (board, (winner, value)).
-pub(crate) fn parse_position(s: &str) -> Result<([i8; 9], (i8, i8)), Fail> {
+pub(crate) fn parse_position(s: &str) -> Result<Position, Fail> {
     let bad = || Fail::Fixture(format!("{TTT}: cannot read position {s:?}; {}", crate::fixtures::REMAKE));
     let mut parts = s.split(' ');
     let (b, w, v) = (parts.next().ok_or_else(bad)?, parts.next().ok_or_else(bad)?, parts.next().ok_or_else(bad)?);
@@ -48,7 +51,7 @@ pub(crate) fn parse_position(s: &str) -> Result<([i8; 9], (i8, i8)), Fail> {
     Ok((board, (w, v.parse().map_err(|_| bad())?)))
 }
 
-fn positions(ctx: &Ctx) -> Result<Vec<([i8; 9], (i8, i8))>, Fail> {
+fn positions(ctx: &Ctx) -> Result<Vec<Position>, Fail> {
     let j = ctx.json(TTT)?;
     let list = j["positions"].as_array().ok_or_else(|| Fail::Fixture(format!("{TTT} has no positions; {}", crate::fixtures::REMAKE)))?;
     list.iter().map(|p| parse_position(p.as_str().unwrap_or(""))).collect()

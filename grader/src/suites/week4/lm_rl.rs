@@ -47,15 +47,15 @@ pub fn exercises() -> Vec<Exercise> {
         ex!(rl_finetune, "rl_finetune", "KL-penalised RL towards positive text (long)", "Per step: sample, score, token_logps of policy and reference, kl_rewards with the detached policy log-probs, reward-to-go (a reverse cumulative sum: a matmul with a triangular ones matrix), subtract its batch mean per position, loss = −mean(logp · advantage).")
             .long()
             .timeout(Duration::from_secs(1800))
-            .check("the reward rises by ≥ 0.15 with a final KL below 8 nats", |ctx| rl_run(ctx)),
+            .check("the reward rises by ≥ 0.15 with a final KL below 8 nats", rl_run),
         ex!(value_head, "train_value_head", "a value function over prefixes (long)", "Per step: sample continuations, final = rm.prob_positive(full texts), cut each at k = rng.random_range(1..=len), loss = binary_cross_entropy_with_logit(v.logits(prefix texts), final).")
             .long()
             .timeout(Duration::from_secs(1800))
-            .check("R² ≥ 0.5 on full continuations, > 0 from half of them", |ctx| value_run(ctx)),
+            .check("R² ≥ 0.5 on full continuations, > 0 from half of them", value_run),
         ex!(fudge_decode, "fudge_sample", "FUDGE-guided sampling raises the reward without training (long)", "Per step: the LM's logits for the last CONTEXT ids; the top-k candidates (arg_sort_last_dim + narrow); classifier logits of prefix + candidate for each; log σ of them into a [b, V] tensor (0 elsewhere); fudge(...).exp() → sample_categorical per row.")
             .long()
             .timeout(Duration::from_secs(1800))
-            .check("guided samples score ≥ 0.1 higher than plain ones", |ctx| fudge_run(ctx)),
+            .check("guided samples score ≥ 0.1 higher than plain ones", fudge_run),
     ]
 }
 

@@ -191,8 +191,8 @@ mod tests {
             let mut env = Pole { s: [init[0], init[1], init[2], init[3]], t: 0 };
             for (t, a) in actions.iter().enumerate() {
                 let (term, trunc) = env.step(*a == 1);
-                for j in 0..4 {
-                    assert!((env.s[j] - states[t][j]).abs() < 1e-9, "case {k} step {t}");
+                for (got, want) in env.s.iter().zip(&states[t]) {
+                    assert!((got - want).abs() < 1e-9, "case {k} step {t}");
                 }
                 assert_eq!(term || trunc, t + 1 == actions.len(), "case {k} step {t}");
             }

@@ -81,7 +81,7 @@ pub fn exercises() -> Vec<Exercise> {
         ex!(self_play_train, "train_self_play", "a value table learned by self-play holds the perfect player (long)", "TD(0): after each move s → s', V(s) += α·(value(s') − V(s)). Many games (tens of thousands), α around 0.2–0.5, ε decaying from ~0.3. If it still loses, more exploration or more games.")
             .long()
             .timeout(Duration::from_secs(600))
-            .check("≥ 95 % of 200 games won or drawn against a perfect player", |ctx| self_play_vs_solver(ctx)),
+            .check("≥ 95 % of 200 games won or drawn against a perfect player", self_play_vs_solver),
     ]
 }
 

@@ -4,7 +4,7 @@
 //! preferred to a negative one" (the lines and labels of the lm_rl day).
 
 use super::grad_of;
-use crate::cases::{cases, vs_torch};
+use crate::cases::cases;
 use crate::check::{Fail, Learner};
 use crate::compare::{close, close_with, Candidate, Tol};
 use crate::registry::Exercise;
@@ -33,7 +33,16 @@ macro_rules! ex {
 pub fn exercises() -> Vec<Exercise> {
     vec![
         ex!(seq_logprob, "seq_logprob", "the log-probability of a sequence", "log_softmax(logits, D::Minus1)?.gather(&tokens.unsqueeze(2)?, 2)?.squeeze(2)? is [b, T]; multiply by the mask and sum over dim 1.")
-            .check("vs torch", |ctx| vs_torch(ctx, FX, "seq_logprob", SEQ, |c| dp::seq_logprob(&c.t("logits")?, &c.t("tokens")?, &c.t("mask")?).learner())),
+            .check("vs torch", |ctx| {
+                for c in cases(ctx, FX, "seq_logprob")? {
+                    let (l, t, m) = (c.t("logits")?, c.t("tokens")?, c.t("mask")?);
+                    let got = dp::seq_logprob(&l, &t, &m).learner()?;
+                    let lp = candle_nn::ops::log_softmax(&l, 2)?.gather(&t.unsqueeze(2)?, 2)?.squeeze(2)?;
+                    let unmasked = Candidate { description: "the sum over every position: multiply by the mask first", tensor: lp.sum(1)? };
+                    close_with(&c.label(), &got, &c.out()?, SEQ, &[unmasked])?;
+                }
+                Ok(())
+            }),
         ex!(dpo_loss, "dpo_loss", "the DPO loss and its gradients", "r_w = β(π_w − ref_w), r_l = β(π_l − ref_l), z = r_w − r_l; log σ(z) = z.minimum(0) − log(1 + exp(−|z|)); loss = −mean.")
             .check("loss, implicit rewards and gradients vs torch", |ctx| {
                 for c in cases(ctx, FX, "dpo")? {

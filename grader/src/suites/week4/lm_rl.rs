@@ -8,9 +8,8 @@
 //! more from `NEGATIVE` negative, any other line is left out (about 4,700 lines remain, 64 %
 //! positive). Every fifth labelled line is held out.
 
-use crate::cases::vs_torch;
 use crate::check::{ensure, Ctx, Fail, Learner};
-use crate::compare::Tol;
+use crate::compare::{close_with, Candidate, Tol};
 use crate::registry::Exercise;
 use crate::subject::week4::lm_rl as lm;
 use rand::SeedableRng;
@@ -29,10 +28,28 @@ pub fn exercises() -> Vec<Exercise> {
     vec![
         ex!(kl_rewards, "kl_rewards", "the KL-penalised reward per token", "(logp_policy − logp_ref) · (−β) gives [b, T]; add a [b, T] tensor that is zero except its last column, which is the scores (Tensor::cat of zeros (b, T − 1) and scores.reshape((b, 1)) on dim 1).")
             // A subtraction, a product and one addition in f32: a few ulps.
-            .check("vs torch", |ctx| vs_torch(ctx, FX, "kl_rewards", Tol::F32, |c| lm::kl_rewards(&c.t("logp_policy")?, &c.t("logp_ref")?, &c.t("scores")?, c.f("beta")?).learner())),
+            .check("vs torch", |ctx| {
+                for c in crate::cases::cases(ctx, FX, "kl_rewards")? {
+                    let (lp, lr, sc, beta) = (c.t("logp_policy")?, c.t("logp_ref")?, c.t("scores")?, c.f("beta")?);
+                    let got = lm::kl_rewards(&lp, &lr, &sc, beta).learner()?;
+                    let kl = ((&lp - &lr)? * (-beta))?;
+                    let everywhere = Candidate { description: "the score added to every token (it belongs to the last token only)", tensor: kl.broadcast_add(&sc.unsqueeze(1)?)? };
+                    let sign = Candidate { description: "the KL term with the wrong sign (tokens the policy likes more than the reference should pay)", tensor: (c.out()? - (&kl * 2.0)?)? };
+                    close_with(&c.label(), &got, &c.out()?, Tol::F32, &[everywhere, sign])?;
+                }
+                Ok(())
+            }),
         ex!(fudge, "fudge", "FUDGE: a prefix classifier reweights the next token", "order = lm_logits.arg_sort_last_dim(false)?.narrow(1, 0, k)?; a keep mask from scatter_add of ones at `order` (or compare each logit with the k-th largest); joint = log_softmax(lm) + attr; where_cond(keep, joint, −∞); log_softmax again.")
             // Two log-softmaxes and a sum over ≤ 27 tokens in f32; −∞ entries must match exactly.
-            .check("vs torch (top-k of the LM, renormalised)", |ctx| vs_torch(ctx, FX, "fudge", Tol::F32, |c| lm::fudge(&c.t("lm_logits")?, &c.t("attr_logp")?, c.n("top_k")?).learner())),
+            .check("vs torch (top-k of the LM, renormalised)", |ctx| {
+                for c in crate::cases::cases(ctx, FX, "fudge")? {
+                    let (l, a) = (c.t("lm_logits")?, c.t("attr_logp")?);
+                    let got = lm::fudge(&l, &a, c.n("top_k")?).learner()?;
+                    let all = Candidate { description: "the reweighted distribution over all tokens: keep only the LM's top_k and give the others −∞", tensor: candle_nn::ops::log_softmax(&(candle_nn::ops::log_softmax(&l, 1)? + &a)?, 1)? };
+                    close_with(&c.label(), &got, &c.out()?, Tol::F32, &[all])?;
+                }
+                Ok(())
+            }),
         ex!(sentiment_model, "train_sentiment", "a sentiment reward model", "Zero-initialised Var w [FEATURES, 1] and b [1]; per minibatch: logits = trigram_features(texts)·w + b (Sentiment::logits), loss = binary_cross_entropy_with_logit(logits, y), opt.backward_step. A few epochs at lr 1e-2 are enough.")
             .timeout(Duration::from_secs(120))
             .check("held-out accuracy ≥ 90 % on rule-labelled Shakespeare lines", |ctx| {

@@ -53,7 +53,8 @@ pub fn exercises() -> Vec<Exercise> {
                     let (adv, ret) = pg::gae(&r, &v, &d, c.f("last_value")? as f32, c.f("gamma")? as f32, c.f("lam")? as f32);
                     same_len(&format!("advantages, {}", c.label()), adv.len(), r.len())?;
                     same_len(&format!("returns, {}", c.label()), ret.len(), r.len())?;
-                    close(&format!("advantages, {}", c.label()), &t1(adv, ctx)?, &c.out()?, REC)?;
+                    let ignore = Candidate { description: "GAE computed as if no episode ended (mask δ's bootstrap and the recursion with 1 − dones[t])", tensor: t1(gae_no_dones(&r, &v, c.f("last_value")? as f32, c.f("gamma")? as f32, c.f("lam")? as f32), ctx)? };
+                    close_with(&format!("advantages, {}", c.label()), &t1(adv, ctx)?, &c.out()?, REC, &[ignore])?;
                     close(&format!("returns, {}", c.label()), &t1(ret, ctx)?, &c.t("returns")?, REC)?;
                 }
                 Ok(())
@@ -118,6 +119,18 @@ pub fn exercises() -> Vec<Exercise> {
                 ensure(mean >= 475.0, || format!("greedy mean return {mean:.1} over 100 episodes, needs ≥ 475"))
             }),
     ]
+}
+
+/// GAE without episode boundaries (a diagnosis), computed here.
+fn gae_no_dones(r: &[f32], v: &[f32], last: f32, gamma: f32, lam: f32) -> Vec<f32> {
+    let mut out = vec![0f32; r.len()];
+    let mut a = 0f32;
+    for t in (0..r.len()).rev() {
+        let next = if t + 1 == r.len() { last } else { v[t + 1] };
+        a = r[t] + gamma * next - v[t] + gamma * lam * a;
+        out[t] = a;
+    }
+    out
 }
 
 fn pg_no_boundaries(r: &[f32], gamma: f32) -> Vec<f32> {

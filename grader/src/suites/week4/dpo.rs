@@ -103,7 +103,7 @@ fn dpo_run(ctx: &Ctx) -> Result<(), Fail> {
     let reference = lm::CharMlp::new(&mut ChaCha8Rng::seed_from_u64(0), &ctx.device)?;
     let policy = reference.copy()?;
     let start = std::time::Instant::now();
-    let steps = 20;
+    let steps = 12;
     let margins = dp::dpo_train(&policy, &reference, &train, steps, 0.1, 1e-2).learner()?;
     let secs = start.elapsed().as_secs_f64();
     ensure(margins.len() == steps, || format!("dpo_train returned {} margins for {steps} steps", margins.len()))?;

@@ -55,7 +55,7 @@ pub fn exercises() -> Vec<Exercise> {
             .check("held-out accuracy ≥ 90 % on rule-labelled Shakespeare lines", |ctx| {
                 let (train, test) = labelled(ctx)?;
                 let start = std::time::Instant::now();
-                let rm = lm::train_sentiment(&train, 4, 1e-2, &mut ChaCha8Rng::seed_from_u64(0), &ctx.device).learner()?;
+                let rm = lm::train_sentiment(&train, 3, 1e-2, &mut ChaCha8Rng::seed_from_u64(0), &ctx.device).learner()?;
                 let acc = accuracy(&rm, &test)?;
                 let pos = test.iter().filter(|e| e.1).count() as f64 / test.len() as f64;
                 ctx.note(format!("{} training lines, {} held out ({:.1} % positive); trained in {:.1}s; held-out accuracy {:.1} %", train.len(), test.len(), 100.0 * pos, start.elapsed().as_secs_f64(), 100.0 * acc));
@@ -138,7 +138,7 @@ fn setup(ctx: &Ctx) -> Result<Setup, Fail> {
     let losses = lm::pretrain(&policy, &ids, 3000, 128, 3e-3, &mut rng)?;
     let pre_loss = losses[losses.len() - 100..].iter().sum::<f32>() / 100.0;
     let (train, test) = labelled(ctx)?;
-    let rm = lm::train_sentiment(&train, 4, 1e-2, &mut ChaCha8Rng::seed_from_u64(0), &ctx.device).learner()?;
+    let rm = lm::train_sentiment(&train, 3, 1e-2, &mut ChaCha8Rng::seed_from_u64(0), &ctx.device).learner()?;
     let acc = accuracy(&rm, &test)?;
     // Prompts: 16 characters of Shakespeare ending at a space, every 4,999th character.
     let prompts: Vec<Vec<u32>> = (1..ids.len() / 4999)

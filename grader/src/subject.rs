@@ -31,6 +31,13 @@ pub use week2;
 #[path = "../../solutions/week2/src/lib.rs"]
 pub mod week2;
 
+#[cfg(not(feature = "reference"))]
+pub use week4;
+
+#[cfg(feature = "reference")]
+#[path = "../../solutions/week4/src/lib.rs"]
+pub mod week4;
+
 pub const REFERENCE: bool = cfg!(feature = "reference");
 
 pub fn mode() -> &'static str {

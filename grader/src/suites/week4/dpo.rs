@@ -1,0 +1,130 @@
+//! Checks for week4 day "dpo": sequence log-probabilities and the DPO loss, its implicit
+//! rewards and its gradients against torch autograd (fixtures/gen/week4_dpo.py); a short DPO
+//! run on the character language model with preference pairs "a positive Shakespeare line is
+//! preferred to a negative one" (the lines and labels of the lm_rl day).
+
+use super::grad_of;
+use crate::cases::cases;
+use crate::check::{Fail, Learner};
+use crate::compare::{close, close_with, Candidate, Tol};
+use crate::registry::Exercise;
+use crate::subject::week4::dpo as dp;
+use crate::check::{ensure, Ctx};
+use crate::subject::week4::lm_rl as lm;
+use candle_core::Var;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+const FX: &str = "week4/dpo.safetensors";
+
+/// A log-softmax over ≤ 27 logits and a masked sum of ≤ 6 terms: a few ulps of values of
+/// order 10.
+const SEQ: Tol = Tol { abs: 1e-5, rel: 1e-5 };
+/// Log-probabilities of order 10 multiplied by β ≤ 2 and differenced: the log-sigmoid's input
+/// carries ~1e-6 absolute rounding, so compare at 1e-5.
+const DPO: Tol = Tol { abs: 1e-5, rel: 1e-5 };
+
+macro_rules! ex {
+    ($name:ident, $f:expr, $title:expr, $hint:expr) => {
+        Exercise::new(concat!("week4.dpo.", stringify!($name)), $title, "src/dpo.rs").function($f).hint($hint)
+    };
+}
+
+pub fn exercises() -> Vec<Exercise> {
+    vec![
+        ex!(seq_logprob, "seq_logprob", "the log-probability of a sequence", "log_softmax(logits, D::Minus1)?.gather(&tokens.unsqueeze(2)?, 2)?.squeeze(2)? is [b, T]; multiply by the mask and sum over dim 1.")
+            .check("vs torch", |ctx| {
+                for c in cases(ctx, FX, "seq_logprob")? {
+                    let (l, t, m) = (c.t("logits")?, c.t("tokens")?, c.t("mask")?);
+                    let got = dp::seq_logprob(&l, &t, &m).learner()?;
+                    let lp = candle_nn::ops::log_softmax(&l, 2)?.gather(&t.unsqueeze(2)?, 2)?.squeeze(2)?;
+                    let unmasked = Candidate { description: "the sum over every position: multiply by the mask first", tensor: lp.sum(1)? };
+                    close_with(&c.label(), &got, &c.out()?, SEQ, &[unmasked])?;
+                }
+                Ok(())
+            }),
+        ex!(dpo_loss, "dpo_loss", "the DPO loss and its gradients", "r_w = β(π_w − ref_w), r_l = β(π_l − ref_l), z = r_w − r_l; log σ(z) = z.minimum(0) − log(1 + exp(−|z|)); loss = −mean.")
+            .check("loss, implicit rewards and gradients vs torch", |ctx| {
+                for c in cases(ctx, FX, "dpo")? {
+                    let (pc, pr) = (Var::from_tensor(&c.t("policy_chosen")?)?, Var::from_tensor(&c.t("policy_rejected")?)?);
+                    let (rc, rr, beta) = (c.t("ref_chosen")?, c.t("ref_rejected")?, c.f("beta")?);
+                    let out = dp::dpo_loss(pc.as_tensor(), pr.as_tensor(), &rc, &rr, beta).learner()?;
+                    let l = c.label();
+                    let swapped = Candidate { description: "the loss with chosen and rejected swapped", tensor: dpo_ref(&c.t("policy_rejected")?, &c.t("policy_chosen")?, &rr, &rc, beta)? };
+                    close_with(&format!("loss, {l}"), &out.loss, &c.out()?, DPO, &[swapped])?;
+                    close(&format!("chosen_rewards, {l}"), &out.chosen_rewards, &c.t("chosen_rewards")?, DPO)?;
+                    close(&format!("rejected_rewards, {l}"), &out.rejected_rewards, &c.t("rejected_rewards")?, DPO)?;
+                    let grads = out.loss.backward().learner()?;
+                    let gc = grads.get(pc.as_tensor()).ok_or_else(|| Fail::Mismatch("no gradient reached policy_chosen".into()))?;
+                    let gr = grads.get(pr.as_tensor()).ok_or_else(|| Fail::Mismatch("no gradient reached policy_rejected".into()))?;
+                    close(&format!("d loss / d policy_chosen, {l}"), gc, &c.t("grad_chosen")?, DPO)?;
+                    close(&format!("d loss / d policy_rejected, {l}"), gr, &c.t("grad_rejected")?, DPO)?;
+                }
+                Ok(())
+            })
+            .check("a large margin does not overflow", |ctx| {
+                // log σ(z) for z = −400: the naive log(1/(1+exp(400))) is −inf in f32.
+                let dev = &ctx.device;
+                let pc = Var::new(&[-500f32], dev)?;
+                let t = |v: f32| candle_core::Tensor::new(&[v], dev);
+                let out = dp::dpo_loss(pc.as_tensor(), &t(-100.0)?, &t(-100.0)?, &t(-100.0)?, 1.0).learner()?;
+                let want = t(400.0)?.squeeze(0)?;
+                // Exact values are 400 + log(1 + e^-400) and −σ(400) = −1 (to f32 precision);
+                // the f32 ulp at 400 is 3e-5, so allow 1e-3 there and 1e-5 on the gradient. The
+                // naive form gives inf / NaN.
+                close("loss with β(π_w − ref_w) − β(π_l − ref_l) = −400 (= 400)", &out.loss, &want, Tol::new(1e-3, 1e-5))?;
+                close("its gradient (= −1)", &grad_of(&out.loss, &pc, "policy_chosen")?, &t(-1.0)?, Tol::new(1e-5, 1e-5))
+            }),
+        ex!(dpo_train, "dpo_train", "a short DPO run raises the preference margin", "Reference log-probs once (detached): token_logps(...)?.sum(1)?. Per step: the policy's sums for chosen and rejected, dpo_loss, push mean(chosen_rewards − rejected_rewards) before opt.backward_step(&out.loss).")
+            .timeout(std::time::Duration::from_secs(60))
+            .check("the mean margin on the training pairs grows to ≥ 1", dpo_run),
+    ]
+}
+
+const ANSWER: usize = 32;
+
+/// Pairs (positive line, negative line), answers cut or padded with spaces to 32 characters,
+/// after a prompt of `CONTEXT` newlines.
+fn pairs(examples: &[(String, bool)], n: usize) -> Vec<dp::Pair> {
+    let enc = |s: &str| {
+        let mut ids = lm::encode(s);
+        ids.resize(ANSWER, 0);
+        ids
+    };
+    let pos = examples.iter().filter(|e| e.1).map(|e| enc(&e.0));
+    let neg = examples.iter().filter(|e| !e.1).map(|e| enc(&e.0));
+    let prompt = lm::encode(&"\n".repeat(lm::CONTEXT));
+    pos.zip(neg).take(n).map(|(chosen, rejected)| dp::Pair { prompt: prompt.clone(), chosen, rejected }).collect()
+}
+
+fn dpo_run(ctx: &Ctx) -> Result<(), Fail> {
+    let (train, test) = super::lm_rl::labelled(ctx)?;
+    let (train, test) = (pairs(&train, 128), pairs(&test, 128));
+    let reference = lm::CharMlp::new(&mut ChaCha8Rng::seed_from_u64(0), &ctx.device)?;
+    let policy = reference.copy()?;
+    let start = std::time::Instant::now();
+    let steps = 12;
+    let margins = dp::dpo_train(&policy, &reference, &train, steps, 0.1, 1e-2).learner()?;
+    let secs = start.elapsed().as_secs_f64();
+    ensure(margins.len() == steps, || format!("dpo_train returned {} margins for {steps} steps", margins.len()))?;
+    crate::picture::lines(&ctx.artefact("week4/dpo_margin.png")?, &[&margins], 480, 240)?;
+    // Held-out pairs: is the chosen answer's implicit reward above the rejected one's?
+    let lp = |m: &lm::CharMlp, which: fn(&dp::Pair) -> &Vec<u32>| -> Result<Vec<f32>, Fail> {
+        let prompts: Vec<Vec<u32>> = test.iter().map(|p| p.prompt.clone()).collect();
+        let answers: Vec<Vec<u32>> = test.iter().map(|p| which(p).clone()).collect();
+        Ok(m.token_logps(&prompts, &answers)?.sum(1)?.to_vec1::<f32>()?)
+    };
+    let (pc, pr, rc, rr) = (lp(&policy, |p| &p.chosen)?, lp(&policy, |p| &p.rejected)?, lp(&reference, |p| &p.chosen)?, lp(&reference, |p| &p.rejected)?);
+    let right = (0..test.len()).filter(|&i| (pc[i] - rc[i]) > (pr[i] - rr[i])).count();
+    let (first, last) = (margins[0], margins[steps - 1]);
+    ctx.note(format!("{steps} steps on {} pairs in {secs:.1}s: mean margin {first:.3} → {last:.3}; held-out pairs ranked right: {right} of {}", train.len(), test.len()));
+    ensure(first.abs() < 1e-4, || format!("the first margin is {first}, expected 0 (the policy starts as a copy of the reference; record the margin before the step)"))?;
+    ensure(last >= 1.0, || format!("the mean margin reached {last:.3}, needs ≥ 1"))
+}
+
+fn dpo_ref(pc: &candle_core::Tensor, pr: &candle_core::Tensor, rc: &candle_core::Tensor, rr: &candle_core::Tensor, beta: f64) -> candle_core::Result<candle_core::Tensor> {
+    let z = (((pc - rc)? - (pr - rr)?)? * beta)?;
+    // −log σ(z) = softplus(−z), computed stably
+    let sp = (z.neg()?.relu()? + (z.abs()?.neg()?.exp()? + 1.0)?.log()?)?;
+    sp.mean_all()
+}

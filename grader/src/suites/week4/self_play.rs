@@ -85,24 +85,42 @@ pub fn exercises() -> Vec<Exercise> {
     ]
 }
 
-fn self_play_vs_solver(ctx: &Ctx) -> Result<(), Fail> {
-    let start = std::time::Instant::now();
-    let games = 60_000;
-    let table = sp::train_self_play(games, 0.3, 0.3, &mut ChaCha8Rng::seed_from_u64(0));
-    let secs = start.elapsed().as_secs_f64();
-    let solver = Solver::new();
+/// Won, drawn and lost games of `table`'s greedy policy against the perfect player (100 as X,
+/// 100 as O).
+fn against_solver(solver: &Solver, table: &sp::ValueTable) -> Result<(usize, usize, usize), Fail> {
     let mut rng = ChaCha8Rng::seed_from_u64(99);
     let mut agent_rng = ChaCha8Rng::seed_from_u64(7);
     let (mut wins, mut draws, mut losses) = (0, 0, 0);
     for g in 0..200 {
         let side = if g < 100 { 1 } else { -1 };
-        match game(&solver, side, &mut rng, |b| sp::choose_move(&table, b, 0.0, &mut agent_rng))? {
+        match game(solver, side, &mut rng, |b| sp::choose_move(table, b, 0.0, &mut agent_rng))? {
             1 => wins += 1,
             0 => draws += 1,
             _ => losses += 1,
         }
     }
+    Ok((wins, draws, losses))
+}
+
+fn self_play_vs_solver(ctx: &Ctx) -> Result<(), Fail> {
+    let solver = Solver::new();
+    // A learning curve: separate runs of increasing length (each with its own ε schedule).
+    let mut curve = Vec::new();
+    for games in [1_000, 3_000, 10_000, 30_000] {
+        let table = sp::train_self_play(games, 0.3, 0.3, &mut ChaCha8Rng::seed_from_u64(0));
+        let (w, d, _) = against_solver(&solver, &table)?;
+        curve.push((games, (w + d) as f32 / 200.0));
+    }
+    let games = 60_000;
+    let start = std::time::Instant::now();
+    let table = sp::train_self_play(games, 0.3, 0.3, &mut ChaCha8Rng::seed_from_u64(0));
+    let secs = start.elapsed().as_secs_f64();
+    let (wins, draws, losses) = against_solver(&solver, &table)?;
     let ok = (wins + draws) as f64 / 200.0;
+    curve.push((games, ok as f32));
+    let series: Vec<f32> = curve.iter().map(|c| c.1).collect();
+    crate::picture::lines(&ctx.artefact("week4/self_play_curve.png")?, &[&series], 480, 240)?;
+    ctx.note(format!("won or drawn against the perfect player after {}", curve.iter().map(|(g, f)| format!("{g} games: {:.1} %", 100.0 * f)).collect::<Vec<_>>().join(", ")));
     let exact = solver.value.iter().filter(|(b, v)| table.v.get(*b).is_some_and(|x| x.round() as i8 == **v)).count();
     ctx.note(format!("{games} self-play games in {secs:.1}s; {} positions in the table ({exact} round to their minimax value); against the perfect player: {wins} won, {draws} drawn, {losses} lost", table.v.len()));
     ensure(ok >= 0.95, || format!("won or drew {:.1} % of 200 games against the perfect player, needs ≥ 95 %", 100.0 * ok))

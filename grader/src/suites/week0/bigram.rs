@@ -47,9 +47,8 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = bg::bigram_counts(&words, &ctx.device).learner()?;
                 exact("bigram_counts(names.txt)", &got, &ctx.fixture(FX)?.get("counts")?)?;
                 let flat = got.flatten_all()?.to_device(&Device::Cpu)?.to_vec1::<f32>()?;
-                let path = picture_path(ctx, "bigram_counts.png");
+                let path = picture_path(ctx, "bigram_counts.png")?;
                 pictures::bigram_heatmap(&flat, &path).map_err(Fail::Internal)?;
-                println!("wrote {}", path.display());
                 Ok(())
             })
             .check("[\"ab\"] gives exactly .a ab b.", |ctx| {

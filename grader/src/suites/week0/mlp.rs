@@ -158,12 +158,11 @@ pub fn exercises() -> Vec<Exercise> {
                 let t0 = Instant::now();
                 let (p, reported) = m::train_mlp(&tr, &dv, &mut ChaCha8Rng::seed_from_u64(42)).learner()?;
                 let loss = ce(&m::mlp_forward(&p, &dv.0).learner()?, &dv.1)?;
-                println!("mlp: dev loss {loss:.4} (reported {reported:.4}) in {:.1} s", t0.elapsed().as_secs_f64());
+                ctx.note(format!("mlp: dev loss {loss:.4} (reported {reported:.4}) in {:.1} s", t0.elapsed().as_secs_f64()));
                 let c = p.c.to_device(&Device::Cpu)?.to_vec2::<f32>()?;
                 if c.len() == 27 && c[0].len() >= 2 {
-                    let path = picture_path(ctx, "mlp_embedding.png");
+                    let path = picture_path(ctx, "mlp_embedding.png")?;
                     pictures::embedding_scatter(&pca2(&c), &path).map_err(Fail::Internal)?;
-                    println!("wrote {}", path.display());
                 }
                 ensure(loss <= 2.2, || format!("dev loss {loss:.4} > 2.2"))
             }),

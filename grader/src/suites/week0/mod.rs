@@ -62,6 +62,7 @@ pub fn torch_split(ctx: &Ctx) -> Result<(Vec<String>, Vec<String>, Vec<String>),
 }
 
 /// `weeks/week0/...` pictures go to `target/candlecamp/week0/`.
-pub fn picture_path(ctx: &Ctx, name: &str) -> std::path::PathBuf {
-    ctx.out_dir.join("week0").join(name)
+/// `target/candlecamp/week0/<name>` (its folder made); the report lists it under the exercise.
+pub fn picture_path(ctx: &Ctx, name: &str) -> Result<std::path::PathBuf, crate::check::Fail> {
+    ctx.artefact(&format!("week0/{name}"))
 }

@@ -100,7 +100,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = full_loss(&w, &xs, &ys)?;
                 let target = ctx.fixture(FX)?.f64("nll.k0")?;
                 ensure(!losses.is_empty() && losses[0] as f64 > got, || format!("losses {:?}… do not go down (final {got:.4})", &losses[..losses.len().min(5)]))?;
-                println!("neural bigram: final loss {got:.4} (counting model {target:.4}) after {} steps", losses.len());
+                ctx.note(format!("neural bigram: final loss {got:.4} (counting model {target:.4}) after {} steps", losses.len()));
                 scalar_close(&format!("loss after {} steps (counting model {target:.4})", losses.len()), got, target, Tol { abs: 0.01, rel: 0.0 })
             }),
     ]

@@ -85,7 +85,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let (m, reported) = wn::train_wavenet(&tr, &dv, &mut ChaCha8Rng::seed_from_u64(42)).learner()?;
                 let logits = wn::wavenet_forward(&m, &dv.0, false).learner()?;
                 let loss = candle_nn::loss::cross_entropy(&logits, &dv.1)?.to_scalar::<f32>()?;
-                println!("wavenet: dev loss {loss:.4} (reported {reported:.4}) in {:.1} s", t0.elapsed().as_secs_f64());
+                ctx.note(format!("wavenet: dev loss {loss:.4} (reported {reported:.4}) in {:.1} s", t0.elapsed().as_secs_f64()));
                 ensure(loss <= 2.03, || format!("dev loss {loss:.4} > 2.03"))
             }),
     ]

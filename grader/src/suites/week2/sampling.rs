@@ -434,10 +434,10 @@ pub fn benches() -> Vec<crate::bench::Bench> {
     vec![
         Bench { id: "week2.kv.cached", about: "generate_greedy, GPT-2-small shape (random weights), 8-token prompt + 32 new tokens, KV cache", setup: |dev| kv_bench(dev, 32, true) },
         Bench { id: "week2.kv.uncached", about: "the same generation recomputing the whole sequence at every step (no cache)", setup: |dev| kv_bench(dev, 32, false) },
-        Bench { id: "week2.kv.cached_256", about: "generate_greedy as week2.kv.cached, 256 new tokens", setup: |dev| kv_bench(dev, 256, true) },
+        Bench { id: "week2.kv.cached_256", about: "SLOW (runs only when a filter names it, once): generate_greedy as week2.kv.cached, 256 new tokens", setup: |dev| kv_bench(dev, 256, true) },
         Bench {
             id: "week2.kv.uncached_256",
-            about: "SLOW (many minutes a run on a 2-core CPU; runs only when the filter names it): 256 new tokens recomputing the whole sequence every step",
+            about: "SLOW (about 5 minutes on a 2-core CPU; runs only when a filter names it, once): 256 new tokens recomputing the whole sequence every step",
             setup: |dev| kv_bench(dev, 256, false),
         },
         Bench {

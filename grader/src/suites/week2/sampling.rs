@@ -285,7 +285,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = m.next_logits(&ids.narrow(1, 10, t - 10)?, Some(&mut cache)).learner()?;
                 close("next_logits(ids[10..], cache of 10)", &got, &want.i((.., t - 1, ..))?, MODEL_TOL)
             }),
-        ex!("generate_greedy", "generate_greedy", "greedy generation with the cache", "Forward the prompt once with Some(&mut cache); then loop: argmax of next_logits, push, feed Tensor::new(&[next], dev)?.unsqueeze(0)? with the same cache.")
+        ex!("generate_greedy", "generate_greedy", "greedy generation with the cache", "KvCache::new(model.cfg.n_layer); model.next_logits(prompt as [1, t], Some(&mut cache)) once; then loop: argmax, push, feed Tensor::new(&[next], dev)?.unsqueeze(0)? with the same cache. Needs your cached_model.")
             .check("vs GPT2LMHeadModel.generate(do_sample=False), 20 new tokens", |ctx| {
                 let m = model(ctx)?;
                 let fx = ctx.fixture(FX)?;
@@ -348,7 +348,7 @@ pub fn exercises() -> Vec<Exercise> {
                     format!("beam_search(prompt {prompt:?}, 4 beams) = {got:?}, transformers gives {want:?}{note}")
                 })
             }),
-        ex!("score_continuations", "score_continuations", "scoring continuations with one cached prefix pass", "next_logits(prefix) with a cache → the first token's logits (repeat to [n, 1, V]); cache.repeat_batch(n); forward cands[:, ..L-1] with it; cat, log_softmax, gather the candidates' ids, sum over positions.")
+        ex!("score_continuations", "score_continuations", "scoring continuations with one cached prefix pass", "model.next_logits(prefix, Some(&mut cache)) → the first token's logits (repeat to [n, 1, V]); cache.repeat_batch(n); model.forward_with(cands[:, ..L-1], None, None, Some(&mut repeated)); cat, log_softmax, gather the candidates' ids, sum over positions.")
             .check("vs GPT2LMHeadModel log-probabilities of prefix + candidate, 6 candidates", |ctx| {
                 let m = model(ctx)?;
                 let fx = ctx.fixture(FX)?;

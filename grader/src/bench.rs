@@ -61,6 +61,12 @@ pub fn time_once(id: &str, f: &mut dyn FnMut() -> candle_core::Result<()>) -> ca
     Ok(Timing { id: id.to_string(), median_s: s, min_s: s, runs: 1 })
 }
 
+/// The benchmarks `grader bench [filter]` runs: those whose id contains the filter; without a
+/// filter every one but the [`is_slow`] ones.
+pub fn select(filter: Option<&str>) -> Vec<Bench> {
+    all().into_iter().filter(|b| filter.is_none_or(|f| b.id.contains(f)) && (filter.is_some() || !is_slow(b))).collect()
+}
+
 /// Every registered benchmark.
 pub fn all() -> Vec<Bench> {
     crate::suites::benches()
@@ -77,7 +83,7 @@ fn ms(s: f64) -> String {
 
 /// `grader bench [filter]`: run the matching benchmarks, print candle vs torch.
 pub fn run(filter: Option<&str>, device: &Device, seconds: f64) -> Result<(), String> {
-    let benches: Vec<Bench> = all().into_iter().filter(|b| filter.is_none_or(|f| b.id.contains(f)) && (filter.is_some() || !is_slow(b))).collect();
+    let benches = select(filter);
     if benches.is_empty() {
         return Err(format!("no benchmark matches {:?}; there are: {}", filter.unwrap_or(""), all().iter().map(|b| b.id).collect::<Vec<_>>().join(", ")));
     }
@@ -122,6 +128,16 @@ mod tests {
             assert!(seen.insert(b.id), "duplicate benchmark {}", b.id);
             assert!(b.id.starts_with("week") && b.id.split('.').count() >= 3, "{} is not weekN.topic.case", b.id);
         }
+    }
+
+    #[test]
+    fn slow_benchmarks_run_only_when_a_filter_names_them() {
+        assert!(select(None).iter().all(|b| !is_slow(b)), "a plain `grader bench` would run a SLOW benchmark");
+        for b in all().iter().filter(|b| is_slow(b)) {
+            assert!(select(Some(b.id)).iter().any(|s| s.id == b.id), "{} cannot be run by naming it", b.id);
+        }
+        let t = time_once("x", &mut || Ok(())).unwrap();
+        assert_eq!(t.runs, 1);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-"""The PyTorch side of week 2's benchmarks (ids as in grader/src/suites/week2/gpt2.rs).
+"""The PyTorch side of week 2's benchmarks (ids as in grader/src/suites/week2/gpt2.rs and sampling.rs).
 
 transformers' GPT2LMHeadModel with random weights, eager attention, on the CPU: forward (logits)
 and loss + backward for 128-token sequences, tiny (the fixtures' shape, 128 positions) and
@@ -49,7 +49,30 @@ def backward(small, batch):
     return setup
 
 
+def generate(new, cached):
+    """Greedy generation of `new` tokens after an 8-token prompt (the ids of the Rust side's
+    prompt_ids(8)) with transformers' generate, with or without its KV cache; min_new_tokens keeps
+    a random model's end-of-text from stopping early."""
+    def setup():
+        model, cfg = _model(True)
+        ids = ((torch.arange(8) * 7919 + 13) % cfg.vocab_size).unsqueeze(0)
+
+        def run():
+            with torch.no_grad():
+                model.generate(ids, attention_mask=torch.ones_like(ids), do_sample=False, max_new_tokens=new,
+                               min_new_tokens=new, use_cache=cached, pad_token_id=0)
+        return run
+    return setup
+
+
+# Timed once, and only when a filter names them (minutes a run; see run_torch.py).
+SLOW = {"week2.kv.cached_256", "week2.kv.uncached_256"}
+
 BENCHES = {
+    "week2.kv.cached": generate(32, True),
+    "week2.kv.uncached": generate(32, False),
+    "week2.kv.cached_256": generate(256, True),
+    "week2.kv.uncached_256": generate(256, False),
     "week2.gpt2.tiny_forward_b1": forward(False, 1),
     "week2.gpt2.tiny_forward_b8": forward(False, 8),
     "week2.gpt2.tiny_backward_b8": backward(False, 8),

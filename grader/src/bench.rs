@@ -46,6 +46,27 @@ pub fn time(id: &str, budget: Duration, min_runs: usize, f: &mut dyn FnMut() -> 
     Ok(Timing { id: id.to_string(), median_s: runs[runs.len() / 2], min_s: runs[0], runs: runs.len() })
 }
 
+/// A benchmark too slow to repeat (its `about` starts with `SLOW`, e.g. minutes a run): `grader
+/// bench` times it once, without a warm-up, and only when a filter selects it (never in a plain
+/// `just bench`).
+pub fn is_slow(b: &Bench) -> bool {
+    b.about.starts_with("SLOW")
+}
+
+/// One run of `f`, no warm-up (for [`is_slow`] benchmarks).
+pub fn time_once(id: &str, f: &mut dyn FnMut() -> candle_core::Result<()>) -> candle_core::Result<Timing> {
+    let t = Instant::now();
+    f()?;
+    let s = t.elapsed().as_secs_f64();
+    Ok(Timing { id: id.to_string(), median_s: s, min_s: s, runs: 1 })
+}
+
+/// The benchmarks `grader bench [filter]` runs: those whose id contains the filter; without a
+/// filter every one but the [`is_slow`] ones.
+pub fn select(filter: Option<&str>) -> Vec<Bench> {
+    all().into_iter().filter(|b| filter.is_none_or(|f| b.id.contains(f)) && (filter.is_some() || !is_slow(b))).collect()
+}
+
 /// Every registered benchmark.
 pub fn all() -> Vec<Bench> {
     crate::suites::benches()
@@ -62,7 +83,7 @@ fn ms(s: f64) -> String {
 
 /// `grader bench [filter]`: run the matching benchmarks, print candle vs torch.
 pub fn run(filter: Option<&str>, device: &Device, seconds: f64) -> Result<(), String> {
-    let benches: Vec<Bench> = all().into_iter().filter(|b| filter.is_none_or(|f| b.id.contains(f))).collect();
+    let benches = select(filter);
     if benches.is_empty() {
         return Err(format!("no benchmark matches {:?}; there are: {}", filter.unwrap_or(""), all().iter().map(|b| b.id).collect::<Vec<_>>().join(", ")));
     }
@@ -81,7 +102,7 @@ pub fn run(filter: Option<&str>, device: &Device, seconds: f64) -> Result<(), St
     let mut results = Vec::new();
     for b in &benches {
         let mut f = (b.setup)(device).map_err(|e| format!("{}: setup failed: {e}", b.id))?;
-        let t = time(b.id, Duration::from_secs_f64(seconds), 5, &mut f).map_err(|e| format!("{}: {e}", b.id))?;
+        let t = if is_slow(b) { time_once(b.id, &mut f) } else { time(b.id, Duration::from_secs_f64(seconds), 5, &mut f) }.map_err(|e| format!("{}: {e}", b.id))?;
         let (tt, ratio) = match torch.get(b.id) {
             Some(p) => (ms(p.median_s), format!("{:.2}×", t.median_s / p.median_s)),
             None => ("-".into(), "-".into()),
@@ -107,6 +128,16 @@ mod tests {
             assert!(seen.insert(b.id), "duplicate benchmark {}", b.id);
             assert!(b.id.starts_with("week") && b.id.split('.').count() >= 3, "{} is not weekN.topic.case", b.id);
         }
+    }
+
+    #[test]
+    fn slow_benchmarks_run_only_when_a_filter_names_them() {
+        assert!(select(None).iter().all(|b| !is_slow(b)), "a plain `grader bench` would run a SLOW benchmark");
+        for b in all().iter().filter(|b| is_slow(b)) {
+            assert!(select(Some(b.id)).iter().any(|s| s.id == b.id), "{} cannot be run by naming it", b.id);
+        }
+        let t = time_once("x", &mut || Ok(())).unwrap();
+        assert_eq!(t.runs, 1);
     }
 
     #[test]

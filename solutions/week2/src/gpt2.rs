@@ -28,6 +28,7 @@
 //! must stay finite.
 // STUB: #![allow(unused_variables, unused_imports, dead_code)] // remove once you have solved a few
 
+use super::sampling::{causal_mask, KvCache};
 use candle_core::{DType, Device, Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
 use std::path::Path;
@@ -199,13 +200,36 @@ impl Attention {
 
     pub fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         // BEGIN SOLUTION
+        // The uncached pass is the cached one with no cache (the sampling day's exercise).
+        self.forward_cached(x, &additive_mask(x.dim(1)?, mask, x.device())?, None, 0)
+        // END SOLUTION
+    }
+
+    /// ## cached_attention
+    /// *(An exercise of the sampling day: do it after `week2.sampling.kv_cache`.)* The same
+    /// attention for incremental decoding. `x: [b, t_new, d]` holds only the **new** positions;
+    /// compute their `q, k, v` (`[b, n_head, t_new, d / n_head]`) as in `forward`, then, when a
+    /// cache is given, `let (k, v) = cache.append(layer, &k, &v)?` so that `k, v` hold every
+    /// position so far (`[b, n_head, t_total, d / n_head]`), and let the `t_new` queries attend
+    /// to all of them: scores `[b, h, t_new, t_total]`, plus `bias`, softmax over the keys, · v.
+    /// `bias` is the additive mask, `[b or 1, 1, t_new, t_total]` (0 = may attend, `-inf` or
+    /// `f32::MIN` = may not); [`Gpt2::forward_with`] builds it from `causal_mask` and the key
+    /// mask. Without a cache (`None`) `t_total = t_new`, and this is exactly `forward` with
+    /// `bias = additive_mask(t, mask)`: once it works, `forward` can call it (write attention
+    /// once). Output `[b, t_new, d]`.
+    pub fn forward_cached(&self, x: &Tensor, bias: &Tensor, cache: Option<&mut KvCache>, layer: usize) -> Result<Tensor> {
+        // BEGIN SOLUTION
         let (b, t, d) = x.dims3()?;
         let hd = d / self.n_head;
         let qkv = self.c_attn.forward(x)?;
         let split = |i: usize| qkv.narrow(2, i * d, d)?.reshape((b, t, self.n_head, hd))?.transpose(1, 2)?.contiguous();
         let (q, k, v) = (split(0)?, split(1)?, split(2)?);
+        let (k, v) = match cache {
+            Some(c) => c.append(layer, &k, &v)?,
+            None => (k, v),
+        };
         let scores = (q.matmul(&k.t()?)? / (hd as f64).sqrt())?;
-        let scores = scores.broadcast_add(&additive_mask(t, mask, x.device())?)?;
+        let scores = scores.broadcast_add(bias)?;
         let w = candle_nn::ops::softmax(&scores, D::Minus1)?;
         let y = w.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d))?;
         self.c_proj.forward(&y)
@@ -267,7 +291,17 @@ impl Block {
 
     pub fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         // BEGIN SOLUTION
-        let x = (x + self.attn.forward(&self.ln_1.forward(x)?, mask)?)?;
+        self.forward_with_cache(x, &additive_mask(x.dim(1)?, mask, x.device())?, None, 0)
+        // END SOLUTION
+    }
+
+    /// *(Part of the sampling day's `week2.sampling.cached_model`.)* `forward` with the
+    /// attention's cached path: `x = x + attn.forward_cached(ln_1(x), bias, cache, layer)`, then
+    /// `x = x + mlp(ln_2(x))`. `x: [b, t_new, d]`, `bias` and `cache` as in
+    /// [`Attention::forward_cached`].
+    pub fn forward_with_cache(&self, x: &Tensor, bias: &Tensor, cache: Option<&mut KvCache>, layer: usize) -> Result<Tensor> {
+        // BEGIN SOLUTION
+        let x = (x + self.attn.forward_cached(&self.ln_1.forward(x)?, bias, cache, layer)?)?;
         &x + self.mlp.forward(&self.ln_2.forward(&x)?)?
         // END SOLUTION
     }
@@ -336,15 +370,81 @@ impl Gpt2 {
     pub fn forward_masked(&self, ids: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         // BEGIN SOLUTION
         let hs = self.hidden_states(ids, mask)?;
-        let h = self.ln_f.forward(hs.last().expect("at least the embeddings"))?;
-        let (b, t, d) = h.dims3()?;
-        h.reshape((b * t, d))?.matmul(&self.wte.t()?)?.reshape((b, t, self.cfg.vocab_size))
+        self.head(&self.ln_f.forward(hs.last().expect("at least the embeddings"))?)
         // END SOLUTION
     }
 
     pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
         self.forward_masked(ids, None)
     }
+
+    /// ## cached_model
+    /// *(An exercise of the sampling day: do it after `week2.sampling.cached_attention`.)*
+    /// The model for generation, with a [`KvCache`], position ids and a key mask. `ids: [b, t]`
+    /// (u32) are the tokens *after* the `c = cache.len()` cached positions (`c = 0` without a
+    /// cache); their keys and values are appended to the cache, one `layer` index per block.
+    /// Returns the logits `[b, t, vocab]` of the new positions.
+    /// - position ids: `positions: [b, t]` (u32) when given, else `c, c + 1, …, c + t - 1` for
+    ///   every row: `h₀ = wte[ids] + wpe[positions]`;
+    /// - the additive mask `[b or 1, 1, t, c + t]`: `causal_mask(t, c + t)` (the sampling day's
+    ///   exercise) plus, when `key_mask: [b, c + t]` (any numeric dtype, 1 = real token,
+    ///   0 = padding) is given, `f32::MIN` on every padding key;
+    /// - every block's `forward_with_cache` with that mask, then `ln_f` and the tied head, as in
+    ///   `forward`.
+    ///
+    /// Feeding a sequence whole, or in pieces with one cache, gives the same logits as
+    /// `forward`. Example: `forward_with(ids[.., ..5], None, None, Some(&mut cache))` then
+    /// `forward_with(ids[.., 5..], None, None, Some(&mut cache))` are `forward(ids)` split at 5.
+    pub fn forward_with(&self, ids: &Tensor, positions: Option<&Tensor>, key_mask: Option<&Tensor>, cache: Option<&mut KvCache>) -> Result<Tensor> {
+        // BEGIN SOLUTION
+        let h = self.final_hidden(ids, positions, key_mask, cache)?;
+        self.head(&h)
+        // END SOLUTION
+    }
+
+    /// *(Part of `week2.sampling.cached_model`.)* The logits of the **last** position only,
+    /// `[b, vocab]`: what generation needs (`forward_with(ids, None, None, cache)`'s last
+    /// position). Apply `ln_f` and the head to that one position only: the head (`d × vocab`)
+    /// holds a third of GPT-2 small's weights, and the logits of the other positions would be
+    /// thrown away.
+    pub fn next_logits(&self, ids: &Tensor, cache: Option<&mut KvCache>) -> Result<Tensor> {
+        // BEGIN SOLUTION
+        let h = self.final_hidden(ids, None, None, cache)?;
+        let t = h.dim(1)?;
+        self.head(&h.narrow(1, t - 1, 1)?)?.squeeze(1)
+        // END SOLUTION
+    }
+
+    // BEGIN SOLUTION ONLY
+    /// `ln_f` of the last block's output for the new positions (see `forward_with`).
+    fn final_hidden(&self, ids: &Tensor, positions: Option<&Tensor>, key_mask: Option<&Tensor>, mut cache: Option<&mut KvCache>) -> Result<Tensor> {
+        let (b, t) = ids.dims2()?;
+        let dev = ids.device();
+        let (d, c) = (self.cfg.n_embd, cache.as_ref().map_or(0, |c| c.len()));
+        let pos = match positions {
+            Some(p) => self.wpe.index_select(&p.flatten_all()?, 0)?.reshape((b, t, d))?,
+            None => self.wpe.narrow(0, c, t)?.unsqueeze(0)?,
+        };
+        let mut h = self.wte.index_select(&ids.flatten_all()?, 0)?.reshape((b, t, d))?.broadcast_add(&pos)?;
+        let mut bias = causal_mask(t, c + t, dev)?.reshape((1, 1, t, c + t))?;
+        if let Some(km) = key_mask {
+            let pad = km.to_dtype(DType::F32)?.eq(0f64)?; // [b, c + t]
+            let zeros = Tensor::zeros(pad.shape(), DType::F32, dev)?;
+            let pad = pad.where_cond(&Tensor::full(f32::MIN, pad.shape(), dev)?, &zeros)?;
+            bias = bias.broadcast_add(&pad.unsqueeze(1)?.unsqueeze(1)?)?; // [b, 1, t, c + t]
+        }
+        for (l, blk) in self.blocks.iter().enumerate() {
+            h = blk.forward_with_cache(&h, &bias, cache.as_deref_mut(), l)?;
+        }
+        self.ln_f.forward(&h)
+    }
+
+    /// The tied head: `h: [b, t, d]` → `h · wteᵀ`, `[b, t, vocab]`.
+    fn head(&self, h: &Tensor) -> Result<Tensor> {
+        let (b, t, d) = h.dims3()?;
+        h.reshape((b * t, d))?.matmul(&self.wte.t()?)?.reshape((b, t, self.cfg.vocab_size))
+    }
+    // END SOLUTION
 }
 
 /// ## lm_loss

@@ -28,6 +28,7 @@
 //! must stay finite.
 #![allow(unused_variables, unused_imports, dead_code)] // remove once you have solved a few
 
+use super::sampling::{causal_mask, KvCache};
 use candle_core::{DType, Device, Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
 use std::path::Path;
@@ -182,6 +183,22 @@ impl Attention {
     pub fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         todo!()
     }
+
+    /// ## cached_attention
+    /// *(An exercise of the sampling day: do it after `week2.sampling.kv_cache`.)* The same
+    /// attention for incremental decoding. `x: [b, t_new, d]` holds only the **new** positions;
+    /// compute their `q, k, v` (`[b, n_head, t_new, d / n_head]`) as in `forward`, then, when a
+    /// cache is given, `let (k, v) = cache.append(layer, &k, &v)?` so that `k, v` hold every
+    /// position so far (`[b, n_head, t_total, d / n_head]`), and let the `t_new` queries attend
+    /// to all of them: scores `[b, h, t_new, t_total]`, plus `bias`, softmax over the keys, · v.
+    /// `bias` is the additive mask, `[b or 1, 1, t_new, t_total]` (0 = may attend, `-inf` or
+    /// `f32::MIN` = may not); [`Gpt2::forward_with`] builds it from `causal_mask` and the key
+    /// mask. Without a cache (`None`) `t_total = t_new`, and this is exactly `forward` with
+    /// `bias = additive_mask(t, mask)`: once it works, `forward` can call it (write attention
+    /// once). Output `[b, t_new, d]`.
+    pub fn forward_cached(&self, x: &Tensor, bias: &Tensor, cache: Option<&mut KvCache>, layer: usize) -> Result<Tensor> {
+        todo!()
+    }
 }
 
 /// ## mlp
@@ -214,6 +231,14 @@ impl Block {
     }
 
     pub fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+        todo!()
+    }
+
+    /// *(Part of the sampling day's `week2.sampling.cached_model`.)* `forward` with the
+    /// attention's cached path: `x = x + attn.forward_cached(ln_1(x), bias, cache, layer)`, then
+    /// `x = x + mlp(ln_2(x))`. `x: [b, t_new, d]`, `bias` and `cache` as in
+    /// [`Attention::forward_cached`].
+    pub fn forward_with_cache(&self, x: &Tensor, bias: &Tensor, cache: Option<&mut KvCache>, layer: usize) -> Result<Tensor> {
         todo!()
     }
 }
@@ -258,6 +283,37 @@ impl Gpt2 {
     pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
         self.forward_masked(ids, None)
     }
+
+    /// ## cached_model
+    /// *(An exercise of the sampling day: do it after `week2.sampling.cached_attention`.)*
+    /// The model for generation, with a [`KvCache`], position ids and a key mask. `ids: [b, t]`
+    /// (u32) are the tokens *after* the `c = cache.len()` cached positions (`c = 0` without a
+    /// cache); their keys and values are appended to the cache, one `layer` index per block.
+    /// Returns the logits `[b, t, vocab]` of the new positions.
+    /// - position ids: `positions: [b, t]` (u32) when given, else `c, c + 1, …, c + t - 1` for
+    ///   every row: `h₀ = wte[ids] + wpe[positions]`;
+    /// - the additive mask `[b or 1, 1, t, c + t]`: `causal_mask(t, c + t)` (the sampling day's
+    ///   exercise) plus, when `key_mask: [b, c + t]` (any numeric dtype, 1 = real token,
+    ///   0 = padding) is given, `f32::MIN` on every padding key;
+    /// - every block's `forward_with_cache` with that mask, then `ln_f` and the tied head, as in
+    ///   `forward`.
+    ///
+    /// Feeding a sequence whole, or in pieces with one cache, gives the same logits as
+    /// `forward`. Example: `forward_with(ids[.., ..5], None, None, Some(&mut cache))` then
+    /// `forward_with(ids[.., 5..], None, None, Some(&mut cache))` are `forward(ids)` split at 5.
+    pub fn forward_with(&self, ids: &Tensor, positions: Option<&Tensor>, key_mask: Option<&Tensor>, cache: Option<&mut KvCache>) -> Result<Tensor> {
+        todo!()
+    }
+
+    /// *(Part of `week2.sampling.cached_model`.)* The logits of the **last** position only,
+    /// `[b, vocab]`: what generation needs (`forward_with(ids, None, None, cache)`'s last
+    /// position). Apply `ln_f` and the head to that one position only: the head (`d × vocab`)
+    /// holds a third of GPT-2 small's weights, and the logits of the other positions would be
+    /// thrown away.
+    pub fn next_logits(&self, ids: &Tensor, cache: Option<&mut KvCache>) -> Result<Tensor> {
+        todo!()
+    }
+
 }
 
 /// ## lm_loss

@@ -12,16 +12,17 @@
 //! filtered logits with transformers' processors on the same fixed logits
 //! (`fixtures/gen/week2_sampling.py`) and checks samples with a chi-square test.
 //!
-//! The model for generation is [`TinyGpt2`] (given below): a minimal GPT-2 forward that loads a
-//! Hugging Face `GPT2LMHeadModel` checkpoint and calls your [`KvCache`] for incremental decoding.
+//! The model for generation is **your GPT-2 of the gpt2 day** ([`Gpt2`], loaded with
+//! `Gpt2::from_dir`). Today you make it fast: [`causal_mask`] and [`KvCache::append`] here, then
+//! its cached path in `src/gpt2.rs` (`Attention::forward_cached`, then `Block::forward_with_cache`,
+//! `Gpt2::forward_with` and `Gpt2::next_logits`), which the generation functions below call.
 //! Samplers that only need logits take any `Fn(&Tensor) -> Result<Tensor>`.
 #![allow(unused_variables, unused_imports, dead_code)] // remove once you have solved a few
 
+use super::gpt2::Gpt2;
 use candle_core::{DType, Device, IndexOp, Result, Tensor, D};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::HashMap;
-use std::path::Path;
 
 // ------------------------------------------------------------------------------------------------
 // Logits processors
@@ -107,7 +108,7 @@ pub fn mix_contexts(cond: &Tensor, uncond: &Tensor, weight: f64) -> Result<Tenso
 }
 
 // ------------------------------------------------------------------------------------------------
-// A minimal GPT-2 with a KV cache
+// The KV cache (the model's cached path is in src/gpt2.rs)
 // ------------------------------------------------------------------------------------------------
 
 /// ## causal_mask
@@ -158,7 +159,8 @@ impl KvCache {
     }
 
     /// ## kv_cache
-    /// Called by every attention layer `layer` of [`TinyGpt2::forward`] with the keys and values
+    /// Called by every attention layer `layer` of your cached GPT-2
+    /// (`Attention::forward_cached` in `src/gpt2.rs`, the next exercise) with the keys and values
     /// of the *new* positions (`k`, `v`: `[batch, heads, t_new, head_dim]`): store them after
     /// the cached ones (concatenate along the positions axis, 2) and return all keys and values
     /// so far, `[batch, heads, t_cached + t_new, head_dim]` each. The first call for a layer
@@ -170,186 +172,17 @@ impl KvCache {
     }
 }
 
-/// GPT-2 hyper-parameters.
-#[derive(Clone, Copy, Debug)]
-pub struct Gpt2Config {
-    pub vocab_size: usize,
-    pub n_positions: usize,
-    pub n_embd: usize,
-    pub n_layer: usize,
-    pub n_head: usize,
-}
-
-struct Block {
-    ln1: (Tensor, Tensor),
-    attn: (Tensor, Tensor),
-    attn_proj: (Tensor, Tensor),
-    ln2: (Tensor, Tensor),
-    fc: (Tensor, Tensor),
-    mlp_proj: (Tensor, Tensor),
-}
-
-/// A minimal GPT-2 (given, not an exercise; week 2's GPT-2 day builds one properly): token and
-/// position embeddings, pre-norm blocks with causal multi-head attention (HF's `Conv1D` layout:
-/// weights `[in, out]`) and a `gelu_new` MLP, a final layer norm, and the LM head tied to the
-/// token embedding. Inference only.
-pub struct TinyGpt2 {
-    pub cfg: Gpt2Config,
-    wte: Tensor,
-    /// `wte` transposed and contiguous (`[n_embd, vocab]`): the tied LM head
-    lm_head: Tensor,
-    wpe: Tensor,
-    blocks: Vec<Block>,
-    ln_f: (Tensor, Tensor),
-}
-
-impl TinyGpt2 {
-    /// Load a `GPT2LMHeadModel.save_pretrained` folder (`config.json` + `model.safetensors`,
-    /// keys `transformer.*`).
-    pub fn load(dir: &Path, dev: &Device) -> Result<TinyGpt2> {
-        let cfg_text = std::fs::read_to_string(dir.join("config.json"))?;
-        let num = |key: &str| -> Result<usize> {
-            let pat = format!("\"{key}\":");
-            let at = cfg_text.find(&pat).ok_or_else(|| candle_core::Error::Msg(format!("config.json has no {key}")))?;
-            let rest = cfg_text[at + pat.len()..].trim_start();
-            let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-            rest[..end].parse().map_err(|_| candle_core::Error::Msg(format!("config.json: {key} is not a number")))
-        };
-        let cfg = Gpt2Config { vocab_size: num("vocab_size")?, n_positions: num("n_positions")?, n_embd: num("n_embd")?, n_layer: num("n_layer")?, n_head: num("n_head")? };
-        let mut w = candle_core::safetensors::load(dir.join("model.safetensors"), dev)?;
-        let mut get = |k: &str| w.remove(&format!("transformer.{k}")).ok_or_else(|| candle_core::Error::Msg(format!("model.safetensors has no transformer.{k}")));
-        let mut pair = |k: &str| -> Result<(Tensor, Tensor)> { Ok((get(&format!("{k}.weight"))?, get(&format!("{k}.bias"))?)) };
-        let mut blocks = Vec::new();
-        for l in 0..cfg.n_layer {
-            blocks.push(Block {
-                ln1: pair(&format!("h.{l}.ln_1"))?,
-                attn: pair(&format!("h.{l}.attn.c_attn"))?,
-                attn_proj: pair(&format!("h.{l}.attn.c_proj"))?,
-                ln2: pair(&format!("h.{l}.ln_2"))?,
-                fc: pair(&format!("h.{l}.mlp.c_fc"))?,
-                mlp_proj: pair(&format!("h.{l}.mlp.c_proj"))?,
-            });
-        }
-        let ln_f = pair("ln_f")?;
-        let wte = pair_single(&mut w, "wte")?;
-        let wpe = pair_single(&mut w, "wpe")?;
-        let lm_head = wte.t()?.contiguous()?;
-        Ok(TinyGpt2 { cfg, wte, lm_head, wpe, blocks, ln_f })
-    }
-
-    /// A randomly initialised model (weights N(0, 0.02²), layer norms 1 and 0), for benchmarks.
-    pub fn random(cfg: Gpt2Config, dev: &Device) -> Result<TinyGpt2> {
-        let d = cfg.n_embd;
-        let r = |shape: (usize, usize)| Tensor::randn(0f32, 0.02, shape, dev);
-        let z = |n: usize| Tensor::zeros(n, DType::F32, dev);
-        let o = |n: usize| Tensor::ones(n, DType::F32, dev);
-        let mut blocks = Vec::new();
-        for _ in 0..cfg.n_layer {
-            blocks.push(Block {
-                ln1: (o(d)?, z(d)?),
-                attn: (r((d, 3 * d))?, z(3 * d)?),
-                attn_proj: (r((d, d))?, z(d)?),
-                ln2: (o(d)?, z(d)?),
-                fc: (r((d, 4 * d))?, z(4 * d)?),
-                mlp_proj: (r((4 * d, d))?, z(d)?),
-            });
-        }
-        let wte = r((cfg.vocab_size, d))?;
-        let lm_head = wte.t()?.contiguous()?;
-        Ok(TinyGpt2 { cfg, wte, lm_head, wpe: r((cfg.n_positions, d))?, blocks, ln_f: (o(d)?, z(d)?) })
-    }
-
-    /// Logits `[b, t, vocab]` for token ids `ids: [b, t]` (u32). With a cache, the ids are the
-    /// positions after the cached ones (positions `cache.len() ..`), and their keys and values are
-    /// added to it; without one, the ids are the whole sequence.
-    pub fn forward(&self, ids: &Tensor, cache: Option<&mut KvCache>) -> Result<Tensor> {
-        self.forward_with(ids, None, None, cache)
-    }
-
-    /// [`forward`](Self::forward) for padded batches: `positions: [b, t]` (u32) are the position
-    /// ids of the new tokens (default `cache.len() ..` for every row) and `key_mask: [b, t_total]`
-    /// (u32, `t_total` = cached + new) is 1 for real tokens and 0 for padding, which no query may
-    /// attend to (default: all 1).
-    pub fn forward_with(&self, ids: &Tensor, positions: Option<&Tensor>, key_mask: Option<&Tensor>, mut cache: Option<&mut KvCache>) -> Result<Tensor> {
-        let (b, t) = ids.dims2()?;
-        let offset = cache.as_ref().map_or(0, |c| c.len());
-        let (d, h) = (self.cfg.n_embd, self.cfg.n_head);
-        let hd = d / h;
-        let pos_emb = match positions {
-            Some(p) => self.wpe.embedding(&p.flatten_all()?)?.reshape((b, t, d))?,
-            None => self.wpe.embedding(&Tensor::arange(offset as u32, (offset + t) as u32, ids.device())?)?.unsqueeze(0)?,
-        };
-        let mut x = self.wte.embedding(&ids.flatten_all()?)?.reshape((b, t, d))?.broadcast_add(&pos_emb)?;
-        let mut mask = causal_mask(t, offset + t, ids.device())?.unsqueeze(0)?.unsqueeze(0)?; // [1, 1, t, t_total]
-        if let Some(km) = key_mask {
-            // padding gets a large finite negative score, not -inf: a padded query, which sees only
-            // padding, then gets a uniform (finite) attention instead of NaN
-            let zeros = Tensor::zeros(km.shape(), DType::F32, ids.device())?;
-            let pad = km.gt(0u32)?.where_cond(&zeros, &(zeros.ones_like()? * -1e30)?)?;
-            mask = mask.broadcast_add(&pad.unsqueeze(1)?.unsqueeze(1)?)?; // [b, 1, t, t_total]
-        }
-        for (l, blk) in self.blocks.iter().enumerate() {
-            let a = layer_norm(&x, &blk.ln1)?;
-            let qkv = conv1d(&a, &blk.attn)?; // [b, t, 3d]
-            let heads = |i: usize| qkv.narrow(2, i * d, d)?.reshape((b, t, h, hd))?.transpose(1, 2)?.contiguous();
-            let (q, k, v) = (heads(0)?, heads(1)?, heads(2)?);
-            let (k, v) = match cache.as_deref_mut() {
-                Some(c) => c.append(l, &k, &v)?,
-                None => (k, v),
-            };
-            let att = (q.matmul(&k.t()?.contiguous()?)? / (hd as f64).sqrt())?.broadcast_add(&mask)?;
-            let att = candle_nn::ops::softmax_last_dim(&att)?;
-            let y = att.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d))?;
-            x = (x + conv1d(&y, &blk.attn_proj)?)?;
-            let m = layer_norm(&x, &blk.ln2)?;
-            x = (x + conv1d(&conv1d(&m, &blk.fc)?.gelu()?, &blk.mlp_proj)?)?;
-        }
-        let x = layer_norm(&x, &self.ln_f)?;
-        matmul_2d(&x, &self.lm_head)
-    }
-
-    /// Logits of the last position only, `[b, vocab]` (what generation needs).
-    pub fn next_logits(&self, ids: &Tensor, cache: Option<&mut KvCache>) -> Result<Tensor> {
-        let logits = self.forward(ids, cache)?;
-        let t = logits.dim(1)?;
-        logits.i((.., t - 1, ..))?.contiguous()
-    }
-}
-
-fn pair_single(w: &mut HashMap<String, Tensor>, k: &str) -> Result<Tensor> {
-    w.remove(&format!("transformer.{k}.weight")).ok_or_else(|| candle_core::Error::Msg(format!("model.safetensors has no transformer.{k}.weight")))
-}
-
-fn layer_norm(x: &Tensor, (w, b): &(Tensor, Tensor)) -> Result<Tensor> {
-    candle_nn::ops::layer_norm(&x.contiguous()?, w, b, 1e-5)
-}
-
-/// HF's `Conv1D`: `x @ w + b` with `w: [in, out]`. The batch and position axes are flattened
-/// into one, so that the weight is used in place (a broadcast 3-D matmul copies it).
-fn conv1d(x: &Tensor, (w, b): &(Tensor, Tensor)) -> Result<Tensor> {
-    matmul_2d(x, w)?.broadcast_add(b)
-}
-
-/// `x: [.., in] @ w: [in, out]` as one 2-D matmul (`w` may be a transposed view).
-fn matmul_2d(x: &Tensor, w: &Tensor) -> Result<Tensor> {
-    let mut dims = x.dims().to_vec();
-    let last = dims.pop().unwrap_or(1);
-    let rows: usize = dims.iter().product();
-    dims.push(w.dim(1)?);
-    x.contiguous()?.reshape((rows, last))?.matmul(w)?.reshape(dims)
-}
-
 // ------------------------------------------------------------------------------------------------
 // Generation
 // ------------------------------------------------------------------------------------------------
 
 /// ## generate_greedy
 /// Greedy decoding with the KV cache: run the whole prompt once through
-/// `model.forward(.., Some(&mut cache))`, then feed only the newest token (`[1, 1]`) at every
-/// step, always appending the argmax of the last position's logits. Return the prompt followed
-/// by `max_new_tokens` new tokens (what `generate(do_sample=False)` returns). `prompt` is not
-/// empty.
-pub fn generate_greedy(model: &TinyGpt2, prompt: &[u32], max_new_tokens: usize) -> Result<Vec<u32>> {
+/// `model.next_logits(.., Some(&mut cache))` (ids on `dev`), then feed only the newest token
+/// (`[1, 1]`) at every step, always appending the argmax of the last position's logits. Return
+/// the prompt followed by `max_new_tokens` new tokens (what `generate(do_sample=False)`
+/// returns). `prompt` is not empty.
+pub fn generate_greedy(model: &Gpt2, prompt: &[u32], max_new_tokens: usize, dev: &Device) -> Result<Vec<u32>> {
     todo!()
 }
 
@@ -370,11 +203,11 @@ pub fn beam_search(model: &dyn Fn(&Tensor) -> Result<Tensor>, prompt: &[u32], nu
 /// Score many candidate continuations of one shared prefix ("… and that was" → " bad",
 /// " good", …): return `[n]` f32, the total log-probability `Σ_j log p(cands[i, j] | prefix,
 /// cands[i, ..j])` of each row of `cands: [n, L]` (u32) after `prefix` (non-empty). Run the
-/// prefix **once** (batch 1) with a cache; its last logits score every candidate's first token;
-/// then `cache.repeat_batch(n)` and one batched pass over `cands[:, ..L-1]` gives the logits for
-/// the remaining tokens. Equals scoring every `prefix + candidate` from scratch, with the
+/// prefix **once** (batch 1, `model.next_logits` with a cache); its last logits score every
+/// candidate's first token; then `cache.repeat_batch(n)` and one batched pass
+/// (`model.forward_with`) over `cands[:, ..L-1]` gives the logits for the remaining tokens. Equals scoring every `prefix + candidate` from scratch, with the
 /// prefix's work done once instead of `n` times.
-pub fn score_continuations(model: &TinyGpt2, prefix: &[u32], cands: &Tensor) -> Result<Tensor> {
+pub fn score_continuations(model: &Gpt2, prefix: &[u32], cands: &Tensor) -> Result<Tensor> {
     todo!()
 }
 
@@ -384,7 +217,7 @@ pub fn score_continuations(model: &TinyGpt2, prefix: &[u32], cands: &Tensor) -> 
 /// on the left keeps every row's last token in the last column, where the next token is read).
 /// Then make sure padding changes nothing:
 /// - a key mask `[b, t_total]` (u32: 1 for real tokens, 0 for padding) passed to
-///   [`TinyGpt2::forward_with`] so that no query attends to a pad; it grows by a column of ones
+///   [`Gpt2::forward_with`] so that no query attends to a pad; it grows by a column of ones
 ///   with every generated token;
 /// - position ids `[b, t]` (u32) counting real tokens only: row `i`'s first real token is
 ///   position 0 whatever its padding (give pads position 0); each new token's position is its
@@ -394,7 +227,7 @@ pub fn score_continuations(model: &TinyGpt2, prefix: &[u32], cands: &Tensor) -> 
 /// logits; `Some(t)` samples with [`sample`] from `logits / t` using `rngs[i]` (one RNG per row,
 /// one draw per row per step, so that row `i` sees the same random numbers as when generated
 /// alone). Return each row's prompt (without padding) followed by its `max_new_tokens` tokens.
-/// The result equals generating every prompt alone.
-pub fn generate_batch(model: &TinyGpt2, prompts: &[Vec<u32>], max_new_tokens: usize, temperature: Option<f64>, pad_id: u32, rngs: &mut [ChaCha8Rng]) -> Result<Vec<Vec<u32>>> {
+/// The result equals generating every prompt alone. All tensors on `dev`.
+pub fn generate_batch(model: &Gpt2, prompts: &[Vec<u32>], max_new_tokens: usize, temperature: Option<f64>, pad_id: u32, rngs: &mut [ChaCha8Rng], dev: &Device) -> Result<Vec<Vec<u32>>> {
     todo!()
 }

@@ -303,7 +303,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!("bpe_merge", "Bpe::merge_word", "the BPE merge loop", "loop { among ids.windows(2) find the pair with the smallest rank in self.merges (min over (rank, …)); none → return; rebuild the vector left to right, replacing each occurrence of that pair by its merged id }.")
+        ex!("bpe_merge", "merge_word", "the BPE merge loop", "loop { among ids.windows(2) find the pair with the smallest rank in self.merges (min over (rank, …)); none → return; rebuild the vector left to right, replacing each occurrence of that pair by its merged id }.")
             .check("vs the HF tokenizers crate's BPE on every piece of the test texts and of Tiny Shakespeare's first 20,000 pieces", |ctx| {
                 let b = bpe()?;
                 let (vocab, merges) = vocab_and_merges()?;
@@ -349,7 +349,7 @@ pub fn exercises() -> Vec<Exercise> {
                 same_seq("GPT-2 encode(Tiny Shakespeare)", &b.encode(&text), &core.encode_ordinary(&text))
             })
             .timeout(Duration::from_secs(40)), // 1.5 MB through the learner's debug-mode merge loop and a 50k-token vocabulary to build: 6-14 s here
-        ex!("bpe_decode", "Bpe::decode", "byte-level BPE decoding", "ids → self.tokens[id] strings → chars → self.byte_of[&c] bytes → String::from_utf8_lossy.")
+        ex!("bpe_decode", "decode", "byte-level BPE decoding", "ids → self.tokens[id] strings → chars → self.byte_of[&c] bytes → String::from_utf8_lossy.")
             .check("decodes transformers' ids of the test texts back to the texts", |ctx| {
                 let b = bpe()?;
                 for c in cases(ctx)? {

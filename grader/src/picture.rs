@@ -41,6 +41,31 @@ pub fn heatmap(path: &Path, t: &Tensor, zoom: u32) -> Result<(), Fail> {
     save(path, img)
 }
 
+/// An `[h, w]` field of signed numbers, symmetric around 0: blue for −max|value|, white for 0,
+/// red for +max|value| (non-finite values black), scaled up `zoom` times. For similarities,
+/// encodings, anything whose sign matters.
+pub fn signed_heatmap(path: &Path, t: &Tensor, zoom: u32) -> Result<(), Fail> {
+    let (h, w) = t.dims2().map_err(|e| Fail::Internal(format!("picture: {e}")))?;
+    let v = t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    let m = v.iter().filter(|x| x.is_finite()).fold(0f32, |a, x| a.max(x.abs())).max(f32::MIN_POSITIVE);
+    let img = image::RgbImage::from_fn(w as u32 * zoom, h as u32 * zoom, |x, y| {
+        let val = v[(y / zoom) as usize * w + (x / zoom) as usize];
+        if !val.is_finite() {
+            return image::Rgb([0, 0, 0]);
+        }
+        image::Rgb(diverging(0.5 + 0.5 * val / m))
+    });
+    save(path, img)
+}
+
+/// Blue (t = 0) → white (0.5) → red (1).
+fn diverging(t: f32) -> [u8; 3] {
+    let t = t.clamp(0.0, 1.0);
+    let (blue, white, red) = ([33.0, 102.0, 172.0], [247.0, 247.0, 247.0], [178.0, 24.0, 43.0]);
+    let (a, b, f) = if t < 0.5 { (blue, white, t * 2.0) } else { (white, red, t * 2.0 - 1.0) };
+    [0, 1, 2].map(|i| (a[i] + (b[i] - a[i]) * f).round() as u8)
+}
+
 /// A blue → green → yellow colour ramp for t in [0, 1].
 fn ramp(t: f32) -> [u8; 3] {
     let t = t.clamp(0.0, 1.0);
@@ -87,4 +112,29 @@ pub fn lines(path: &Path, series: &[&[f32]], width: u32, height: u32) -> Result<
         }
     }
     save(path, img)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diverging_is_white_at_zero_and_signed_at_the_ends() {
+        assert_eq!(diverging(0.5), [247, 247, 247]);
+        let (lo, hi) = (diverging(0.0), diverging(1.0));
+        assert!(lo[2] > lo[0] && hi[0] > hi[2], "{lo:?} {hi:?}");
+    }
+
+    #[test]
+    fn pictures_have_the_zoomed_size() {
+        let dir = std::env::temp_dir().join(format!("candlecamp-picture-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let t = Tensor::new(&[[-1f32, 0.0, 2.0], [f32::NAN, 1.0, 0.5]], &candle_core::Device::Cpu).unwrap();
+        for (name, f) in [("s.png", signed_heatmap as fn(&Path, &Tensor, u32) -> Result<(), Fail>), ("h.png", heatmap)] {
+            f(&dir.join(name), &t, 4).unwrap();
+            let img = image::open(dir.join(name)).unwrap();
+            assert_eq!((img.width(), img.height()), (12, 8));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

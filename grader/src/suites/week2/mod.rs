@@ -10,10 +10,10 @@ pub mod sampling;
 pub mod sequence;
 pub mod tokenizers;
 
-/// Write a 2-D tensor as a heatmap `target/candlecamp/week2/<name>.png` (for the book and the
-/// curious); `scale` pixels per cell.
+/// Write a 2-D tensor as a signed heatmap `target/candlecamp/week2/<name>.png` (blue negative,
+/// white 0, red positive; for the book and the curious); `scale` pixels per cell.
 pub(crate) fn picture(ctx: &crate::check::Ctx, name: &str, t: &candle_core::Tensor, scale: usize) -> crate::check::CheckResult {
-    crate::picture::heatmap(&ctx.artefact(&format!("week2/{name}.png"))?, t, scale as u32)
+    crate::picture::signed_heatmap(&ctx.artefact(&format!("week2/{name}.png"))?, t, scale as u32)
 }
 
 pub fn exercises() -> Vec<Exercise> {

@@ -18,6 +18,7 @@ pub mod registry;
 pub mod report;
 pub mod reset;
 pub mod runner;
+pub mod stats;
 pub mod stubs;
 pub mod subject;
 pub mod suites;

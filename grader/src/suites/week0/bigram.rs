@@ -3,7 +3,8 @@
 //! uniform numbers, plus a chi-square test of the seeded sampler; the split by its properties;
 //! the smoothing choice against torch on torch's split.
 
-use super::{names, picture_path, pictures, stats, torch_split, FX_BIGRAM as FX};
+use super::{names, picture_path, pictures, torch_split, FX_BIGRAM as FX};
+use crate::stats;
 use crate::check::{ensure, Fail, Learner};
 use crate::compare::{close, exact, scalar_close, to_f64, Tol};
 use crate::registry::Exercise;

@@ -11,7 +11,6 @@ pub mod micrograd;
 pub mod mlp;
 pub mod neural_bigram;
 pub mod pictures;
-pub mod stats;
 pub mod wavenet;
 
 /// The bigram / trigram / neural-bigram fixture (fixtures/gen/week0_bigram.py).

@@ -54,18 +54,9 @@ fn ids_of(t: &Tensor) -> Result<Vec<u32>, Fail> {
     Ok(t.to_dtype(DType::U32)?.flatten_all()?.to_vec1::<u32>()?)
 }
 
-/// Upper `1 - alpha` quantile of the chi-square distribution with `df` degrees of freedom by the
-/// Wilson–Hilferty approximation (accurate to ~1% for df ≥ 3 in the far tail), for
-/// `z` = the standard normal quantile of `1 - alpha`.
-fn chi2_critical(df: usize, z: f64) -> f64 {
-    let k = df as f64;
-    let a = 2.0 / (9.0 * k);
-    k * (1.0 - a + z * a.sqrt()).powi(3)
-}
-
 /// `n` draws of the learner's `sample` with a seeded RNG, tested against `softmax(logits)`
 /// (computed here in f64) with Pearson's chi-square over the tokens of non-zero probability.
-/// The threshold is the 1 − 10⁻⁴ quantile (z = 3.719): a correct sampler fails with
+/// The threshold is a p-value of 10⁻⁴ (exact, `crate::stats`): a correct sampler fails with
 /// probability 10⁻⁴ per seed (and the seed is fixed, so it passes or fails the same way every
 /// time), while a wrong distribution (greedy, no softmax, inverted CDF off by one, temperature
 /// ignored) is far beyond it at n = 20,000.
@@ -86,11 +77,11 @@ fn chi_square(label: &str, logits: &[f32], n: usize, seed: u64, dev: &candle_cor
     let support: Vec<usize> = (0..p.len()).filter(|&i| p[i] > 0.0).collect();
     let stat: f64 = support.iter().map(|&i| (counts[i] as f64 - n as f64 * p[i]).powi(2) / (n as f64 * p[i])).sum();
     let df = support.len().saturating_sub(1).max(1);
-    let crit = chi2_critical(df, 3.719);
+    let pval = crate::stats::chi_square_tail(stat, df);
     let worst = support.iter().max_by(|&&a, &&b| ((counts[a] as f64 - n as f64 * p[a]).abs()).total_cmp(&(counts[b] as f64 - n as f64 * p[b]).abs())).copied().unwrap_or(0);
-    ensure(stat <= crit, || {
+    ensure(pval >= 1e-4, || {
         format!(
-            "{label}: chi-square {stat:.1} > {crit:.1} (df {df}, p < 1e-4) over {n} draws: the samples do not follow softmax(logits); e.g. token {worst} came {} times, expected {:.0}",
+            "{label}: chi-square {stat:.1} (df {df}, p = {pval:.1e} < 1e-4) over {n} draws: the samples do not follow softmax(logits); e.g. token {worst} came {} times, expected {:.0}",
             counts[worst],
             n as f64 * p[worst]
         )
@@ -468,40 +459,4 @@ pub fn benches() -> Vec<crate::bench::Bench> {
             },
         },
     ]
-}
-
-#[cfg(test)]
-mod tests {
-    use super::chi2_critical;
-
-    /// Upper tail `P(X > x)` of a chi-square with `df` degrees of freedom, from the series of the
-    /// regularised lower incomplete gamma function (exact to ~1e-12 here).
-    fn chi2_upper_tail(df: usize, x: f64) -> f64 {
-        let (a, y) = (df as f64 / 2.0, x / 2.0);
-        let ln_gamma_a = {
-            // ln Γ(a) for a = n/2 exactly: Γ(1) = 1, Γ(1/2) = √π, Γ(a + 1) = a Γ(a)
-            let mut v = if df % 2 == 0 { 0.0 } else { 0.5 * std::f64::consts::PI.ln() };
-            let mut b = if df % 2 == 0 { 1.0 } else { 0.5 };
-            while b < a - 1e-9 {
-                v += b.ln();
-                b += 1.0;
-            }
-            v
-        };
-        let (mut term, mut sum, mut n) = (1.0 / a, 1.0 / a, 0.0);
-        while term > sum * 1e-16 {
-            n += 1.0;
-            term *= y / (a + n);
-            sum += term;
-        }
-        1.0 - (a * y.ln() - y - ln_gamma_a).exp() * sum
-    }
-
-    #[test]
-    fn wilson_hilferty_quantile_has_the_stated_tail() {
-        for df in [3, 4, 11, 49] {
-            let tail = chi2_upper_tail(df, chi2_critical(df, 3.719));
-            assert!((0.5e-4..2e-4).contains(&tail), "df {df}: tail {tail:e}, expected ~1e-4");
-        }
-    }
 }

@@ -1,4 +1,6 @@
-//! Pearson's chi-square goodness-of-fit test (for checks of samplers).
+//! Pearson's chi-square goodness-of-fit test, for the checks of samplers (week 0's names,
+//! week 2's token sampler, week 4's replay buffer): one implementation of the statistic and of
+//! its exact p-value.
 
 /// `ln Γ(x)` for x > 0 (Lanczos approximation, g = 7, n = 9; ~1e-15 relative).
 fn ln_gamma(x: f64) -> f64 {
@@ -71,6 +73,11 @@ fn gamma_q(s: f64, x: f64) -> f64 {
     }
 }
 
+/// `P(X > stat)` for a chi-square variable with `df` degrees of freedom (the test's p-value).
+pub fn chi_square_tail(stat: f64, df: usize) -> f64 {
+    gamma_q(df as f64 / 2.0, stat / 2.0)
+}
+
 /// Chi-square test of observed counts against expected probabilities. Categories with an
 /// expected count below 5 are pooled into one (the usual validity rule). Returns
 /// (statistic, degrees of freedom, p-value).
@@ -98,7 +105,7 @@ pub fn chi_square(observed: &[u64], probs: &[f64]) -> (f64, usize, f64) {
         cats += 1;
     }
     let df = cats.saturating_sub(1).max(1);
-    (stat, df, gamma_q(df as f64 / 2.0, stat / 2.0))
+    (stat, df, chi_square_tail(stat, df))
 }
 
 #[cfg(test)]
@@ -112,6 +119,8 @@ mod tests {
         assert!((gamma_q(5.0, 18.307 / 2.0) - 0.05).abs() < 1e-4); // df 10, 5 %
         assert!((gamma_q(13.0, 45.642 / 2.0) - 0.01).abs() < 1e-4); // df 26, 1 %
         assert!((gamma_q(13.0, 26.0 / 2.0) - 0.4624).abs() < 1e-3); // df 26, at the mean
+        assert!((chi_square_tail(24.322, 7) - 1e-3).abs() < 2e-5); // df 7, 0.1 %
+        assert!((chi_square_tail(29.877, 7) - 1e-4).abs() < 2e-6); // df 7, 0.01 %
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! expected output).
 
 use crate::check::{CheckResult, Ctx, Fail, Fixture};
-use crate::compare::{close, to_f64, Tol};
+use crate::compare::{close, Tol};
 use candle_core::{DType, Tensor};
 use std::rc::Rc;
 
@@ -35,13 +35,17 @@ impl Case {
     pub fn n(&self, arg: &str) -> Result<usize, Fail> {
         self.fx.usize(&self.key(arg))
     }
+    /// Every value of an argument, read on the host (shapes, axis lists: possibly empty).
+    pub fn values(&self, arg: &str) -> Result<Vec<f64>, Fail> {
+        self.fx.values(&self.key(arg))
+    }
     /// A float argument.
     pub fn f(&self, arg: &str) -> Result<f64, Fail> {
         self.fx.f64(&self.key(arg))
     }
     /// A small vector of non-negative integers (a pair such as a stride, or four pads).
     pub fn ints(&self, arg: &str, len: usize) -> Result<Vec<usize>, Fail> {
-        let v = to_f64(&self.t(arg)?)?;
+        let v = self.fx.values(&self.key(arg))?;
         if v.len() != len || v.iter().any(|x| *x < 0.0 || x.fract() != 0.0) {
             return Err(Fail::Fixture(format!("fixture {} / {}: expected {len} non-negative integers, found {v:?}", self.fx.rel(), self.key(arg))));
         }
@@ -62,7 +66,7 @@ impl Case {
             .names_with_prefix(&format!("{}.{}.", self.name, self.k))
             .iter()
             .filter(|n| !n.ends_with(".out"))
-            .filter_map(|n| self.fx.get(n).ok().map(|t| (n.rsplit('.').next().unwrap_or("").to_string(), t)))
+            .filter_map(|n| self.fx.host(n).ok().map(|t| (n.rsplit('.').next().unwrap_or("").to_string(), t)))
             .map(|(arg, t)| match t.rank() {
                 0 => format!("{arg}={}", scalar_text(&t)),
                 1 if t.dtype() == DType::I64 && t.elem_count() <= 4 => format!("{arg}={:?}", t.to_vec1::<i64>().unwrap_or_default()),

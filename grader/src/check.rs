@@ -26,8 +26,92 @@ pub type CheckResult = Result<(), Fail>;
 
 impl From<candle_core::Error> for Fail {
     fn from(e: candle_core::Error) -> Self {
-        Fail::Internal(format!("grader error: {e}"))
+        Fail::Internal(format!("grader error: {}", describe(&e)))
     }
+}
+
+/// A candle error as a report line: the message without the backtrace candle attaches when
+/// library backtraces are on (the child turns them on for CUDA), followed by a diagnosis of the
+/// mistakes that only show on a GPU, located with that backtrace where it helps.
+pub fn describe(e: &candle_core::Error) -> String {
+    let (inner, backtrace) = unwrap_backtrace(e);
+    let message = inner.to_string();
+    match diagnose_device_error(&message, backtrace.as_deref()) {
+        Some(d) => format!("{message}\n  {d}"),
+        None => message,
+    }
+}
+
+fn unwrap_backtrace(e: &candle_core::Error) -> (&candle_core::Error, Option<String>) {
+    match e {
+        candle_core::Error::WithBacktrace { inner, backtrace } => (unwrap_backtrace(inner).0, Some(backtrace.to_string())),
+        other => (other, None),
+    }
+}
+
+/// What candle's CUDA backend refuses that its CPU backend accepts, explained; `None` for any
+/// other message. `backtrace` (std's rendering, when captured) names the tensor operation that
+/// failed and the line of the learner's code that called it.
+pub fn diagnose_device_error(message: &str, backtrace: Option<&str>) -> Option<String> {
+    let place = backtrace.and_then(failing_call);
+    let operation = match &place {
+        Some((op, Some(site))) => format!("candle's `Tensor::{op}` (called at {site})"),
+        Some((op, None)) => format!("candle's `Tensor::{op}`"),
+        None => "this operation".to_string(),
+    };
+    if message.contains("matmul is only supported for contiguous tensors") {
+        return Some(format!(
+            "diagnosis: candle's CUDA matmul needs each operand contiguous or a plain transpose of a contiguous matrix; a slice (narrow, or squeeze of a middle axis) whose rows are further apart than its width is refused, though the CPU matmul takes it. Call `.contiguous()?` on the sliced operand before `matmul`{}.",
+            place.as_ref().and_then(|(_, s)| s.as_ref()).map(|s| format!(" (the call at {s})")).unwrap_or_default()
+        ));
+    }
+    if message.contains("named symbol not found") || message.contains("CUDA_ERROR_NOT_FOUND") {
+        return Some(format!(
+            "diagnosis: {} has no CUDA kernel for the dtype it was given (candle-kernels 0.11.1 has none for I32 apart from fp8 casts, and integer dtypes only for copies, comparisons, indexing and arithmetic). Keep values in F32 (or F64) and indices or counts in U32 or I64; convert on the CPU first when a file gives you I32.",
+            operation
+        ));
+    }
+    if message.contains("device mismatch") {
+        return Some(
+            "diagnosis: one operand is on another device. A tensor you created with `Device::Cpu` (or `&Device::Cpu` in `Tensor::new`, `zeros`, `arange`, …) meets the inputs the grader put on the GPU: create every tensor on `x.device()` or on the `dev` you were given."
+                .into(),
+        );
+    }
+    None
+}
+
+/// In a rendered backtrace (innermost frame first): the outermost candle `Tensor` method of the
+/// innermost run of candle frames (the public operation that failed), and the location of the
+/// first frame below it that is code in a week's crate (file:line), when there is one.
+fn failing_call(backtrace: &str) -> Option<(String, Option<String>)> {
+    // Frames are "N: function" lines, each optionally followed by an "at file:line:col" line.
+    let mut frames: Vec<(String, Option<String>)> = Vec::new();
+    for line in backtrace.lines().map(str::trim) {
+        if let Some(at) = line.strip_prefix("at ") {
+            if let Some(last) = frames.last_mut() {
+                last.1.get_or_insert_with(|| at.to_string());
+            }
+        } else if let Some((n, f)) = line.split_once(": ") {
+            if n.chars().all(|c| c.is_ascii_digit()) {
+                frames.push((f.to_string(), None));
+            }
+        }
+    }
+    let first = frames.iter().position(|(f, _)| f.starts_with("candle_core::tensor::Tensor::"))?;
+    let mut op = None;
+    let mut k = first;
+    while k < frames.len() && (frames[k].0.starts_with("candle_core::") || frames[k].0.starts_with("<candle_core::")) {
+        if let Some(rest) = frames[k].0.strip_prefix("candle_core::tensor::Tensor::") {
+            op = Some(rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>());
+        }
+        k += 1;
+    }
+    let site = frames[k..].iter().find_map(|(_, at)| {
+        let at = at.as_deref()?;
+        let start = at.find("weeks/").or_else(|| at.find("solutions/"))?;
+        Some(at[start..].to_string())
+    });
+    Some((op?, site))
 }
 
 /// Mark a `Result` as coming from learner code: an `Err` becomes a failed check with the error
@@ -38,7 +122,7 @@ pub trait Learner<T> {
 
 impl<T> Learner<T> for candle_core::Result<T> {
     fn learner(self) -> Result<T, Fail> {
-        self.map_err(|e| Fail::LearnerError(format!("your function returned an error: {e}")))
+        self.map_err(|e| Fail::LearnerError(format!("your function returned an error: {}", describe(&e))))
     }
 }
 
@@ -54,6 +138,65 @@ pub fn ensure(cond: bool, msg: impl FnOnce() -> String) -> CheckResult {
 /// Fail unless `t` has exactly the shape `dims` (before using a learner's tensor in further math).
 pub fn shape_is(label: &str, t: &candle_core::Tensor, dims: &[usize]) -> CheckResult {
     ensure(t.dims() == dims, || format!("{label}: shape is {:?}, expected {dims:?}", t.dims()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BACKTRACE: &str = "   0: candle_core::error::Error::bt
+   1: candle_core::cuda_backend::error::<impl candle_core::cuda_backend::error::WrapErr<O> for core::result::Result<O,E>>::w
+   2: <candle_core::cuda_backend::CudaStorage as candle_core::backend::BackendStorage>::to_dtype
+   3: candle_core::storage::Storage::to_dtype
+   4: candle_core::tensor::Tensor::to_dtype
+   5: week0::bigram::mean_nll
+             at ./weeks/week0/src/bigram.rs:34:5
+   6: grader::suites::week0::bigram::exercises::{{closure}}
+             at ./grader/src/suites/week0/bigram.rs:81:27";
+
+    #[test]
+    fn a_missing_kernel_names_the_operation_and_the_learners_line() {
+        let d = diagnose_device_error("DriverError(CUDA_ERROR_NOT_FOUND, \"named symbol not found\")", Some(BACKTRACE)).unwrap();
+        assert!(d.contains("`Tensor::to_dtype` (called at weeks/week0/src/bigram.rs:34:5)") && d.contains("U32 or I64"), "{d}");
+        let d = diagnose_device_error("DriverError(CUDA_ERROR_NOT_FOUND, \"named symbol not found\")", None).unwrap();
+        assert!(d.starts_with("diagnosis: this operation has no CUDA kernel") && d.contains("I32"), "{d}");
+    }
+
+    #[test]
+    fn a_sliced_matmul_operand_is_told_to_be_contiguous() {
+        let msg = "matmul is only supported for contiguous tensors lstride: Layout { shape: [2, 5], stride: [30, 1], start_offset: 5 } rstride: Layout { shape: [5, 4], stride: [1, 5], start_offset: 0 } mnk: (2, 4, 5)";
+        let bt = BACKTRACE.replace("to_dtype", "matmul");
+        let d = diagnose_device_error(msg, Some(&bt)).unwrap();
+        assert!(d.contains(".contiguous()?") && d.contains("weeks/week0/src/bigram.rs:34:5"), "{d}");
+    }
+
+    #[test]
+    fn a_tensor_made_on_the_cpu_is_a_device_mismatch_with_advice() {
+        let e = candle_core::Error::DeviceMismatchBinaryOp { lhs: candle_core::DeviceLocation::Cpu, rhs: candle_core::DeviceLocation::Cuda { gpu_id: 0 }, op: "add" };
+        let d = describe(&e);
+        assert!(d.starts_with("device mismatch in add") && d.contains("x.device()"), "{d}");
+        let wrapped: candle_core::Result<()> = Err(e);
+        match wrapped.learner() {
+            Err(Fail::LearnerError(m)) => assert!(m.contains("your function returned an error") && m.contains("diagnosis")),
+            other => panic!("{other:?}"),
+        }
+        assert!(diagnose_device_error("shape mismatch in add", None).is_none());
+    }
+
+    /// Grader-side values are read on the host, whatever their dtype (the names split is I32,
+    /// which candle's CUDA backend cannot convert) or size (shape lists may be empty).
+    #[test]
+    fn fixture_values_are_read_on_the_host() {
+        let ctx = Ctx::new(Device::Cpu, false);
+        let fx = ctx.fixture("week0/bigram.safetensors").unwrap();
+        assert_eq!(fx.host("split.perm").unwrap().dtype(), candle_core::DType::I32);
+        let perm = fx.values("split.perm").unwrap();
+        assert_eq!(perm.len(), 32033);
+        assert!(perm.iter().all(|&i| i >= 0.0 && i < 32033.0));
+        assert_eq!(fx.get_as("neural.xs", candle_core::DType::U32).unwrap().dtype(), candle_core::DType::U32);
+        let ag = ctx.fixture("week1/autograd.safetensors").unwrap();
+        assert!(ag.values("unbroadcast.2.shape").unwrap().is_empty());
+    }
 }
 
 /// The context a check runs in.
@@ -135,9 +278,33 @@ impl Fixture {
         Ok(t.to_device(&self.device)?)
     }
 
+    /// A tensor as stored, on the host (the CPU), for the grader's own reading: sizes, shapes,
+    /// index lists, scalars. Reading these through the check's device would need a kernel for
+    /// every stored dtype and a device buffer for every empty tensor; candle's CUDA backend has
+    /// neither for all of them (no I32 casts in candle-kernels 0.11.1, and an empty device
+    /// buffer fails with CUDA_ERROR_INVALID_VALUE), so grader-side values never go there.
+    pub fn host(&self, name: &str) -> Result<Tensor, Fail> {
+        self.tensors.get(name).cloned().ok_or_else(|| {
+            Fail::Fixture(format!("fixture {} has no tensor named {name:?}; {}", self.rel, fixtures::REMAKE))
+        })
+    }
+
+    /// A tensor converted to `dtype` on the host, then moved to the check's device (e.g. indices
+    /// that PyTorch stored as int64 or int32 and the exercise takes as u32).
+    pub fn get_as(&self, name: &str, dtype: candle_core::DType) -> Result<Tensor, Fail> {
+        let t = self.host(name)?;
+        let t = t.to_dtype(dtype).map_err(|e| Fail::Fixture(format!("fixture {} / {name}: cannot convert to {dtype:?}: {e}", self.rel)))?;
+        t.to_device(&self.device).map_err(|e| Fail::Internal(format!("fixture {} / {name}: cannot move it to the device: {e}", self.rel)))
+    }
+
+    /// Every value of a tensor as f64, read on the host.
+    pub fn values(&self, name: &str) -> Result<Vec<f64>, Fail> {
+        crate::compare::to_f64(&self.host(name)?)
+    }
+
     /// A scalar stored as a 0-d or 1-element tensor, as usize (sizes, counts).
     pub fn usize(&self, name: &str) -> Result<usize, Fail> {
-        let v = crate::compare::to_f64(&self.get(name)?)?;
+        let v = self.values(name)?;
         match v.as_slice() {
             [x] if *x >= 0.0 && x.fract() == 0.0 => Ok(*x as usize),
             _ => Err(Fail::Fixture(format!("fixture {} / {name}: expected one non-negative integer, found {v:?}", self.rel))),
@@ -146,7 +313,7 @@ impl Fixture {
 
     /// A scalar as f64.
     pub fn f64(&self, name: &str) -> Result<f64, Fail> {
-        let v = crate::compare::to_f64(&self.get(name)?)?;
+        let v = self.values(name)?;
         match v.as_slice() {
             [x] => Ok(*x),
             _ => Err(Fail::Fixture(format!("fixture {} / {name}: expected one number, found {} values", self.rel, v.len()))),

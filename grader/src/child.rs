@@ -70,8 +70,15 @@ pub fn run(id: &str, device: &str, long: bool) -> ! {
     let nonce = std::env::var("CANDLECAMP_NONCE").unwrap_or_default();
     if device == "cpu" {
         limit_memory();
+    } else if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        // candle then attaches a backtrace to its errors (not to panics), from which
+        // `check::describe` names the failing operation and the learner's line for errors
+        // that only a GPU raises (a missing kernel, a layout CUDA's matmul refuses). Set before
+        // any candle call: std reads the variable once.
+        std::env::set_var("RUST_LIB_BACKTRACE", "1");
     }
     install_panic_hook();
+    crate::parity::init_from_env();
     let (checks, notes) = match registry::find_exercise(id) {
         None => (vec![CheckReport { name: "setup".into(), status: Status::Error, detail: Some(format!("unknown exercise {id}")) }], Vec::new()),
         Some((week, ex)) => match crate::make_device(device) {
@@ -82,7 +89,12 @@ pub fn run(id: &str, device: &str, long: bool) -> ! {
             }
         },
     };
-    let report = ChildReport { nonce, id: id.to_string(), checks, notes };
+    let (records, dropped) = crate::parity::take();
+    let mut notes = notes;
+    if dropped > 0 {
+        notes.push(format!("parity: {dropped} comparison(s) too large to record were not compared across devices"));
+    }
+    let report = ChildReport { nonce, id: id.to_string(), checks, notes, records };
     let json = serde_json::to_vec(&report).expect("serialising a report");
     if std::fs::write(&result_path, json).is_err() {
         std::process::exit(3);
@@ -107,7 +119,7 @@ fn run_checks(week_dir: &str, ex: &Exercise, ctx: &Ctx) -> Vec<CheckReport> {
             (Err(_), Some(p), _) | (Ok(_), _, Some(p)) if is_todo(&p.message) => {
                 (Status::NotStarted, Some(format!("reached todo!() at {}", p.location)))
             }
-            (Err(_), Some(p), _) => (Status::Failed, Some(format!("panicked at {}: {}", p.location, p.message))),
+            (Err(_), Some(p), _) => (Status::Failed, Some(with_device_diagnosis(format!("panicked at {}: {}", p.location, p.message)))),
             (Err(_), None, _) => (Status::Failed, Some("panicked (no message was recorded)".into())),
             (Ok(_), _, Some(p)) => (
                 Status::Failed,
@@ -124,6 +136,15 @@ fn run_checks(week_dir: &str, ex: &Exercise, ctx: &Ctx) -> Vec<CheckReport> {
         out.push(CheckReport { name: check.name.to_string(), status, detail });
     }
     out
+}
+
+/// A panic message (an `unwrap` of a candle error, say) with the diagnosis `describe` gives
+/// returned errors, where one applies.
+fn with_device_diagnosis(message: String) -> String {
+    match crate::check::diagnose_device_error(&message, None) {
+        Some(d) => format!("{message}\n  {d}"),
+        None => message,
+    }
 }
 
 /// Some puzzles forbid the library function they reimplement. Scan the body of the learner's

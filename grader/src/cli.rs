@@ -44,6 +44,11 @@ enum Cmd {
         /// Multiply every time limit by this factor.
         #[arg(long, default_value_t = 1.0)]
         timeout_scale: f64,
+        /// Grade on the CPU as well and list every exercise whose verdict, or whose compared
+        /// numbers (within each check's tolerance), differ between the two devices: the parity
+        /// report to run before teaching on GPUs (`--device cuda --compare-cpu`).
+        #[arg(long)]
+        compare_cpu: bool,
         /// For CI: succeed only if every exercise has this status (`passed` or `not-started`).
         #[arg(long, hide = true)]
         expect: Option<String>,
@@ -124,8 +129,8 @@ pub fn main() -> ExitCode {
     report::init_color();
     match cli.cmd {
         Cmd::Child { id, device, long } => child::run(&id, &device, long),
-        Cmd::Grade { week, filter, device, json, long, pretrained, jobs, timeout_scale, expect, ids } => {
-            grade(&week, filter.as_deref(), &ids, &device, json, long, pretrained, jobs, timeout_scale, expect.as_deref())
+        Cmd::Grade { week, filter, device, json, long, pretrained, jobs, timeout_scale, compare_cpu, expect, ids } => {
+            grade(&week, filter.as_deref(), &ids, &device, json, long, pretrained, jobs, timeout_scale, compare_cpu, expect.as_deref())
         }
         Cmd::List { week } => list(week.as_deref()),
         Cmd::Hint { id } => hint(&id),
@@ -202,7 +207,7 @@ pub(crate) fn last_results_path(week: &str) -> PathBuf {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn grade(week: &str, filter: Option<&str>, ids: &[String], device: &str, json: bool, long: bool, pretrained: bool, jobs: Option<usize>, timeout_scale: f64, expect: Option<&str>) -> ExitCode {
+fn grade(week: &str, filter: Option<&str>, ids: &[String], device: &str, json: bool, long: bool, pretrained: bool, jobs: Option<usize>, timeout_scale: f64, compare_cpu: bool, expect: Option<&str>) -> ExitCode {
     let w = match resolve_week(week) {
         Ok(w) => w,
         Err(e) => return usage_error(e),
@@ -228,7 +233,7 @@ fn grade(week: &str, filter: Option<&str>, ids: &[String], device: &str, json: b
     let (matching, pretrained_left): (Vec<Exercise>, Vec<Exercise>) = matching.into_iter().partition(|e| pretrained || !e.pretrained);
     let (selected, long_left): (Vec<Exercise>, Vec<Exercise>) = matching.into_iter().partition(|e| long || !e.long);
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let opts = runner::Options { device: device.to_string(), long, jobs, timeout_scale };
+    let opts = runner::Options { device: device.to_string(), long, jobs, timeout_scale, record: compare_cpu.then_some("device") };
     let id_width = selected.iter().map(|e| e.id.len()).max().unwrap_or(0);
     let start = Instant::now();
 
@@ -261,7 +266,18 @@ fn grade(week: &str, filter: Option<&str>, ids: &[String], device: &str, json: b
         }
         let _ = std::io::stdout().flush();
     };
-    let reports = runner::grade(&selected, &opts, &on_done);
+    let mut reports = runner::grade(&selected, &opts, &on_done);
+    let parity = compare_cpu.then(|| {
+        if !json {
+            println!("\n{}", paint(DIM, &format!("parity: grading the same {} exercise(s) on the CPU…", selected.len())));
+        }
+        let cpu_opts = runner::Options { device: "cpu".into(), record: Some("cpu"), ..opts };
+        let on_cpu = runner::grade(&selected, &cpu_opts, &|_, _| {});
+        crate::parity::compare(device, &reports, &on_cpu).into_iter().map(|d| format!("{}: {}", d.id, d.what)).collect::<Vec<_>>()
+    });
+    for r in &mut reports {
+        r.records = Vec::new();
+    }
     let seconds = start.elapsed().as_secs_f64();
     let summary = Summary::of(&reports);
     let doc = GradeReport {
@@ -272,6 +288,7 @@ fn grade(week: &str, filter: Option<&str>, ids: &[String], device: &str, json: b
         summary,
         seconds,
         long_not_run: long_left.len(),
+        parity: parity.clone(),
     };
     remember(week, &doc.exercises);
     if json {
@@ -284,24 +301,49 @@ fn grade(week: &str, filter: Option<&str>, ids: &[String], device: &str, json: b
         if !pretrained_left.is_empty() {
             println!("{}", paint(DIM, &format!("{} exercise(s) with pretrained weights not run: add --pretrained", pretrained_left.len())));
         }
+        match &parity {
+            Some(d) if d.is_empty() => println!("{}", paint(report::GREEN, &format!("parity: {device} and cpu agree on all {} exercise(s): the same verdicts, and every compared value within its check's tolerance", doc.exercises.len()))),
+            Some(d) => {
+                println!("{}", paint(report::RED, &format!("parity: {} disagreement(s) between {device} and cpu:", d.len())));
+                for line in d {
+                    println!("  {line}");
+                }
+            }
+            None => {}
+        }
         if let Some(next) = doc.exercises.iter().find(|r| r.status != Status::Passed) {
             println!(
-                "next: {} — {}\n      edit {}\n      read {}  ·  stuck? grader hint {}",
+                "next: {} — {}\n      edit {}\n      read {}  ·  stuck? {} {}",
                 next.id,
                 next.title,
                 next.file,
                 crate::book::page_location(&root(), &next.page),
+                hint_command(),
                 next.id
             );
         } else {
             println!("{}", paint(report::GREEN, "everything selected passed."));
         }
     }
+    if parity.as_ref().is_some_and(|d| !d.is_empty()) {
+        return ExitCode::FAILURE;
+    }
     match expect {
         Some("passed") => expectation(&doc, Status::Passed),
         Some(_) => expectation(&doc, Status::NotStarted),
         None if summary.passed == summary.total => ExitCode::SUCCESS,
         None => ExitCode::FAILURE,
+    }
+}
+
+/// The hint command a learner can type here: `just hint` once setup.sh installed just, else the
+/// cargo alias that works on a fresh machine (`grader` itself is not on their PATH).
+fn hint_command() -> &'static str {
+    let on_path = |name: &str| std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()));
+    if on_path("just") {
+        "just hint"
+    } else {
+        "cargo grader hint"
     }
 }
 

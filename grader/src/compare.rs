@@ -63,6 +63,7 @@ pub fn close_with(label: &str, got: &Tensor, want: &Tensor, tol: Tol, candidates
         )));
     }
     let g = to_f64(got)?;
+    crate::parity::record(label, &g, tol);
     let w = to_f64(want)?;
     if got.dims() != want.dims() {
         return Err(Fail::Mismatch(format!(
@@ -76,7 +77,9 @@ pub fn close_with(label: &str, got: &Tensor, want: &Tensor, tol: Tol, candidates
     let mut bad = 0usize;
     let mut nonfinite = Vec::new();
     let mut worst: Option<(usize, f64)> = None;
-    let (mut max_abs, mut max_rel) = (0f64, 0f64);
+    // Relative error only where it means something: over expected values larger than the
+    // absolute tolerance (err / 0 printed "max rel err 4.494e307" next to expected zeros).
+    let (mut max_abs, mut max_rel) = (0f64, None::<f64>);
     for (i, (&a, &b)) in g.iter().zip(w.iter()).enumerate() {
         let ok = elem_ok(a, b, tol);
         if !a.is_finite() && b.is_finite() {
@@ -89,7 +92,9 @@ pub fn close_with(label: &str, got: &Tensor, want: &Tensor, tol: Tol, candidates
         let err = (a - b).abs();
         let err = if err.is_nan() { f64::INFINITY } else { err };
         max_abs = max_abs.max(err);
-        max_rel = max_rel.max(err / b.abs().max(f64::MIN_POSITIVE));
+        if b.is_finite() && b.abs() > tol.abs.max(1e-12) {
+            max_rel = Some(max_rel.unwrap_or(0.0).max(err / b.abs()));
+        }
         let excess = err - tol.abs - tol.rel * b.abs();
         if worst.is_none_or(|(_, e)| excess > e) {
             worst = Some((i, excess));
@@ -107,13 +112,13 @@ pub fn close_with(label: &str, got: &Tensor, want: &Tensor, tol: Tol, candidates
         ));
     }
     msg.push_str(&format!(
-        "{label}: {bad} of {} element(s) differ; worst at {}: got {}, expected {} (max abs err {:.3e}, max rel err {:.3e}; tolerance abs {:.0e} + rel {:.0e})",
+        "{label}: {bad} of {} element(s) differ; worst at {}: got {}, expected {} (max abs err {:.3e}{}; tolerance abs {:.0e} + rel {:.0e})",
         w.len(),
         fmt_index(wi, dims),
         fmt_val(g[wi]),
         fmt_val(w[wi]),
         max_abs,
-        max_rel,
+        max_rel.map(|r| format!(", max rel err {r:.3e}")).unwrap_or_default(),
         tol.abs,
         tol.rel
     ));
@@ -126,6 +131,7 @@ pub fn close_with(label: &str, got: &Tensor, want: &Tensor, tol: Tol, candidates
 
 /// Assert a scalar property (used by property checks: e.g. cumsum's last element equals sum).
 pub fn scalar_close(label: &str, got: f64, want: f64, tol: Tol) -> CheckResult {
+    crate::parity::record(label, &[got], tol);
     if elem_ok(got, want, tol) {
         Ok(())
     } else {
@@ -152,8 +158,15 @@ fn all_ok(g: &[f64], w: &[f64], tol: Tol) -> bool {
     g.len() == w.len() && g.iter().zip(w).all(|(&a, &b)| elem_ok(a, b, tol))
 }
 
+/// Every value of `t` in row-major order, as f64. The tensor is first copied to the host as it
+/// is laid out (any strides, broadcast or sliced), and only there made contiguous and converted:
+/// the device is asked for nothing but a copy of its buffer, so no CUDA kernel is needed for
+/// the dtype or the layout, and an empty tensor never touches the device at all.
 pub(crate) fn to_f64(t: &Tensor) -> Result<Vec<f64>, Fail> {
-    let flat = t.flatten_all().and_then(|t| t.to_dtype(DType::F64)).and_then(|t| t.to_vec1::<f64>());
+    if t.elem_count() == 0 {
+        return Ok(Vec::new());
+    }
+    let flat = t.to_device(&candle_core::Device::Cpu).and_then(|t| t.flatten_all()).and_then(|t| t.to_dtype(DType::F64)).and_then(|t| t.to_vec1::<f64>());
     flat.map_err(|e| Fail::Mismatch(format!("could not read the tensor's values: {e}")))
 }
 
@@ -284,6 +297,37 @@ mod tests {
     fn t(v: &[f32], shape: &[usize]) -> Tensor {
         Tensor::from_slice(v, shape, &Device::Cpu).unwrap()
     }
+    /// What the GPU run broke (week1 autograd on an H100): results that are views, broadcasts or
+    /// empty must read back and compare as their contiguous equivalents do.
+    #[test]
+    fn strided_broadcast_and_empty_results_read_back() {
+        let a = t(&[1., 2., 3., 4., 5., 6.], &[2, 3]);
+        assert_eq!(to_f64(&a.t().unwrap()).unwrap(), vec![1., 4., 2., 5., 3., 6.]);
+        let row = t(&[7., 8., 9.], &[3]);
+        let b = row.broadcast_as((2, 3)).unwrap();
+        assert_eq!(b.stride(), &[0, 1]);
+        assert_eq!(to_f64(&b).unwrap(), vec![7., 8., 9., 7., 8., 9.]);
+        let wide = t(&(0..30).map(|x| x as f32).collect::<Vec<_>>(), &[2, 3, 5]);
+        let step = wide.narrow(1, 1, 1).unwrap().squeeze(1).unwrap();
+        assert!(!step.is_contiguous());
+        assert_eq!(to_f64(&step).unwrap(), vec![5., 6., 7., 8., 9., 20., 21., 22., 23., 24.]);
+        let empty = Tensor::zeros((0, 3), DType::F32, &Device::Cpu).unwrap();
+        assert!(to_f64(&empty).unwrap().is_empty());
+        close("empty", &empty, &Tensor::zeros((0, 3), DType::F32, &Device::Cpu).unwrap(), Tol::EXACT).unwrap();
+        close("broadcast", &b, &t(&[7., 8., 9., 7., 8., 9.], &[2, 3]), Tol::EXACT).unwrap();
+        close("slice", &step, &step.contiguous().unwrap(), Tol::EXACT).unwrap();
+        let i32s = Tensor::new(&[3i32, -1, 7], &Device::Cpu).unwrap();
+        assert_eq!(to_f64(&i32s).unwrap(), vec![3., -1., 7.]);
+    }
+
+    #[test]
+    fn relative_error_is_reported_only_against_non_zero_expectations() {
+        let m = msg(close("y", &t(&[1., 0.5], &[2]), &t(&[0., 0.], &[2]), Tol::F32));
+        assert!(m.contains("max abs err 1.000e0") && !m.contains("rel err"), "{m}");
+        let m = msg(close("y", &t(&[3., 0.5], &[2]), &t(&[2., 0.], &[2]), Tol::F32));
+        assert!(m.contains("max rel err 5.000e-1"), "{m}");
+    }
+
     fn msg(r: CheckResult) -> String {
         match r {
             Err(Fail::Mismatch(m)) => m,

@@ -23,12 +23,12 @@ pub fn shipped(rel: &str) -> bool {
 }
 
 pub fn run(dir: &Path, force: bool) -> Result<usize, String> {
-    let root = crate::root().canonicalize().map_err(|e| e.to_string())?;
-    if dir.exists() && std::fs::read_dir(dir).map_err(|e| e.to_string())?.next().is_some() && !force {
+    let root = crate::root().canonicalize().map_err(|e| format!("{}: {e}", crate::root().display()))?;
+    if dir.exists() && std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?.next().is_some() && !force {
         return Err(format!("{} is not empty; pass --force to write into it anyway", dir.display()));
     }
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    if dir.canonicalize().map_err(|e| e.to_string())?.starts_with(&root) {
+    if dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?.starts_with(&root) {
         return Err("the learner copy must go outside this repository".into());
     }
     let mut n = 0;
@@ -38,7 +38,7 @@ pub fn run(dir: &Path, force: bool) -> Result<usize, String> {
             continue; // deleted in the work tree but still tracked
         }
         let to = dir.join(&rel);
-        std::fs::create_dir_all(to.parent().unwrap()).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(to.parent().unwrap()).map_err(|e| format!("{}: {e}", to.parent().unwrap().display()))?;
         if rel == "Cargo.toml" {
             let text = std::fs::read_to_string(&from).map_err(|e| format!("{rel}: {e}"))?;
             std::fs::write(&to, learner_manifest(&text)?).map_err(|e| format!("{rel}: {e}"))?;
@@ -53,7 +53,7 @@ pub fn run(dir: &Path, force: bool) -> Result<usize, String> {
     for (_, stub, text) in generated {
         let rel = stub.strip_prefix(root.join("weeks")).map_err(|e| e.to_string())?;
         let to = dir.join(crate::reset::STUBS_DIR).join(rel);
-        std::fs::create_dir_all(to.parent().unwrap()).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(to.parent().unwrap()).map_err(|e| format!("{}: {e}", to.parent().unwrap().display()))?;
         std::fs::write(&to, text).map_err(|e| format!("{}: {e}", to.display()))?;
         n += 1;
     }

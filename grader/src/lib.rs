@@ -12,6 +12,7 @@ pub mod compare;
 pub mod data;
 pub mod dist;
 pub mod fixtures;
+pub mod parity;
 pub mod picture;
 pub mod hub;
 pub mod registry;

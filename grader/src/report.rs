@@ -72,6 +72,9 @@ pub struct ChildReport {
     /// measured accuracies.
     #[serde(default)]
     pub notes: Vec<String>,
+    /// What the checks compared (`--compare-cpu` only; see `parity`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<crate::parity::Record>,
 }
 
 /// The parent's verdict on one exercise.
@@ -94,6 +97,9 @@ pub struct ExerciseReport {
     /// The checks' notes: pictures written, measurements.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// What the checks compared, kept only for `--compare-cpu` and never written out.
+    #[serde(skip)]
+    pub records: Vec<crate::parity::Record>,
 }
 
 /// Fold check statuses: all passed → passed; otherwise the most severe one, with its detail.
@@ -152,6 +158,9 @@ pub struct GradeReport {
     pub seconds: f64,
     /// `--long` exercises left out of this run.
     pub long_not_run: usize,
+    /// `--compare-cpu`: where the device run and the CPU run disagree (empty: full parity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parity: Option<Vec<String>>,
 }
 
 // ---- terminal output ----
@@ -249,6 +258,7 @@ mod tests {
             page: "week1/arrays.md#cumsum".into(),
             output: None,
             notes: vec![],
+            records: vec![],
         };
         let lines = exercise_lines(&r, 20);
         let read = lines.lines().last().unwrap();

@@ -16,6 +16,8 @@ pub struct Options {
     pub jobs: usize,
     /// Multiplies every exercise's time limit (slow machines, debuggers).
     pub timeout_scale: f64,
+    /// Keep what the checks compared (`--compare-cpu`): the name of this pass, `device` or `cpu`.
+    pub record: Option<&'static str>,
 }
 
 /// Grade `exercises`, calling `on_done(index, report)` as each finishes (from worker threads).
@@ -64,6 +66,7 @@ pub fn run_one(ex: &Exercise, opts: &Options, dir: &Path) -> ExerciseReport {
         page: ex.page.clone(),
         output: None,
         notes: Vec::new(),
+        records: Vec::new(),
     };
     let _ = std::fs::create_dir_all(dir);
     let (result_path, out_path, err_path) = (dir.join("result.json"), dir.join("stdout"), dir.join("stderr"));
@@ -89,6 +92,7 @@ pub fn run_one(ex: &Exercise, opts: &Options, dir: &Path) -> ExerciseReport {
         // much for a report, which names the panic location anyway.
         cmd.env("RUST_LIB_BACKTRACE", "0")
             .env("RUST_BACKTRACE", "0")
+            .env(crate::parity::ENV, opts.record.unwrap_or("0"))
             .env("CANDLECAMP_RESULT", &result_path)
             .env("CANDLECAMP_NONCE", &nonce)
             .stdin(Stdio::null())
@@ -159,6 +163,7 @@ pub fn run_one(ex: &Exercise, opts: &Options, dir: &Path) -> ExerciseReport {
             report.detail = d;
             report.checks = child_report.checks;
             report.notes = child_report.notes;
+            report.records = child_report.records;
         }
         (Some(st), _) => {
             report.status = Status::Crashed;

@@ -50,6 +50,7 @@ fn every_fault_gets_its_status_and_none_passes() {
         ("fake_pass", "crashed", "exited"),
         ("thread_panic", "failed", "worker"),
         ("returns_err", "failed", "returned an error"),
+        ("jitter", "failed", "1 of 3 element(s) differ"),
     ];
     assert_eq!(r.len(), expect.len(), "{r:#?}");
     for (id, status, detail) in expect {
@@ -69,6 +70,26 @@ fn the_control_alone_gets_the_same_result() {
     let (code, doc) = grade_json(&["faults", "control"]);
     assert_eq!(by_id(&doc)["control"].0, "passed");
     assert_eq!(code, 0, "all selected passed → exit 0");
+}
+
+/// `--compare-cpu` on a CPU-only build grades twice on the CPU: a deterministic exercise agrees
+/// with itself, one whose values change from process to process is listed with its worst value,
+/// and a disagreement makes the run fail.
+#[test]
+fn the_parity_report_finds_values_that_differ_between_runs() {
+    let (code, doc) = grade_json(&["faults", "control", "--compare-cpu"]);
+    assert_eq!(doc["parity"], serde_json::json!([]), "{doc}");
+    assert_eq!(code, 0);
+    let (code, doc) = grade_json(&["faults", "jitter", "--compare-cpu"]);
+    let lines = doc["parity"].as_array().unwrap();
+    assert_eq!(lines.len(), 1, "{doc}");
+    let line = lines[0].as_str().unwrap();
+    assert!(line.starts_with("faults.drill.jitter: drill: 1 of 3 value(s) differ") && line.contains("flat index 2"), "{line}");
+    assert_eq!(code, 1);
+    // The table says so too.
+    let (code, out, _) = grader(&["grade", "faults", "control", "--compare-cpu"]);
+    assert!(out.contains("parity: cpu and cpu agree on all 1 exercise(s)"), "{out}");
+    assert_eq!(code, 0);
 }
 
 #[test]

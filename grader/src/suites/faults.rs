@@ -77,6 +77,12 @@ fn thread_panic(ctx: &Ctx) -> Result<Tensor> {
 fn returns_err(_: &Ctx) -> Result<Tensor> {
     candle_core::bail!("shape mismatch in my matmul")
 }
+fn jitter(ctx: &Ctx) -> Result<Tensor> {
+    // Wrong, and differently wrong in the two passes of `--compare-cpu` (as a result that
+    // depends on the device would be): the parity report must see them disagree.
+    let last = if std::env::var(crate::parity::ENV).is_ok_and(|p| p == "cpu") { 3.7f32 } else { 3.5 };
+    Tensor::new(&[1f32, 2., last], &ctx.device)
+}
 
 macro_rules! drill {
     ($name:ident, $timeout:expr) => {
@@ -103,5 +109,6 @@ pub fn exercises() -> Vec<Exercise> {
         drill!(fake_pass, t),
         drill!(thread_panic, t),
         drill!(returns_err, t),
+        drill!(jitter, t),
     ]
 }

@@ -243,10 +243,12 @@ impl Bert {
 /// ## pooler
 /// `BertPooler`: the sentence representation `tanh(h[:, 0] · Wᵀ + b)` from the first ([CLS])
 /// position of `hidden: [b, t, d]`, with `weight: [d, d]` (`[out, in]`) and `bias: [d]` →
-/// `[b, d]`.
+/// `[b, d]`. On CUDA, make the sliced `h[:, 0]` `.contiguous()` before `matmul` (candle's CUDA
+/// `matmul` refuses rows that are `t·d` apart; its CPU `matmul` takes them).
 pub fn pooler(hidden: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
-    let cls = hidden.narrow(1, 0, 1)?.squeeze(1)?;
+    // A slice of [b, t, d] (rows t·d apart): CUDA's matmul needs it contiguous.
+    let cls = hidden.narrow(1, 0, 1)?.squeeze(1)?.contiguous()?;
     cls.broadcast_matmul(&weight.t()?)?.broadcast_add(bias)?.tanh()
     // END SOLUTION
 }

@@ -203,13 +203,18 @@ pub struct RnnWeights {
 
 // BEGIN SOLUTION ONLY
 fn lin(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
-    x.matmul(&w.t()?)?.broadcast_add(b)
+    // x may be a time step sliced out of [b, t, in] (row stride t·in): CUDA's matmul refuses it.
+    x.contiguous()?.matmul(&w.t()?)?.broadcast_add(b)
 }
 // END SOLUTION
 
 /// ## rnn_cell
 /// One step of an Elman RNN (`nn.RNNCell`, tanh): `h' = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)`,
 /// `x: [b, in]`, `h: [b, H]` → `[b, H]`.
+///
+/// On CUDA: `x` may be a slice of a longer tensor (one time step of `[b, t, in]`, its rows `t·in`
+/// apart). candle's CPU `matmul` takes such a layout, its CUDA `matmul` does not ("matmul is
+/// only supported for contiguous tensors"): call `.contiguous()` on a sliced operand first.
 pub fn rnn_cell(x: &Tensor, h: &Tensor, w: &RnnWeights) -> Result<Tensor> {
     // BEGIN SOLUTION
     (lin(x, &w.w_ih, &w.b_ih)? + lin(h, &w.w_hh, &w.b_hh)?)?.tanh()

@@ -156,7 +156,8 @@ impl Bert {
 /// ## pooler
 /// `BertPooler`: the sentence representation `tanh(h[:, 0] · Wᵀ + b)` from the first ([CLS])
 /// position of `hidden: [b, t, d]`, with `weight: [d, d]` (`[out, in]`) and `bias: [d]` →
-/// `[b, d]`.
+/// `[b, d]`. On CUDA, make the sliced `h[:, 0]` `.contiguous()` before `matmul` (candle's CUDA
+/// `matmul` refuses rows that are `t·d` apart; its CPU `matmul` takes them).
 pub fn pooler(hidden: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
     todo!()
 }

@@ -101,6 +101,10 @@ pub struct RnnWeights {
 /// ## rnn_cell
 /// One step of an Elman RNN (`nn.RNNCell`, tanh): `h' = tanh(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh)`,
 /// `x: [b, in]`, `h: [b, H]` → `[b, H]`.
+///
+/// On CUDA: `x` may be a slice of a longer tensor (one time step of `[b, t, in]`, its rows `t·in`
+/// apart). candle's CPU `matmul` takes such a layout, its CUDA `matmul` does not ("matmul is
+/// only supported for contiguous tensors"): call `.contiguous()` on a sliced operand first.
 pub fn rnn_cell(x: &Tensor, h: &Tensor, w: &RnnWeights) -> Result<Tensor> {
     todo!()
 }

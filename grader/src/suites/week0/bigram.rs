@@ -86,7 +86,7 @@ pub fn exercises() -> Vec<Exercise> {
         ex!(sample, "sampling names by inverse CDF", "sample_index: accumulate the row in f64 and return the first j with cdf > u. sample_names: ix = 0; loop { ix = sample_index(&rows[ix], next u); if ix == 0 break; push itos(ix) }.")
             .check("20 names from torch's uniform numbers equal torch's names", |ctx| {
                 let fx = ctx.fixture(FX)?;
-                let u = to_f64(&fx.get("sample.uniforms")?)?;
+                let u = fx.values("sample.uniforms")?;
                 let got = bg::sample_names(&fx.get("probs.k1")?, &u, 20).learner()?;
                 let want: Vec<String> = serde_json::from_value(ctx.json("week0/bigram.json")?["sampled_names"].clone()).map_err(|e| Fail::Fixture(format!("week0/bigram.json: {e}")))?;
                 ensure(got == want, || format!("sampled {got:?}\n  expected (torch, same uniforms) {want:?}"))
@@ -148,7 +148,7 @@ pub fn exercises() -> Vec<Exercise> {
             .timeout(Duration::from_secs(20))
             .check("dev NLL per k and the chosen k vs torch (torch's split)", |ctx| {
                 let fx = ctx.fixture(FX)?;
-                let ks = to_f64(&fx.get("smoothing.ks")?)?;
+                let ks = fx.values("smoothing.ks")?;
                 super::probe(|w| bg::choose_smoothing(w, w, &[1.0], &ctx.device));
                 let (train, dev, _) = torch_split(ctx)?;
                 let (best, losses) = bg::choose_smoothing(&train, &dev, &ks, &ctx.device).learner()?;

@@ -5,7 +5,7 @@
 
 use crate::cases::Case;
 use crate::check::{ensure, CheckResult, Ctx, Fail, Learner};
-use crate::compare::{close, close_with, to_f64, Candidate, Tol};
+use crate::compare::{close, close_with, Candidate, Tol};
 use crate::registry::Exercise;
 use crate::subject::week1::autograd as ag;
 use candle_core::{DType, Tensor, Var};
@@ -29,7 +29,7 @@ fn cases(ctx: &Ctx, name: &'static str) -> Result<Vec<Case>, Fail> {
 
 /// A shape stored as an int64 vector (empty for a scalar).
 fn shape(c: &Case, arg: &str) -> Result<Vec<usize>, Fail> {
-    Ok(to_f64(&c.t(arg)?)?.into_iter().map(|x| x as usize).collect())
+    Ok(c.values(arg)?.into_iter().map(|x| x as usize).collect())
 }
 
 macro_rules! ex {

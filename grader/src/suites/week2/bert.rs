@@ -92,7 +92,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(pooler, "the pooler: tanh of a dense layer on [CLS]", "hidden.narrow(1, 0, 1)?.squeeze(1) is [b, d]; broadcast_matmul(&weight.t()?), broadcast_add(bias), tanh.")
+        ex!(pooler, "the pooler: tanh of a dense layer on [CLS]", "hidden.narrow(1, 0, 1)?.squeeze(1)?.contiguous() is [b, d] (CUDA's matmul refuses the slice as it is); broadcast_matmul(&weight.t()?), broadcast_add(bias), tanh.")
             .check("vs torch (tanh(dense(h[:, 0])))", |ctx| {
                 let fx = ctx.fixture(FX)?;
                 let h = fx.get("model.hidden.2")?;

@@ -32,6 +32,14 @@ fn weights(c: &Case) -> Result<sq::RnnWeights, Fail> {
     Ok(sq::RnnWeights { w_ih: c.t("w_ih")?, w_hh: c.t("w_hh")?, b_ih: c.t("b_ih")?, b_hh: c.t("b_hh")? })
 }
 
+/// `x: [b, in]` as the sequence functions hand it to a cell: the middle time step of a
+/// `[b, 3, in]` tensor, its rows `3·in` apart (not contiguous). CPU and CUDA must give the same
+/// answer for it; candle's CUDA `matmul` refuses this layout unless the cell makes it contiguous.
+fn time_step(x: &Tensor) -> Result<Tensor, Fail> {
+    let z = x.zeros_like()?;
+    Ok(Tensor::stack(&[&z, x, &z], 1)?.narrow(1, 1, 1)?.squeeze(1)?)
+}
+
 macro_rules! ex {
     ($name:ident, $title:expr, $hint:expr) => {
         Exercise::new(concat!("week2.sequence.", stringify!($name)), $title, "src/sequence.rs").function(stringify!($name)).hint($hint)
@@ -150,18 +158,26 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(rnn_cell, "an Elman RNN cell", "x.matmul(&w_ih.t()?)?.broadcast_add(&b_ih) plus the same for h with w_hh, b_hh; tanh.")
-            .check("vs torch (nn.RNNCell)", |ctx| vs_torch(ctx, "rnn_cell", RNN, |c| sq::rnn_cell(&c.t("x")?, &c.t("h")?, &weights(c)?).learner())),
+        ex!(rnn_cell, "an Elman RNN cell", "x.matmul(&w_ih.t()?)?.broadcast_add(&b_ih) plus the same for h with w_hh, b_hh; tanh. On CUDA, x.contiguous()? first: the sequence functions pass a sliced time step.")
+            .check("vs torch (nn.RNNCell)", |ctx| vs_torch(ctx, "rnn_cell", RNN, |c| sq::rnn_cell(&c.t("x")?, &c.t("h")?, &weights(c)?).learner()))
+            .check("x sliced out of a sequence (rows not contiguous)", |ctx| vs_torch(ctx, "rnn_cell", RNN, |c| sq::rnn_cell(&time_step(&c.t("x")?)?, &c.t("h")?, &weights(c)?).learner())),
         ex!(lstm_cell, "an LSTM cell", "z = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh is [b, 4H]; narrow(1, k·H, H) for k = 0..4 gives i, f, g, o (in that order); ops::sigmoid, tanh for g.")
             .check("vs torch (nn.LSTMCell): h' and c'", |ctx| {
                 vs_torch(ctx, "lstm_cell", RNN, |c| {
                     let (h, cc) = sq::lstm_cell(&c.t("x")?, &c.t("h")?, &c.t("c")?, &weights(c)?).learner()?;
                     Ok(Tensor::stack(&[h, cc], 0)?)
                 })
+            })
+            .check("x sliced out of a sequence (rows not contiguous)", |ctx| {
+                vs_torch(ctx, "lstm_cell", RNN, |c| {
+                    let (h, cc) = sq::lstm_cell(&time_step(&c.t("x")?)?, &c.t("h")?, &c.t("c")?, &weights(c)?).learner()?;
+                    Ok(Tensor::stack(&[h, cc], 0)?)
+                })
             }),
         ex!(gru_cell, "a GRU cell", "Project x and h separately ([b, 3H] each); r and z from the sums of their first two thirds; n = tanh(x-part + r ⊙ h-part) for the last third; h' = (1 − z) ⊙ n + z ⊙ h.")
-            .check("vs torch (nn.GRUCell)", |ctx| vs_torch(ctx, "gru_cell", RNN, |c| sq::gru_cell(&c.t("x")?, &c.t("h")?, &weights(c)?).learner())),
-        ex!(rnn, "an RNN over a sequence", "for s in 0..t: x.narrow(1, s, 1)?.squeeze(1) → rnn_cell; keep every h; Tensor::stack(&outs, 1).")
+            .check("vs torch (nn.GRUCell)", |ctx| vs_torch(ctx, "gru_cell", RNN, |c| sq::gru_cell(&c.t("x")?, &c.t("h")?, &weights(c)?).learner()))
+            .check("x sliced out of a sequence (rows not contiguous)", |ctx| vs_torch(ctx, "gru_cell", RNN, |c| sq::gru_cell(&time_step(&c.t("x")?)?, &c.t("h")?, &weights(c)?).learner())),
+        ex!(rnn, "an RNN over a sequence", "for s in 0..t: x.narrow(1, s, 1)?.squeeze(1) → rnn_cell (the slice is not contiguous: CUDA's matmul wants .contiguous()); keep every h; Tensor::stack(&outs, 1).")
             .check("vs torch (nn.RNN, batch_first): outputs and h_n", |ctx| {
                 for c in crate::cases::cases(ctx, FX, "rnn")? {
                     let (out, hn) = sq::rnn(&c.t("x")?, &c.t("h0")?, &weights(&c)?).learner()?;

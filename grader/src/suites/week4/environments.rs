@@ -73,12 +73,12 @@ pub fn exercises() -> Vec<Exercise> {
                         ensure(k > 0, || format!("{FX} has no cases"))?;
                         break;
                     }
-                    let init = fx.get(&key("init"))?.to_vec1::<f64>()?;
-                    let actions = fx.get(&key("actions"))?.to_vec1::<i64>()?;
-                    let states = fx.get(&key("states"))?.to_vec2::<f64>()?;
-                    let rewards = fx.get(&key("rewards"))?.to_vec1::<f64>()?;
-                    let term = fx.get(&key("terminated"))?.to_vec1::<u8>()?;
-                    let trunc = fx.get(&key("truncated"))?.to_vec1::<u8>()?;
+                    let init = fx.host(&key("init"))?.to_vec1::<f64>()?;
+                    let actions = fx.values(&key("actions"))?;
+                    let states = fx.host(&key("states"))?.to_vec2::<f64>()?;
+                    let rewards = fx.host(&key("rewards"))?.to_vec1::<f64>()?;
+                    let term = fx.host(&key("terminated"))?.to_vec1::<u8>()?;
+                    let trunc = fx.host(&key("truncated"))?.to_vec1::<u8>()?;
                     let mut cp = env::CartPole::new([init[0], init[1], init[2], init[3]]);
                     for (t, &a) in actions.iter().enumerate() {
                         let r = cp.step(a as usize);

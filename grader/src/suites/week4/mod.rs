@@ -186,11 +186,11 @@ mod tests {
         let fx = ctx.fixture("week4/cartpole.safetensors").unwrap();
         for k in 0..6 {
             let init = fx.get(&format!("cartpole.{k}.init")).unwrap().to_vec1::<f64>().unwrap();
-            let actions = fx.get(&format!("cartpole.{k}.actions")).unwrap().to_vec1::<i64>().unwrap();
+            let actions = fx.values(&format!("cartpole.{k}.actions")).unwrap();
             let states = fx.get(&format!("cartpole.{k}.states")).unwrap().to_vec2::<f64>().unwrap();
             let mut env = Pole { s: [init[0], init[1], init[2], init[3]], t: 0 };
             for (t, a) in actions.iter().enumerate() {
-                let (term, trunc) = env.step(*a == 1);
+                let (term, trunc) = env.step(*a == 1.0);
                 for (got, want) in env.s.iter().zip(&states[t]) {
                     assert!((got - want).abs() < 1e-9, "case {k} step {t}");
                 }

@@ -41,6 +41,10 @@ test:
 stubs:
     cargo run -q -p grader -- stubs
 
+# Rewrite checks/registry.json from every week's checks program (after adding or renaming an exercise)
+registry:
+    cargo run -q -p grader -- registry
+
 # Make the fixtures with pinned PyTorch in fixtures/gen/.venv, rewrite fixtures/MANIFEST
 fixtures *scripts: _venv
     cd fixtures/gen && .venv/bin/python run_all.py {{scripts}}

@@ -1,4 +1,4 @@
-"""PyTorch side of week 1's benchmarks (see grader/src/suites/week1/bench.rs): same ids, same shapes."""
+"""PyTorch side of week 1's benchmarks (see checks/week1/src/week1/bench.rs): same ids, same shapes."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

@@ -1,4 +1,4 @@
-"""The PyTorch side of week 2's benchmarks (ids as in grader/src/suites/week2/gpt2.rs and sampling.rs).
+"""The PyTorch side of week 2's benchmarks (ids as in checks/week2/src/week2/gpt2.rs and sampling.rs).
 
 transformers' GPT2LMHeadModel with random weights, eager attention, on the CPU: forward (logits)
 and loss + backward for 128-token sequences, tiny (the fixtures' shape, 128 positions) and

@@ -52,10 +52,37 @@ learner_copy() {
     # reset finds the pristine stubs dist shipped (.candlecamp/stubs): on a stub it changes nothing.
     id=$(CARGO_TARGET_DIR="$target" cargo run -q -p grader -- list "$w" | awk 'NR == 2 { print $1 }')
     CARGO_TARGET_DIR="$target" cargo run -q -p grader -- reset "$id" || exit 1
-  done)
+  done) && compile_isolation "$dir" "$target"
   local rc=$?
   rm -rf "$(dirname "$dir")" "$target"
   return $rc
+}
+
+# Drills on a learner copy: a syntax error in week1 stops no other week from building and
+# grading; a type error in the graded week is a report, not a cargo failure: every selected
+# exercise "does not compile", the first error with its file:line and the exercise it sits in,
+# exit status 1.
+compile_isolation() {
+  local dir="$1" target="$2" w out rc
+  (cd "$dir" && set -o pipefail && {
+    cp weeks/week1/src/arrays.rs /tmp/candlecamp-arrays.$$
+    echo 'fn broken( {' >> weeks/week1/src/arrays.rs
+    for w in week0 week2 week4; do
+      CARGO_TARGET_DIR="$target" cargo run -q -p grader -- grade "$w" --expect not-started | tail -1 || exit 1
+    done
+    out=$(CARGO_TARGET_DIR="$target" cargo run -q -p grader -- grade week1 --json 2>/dev/null); rc=$?
+    [ "$rc" -eq 1 ] || { echo "grading a week with a syntax error exited $rc"; exit 1; }
+    n=$(echo "$out" | sed -n 's/.*"total": \([0-9]*\).*/\1/p' | head -1)
+    [ -n "$n" ] && [ "$n" -gt 0 ] && echo "$out" | grep -q "\"does_not_compile\": $n\b" || { echo "$out" | tail -20; exit 1; }
+    echo "$out" | grep -q 'weeks/week1/src/arrays.rs:' || { echo "no file:line in the report"; exit 1; }
+    cp /tmp/candlecamp-arrays.$$ weeks/week1/src/arrays.rs
+    sed -i '/pub fn cumsum(/,/todo!()/ s/todo!()/let _x: u32 = "a"; todo!()/' weeks/week1/src/arrays.rs
+    out=$(CARGO_TARGET_DIR="$target" cargo run -q -p grader -- grade week1 cumsum 2>/dev/null); rc=$?
+    cp /tmp/candlecamp-arrays.$$ weeks/week1/src/arrays.rs && rm /tmp/candlecamp-arrays.$$
+    [ "$rc" -eq 1 ] || { echo "grading a week with a type error exited $rc"; exit 1; }
+    echo "$out" | grep -q 'in week1.arrays.cumsum' && echo "$out" | grep -q 'mismatched types' || { echo "$out"; exit 1; }
+    echo "compile isolation: week0, week2, week4 graded beside a broken week1; its type error reported in week1.arrays.cumsum"
+  })
 }
 
 step "datasets in data/ (just data: from ../shared/data, checksums verified)" cargo run -q -p grader -- data
@@ -66,7 +93,7 @@ for w in $(weeks); do
   step "reference solutions pass every $w check" cargo run -q -p grader --features reference -- grade "$w" --expect passed
   step "pristine $w stubs are all 'not started'" cargo run -q -p grader -- grade "$w" --expect not-started
 done
-step "learner copy (just dist) builds and grades" learner_copy
+step "learner copy (just dist) builds and grades; a compile error in one week blocks no other" learner_copy
 # The book: its pictures are the PNGs the reference grades above just wrote (--reuse).
 step "book builds (mdBook $(sed -n 's/^MDBOOK_VERSION=//p' scripts/book.sh), pictures from the reference grade)" bash scripts/book.sh build --reuse
 step "book in headless Chromium: front page, sidebar, search, exercise sections, images (served on 127.0.0.1)" bash scripts/book.sh test

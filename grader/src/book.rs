@@ -219,12 +219,12 @@ pub fn problems(root: &Path, ids: &[(String, String)], known: &[String]) -> Resu
 
 /// The registry's side: (id, page) of every exercise of every visible week.
 pub fn registered() -> Vec<(String, String)> {
-    crate::registry::weeks().iter().filter(|w| !w.hidden).flat_map(|w| (w.exercises)().into_iter().map(|e| (e.id.to_string(), e.page.clone()))).collect()
+    crate::registry::weeks().iter().filter(|w| !w.hidden).flat_map(|w| w.exercises().into_iter().map(|e| (e.id.to_string(), e.page.clone()))).collect()
 }
 
 /// Ids of benchmarks (`grader bench`), which a page may name without them being exercises.
 pub fn bench_ids() -> Vec<String> {
-    crate::suites::benches().iter().map(|b| b.id.to_string()).collect()
+    crate::registry::weeks().iter().flat_map(|w| w.bench_ids()).collect()
 }
 
 #[cfg(test)]

@@ -86,6 +86,14 @@ enum Cmd {
     },
     /// Verify every fixture against fixtures/MANIFEST (regenerate them with `just fixtures`).
     Fixtures,
+    /// Rewrite checks/registry.json from every week's checks program (instructors, after
+    /// adding or renaming an exercise). `--check`: report drift only.
+    Registry {
+        #[arg(long)]
+        check: bool,
+    },
+    #[command(name = "__registry", hide = true)]
+    PrintRegistry,
     /// Time benchmarks of the code under test (and compare with PyTorch's timings from `just bench`).
     Bench {
         /// Only benchmarks whose id contains this text.
@@ -119,7 +127,20 @@ fn usage_error(msg: String) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// The `grader` launcher: links no learner code; `grade` and `bench` build the week's checks
+/// program and hand over to it (see `launch`).
 pub fn main() -> ExitCode {
+    dispatch(None)
+}
+
+/// A week's checks program (`checks/weekN`): the same commands, with that week's checks linked.
+pub fn runner_main(linked: registry::Linked) -> ExitCode {
+    let week = linked.week;
+    registry::link(linked);
+    dispatch(Some(week))
+}
+
+fn dispatch(linked: Option<&'static str>) -> ExitCode {
     // Behave like other Unix tools when the reader goes away (`grader list | head`).
     // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
     unsafe {
@@ -130,8 +151,45 @@ pub fn main() -> ExitCode {
     match cli.cmd {
         Cmd::Child { id, device, long } => child::run(&id, &device, long),
         Cmd::Grade { week, filter, device, json, long, pretrained, jobs, timeout_scale, compare_cpu, expect, ids } => {
-            grade(&week, filter.as_deref(), &ids, &device, json, long, pretrained, jobs, timeout_scale, compare_cpu, expect.as_deref())
+            let w = match resolve_week(&week) {
+                Ok(w) => w,
+                Err(e) => return usage_error(e),
+            };
+            if let Err(e) = make_device(&device) {
+                return usage_error(e);
+            }
+            let sel = Selection { filter: filter.as_deref(), ids: &ids, long, pretrained };
+            match linked {
+                Some(l) if l == w.name => grade(w, &sel, &device, json, jobs, timeout_scale, compare_cpu, expect.as_deref()),
+                Some(l) => usage_error(format!("this is {l}'s checks program; grade {} with the grader launcher (`cargo grade {}`)", w.name, w.name)),
+                None => launch_grade(w, &sel, &device, json, expect.as_deref()),
+            }
         }
+        Cmd::Registry { check } => match crate::launch::registry(check) {
+            Err(e) => {
+                eprintln!("registry: {e}");
+                ExitCode::FAILURE
+            }
+            Ok(0) => {
+                println!("registry: {} is what the weeks' checks register", registry::RECORDED);
+                ExitCode::SUCCESS
+            }
+            Ok(n) if check => {
+                println!("registry: {n} week(s) differ from {}; run `just registry` and commit the result", registry::RECORDED);
+                ExitCode::FAILURE
+            }
+            Ok(n) => {
+                println!("registry: rewrote {} ({n} week(s) changed)", registry::RECORDED);
+                ExitCode::SUCCESS
+            }
+        },
+        Cmd::PrintRegistry => match registry::linked_record() {
+            Some((_, exercises, benches)) => {
+                println!("{}", serde_json::to_string(&(exercises, benches)).expect("serialising the registry"));
+                ExitCode::SUCCESS
+            }
+            None => usage_error("__registry is a command of a week's checks program".into()),
+        },
         Cmd::List { week } => list(week.as_deref()),
         Cmd::Hint { id } => hint(&id),
         Cmd::Reset { id, file } => reset(&id, file),
@@ -168,10 +226,11 @@ pub fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Cmd::Bench { filter, device, seconds } => match make_device(&device).and_then(|d| crate::bench::run(filter.as_deref(), &d, seconds)) {
+        Cmd::Bench { filter, device, seconds } if linked.is_some() => match make_device(&device).and_then(|d| crate::bench::run(filter.as_deref(), &d, seconds)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => usage_error(e),
         },
+        Cmd::Bench { filter, device, seconds } => launch_bench(filter.as_deref(), &device, seconds),
         Cmd::Data => match crate::data::run() {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -206,32 +265,190 @@ pub(crate) fn last_results_path(week: &str) -> PathBuf {
     root().join("target/candlecamp").join(format!("last-{}-{week}.json", subject::mode()))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn grade(week: &str, filter: Option<&str>, ids: &[String], device: &str, json: bool, long: bool, pretrained: bool, jobs: Option<usize>, timeout_scale: f64, compare_cpu: bool, expect: Option<&str>) -> ExitCode {
-    let w = match resolve_week(week) {
-        Ok(w) => w,
-        Err(e) => return usage_error(e),
-    };
-    if let Err(e) = make_device(device) {
-        return usage_error(e);
-    }
-    if let Some(x) = expect {
-        if x != "passed" && x != "not-started" {
-            return usage_error(format!("--expect takes passed or not-started, not {x:?}"));
-        }
-    }
-    let all = (w.exercises)();
-    let matching: Vec<Exercise> = all.into_iter().filter(|e| filter.is_none_or(|f| e.id.contains(f)) && (ids.is_empty() || ids.iter().any(|i| i == e.id))).collect();
+/// Which exercises of a week a `grade` command selects.
+struct Selection<'a> {
+    filter: Option<&'a str>,
+    ids: &'a [String],
+    long: bool,
+    pretrained: bool,
+}
+
+/// The exercises selected to grade, and those left out for want of `--pretrained` / `--long`;
+/// a usage error when nothing matches.
+fn select(w: &Week, sel: &Selection) -> Result<(Vec<Exercise>, Vec<Exercise>, Vec<Exercise>), String> {
+    let week = w.name;
+    let matching: Vec<Exercise> = w.exercises().into_iter().filter(|e| sel.filter.is_none_or(|f| e.id.contains(f)) && (sel.ids.is_empty() || sel.ids.iter().any(|i| i == e.id))).collect();
     if matching.is_empty() {
-        let f = filter.unwrap_or("");
-        let ids: Vec<&'static str> = (w.exercises)().iter().map(|e| e.id).collect();
-        return usage_error(match registry::suggest(f, ids) {
+        let f = sel.filter.unwrap_or("");
+        let ids: Vec<&'static str> = w.exercises().iter().map(|e| e.id).collect();
+        return Err(match registry::suggest(f, ids) {
             Some(s) => format!("no exercise of {week} matches {f:?}; did you mean {s}?"),
             None => format!("no exercise of {week} matches {f:?}; `grader list {week}` lists them"),
         });
     }
-    let (matching, pretrained_left): (Vec<Exercise>, Vec<Exercise>) = matching.into_iter().partition(|e| pretrained || !e.pretrained);
-    let (selected, long_left): (Vec<Exercise>, Vec<Exercise>) = matching.into_iter().partition(|e| long || !e.long);
+    let (matching, pretrained_left): (Vec<Exercise>, Vec<Exercise>) = matching.into_iter().partition(|e| sel.pretrained || !e.pretrained);
+    let (selected, long_left): (Vec<Exercise>, Vec<Exercise>) = matching.into_iter().partition(|e| sel.long || !e.long);
+    Ok((selected, long_left, pretrained_left))
+}
+
+fn check_expect(expect: Option<&str>) -> Result<(), String> {
+    match expect {
+        Some(x) if x != "passed" && x != "not-started" => Err(format!("--expect takes passed or not-started, not {x:?}")),
+        _ => Ok(()),
+    }
+}
+
+/// The launcher's `grade`: build the week's checks program and become it; when the week does
+/// not compile, report that for each selected exercise instead.
+fn launch_grade(w: &'static Week, sel: &Selection, device: &str, json: bool, expect: Option<&str>) -> ExitCode {
+    if let Err(e) = check_expect(expect) {
+        return usage_error(e);
+    }
+    let (selected, long_left, _) = match select(w, sel) {
+        Ok(s) => s,
+        Err(e) => return usage_error(e),
+    };
+    let start = Instant::now();
+    let err = match crate::launch::checks_program(w) {
+        Ok(exe) => {
+            let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+            eprintln!("grader: {}", crate::launch::exec(&exe, &args));
+            return ExitCode::FAILURE;
+        }
+        Err(crate::launch::BuildError::Failed(m)) => {
+            eprintln!("grader: {m}");
+            return ExitCode::FAILURE;
+        }
+        Err(crate::launch::BuildError::DoesNotCompile(e)) => e,
+    };
+    // Where the first error is: the exercise whose code it sits in, when it is in the week's crate.
+    let here = err.file.as_deref().and_then(|file| {
+        let src = std::fs::read_to_string(crate::workspace_root().join(file)).ok()?;
+        let mine: Vec<Exercise> = w.exercises().into_iter().filter(|e| subject::learner_file(e) == file).collect();
+        let names: Vec<(&str, Option<&str>)> = mine.iter().map(|e| (e.id.rsplit('.').next().unwrap_or(""), e.function)).collect();
+        crate::reset::exercise_at(&src, &names, err.byte).map(|k| mine[k].clone())
+    });
+    let place = err.file.as_deref().map(|f| format!("{f}:{}:{}", err.line, err.column)).unwrap_or_else(|| "(no file)".into());
+    let mut detail = format!("{} does not compile: the first of {} error(s) is at {place}", w.name, err.errors);
+    if let Some(e) = &here {
+        detail.push_str(&format!(", in {} ({})", e.id, crate::book::page_location(&root(), &e.page)));
+    } else if err.file.as_deref().is_some_and(|f| f.starts_with("checks/")) {
+        detail.push_str(" in the week's checks, which call your functions as their stubs declare them: keep the signatures (names, arguments, return types) of the stubs");
+    }
+    let reports: Vec<ExerciseReport> = selected
+        .iter()
+        .map(|e| ExerciseReport {
+            id: e.id.to_string(),
+            title: e.title.to_string(),
+            status: Status::DoesNotCompile,
+            detail: Some(detail.clone()),
+            checks: Vec::new(),
+            seconds: 0.0,
+            file: subject::learner_file(e),
+            page: e.page.clone(),
+            output: None,
+            notes: Vec::new(),
+            records: Vec::new(),
+        })
+        .collect();
+    let summary = Summary::of(&reports);
+    let seconds = start.elapsed().as_secs_f64();
+    remember(w.name, &reports);
+    if json {
+        let mut doc = GradeReport {
+            week: w.name.to_string(),
+            mode: subject::mode().to_string(),
+            device: device.to_string(),
+            exercises: reports,
+            summary,
+            seconds,
+            long_not_run: long_left.len(),
+            parity: None,
+        };
+        for r in &mut doc.exercises {
+            r.output = Some(plain(&err.rendered));
+        }
+        println!("{}", serde_json::to_string_pretty(&doc).unwrap());
+    } else {
+        println!("{} {}  {}", paint(BOLD, &format!("candlecamp · {}", w.name)), w.title, paint(DIM, &format!("({} code from {}/{})", subject::mode(), subject::base(), w.dir)));
+        println!("\n{}", paint(report::RED, &format!("✗ {detail}")));
+        println!("\n{}", err.rendered);
+        println!("\n{}", paint(BOLD, &report::summary_line(&summary, seconds)));
+        println!("{}", paint(DIM, "fix the error above and grade again; other weeks are not affected"));
+    }
+    if expect.is_some() {
+        for e in &selected {
+            eprintln!("expect {}: {} does not compile", expect.unwrap_or(""), e.id);
+        }
+    }
+    ExitCode::FAILURE
+}
+
+/// The compiler's rendering without colour codes (for --json).
+fn plain(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The launcher's `bench`: each week's checks program that has a matching benchmark, in turn.
+fn launch_bench(filter: Option<&str>, device: &str, seconds: f64) -> ExitCode {
+    let weeks: Vec<&Week> = registry::weeks().iter().filter(|w| w.bench_ids().iter().any(|b| filter.is_none_or(|f| b.contains(f)))).collect();
+    if weeks.is_empty() {
+        let all: Vec<String> = registry::weeks().iter().flat_map(|w| w.bench_ids()).collect();
+        return usage_error(format!("no benchmark matches {:?}; there are: {}", filter.unwrap_or(""), all.join(", ")));
+    }
+    let seconds = seconds.to_string();
+    for w in weeks {
+        let exe = match crate::launch::checks_program(w) {
+            Ok(exe) => exe,
+            Err(crate::launch::BuildError::DoesNotCompile(e)) => {
+                eprintln!("bench: {} does not compile:\n{}", w.name, e.rendered);
+                return ExitCode::FAILURE;
+            }
+            Err(crate::launch::BuildError::Failed(m)) => {
+                eprintln!("bench: {m}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let mut args = vec!["bench"];
+        args.extend(filter);
+        args.extend(["--device", device, "--seconds", &seconds]);
+        match crate::launch::run(&exe, &args) {
+            Ok(s) if s.success() => {}
+            Ok(_) => return ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("bench: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+/// A week's checks program's `grade`: run each selected exercise in its own process.
+#[allow(clippy::too_many_arguments)]
+fn grade(w: &'static Week, sel: &Selection, device: &str, json: bool, jobs: Option<usize>, timeout_scale: f64, compare_cpu: bool, expect: Option<&str>) -> ExitCode {
+    let week = w.name;
+    if let Err(e) = check_expect(expect) {
+        return usage_error(e);
+    }
+    let (selected, long_left, pretrained_left) = match select(w, sel) {
+        Ok(s) => s,
+        Err(e) => return usage_error(e),
+    };
+    let long = sel.long;
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let opts = runner::Options { device: device.to_string(), long, jobs, timeout_scale, record: compare_cpu.then_some("device") };
     let id_width = selected.iter().map(|e| e.id.len()).max().unwrap_or(0);
@@ -390,7 +607,7 @@ fn list(week: Option<&str>) -> ExitCode {
         let last: Vec<ExerciseReport> = std::fs::read(last_results_path(w.name)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
         let status_of = |id: &str| last.iter().find(|r| r.id == id).map(|r| r.status.label()).unwrap_or("not graded yet");
         println!("{}", paint(BOLD, &format!("{} — {}", w.name, w.title)));
-        let exs = (w.exercises)();
+        let exs = w.exercises();
         let width = exs.iter().map(|e| e.id.len()).max().unwrap_or(0);
         for e in &exs {
             let long = if e.long { " (long)" } else { "" };
@@ -401,7 +618,7 @@ fn list(week: Option<&str>) -> ExitCode {
 }
 
 fn unknown_exercise(id: &str) -> ExitCode {
-    let ids: Vec<&'static str> = registry::weeks().iter().filter(|w| !w.hidden).flat_map(|w| (w.exercises)().into_iter().map(|e| e.id)).collect();
+    let ids: Vec<&'static str> = registry::weeks().iter().filter(|w| !w.hidden).flat_map(|w| w.exercises().into_iter().map(|e| e.id)).collect();
     usage_error(match registry::suggest(id, ids) {
         Some(s) => format!("no exercise {id:?}; did you mean {s}?"),
         None => format!("no exercise {id:?}; `grader list` shows them all"),

@@ -162,7 +162,7 @@ fn all_ok(g: &[f64], w: &[f64], tol: Tol) -> bool {
 /// is laid out (any strides, broadcast or sliced), and only there made contiguous and converted:
 /// the device is asked for nothing but a copy of its buffer, so no CUDA kernel is needed for
 /// the dtype or the layout, and an empty tensor never touches the device at all.
-pub(crate) fn to_f64(t: &Tensor) -> Result<Vec<f64>, Fail> {
+pub fn to_f64(t: &Tensor) -> Result<Vec<f64>, Fail> {
     if t.elem_count() == 0 {
         return Ok(Vec::new());
     }
@@ -178,7 +178,7 @@ fn fmt_val(v: f64) -> String {
     }
 }
 
-pub(crate) fn fmt_index(mut flat: usize, dims: &[usize]) -> String {
+pub fn fmt_index(mut flat: usize, dims: &[usize]) -> String {
     let mut idx = vec![0; dims.len()];
     for (k, &d) in dims.iter().enumerate().rev() {
         if d > 0 {

@@ -1,6 +1,7 @@
-//! candlecamp's grader: a registry of exercises and their checks, a runner that grades each
-//! exercise in its own process, comparison helpers, and the instructor tools (stubs, fixtures,
-//! dist). The binary is a thin wrapper around [`cli::main`].
+//! candlecamp's grader: the registry of exercises, a runner that grades each exercise in its own
+//! process, comparison helpers, and the instructor tools (stubs, fixtures, dist). It links no
+//! learner code: each week's checks are a program of their own (`checks/weekN`, built on this
+//! library), and the `grader` binary is the launcher that builds and runs them ([`launch`]).
 
 pub mod bench;
 pub mod book;
@@ -15,6 +16,7 @@ pub mod fixtures;
 pub mod parity;
 pub mod picture;
 pub mod hub;
+pub mod launch;
 pub mod registry;
 pub mod report;
 pub mod reset;
@@ -22,7 +24,6 @@ pub mod runner;
 pub mod stats;
 pub mod stubs;
 pub mod subject;
-pub mod suites;
 pub mod watch;
 
 use std::path::PathBuf;
@@ -36,6 +37,13 @@ pub fn root() -> PathBuf {
             p.canonicalize().unwrap_or(p)
         }
     }
+}
+
+/// The workspace this program was built from (whatever `CANDLECAMP_ROOT` says): where the
+/// launcher runs cargo, and where `checks/registry.json` is.
+pub fn workspace_root() -> PathBuf {
+    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+    p.canonicalize().unwrap_or(p)
 }
 
 /// The device named on the command line.

@@ -1,16 +1,33 @@
-//! The registry of exercises. A week adds one file under `suites/` and one line in `suites/mod.rs`.
+//! The registry of exercises.
+//!
+//! The weeks themselves (names, titles, folders) are listed here, in [`WEEKS`]. Their exercises
+//! and checks live in one crate per week, `checks/weekN`, a program that links only that week's
+//! learner crate (see `launch.rs`). A week's program registers its exercises with [`Linked`];
+//! every other program (the `grader` launcher, which links no learner code at all) reads them
+//! from `checks/registry.json`, which the week programs write (`grader registry`) and the test
+//! suite keeps current (`grader registry --check`). Those exercises have their metadata (ids,
+//! titles, files, hints, time limits) but no checks to run.
 
-use crate::check::{CheckResult, Ctx};
+use crate::check::{CheckResult, Ctx, Fail};
+use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Default time limit for one exercise (all of its checks, in one child process).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+#[derive(Clone)]
 pub struct Check {
     pub name: &'static str,
     pub run: fn(&Ctx) -> CheckResult,
 }
 
+/// The check of an exercise read from `checks/registry.json`: its code is in another program.
+fn not_linked(_: &Ctx) -> CheckResult {
+    Err(Fail::Internal("this program does not link the week's checks: grade it through the `grader` launcher".into()))
+}
+
+#[derive(Clone)]
 pub struct Exercise {
     /// `weekN.day.name`
     pub id: &'static str,
@@ -79,6 +96,8 @@ impl Exercise {
     }
 }
 
+/// A week of the course: its name, title and folder. Its exercises come from its checks
+/// program when that is the program running, else from `checks/registry.json`.
 pub struct Week {
     pub name: &'static str,
     pub title: &'static str,
@@ -86,11 +105,61 @@ pub struct Week {
     pub dir: &'static str,
     /// Not listed and not graded unless named (the grader's own fault drills).
     pub hidden: bool,
+}
+
+/// Every week, in order. A new week adds a line here and a crate `checks/weekN`.
+pub static WEEKS: &[Week] = &[
+    Week { name: "week0", title: "from zero: autograd and language models", dir: "week0", hidden: false },
+    Week { name: "week1", title: "tensors, convolutions, optimisers", dir: "week1", hidden: false },
+    Week { name: "week2", title: "transformers", dir: "week2", hidden: false },
+    Week { name: "week4", title: "reinforcement learning", dir: "week4", hidden: false },
+    Week { name: "faults", title: "the grader's own fault drills", dir: "../checks/faults", hidden: true },
+];
+
+/// What a week's checks program registers at start: its week, with the real checks.
+pub struct Linked {
+    pub week: &'static str,
     pub exercises: fn() -> Vec<Exercise>,
+    pub benches: fn() -> Vec<crate::bench::Bench>,
+}
+
+static LINKED: OnceLock<Linked> = OnceLock::new();
+
+/// Register the week whose checks this program contains (once, at start).
+pub fn link(l: Linked) {
+    let _ = LINKED.set(l);
+}
+
+/// The week whose checks this program contains, if any.
+pub fn linked() -> Option<&'static Linked> {
+    LINKED.get()
+}
+
+impl Week {
+    /// The week's exercises: with their checks in the week's own program, else their metadata.
+    pub fn exercises(&self) -> Vec<Exercise> {
+        match linked() {
+            Some(l) if l.week == self.name => (l.exercises)(),
+            _ => recorded().weeks.get(self.name).map(|v| v.iter().map(ExerciseMeta::to_exercise).collect()).unwrap_or_default(),
+        }
+    }
+
+    /// The ids of the week's benchmarks.
+    pub fn bench_ids(&self) -> Vec<String> {
+        match linked() {
+            Some(l) if l.week == self.name => (l.benches)().iter().map(|b| b.id.to_string()).collect(),
+            _ => recorded().benches.get(self.name).cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Whether this program contains the week's checks.
+    pub fn is_linked(&self) -> bool {
+        linked().is_some_and(|l| l.week == self.name)
+    }
 }
 
 pub fn weeks() -> &'static [Week] {
-    crate::suites::WEEKS
+    WEEKS
 }
 
 pub fn find_week(name: &str) -> Option<&'static Week> {
@@ -100,7 +169,129 @@ pub fn find_week(name: &str) -> Option<&'static Week> {
 /// Every exercise of every week (hidden ones included), for lookup by id.
 pub fn find_exercise(id: &str) -> Option<(&'static Week, Exercise)> {
     let week = find_week(id.split('.').next()?)?;
-    (week.exercises)().into_iter().find(|e| e.id == id).map(|e| (week, e))
+    week.exercises().into_iter().find(|e| e.id == id).map(|e| (week, e))
+}
+
+/// An exercise without its check code, as `checks/registry.json` keeps it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct ExerciseMeta {
+    pub id: String,
+    pub title: String,
+    pub file: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    pub page: String,
+    pub hint: String,
+    pub checks: Vec<String>,
+    pub timeout_s: f64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub long: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pretrained: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forbidden: Vec<String>,
+}
+
+/// `checks/registry.json`: every week's exercises and benchmark ids.
+#[derive(Serialize, Deserialize, Default, Debug, PartialEq)]
+pub struct Recorded {
+    pub weeks: std::collections::BTreeMap<String, Vec<ExerciseMeta>>,
+    pub benches: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+pub const RECORDED: &str = "checks/registry.json";
+
+fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_string().into_boxed_str())
+}
+
+impl ExerciseMeta {
+    pub fn of(e: &Exercise) -> ExerciseMeta {
+        ExerciseMeta {
+            id: e.id.into(),
+            title: e.title.into(),
+            file: e.file.into(),
+            function: e.function.map(String::from),
+            page: e.page.clone(),
+            hint: e.hint.into(),
+            checks: e.checks.iter().map(|c| c.name.to_string()).collect(),
+            timeout_s: e.timeout.as_secs_f64(),
+            long: e.long,
+            pretrained: e.pretrained,
+            forbidden: e.forbidden.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// An exercise with this metadata, whose checks fail as "not linked" if ever run. The
+    /// strings live as long as the program (a command-line tool reads the file once).
+    pub fn to_exercise(&self) -> Exercise {
+        let forbidden: Vec<&'static str> = self.forbidden.iter().map(|s| leak(s)).collect();
+        Exercise {
+            id: leak(&self.id),
+            title: leak(&self.title),
+            file: leak(&self.file),
+            function: self.function.as_deref().map(leak),
+            page: self.page.clone(),
+            hint: leak(&self.hint),
+            checks: self.checks.iter().map(|n| Check { name: leak(n), run: not_linked }).collect(),
+            timeout: Duration::from_secs_f64(self.timeout_s),
+            long: self.long,
+            pretrained: self.pretrained,
+            forbidden: Box::leak(forbidden.into_boxed_slice()),
+        }
+    }
+}
+
+/// The recorded registry (read once; empty when the file is missing or unreadable, which
+/// `grader registry --check` and the tests report).
+pub fn recorded() -> &'static Recorded {
+    static R: OnceLock<Recorded> = OnceLock::new();
+    R.get_or_init(|| read_recorded(&crate::workspace_root()).unwrap_or_default())
+}
+
+pub fn read_recorded(root: &std::path::Path) -> Result<Recorded, String> {
+    let path = root.join(RECORDED);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// For each week program's tests: what it registers is what `checks/registry.json` records (so
+/// the launcher's `list`, `hint` and "does not compile" reports are right), and its benchmarks
+/// follow the rules of `grader bench`.
+pub fn verify(l: &Linked) -> Result<(), String> {
+    let mine: Vec<ExerciseMeta> = (l.exercises)().iter().map(ExerciseMeta::of).collect();
+    let rec = read_recorded(&crate::workspace_root())?;
+    if rec.weeks.get(l.week) != Some(&mine) {
+        return Err(format!("{} differs from what {}'s checks register: run `just registry` and commit the result", RECORDED, l.week));
+    }
+    let benches = (l.benches)();
+    let ids: Vec<String> = benches.iter().map(|b| b.id.to_string()).collect();
+    if rec.benches.get(l.week).cloned().unwrap_or_default() != ids {
+        return Err(format!("the benchmarks in {RECORDED} differ from {}'s: run `just registry`", l.week));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for b in &benches {
+        if !seen.insert(b.id) || !b.id.starts_with(l.week) || b.id.split('.').count() < 3 {
+            return Err(format!("benchmark {} is a duplicate or not named {}.topic.case", b.id, l.week));
+        }
+    }
+    // A plain `grader bench` never runs a SLOW one; naming it does.
+    let plain = crate::bench::select_from(&benches, None);
+    if let Some(b) = plain.iter().find(|b| crate::bench::is_slow(b)) {
+        return Err(format!("a plain `grader bench` would run the SLOW benchmark {}", b.id));
+    }
+    for b in benches.iter().filter(|b| crate::bench::is_slow(b)) {
+        if !crate::bench::select_from(&benches, Some(b.id)).iter().any(|s| s.id == b.id) {
+            return Err(format!("{} cannot be run by naming it", b.id));
+        }
+    }
+    Ok(())
+}
+
+/// What a week program writes for `grader registry`: its week's exercises and benchmarks.
+pub fn linked_record() -> Option<(String, Vec<ExerciseMeta>, Vec<String>)> {
+    let l = linked()?;
+    Some((l.week.to_string(), (l.exercises)().iter().map(ExerciseMeta::of).collect(), (l.benches)().iter().map(|b| b.id.to_string()).collect()))
 }
 
 /// The closest names to `input` among `options`, for "did you mean".
@@ -126,7 +317,7 @@ mod tests {
     fn ids_are_unique_well_formed_and_have_checks() {
         let mut seen = HashSet::new();
         for w in weeks() {
-            for e in (w.exercises)() {
+            for e in w.exercises() {
                 assert!(seen.insert(e.id), "duplicate id {}", e.id);
                 assert_eq!(e.id.split('.').count(), 3, "{} is not weekN.day.name", e.id);
                 assert_eq!(e.week(), w.name, "{} registered under {}", e.id, w.name);

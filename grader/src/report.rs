@@ -13,6 +13,9 @@ pub enum Status {
     TimedOut,
     Crashed,
     Skipped,
+    /// The week's crate did not compile, so none of its exercises could run (the report shows
+    /// the first compiler error).
+    DoesNotCompile,
     /// A problem on the grader's side (missing fixture, grader bug): not the learner's fault.
     Error,
 }
@@ -26,6 +29,7 @@ impl Status {
             Status::TimedOut => "timed out",
             Status::Crashed => "crashed",
             Status::Skipped => "skipped",
+            Status::DoesNotCompile => "does not compile",
             Status::Error => "error",
         }
     }
@@ -37,6 +41,7 @@ impl Status {
             Status::TimedOut => ("⧗", YELLOW),
             Status::Crashed => ("!", RED),
             Status::Skipped => ("-", DIM),
+            Status::DoesNotCompile => ("✗", RED),
             Status::Error => ("?", YELLOW),
         }
     }
@@ -49,7 +54,8 @@ impl Status {
             Status::Failed => 3,
             Status::TimedOut => 4,
             Status::Crashed => 5,
-            Status::Error => 6,
+            Status::DoesNotCompile => 6,
+            Status::Error => 7,
         }
     }
 }
@@ -126,6 +132,8 @@ pub struct Summary {
     pub timed_out: usize,
     pub crashed: usize,
     pub skipped: usize,
+    #[serde(default)]
+    pub does_not_compile: usize,
     pub error: usize,
 }
 
@@ -140,6 +148,7 @@ impl Summary {
                 Status::TimedOut => &mut s.timed_out,
                 Status::Crashed => &mut s.crashed,
                 Status::Skipped => &mut s.skipped,
+                Status::DoesNotCompile => &mut s.does_not_compile,
                 Status::Error => &mut s.error,
             } += 1;
         }
@@ -176,6 +185,11 @@ pub const BOLD: &str = "1";
 pub fn init_color() {
     let on = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     COLOR.store(on, Ordering::Relaxed);
+}
+
+/// Whether the report is coloured (a terminal, and no `NO_COLOR`).
+pub fn color() -> bool {
+    COLOR.load(Ordering::Relaxed)
 }
 
 pub fn paint(code: &str, s: &str) -> String {
@@ -227,6 +241,7 @@ pub fn summary_line(s: &Summary, seconds: f64) -> String {
         (s.timed_out, "timed out"),
         (s.crashed, "crashed"),
         (s.skipped, "skipped"),
+        (s.does_not_compile, "do not compile"),
         (s.error, "error"),
     ] {
         if n > 0 {

@@ -301,6 +301,12 @@ fn locate(src: &str, ex_name: &str, function: Option<&str>) -> Result<(String, V
     Err(format!("found no type or function named {ex_name}{}, nor a `## {ex_name}` section", function.map(|f| format!(" or {f}")).unwrap_or_default()))
 }
 
+/// Which of `exercises` (each its name and function, as `reset` finds them) has an item that
+/// spans byte `at` of `src`: the exercise a compiler error sits in.
+pub fn exercise_at(src: &str, exercises: &[(&str, Option<&str>)], at: usize) -> Option<usize> {
+    exercises.iter().position(|(name, f)| locate(src, name, *f).is_ok_and(|(_, items)| items.iter().any(|it| it.start <= at && at < it.end)))
+}
+
 /// The learner's text with the exercise's items replaced by the stub's. Items are matched by
 /// their first line; an item the learner added (an extra `impl`) is left alone.
 pub fn restore(stub: &str, learner: &str, ex_name: &str, function: Option<&str>) -> Result<(String, String), String> {
@@ -480,7 +486,7 @@ impl Layer for Lin {
         let root = crate::root();
         let (mut located, mut unlocated) = (Vec::new(), Vec::new());
         for w in crate::registry::weeks().iter().filter(|w| !w.hidden) {
-            for e in (w.exercises)() {
+            for e in w.exercises() {
                 let Ok(text) = std::fs::read_to_string(root.join("weeks").join(w.dir).join(e.file)) else { continue };
                 let name = e.id.rsplit('.').next().unwrap();
                 match restore(&text, &text, name, e.function) {

@@ -1,42 +1,9 @@
-//! The code under test.
-//!
-//! By default the grader links the learner's crates in `weeks/`. With `--features reference` it
-//! compiles the reference solutions in `solutions/` *as modules of the grader itself*, through
-//! `#[path]`, instead of depending on them as crates. A learner's copy has no `solutions/`
-//! folder: an optional path dependency on it would break `cargo` for everyone (Cargo resolves
-//! every path dependency, enabled or not), while a cfg-gated `#[path]` module is only read when
-//! the feature is on. Solution code therefore refers to its own modules with `super::`, never
-//! `crate::`.
+//! Which code is under test: the learner's crates in `weeks/`, or with `--features reference`
+//! the reference solutions in `solutions/`. Each week's checks program (`checks/weekN`) brings
+//! the code itself (its own `subject` module); this is what the rest of the grader needs to know
+//! about it: the mode, and where the files are.
 
 use std::path::PathBuf;
-
-#[cfg(not(feature = "reference"))]
-pub use week0;
-
-#[cfg(feature = "reference")]
-#[path = "../../solutions/week0/src/lib.rs"]
-pub mod week0;
-
-#[cfg(not(feature = "reference"))]
-pub use week1;
-
-#[cfg(feature = "reference")]
-#[path = "../../solutions/week1/src/lib.rs"]
-pub mod week1;
-
-#[cfg(not(feature = "reference"))]
-pub use week2;
-
-#[cfg(feature = "reference")]
-#[path = "../../solutions/week2/src/lib.rs"]
-pub mod week2;
-
-#[cfg(not(feature = "reference"))]
-pub use week4;
-
-#[cfg(feature = "reference")]
-#[path = "../../solutions/week4/src/lib.rs"]
-pub mod week4;
 
 pub const REFERENCE: bool = cfg!(feature = "reference");
 

@@ -6,9 +6,9 @@
 //! rules read the files, so an event alone would regrade forever: a file counts as saved only
 //! when its modification time or size changed since last seen. For each save it maps the saved files to the exercises whose `Exercise::file` they are (a file
 //! no exercise names, such as `lib.rs`, regrades the whole week), clears the screen, and
-//! regrades those with a fresh grader: `cargo run -p grader -- grade WEEK --ids …`, because the
-//! learner's code is compiled into the grader, so a change needs a rebuild (compile errors are
-//! shown as cargo prints them). Then it prints the week's progress line from the merged last
+//! regrades those with a fresh grader: `cargo run -p grader -- grade WEEK --ids …`, whose
+//! launcher rebuilds the week's checks program (the learner's code is compiled into it) and
+//! reports a compile error as the compiler's first error with its file:line. Then it prints the week's progress line from the merged last
 //! results (`grader list` reads the same file). Ctrl-C (SIGINT) or SIGTERM stops the regrade in
 //! progress and quits with status 0.
 
@@ -48,7 +48,7 @@ pub fn affected<'a>(all: &'a [Exercise], changed: &[String]) -> Vec<&'a Exercise
 
 /// "17/42 passed · 3 failed · 22 not started" over the whole week, from the last results.
 fn progress(w: &Week) -> String {
-    let all = (w.exercises)();
+    let all = w.exercises();
     let last: Vec<ExerciseReport> = std::fs::read(crate::cli::last_results_path(w.name)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
     let status = |id: &str| last.iter().find(|r| r.id == id).map(|r| r.status);
     let count = |s: Status| all.iter().filter(|e| status(e.id) == Some(s)).count();
@@ -147,7 +147,7 @@ pub fn run(w: &'static Week, debounce: f64, grader_bin: Option<&Path>) -> ExitCo
         libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
     }
     let dir = crate::subject::source_dir(w.dir);
-    let all = (w.exercises)();
+    let all = w.exercises();
     let (tx, rx) = std::sync::mpsc::channel::<DebounceEventResult>();
     let mut debouncer = match new_debouncer(Duration::from_secs_f64(debounce.max(0.01)), tx) {
         Ok(d) => d,

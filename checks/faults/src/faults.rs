@@ -86,7 +86,7 @@ fn jitter(ctx: &Ctx) -> Result<Tensor> {
 
 macro_rules! drill {
     ($name:ident, $timeout:expr) => {
-        Exercise::new(concat!("faults.drill.", stringify!($name)), stringify!($name), "src/suites/faults.rs")
+        Exercise::new(concat!("faults.drill.", stringify!($name)), stringify!($name), "src/faults.rs")
             .check("drill", |ctx| graded(ctx, $name))
             .timeout($timeout)
     };

@@ -1,0 +1,189 @@
+//! The launcher: why one week's code can never stop another's.
+//!
+//! The `grader` binary links no learner code. Each week's checks are a program of their own,
+//! `checks/weekN` (binary `checks-weekN`), which links `weeks/weekN` (or, with `--features
+//! reference`, `solutions/weekN`) and no other week's crate. `grader grade weekN …` builds that
+//! one program with cargo and then becomes it (`exec`, same arguments), so a type error in
+//! week 1 cannot stop week 0 from building or grading. When the graded week itself does not
+//! compile, the launcher reads cargo's JSON messages, and the report names the first compiler
+//! error with its file and line and the exercise it sits in; every exercise of the week gets
+//! the status "does not compile".
+//!
+//! What the launcher needs to know about exercises without building them (ids for that report,
+//! `list`, `hint`, `reset`, `watch`) it reads from `checks/registry.json` (see `registry`).
+//!
+//! `CANDLECAMP_CHECKS_DIR` names a folder of prebuilt `checks-weekN` programs to run instead of
+//! building (the test suite, which builds them all beforehand).
+
+use crate::registry::Week;
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The first error of a build that failed, as the compiler reported it.
+#[derive(Debug, Clone)]
+pub struct CompileError {
+    /// The file of the error's primary span, relative to the workspace root.
+    pub file: Option<String>,
+    pub line: usize,
+    pub column: usize,
+    /// Byte offset of the span in the file (to find the exercise it sits in).
+    pub byte: usize,
+    /// The message as the compiler prints it (with the source lines and carets).
+    pub rendered: String,
+    /// How many errors the build reported in all.
+    pub errors: usize,
+}
+
+pub enum BuildError {
+    /// The code did not compile: the learner's (or, in reference mode, the solution's).
+    DoesNotCompile(CompileError),
+    /// Cargo could not run, or failed without a compiler error (a missing dependency offline…).
+    Failed(String),
+}
+
+/// The package and binary name of a week's checks program.
+pub fn program_name(week: &Week) -> String {
+    format!("checks-{}", week.name)
+}
+
+/// Build week `week`'s checks program (unless `CANDLECAMP_CHECKS_DIR` has it) and return its path.
+pub fn checks_program(week: &Week) -> Result<PathBuf, BuildError> {
+    let name = program_name(week);
+    if let Some(dir) = std::env::var_os("CANDLECAMP_CHECKS_DIR") {
+        let exe = PathBuf::from(dir).join(&name);
+        return if exe.is_file() { Ok(exe) } else { Err(BuildError::Failed(format!("CANDLECAMP_CHECKS_DIR has no {}", exe.display()))) };
+    }
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.arg("build").arg("--quiet").arg("-p").arg(&name).arg("--manifest-path").arg(crate::workspace_root().join("Cargo.toml"));
+    cmd.arg(if crate::report::color() { "--message-format=json-diagnostic-rendered-ansi" } else { "--message-format=json" });
+    if crate::subject::REFERENCE {
+        cmd.args(["--features", "reference"]);
+    }
+    if cfg!(feature = "cuda") {
+        cmd.args(["--features", "cuda"]);
+    }
+    if !cfg!(debug_assertions) {
+        cmd.arg("--release");
+    }
+    // `cargo run` gave this program the variables it sets for the package it runs
+    // (CARGO_MANIFEST_DIR, CARGO_PKG_NAME, …). Passed on, they reach build scripts that watch
+    // them (ring's does), which would then rebuild on every call and slow each grade by a
+    // minute. The nested build must see the environment a plain `cargo build` sees.
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if k == "CARGO_MANIFEST_DIR" || k == "CARGO_MANIFEST_PATH" || k.starts_with("CARGO_PKG_") || k == "CARGO_BIN_NAME" || k == "CARGO_CRATE_NAME" || k == "CARGO_PRIMARY_PACKAGE" || k == "CARGO_MANIFEST_LINKS" || k == "CARGO_RUSTC_CURRENT_DIR" {
+            cmd.env_remove(k.as_ref());
+        }
+    }
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+    let mut child = cmd.spawn().map_err(|e| BuildError::Failed(format!("cannot run cargo to build {name}: {e}")))?;
+    // A first build takes a while: say what is happening once it has taken more than 2 s.
+    let done = Arc::new(AtomicBool::new(false));
+    {
+        let (done, week) = (done.clone(), week.name);
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(2));
+            if !done.load(Ordering::SeqCst) {
+                eprintln!("grader: compiling {week} and its checks…");
+            }
+        });
+    }
+    let stderr = child.stderr.take().map(|e| std::thread::spawn(move || std::io::read_to_string(e).unwrap_or_default()));
+    let mut exe = None;
+    let mut first: Option<CompileError> = None;
+    let mut errors = 0;
+    for line in BufReader::new(child.stdout.take().expect("piped stdout")).lines().map_while(Result::ok) {
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else { continue };
+        match msg["reason"].as_str() {
+            Some("compiler-artifact") if msg["target"]["name"] == name.as_str() => {
+                exe = msg["executable"].as_str().map(PathBuf::from).or(exe);
+            }
+            Some("compiler-message") if msg["message"]["level"] == "error" => {
+                if let Some(e) = compile_error(&msg["message"]) {
+                    errors += 1;
+                    first.get_or_insert(e);
+                }
+            }
+            _ => {}
+        }
+    }
+    let status = child.wait().map_err(|e| BuildError::Failed(format!("cargo: {e}")))?;
+    done.store(true, Ordering::SeqCst);
+    let stderr = stderr.and_then(|h| h.join().ok()).unwrap_or_default();
+    match (status.success(), exe, first) {
+        (true, Some(exe), _) => Ok(exe),
+        (false, _, Some(mut e)) => {
+            e.errors = errors;
+            Err(BuildError::DoesNotCompile(e))
+        }
+        (true, None, _) => Err(BuildError::Failed(format!("cargo built {name} but named no executable"))),
+        (false, _, None) => Err(BuildError::Failed(format!("cargo could not build {name}:\n{}", stderr.trim_end()))),
+    }
+}
+
+/// A compiler error message from cargo's JSON (`None` for the "aborting due to" summary, which
+/// has no span).
+fn compile_error(m: &serde_json::Value) -> Option<CompileError> {
+    let spans = m["spans"].as_array()?;
+    let span = spans.iter().find(|s| s["is_primary"] == true).or(spans.first())?;
+    Some(CompileError {
+        file: span["file_name"].as_str().map(String::from),
+        line: span["line_start"].as_u64().unwrap_or(0) as usize,
+        column: span["column_start"].as_u64().unwrap_or(0) as usize,
+        byte: span["byte_start"].as_u64().unwrap_or(0) as usize,
+        rendered: m["rendered"].as_str().or(m["message"].as_str()).unwrap_or("").trim_end().to_string(),
+        errors: 1,
+    })
+}
+
+/// Become the week's checks program, with this program's arguments (never returns on success).
+pub fn exec(exe: &PathBuf, args: &[OsString]) -> String {
+    use std::os::unix::process::CommandExt;
+    let err = Command::new(exe).args(args).exec();
+    format!("cannot run {}: {err}", exe.display())
+}
+
+/// Run the week's checks program with `args`, waiting for it; its exit status.
+pub fn run(exe: &PathBuf, args: &[&str]) -> Result<std::process::ExitStatus, String> {
+    Command::new(exe).args(args).status().map_err(|e| format!("cannot run {}: {e}", exe.display()))
+}
+
+/// What the week's checks program registers, as `checks/registry.json` keeps it.
+pub fn record_of(week: &Week) -> Result<(Vec<crate::registry::ExerciseMeta>, Vec<String>), String> {
+    let exe = checks_program(week).map_err(|e| match e {
+        BuildError::DoesNotCompile(c) => format!("{}'s checks do not compile: {}", week.name, c.rendered),
+        BuildError::Failed(m) => m,
+    })?;
+    let out = Command::new(&exe).arg("__registry").output().map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+    if !out.status.success() {
+        return Err(format!("{} __registry failed: {}", exe.display(), String::from_utf8_lossy(&out.stderr)));
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("{} __registry printed no registry: {e}", exe.display()))
+}
+
+/// `grader registry [--check]`: write (or compare with) `checks/registry.json`, from every
+/// week's checks program. The number of weeks whose record changed (or differs).
+pub fn registry(check: bool) -> Result<usize, String> {
+    let mut rec = crate::registry::Recorded::default();
+    for w in crate::registry::weeks() {
+        let (exercises, benches) = record_of(w)?;
+        rec.weeks.insert(w.name.to_string(), exercises);
+        if !benches.is_empty() {
+            rec.benches.insert(w.name.to_string(), benches);
+        }
+    }
+    let root = crate::workspace_root();
+    let old = crate::registry::read_recorded(&root).unwrap_or_default();
+    let changed = crate::registry::weeks().iter().filter(|w| old.weeks.get(w.name) != rec.weeks.get(w.name) || old.benches.get(w.name) != rec.benches.get(w.name)).count();
+    if !check && changed > 0 {
+        let path = root.join(crate::registry::RECORDED);
+        let text = serde_json::to_string_pretty(&rec).map_err(|e| e.to_string())? + "\n";
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(changed)
+}

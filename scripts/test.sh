@@ -93,6 +93,7 @@ for w in $(weeks); do
   step "reference solutions pass every $w check" cargo run -q -p grader --features reference -- grade "$w" --expect passed
   step "pristine $w stubs are all 'not started'" cargo run -q -p grader -- grade "$w" --expect not-started
 done
+step "blame drill: 5 reference functions per week return a wrong shape, then transposed values: each failed with a diagnosis, no exercise an error" bash scripts/blame_drill.sh
 step "learner copy (just dist) builds and grades; a compile error in one week blocks no other" learner_copy
 # The book: its pictures are the PNGs the reference grades above just wrote (--reuse).
 step "book builds (mdBook $(sed -n 's/^MDBOOK_VERSION=//p' scripts/book.sh), pictures from the reference grade)" bash scripts/book.sh build --reuse

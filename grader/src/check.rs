@@ -24,11 +24,6 @@ pub enum Fail {
 
 pub type CheckResult = Result<(), Fail>;
 
-impl From<candle_core::Error> for Fail {
-    fn from(e: candle_core::Error) -> Self {
-        Fail::Internal(format!("grader error: {}", describe(&e)))
-    }
-}
 
 /// A candle error as a report line: the message without the backtrace candle attaches when
 /// library backtraces are on (the child turns them on for CUDA), followed by a diagnosis of the
@@ -114,15 +109,31 @@ fn failing_call(backtrace: &str) -> Option<(String, Option<String>)> {
     Some((op?, site))
 }
 
-/// Mark a `Result` as coming from learner code: an `Err` becomes a failed check with the error
-/// message, not a grader error.
+/// Who is at fault when a candle operation fails inside a check. There is no blanket
+/// conversion from `candle_core::Error` to [`Fail`]: every `?` on a candle result in a check
+/// says, through one of these, whose error it is, and the compiler refuses one that does not.
+///
+/// - [`Learner::learner`]: the learner's function itself returned `Err` (status `failed`).
+/// - [`Learner::on_learner`]: the check's own arithmetic failed on a value the learner's code
+///   produced, e.g. `broadcast_mul` on logits of the wrong shape (status `failed`: the value is
+///   wrong, and the message says what the check was doing).
+/// - [`Learner::grader`]: the check's arithmetic on values the grader made itself (fixtures,
+///   constants) failed: a grader bug (status `error`, "not the learner's fault").
 pub trait Learner<T> {
     fn learner(self) -> Result<T, Fail>;
+    fn on_learner(self) -> Result<T, Fail>;
+    fn grader(self) -> Result<T, Fail>;
 }
 
 impl<T> Learner<T> for candle_core::Result<T> {
     fn learner(self) -> Result<T, Fail> {
         self.map_err(|e| Fail::LearnerError(format!("your function returned an error: {}", describe(&e))))
+    }
+    fn on_learner(self) -> Result<T, Fail> {
+        self.map_err(|e| Fail::Mismatch(format!("your result does not fit what the check computes with it: {}", describe(&e))))
+    }
+    fn grader(self) -> Result<T, Fail> {
+        self.map_err(|e| Fail::Internal(format!("grader error: {}", describe(&e))))
     }
 }
 
@@ -275,7 +286,7 @@ impl Fixture {
         let t = self.tensors.get(name).ok_or_else(|| {
             Fail::Fixture(format!("fixture {} has no tensor named {name:?}; {}", self.rel, fixtures::REMAKE))
         })?;
-        Ok(t.to_device(&self.device)?)
+        t.to_device(&self.device).grader()
     }
 
     /// A tensor as stored, on the host (the CPU), for the grader's own reading: sizes, shapes,
@@ -335,7 +346,7 @@ impl Fixture {
     pub fn var_builder(&self) -> Result<candle_nn::VarBuilder<'static>, Fail> {
         let mut map = HashMap::new();
         for (k, v) in &self.tensors {
-            map.insert(k.clone(), v.to_device(&self.device)?);
+            map.insert(k.clone(), v.to_device(&self.device).grader()?);
         }
         Ok(candle_nn::VarBuilder::from_tensors(map, candle_core::DType::F32, &self.device))
     }

@@ -39,6 +39,33 @@ pub fn root() -> PathBuf {
     }
 }
 
+/// The rest of a week's checks program (`checks/weekN/src/main.rs`), after its `subject` and
+/// week modules: registers the week's exercises and benchmarks (`week_program!(week1,
+/// week1::benches)`), runs the command line, and adds the test that `checks/registry.json`
+/// records what the program registers.
+#[macro_export]
+macro_rules! week_program {
+    ($week:ident, $benches:expr) => {
+        fn linked() -> $crate::registry::Linked {
+            $crate::registry::Linked { week: stringify!($week), exercises: $week::exercises, benches: $benches }
+        }
+
+        fn main() -> std::process::ExitCode {
+            $crate::cli::runner_main(linked())
+        }
+
+        #[cfg(test)]
+        mod registered {
+            /// What this program registers is what checks/registry.json records, and its
+            /// benchmarks follow `grader bench`'s rules.
+            #[test]
+            fn as_recorded() {
+                $crate::registry::verify(&super::linked()).unwrap();
+            }
+        }
+    };
+}
+
 /// The workspace this program was built from (whatever `CANDLECAMP_ROOT` says): where the
 /// launcher runs cargo, and where `checks/registry.json` is.
 pub fn workspace_root() -> PathBuf {

@@ -1,8 +1,14 @@
 //! Pictures for people: tensors written as PNG files under `target/candlecamp/`.
 
 use crate::check::Fail;
-use candle_core::{DType, Tensor};
+use candle_core::Tensor;
 use std::path::Path;
+
+/// The values to draw, read on the host (a picture is drawn from the learner's result: an error
+/// reading it is that result's, reported as a mismatch by `to_f64`).
+fn values(t: &Tensor) -> Result<Vec<f32>, Fail> {
+    Ok(crate::compare::to_f64(t)?.into_iter().map(|x| x as f32).collect())
+}
 
 fn save(path: &Path, img: image::RgbImage) -> Result<(), Fail> {
     img.save(path).map_err(|e| Fail::Internal(format!("cannot write {}: {e}", path.display())))
@@ -10,11 +16,11 @@ fn save(path: &Path, img: image::RgbImage) -> Result<(), Fail> {
 
 /// An `[h, w, 3]` image with values in [0, 1] (clamped), scaled up `zoom` times.
 pub fn rgb(path: &Path, t: &Tensor, zoom: u32) -> Result<(), Fail> {
-    let (h, w, c) = t.dims3().map_err(|e| Fail::Internal(format!("picture: {e}")))?;
+    let (h, w, c) = t.dims3().map_err(|e| Fail::Mismatch(format!("picture {}: {e}", path.display())))?;
     if c != 3 {
-        return Err(Fail::Internal(format!("picture: expected 3 channels, found {c}")));
+        return Err(Fail::Mismatch(format!("picture {}: expected 3 channels, found {c}", path.display())));
     }
-    let v = t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    let v = values(t)?;
     let img = image::RgbImage::from_fn(w as u32 * zoom, h as u32 * zoom, |x, y| {
         let k = ((y / zoom) as usize * w + (x / zoom) as usize) * 3;
         let px = |i: usize| (v[k + i].clamp(0.0, 1.0) * 255.0).round() as u8;
@@ -26,8 +32,8 @@ pub fn rgb(path: &Path, t: &Tensor, zoom: u32) -> Result<(), Fail> {
 /// An `[h, w]` field of numbers as a heatmap (dark blue = smallest finite value, yellow =
 /// largest; non-finite values black), scaled up `zoom` times.
 pub fn heatmap(path: &Path, t: &Tensor, zoom: u32) -> Result<(), Fail> {
-    let (h, w) = t.dims2().map_err(|e| Fail::Internal(format!("picture: {e}")))?;
-    let v = t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    let (h, w) = t.dims2().map_err(|e| Fail::Mismatch(format!("picture {}: {e}", path.display())))?;
+    let v = values(t)?;
     let finite = v.iter().copied().filter(|x| x.is_finite());
     let (lo, hi) = finite.fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)));
     let span = if hi > lo { hi - lo } else { 1.0 };
@@ -45,8 +51,8 @@ pub fn heatmap(path: &Path, t: &Tensor, zoom: u32) -> Result<(), Fail> {
 /// red for +max|value| (non-finite values black), scaled up `zoom` times. For similarities,
 /// encodings, anything whose sign matters.
 pub fn signed_heatmap(path: &Path, t: &Tensor, zoom: u32) -> Result<(), Fail> {
-    let (h, w) = t.dims2().map_err(|e| Fail::Internal(format!("picture: {e}")))?;
-    let v = t.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    let (h, w) = t.dims2().map_err(|e| Fail::Mismatch(format!("picture {}: {e}", path.display())))?;
+    let v = values(t)?;
     let m = v.iter().filter(|x| x.is_finite()).fold(0f32, |a, x| a.max(x.abs())).max(f32::MIN_POSITIVE);
     let img = image::RgbImage::from_fn(w as u32 * zoom, h as u32 * zoom, |x, y| {
         let val = v[(y / zoom) as usize * w + (x / zoom) as usize];

@@ -6,20 +6,4 @@ pub use grader::{check, compare, parity, registry};
 
 pub mod faults;
 
-fn linked() -> registry::Linked {
-    registry::Linked { week: "faults", exercises: faults::exercises, benches: Vec::new }
-}
-
-fn main() -> std::process::ExitCode {
-    grader::cli::runner_main(linked())
-}
-
-#[cfg(test)]
-mod registered {
-    /// What this program registers is what checks/registry.json records, and its benchmarks
-    /// follow `grader bench`'s rules.
-    #[test]
-    fn as_recorded() {
-        grader::registry::verify(&super::linked()).unwrap();
-    }
-}
+grader::week_program!(faults, Vec::new);

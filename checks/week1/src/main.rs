@@ -9,20 +9,4 @@ pub use grader::{make_device, root};
 pub mod subject;
 pub mod week1;
 
-fn linked() -> registry::Linked {
-    registry::Linked { week: "week1", exercises: week1::exercises, benches: week1::benches }
-}
-
-fn main() -> std::process::ExitCode {
-    grader::cli::runner_main(linked())
-}
-
-#[cfg(test)]
-mod registered {
-    /// What this program registers is what checks/registry.json records, and its benchmarks
-    /// follow `grader bench`'s rules.
-    #[test]
-    fn as_recorded() {
-        grader::registry::verify(&super::linked()).unwrap();
-    }
-}
+grader::week_program!(week1, week1::benches);

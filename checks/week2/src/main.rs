@@ -9,20 +9,4 @@ pub use grader::{make_device, root};
 pub mod subject;
 pub mod week2;
 
-fn linked() -> registry::Linked {
-    registry::Linked { week: "week2", exercises: week2::exercises, benches: week2::benches }
-}
-
-fn main() -> std::process::ExitCode {
-    grader::cli::runner_main(linked())
-}
-
-#[cfg(test)]
-mod registered {
-    /// What this program registers is what checks/registry.json records, and its benchmarks
-    /// follow `grader bench`'s rules.
-    #[test]
-    fn as_recorded() {
-        grader::registry::verify(&super::linked()).unwrap();
-    }
-}
+grader::week_program!(week2, week2::benches);

@@ -47,7 +47,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let words = names()?;
                 let got = bg::bigram_counts(&words, &ctx.device).learner()?;
                 exact("bigram_counts(names.txt)", &got, &ctx.fixture(FX)?.get("counts")?)?;
-                let flat = got.flatten_all()?.to_device(&Device::Cpu)?.to_vec1::<f32>()?;
+                let flat = got.flatten_all().on_learner()?.to_device(&Device::Cpu).on_learner()?.to_vec1::<f32>().on_learner()?;
                 let path = picture_path(ctx, "bigram_counts.png")?;
                 pictures::bigram_heatmap(&flat, &path).map_err(Fail::Internal)?;
                 Ok(())
@@ -70,7 +70,7 @@ pub fn exercises() -> Vec<Exercise> {
             .check("rows of a [27, 27, 27] tensor are normalised over the last axis", |ctx| {
                 let t = ctx.fixture(FX)?.get("trigram.counts")?;
                 let p = bg::bigram_probs(&t, 1.0).learner()?;
-                close("bigram_probs(trigram counts, 1)", &p, &grader_probs(&t, 1.0)?, Tol::F32)
+                close("bigram_probs(trigram counts, 1)", &p, &grader_probs(&t, 1.0).on_learner()?, Tol::F32)
             }),
         ex!(nll, "the mean negative log-likelihood of names.txt", "Collect a·27 + b for every pair as u32, index_select them from probs.flatten_all(), then log, mean_all, neg, to_scalar::<f32>().")
             .check("k = 1 and k = 0 vs torch (≈ 2.45)", |ctx| {
@@ -108,7 +108,7 @@ pub fn exercises() -> Vec<Exercise> {
                 for name in &a {
                     counts[name.chars().next().map(crate::subject::week0::util::stoi).unwrap_or(0)] += 1;
                 }
-                let row: Vec<f64> = to_f64(&p.get(0)?)?;
+                let row: Vec<f64> = to_f64(&p.get(0).grader()?)?;
                 let (stat, df, pval) = stats::chi_square(&counts, &row);
                 // A correct sampler fails this with probability 1e-4 for a random seed (never for
                 // this fixed one, whose p-value is printed on failure); a sampler that ignores
@@ -123,7 +123,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let fx = ctx.fixture(FX)?;
                 let counts = fx.get("trigram.counts")?;
                 exact("trigram_counts(names.txt)", &bg::trigram_counts(&words, &ctx.device).learner()?, &counts)?;
-                let got = bg::trigram_nll(&words, &grader_probs(&counts, 1.0)?).learner()?;
+                let got = bg::trigram_nll(&words, &grader_probs(&counts, 1.0).on_learner()?).learner()?;
                 scalar_close("trigram_nll(names.txt, k = 1)", got as f64, fx.f64("trigram.nll.k1")?, NLL)
             }),
         ex!(split, "an 80/10/10 split with a fixed seed", "let mut w = words.to_vec(); w.shuffle(rng); then cut at 8n/10 and 9n/10 (split_off or slices).")
@@ -152,7 +152,7 @@ pub fn exercises() -> Vec<Exercise> {
                 super::probe(|w| bg::choose_smoothing(w, w, &[1.0], &ctx.device));
                 let (train, dev, _) = torch_split(ctx)?;
                 let (best, losses) = bg::choose_smoothing(&train, &dev, &ks, &ctx.device).learner()?;
-                let got = Tensor::new(losses.iter().map(|&l| l as f64).collect::<Vec<_>>(), &ctx.device)?;
+                let got = Tensor::new(losses.iter().map(|&l| l as f64).collect::<Vec<_>>(), &ctx.device).on_learner()?;
                 close("dev NLL for k in [0.01, 0.03, 0.1, 0.3, 1, 3]", &got, &fx.get("smoothing.dev_nll")?, NLL)?;
                 scalar_close("chosen k", best, fx.f64("smoothing.best")?, Tol::EXACT)
             }),

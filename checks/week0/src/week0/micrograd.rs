@@ -3,7 +3,7 @@
 //! autograd in float64; the neuron and MLP against an independent f64 forward pass; training the
 //! four-point toy set.
 
-use crate::check::{ensure, CheckResult, Ctx, Fail};
+use crate::check::{ensure, CheckResult, Ctx, Fail, Learner};
 use crate::compare::{close, scalar_close, to_f64, Tol};
 use crate::registry::Exercise;
 use crate::subject::week0::micrograd::{train_step, Mlp, Neuron, Op, Value};
@@ -70,18 +70,18 @@ fn graphs(ctx: &Ctx, name: &str) -> Result<Vec<Graph>, Fail> {
     }
     (0..n)
         .map(|g| {
-            let ops = fx.get(&format!("{name}.{g}.ops"))?.to_device(&Device::Cpu)?.to_vec2::<f64>()?;
+            let ops = fx.get(&format!("{name}.{g}.ops"))?.to_device(&Device::Cpu).grader()?.to_vec2::<f64>().grader()?;
             Ok(Graph { label: format!("{name}.{g} ({} nodes)", ops.len()), ops, data: fx.get(&format!("{name}.{g}.data"))?, grad: fx.get(&format!("{name}.{g}.grad"))? })
         })
         .collect()
 }
 
 fn values(nodes: &[Value], dev: &Device) -> Result<Tensor, Fail> {
-    Ok(Tensor::new(nodes.iter().map(|v| v.data()).collect::<Vec<f64>>(), dev)?)
+    Ok(Tensor::new(nodes.iter().map(|v| v.data()).collect::<Vec<f64>>(), dev).grader()?)
 }
 
 fn grads(nodes: &[Value], dev: &Device) -> Result<Tensor, Fail> {
-    Ok(Tensor::new(nodes.iter().map(|v| v.grad()).collect::<Vec<f64>>(), dev)?)
+    Ok(Tensor::new(nodes.iter().map(|v| v.grad()).collect::<Vec<f64>>(), dev).grader()?)
 }
 
 /// Values: the first node whose value is wrong names its operation.

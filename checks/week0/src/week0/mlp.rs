@@ -90,11 +90,11 @@ pub fn exercises() -> Vec<Exercise> {
             })
             .check("finite for logits ×1000 (no overflow)", |ctx| {
                 let fx = ctx.fixture(FX)?;
-                let big = (fx.get("mlp.logits")? * 1000.0)?;
+                let big = (fx.get("mlp.logits")? * 1000.0).grader()?;
                 let y = indices(ctx, FX, "mlp.yb")?;
-                let got = m::cross_entropy(&big, &y).learner()?.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+                let got = m::cross_entropy(&big, &y).learner()?.to_dtype(candle_core::DType::F64).on_learner()?.to_scalar::<f64>().on_learner()?;
                 // Both are exact up to f32 rounding of values ~1e4.
-                scalar_close("cross_entropy(1000 · logits, yb)", got, ce(&big, &y)?, Tol { abs: 1e-1, rel: 1e-4 })
+                scalar_close("cross_entropy(1000 · logits, yb)", got, ce(&big, &y).on_learner()?, Tol { abs: 1e-1, rel: 1e-4 })
             }),
         ex!(init, "init_mlp", "initial loss ≈ ln 27; Kaiming init", "C ~ N(0,1); W1 std (5/3)/sqrt(block·n_embd); b1 std 0.01; W2 std 0.01; b2 = randn with std 0 (zeros). Use util::randn in that order.")
             .check("shapes; W1's standard deviation is (5/3)/√fan_in within 5 %", |ctx| {
@@ -121,10 +121,10 @@ pub fn exercises() -> Vec<Exercise> {
                 m::init_mlp(10, 200, 3, &mut ChaCha8Rng::seed_from_u64(0), &ctx.device).learner()?;
                 let (train, _, _) = torch_split(ctx)?;
                 let (x, y) = m::build_dataset(&train[..400], 3, &ctx.device).learner()?;
-                let n = x.dim(0)?.min(2000);
+                let n = x.dim(0).on_learner()?.min(2000);
                 let p = m::init_mlp(10, 200, 3, &mut ChaCha8Rng::seed_from_u64(0), &ctx.device).learner()?;
-                let logits = m::mlp_forward(&p, &x.narrow(0, 0, n)?).learner()?;
-                let loss = ce(&logits, &y.narrow(0, 0, n)?)?;
+                let logits = m::mlp_forward(&p, &x.narrow(0, 0, n).on_learner()?).learner()?;
+                let loss = ce(&logits, &y.narrow(0, 0, n).on_learner()?).on_learner()?;
                 // With W2 ~ N(0, 0.01²) the logits have std ≈ 0.01·√200·E|h| < 0.15, which
                 // raises the loss above ln 27 by at most ~var/2 ≈ 0.01: a band of 0.05. An
                 // N(0, 1) output layer gives a loss above 10.
@@ -157,9 +157,9 @@ pub fn exercises() -> Vec<Exercise> {
                 let dv = m::build_dataset(&dev, 3, &ctx.device).learner()?;
                 let t0 = Instant::now();
                 let (p, reported) = m::train_mlp(&tr, &dv, &mut ChaCha8Rng::seed_from_u64(42)).learner()?;
-                let loss = ce(&m::mlp_forward(&p, &dv.0).learner()?, &dv.1)?;
+                let loss = ce(&m::mlp_forward(&p, &dv.0).learner()?, &dv.1).on_learner()?;
                 ctx.note(format!("mlp: dev loss {loss:.4} (reported {reported:.4}) in {:.1} s", t0.elapsed().as_secs_f64()));
-                let c = p.c.to_device(&Device::Cpu)?.to_vec2::<f32>()?;
+                let c = p.c.to_device(&Device::Cpu).on_learner()?.to_vec2::<f32>().on_learner()?;
                 if c.len() == 27 && c[0].len() >= 2 {
                     let path = picture_path(ctx, "mlp_embedding.png")?;
                     pictures::embedding_scatter(&pca2(&c), &path).map_err(Fail::Internal)?;

@@ -38,10 +38,10 @@ pub fn exercises() -> Vec<Exercise> {
                 let (xs, ys) = nb::bigram_pairs(&words, &ctx.device).learner()?;
                 ensure(xs.dtype() == candle_core::DType::U32 && ys.dtype() == candle_core::DType::U32, || format!("dtypes {:?}, {:?}; expected U32 (indices)", xs.dtype(), ys.dtype()))?;
                 let head_x = indices(ctx, FX, "pairs.head.xs")?;
-                let k = head_x.dim(0)?;
-                exact("xs[..k] (the first names' pairs)", &xs.narrow(0, 0, k.min(xs.dim(0)?))?, &head_x)?;
-                exact("ys[..k]", &ys.narrow(0, 0, k.min(ys.dim(0)?))?, &indices(ctx, FX, "pairs.head.ys")?)?;
-                let (x, y) = (xs.to_device(&Device::Cpu)?.to_vec1::<u32>()?, ys.to_device(&Device::Cpu)?.to_vec1::<u32>()?);
+                let k = head_x.dim(0).grader()?;
+                exact("xs[..k] (the first names' pairs)", &xs.narrow(0, 0, k.min(xs.dim(0).on_learner()?)).on_learner()?, &head_x)?;
+                exact("ys[..k]", &ys.narrow(0, 0, k.min(ys.dim(0).on_learner()?)).on_learner()?, &indices(ctx, FX, "pairs.head.ys")?)?;
+                let (x, y) = (xs.to_device(&Device::Cpu).on_learner()?.to_vec1::<u32>().on_learner()?, ys.to_device(&Device::Cpu).on_learner()?.to_vec1::<u32>().on_learner()?);
                 ensure(x.len() == y.len(), || format!("xs has {} entries, ys {}", x.len(), y.len()))?;
                 let mut n = vec![0f32; 27 * 27];
                 for (a, b) in x.iter().zip(&y) {
@@ -50,7 +50,7 @@ pub fn exercises() -> Vec<Exercise> {
                     }
                     n[*a as usize * 27 + *b as usize] += 1.0;
                 }
-                exact("counts of (xs, ys) pairs", &Tensor::from_vec(n, (27, 27), &ctx.device)?, &ctx.fixture(FX)?.get("counts")?)
+                exact("counts of (xs, ys) pairs", &Tensor::from_vec(n, (27, 27), &ctx.device).grader()?, &ctx.fixture(FX)?.get("counts")?)
             }),
         ex!(softmax, "a numerically stable softmax", "m = logits.max_keepdim(D::Minus1)?; e = logits.broadcast_sub(&m)?.exp()?; e.broadcast_div(&e.sum_keepdim(D::Minus1)?).")
             .forbid(NO_NN)
@@ -64,12 +64,12 @@ pub fn exercises() -> Vec<Exercise> {
             .hint("logits = w.index_select(xs, 0); logp = (l - max) - ln Σ exp(l - max) (keepdim, broadcast_sub); picked = logp.gather(&ys.unsqueeze(1)?, 1); mean_all, neg.")
             .check("loss and dloss/dW vs torch autograd", |ctx| {
                 let fx = ctx.fixture(FX)?;
-                let w = Var::from_tensor(&fx.get("neural.W")?)?;
+                let w = Var::from_tensor(&fx.get("neural.W")?).grader()?;
                 let (xs, ys) = (indices(ctx, FX, "neural.xs")?, indices(ctx, FX, "neural.ys")?);
                 let loss = nb::nll_loss(w.as_tensor(), &xs, &ys).learner()?;
                 // A mean of ~2,000 log-probabilities in f32.
                 close("nll_loss(W, xs, ys) (first 300 names)", &loss, &fx.get("neural.loss")?, Tol { abs: 1e-5, rel: 1e-5 })?;
-                let grads = loss.backward()?;
+                let grads = loss.backward().on_learner()?;
                 let g = grads.get(w.as_tensor()).ok_or_else(|| Fail::Mismatch("no gradient reached W: the loss must be computed from W with differentiable tensor ops".into()))?;
                 // Gradient entries are (p - onehot)/M, magnitudes ~1e-4..1e-2; f32 rounding of
                 // the softmax and the sums leaves ~1e-9 absolute error.
@@ -94,10 +94,10 @@ pub fn exercises() -> Vec<Exercise> {
                     }
                 }
                 let m = x.len();
-                let (xs, ys) = (Tensor::from_vec(x, m, &ctx.device)?, Tensor::from_vec(y, m, &ctx.device)?);
+                let (xs, ys) = (Tensor::from_vec(x, m, &ctx.device).grader()?, Tensor::from_vec(y, m, &ctx.device).grader()?);
                 let (w, losses) = nb::train(&xs, &ys, &mut ChaCha8Rng::seed_from_u64(0)).learner()?;
                 ensure(w.dims() == [27, 27], || format!("W has shape {:?}, expected [27, 27]", w.dims()))?;
-                let got = full_loss(&w, &xs, &ys)?;
+                let got = full_loss(&w, &xs, &ys).on_learner()?;
                 let target = ctx.fixture(FX)?.f64("nll.k0")?;
                 ensure(!losses.is_empty() && losses[0] as f64 > got, || format!("losses {:?}… do not go down (final {got:.4})", &losses[..losses.len().min(5)]))?;
                 ctx.note(format!("neural bigram: final loss {got:.4} (counting model {target:.4}) after {} steps", losses.len()));

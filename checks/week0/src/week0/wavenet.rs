@@ -56,10 +56,10 @@ pub fn exercises() -> Vec<Exercise> {
             .check("3-D input [4, 8, 64] equals the 2-D result on [32, 64] (statistics over batch and positions)", |ctx| {
                 let fx = ctx.fixture(FX)?;
                 let lv = Level { w: fx.get("bn.gamma")?, gamma: fx.get("bn.gamma")?, beta: fx.get("bn.beta")?, running_mean: fx.get("bn.running_mean")?, running_var: fx.get("bn.running_var")? };
-                let x3 = fx.get("bn.x")?.reshape((4, 8, 64))?;
+                let x3 = fx.get("bn.x")?.reshape((4, 8, 64)).grader()?;
                 let got = wn::batchnorm_nd(&x3, &lv, true).learner()?;
                 ensure(got.dims() == [4, 8, 64], || format!("shape {:?}, expected [4, 8, 64]", got.dims()))?;
-                close("batchnorm_nd(x [4, 8, 64], training) reshaped to [32, 64]", &got.reshape((32, 64))?, &fx.get("bn.y_train")?, Tol { abs: 2e-5, rel: 1e-5 })
+                close("batchnorm_nd(x [4, 8, 64], training) reshaped to [32, 64]", &got.reshape((32, 64)).on_learner()?, &fx.get("bn.y_train")?, Tol { abs: 2e-5, rel: 1e-5 })
             }),
         ex!(forward, "wavenet_forward", "the hierarchical forward pass", "emb = C[x] as [B, 8, n_embd]; for each level: flatten_consecutive(h, 2) → broadcast_matmul(W) → batchnorm_nd → tanh; then h.matmul(W_out) + b_out.")
             .forbid(NO_NN)
@@ -84,7 +84,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let t0 = Instant::now();
                 let (m, reported) = wn::train_wavenet(&tr, &dv, &mut ChaCha8Rng::seed_from_u64(42)).learner()?;
                 let logits = wn::wavenet_forward(&m, &dv.0, false).learner()?;
-                let loss = candle_nn::loss::cross_entropy(&logits, &dv.1)?.to_scalar::<f32>()?;
+                let loss = candle_nn::loss::cross_entropy(&logits, &dv.1).on_learner()?.to_scalar::<f32>().on_learner()?;
                 ctx.note(format!("wavenet: dev loss {loss:.4} (reported {reported:.4}) in {:.1} s", t0.elapsed().as_secs_f64()));
                 ensure(loss <= 2.03, || format!("dev loss {loss:.4} > 2.03"))
             }),

@@ -47,10 +47,10 @@ pub fn exercises() -> Vec<Exercise> {
             .check("vs torch", |ctx| vs_torch(ctx, "eye", Tol::EXACT, |c| a::eye(c.n("n")?, &ctx.device).learner()))
             .check("eye(n) @ x == x", |ctx| {
                 let x = ctx.fixture(FX)?.get("diag.2.a")?;
-                let n = x.dim(0)?;
+                let n = x.dim(0).grader()?;
                 let e = a::eye(n, &ctx.device).learner()?;
                 shape_is("eye(7)", &e, &[n, n])?;
-                close("eye(7).matmul(x)", &e.matmul(&x)?, &x, ROUNDING)
+                close("eye(7).matmul(x)", &e.matmul(&x).on_learner()?, &x, ROUNDING)
             }),
         puzzle!(triu, "upper-triangular ones", "Like eye, with broadcast_le instead of broadcast_eq: row <= column.")
             .forbid(&["triu2", "tril2"])
@@ -64,7 +64,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let n = got.dim(0).map_err(|e| Fail::Mismatch(format!("cumsum returned no vector: {e}")))?;
                 let last = got.get(n - 1).and_then(|t| t.to_dtype(DType::F64)).and_then(|t| t.to_scalar::<f64>());
                 let last = last.map_err(|e| Fail::Mismatch(format!("cumsum result: {e}")))?;
-                scalar_close("cumsum(a)[n-1] vs a.sum_all()", last, x.sum_all()?.to_dtype(DType::F64)?.to_scalar()?, ROUNDING)
+                scalar_close("cumsum(a)[n-1] vs a.sum_all()", last, x.sum_all().on_learner()?.to_dtype(DType::F64).on_learner()?.to_scalar().on_learner()?, ROUNDING)
             }),
         puzzle!(diff, "differences of neighbours", "Two narrows of length n-1, one starting at 1 and one at 0, subtracted.")
             .check("vs torch", |ctx| vs_torch(ctx, "diff", ROUNDING, |c| a::diff(&c.t("a")?).learner())),
@@ -77,7 +77,7 @@ pub fn exercises() -> Vec<Exercise> {
             .check("n rolls give the input back", |ctx| {
                 let x = ctx.fixture(FX)?.get("roll.2.a")?;
                 let mut y = x.clone();
-                for _ in 0..x.dim(0)? {
+                for _ in 0..x.dim(0).grader()? {
                     y = a::roll(&y).learner()?;
                 }
                 close("roll applied n times", &y, &x, Tol::EXACT)
@@ -100,8 +100,8 @@ pub fn exercises() -> Vec<Exercise> {
             .check("vs torch", |ctx| vs_torch(ctx, "bincount", Tol::EXACT, |c| a::bincount(&c.t("a")?, c.n("len")?).learner()))
             .check("counts add up to n", |ctx| {
                 let x = ctx.fixture(FX)?.get("bincount.1.a")?;
-                let total = a::bincount(&x, 9).learner()?.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
-                scalar_close("bincount(a, 9).sum()", total, x.dim(0)? as f64, Tol::EXACT)
+                let total = a::bincount(&x, 9).learner()?.to_dtype(DType::F64).on_learner()?.sum_all().on_learner()?.to_scalar::<f64>().on_learner()?;
+                scalar_close("bincount(a, 9).sum()", total, x.dim(0).on_learner()? as f64, Tol::EXACT)
             }),
         puzzle!(scatter_add, "sum values into buckets", "The one-hot [n, len] matrix of link, then values (as a row) @ it.")
             .forbid(&["scatter_add", "index_add"])
@@ -135,7 +135,7 @@ pub fn exercises() -> Vec<Exercise> {
                 for c in cases(ctx, "softmax")? {
                     let x = c.t("a")?;
                     let got = a::softmax(&x).learner()?;
-                    let wrong_axis = Candidate { description: "the softmax over dimension 0 (the wrong axis)", tensor: candle_nn::ops::softmax(&x, 0)? };
+                    let wrong_axis = Candidate { description: "the softmax over dimension 0 (the wrong axis)", tensor: candle_nn::ops::softmax(&x, 0).grader()? };
                     close_with(&c.label(), &got, &c.out()?, ROUNDING, &[wrong_axis])?;
                 }
                 Ok(())
@@ -144,9 +144,9 @@ pub fn exercises() -> Vec<Exercise> {
                 let x = ctx.fixture(FX)?.get("softmax.0.a")?;
                 let p = a::softmax(&x).learner()?;
                 shape_is("softmax(a)", &p, x.dims())?;
-                let rows = p.sum(D::Minus1)?;
-                close("softmax(a).sum(-1)", &rows, &Tensor::ones(rows.shape(), DType::F32, &ctx.device)?, ROUNDING)?;
-                close("softmax(a + 5) vs softmax(a)", &a::softmax(&(&x + 5.0)?).learner()?, &p, ROUNDING)
+                let rows = p.sum(D::Minus1).on_learner()?;
+                close("softmax(a).sum(-1)", &rows, &Tensor::ones(rows.shape(), DType::F32, &ctx.device).on_learner()?, ROUNDING)?;
+                close("softmax(a + 5) vs softmax(a)", &a::softmax(&(&x + 5.0).on_learner()?).learner()?, &p, ROUNDING)
             }),
         puzzle!(standardize, "zero mean, unit variance rows", "Population variance: mean of squared deviations (divide by m, not m - 1), and the 1e-5 goes inside the sqrt.")
             .check("vs torch", |ctx| vs_torch(ctx, "standardize", ROUNDING, |c| a::standardize(&c.t("a")?).learner())),
@@ -157,8 +157,8 @@ pub fn exercises() -> Vec<Exercise> {
                 let x = ctx.fixture(FX)?.get("topk_mask.1.a")?;
                 let m = a::topk_mask(&x, 3).learner()?;
                 shape_is("topk_mask(a, 3)", &m, x.dims())?;
-                let m = m.to_dtype(DType::F32)?.sum(1)?;
-                close("topk_mask(a, 3).sum(1)", &m, &Tensor::full(3f32, x.dim(0)?, &ctx.device)?, Tol::EXACT)
+                let m = m.to_dtype(DType::F32).on_learner()?.sum(1).on_learner()?;
+                close("topk_mask(a, 3).sum(1)", &m, &Tensor::full(3f32, x.dim(0).on_learner()?, &ctx.device).on_learner()?, Tol::EXACT)
             }),
         puzzle!(batched_matmul, "batched matmul by broadcasting", "x.unsqueeze(3) is [b, n, k, 1], y.unsqueeze(1) is [b, 1, k, m]: multiply, sum dim 2.")
             .forbid(&["matmul"])
@@ -177,7 +177,7 @@ pub fn exercises() -> Vec<Exercise> {
                     let nums = c.t("nums")?;
                     let target = c.f("target")? as i64;
                     let ij = a::two_sum(&nums, target).learner()?.to_dtype(DType::I64).learner()?.to_vec1::<i64>().map_err(|e| Fail::Mismatch(format!("two_sum: {e}")))?;
-                    let v = nums.to_vec1::<i64>()?;
+                    let v = nums.to_vec1::<i64>().grader()?;
                     let ok = ij.len() == 2 && ij[0] >= 0 && ij[0] < ij[1] && (ij[1] as usize) < v.len() && v[ij[0] as usize] + v[ij[1] as usize] == target;
                     ensure(ok, || format!("{}: indices {ij:?} do not pick a pair i < j adding to {target}", c.label()))?;
                 }
@@ -204,8 +204,8 @@ pub fn exercises() -> Vec<Exercise> {
             .check("agrees with matmul and transpose", |ctx| {
                 let fx = ctx.fixture(FX)?;
                 let (x, y) = (fx.get("einsum.0.x0")?, fx.get("einsum.0.x1")?);
-                close("einsum(\"ij,jk->ik\") vs candle matmul", &a::einsum("ij,jk->ik", &[&x, &y]).learner()?, &x.matmul(&y)?, ROUNDING)?;
-                exact("einsum(\"ij->ji\") vs candle t()", &a::einsum("ij->ji", &[&x]).learner()?, &x.t()?.contiguous()?)
+                close("einsum(\"ij,jk->ik\") vs candle matmul", &a::einsum("ij,jk->ik", &[&x, &y]).learner()?, &x.matmul(&y).on_learner()?, ROUNDING)?;
+                exact("einsum(\"ij->ji\") vs candle t()", &a::einsum("ij->ji", &[&x]).learner()?, &x.t().on_learner()?.contiguous().on_learner()?)
             }),
     ]
 }

@@ -62,7 +62,7 @@ pub fn exercises() -> Vec<Exercise> {
                 for c in cases(ctx, "log_back")? {
                     let (g, x) = (c.t("grad")?, c.t("x")?);
                     let got = ag::log_back(&g, &x).learner()?;
-                    close_with(&c.label(), &got, &c.out()?, VJP, &[Candidate { description: "grad_out · x (multiplied instead of divided)", tensor: (&g * &x)? }])?;
+                    close_with(&c.label(), &got, &c.out()?, VJP, &[Candidate { description: "grad_out · x (multiplied instead of divided)", tensor: (&g * &x).on_learner()? }])?;
                 }
                 Ok(())
             }),
@@ -71,7 +71,7 @@ pub fn exercises() -> Vec<Exercise> {
                 for c in cases(ctx, "exp_back")? {
                     let (g, y) = (c.t("grad")?, c.t("y")?);
                     let got = ag::exp_back(&g, &y).learner()?;
-                    close_with(&c.label(), &got, &c.out()?, VJP, &[Candidate { description: "grad_out · exp(y): y is the output exp(x) already, do not exponentiate it again", tensor: (&g * y.exp()?)? }])?;
+                    close_with(&c.label(), &got, &c.out()?, VJP, &[Candidate { description: "grad_out · exp(y): y is the output exp(x) already, do not exponentiate it again", tensor: (&g * y.exp().on_learner()?).on_learner()? }])?;
                 }
                 Ok(())
             }),
@@ -146,7 +146,7 @@ pub fn exercises() -> Vec<Exercise> {
                 for c in cases(ctx, "relu_back")? {
                     let (g, x) = (c.t("grad")?, c.t("x")?);
                     let got = ag::relu_back(&g, &x).learner()?;
-                    let ge = (&g * x.ge(0.0)?.to_dtype(g.dtype())?)?;
+                    let ge = (&g * x.ge(0.0).grader()?.to_dtype(g.dtype()).grader()?).grader()?;
                     close_with(&c.label(), &got, &c.out()?, VJP, &[Candidate { description: "a gradient of 1 at x = 0 (x >= 0; candle's rule): PyTorch passes none at exactly 0 (x > 0)", tensor: ge }])?;
                 }
                 Ok(())
@@ -179,13 +179,13 @@ pub fn exercises() -> Vec<Exercise> {
             .forbid(NO_AUTOGRAD)
             .hint("grads = vec![None; n]; grads[root] = Some(ones_like(root value)); for id in topological_sort(...).into_iter().rev(): take grads[id] (skip None), match the node's op, call its *_back function, and add each result into grads[parent] (Exp uses the node's own value as y).")
             .check("x · x + exp(x): a node used twice and by two children (vs candle's autograd)", |ctx| {
-                let x = Tensor::new(&[0.5f32, -1.0, 2.0], &ctx.device)?;
+                let x = Tensor::new(&[0.5f32, -1.0, 2.0], &ctx.device).grader()?;
                 let mut g = ag::Graph::new();
                 let a = g.leaf(x.clone());
-                let sq = g.mul(a, a)?;
-                let e = g.exp(a)?;
-                let s = g.add(sq, e)?;
-                let root = g.sum(s, &[0], false)?;
+                let sq = g.mul(a, a).learner()?;
+                let e = g.exp(a).learner()?;
+                let s = g.add(sq, e).learner()?;
+                let root = g.sum(s, &[0], false).learner()?;
                 let grads = g.backward(root).learner()?;
                 let want = candle_grads(&g, root)?;
                 let got = grads.get(a).cloned().flatten().ok_or_else(|| Fail::Mismatch("backward: the leaf x got no gradient (None)".into()))?;
@@ -238,17 +238,17 @@ pub fn exercises() -> Vec<Exercise> {
 
 /// `grad * other`, unbroadcast to the shape of `like` (the mul_back mix-up: the same input twice).
 fn swapped(g: &Tensor, same: &Tensor, like: &Tensor) -> Result<Tensor, Fail> {
-    let t = g.broadcast_mul(same)?;
-    Ok(sum_to(&t, like.dims())?)
+    let t = g.broadcast_mul(same).grader()?;
+    Ok(sum_to(&t, like.dims()).grader()?)
 }
 
 /// The gradients if ties gave the whole gradient to both sides.
 fn ties_full(g: &Tensor, a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor), Fail> {
     let s = g.dims();
-    let (ab, bb) = (a.broadcast_as(s)?, b.broadcast_as(s)?);
-    let wa = ab.ge(&bb)?.to_dtype(g.dtype())?;
-    let wb = ab.le(&bb)?.to_dtype(g.dtype())?;
-    Ok((sum_to(&(g * wa)?, a.dims())?, sum_to(&(g * wb)?, b.dims())?))
+    let (ab, bb) = (a.broadcast_as(s).grader()?, b.broadcast_as(s).grader()?);
+    let wa = ab.ge(&bb).grader()?.to_dtype(g.dtype()).grader()?;
+    let wb = ab.le(&bb).grader()?.to_dtype(g.dtype()).grader()?;
+    Ok((sum_to(&(g * wa).grader()?, a.dims()).grader()?, sum_to(&(g * wb).grader()?, b.dims()).grader()?))
 }
 
 /// The grader's own unbroadcast (for diagnoses only).
@@ -354,17 +354,17 @@ fn build(ctx: &Ctx, spec: &serde_json::Value, gi: usize) -> Result<(ag::Graph, u
         let args = if op == "leaf" { vec![] } else { usizes(n, "args")? };
         let id = match op {
             "leaf" => g.leaf(fx.get(&format!("graph.{gi}.leaf.{k}"))?),
-            "log" => g.log(args[0])?,
-            "exp" => g.exp(args[0])?,
-            "relu" => g.relu(args[0])?,
-            "add" => g.add(args[0], args[1])?,
-            "mul" => g.mul(args[0], args[1])?,
-            "matmul" => g.matmul(args[0], args[1])?,
-            "maximum" => g.maximum(args[0], args[1])?,
-            "sum" => g.sum(args[0], &usizes(n, "dims")?, n.get("keepdim").and_then(|b| b.as_bool()).unwrap_or(false))?,
+            "log" => g.log(args[0]).learner()?,
+            "exp" => g.exp(args[0]).learner()?,
+            "relu" => g.relu(args[0]).learner()?,
+            "add" => g.add(args[0], args[1]).learner()?,
+            "mul" => g.mul(args[0], args[1]).learner()?,
+            "matmul" => g.matmul(args[0], args[1]).learner()?,
+            "maximum" => g.maximum(args[0], args[1]).learner()?,
+            "sum" => g.sum(args[0], &usizes(n, "dims")?, n.get("keepdim").and_then(|b| b.as_bool()).unwrap_or(false)).learner()?,
             "index" => {
                 let idx: Vec<i64> = usizes(n, "indices")?.into_iter().map(|i| i as i64).collect();
-                g.index(args[0], &Tensor::new(idx, &ctx.device)?)?
+                g.index(args[0], &Tensor::new(idx, &ctx.device).on_learner()?).learner()?
             }
             other => return Err(bad(&format!("unknown op {other}"))),
         };
@@ -384,28 +384,28 @@ fn candle_grads(g: &ag::Graph, root: usize) -> Result<Vec<Tensor>, Fail> {
         let v = |i: usize| &vals[i];
         let (t, var) = match &node.op {
             ag::Op::Leaf => {
-                let var = Var::from_tensor(&node.value.to_dtype(DType::F32)?)?;
+                let var = Var::from_tensor(&node.value.to_dtype(DType::F32).on_learner()?).on_learner()?;
                 (var.as_tensor().clone(), Some(var))
             }
-            ag::Op::Log(x) => (v(*x).log()?, None),
-            ag::Op::Exp(x) => (v(*x).exp()?, None),
-            ag::Op::Relu(x) => (v(*x).relu()?, None),
-            ag::Op::Add(a, b) => (v(*a).broadcast_add(v(*b))?, None),
-            ag::Op::Mul(a, b) => (v(*a).broadcast_mul(v(*b))?, None),
-            ag::Op::Matmul(a, b) => (v(*a).broadcast_matmul(v(*b))?, None),
-            ag::Op::Maximum(a, b) => (v(*a).broadcast_maximum(v(*b))?, None),
-            ag::Op::Sum { x, dims, keepdim } => (if *keepdim { v(*x).sum_keepdim(dims.clone())? } else { v(*x).sum(dims.clone())? }, None),
-            ag::Op::Index { x, indices } => (v(*x).index_select(indices, 0)?, None),
+            ag::Op::Log(x) => (v(*x).log().on_learner()?, None),
+            ag::Op::Exp(x) => (v(*x).exp().on_learner()?, None),
+            ag::Op::Relu(x) => (v(*x).relu().on_learner()?, None),
+            ag::Op::Add(a, b) => (v(*a).broadcast_add(v(*b)).on_learner()?, None),
+            ag::Op::Mul(a, b) => (v(*a).broadcast_mul(v(*b)).on_learner()?, None),
+            ag::Op::Matmul(a, b) => (v(*a).broadcast_matmul(v(*b)).on_learner()?, None),
+            ag::Op::Maximum(a, b) => (v(*a).broadcast_maximum(v(*b)).on_learner()?, None),
+            ag::Op::Sum { x, dims, keepdim } => (if *keepdim { v(*x).sum_keepdim(dims.clone()).on_learner()? } else { v(*x).sum(dims.clone()).on_learner()? }, None),
+            ag::Op::Index { x, indices } => (v(*x).index_select(indices, 0).on_learner()?, None),
         };
         vals.push(t);
         vars.push(var);
     }
-    let store = vals[root].sum_all()?.backward()?;
+    let store = vals[root].sum_all().grader()?.backward().grader()?;
     let mut out = Vec::new();
     for (k, var) in vars.iter().enumerate() {
         out.push(match var.as_ref().and_then(|v| store.get(v.as_tensor()).cloned()) {
             Some(t) => t,
-            None => vals[k].zeros_like()?,
+            None => vals[k].zeros_like().on_learner()?,
         });
     }
     Ok(out)

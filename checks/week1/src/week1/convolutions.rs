@@ -51,7 +51,7 @@ pub fn exercises() -> Vec<Exercise> {
                 for c in cases(ctx, "conv1d_minimal")? {
                     let (x, w) = (c.t("x")?, c.t("weight")?);
                     let got = cv::conv1d_minimal(&x, &w).learner()?;
-                    let flipped = Candidate { description: "a true convolution (kernel flipped); PyTorch's conv is a cross-correlation", tensor: x.conv1d(&flip_last(&w)?, 0, 1, 1, 1)? };
+                    let flipped = Candidate { description: "a true convolution (kernel flipped); PyTorch's conv is a cross-correlation", tensor: x.conv1d(&flip_last(&w).grader()?, 0, 1, 1, 1).grader()? };
                     close_with(&c.label(), &got, &c.out()?, CONV, &[flipped])?;
                 }
                 Ok(())
@@ -73,7 +73,7 @@ pub fn exercises() -> Vec<Exercise> {
                 for c in cases(ctx, "conv2d_minimal")? {
                     let (x, w) = (c.t("x")?, c.t("weight")?);
                     let got = cv::conv2d_minimal(&x, &w).learner()?;
-                    let flipped = Candidate { description: "a true convolution (kernel flipped); PyTorch's conv is a cross-correlation", tensor: x.conv2d(&flip_last(&flip_last(&w)?.transpose(2, 3)?)?.transpose(2, 3)?, 0, 1, 1, 1)? };
+                    let flipped = Candidate { description: "a true convolution (kernel flipped); PyTorch's conv is a cross-correlation", tensor: x.conv2d(&flip_last(&flip_last(&w).grader()?.transpose(2, 3).grader()?).grader()?.transpose(2, 3).grader()?, 0, 1, 1, 1).grader()? };
                     close_with(&c.label(), &got, &c.out()?, CONV, &[flipped])?;
                 }
                 Ok(())
@@ -87,7 +87,7 @@ pub fn exercises() -> Vec<Exercise> {
                     let got = cv::conv2d(&x, &w, bias.as_ref(), s, p, d).learner()?;
                     let mut candidates = Vec::new();
                     if bias.is_some() && s.0 == s.1 && p.0 == p.1 && d.0 == d.1 {
-                        candidates.push(Candidate { description: "the convolution without the bias", tensor: x.conv2d(&w, p.0, s.0, d.0, 1)? });
+                        candidates.push(Candidate { description: "the convolution without the bias", tensor: x.conv2d(&w, p.0, s.0, d.0, 1).grader()? });
                     }
                     close_with(&c.label(), &got, &c.out()?, CONV, &candidates)?;
                 }
@@ -121,7 +121,7 @@ pub fn exercises() -> Vec<Exercise> {
             })
             .check("output size = input size is the identity", |ctx| {
                 let x = ctx.fixture(FX)?.get("conv2d.1.x")?;
-                let (h, w) = (x.dim(2)?, x.dim(3)?);
+                let (h, w) = (x.dim(2).grader()?, x.dim(3).grader()?);
                 close("adaptive_avgpool2d(x, (h, w))", &cv::adaptive_avgpool2d(&x, (h, w)).learner()?, &x, AVG)
             }),
     ]

@@ -36,7 +36,7 @@ fn kaiming_stats(ctx: &Ctx, shape: &[usize], fan_in: usize, gain: f64, seed: u64
     let label = format!("kaiming_uniform({shape:?}, fan_in={fan_in}, gain={gain:.4})");
     shape_is(&label, &t, shape)?;
     ensure(t.dtype() == DType::F32, || format!("{label}: dtype {:?}, expected F32", t.dtype()))?;
-    let v: Vec<f64> = t.flatten_all()?.to_dtype(DType::F64)?.to_vec1()?;
+    let v: Vec<f64> = t.flatten_all().on_learner()?.to_dtype(DType::F64).on_learner()?.to_vec1().on_learner()?;
     let n = v.len() as f64;
     let b = gain * (3.0 / fan_in as f64).sqrt();
     let max = v.iter().fold(0f64, |m, x| m.max(x.abs()));
@@ -67,14 +67,14 @@ pub fn exercises() -> Vec<Exercise> {
                 let draw = |seed| md::kaiming_uniform(&[64, 8], 8, 1.0, &mut ChaCha8Rng::seed_from_u64(seed), &ctx.device).learner();
                 let (a, b, c) = (draw(7)?, draw(7)?, draw(8)?);
                 close("two draws with seed 7", &a, &b, Tol::EXACT)?;
-                let same = (a.eq(&c)?.to_dtype(DType::F32)?.mean_all()?.to_scalar::<f32>()?) as f64;
+                let same = (a.eq(&c).on_learner()?.to_dtype(DType::F32).on_learner()?.mean_all().on_learner()?.to_scalar::<f32>().on_learner()?) as f64;
                 ensure(same < 0.01, || format!("seeds 7 and 8 gave {:.0} % identical values: use the rng you are given", same * 100.0))
             }),
         ex!(linear, "nn.Linear", "load: vb.get((out, in), \"weight\"), vb.get(out, \"bias\"). forward: x.broadcast_matmul(&w.t()?)?.broadcast_add(b). parameters: [(prefix+\"weight\", w), (prefix+\"bias\", b)].")
             .check("forward vs torch", |ctx| {
                 let vb = ctx.fixture(FX)?.var_builder()?;
                 for c in cases(ctx, "linear")? {
-                    let (out, inp) = c.t("weight")?.dims2()?;
+                    let (out, inp) = c.t("weight")?.dims2().grader()?;
                     let has_bias = c.opt("bias")?.is_some();
                     let lin = md::Linear::load(vb.pp(format!("linear.{}", c.k)), inp, out, has_bias).learner()?;
                     close(&c.label(), &lin.forward(&c.t("x")?, false).learner()?, &c.out()?, SUMS)?;
@@ -91,7 +91,7 @@ pub fn exercises() -> Vec<Exercise> {
                 shape_is("Linear::new(400, 300) bias", bias, &[300])?;
                 for (name, t) in [("weight", &lin.weight), ("bias", bias)] {
                     ensure(t.is_variable(), || format!("the {name} is not trainable: make it with Var::from_tensor and keep var.as_tensor()"))?;
-                    let max = t.abs()?.max_all()?.to_scalar::<f32>()? as f64;
+                    let max = t.abs().on_learner()?.max_all().on_learner()?.to_scalar::<f32>().on_learner()? as f64;
                     ensure(max <= 1.0 / 20.0 + 1e-7 && max > 0.9 / 20.0, || format!("{name}: largest |value| {max:.5}; PyTorch draws from U(±1/√in) = U(±0.05)"))?;
                 }
                 Ok(())
@@ -100,7 +100,7 @@ pub fn exercises() -> Vec<Exercise> {
             .check("forward vs torch", |ctx| {
                 let vb = ctx.fixture(FX)?.var_builder()?;
                 for c in cases(ctx, "conv2d")? {
-                    let (out, inp, k, _) = c.t("weight")?.dims4()?;
+                    let (out, inp, k, _) = c.t("weight")?.dims4().grader()?;
                     let has_bias = c.opt("bias")?.is_some();
                     let conv = md::Conv2d::load(vb.pp(format!("conv2d.{}", c.k)), inp, out, k, c.n("stride")?, c.n("padding")?, has_bias).learner()?;
                     close(&c.label(), &conv.forward(&c.t("x")?, false).learner()?, &c.out()?, SUMS)?;
@@ -111,7 +111,7 @@ pub fn exercises() -> Vec<Exercise> {
             .check("three training batches then eval, vs torch", |ctx| {
                 for c in cases(ctx, "batchnorm2d")? {
                     let (w, b) = (c.t("weight")?, c.t("bias")?);
-                    let mut bn = md::BatchNorm2d::new(w.dim(0)?, c.f("momentum")?, 1e-5, &ctx.device).learner()?;
+                    let mut bn = md::BatchNorm2d::new(w.dim(0).on_learner()?, c.f("momentum")?, 1e-5, &ctx.device).learner()?;
                     bn.weight = w;
                     bn.bias = b;
                     for step in 0..3 {
@@ -138,8 +138,8 @@ pub fn exercises() -> Vec<Exercise> {
             .check("max(x, 0)", |ctx| {
                 let x = ctx.fixture(FX)?.get("groupnorm.0.x")?;
                 let got = md::Relu.forward(&x, true).learner()?;
-                let want: Vec<f32> = x.flatten_all()?.to_vec1::<f32>()?.into_iter().map(|v| if v > 0.0 { v } else { 0.0 }).collect();
-                close("relu(x)", &got, &Tensor::from_vec(want, x.shape(), &ctx.device)?, Tol::EXACT)
+                let want: Vec<f32> = x.flatten_all().grader()?.to_vec1::<f32>().grader()?.into_iter().map(|v| if v > 0.0 { v } else { 0.0 }).collect();
+                close("relu(x)", &got, &Tensor::from_vec(want, x.shape(), &ctx.device).on_learner()?, Tol::EXACT)
             }),
         ex!(pooling_layers, "nn.MaxPool2d and nn.AdaptiveAvgPool2d", "Call super::convolutions::maxpool2d(x, (k, k), (s, s), (p, p)) and adaptive_avgpool2d(x, size).")
             .check("vs torch (the convolutions fixtures with square windows)", |ctx| {

@@ -44,24 +44,24 @@ fn f(c: &Case, arg: &str) -> Result<f64, Fail> {
 fn loss(problem: Problem, c: &Case, ps: &[Tensor]) -> Result<Tensor, Fail> {
     Ok(match problem {
         Problem::Valley => {
-            let x = ps[0].narrow(0, 0, 1)?;
-            let y = ps[0].narrow(0, 1, 1)?;
-            let a = x.affine(-1.0, 1.0)?.sqr()?;
-            let b = ((y - x.sqr()?)?.sqr()? * 5.0)?;
-            (a + b)?.sum_all()?
+            let x = ps[0].narrow(0, 0, 1).grader()?;
+            let y = ps[0].narrow(0, 1, 1).grader()?;
+            let a = x.affine(-1.0, 1.0).grader()?.sqr().grader()?;
+            let b = ((y - x.sqr().grader()?).grader()?.sqr().grader()? * 5.0).grader()?;
+            (a + b).grader()?.sum_all().grader()?
         }
         Problem::Mlp => {
             let (x, y) = (c.t("x")?, c.t("y")?);
-            let h = x.matmul(&ps[0].t()?)?.broadcast_add(&ps[1])?.tanh()?;
-            let out = h.matmul(&ps[2].t()?)?.broadcast_add(&ps[3])?;
-            (out - y)?.sqr()?.mean_all()?
+            let h = x.matmul(&ps[0].t().grader()?).grader()?.broadcast_add(&ps[1]).grader()?.tanh().grader()?;
+            let out = h.matmul(&ps[2].t().grader()?).grader()?.broadcast_add(&ps[3]).grader()?;
+            (out - y).grader()?.sqr().grader()?.mean_all().grader()?
         }
     })
 }
 
 /// The initial parameters: row 0 of the expected trajectory, split into the problem's shapes.
 fn init(problem: Problem, c: &Case) -> Result<Vec<Tensor>, Fail> {
-    let row = c.out()?.get(0)?;
+    let row = c.out()?.get(0).grader()?;
     Ok(match problem {
         Problem::Valley => vec![row],
         Problem::Mlp => {
@@ -69,7 +69,7 @@ fn init(problem: Problem, c: &Case) -> Result<Vec<Tensor>, Fail> {
             let mut v = Vec::new();
             for s in MLP_SHAPES {
                 let n: usize = s.iter().product();
-                v.push(row.narrow(0, at, n)?.reshape(s)?);
+                v.push(row.narrow(0, at, n).grader()?.reshape(s).grader()?);
                 at += n;
             }
             v
@@ -84,12 +84,12 @@ type StepFn<'a> = dyn FnMut(&mut [Tensor], &[Tensor]) -> candle_core::Result<()>
 /// the trajectory `[steps + 1, total parameter count]`.
 fn run(problem: Problem, c: &Case, mut params: Vec<Tensor>, steps: usize, step: &mut StepFn) -> Result<Tensor, Fail> {
     let shapes: Vec<Vec<usize>> = params.iter().map(|p| p.dims().to_vec()).collect();
-    let flat = |ps: &[Tensor]| -> Result<Tensor, Fail> { Ok(Tensor::cat(&ps.iter().map(|p| p.flatten_all()).collect::<candle_core::Result<Vec<_>>>()?, 0)?) };
+    let flat = |ps: &[Tensor]| -> Result<Tensor, Fail> { Ok(Tensor::cat(&ps.iter().map(|p| p.flatten_all()).collect::<candle_core::Result<Vec<_>>>().grader()?, 0).grader()?) };
     let mut rows = vec![flat(&params)?];
     for k in 0..steps {
-        let vars: Vec<Var> = params.iter().map(Var::from_tensor).collect::<candle_core::Result<_>>()?;
+        let vars: Vec<Var> = params.iter().map(Var::from_tensor).collect::<candle_core::Result<_>>().grader()?;
         let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
-        let store = loss(problem, c, &ts)?.backward()?;
+        let store = loss(problem, c, &ts)?.backward().grader()?;
         let grads: Vec<Tensor> = vars
             .iter()
             .enumerate()
@@ -104,7 +104,7 @@ fn run(problem: Problem, c: &Case, mut params: Vec<Tensor>, steps: usize, step: 
         }
         rows.push(flat(&params)?);
     }
-    Ok(Tensor::stack(&rows, 0)?)
+    Ok(Tensor::stack(&rows, 0).grader()?)
 }
 
 /// What each stored wrong trajectory means.
@@ -124,7 +124,7 @@ fn trajectories<S>(ctx: &Ctx, name: &'static str, problem: Problem, make: impl F
     for c in crate::cases::cases(ctx, FX, name)? {
         let want = c.out()?;
         let mut opt = make(&c)?;
-        let got = run(problem, &c, init(problem, &c)?, want.dim(0)? - 1, &mut |p, g| step(&mut opt, p, g))?;
+        let got = run(problem, &c, init(problem, &c)?, want.dim(0).on_learner()? - 1, &mut |p, g| step(&mut opt, p, g))?;
         let mut cands = Vec::new();
         let prefix = format!("diag.{name}.{}.", c.k);
         for key in c.fx.names_with_prefix(&prefix) {
@@ -146,9 +146,9 @@ fn lr_zero_moves_nothing<S>(ctx: &Ctx, opt: S, step: fn(&mut S, &mut [Tensor], &
     let start = init(Problem::Mlp, &c)?;
     let mut opt = opt;
     let got = run(Problem::Mlp, &c, start.clone(), 3, &mut |p, g| step(&mut opt, p, g))?;
-    let row0 = got.get(0)?;
+    let row0 = got.get(0).on_learner()?;
     for k in 1..4 {
-        exact(&format!("MLP parameters after step {k} with lr = 0"), &got.get(k)?, &row0)?;
+        exact(&format!("MLP parameters after step {k} with lr = 0"), &got.get(k).on_learner()?, &row0)?;
     }
     Ok(())
 }
@@ -183,8 +183,8 @@ fn adamw(c: &Case) -> Result<op::Adam, Fail> {
 fn schedule(ctx: &Ctx, name: &'static str, lr_at: impl Fn(&Case, usize) -> Result<f64, Fail>) -> CheckResult {
     for c in crate::cases::cases(ctx, FX, name)? {
         let want = c.out()?;
-        let got: Vec<f64> = (0..want.dim(0)?).map(|t| lr_at(&c, t)).collect::<Result<_, _>>()?;
-        let got = Tensor::new(got, want.device())?;
+        let got: Vec<f64> = (0..want.dim(0).grader()?).map(|t| lr_at(&c, t)).collect::<Result<_, _>>()?;
+        let got = Tensor::new(got, want.device()).grader()?;
         close(&format!("learning rate at t = 0, 1, …: {}", c.label()), &got, &want, LR)?;
     }
     Ok(())

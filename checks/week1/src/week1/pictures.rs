@@ -30,7 +30,7 @@ fn mlp(c: &Case) -> Result<pc::CoordMlp, Fail> {
 /// Zero the entries the fixture marks ambiguous (hit/miss within rounding of a boundary), in
 /// the learner's result and in the expected one alike.
 fn mask(t: &Tensor, ambiguous: &Tensor) -> Result<Tensor, Fail> {
-    Ok(ambiguous.where_cond(&t.zeros_like()?, t)?)
+    Ok(ambiguous.where_cond(&t.zeros_like().grader()?, t).grader()?)
 }
 
 fn hits_vs_torch(ctx: &Ctx, name: &'static str, f: impl Fn(&Case) -> Result<Tensor, Fail>) -> CheckResult {
@@ -98,9 +98,9 @@ pub fn exercises() -> Vec<Exercise> {
                 let tris = fx.get("raytrace_mesh.1.triangles")?;
                 let n = 96;
                 let rays = pc::make_rays_2d(n, n, 0.6, 0.6, &ctx.device).learner()?;
-                let dist = pc::raytrace_mesh(&rays, &tris).learner()?.reshape((n, n))?;
+                let dist = pc::raytrace_mesh(&rays, &tris).learner()?.reshape((n, n)).on_learner()?;
                 // Nearer is brighter: the heatmap maps the largest value to yellow.
-                crate::picture::heatmap(&ctx.artefact("week1/torus_depth.png")?, &dist.neg()?, 3)
+                crate::picture::heatmap(&ctx.artefact("week1/torus_depth.png")?, &dist.neg().on_learner()?, 3)
             }),
     ]
 }

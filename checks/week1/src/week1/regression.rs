@@ -30,8 +30,8 @@ const GD: Tol = Tol { abs: 2e-5, rel: 2e-5 };
 
 /// Accuracy of `argmax(x · w + b)` against the labels, computed here from plain vectors.
 fn accuracy(x: &Tensor, labels: &Tensor, w: &Tensor, b: &Tensor) -> Result<f64, Fail> {
-    let logits = x.matmul(w)?.broadcast_add(b)?.to_dtype(DType::F32)?.to_vec2::<f32>()?;
-    let labels = labels.to_vec1::<u32>()?;
+    let logits = x.matmul(w).grader()?.broadcast_add(b).grader()?.to_dtype(DType::F32).grader()?.to_vec2::<f32>().grader()?;
+    let labels = labels.to_vec1::<u32>().grader()?;
     let right = logits
         .iter()
         .zip(&labels)
@@ -61,7 +61,7 @@ pub fn exercises() -> Vec<Exercise> {
                     let (a, b) = (c.t("a")?, c.t("b")?);
                     let x = rg::solve(&a, &b).learner()?;
                     crate::check::shape_is("solve(a, b)", &x, b.dims())?;
-                    close(&format!("a · solve(a, b) for {}", c.label()), &a.matmul(&x.unsqueeze(1)?)?.squeeze(1)?, &b, F64)?;
+                    close(&format!("a · solve(a, b) for {}", c.label()), &a.matmul(&x.unsqueeze(1).on_learner()?).on_learner()?.squeeze(1).on_learner()?, &b, F64)?;
                 }
                 Ok(())
             }),
@@ -85,7 +85,7 @@ pub fn exercises() -> Vec<Exercise> {
             .forbid(&["candle_nn::loss", "candle_nn::ops", "log_softmax"])
             .check("vs torch (F.cross_entropy)", |ctx| {
                 for c in cases(ctx, "cross_entropy")? {
-                    let labels = c.t("labels")?.to_dtype(DType::U32)?;
+                    let labels = c.t("labels")?.to_dtype(DType::U32).grader()?;
                     let got = rg::cross_entropy(&c.t("logits")?, &labels).learner()?;
                     close(&c.label(), &got, &c.out()?, Tol::F32)?;
                 }
@@ -95,7 +95,7 @@ pub fn exercises() -> Vec<Exercise> {
             .forbid(&["backward", "Var::"])
             .check("vs torch autograd", |ctx| {
                 for c in cases(ctx, "softmax_regression_grad")? {
-                    let labels = c.t("labels")?.to_dtype(DType::U32)?;
+                    let labels = c.t("labels")?.to_dtype(DType::U32).grader()?;
                     let (dw, db) = rg::softmax_regression_grad(&c.t("x")?, &labels, &c.t("w")?, &c.t("b")?).learner()?;
                     close(&format!("dw of {}", c.label()), &dw, &c.out()?, Tol::F32)?;
                     close(&format!("db of {}", c.label()), &db, &c.t("db")?, Tol::F32)?;
@@ -107,9 +107,9 @@ pub fn exercises() -> Vec<Exercise> {
                 for c in cases(ctx, "softmax_regression_grad")? {
                     let (x, w, b) = (c.t("x")?, c.t("w")?, c.t("b")?);
                     let got = rg::predict(&x, &w, &b).learner()?;
-                    let logits = x.matmul(&w)?.broadcast_add(&b)?.to_vec2::<f32>()?;
+                    let logits = x.matmul(&w).grader()?.broadcast_add(&b).grader()?.to_vec2::<f32>().grader()?;
                     let want: Vec<u32> = logits.iter().map(|r| r.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0 as u32).collect();
-                    exact(&c.label(), &got, &Tensor::new(want, &ctx.device)?)?;
+                    exact(&c.label(), &got, &Tensor::new(want, &ctx.device).on_learner()?)?;
                 }
                 Ok(())
             }),

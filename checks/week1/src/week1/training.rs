@@ -27,13 +27,13 @@ fn mnist(ctx: &Ctx) -> Result<crate::data::Mnist, Fail> {
 
 /// Held-out accuracy computed here (argmax of the learner's logits vs the labels).
 fn held_out(model: &tr::SimpleCnn, m: &crate::data::Mnist) -> Result<f64, Fail> {
-    let n = m.test_images.dim(0)?;
+    let n = m.test_images.dim(0).grader()?;
     let mut right = 0usize;
     for start in (0..n).step_by(500) {
         let len = 500.min(n - start);
-        let logits = model.forward(&m.test_images.narrow(0, start, len)?.reshape((len, 1, 28, 28))?, false).learner()?;
-        let pred = logits.argmax(1)?.to_vec1::<u32>()?;
-        let labels = m.test_labels.narrow(0, start, len)?.to_vec1::<u32>()?;
+        let logits = model.forward(&m.test_images.narrow(0, start, len).on_learner()?.reshape((len, 1, 28, 28)).on_learner()?, false).learner()?;
+        let pred = logits.argmax(1).on_learner()?.to_vec1::<u32>().on_learner()?;
+        let labels = m.test_labels.narrow(0, start, len).grader()?.to_vec1::<u32>().grader()?;
         right += pred.iter().zip(&labels).filter(|(a, b)| a == b).count();
     }
     Ok(right as f64 / n as f64)
@@ -78,7 +78,7 @@ pub fn exercises() -> Vec<Exercise> {
         ex!(simple_cnn, "a small CNN from your modules", "new: Conv2d::new(1, 8, 3, 1, 1, rng, dev), Conv2d::new(8, 16, 3, 1, 1, …), Linear::new(784, 10, …). forward: conv → relu → MaxPool2d{2,2,0} twice, flatten_from(1), fc.")
             .check("shapes, names and parameter count", |ctx| {
                 let net = model(ctx, 0)?;
-                let x = Tensor::zeros((3, 1, 28, 28), DType::F32, &ctx.device)?;
+                let x = Tensor::zeros((3, 1, 28, 28), DType::F32, &ctx.device).grader()?;
                 shape_is("SimpleCnn.forward([3, 1, 28, 28])", &net.forward(&x, false).learner()?, &[3, 10])?;
                 let params = net.parameters("");
                 let got: Vec<(String, Vec<usize>)> = params.iter().map(|(n, t)| (n.clone(), t.dims().to_vec())).collect();
@@ -101,16 +101,16 @@ pub fn exercises() -> Vec<Exercise> {
                 // loss = Σ c ⊙ p has gradient c everywhere, so the steps are known exactly:
                 // p1 = p0 − lr·c, p2 = p1 − lr·(m·c + c).
                 let (lr, m) = (0.1, 0.9);
-                let p0 = Tensor::new(&[1.0f32, -2.0, 0.5], &ctx.device)?;
-                let c = Tensor::new(&[0.3f32, -1.0, 2.0], &ctx.device)?;
-                let p = Var::from_tensor(&p0.copy()?)?;
+                let p0 = Tensor::new(&[1.0f32, -2.0, 0.5], &ctx.device).grader()?;
+                let c = Tensor::new(&[0.3f32, -1.0, 2.0], &ctx.device).grader()?;
+                let p = Var::from_tensor(&p0.copy().grader()?).grader()?;
                 let params = vec![p.as_tensor().clone()];
                 let mut velocity = vec![None];
                 for step in 1..=2 {
-                    let grads = (p.as_tensor() * &c)?.sum_all()?.backward()?;
+                    let grads = (p.as_tensor() * &c).grader()?.sum_all().grader()?.backward().grader()?;
                     tr::sgd_step(&params, &grads, &mut velocity, lr, m).learner()?;
                     let factor = if step == 1 { lr } else { lr + lr * (1.0 + m) };
-                    let want = (&p0 - (&c * factor)?)?;
+                    let want = (&p0 - (&c * factor).grader()?).grader()?;
                     close(&format!("the parameter after step {step}"), p.as_tensor(), &want, Tol::F32)?;
                 }
                 Ok(())
@@ -118,11 +118,11 @@ pub fn exercises() -> Vec<Exercise> {
             .check("the momentum buffer holds no graph", |ctx| {
                 // The gradient of Σ p² with respect to p is 2p computed from p itself, so it
                 // references the graph; a buffer that keeps it keeps every step's graph alive.
-                let p = Var::new(&[1.0f32, -2.0, 0.5], &ctx.device)?;
+                let p = Var::new(&[1.0f32, -2.0, 0.5], &ctx.device).grader()?;
                 let params = vec![p.as_tensor().clone()];
                 let mut velocity = vec![None];
                 for _ in 0..2 {
-                    let grads = p.as_tensor().sqr()?.sum_all()?.backward()?;
+                    let grads = p.as_tensor().sqr().grader()?.sum_all().grader()?.backward().grader()?;
                     tr::sgd_step(&params, &grads, &mut velocity, 0.1, 0.9).learner()?;
                 }
                 let held = velocity[0].as_ref().is_some_and(|v| v.track_op());
@@ -130,9 +130,9 @@ pub fn exercises() -> Vec<Exercise> {
                 ensure(p.as_tensor().is_variable(), || "the parameter is no longer trainable: update it in place with Var::from_tensor(p)?.set(…)".into())
             })
             .check("a parameter without a gradient is an error", |ctx| {
-                let a = Var::new(&[1.0f32, 2.0], &ctx.device)?;
-                let b = Var::new(&[3.0f32], &ctx.device)?;
-                let grads = a.as_tensor().sum_all()?.backward()?;
+                let a = Var::new(&[1.0f32, 2.0], &ctx.device).grader()?;
+                let b = Var::new(&[3.0f32], &ctx.device).grader()?;
+                let grads = a.as_tensor().sum_all().grader()?.backward().grader()?;
                 let r = tr::sgd_step(&[a.as_tensor().clone(), b.as_tensor().clone()], &grads, &mut [None, None], 0.1, 0.9);
                 ensure(r.is_err(), || "sgd_step returned Ok although the second parameter has no gradient: return an error (candle_core::bail!)".into())
             }),
@@ -165,12 +165,12 @@ pub fn exercises() -> Vec<Exercise> {
                 let m = mnist(ctx)?;
                 let net = model(ctx, 2)?;
                 let n = 10;
-                let x = m.train_images.narrow(0, 0, n)?.reshape((n, 1, 28, 28))?;
-                let y = m.train_labels.narrow(0, 0, n)?;
+                let x = m.train_images.narrow(0, 0, n).grader()?.reshape((n, 1, 28, 28)).grader()?;
+                let y = m.train_labels.narrow(0, 0, n).grader()?;
                 // The single-worker reference, computed here: candle_nn's cross-entropy on the
                 // whole batch, candle's autograd.
-                let loss = candle_nn::loss::cross_entropy(&net.forward(&x, true).learner()?, &y)?;
-                let grads = loss.backward()?;
+                let loss = candle_nn::loss::cross_entropy(&net.forward(&x, true).learner()?, &y).on_learner()?;
+                let grads = loss.backward().on_learner()?;
                 let params = net.parameters("");
                 for workers in [1, 3, 4] {
                     let got = tr::data_parallel_grads(&net, &x, &y, workers).learner()?;

@@ -45,8 +45,8 @@ pub fn exercises() -> Vec<Exercise> {
                     let (q, k, v, mask) = (c.t("q")?, c.t("k")?, c.t("v")?, c.opt("mask")?);
                     let got = at::scaled_dot_product(&q, &k, &v, mask.as_ref()).learner()?;
                     let unscaled = if mask.is_none() {
-                        let s = q.matmul(&k.transpose(D::Minus2, D::Minus1)?.contiguous()?)?;
-                        vec![Candidate { description: "attention without the 1/sqrt(d) scale", tensor: candle_nn::ops::softmax(&s, D::Minus1)?.matmul(&v)? }]
+                        let s = q.matmul(&k.transpose(D::Minus2, D::Minus1).grader()?.contiguous().grader()?).grader()?;
+                        vec![Candidate { description: "attention without the 1/sqrt(d) scale", tensor: candle_nn::ops::softmax(&s, D::Minus1).grader()?.matmul(&v).grader()? }]
                     } else {
                         vec![]
                     };
@@ -75,7 +75,7 @@ pub fn exercises() -> Vec<Exercise> {
             .check("merge_heads(split_heads(x)) == x", |ctx| {
                 for c in crate::cases::cases(ctx, FX, "split_heads")? {
                     let x = c.t("x")?;
-                    exact(&c.label(), &at::merge_heads(&at::split_heads(&x, c.n("heads")?).learner()?)?, &x)?;
+                    exact(&c.label(), &at::merge_heads(&at::split_heads(&x, c.n("heads")?).learner()?).learner()?, &x)?;
                 }
                 Ok(())
             }),

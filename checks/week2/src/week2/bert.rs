@@ -42,7 +42,7 @@ fn config() -> Result<bt::BertConfig, Fail> {
 
 fn vb(dev: &Device) -> Result<VarBuilder<'static>, Fail> {
     // SAFETY: fixture files are not modified while the grader runs.
-    Ok(unsafe { VarBuilder::from_mmaped_safetensors(&[fixture_path(MODEL)?], DType::F32, dev)? })
+    Ok(unsafe { VarBuilder::from_mmaped_safetensors(&[fixture_path(MODEL)?], DType::F32, dev).grader()? })
 }
 
 /// A fixed corpus for the masking checks: ids 0..998 (never the mask id 999), every 50th
@@ -97,7 +97,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let fx = ctx.fixture(FX)?;
                 let h = fx.get("model.hidden.2")?;
                 let got = bt::pooler(&h, &fx.get("pooler.weight")?, &fx.get("pooler.bias")?).learner()?;
-                let mean = h.mean(1)?.broadcast_matmul(&fx.get("pooler.weight")?.t()?)?.broadcast_add(&fx.get("pooler.bias")?)?.tanh()?;
+                let mean = h.mean(1).grader()?.broadcast_matmul(&fx.get("pooler.weight")?.t().grader()?).grader()?.broadcast_add(&fx.get("pooler.bias")?).grader()?.tanh().grader()?;
                 close_with("pooler(last hidden state)", &got, &fx.get("pooler.out")?, LAYER, &[Candidate { description: "the pooler applied to the mean over positions instead of the first ([CLS]) position", tensor: mean }])
             }),
         ex!(mlm_head, "BertForMaskedLM: logits, loss and every gradient", "cls.predictions: LayerNorm(gelu_erf(transform.dense(h))) · word_embeddingsᵀ + cls.predictions.bias. masked_lm_loss: like GPT-2's lm_loss without the shift.")
@@ -119,7 +119,7 @@ pub fn exercises() -> Vec<Exercise> {
                 vm.load(fixture_path(MODEL)?).map_err(|e| Fail::Mismatch(format!("loading the fixture weights into your model's variables failed: {e}")))?;
                 let logits = m.forward(&fx.get("model.ids")?, &fx.get("model.types")?, &fx.get("model.mask")?).learner()?;
                 let loss = bt::masked_lm_loss(&logits, &fx.get("mlm.labels")?).learner()?;
-                let grads = loss.backward()?;
+                let grads = loss.backward().on_learner()?;
                 let vars = vm.data().lock().map_err(|_| Fail::Internal("VarMap lock poisoned".into()))?.clone();
                 for name in fx.names_with_prefix("grad.") {
                     let p = &name["grad.".len()..];

@@ -38,7 +38,7 @@ fn config() -> Result<db::DebertaConfig, Fail> {
 
 fn vb(dev: &Device) -> Result<VarBuilder<'static>, Fail> {
     // SAFETY: fixture files are not modified while the grader runs.
-    Ok(unsafe { VarBuilder::from_mmaped_safetensors(&[path(MODEL)?], DType::F32, dev)? })
+    Ok(unsafe { VarBuilder::from_mmaped_safetensors(&[path(MODEL)?], DType::F32, dev).grader()? })
 }
 
 fn signed(c: &crate::cases::Case, arg: &str) -> Result<i64, Fail> {
@@ -81,7 +81,7 @@ pub fn exercises() -> Vec<Exercise> {
             .check("vs the lines of DisentangledSelfAttention (torch.gather, transposed)", |ctx| {
                 for c in crate::cases::cases(ctx, FX, "p2c")? {
                     let got = db::p2c(&c.t("key")?, &c.t("pos_query")?, &c.t("rel")?, c.n("span")?).learner()?;
-                    let untransposed = got.transpose(1, 2)?.contiguous()?;
+                    let untransposed = got.transpose(1, 2).on_learner()?.contiguous().on_learner()?;
                     close_with(&c.label(), &got, &c.out()?, TERMS, &[Candidate { description: "the p2c term without the final transpose", tensor: untransposed }])?;
                 }
                 Ok(())

@@ -79,7 +79,7 @@ pub(crate) fn config() -> Result<g::Config, Fail> {
 pub(crate) fn vb(dev: &Device) -> Result<VarBuilder<'static>, Fail> {
     let path = fixture_path(MODEL)?;
     // SAFETY: fixture files are not modified while the grader runs.
-    Ok(unsafe { VarBuilder::from_mmaped_safetensors(&[path], DType::F32, dev)? })
+    Ok(unsafe { VarBuilder::from_mmaped_safetensors(&[path], DType::F32, dev).grader()? })
 }
 
 /// The fixture weights as trainable variables: the learner's `load` registers every name it
@@ -106,11 +106,11 @@ pub fn exercises() -> Vec<Exercise> {
                     let (x, w, b) = (c.t("x")?, c.t("weight")?, c.t("bias")?);
                     let got = g::layer_norm(&x, &w, &b, 1e-5).learner()?;
                     let unbiased = {
-                        let n = x.dim(2)? as f64;
-                        let mean = x.mean_keepdim(2)?;
-                        let xc = x.broadcast_sub(&mean)?;
-                        let var = (xc.sqr()?.sum_keepdim(2)? / (n - 1.0))?;
-                        xc.broadcast_div(&(var + 1e-5)?.sqrt()?)?.broadcast_mul(&w)?.broadcast_add(&b)?
+                        let n = x.dim(2).grader()? as f64;
+                        let mean = x.mean_keepdim(2).grader()?;
+                        let xc = x.broadcast_sub(&mean).grader()?;
+                        let var = (xc.sqr().grader()?.sum_keepdim(2).grader()? / (n - 1.0)).grader()?;
+                        xc.broadcast_div(&(var + 1e-5).grader()?.sqrt().grader()?).grader()?.broadcast_mul(&w).grader()?.broadcast_add(&b).grader()?
                     };
                     close_with(&c.label(), &got, &c.out()?, LAYER, &[Candidate { description: "layer norm with the unbiased variance (divide by n, not n - 1)", tensor: unbiased }])?;
                 }
@@ -118,11 +118,11 @@ pub fn exercises() -> Vec<Exercise> {
             })
             .check("gradient reaches x, weight and bias", |ctx| {
                 let fx = ctx.fixture(FX)?;
-                let x = Var::from_tensor(&fx.get("layer_norm.0.x")?)?;
-                let w = Var::from_tensor(&fx.get("layer_norm.0.weight")?)?;
-                let b = Var::from_tensor(&fx.get("layer_norm.0.bias")?)?;
+                let x = Var::from_tensor(&fx.get("layer_norm.0.x")?).grader()?;
+                let w = Var::from_tensor(&fx.get("layer_norm.0.weight")?).grader()?;
+                let b = Var::from_tensor(&fx.get("layer_norm.0.bias")?).grader()?;
                 let y = g::layer_norm(x.as_tensor(), w.as_tensor(), b.as_tensor(), 1e-5).learner()?;
-                let grads = y.sqr()?.sum_all()?.backward()?;
+                let grads = y.sqr().on_learner()?.sum_all().on_learner()?.backward().on_learner()?;
                 for (name, v) in [("x", &x), ("weight", &w), ("bias", &b)] {
                     ensure(grads.get(v).is_some(), || format!("no gradient reached {name}: a fused kernel (candle_nn::LayerNorm, ops::layer_norm) has no backward pass"))?;
                 }
@@ -133,7 +133,7 @@ pub fn exercises() -> Vec<Exercise> {
                 for c in cases(ctx, "gelu_new")? {
                     let x = c.t("x")?;
                     let got = g::gelu_new(&x).learner()?;
-                    close_with(&c.label(), &got, &c.out()?, LAYER, &[Candidate { description: "the exact (erf) GELU; GPT-2 uses the tanh approximation", tensor: x.gelu_erf()? }])?;
+                    close_with(&c.label(), &got, &c.out()?, LAYER, &[Candidate { description: "the exact (erf) GELU; GPT-2 uses the tanh approximation", tensor: x.gelu_erf().on_learner()? }])?;
                 }
                 Ok(())
             }),
@@ -187,11 +187,11 @@ pub fn exercises() -> Vec<Exercise> {
                 let fx = ctx.fixture(FX)?;
                 let cache = ctx.out_dir.join(format!("hub-cache-{}", std::process::id()));
                 let _ = std::fs::remove_dir_all(&cache);
-                let tensors = candle_core::safetensors::load(fixture_path(MODEL)?, &candle_core::Device::Cpu)?;
+                let tensors = candle_core::safetensors::load(fixture_path(MODEL)?, &candle_core::Device::Cpu).grader()?;
                 let renamed: std::collections::HashMap<String, candle_core::Tensor> = tensors.into_iter().map(|(k, v)| (k.strip_prefix("transformer.").unwrap_or(&k).to_string(), v)).collect();
                 std::fs::create_dir_all(&cache).map_err(|e| Fail::Internal(format!("{}: {e}", cache.display())))?;
                 let st = cache.join("model.safetensors");
-                candle_core::safetensors::save(&renamed, &st)?;
+                candle_core::safetensors::save(&renamed, &st).grader()?;
                 let io = |e: std::io::Error| Fail::Internal(format!("building the test cache: {e}"));
                 crate::hub::fill_cache(&cache, "tiny/gpt2", "c0ffee", &[("config.json", &fixture_path(CONFIG)?), ("model.safetensors", &st)]).map_err(io)?;
                 let dir = crate::hub::resolve_in(&cache, "tiny/gpt2", &["config.json", "model.safetensors"], true, None).map_err(Fail::Internal)?;
@@ -207,9 +207,9 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = model.forward_masked(&fx.get("padded.ids")?, Some(&mask)).learner()?;
                 let unmasked = model.forward(&fx.get("padded.ids")?).learner()?;
                 // Only real tokens are compared: what a padding position predicts is never used.
-                let keep = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+                let keep = mask.to_dtype(DType::F32).grader()?.unsqueeze(2).grader()?;
                 let want = fx.get("padded.logits")?;
-                close_with("logits × mask (padding positions zeroed)", &got.broadcast_mul(&keep)?, &want.broadcast_mul(&keep)?, MODEL_TOL, &[Candidate { description: "the logits without the padding mask (causal mask only) — but with right padding real tokens never see padding, so look at the causal part", tensor: unmasked.broadcast_mul(&keep)? }])
+                close_with("logits × mask (padding positions zeroed)", &got.broadcast_mul(&keep).on_learner()?, &want.broadcast_mul(&keep).on_learner()?, MODEL_TOL, &[Candidate { description: "the logits without the padding mask (causal mask only) — but with right padding real tokens never see padding, so look at the causal part", tensor: unmasked.broadcast_mul(&keep).on_learner()? }])
             }),
         ex!(lm_loss, "the shifted language-modelling loss", "logits.narrow(1, 0, t-1) and labels.narrow(1, 1, t-1), flattened; keep = labels.ne(-100); replace -100 by 0 (where_cond) before gather on ops::log_softmax; sum(−logp·keep)/sum(keep).")
             .forbid(NO_FUSED)
@@ -231,7 +231,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let ids = fx.get("model.ids")?;
                 let loss = g::lm_loss(&model.forward(&ids).learner()?, &ids).learner()?;
                 close("loss", &loss, &fx.get("loss")?, Tol::F32)?;
-                let grads = loss.backward()?;
+                let grads = loss.backward().on_learner()?;
                 let vars = vm.data().lock().map_err(|_| Fail::Internal("VarMap lock poisoned".into()))?.clone();
                 let want_names: Vec<String> = fx.names_with_prefix("grad.").into_iter().map(|n| n["grad.".len()..].to_string()).collect();
                 for name in &want_names {
@@ -252,7 +252,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let fx = ctx.fixture(FX)?;
                 let (vm, model) = trainable(&ctx.device)?;
                 let params = candle_nn::ParamsAdamW { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.1 };
-                let mut opt = <candle_nn::AdamW as candle_nn::Optimizer>::new(vm.all_vars(), params)?;
+                let mut opt = <candle_nn::AdamW as candle_nn::Optimizer>::new(vm.all_vars(), params).on_learner()?;
                 let ids = fx.get("adamw.ids")?;
                 for k in 0..3 {
                     let loss = g::train_step(&model, &mut opt, &ids).learner()?;

@@ -39,7 +39,7 @@ macro_rules! ex {
 }
 
 fn u32s(t: &Tensor) -> Result<Tensor, Fail> {
-    Ok(t.to_dtype(DType::U32)?)
+    Ok(t.to_dtype(DType::U32).grader()?)
 }
 
 /// The fixture model loaded by the learner's own GPT-2 (`Gpt2::from_dir` calls their `load`).
@@ -51,7 +51,7 @@ fn model(ctx: &Ctx) -> Result<g::Gpt2, Fail> {
 }
 
 fn ids_of(t: &Tensor) -> Result<Vec<u32>, Fail> {
-    Ok(t.to_dtype(DType::U32)?.flatten_all()?.to_vec1::<u32>()?)
+    Ok(t.to_dtype(DType::U32).grader()?.flatten_all().grader()?.to_vec1::<u32>().grader()?)
 }
 
 /// `n` draws of the learner's `sample` with a seeded RNG, tested against `softmax(logits)`
@@ -61,7 +61,7 @@ fn ids_of(t: &Tensor) -> Result<Vec<u32>, Fail> {
 /// time), while a wrong distribution (greedy, no softmax, inverted CDF off by one, temperature
 /// ignored) is far beyond it at n = 20,000.
 fn chi_square(label: &str, logits: &[f32], n: usize, seed: u64, dev: &candle_core::Device) -> CheckResult {
-    let t = Tensor::new(logits, dev)?;
+    let t = Tensor::new(logits, dev).grader()?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let max = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max) as f64;
     let w: Vec<f64> = logits.iter().map(|&l| ((l as f64) - max).exp()).collect();
@@ -134,16 +134,16 @@ pub fn exercises() -> Vec<Exercise> {
                 ensure(a.iter().any(|&t| t != a[0]), || format!("200 draws all gave token {}: this is not sampling", a[0]))
             })
             .check("chi-square: 20,000 draws follow softmax(logits) (12 tokens)", |ctx| {
-                let x = ctx.fixture(FX)?.get("sample.logits")?.to_vec1::<f32>()?;
+                let x = ctx.fixture(FX)?.get("sample.logits")?.to_vec1::<f32>().grader()?;
                 chi_square("sample(logits)", &x, 20_000, 11, &ctx.device)
             })
             .check("chi-square after temperature 0.5 and after top-k (k = 5) and top-p (p = 0.8) of transformers' warpers: -inf never drawn", |ctx| {
                 let fx = ctx.fixture(FX)?;
-                let x: Vec<f32> = fx.get("sample.logits")?.to_vec1::<f32>()?.iter().map(|v| v / 0.5).collect();
+                let x: Vec<f32> = fx.get("sample.logits")?.to_vec1::<f32>().grader()?.iter().map(|v| v / 0.5).collect();
                 chi_square("sample(logits / 0.5)", &x, 20_000, 12, &ctx.device)?;
-                let k5 = fx.get("top_k.1.out")?.i(0)?.to_vec1::<f32>()?;
+                let k5 = fx.get("top_k.1.out")?.i(0).grader()?.to_vec1::<f32>().grader()?;
                 chi_square("sample(TopKLogitsWarper(5)(logits))", &k5, 20_000, 13, &ctx.device)?;
-                let p8 = fx.get("top_p.1.out")?.i(0)?.to_vec1::<f32>()?;
+                let p8 = fx.get("top_p.1.out")?.i(0).grader()?.to_vec1::<f32>().grader()?;
                 chi_square("sample(TopPLogitsWarper(0.8)(logits))", &p8, 20_000, 14, &ctx.device)
             })
             .timeout(Duration::from_secs(30)), // 80,000 draws, each a small softmax through the learner's debug build
@@ -162,17 +162,17 @@ pub fn exercises() -> Vec<Exercise> {
                 // appended in pieces, every return value must be the first `at + n` positions of
                 // the whole tensor, bit for bit (a copy, no arithmetic).
                 let fx = ctx.fixture(FX)?;
-                let base = fx.get("kv.logits")?.reshape((1, 16, 4, 250))?.transpose(1, 2)?.contiguous()?;
-                let whole = [(base.clone(), base.neg()?), ((&base + 1.0)?, (&base * 2.0)?)];
+                let base = fx.get("kv.logits")?.reshape((1, 16, 4, 250)).grader()?.transpose(1, 2).grader()?.contiguous().grader()?;
+                let whole = [(base.clone(), base.neg().grader()?), ((&base + 1.0).grader()?, (&base * 2.0).grader()?)];
                 let mut cache = sm::KvCache::new(2);
                 ensure(cache.is_empty(), || "a new cache is not empty (KvCache::new is given: do not change it)".into())?;
                 let mut at = 0;
                 for n in [5, 1, 10] {
                     for (layer, (k, v)) in whole.iter().enumerate() {
-                        let (gk, gv) = cache.append(layer, &k.narrow(2, at, n)?, &v.narrow(2, at, n)?).learner()?;
-                        let stale = [Candidate { description: "only the new positions (nothing kept from earlier calls)", tensor: k.narrow(2, at, n)? }];
-                        close_with(&format!("layer {layer}: keys returned after appending positions {at}..{}", at + n), &gk, &k.narrow(2, 0, at + n)?, Tol::EXACT, &stale)?;
-                        close(&format!("layer {layer}: values returned after appending positions {at}..{}", at + n), &gv, &v.narrow(2, 0, at + n)?, Tol::EXACT)?;
+                        let (gk, gv) = cache.append(layer, &k.narrow(2, at, n).on_learner()?, &v.narrow(2, at, n).on_learner()?).learner()?;
+                        let stale = [Candidate { description: "only the new positions (nothing kept from earlier calls)", tensor: k.narrow(2, at, n).grader()? }];
+                        close_with(&format!("layer {layer}: keys returned after appending positions {at}..{}", at + n), &gk, &k.narrow(2, 0, at + n).on_learner()?, Tol::EXACT, &stale)?;
+                        close(&format!("layer {layer}: values returned after appending positions {at}..{}", at + n), &gv, &v.narrow(2, 0, at + n).on_learner()?, Tol::EXACT)?;
                     }
                     at += n;
                     ensure(cache.len() == at, || format!("after appending {at} positions the cache holds {} (KvCache::len reads layers[0]'s keys, axis 2)", cache.len()))?;
@@ -188,7 +188,7 @@ pub fn exercises() -> Vec<Exercise> {
                 for c in crate::cases::cases(ctx, GPT2_FX, "attention")? {
                     let x = c.t("x")?;
                     let mask = c.opt("mask")?;
-                    let bias = g::additive_mask(x.dim(1)?, mask.as_ref(), dev)?;
+                    let bias = g::additive_mask(x.dim(1).on_learner()?, mask.as_ref(), dev).learner()?;
                     close(&c.label(), &attn.forward_cached(&x, &bias, None, 0).learner()?, &c.out()?, GPT2_LAYER)?;
                 }
                 Ok(())
@@ -198,17 +198,17 @@ pub fn exercises() -> Vec<Exercise> {
                 let attn = g::Attention::load(gpt2_vb(dev)?.pp("transformer.h.0.attn"), &cfg).learner()?;
                 let c = crate::cases::cases(ctx, GPT2_FX, "attention")?.into_iter().next().ok_or_else(|| Fail::Fixture(format!("{GPT2_FX} has no attention case")))?;
                 let (x, want) = (c.t("x")?, c.out()?);
-                let t = x.dim(1)?;
+                let t = x.dim(1).grader()?;
                 // queries at..at+n over keys 0..at+n: rows at..at+n of the full causal mask
-                let full = g::additive_mask(t, None, dev)?;
+                let full = g::additive_mask(t, None, dev).learner()?;
                 let mut cache = sm::KvCache::new(1);
                 let mut at = 0;
                 for n in [3, 1, 2] {
-                    let bias = full.narrow(2, at, n)?.narrow(3, 0, at + n)?;
-                    let piece = x.narrow(1, at, n)?;
+                    let bias = full.narrow(2, at, n).on_learner()?.narrow(3, 0, at + n).on_learner()?;
+                    let piece = x.narrow(1, at, n).grader()?;
                     let got = attn.forward_cached(&piece, &bias, Some(&mut cache), 0).learner()?;
-                    let alone = if at > 0 { attn.forward_cached(&piece, &g::additive_mask(n, None, dev)?, None, 0).ok().map(|tensor| Candidate { description: "the new positions attending only to themselves: the cache was not used", tensor }) } else { None };
-                    close_with(&format!("positions {at}..{} after {at} cached", at + n), &got, &want.narrow(1, at, n)?, GPT2_LAYER, alone.as_slice())?;
+                    let alone = if at > 0 { attn.forward_cached(&piece, &g::additive_mask(n, None, dev).learner()?, None, 0).ok().map(|tensor| Candidate { description: "the new positions attending only to themselves: the cache was not used", tensor }) } else { None };
+                    close_with(&format!("positions {at}..{} after {at} cached", at + n), &got, &want.narrow(1, at, n).on_learner()?, GPT2_LAYER, alone.as_slice())?;
                     at += n;
                     ensure(cache.len() == at, || format!("after positions 0..{at} the cache holds {} positions: append the new keys and values of every call", cache.len()))?;
                 }
@@ -222,13 +222,13 @@ pub fn exercises() -> Vec<Exercise> {
                 let fx = ctx.fixture(FX)?;
                 let ids = u32s(&fx.get("kv.ids")?)?;
                 let want = fx.get("kv.logits")?;
-                let t = ids.dim(1)?;
+                let t = ids.dim(1).grader()?;
                 let mut cache = sm::KvCache::new(m.cfg.n_layer);
                 for i in 0..t {
-                    let got = m.forward_with(&ids.narrow(1, i, 1)?, None, None, Some(&mut cache)).learner()?;
+                    let got = m.forward_with(&ids.narrow(1, i, 1).on_learner()?, None, None, Some(&mut cache)).learner()?;
                     shape_is(&format!("logits at step {i}"), &got, &[1, 1, m.cfg.vocab_size])?;
-                    let stale = if i > 0 { m.forward_with(&ids.narrow(1, i, 1)?, None, None, None).ok().map(|tensor| Candidate { description: "the logits of the token fed alone, as if nothing were cached", tensor }) } else { None };
-                    close_with(&format!("step {i} (position {i} after {i} cached)"), &got, &want.narrow(1, i, 1)?, MODEL_TOL, stale.as_slice())?;
+                    let stale = if i > 0 { m.forward_with(&ids.narrow(1, i, 1).on_learner()?, None, None, None).ok().map(|tensor| Candidate { description: "the logits of the token fed alone, as if nothing were cached", tensor }) } else { None };
+                    close_with(&format!("step {i} (position {i} after {i} cached)"), &got, &want.narrow(1, i, 1).on_learner()?, MODEL_TOL, stale.as_slice())?;
                     ensure(cache.len() == i + 1, || format!("after step {i} the cache holds {} positions, expected {}", cache.len(), i + 1))?;
                 }
                 Ok(())
@@ -241,8 +241,8 @@ pub fn exercises() -> Vec<Exercise> {
                 let mut cache = sm::KvCache::new(m.cfg.n_layer);
                 let mut at = 0;
                 for n in [5, 1, 10] {
-                    let got = m.forward_with(&ids.narrow(1, at, n)?, None, None, Some(&mut cache)).learner()?;
-                    close(&format!("positions {at}..{} after {at} cached", at + n), &got, &want.narrow(1, at, n)?, MODEL_TOL)?;
+                    let got = m.forward_with(&ids.narrow(1, at, n).on_learner()?, None, None, Some(&mut cache)).learner()?;
+                    close(&format!("positions {at}..{} after {at} cached", at + n), &got, &want.narrow(1, at, n).on_learner()?, MODEL_TOL)?;
                     at += n;
                 }
                 Ok(())
@@ -252,29 +252,29 @@ pub fn exercises() -> Vec<Exercise> {
                 let fx = ctx.fixture(FX)?;
                 let ids = u32s(&fx.get("kv.ids")?)?;
                 let want = fx.get("kv.logits")?;
-                let (t, pad) = (ids.dim(1)?, 3);
+                let (t, pad) = (ids.dim(1).grader()?, 3);
                 let dev = &ctx.device;
-                let padded = Tensor::cat(&[&Tensor::zeros((1, pad), DType::U32, dev)?, &ids], 1)?;
-                let key_mask = Tensor::cat(&[&Tensor::zeros((1, pad), DType::U32, dev)?, &Tensor::ones((1, t), DType::U32, dev)?], 1)?;
-                let positions = Tensor::cat(&[&Tensor::zeros((1, pad), DType::U32, dev)?, &Tensor::arange(0u32, t as u32, dev)?.unsqueeze(0)?], 1)?;
+                let padded = Tensor::cat(&[&Tensor::zeros((1, pad), DType::U32, dev).grader()?, &ids], 1).grader()?;
+                let key_mask = Tensor::cat(&[&Tensor::zeros((1, pad), DType::U32, dev).grader()?, &Tensor::ones((1, t), DType::U32, dev).grader()?], 1).grader()?;
+                let positions = Tensor::cat(&[&Tensor::zeros((1, pad), DType::U32, dev).grader()?, &Tensor::arange(0u32, t as u32, dev).grader()?.unsqueeze(0).grader()?], 1).grader()?;
                 let mut cache = sm::KvCache::new(m.cfg.n_layer);
-                let first = m.forward_with(&padded.narrow(1, 0, 11)?, Some(&positions.narrow(1, 0, 11)?), Some(&key_mask.narrow(1, 0, 11)?), Some(&mut cache)).learner()?;
-                close("positions 0..8 of the first chunk (after 3 pads)", &first.narrow(1, pad, 11 - pad)?, &want.narrow(1, 0, 11 - pad)?, MODEL_TOL)?;
-                let rest = m.forward_with(&padded.narrow(1, 11, t + pad - 11)?, Some(&positions.narrow(1, 11, t + pad - 11)?), Some(&key_mask), Some(&mut cache)).learner()?;
-                close("positions 8..16 (the second chunk, 11 cached)", &rest, &want.narrow(1, 11 - pad, t + pad - 11)?, MODEL_TOL)
+                let first = m.forward_with(&padded.narrow(1, 0, 11).on_learner()?, Some(&positions.narrow(1, 0, 11).on_learner()?), Some(&key_mask.narrow(1, 0, 11).on_learner()?), Some(&mut cache)).learner()?;
+                close("positions 0..8 of the first chunk (after 3 pads)", &first.narrow(1, pad, 11 - pad).on_learner()?, &want.narrow(1, 0, 11 - pad).on_learner()?, MODEL_TOL)?;
+                let rest = m.forward_with(&padded.narrow(1, 11, t + pad - 11).on_learner()?, Some(&positions.narrow(1, 11, t + pad - 11).on_learner()?), Some(&key_mask), Some(&mut cache)).learner()?;
+                close("positions 8..16 (the second chunk, 11 cached)", &rest, &want.narrow(1, 11 - pad, t + pad - 11).on_learner()?, MODEL_TOL)
             })
             .check("next_logits: the last position's logits, without and with a cache", |ctx| {
                 let m = model(ctx)?;
                 let fx = ctx.fixture(FX)?;
                 let ids = u32s(&fx.get("kv.ids")?)?;
                 let want = fx.get("kv.logits")?;
-                let t = ids.dim(1)?;
+                let t = ids.dim(1).grader()?;
                 let got = m.next_logits(&ids, None).learner()?;
-                close("next_logits(ids, None)", &got, &want.i((.., t - 1, ..))?, MODEL_TOL)?;
+                close("next_logits(ids, None)", &got, &want.i((.., t - 1, ..)).on_learner()?, MODEL_TOL)?;
                 let mut cache = sm::KvCache::new(m.cfg.n_layer);
-                m.next_logits(&ids.narrow(1, 0, 10)?, Some(&mut cache)).learner()?;
-                let got = m.next_logits(&ids.narrow(1, 10, t - 10)?, Some(&mut cache)).learner()?;
-                close("next_logits(ids[10..], cache of 10)", &got, &want.i((.., t - 1, ..))?, MODEL_TOL)
+                m.next_logits(&ids.narrow(1, 0, 10).on_learner()?, Some(&mut cache)).learner()?;
+                let got = m.next_logits(&ids.narrow(1, 10, t - 10).on_learner()?, Some(&mut cache)).learner()?;
+                close("next_logits(ids[10..], cache of 10)", &got, &want.i((.., t - 1, ..)).on_learner()?, MODEL_TOL)
             }),
         ex!("generate_greedy", "generate_greedy", "greedy generation with the cache", "KvCache::new(model.cfg.n_layer); model.next_logits(prompt as [1, t], Some(&mut cache)) once; then loop: argmax, push, feed Tensor::new(&[next], dev)?.unsqueeze(0)? with the same cache. Needs your cached_model.")
             .check("vs GPT2LMHeadModel.generate(do_sample=False), 20 new tokens", |ctx| {
@@ -329,8 +329,8 @@ pub fn exercises() -> Vec<Exercise> {
                 let greedy: Vec<u32> = {
                     let mut s = prompt.clone();
                     for _ in prompt.len()..want.len() {
-                        let ids = Tensor::new(s.as_slice(), &ctx.device)?.unsqueeze(0)?;
-                        s.push(m.next_logits(&ids, None).learner()?.argmax(D::Minus1)?.to_vec1::<u32>()?[0]);
+                        let ids = Tensor::new(s.as_slice(), &ctx.device).grader()?.unsqueeze(0).grader()?;
+                        s.push(m.next_logits(&ids, None).learner()?.argmax(D::Minus1).on_learner()?.to_vec1::<u32>().on_learner()?[0]);
                     }
                     s
                 };

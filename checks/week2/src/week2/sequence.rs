@@ -36,8 +36,8 @@ fn weights(c: &Case) -> Result<sq::RnnWeights, Fail> {
 /// `[b, 3, in]` tensor, its rows `3·in` apart (not contiguous). CPU and CUDA must give the same
 /// answer for it; candle's CUDA `matmul` refuses this layout unless the cell makes it contiguous.
 fn time_step(x: &Tensor) -> Result<Tensor, Fail> {
-    let z = x.zeros_like()?;
-    Ok(Tensor::stack(&[&z, x, &z], 1)?.narrow(1, 1, 1)?.squeeze(1)?)
+    let z = x.zeros_like().grader()?;
+    Ok(Tensor::stack(&[&z, x, &z], 1).grader()?.narrow(1, 1, 1).grader()?.squeeze(1).grader()?)
 }
 
 macro_rules! ex {
@@ -81,7 +81,7 @@ fn topic_similarity(emb: &Tensor) -> Result<(f64, f64), Fail> {
     let (mut within, mut across, mut nw, mut na) = (0f64, 0f64, 0, 0);
     for a in 0..40 {
         for b in (a + 1)..40 {
-            let c = sq::cosine(emb, a, b)? as f64;
+            let c = sq::cosine(emb, a, b).learner()? as f64;
             if a / 8 == b / 8 {
                 within += c;
                 nw += 1;
@@ -102,10 +102,10 @@ pub fn exercises() -> Vec<Exercise> {
             })
             .check("gradients of both tables vs torch autograd", |ctx| {
                 for c in crate::cases::cases(ctx, FX, "sgns")? {
-                    let ce = Var::from_tensor(&c.t("center_emb")?)?;
-                    let co = Var::from_tensor(&c.t("context_emb")?)?;
+                    let ce = Var::from_tensor(&c.t("center_emb")?).grader()?;
+                    let co = Var::from_tensor(&c.t("context_emb")?).grader()?;
                     let loss = sq::sgns_loss(ce.as_tensor(), co.as_tensor(), &c.t("centers")?, &c.t("contexts")?, &c.t("negatives")?).learner()?;
-                    let grads = loss.backward()?;
+                    let grads = loss.backward().on_learner()?;
                     let gc = grads.get(&ce).ok_or_else(|| Fail::Mismatch("no gradient reached center_emb (a non-differentiable op on its path?)".into()))?;
                     let gx = grads.get(&co).ok_or_else(|| Fail::Mismatch("no gradient reached context_emb (a non-differentiable op on its path?)".into()))?;
                     // Gradients are sums of ≤ 6 terms of O(0.1): f32 rounding only.
@@ -122,9 +122,9 @@ pub fn exercises() -> Vec<Exercise> {
                 let emb = sq::train_sgns(&corpus, 40, 16, 2, 4, 300, 128, 0.05, &mut rng, &dev).learner()?;
                 ensure(emb.dims() == [40, 16], || format!("train_sgns returned shape {:?}, expected [40, 16]", emb.dims()))?;
                 let (within, across) = topic_similarity(&emb)?;
-                let norm = emb.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12f64, f64::MAX)?;
-                let unit = emb.broadcast_div(&norm)?;
-                super::picture(ctx, "word2vec_similarity", &unit.matmul(&unit.t()?)?, 8)?;
+                let norm = emb.sqr().on_learner()?.sum_keepdim(1).on_learner()?.sqrt().on_learner()?.clamp(1e-12f64, f64::MAX).on_learner()?;
+                let unit = emb.broadcast_div(&norm).on_learner()?;
+                super::picture(ctx, "word2vec_similarity", &unit.matmul(&unit.t().on_learner()?).on_learner()?, 8)?;
                 // Untrained embeddings are independent random vectors: both means are ≈ 0
                 // (± 0.25 / sqrt(#pairs)). Words that share contexts must end up clearly
                 // closer: a margin of 0.3 is a few times what noise can produce.
@@ -165,13 +165,13 @@ pub fn exercises() -> Vec<Exercise> {
             .check("vs torch (nn.LSTMCell): h' and c'", |ctx| {
                 vs_torch(ctx, "lstm_cell", RNN, |c| {
                     let (h, cc) = sq::lstm_cell(&c.t("x")?, &c.t("h")?, &c.t("c")?, &weights(c)?).learner()?;
-                    Ok(Tensor::stack(&[h, cc], 0)?)
+                    Ok(Tensor::stack(&[h, cc], 0).on_learner()?)
                 })
             })
             .check("x sliced out of a sequence (rows not contiguous)", |ctx| {
                 vs_torch(ctx, "lstm_cell", RNN, |c| {
                     let (h, cc) = sq::lstm_cell(&time_step(&c.t("x")?)?, &c.t("h")?, &c.t("c")?, &weights(c)?).learner()?;
-                    Ok(Tensor::stack(&[h, cc], 0)?)
+                    Ok(Tensor::stack(&[h, cc], 0).on_learner()?)
                 })
             }),
         ex!(gru_cell, "a GRU cell", "Project x and h separately ([b, 3H] each); r and z from the sums of their first two thirds; n = tanh(x-part + r ⊙ h-part) for the last third; h' = (1 − z) ⊙ n + z ⊙ h.")

@@ -37,8 +37,8 @@ pub fn exercises() -> Vec<Exercise> {
                 for c in cases(ctx, FX, "seq_logprob")? {
                     let (l, t, m) = (c.t("logits")?, c.t("tokens")?, c.t("mask")?);
                     let got = dp::seq_logprob(&l, &t, &m).learner()?;
-                    let lp = candle_nn::ops::log_softmax(&l, 2)?.gather(&t.unsqueeze(2)?, 2)?.squeeze(2)?;
-                    let unmasked = Candidate { description: "the sum over every position: multiply by the mask first", tensor: lp.sum(1)? };
+                    let lp = candle_nn::ops::log_softmax(&l, 2).grader()?.gather(&t.unsqueeze(2).grader()?, 2).grader()?.squeeze(2).grader()?;
+                    let unmasked = Candidate { description: "the sum over every position: multiply by the mask first", tensor: lp.sum(1).grader()? };
                     close_with(&c.label(), &got, &c.out()?, SEQ, &[unmasked])?;
                 }
                 Ok(())
@@ -46,11 +46,11 @@ pub fn exercises() -> Vec<Exercise> {
         ex!(dpo_loss, "dpo_loss", "the DPO loss and its gradients", "r_w = β(π_w − ref_w), r_l = β(π_l − ref_l), z = r_w − r_l; log σ(z) = z.minimum(0) − log(1 + exp(−|z|)); loss = −mean.")
             .check("loss, implicit rewards and gradients vs torch", |ctx| {
                 for c in cases(ctx, FX, "dpo")? {
-                    let (pc, pr) = (Var::from_tensor(&c.t("policy_chosen")?)?, Var::from_tensor(&c.t("policy_rejected")?)?);
+                    let (pc, pr) = (Var::from_tensor(&c.t("policy_chosen")?).grader()?, Var::from_tensor(&c.t("policy_rejected")?).grader()?);
                     let (rc, rr, beta) = (c.t("ref_chosen")?, c.t("ref_rejected")?, c.f("beta")?);
                     let out = dp::dpo_loss(pc.as_tensor(), pr.as_tensor(), &rc, &rr, beta).learner()?;
                     let l = c.label();
-                    let swapped = Candidate { description: "the loss with chosen and rejected swapped", tensor: dpo_ref(&c.t("policy_rejected")?, &c.t("policy_chosen")?, &rr, &rc, beta)? };
+                    let swapped = Candidate { description: "the loss with chosen and rejected swapped", tensor: dpo_ref(&c.t("policy_rejected")?, &c.t("policy_chosen")?, &rr, &rc, beta).grader()? };
                     close_with(&format!("loss, {l}"), &out.loss, &c.out()?, DPO, &[swapped])?;
                     close(&format!("chosen_rewards, {l}"), &out.chosen_rewards, &c.t("chosen_rewards")?, DPO)?;
                     close(&format!("rejected_rewards, {l}"), &out.rejected_rewards, &c.t("rejected_rewards")?, DPO)?;
@@ -65,15 +65,15 @@ pub fn exercises() -> Vec<Exercise> {
             .check("a large margin does not overflow", |ctx| {
                 // log σ(z) for z = −400: the naive log(1/(1+exp(400))) is −inf in f32.
                 let dev = &ctx.device;
-                let pc = Var::new(&[-500f32], dev)?;
+                let pc = Var::new(&[-500f32], dev).grader()?;
                 let t = |v: f32| candle_core::Tensor::new(&[v], dev);
-                let out = dp::dpo_loss(pc.as_tensor(), &t(-100.0)?, &t(-100.0)?, &t(-100.0)?, 1.0).learner()?;
-                let want = t(400.0)?.squeeze(0)?;
+                let out = dp::dpo_loss(pc.as_tensor(), &t(-100.0).on_learner()?, &t(-100.0).on_learner()?, &t(-100.0).on_learner()?, 1.0).learner()?;
+                let want = t(400.0).grader()?.squeeze(0).grader()?;
                 // Exact values are 400 + log(1 + e^-400) and −σ(400) = −1 (to f32 precision);
                 // the f32 ulp at 400 is 3e-5, so allow 1e-3 there and 1e-5 on the gradient. The
                 // naive form gives inf / NaN.
                 close("loss with β(π_w − ref_w) − β(π_l − ref_l) = −400 (= 400)", &out.loss, &want, Tol::new(1e-3, 1e-5))?;
-                close("its gradient (= −1)", &grad_of(&out.loss, &pc, "policy_chosen")?, &t(-1.0)?, Tol::new(1e-5, 1e-5))
+                close("its gradient (= −1)", &grad_of(&out.loss, &pc, "policy_chosen")?, &t(-1.0).on_learner()?, Tol::new(1e-5, 1e-5))
             }),
         ex!(dpo_train, "dpo_train", "a short DPO run raises the preference margin", "Reference log-probs once (detached): token_logps(...)?.sum(1)?. Per step: the policy's sums for chosen and rejected, dpo_loss, push mean(chosen_rewards − rejected_rewards) before opt.backward_step(&out.loss).")
             .timeout(std::time::Duration::from_secs(60))
@@ -100,8 +100,8 @@ fn pairs(examples: &[(String, bool)], n: usize) -> Vec<dp::Pair> {
 fn dpo_run(ctx: &Ctx) -> Result<(), Fail> {
     let (train, test) = super::lm_rl::labelled(ctx)?;
     let (train, test) = (pairs(&train, 128), pairs(&test, 128));
-    let reference = lm::CharMlp::new(&mut ChaCha8Rng::seed_from_u64(0), &ctx.device)?;
-    let policy = reference.copy()?;
+    let reference = lm::CharMlp::new(&mut ChaCha8Rng::seed_from_u64(0), &ctx.device).learner()?;
+    let policy = reference.copy().on_learner()?;
     let start = std::time::Instant::now();
     let steps = 12;
     let margins = dp::dpo_train(&policy, &reference, &train, steps, 0.1, 1e-2).learner()?;
@@ -112,7 +112,7 @@ fn dpo_run(ctx: &Ctx) -> Result<(), Fail> {
     let lp = |m: &lm::CharMlp, which: fn(&dp::Pair) -> &Vec<u32>| -> Result<Vec<f32>, Fail> {
         let prompts: Vec<Vec<u32>> = test.iter().map(|p| p.prompt.clone()).collect();
         let answers: Vec<Vec<u32>> = test.iter().map(|p| which(p).clone()).collect();
-        Ok(m.token_logps(&prompts, &answers)?.sum(1)?.to_vec1::<f32>()?)
+        Ok(m.token_logps(&prompts, &answers).learner()?.sum(1).on_learner()?.to_vec1::<f32>().on_learner()?)
     };
     let (pc, pr, rc, rr) = (lp(&policy, |p| &p.chosen)?, lp(&policy, |p| &p.rejected)?, lp(&reference, |p| &p.chosen)?, lp(&reference, |p| &p.rejected)?);
     let right = (0..test.len()).filter(|&i| (pc[i] - rc[i]) > (pr[i] - rr[i])).count();

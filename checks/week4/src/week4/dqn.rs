@@ -60,9 +60,9 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 ensure(b.actions.dtype() == DType::U32, || format!("actions have dtype {:?}, expected U32", b.actions.dtype()))?;
                 ensure(b.states.dtype() == DType::F32 && b.rewards.dtype() == DType::F32 && b.dones.dtype() == DType::F32, || "states, rewards, dones and next_states must be F32".into())?;
-                let s = b.states.to_vec2::<f32>()?;
-                let s2 = b.next_states.to_vec2::<f32>()?;
-                let (a, r, d) = (b.actions.to_vec1::<u32>()?, b.rewards.to_vec1::<f32>()?, b.dones.to_vec1::<f32>()?);
+                let s = b.states.to_vec2::<f32>().on_learner()?;
+                let s2 = b.next_states.to_vec2::<f32>().on_learner()?;
+                let (a, r, d) = (b.actions.to_vec1::<u32>().on_learner()?, b.rewards.to_vec1::<f32>().on_learner()?, b.dones.to_vec1::<f32>().on_learner()?);
                 for k in 0..64 {
                     let i = s[k][0] as usize;
                     let t = transition(i);
@@ -82,7 +82,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let n = 16_000;
                 for _ in 0..10 {
                     let b = buf.sample(n / 10, &mut rng, &ctx.device).learner()?;
-                    for v in b.states.to_vec2::<f32>()? {
+                    for v in b.states.to_vec2::<f32>().on_learner()? {
                         let i = v[0] as usize;
                         ensure((5..13).contains(&i), || format!("sampled transition {i}, which was overwritten (the buffer holds 5..13)"))?;
                         counts[i - 5] += 1;
@@ -148,8 +148,8 @@ pub fn exercises() -> Vec<Exercise> {
                 for c in cases(ctx, FX, "td_target")? {
                     let (r, nq, d, g) = (c.t("rewards")?, c.t("next_q")?, c.t("dones")?, c.f("gamma")?);
                     let got = dq::td_target(&r, &nq, &d, g).learner()?;
-                    let no_mask = Candidate { description: "the target without the (1 − done) mask: terminal transitions must not bootstrap", tensor: (&r + (nq.max(1)? * g)?)? };
-                    let mean = Candidate { description: "the target with the mean instead of the max over next actions", tensor: (&r + ((nq.mean(1)? * d.affine(-1.0, 1.0)?)? * g)?)? };
+                    let no_mask = Candidate { description: "the target without the (1 − done) mask: terminal transitions must not bootstrap", tensor: (&r + (nq.max(1).grader()? * g).grader()?).grader()? };
+                    let mean = Candidate { description: "the target with the mean instead of the max over next actions", tensor: (&r + ((nq.mean(1).grader()? * d.affine(-1.0, 1.0).grader()?).grader()? * g).grader()?).grader()? };
                     close_with(&c.label(), &got, &c.out()?, LOSS, &[no_mask, mean])?;
                 }
                 Ok(())
@@ -158,9 +158,9 @@ pub fn exercises() -> Vec<Exercise> {
             .check("vs torch F.huber_loss (value and gradient)", |ctx| {
                 for c in cases(ctx, FX, "huber")? {
                     let (p, t, delta) = (c.t("pred")?, c.t("target")?, c.f("delta")?);
-                    let x = Var::from_tensor(&p)?;
+                    let x = Var::from_tensor(&p).grader()?;
                     let loss = dq::huber(x.as_tensor(), &t, delta).learner()?;
-                    let mse = Candidate { description: "half the mean squared error (no linear part beyond delta)", tensor: ((&p - &t)?.sqr()?.mean_all()? * 0.5)? };
+                    let mse = Candidate { description: "half the mean squared error (no linear part beyond delta)", tensor: ((&p - &t).grader()?.sqr().grader()?.mean_all().grader()? * 0.5).grader()? };
                     close_with(&c.label(), &loss, &c.out()?, LOSS, &[mse])?;
                     close(&format!("d loss / d pred, {}", c.label()), &grad_of(&loss, &x, "pred")?, &c.t("grad")?, LOSS)?;
                 }
@@ -170,7 +170,7 @@ pub fn exercises() -> Vec<Exercise> {
             .check("vs torch F.smooth_l1_loss on q[actions] (value and gradient)", |ctx| {
                 for c in cases(ctx, FX, "dqn_loss")? {
                     let (q, a, y) = (c.t("q")?, c.t("actions")?, c.t("targets")?);
-                    let x = Var::from_tensor(&q)?;
+                    let x = Var::from_tensor(&q).grader()?;
                     let loss = dq::dqn_loss(x.as_tensor(), &a, &y).learner()?;
                     close(&c.label(), &loss, &c.out()?, LOSS)?;
                     close(&format!("d loss / d q, {}", c.label()), &grad_of(&loss, &x, "q")?, &c.t("grad")?, LOSS)?;
@@ -179,11 +179,11 @@ pub fn exercises() -> Vec<Exercise> {
             })
             .check("gradients flow into q only, not into the targets", |ctx| {
                 let c = &cases(ctx, FX, "dqn_loss")?[1];
-                let (q, y) = (Var::from_tensor(&c.t("q")?)?, Var::from_tensor(&c.t("targets")?)?);
+                let (q, y) = (Var::from_tensor(&c.t("q")?).grader()?, Var::from_tensor(&c.t("targets")?).grader()?);
                 let loss = dq::dqn_loss(q.as_tensor(), &c.t("actions")?, y.as_tensor()).learner()?;
                 let grads = loss.backward().learner()?;
                 let leak = match grads.get(y.as_tensor()) {
-                    Some(g) => g.abs()?.sum_all()?.to_scalar::<f32>()?,
+                    Some(g) => g.abs().grader()?.sum_all().grader()?.to_scalar::<f32>().grader()?,
                     None => 0.0,
                 };
                 ensure(leak == 0.0, || format!("the targets received a gradient (|g| summed = {leak}): detach them, a TD target is a fixed label"))
@@ -191,21 +191,21 @@ pub fn exercises() -> Vec<Exercise> {
         ex!(target_sync, "sync_target", "target network: hard and soft updates", "for (t, o) in target.vars().iter().zip(online.vars()): t.set(&((o · τ) + (t · (1 − τ))))?. Var::set copies the values into the target's own storage.")
             .check("τ = 1 copies, the copy is independent, τ = 0.25 averages", |ctx| {
                 let dev = &ctx.device;
-                let online = dq::Mlp::new(&[3, 5, 2], &mut ChaCha8Rng::seed_from_u64(4), dev)?;
-                let target = dq::Mlp::new(&[3, 5, 2], &mut ChaCha8Rng::seed_from_u64(5), dev)?;
-                let before: Vec<Tensor> = target.vars().iter().map(|v| v.as_tensor().copy()).collect::<candle_core::Result<_>>()?;
+                let online = dq::Mlp::new(&[3, 5, 2], &mut ChaCha8Rng::seed_from_u64(4), dev).learner()?;
+                let target = dq::Mlp::new(&[3, 5, 2], &mut ChaCha8Rng::seed_from_u64(5), dev).learner()?;
+                let before: Vec<Tensor> = target.vars().iter().map(|v| v.as_tensor().copy()).collect::<candle_core::Result<_>>().on_learner()?;
                 dq::sync_target(&target, &online, 0.25).learner()?;
                 for (k, ((t, o), b)) in target.vars().iter().zip(online.vars()).zip(&before).enumerate() {
-                    let want = ((o.as_tensor() * 0.25)? + (b * 0.75)?)?;
+                    let want = ((o.as_tensor() * 0.25).on_learner()? + (b * 0.75).on_learner()?).on_learner()?;
                     close(&format!("parameter {k} after sync_target(τ = 0.25)"), t.as_tensor(), &want, Tol::F32)?;
                 }
                 dq::sync_target(&target, &online, 1.0).learner()?;
                 for (k, (t, o)) in target.vars().iter().zip(online.vars()).enumerate() {
                     close(&format!("parameter {k} after sync_target(τ = 1)"), t.as_tensor(), o.as_tensor(), Tol::F32)?;
                 }
-                let w0 = online.weights[0].as_tensor().copy()?;
-                online.weights[0].set(&(w0.ones_like()? * 42.0)?)?;
-                let t0 = target.weights[0].as_tensor().copy()?;
+                let w0 = online.weights[0].as_tensor().copy().on_learner()?;
+                online.weights[0].set(&(w0.ones_like().on_learner()? * 42.0).on_learner()?).on_learner()?;
+                let t0 = target.weights[0].as_tensor().copy().on_learner()?;
                 close("the target's first weight after the online network changed", &t0, &w0, Tol::EXACT)
                     .map_err(|_| Fail::Mismatch("after sync_target the target shares storage with the online network: changing the online weights changed the target (use Var::set with a computed tensor)".into()))
             }),
@@ -217,7 +217,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let run = dq::train_dqn(&dq::DqnConfig::default(), &mut ChaCha8Rng::seed_from_u64(0), &ctx.device).learner()?;
                 let secs = start.elapsed().as_secs_f64();
                 let rets = cartpole_returns(100, 1234, |o| {
-                    let q = run.net.forward(&Tensor::from_slice(o, (1, 4), &ctx.device)?).learner()?.flatten_all()?.to_vec1::<f32>()?;
+                    let q = run.net.forward(&Tensor::from_slice(o, (1, 4), &ctx.device).on_learner()?).learner()?.flatten_all().on_learner()?.to_vec1::<f32>().on_learner()?;
                     Ok(argmax(&q) == 1)
                 })?;
                 let mean = rets.iter().sum::<f32>() / rets.len() as f32;

@@ -2,7 +2,7 @@
 //! (fixtures/gen/week4_environments.py) and tic-tac-toe's winner and minimax value against every
 //! reachable position, solved by an independent Python search.
 
-use crate::check::{ensure, Ctx, Fail};
+use crate::check::{ensure, Ctx, Fail, Learner};
 use crate::registry::Exercise;
 use crate::subject::week4::environments as env;
 
@@ -73,12 +73,12 @@ pub fn exercises() -> Vec<Exercise> {
                         ensure(k > 0, || format!("{FX} has no cases"))?;
                         break;
                     }
-                    let init = fx.host(&key("init"))?.to_vec1::<f64>()?;
+                    let init = fx.host(&key("init"))?.to_vec1::<f64>().grader()?;
                     let actions = fx.values(&key("actions"))?;
-                    let states = fx.host(&key("states"))?.to_vec2::<f64>()?;
-                    let rewards = fx.host(&key("rewards"))?.to_vec1::<f64>()?;
-                    let term = fx.host(&key("terminated"))?.to_vec1::<u8>()?;
-                    let trunc = fx.host(&key("truncated"))?.to_vec1::<u8>()?;
+                    let states = fx.host(&key("states"))?.to_vec2::<f64>().grader()?;
+                    let rewards = fx.host(&key("rewards"))?.to_vec1::<f64>().grader()?;
+                    let term = fx.host(&key("terminated"))?.to_vec1::<u8>().grader()?;
+                    let trunc = fx.host(&key("truncated"))?.to_vec1::<u8>().grader()?;
                     let mut cp = env::CartPole::new([init[0], init[1], init[2], init[3]]);
                     for (t, &a) in actions.iter().enumerate() {
                         let r = cp.step(a as usize);

@@ -32,9 +32,9 @@ pub fn exercises() -> Vec<Exercise> {
                 for c in crate::cases::cases(ctx, FX, "kl_rewards")? {
                     let (lp, lr, sc, beta) = (c.t("logp_policy")?, c.t("logp_ref")?, c.t("scores")?, c.f("beta")?);
                     let got = lm::kl_rewards(&lp, &lr, &sc, beta).learner()?;
-                    let kl = ((&lp - &lr)? * (-beta))?;
-                    let everywhere = Candidate { description: "the score added to every token (it belongs to the last token only)", tensor: kl.broadcast_add(&sc.unsqueeze(1)?)? };
-                    let sign = Candidate { description: "the KL term with the wrong sign (tokens the policy likes more than the reference should pay)", tensor: (c.out()? - (&kl * 2.0)?)? };
+                    let kl = ((&lp - &lr).grader()? * (-beta)).grader()?;
+                    let everywhere = Candidate { description: "the score added to every token (it belongs to the last token only)", tensor: kl.broadcast_add(&sc.unsqueeze(1).grader()?).grader()? };
+                    let sign = Candidate { description: "the KL term with the wrong sign (tokens the policy likes more than the reference should pay)", tensor: (c.out()? - (&kl * 2.0).grader()?).grader()? };
                     close_with(&c.label(), &got, &c.out()?, Tol::F32, &[everywhere, sign])?;
                 }
                 Ok(())
@@ -45,7 +45,7 @@ pub fn exercises() -> Vec<Exercise> {
                 for c in crate::cases::cases(ctx, FX, "fudge")? {
                     let (l, a) = (c.t("lm_logits")?, c.t("attr_logp")?);
                     let got = lm::fudge(&l, &a, c.n("top_k")?).learner()?;
-                    let all = Candidate { description: "the reweighted distribution over all tokens: keep only the LM's top_k and give the others −∞", tensor: candle_nn::ops::log_softmax(&(candle_nn::ops::log_softmax(&l, 1)? + &a)?, 1)? };
+                    let all = Candidate { description: "the reweighted distribution over all tokens: keep only the LM's top_k and give the others −∞", tensor: candle_nn::ops::log_softmax(&(candle_nn::ops::log_softmax(&l, 1).grader()? + &a).grader()?, 1).grader()? };
                     close_with(&c.label(), &got, &c.out()?, Tol::F32, &[all])?;
                 }
                 Ok(())
@@ -134,8 +134,8 @@ fn setup(ctx: &Ctx) -> Result<Setup, Fail> {
     let text = crate::data::text(&crate::data::TINY_SHAKESPEARE).map_err(Fail::Fixture)?;
     let ids = lm::encode(&text);
     let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let policy = lm::CharMlp::new(&mut rng, &ctx.device)?;
-    let losses = lm::pretrain(&policy, &ids, 3000, 128, 3e-3, &mut rng)?;
+    let policy = lm::CharMlp::new(&mut rng, &ctx.device).learner()?;
+    let losses = lm::pretrain(&policy, &ids, 3000, 128, 3e-3, &mut rng).learner()?;
     let pre_loss = losses[losses.len() - 100..].iter().sum::<f32>() / 100.0;
     let (train, test) = labelled(ctx)?;
     let rm = lm::train_sentiment(&train, 3, 1e-2, &mut ChaCha8Rng::seed_from_u64(0), &ctx.device).learner()?;
@@ -161,8 +161,8 @@ fn value_run(ctx: &Ctx) -> Result<(), Fail> {
     // Fresh samples, scored by the reward model; R² of the value's prediction per prefix length.
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     let ps: Vec<Vec<u32>> = (0..512).map(|i| prompts[(i * 7) % prompts.len()].clone()).collect();
-    let toks = policy.sample(&ps, len, &mut rng)?;
-    let finals = rm.prob_positive(&toks.iter().map(|t| lm::decode(t)).collect::<Vec<_>>())?;
+    let toks = policy.sample(&ps, len, &mut rng).learner()?;
+    let finals = rm.prob_positive(&toks.iter().map(|t| lm::decode(t)).collect::<Vec<_>>()).learner()?;
     let mean = finals.iter().sum::<f32>() / finals.len() as f32;
     let var: f32 = finals.iter().map(|f| (f - mean).powi(2)).sum::<f32>();
     let mut r2 = Vec::new();
@@ -182,7 +182,7 @@ fn fudge_run(ctx: &Ctx) -> Result<(), Fail> {
     let len = 24;
     let v = lm::train_value_head(&policy, &rm, &prompts, 300, 64, len, 1e-2, &mut ChaCha8Rng::seed_from_u64(3)).learner()?;
     let ps: Vec<Vec<u32>> = (0..256).map(|i| prompts[(i * 5) % prompts.len()].clone()).collect();
-    let plain = policy.sample(&ps, len, &mut ChaCha8Rng::seed_from_u64(5))?;
+    let plain = policy.sample(&ps, len, &mut ChaCha8Rng::seed_from_u64(5)).learner()?;
     let guided = lm::fudge_sample(&policy, &v, &ps, len, 10, 4.0, &mut ChaCha8Rng::seed_from_u64(5)).learner()?;
     ensure(guided.len() == ps.len() && guided.iter().all(|g| g.len() == len), || format!("fudge_sample must return {} continuations of {len} ids", ps.len()))?;
     let score = |s: &[Vec<u32>]| -> Result<f32, Fail> {
@@ -200,7 +200,7 @@ fn fudge_run(ctx: &Ctx) -> Result<(), Fail> {
 fn rl_run(ctx: &Ctx) -> Result<(), Fail> {
     let start = std::time::Instant::now();
     let Setup { policy, pre_loss, rm, acc, prompts } = setup(ctx)?;
-    let reference = policy.copy()?;
+    let reference = policy.copy().on_learner()?;
     let setup = start.elapsed().as_secs_f64();
     let cfg = lm::RlConfig::default();
     let rep = lm::rl_finetune(&policy, &reference, &rm, &prompts, &cfg, &mut ChaCha8Rng::seed_from_u64(1)).learner()?;
@@ -212,8 +212,8 @@ fn rl_run(ctx: &Ctx) -> Result<(), Fail> {
     crate::picture::lines(&ctx.artefact("week4/rl_kl.png")?, &[&rep.kls], 480, 240)?;
     let mut srng = ChaCha8Rng::seed_from_u64(2);
     let shown: Vec<Vec<u32>> = prompts[..4].to_vec();
-    let before = reference.sample(&shown, cfg.len, &mut srng)?;
-    let after = policy.sample(&shown, cfg.len, &mut srng)?;
+    let before = reference.sample(&shown, cfg.len, &mut srng).learner()?;
+    let after = policy.sample(&shown, cfg.len, &mut srng).learner()?;
     for ((p, b), a) in shown.iter().zip(&before).zip(&after) {
         ctx.note(format!("{:?} → before {:?} · after {:?}", lm::decode(p), lm::decode(b), lm::decode(a)));
     }

@@ -24,7 +24,7 @@ const LOSS: Tol = Tol { abs: 1e-5, rel: 1e-5 };
 
 fn t1(v: Vec<f32>, ctx: &Ctx) -> Result<Tensor, Fail> {
     let n = v.len();
-    Ok(Tensor::from_vec(v, n, &ctx.device)?)
+    Ok(Tensor::from_vec(v, n, &ctx.device).grader()?)
 }
 
 macro_rules! ex {
@@ -62,7 +62,7 @@ pub fn exercises() -> Vec<Exercise> {
         ex!(reinforce_loss, "reinforce_loss", "REINFORCE with a baseline", "log_softmax(logits, D::Minus1)?.gather(&actions.unsqueeze(1)?, 1)?.squeeze(1)? is log π(a|s); multiply by (returns − baseline.detach()), mean_all, neg.")
             .check("vs torch (value and d loss / d logits)", |ctx| {
                 for c in cases(ctx, FX, "reinforce")? {
-                    let x = Var::from_tensor(&c.t("logits")?)?;
+                    let x = Var::from_tensor(&c.t("logits")?).grader()?;
                     let loss = pg::reinforce_loss(x.as_tensor(), &c.t("actions")?, &c.t("returns")?, &c.t("baseline")?).learner()?;
                     close(&c.label(), &loss, &c.out()?, LOSS)?;
                     close(&format!("gradient, {}", c.label()), &grad_of(&loss, &x, "logits")?, &c.t("grad_logits")?, LOSS)?;
@@ -71,11 +71,11 @@ pub fn exercises() -> Vec<Exercise> {
             })
             .check("no gradient flows into the baseline", |ctx| {
                 let c = &cases(ctx, FX, "reinforce")?[1];
-                let b = Var::from_tensor(&c.t("baseline")?)?;
+                let b = Var::from_tensor(&c.t("baseline")?).grader()?;
                 let loss = pg::reinforce_loss(&c.t("logits")?, &c.t("actions")?, &c.t("returns")?, b.as_tensor()).learner()?;
                 let grads = loss.backward().learner()?;
                 let leak = match grads.get(b.as_tensor()) {
-                    Some(g) => g.abs()?.sum_all()?.to_scalar::<f32>()?,
+                    Some(g) => g.abs().grader()?.sum_all().grader()?.to_scalar::<f32>().grader()?,
                     None => 0.0,
                 };
                 ensure(leak == 0.0, || format!("the baseline received a gradient (|g| summed = {leak}): detach it"))
@@ -83,11 +83,11 @@ pub fn exercises() -> Vec<Exercise> {
         ex!(ppo_loss, "ppo_loss", "PPO: clipped surrogate, value loss, entropy bonus", "ratio = (logp − old_logp).exp(); policy = −mean(min(ratio·A, ratio.clamp(1 − ε, 1 + ε)·A)) (Tensor::minimum); value = 0.5·mean((values − returns)²); entropy = −mean(Σ_a p·log p) with p = logp_all.exp().")
             .check("vs torch: the four parts and the gradients of total", |ctx| {
                 for c in cases(ctx, FX, "ppo")? {
-                    let x = Var::from_tensor(&c.t("logits")?)?;
-                    let v = Var::from_tensor(&c.t("values")?)?;
+                    let x = Var::from_tensor(&c.t("logits")?).grader()?;
+                    let v = Var::from_tensor(&c.t("values")?).grader()?;
                     let out = pg::ppo_loss(x.as_tensor(), &c.t("old_logp")?, &c.t("actions")?, &c.t("advantages")?, v.as_tensor(), &c.t("returns")?, c.f("clip")?, c.f("vf_coef")?, c.f("ent_coef")?).learner()?;
                     let l = c.label();
-                    let unclipped = Candidate { description: "the unclipped surrogate −mean(ratio·A)", tensor: unclipped_surrogate(&c.t("logits")?, &c.t("old_logp")?, &c.t("actions")?, &c.t("advantages")?)? };
+                    let unclipped = Candidate { description: "the unclipped surrogate −mean(ratio·A)", tensor: unclipped_surrogate(&c.t("logits")?, &c.t("old_logp")?, &c.t("actions")?, &c.t("advantages")?).grader()? };
                     close_with(&format!("policy, {l}"), &out.policy, &c.t("policy")?, LOSS, &[unclipped])?;
                     close(&format!("value, {l}"), &out.value, &c.t("value")?, LOSS)?;
                     close(&format!("entropy, {l}"), &out.entropy, &c.t("entropy")?, LOSS)?;
@@ -108,7 +108,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let run = pg::train_ppo(&pg::PpoConfig::default(), &mut ChaCha8Rng::seed_from_u64(0), &ctx.device).learner()?;
                 let secs = start.elapsed().as_secs_f64();
                 let rets = cartpole_returns(100, 4321, |o| {
-                    let l = run.policy.forward(&Tensor::from_slice(o, (1, 4), &ctx.device)?).learner()?.flatten_all()?.to_vec1::<f32>()?;
+                    let l = run.policy.forward(&Tensor::from_slice(o, (1, 4), &ctx.device).on_learner()?).learner()?.flatten_all().on_learner()?.to_vec1::<f32>().on_learner()?;
                     Ok(argmax(&l) == 1)
                 })?;
                 let mean = rets.iter().sum::<f32>() / rets.len() as f32;

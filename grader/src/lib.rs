@@ -16,6 +16,7 @@ pub mod fixtures;
 pub mod parity;
 pub mod picture;
 pub mod hub;
+pub mod independent;
 pub mod launch;
 pub mod registry;
 pub mod report;

@@ -142,15 +142,22 @@ impl Value {
     ///
     /// 1. Order the nodes topologically (a depth-first search that pushes a node after all its
     ///    children; remember visited nodes by `Rc::as_ptr`, since a node can be reached twice).
-    /// 2. Set `self.grad = 1`, then visit the nodes in reverse order: each node adds its share
-    ///    to its children's grads: `Add`: `g`, `g`; `Sub`: `g`, `-g`; `Mul`: `g·b`, `g·a`;
-    ///    `Div`: `g/b`, `-g·a/b²`; `Pow(k)`: `g·k·x^(k-1)`; `Exp`: `g·out`; `Tanh`:
-    ///    `g·(1 - out²)`; `Relu`: `g` where `x > 0`, else 0.
+    /// 2. Put every node's `grad` aside and start this call from 0, set `self.grad = 1`, then
+    ///    visit the nodes in reverse order: each node adds its share to its children's grads:
+    ///    `Add`: `g`, `g`; `Sub`: `g`, `-g`; `Mul`: `g·b`, `g·a`; `Div`: `g/b`, `-g·a/b²`;
+    ///    `Pow(k)`: `g·k·x^(k-1)`; `Exp`: `g·out`; `Tanh`: `g·(1 - out²)`; `Relu`: `g` where
+    ///    `x > 0`, else 0.
+    /// 3. Add back what each node held before the call.
     ///
     /// **Add, never assign** (`+=`): a node used twice gets a gradient from each use (for
     /// `b = a * a`, ∂b/∂a = 2a, not a). Read the children's data into locals before taking a
-    /// `borrow_mut()` (in `a * a` both children are the same `RefCell`). Gradients are not reset
-    /// here: callers zero them between training steps.
+    /// `borrow_mut()` (in `a * a` both children are the same `RefCell`).
+    ///
+    /// Gradients accumulate across calls, as in PyTorch: calling `backward()` twice doubles
+    /// every gradient, and callers zero them between training steps. That is why step 2 starts
+    /// from 0: a node propagates only what *this* call sent it. Propagating a grad that still
+    /// holds the last call's share counts it again (for `e = a·a + a` at `a = 3`, two calls
+    /// would give `a.grad = 20` instead of `2 · 7 = 14`).
     pub fn backward(&self) {
         // BEGIN SOLUTION
         let mut order: Vec<Value> = Vec::new();
@@ -171,6 +178,10 @@ impl Value {
                     stack.push((c.clone(), false));
                 }
             }
+        }
+        let before: Vec<f64> = order.iter().map(|v| v.grad()).collect();
+        for v in &order {
+            v.zero_grad();
         }
         self.0.borrow_mut().grad = 1.0;
         for v in order.iter().rev() {
@@ -193,6 +204,9 @@ impl Value {
             for (c, d) in children.iter().zip(local) {
                 c.0.borrow_mut().grad += g * d;
             }
+        }
+        for (v, b) in order.iter().zip(before) {
+            v.0.borrow_mut().grad += b;
         }
         // END SOLUTION
     }

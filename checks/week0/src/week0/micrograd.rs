@@ -173,6 +173,33 @@ pub fn exercises() -> Vec<Exercise> {
                 // d(a·a)/da + d(tanh a)/da, from the two backward() calls.
                 let want = 2.0 * 0.7 + (1.0 - 0.7f64.tanh().powi(2));
                 scalar_close("a.grad after (a*a).backward() then tanh(a).backward()", a.grad(), want, F64)
+            })
+            .check("backward() twice on the same output doubles every gradient, leaves and inner nodes", |_| {
+                // e = a·a + a at a = 3: ∂e/∂a = 7, so 14 after two calls. An inner node that
+                // propagates its grad from the last call too (m = a·a holds 1, then 2) gives 20.
+                let a = Value::new(3.0);
+                let m = a.mul(&a);
+                let e = m.add(&a);
+                e.backward();
+                e.backward();
+                scalar_close("a.grad after two e.backward() (e = a·a + a, a = 3)", a.grad(), 14.0, F64)?;
+                scalar_close("(a·a).grad after two e.backward()", m.grad(), 2.0, F64)?;
+                // A longer graph with reuse: two calls give twice what one call gives, node by node.
+                let build = || {
+                    let (x, y) = (Value::new(0.3), Value::new(-1.2));
+                    let h = x.mul(&y).add(&x).tanh();
+                    let z = h.mul(&h).add(&h.mul(&x)).exp();
+                    (vec![x, y, h], z)
+                };
+                let (once, z1) = build();
+                z1.backward();
+                let (twice, z2) = build();
+                z2.backward();
+                z2.backward();
+                for (k, (o, t)) in once.iter().zip(&twice).enumerate() {
+                    scalar_close(&format!("{} grad after two calls (z = exp(h·h + h·x), h = tanh(x·y + x))", ["x", "y", "h"][k]), t.grad(), 2.0 * o.grad(), F64)?;
+                }
+                Ok(())
             }),
         ex!(neuron, "a neuron: weights from the generator, tanh(w·x + b)", "Draw the nin weights, then the bias, each with rng.random_range(-1.0..1.0); forward starts from b and adds w_i * x_i, then tanh if nonlin.")
             .check("parameters are the generator's draws, weights then bias", |_| {
@@ -233,6 +260,23 @@ pub fn exercises() -> Vec<Exercise> {
                 for (i, (p, (b, g))) in m.parameters().iter().zip(before.iter().zip(&fd)).enumerate() {
                     // Finite differences are accurate to ~1e-9 here; the update is lr · grad.
                     scalar_close(&format!("parameter {i} after one step (lr 0.1)"), p.data(), b - 0.1 * g, Tol { abs: 1e-7, rel: 1e-7 })?;
+                }
+                Ok(())
+            })
+            .check("a step starts from zero gradients, whatever the parameters held before", |_| {
+                // Two models from the same seed; one carries stale gradients (1000 on every
+                // parameter, left by an earlier backward). train_step must zero them first, so
+                // both make exactly the same update; one that does not moves by 100 more.
+                let fresh = Mlp::new(3, &[4, 4, 1], &mut ChaCha8Rng::seed_from_u64(7));
+                let stale = Mlp::new(3, &[4, 4, 1], &mut ChaCha8Rng::seed_from_u64(7));
+                for p in stale.parameters() {
+                    p.mul(&Value::new(1000.0)).backward();
+                }
+                let (xs, ys) = toy();
+                train_step(&fresh, &xs, &ys, 0.1);
+                train_step(&stale, &xs, &ys, 0.1);
+                for (i, (a, b)) in fresh.parameters().iter().zip(stale.parameters()).enumerate() {
+                    scalar_close(&format!("parameter {i} after a step from stale gradients vs from zero"), b.data(), a.data(), Tol { abs: 1e-12, rel: 1e-12 })?;
                 }
                 Ok(())
             })

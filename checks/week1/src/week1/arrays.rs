@@ -147,9 +147,23 @@ pub fn exercises() -> Vec<Exercise> {
                 let rows = p.sum(D::Minus1).on_learner()?;
                 close("softmax(a).sum(-1)", &rows, &Tensor::ones(rows.shape(), DType::F32, &ctx.device).on_learner()?, ROUNDING)?;
                 close("softmax(a + 5) vs softmax(a)", &a::softmax(&(&x + 5.0).on_learner()?).learner()?, &p, ROUNDING)
+            })
+            .check("logits in the hundreds (a · 300): finite, vs a softmax computed here in f64", |ctx| {
+                // exp overflows f32 above 88.7: only the shift by the row maximum keeps these
+                // finite (a shift the other way, by + max, overflows at once).
+                let x = (ctx.fixture(FX)?.get("softmax.0.a")? * 300.0).grader()?;
+                close("softmax(300 · a)", &a::softmax(&x).learner()?, &crate::independent::softmax_last(&x)?, ROUNDING)
             }),
         puzzle!(standardize, "zero mean, unit variance rows", "Population variance: mean of squared deviations (divide by m, not m - 1), and the 1e-5 goes inside the sqrt.")
-            .check("vs torch", |ctx| vs_torch(ctx, "standardize", ROUNDING, |c| a::standardize(&c.t("a")?).learner())),
+            .check("vs torch", |ctx| vs_torch(ctx, "standardize", ROUNDING, |c| a::standardize(&c.t("a")?).learner()))
+            .check("nearly constant rows (variance far below eps), vs the definition in f64", |ctx| {
+                // Variance ≈ 8e-8 ≪ 1e-5: the output is decided by eps (and √(var − eps) is
+                // NaN). f32 deviations of values near 1 carry ~1e-7 rounding, ~3e-5 after the
+                // division by √eps: 1e-4 absolute leaves 3× headroom; a missing or misplaced
+                // eps is off by 0.1 or NaN.
+                let x = crate::independent::nearly_constant(3, 4, 0.0, 1e-3, &ctx.device)?;
+                close("standardize(nearly constant rows)", &a::standardize(&x).learner()?, &crate::independent::standardize_last(&x, 1e-5)?, Tol { abs: 1e-4, rel: 0.0 })
+            }),
         puzzle!(topk_mask, "mask of each row's k largest", "For each entry count the entries of its row that are larger (broadcast a [n, m, 1] against [n, 1, m]); keep those with fewer than k.")
             .forbid(&["topk"])
             .check("vs torch", |ctx| vs_torch(ctx, "topk_mask", Tol::EXACT, |c| a::topk_mask(&c.t("a")?, c.n("k")?).learner()))

@@ -106,6 +106,25 @@ pub fn exercises() -> Vec<Exercise> {
                     close(&c.label(), &conv.forward(&c.t("x")?, false).learner()?, &c.out()?, SUMS)?;
                 }
                 Ok(())
+            })
+            .check("new: PyTorch's initialisation (fan_in = inputs · k · k), trainable", |ctx| {
+                // 4 inputs, 3×3 kernels: fan_in = 36, bound 1/√36 = 1/6. A fan-in without the
+                // kernel area (4), or divided by it, moves the bound by 3× or more; with 9,216
+                // weight and 256 bias draws the largest |value| misses 0.9 of a correct bound
+                // with probability below 1e-11.
+                let conv = md::Conv2d::new(4, 256, 3, 1, 1, &mut ChaCha8Rng::seed_from_u64(5), &ctx.device).learner()?;
+                shape_is("Conv2d::new(4, 256, 3, …) weight", &conv.weight, &[256, 4, 3, 3])?;
+                let bias = conv.bias.as_ref().ok_or_else(|| Fail::Mismatch("Conv2d::new made no bias".into()))?;
+                shape_is("Conv2d::new(4, 256, 3, …) bias", bias, &[256])?;
+                let bound = 1.0 / 6.0;
+                for (name, t) in [("weight", &conv.weight), ("bias", bias)] {
+                    ensure(t.is_variable(), || format!("the {name} is not trainable: make it with Var::from_tensor and keep var.as_tensor()"))?;
+                    let max = crate::compare::to_f64(t)?.iter().fold(0f64, |m, x| m.max(x.abs()));
+                    ensure(max <= bound + 1e-7 && max > 0.9 * bound, || {
+                        format!("{name}: largest |value| {max:.5}; PyTorch draws from U(±1/√fan_in) with fan_in = inputs · k · k = 36, i.e. U(±{bound:.5})")
+                    })?;
+                }
+                Ok(())
             }),
         ex!(batchnorm2d, "nn.BatchNorm2d: train, eval, running statistics", "mean/var over axes 0, 2, 3 (mean_keepdim thrice); biased var to normalise, var·m/(m−1) for running_var; running.set(&((1−k)·running + k·stat)). Detach the statistics before storing them.")
             .check("three training batches then eval, vs torch", |ctx| {

@@ -117,6 +117,16 @@ pub fn exercises() -> Vec<Exercise> {
         ex!("repetition_penalty", "repetition_penalty", "repetition penalty (CTRL)", "counts = zeros [b, vocab] .scatter_add(history, ones [b, n], 1); seen = counts.gt(0.0); penalised = logits.lt(0.0).where_cond(logits * penalty, logits / penalty); seen.where_cond(penalised, logits).")
             .check("vs RepetitionPenaltyLogitsProcessor", |ctx| {
                 crate::cases::vs_torch(ctx, FX, "repetition_penalty", ARITH, |c| sm::repetition_penalty(&c.t("logits")?, &u32s(&c.t("history")?)?, c.f("penalty")?).learner())
+            })
+            .check("logits just either side of 0, every token seen: x < 0 multiplied, x ≥ 0 divided", |ctx| {
+                // The sign test is `x < 0`: a test against any other threshold moves the small
+                // positive or negative logits here to the wrong side. Expected values by the rule.
+                let xs = [-1.0f32, -0.09, -0.05, -0.01, 0.0, 0.01, 0.05, 0.09, 1.0];
+                let logits = Tensor::new(&[xs], &ctx.device).grader()?;
+                let history = Tensor::new(&[[0u32, 1, 2, 3, 4, 5, 6, 7, 8]], &ctx.device).grader()?;
+                let want: Vec<f32> = xs.iter().map(|&x| if x < 0.0 { x * 2.0 } else { x / 2.0 }).collect();
+                let want = Tensor::from_vec(want, (1, xs.len()), &ctx.device).grader()?;
+                close("repetition_penalty(logits, every token, 2.0)", &sm::repetition_penalty(&logits, &history, 2.0).learner()?, &want, ARITH)
             }),
         ex!("frequency_penalty", "frequency_penalty", "frequency penalty", "Count tokens per row with scatter_add of ones into a [b, vocab] zero tensor (f32), then logits - alpha * counts.")
             .check("vs torch (logits - alpha * bincount(history))", |ctx| {

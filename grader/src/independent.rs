@@ -1,0 +1,82 @@
+//! Independent implementations for property checks: plain loops in f64 over values read on the
+//! host, written from the definitions and sharing nothing with the code under test or with
+//! candle's kernels. They give expected values where a fixture has no case (large logits, a
+//! variance below eps), so that a check can pin what a near-miss gets wrong.
+
+use crate::check::Fail;
+use crate::compare::to_f64;
+use candle_core::{DType, Tensor};
+
+/// Rows of the last axis of `t`, in f64.
+fn rows(t: &Tensor) -> Result<(Vec<f64>, usize), Fail> {
+    let cols = *t.dims().last().ok_or_else(|| Fail::Internal("a row operation on a scalar".into()))?;
+    Ok((to_f64(t)?, cols))
+}
+
+fn back(v: Vec<f64>, like: &Tensor) -> Result<Tensor, Fail> {
+    Tensor::from_vec(v, like.shape(), like.device())
+        .and_then(|t| t.to_dtype(like.dtype()))
+        .map_err(|e| Fail::Internal(format!("independent reference: {e}")))
+}
+
+/// Softmax over the last axis, each row shifted by its maximum before `exp` (so any finite
+/// logits give finite probabilities), in the dtype and on the device of `t`.
+pub fn softmax_last(t: &Tensor) -> Result<Tensor, Fail> {
+    let (v, cols) = rows(t)?;
+    let mut out = Vec::with_capacity(v.len());
+    for row in v.chunks(cols.max(1)) {
+        let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let e: Vec<f64> = row.iter().map(|x| (x - m).exp()).collect();
+        let s: f64 = e.iter().sum();
+        out.extend(e.iter().map(|x| x / s));
+    }
+    back(out, t)
+}
+
+/// Each row of the last axis minus its mean, divided by `sqrt(var + eps)` with the population
+/// variance (`F.layer_norm` without weights), in the dtype and on the device of `t`.
+pub fn standardize_last(t: &Tensor, eps: f64) -> Result<Tensor, Fail> {
+    let (v, cols) = rows(t)?;
+    let mut out = Vec::with_capacity(v.len());
+    for row in v.chunks(cols.max(1)) {
+        let n = row.len() as f64;
+        let mean = row.iter().sum::<f64>() / n;
+        let var = row.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+        out.extend(row.iter().map(|x| (x - mean) / (var + eps).sqrt()));
+    }
+    back(out, t)
+}
+
+/// A `[rows, cols]` f32 tensor whose rows are nearly constant: `base + spread · k / cols` for
+/// `k = 0..cols`, so that their variance (about `spread² / 12`) is far below a normalisation's
+/// eps when `spread` is small. There eps decides the output, and `var − eps` has no square root.
+pub fn nearly_constant(rows: usize, cols: usize, base: f32, spread: f32, dev: &candle_core::Device) -> Result<Tensor, Fail> {
+    let v: Vec<f32> = (0..rows * cols).map(|i| base + (i / cols) as f32 + spread * (i % cols) as f32 / cols as f32).collect();
+    Tensor::from_vec(v, (rows, cols), dev).and_then(|t| t.to_dtype(DType::F32)).map_err(|e| Fail::Internal(format!("nearly_constant: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn softmax_of_huge_logits_is_finite_and_matches_the_definition() {
+        let t = Tensor::new(&[[1000f32, 999.0, 0.0], [0.0, 0.0, 0.0]], &Device::Cpu).unwrap();
+        let p = to_f64(&softmax_last(&t).unwrap()).unwrap();
+        let e = (-1f64).exp();
+        approx::assert_relative_eq!(p[0], 1.0 / (1.0 + e), max_relative = 1e-6);
+        approx::assert_relative_eq!(p[1], e / (1.0 + e), max_relative = 1e-6);
+        approx::assert_relative_eq!(p[3], 1.0 / 3.0, max_relative = 1e-6);
+    }
+
+    #[test]
+    fn standardizing_a_nearly_constant_row_is_decided_by_eps() {
+        let t = nearly_constant(1, 4, 1.0, 1e-3, &Device::Cpu).unwrap();
+        let y = to_f64(&standardize_last(&t, 1e-5).unwrap()).unwrap();
+        // var ≈ 7.8e-8, far below eps: the outputs are about (x − mean) / √eps.
+        // (the inputs are f32 values near 1, so their deviations carry ~1e-4 relative rounding)
+        approx::assert_relative_eq!(y[3], 3.75e-4 / (1e-5f64 + 7.8125e-8).sqrt(), max_relative = 1e-3);
+        assert!(y.iter().sum::<f64>().abs() < 1e-9);
+    }
+}

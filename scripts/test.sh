@@ -87,6 +87,10 @@ compile_isolation() {
 
 step "datasets in data/ (just data: from ../shared/data, checksums verified)" cargo run -q -p grader -- data
 step "unit and fault tests (cargo test --workspace)" cargo test --workspace --quiet
+step "house style: cargo fmt --all --check (rustfmt.toml; the stubs are generated rustfmt-clean)" cargo fmt --all --check
+# Index loops are how the lessons write their math (Gaussian elimination, convolutions by hand):
+# clippy's needless_range_loop is the one lint allowed.
+step "house style: cargo clippy --workspace --all-targets -- -D warnings" cargo clippy --workspace --all-targets --quiet -- -D warnings -A clippy::needless_range_loop
 step "stubs in weeks/ are what solutions/ generates" cargo run -q -p grader -- stubs --check
 step "fixtures match fixtures/MANIFEST" cargo run -q -p grader -- fixtures
 for w in $(weeks); do

@@ -109,7 +109,8 @@ pub fn run(filter: Option<&str>, device: &Device, seconds: f64) -> Result<(), St
     let mut results = Vec::new();
     for b in &benches {
         let mut f = (b.setup)(device).map_err(|e| format!("{}: setup failed: {e}", b.id))?;
-        let t = if is_slow(b) { time_once(b.id, &mut f) } else { time(b.id, Duration::from_secs_f64(seconds), 5, &mut f) }.map_err(|e| format!("{}: {e}", b.id))?;
+        let t =
+            if is_slow(b) { time_once(b.id, &mut f) } else { time(b.id, Duration::from_secs_f64(seconds), 5, &mut f) }.map_err(|e| format!("{}: {e}", b.id))?;
         let (tt, ratio) = match torch.get(b.id) {
             Some(p) => (ms(p.median_s), format!("{:.2}×", t.median_s / p.median_s)),
             None => ("-".into(), "-".into()),

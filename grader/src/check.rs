@@ -24,7 +24,6 @@ pub enum Fail {
 
 pub type CheckResult = Result<(), Fail>;
 
-
 /// A candle error as a report line: the message without the backtrace candle attaches when
 /// library backtraces are on (the child turns them on for CUDA), followed by a diagnosis of the
 /// mistakes that only show on a GPU, located with that backtrace where it helps.
@@ -151,65 +150,6 @@ pub fn shape_is(label: &str, t: &candle_core::Tensor, dims: &[usize]) -> CheckRe
     ensure(t.dims() == dims, || format!("{label}: shape is {:?}, expected {dims:?}", t.dims()))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const BACKTRACE: &str = "   0: candle_core::error::Error::bt
-   1: candle_core::cuda_backend::error::<impl candle_core::cuda_backend::error::WrapErr<O> for core::result::Result<O,E>>::w
-   2: <candle_core::cuda_backend::CudaStorage as candle_core::backend::BackendStorage>::to_dtype
-   3: candle_core::storage::Storage::to_dtype
-   4: candle_core::tensor::Tensor::to_dtype
-   5: week0::bigram::mean_nll
-             at ./weeks/week0/src/bigram.rs:34:5
-   6: grader::suites::week0::bigram::exercises::{{closure}}
-             at ./grader/src/suites/week0/bigram.rs:81:27";
-
-    #[test]
-    fn a_missing_kernel_names_the_operation_and_the_learners_line() {
-        let d = diagnose_device_error("DriverError(CUDA_ERROR_NOT_FOUND, \"named symbol not found\")", Some(BACKTRACE)).unwrap();
-        assert!(d.contains("`Tensor::to_dtype` (called at weeks/week0/src/bigram.rs:34:5)") && d.contains("U32 or I64"), "{d}");
-        let d = diagnose_device_error("DriverError(CUDA_ERROR_NOT_FOUND, \"named symbol not found\")", None).unwrap();
-        assert!(d.starts_with("diagnosis: this operation has no CUDA kernel") && d.contains("I32"), "{d}");
-    }
-
-    #[test]
-    fn a_sliced_matmul_operand_is_told_to_be_contiguous() {
-        let msg = "matmul is only supported for contiguous tensors lstride: Layout { shape: [2, 5], stride: [30, 1], start_offset: 5 } rstride: Layout { shape: [5, 4], stride: [1, 5], start_offset: 0 } mnk: (2, 4, 5)";
-        let bt = BACKTRACE.replace("to_dtype", "matmul");
-        let d = diagnose_device_error(msg, Some(&bt)).unwrap();
-        assert!(d.contains(".contiguous()?") && d.contains("weeks/week0/src/bigram.rs:34:5"), "{d}");
-    }
-
-    #[test]
-    fn a_tensor_made_on_the_cpu_is_a_device_mismatch_with_advice() {
-        let e = candle_core::Error::DeviceMismatchBinaryOp { lhs: candle_core::DeviceLocation::Cpu, rhs: candle_core::DeviceLocation::Cuda { gpu_id: 0 }, op: "add" };
-        let d = describe(&e);
-        assert!(d.starts_with("device mismatch in add") && d.contains("x.device()"), "{d}");
-        let wrapped: candle_core::Result<()> = Err(e);
-        match wrapped.learner() {
-            Err(Fail::LearnerError(m)) => assert!(m.contains("your function returned an error") && m.contains("diagnosis")),
-            other => panic!("{other:?}"),
-        }
-        assert!(diagnose_device_error("shape mismatch in add", None).is_none());
-    }
-
-    /// Grader-side values are read on the host, whatever their dtype (the names split is I32,
-    /// which candle's CUDA backend cannot convert) or size (shape lists may be empty).
-    #[test]
-    fn fixture_values_are_read_on_the_host() {
-        let ctx = Ctx::new(Device::Cpu, false);
-        let fx = ctx.fixture("week0/bigram.safetensors").unwrap();
-        assert_eq!(fx.host("split.perm").unwrap().dtype(), candle_core::DType::I32);
-        let perm = fx.values("split.perm").unwrap();
-        assert_eq!(perm.len(), 32033);
-        assert!(perm.iter().all(|&i| i >= 0.0 && i < 32033.0));
-        assert_eq!(fx.get_as("neural.xs", candle_core::DType::U32).unwrap().dtype(), candle_core::DType::U32);
-        let ag = ctx.fixture("week1/autograd.safetensors").unwrap();
-        assert!(ag.values("unbroadcast.2.shape").unwrap().is_empty());
-    }
-}
-
 /// The context a check runs in.
 pub struct Ctx {
     pub device: Device,
@@ -233,8 +173,8 @@ impl Ctx {
             return Ok(f.clone());
         }
         let path = fixtures::verified_path(rel).map_err(Fail::Fixture)?;
-        let tensors = candle_core::safetensors::load(&path, &Device::Cpu)
-            .map_err(|e| Fail::Fixture(format!("cannot read fixture {rel}: {e}; {}", fixtures::REMAKE)))?;
+        let tensors =
+            candle_core::safetensors::load(&path, &Device::Cpu).map_err(|e| Fail::Fixture(format!("cannot read fixture {rel}: {e}; {}", fixtures::REMAKE)))?;
         let f = Rc::new(Fixture { rel: rel.to_string(), tensors, device: self.device.clone() });
         self.cache.borrow_mut().insert(rel.to_string(), f.clone());
         Ok(f)
@@ -283,9 +223,7 @@ pub struct Fixture {
 impl Fixture {
     /// A tensor, on the check's device.
     pub fn get(&self, name: &str) -> Result<Tensor, Fail> {
-        let t = self.tensors.get(name).ok_or_else(|| {
-            Fail::Fixture(format!("fixture {} has no tensor named {name:?}; {}", self.rel, fixtures::REMAKE))
-        })?;
+        let t = self.tensors.get(name).ok_or_else(|| Fail::Fixture(format!("fixture {} has no tensor named {name:?}; {}", self.rel, fixtures::REMAKE)))?;
         t.to_device(&self.device).grader()
     }
 
@@ -295,9 +233,7 @@ impl Fixture {
     /// neither for all of them (no I32 casts in candle-kernels 0.11.1, and an empty device
     /// buffer fails with CUDA_ERROR_INVALID_VALUE), so grader-side values never go there.
     pub fn host(&self, name: &str) -> Result<Tensor, Fail> {
-        self.tensors.get(name).cloned().ok_or_else(|| {
-            Fail::Fixture(format!("fixture {} has no tensor named {name:?}; {}", self.rel, fixtures::REMAKE))
-        })
+        self.tensors.get(name).cloned().ok_or_else(|| Fail::Fixture(format!("fixture {} has no tensor named {name:?}; {}", self.rel, fixtures::REMAKE)))
     }
 
     /// A tensor converted to `dtype` on the host, then moved to the check's device (e.g. indices
@@ -356,5 +292,68 @@ impl Fixture {
         let mut v: Vec<String> = self.tensors.keys().filter(|k| k.starts_with(prefix)).cloned().collect();
         v.sort();
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BACKTRACE: &str = "   0: candle_core::error::Error::bt
+   1: candle_core::cuda_backend::error::<impl candle_core::cuda_backend::error::WrapErr<O> for core::result::Result<O,E>>::w
+   2: <candle_core::cuda_backend::CudaStorage as candle_core::backend::BackendStorage>::to_dtype
+   3: candle_core::storage::Storage::to_dtype
+   4: candle_core::tensor::Tensor::to_dtype
+   5: week0::bigram::mean_nll
+             at ./weeks/week0/src/bigram.rs:34:5
+   6: grader::suites::week0::bigram::exercises::{{closure}}
+             at ./grader/src/suites/week0/bigram.rs:81:27";
+
+    #[test]
+    fn a_missing_kernel_names_the_operation_and_the_learners_line() {
+        let d = diagnose_device_error("DriverError(CUDA_ERROR_NOT_FOUND, \"named symbol not found\")", Some(BACKTRACE)).unwrap();
+        assert!(d.contains("`Tensor::to_dtype` (called at weeks/week0/src/bigram.rs:34:5)") && d.contains("U32 or I64"), "{d}");
+        let d = diagnose_device_error("DriverError(CUDA_ERROR_NOT_FOUND, \"named symbol not found\")", None).unwrap();
+        assert!(d.starts_with("diagnosis: this operation has no CUDA kernel") && d.contains("I32"), "{d}");
+    }
+
+    #[test]
+    fn a_sliced_matmul_operand_is_told_to_be_contiguous() {
+        let msg = "matmul is only supported for contiguous tensors lstride: Layout { shape: [2, 5], stride: [30, 1], start_offset: 5 } rstride: Layout { shape: [5, 4], stride: [1, 5], start_offset: 0 } mnk: (2, 4, 5)";
+        let bt = BACKTRACE.replace("to_dtype", "matmul");
+        let d = diagnose_device_error(msg, Some(&bt)).unwrap();
+        assert!(d.contains(".contiguous()?") && d.contains("weeks/week0/src/bigram.rs:34:5"), "{d}");
+    }
+
+    #[test]
+    fn a_tensor_made_on_the_cpu_is_a_device_mismatch_with_advice() {
+        let e = candle_core::Error::DeviceMismatchBinaryOp {
+            lhs: candle_core::DeviceLocation::Cpu,
+            rhs: candle_core::DeviceLocation::Cuda { gpu_id: 0 },
+            op: "add",
+        };
+        let d = describe(&e);
+        assert!(d.starts_with("device mismatch in add") && d.contains("x.device()"), "{d}");
+        let wrapped: candle_core::Result<()> = Err(e);
+        match wrapped.learner() {
+            Err(Fail::LearnerError(m)) => assert!(m.contains("your function returned an error") && m.contains("diagnosis")),
+            other => panic!("{other:?}"),
+        }
+        assert!(diagnose_device_error("shape mismatch in add", None).is_none());
+    }
+
+    /// Grader-side values are read on the host, whatever their dtype (the names split is I32,
+    /// which candle's CUDA backend cannot convert) or size (shape lists may be empty).
+    #[test]
+    fn fixture_values_are_read_on_the_host() {
+        let ctx = Ctx::new(Device::Cpu, false);
+        let fx = ctx.fixture("week0/bigram.safetensors").unwrap();
+        assert_eq!(fx.host("split.perm").unwrap().dtype(), candle_core::DType::I32);
+        let perm = fx.values("split.perm").unwrap();
+        assert_eq!(perm.len(), 32033);
+        assert!(perm.iter().all(|&i| (0.0..32033.0).contains(&i)));
+        assert_eq!(fx.get_as("neural.xs", candle_core::DType::U32).unwrap().dtype(), candle_core::DType::U32);
+        let ag = ctx.fixture("week1/autograd.safetensors").unwrap();
+        assert!(ag.values("unbroadcast.2.shape").unwrap().is_empty());
     }
 }

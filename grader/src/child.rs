@@ -116,15 +116,12 @@ fn run_checks(week_dir: &str, ex: &Exercise, ctx: &Ctx) -> Vec<CheckReport> {
         let main_panic = new.iter().rev().find(|p| p.thread == me);
         let other_panic = new.iter().find(|p| p.thread != me);
         let (status, detail) = match (result, main_panic, other_panic) {
-            (Err(_), Some(p), _) | (Ok(_), _, Some(p)) if is_todo(&p.message) => {
-                (Status::NotStarted, Some(format!("reached todo!() at {}", p.location)))
-            }
+            (Err(_), Some(p), _) | (Ok(_), _, Some(p)) if is_todo(&p.message) => (Status::NotStarted, Some(format!("reached todo!() at {}", p.location))),
             (Err(_), Some(p), _) => (Status::Failed, Some(with_device_diagnosis(format!("panicked at {}: {}", p.location, p.message)))),
             (Err(_), None, _) => (Status::Failed, Some("panicked (no message was recorded)".into())),
-            (Ok(_), _, Some(p)) => (
-                Status::Failed,
-                Some(format!("a thread your code spawned (\"{}\") panicked at {}: {}", p.thread_name, p.location, p.message)),
-            ),
+            (Ok(_), _, Some(p)) => {
+                (Status::Failed, Some(format!("a thread your code spawned (\"{}\") panicked at {}: {}", p.thread_name, p.location, p.message)))
+            }
             (Ok(Ok(())), _, None) => (Status::Passed, None),
             (Ok(Err(f)), _, None) => match f {
                 Fail::Mismatch(m) | Fail::LearnerError(m) => (Status::Failed, Some(m)),

@@ -226,10 +226,12 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Cmd::Bench { filter, device, seconds } if linked.is_some() => match make_device(&device).and_then(|d| crate::bench::run(filter.as_deref(), &d, seconds)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => usage_error(e),
-        },
+        Cmd::Bench { filter, device, seconds } if linked.is_some() => {
+            match make_device(&device).and_then(|d| crate::bench::run(filter.as_deref(), &d, seconds)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => usage_error(e),
+            }
+        }
         Cmd::Bench { filter, device, seconds } => launch_bench(filter.as_deref(), &device, seconds),
         Cmd::Data => match crate::data::run() {
             Ok(()) => ExitCode::SUCCESS,
@@ -253,10 +255,9 @@ fn resolve_week(name: &str) -> Result<&'static Week, String> {
         let visible = registry::weeks().iter().filter(|w| !w.hidden).map(|w| w.name);
         match registry::suggest(name, visible) {
             Some(s) => format!("there is no week {name:?}; did you mean {s}?"),
-            None => format!(
-                "there is no week {name:?}; weeks: {}",
-                registry::weeks().iter().filter(|w| !w.hidden).map(|w| w.name).collect::<Vec<_>>().join(", ")
-            ),
+            None => {
+                format!("there is no week {name:?}; weeks: {}", registry::weeks().iter().filter(|w| !w.hidden).map(|w| w.name).collect::<Vec<_>>().join(", "))
+            }
         }
     })
 }
@@ -273,11 +274,18 @@ struct Selection<'a> {
     pretrained: bool,
 }
 
+/// The exercises to grade, and those left out for want of `--long` / `--pretrained`.
+type Selected = (Vec<Exercise>, Vec<Exercise>, Vec<Exercise>);
+
 /// The exercises selected to grade, and those left out for want of `--pretrained` / `--long`;
 /// a usage error when nothing matches.
-fn select(w: &Week, sel: &Selection) -> Result<(Vec<Exercise>, Vec<Exercise>, Vec<Exercise>), String> {
+fn select(w: &Week, sel: &Selection) -> Result<Selected, String> {
     let week = w.name;
-    let matching: Vec<Exercise> = w.exercises().into_iter().filter(|e| sel.filter.is_none_or(|f| e.id.contains(f)) && (sel.ids.is_empty() || sel.ids.iter().any(|i| i == e.id))).collect();
+    let matching: Vec<Exercise> = w
+        .exercises()
+        .into_iter()
+        .filter(|e| sel.filter.is_none_or(|f| e.id.contains(f)) && (sel.ids.is_empty() || sel.ids.iter().any(|i| i == e.id)))
+        .collect();
     if matching.is_empty() {
         let f = sel.filter.unwrap_or("");
         let ids: Vec<&'static str> = w.exercises().iter().map(|e| e.id).collect();
@@ -333,7 +341,9 @@ fn launch_grade(w: &'static Week, sel: &Selection, device: &str, json: bool, exp
     if let Some(e) = &here {
         detail.push_str(&format!(", in {} ({})", e.id, crate::book::page_location(&root(), &e.page)));
     } else if err.file.as_deref().is_some_and(|f| f.starts_with("checks/")) {
-        detail.push_str(" in the week's checks, which call your functions as their stubs declare them: keep the signatures (names, arguments, return types) of the stubs");
+        detail.push_str(
+            " in the week's checks, which call your functions as their stubs declare them: keep the signatures (names, arguments, return types) of the stubs",
+        );
     }
     let reports: Vec<ExerciseReport> = selected
         .iter()
@@ -370,7 +380,12 @@ fn launch_grade(w: &'static Week, sel: &Selection, device: &str, json: bool, exp
         }
         println!("{}", serde_json::to_string_pretty(&doc).unwrap());
     } else {
-        println!("{} {}  {}", paint(BOLD, &format!("candlecamp · {}", w.name)), w.title, paint(DIM, &format!("({} code from {}/{})", subject::mode(), subject::base(), w.dir)));
+        println!(
+            "{} {}  {}",
+            paint(BOLD, &format!("candlecamp · {}", w.name)),
+            w.title,
+            paint(DIM, &format!("({} code from {}/{})", subject::mode(), subject::base(), w.dir))
+        );
         println!("\n{}", paint(report::RED, &format!("✗ {detail}")));
         println!("\n{}", err.rendered);
         println!("\n{}", paint(BOLD, &report::summary_line(&summary, seconds)));
@@ -439,7 +454,16 @@ fn launch_bench(filter: Option<&str>, device: &str, seconds: f64) -> ExitCode {
 
 /// A week's checks program's `grade`: run each selected exercise in its own process.
 #[allow(clippy::too_many_arguments)]
-fn grade(w: &'static Week, sel: &Selection, device: &str, json: bool, jobs: Option<usize>, timeout_scale: f64, compare_cpu: bool, expect: Option<&str>) -> ExitCode {
+fn grade(
+    w: &'static Week,
+    sel: &Selection,
+    device: &str,
+    json: bool,
+    jobs: Option<usize>,
+    timeout_scale: f64,
+    compare_cpu: bool,
+    expect: Option<&str>,
+) -> ExitCode {
     let week = w.name;
     if let Err(e) = check_expect(expect) {
         return usage_error(e);
@@ -519,7 +543,16 @@ fn grade(w: &'static Week, sel: &Selection, device: &str, json: bool, jobs: Opti
             println!("{}", paint(DIM, &format!("{} exercise(s) with pretrained weights not run: add --pretrained", pretrained_left.len())));
         }
         match &parity {
-            Some(d) if d.is_empty() => println!("{}", paint(report::GREEN, &format!("parity: {device} and cpu agree on all {} exercise(s): the same verdicts, and every compared value within its check's tolerance", doc.exercises.len()))),
+            Some(d) if d.is_empty() => println!(
+                "{}",
+                paint(
+                    report::GREEN,
+                    &format!(
+                        "parity: {device} and cpu agree on all {} exercise(s): the same verdicts, and every compared value within its check's tolerance",
+                        doc.exercises.len()
+                    )
+                )
+            ),
             Some(d) => {
                 println!("{}", paint(report::RED, &format!("parity: {} disagreement(s) between {device} and cpu:", d.len())));
                 for line in d {
@@ -567,10 +600,7 @@ fn hint_command() -> &'static str {
 /// Merge this run's results into the week's last-results file, which `list` reads.
 fn remember(week: &str, graded: &[ExerciseReport]) {
     let path = last_results_path(week);
-    let mut all: Vec<ExerciseReport> = std::fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Vec<ExerciseReport>>(&b).ok())
-        .unwrap_or_default();
+    let mut all: Vec<ExerciseReport> = std::fs::read(&path).ok().and_then(|b| serde_json::from_slice::<Vec<ExerciseReport>>(&b).ok()).unwrap_or_default();
     for r in graded {
         match all.iter_mut().find(|o| o.id == r.id) {
             Some(o) => *o = r.clone(),
@@ -636,11 +666,9 @@ fn reset(id: &str, whole_file: bool) -> ExitCode {
         Ok(o) => {
             let file = o.file.strip_prefix(root()).unwrap_or(&o.file).display().to_string();
             match o.backup {
-                Some(b) => println!(
-                    "reset {id}: restored the stub of {}\n      your version was saved to {}",
-                    o.what,
-                    b.strip_prefix(root()).unwrap_or(&b).display()
-                ),
+                Some(b) => {
+                    println!("reset {id}: restored the stub of {}\n      your version was saved to {}", o.what, b.strip_prefix(root()).unwrap_or(&b).display())
+                }
                 None => println!("reset {id}: {} is already the stub; {file} is unchanged", o.what),
             }
             ExitCode::SUCCESS

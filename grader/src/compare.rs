@@ -55,12 +55,7 @@ pub fn close_with(label: &str, got: &Tensor, want: &Tensor, tol: Tol, candidates
         )));
     }
     if got.dtype() != want.dtype() {
-        return Err(Fail::Mismatch(format!(
-            "{label}: dtype is {:?}, expected {:?}{}",
-            got.dtype(),
-            want.dtype(),
-            dtype_hint(got.dtype(), want.dtype())
-        )));
+        return Err(Fail::Mismatch(format!("{label}: dtype is {:?}, expected {:?}{}", got.dtype(), want.dtype(), dtype_hint(got.dtype(), want.dtype()))));
     }
     let g = to_f64(got)?;
     crate::parity::record(label, &g, tol);
@@ -135,12 +130,7 @@ pub fn scalar_close(label: &str, got: f64, want: f64, tol: Tol) -> CheckResult {
     if elem_ok(got, want, tol) {
         Ok(())
     } else {
-        Err(Fail::Mismatch(format!(
-            "{label}: got {}, expected {} (abs err {:.3e})",
-            fmt_val(got),
-            fmt_val(want),
-            (got - want).abs()
-        )))
+        Err(Fail::Mismatch(format!("{label}: got {}, expected {} (abs err {:.3e})", fmt_val(got), fmt_val(want), (got - want).abs())))
     }
 }
 

@@ -169,7 +169,8 @@ pub fn download(url: &str, what: &str) -> Result<Vec<u8>, String> {
         None => indicatif::ProgressBar::new_spinner(),
     };
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg:30} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template("{msg:30} {bar:30} {bytes}/{total_bytes} {bytes_per_sec}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar.set_message(what.to_string());
     let mut reader = resp.into_reader();
@@ -219,7 +220,8 @@ pub fn run() -> Result<(), String> {
 /// Read a file of `data/` after checking it, or say how to get it.
 pub fn read(file: &DataFile) -> Result<Vec<u8>, String> {
     let path = dir().join(file.rel);
-    let bytes = std::fs::read(&path).map_err(|_| format!("{} ({}) is not in {}: run `just data` (or `cargo grader data`) first", file.rel, file.what, dir().display()))?;
+    let bytes = std::fs::read(&path)
+        .map_err(|_| format!("{} ({}) is not in {}: run `just data` (or `cargo grader data`) first", file.rel, file.what, dir().display()))?;
     file.checksum.verify(&bytes).map_err(|e| format!("{} is damaged ({e}): delete it and run `just data`", path.display()))?;
     Ok(bytes)
 }

@@ -47,7 +47,11 @@ pub fn resolve_in(cache: &Path, repo: &str, files: &[&str], offline: bool, endpo
         return Ok(dir);
     }
     if offline {
-        return Err(format!("{repo} ({}) is not in the HF cache at {} and downloads are off (HF_HUB_OFFLINE / CANDLECAMP_OFFLINE)", files.join(", "), cache.display()));
+        return Err(format!(
+            "{repo} ({}) is not in the HF cache at {} and downloads are off (HF_HUB_OFFLINE / CANDLECAMP_OFFLINE)",
+            files.join(", "),
+            cache.display()
+        ));
     }
     let mut builder = ApiBuilder::from_cache(Cache::new(cache.to_path_buf())).with_progress(true);
     if let Some(e) = endpoint {

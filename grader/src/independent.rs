@@ -14,9 +14,7 @@ fn rows(t: &Tensor) -> Result<(Vec<f64>, usize), Fail> {
 }
 
 fn back(v: Vec<f64>, like: &Tensor) -> Result<Tensor, Fail> {
-    Tensor::from_vec(v, like.shape(), like.device())
-        .and_then(|t| t.to_dtype(like.dtype()))
-        .map_err(|e| Fail::Internal(format!("independent reference: {e}")))
+    Tensor::from_vec(v, like.shape(), like.device()).and_then(|t| t.to_dtype(like.dtype())).map_err(|e| Fail::Internal(format!("independent reference: {e}")))
 }
 
 /// Softmax over the last axis, each row shifted by its maximum before `exp` (so any finite

@@ -76,7 +76,15 @@ pub fn checks_program(week: &Week) -> Result<PathBuf, BuildError> {
     // minute. The nested build must see the environment a plain `cargo build` sees.
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy();
-        if k == "CARGO_MANIFEST_DIR" || k == "CARGO_MANIFEST_PATH" || k.starts_with("CARGO_PKG_") || k == "CARGO_BIN_NAME" || k == "CARGO_CRATE_NAME" || k == "CARGO_PRIMARY_PACKAGE" || k == "CARGO_MANIFEST_LINKS" || k == "CARGO_RUSTC_CURRENT_DIR" {
+        if k == "CARGO_MANIFEST_DIR"
+            || k == "CARGO_MANIFEST_PATH"
+            || k.starts_with("CARGO_PKG_")
+            || k == "CARGO_BIN_NAME"
+            || k == "CARGO_CRATE_NAME"
+            || k == "CARGO_PRIMARY_PACKAGE"
+            || k == "CARGO_MANIFEST_LINKS"
+            || k == "CARGO_RUSTC_CURRENT_DIR"
+        {
             cmd.env_remove(k.as_ref());
         }
     }
@@ -179,7 +187,10 @@ pub fn registry(check: bool) -> Result<usize, String> {
     }
     let root = crate::workspace_root();
     let old = crate::registry::read_recorded(&root).unwrap_or_default();
-    let changed = crate::registry::weeks().iter().filter(|w| old.weeks.get(w.name) != rec.weeks.get(w.name) || old.benches.get(w.name) != rec.benches.get(w.name)).count();
+    let changed = crate::registry::weeks()
+        .iter()
+        .filter(|w| old.weeks.get(w.name) != rec.weeks.get(w.name) || old.benches.get(w.name) != rec.benches.get(w.name))
+        .count();
     if !check && changed > 0 {
         let path = root.join(crate::registry::RECORDED);
         let text = serde_json::to_string_pretty(&rec).map_err(|e| e.to_string())? + "\n";

@@ -72,10 +72,7 @@ pub fn compare(device: &str, on_device: &[ExerciseReport], on_cpu: &[ExerciseRep
         };
         if d.status != c.status {
             let why = |r: &ExerciseReport| r.detail.as_deref().map(|s| format!(" ({})", first_line(s))).unwrap_or_default();
-            out.push(Disagreement {
-                id: d.id.clone(),
-                what: format!("{device}: {}{}; cpu: {}{}", d.status.label(), why(d), c.status.label(), why(c)),
-            });
+            out.push(Disagreement { id: d.id.clone(), what: format!("{device}: {}{}; cpu: {}{}", d.status.label(), why(d), c.status.label(), why(c)) });
             continue;
         }
         if d.status == Status::NotStarted {

@@ -58,7 +58,19 @@ impl Exercise {
             [w, d, n] => format!("{w}/{d}.md#{n}"),
             _ => String::new(),
         };
-        Exercise { id, title, file, function: None, page, hint: "", checks: Vec::new(), timeout: DEFAULT_TIMEOUT, long: false, pretrained: false, forbidden: &[] }
+        Exercise {
+            id,
+            title,
+            file,
+            function: None,
+            page,
+            hint: "",
+            checks: Vec::new(),
+            timeout: DEFAULT_TIMEOUT,
+            long: false,
+            pretrained: false,
+            forbidden: &[],
+        }
     }
     pub fn function(mut self, f: &'static str) -> Self {
         self.function = Some(f);

@@ -378,7 +378,8 @@ pub fn run(root: &Path, week_dir: &str, ex: &Exercise, whole_file: bool) -> Resu
     let (what, new) = if whole_file {
         (format!("the whole file {rel}"), stub)
     } else {
-        let (what, new) = restore(&stub, &learner, name, ex.function).map_err(|e| format!("{rel}: {e}; `grader reset {} --file` restores the whole file", ex.id))?;
+        let (what, new) =
+            restore(&stub, &learner, name, ex.function).map_err(|e| format!("{rel}: {e}; `grader reset {} --file` restores the whole file", ex.id))?;
         (format!("{what} in {rel}"), new)
     };
     if new == learner {
@@ -433,10 +434,22 @@ impl Layer for Lin {
 "#;
 
     fn learner() -> String {
-        STUB.replacen("pub fn a(x: &str) -> Result<u32> {\n    todo!()\n}", "pub fn a(x: &str) -> Result<u32> {\n    let s = \"}}{\"; // a } in a comment\n    let c = '{';\n    /* { */\n    Ok(s.len() as u32 + c as u32)\n}", 1)
-            .replacen("pub fn b<'a>(x: &'a str) -> Result<&'a str> {\n    todo!()\n}", "pub fn b<'a>(x: &'a str) -> Result<&'a str> {\n    if x.is_empty() { return Ok(r#\"{\"#) }\n    Ok(x)\n}", 1)
-            .replacen("        todo!()\n    }\n}\n\nimpl Layer", "        Lin { w: 1 }\n    }\n}\n\nimpl std::fmt::Debug for Lin {\n    fn fmt(&self) {}\n}\n\nimpl Layer", 1)
-            .replacen("    fn forward(&self) -> u32 {\n        todo!()", "    fn forward(&self) -> u32 {\n        self.w * 2", 1)
+        STUB.replacen(
+            "pub fn a(x: &str) -> Result<u32> {\n    todo!()\n}",
+            "pub fn a(x: &str) -> Result<u32> {\n    let s = \"}}{\"; // a } in a comment\n    let c = '{';\n    /* { */\n    Ok(s.len() as u32 + c as u32)\n}",
+            1,
+        )
+        .replacen(
+            "pub fn b<'a>(x: &'a str) -> Result<&'a str> {\n    todo!()\n}",
+            "pub fn b<'a>(x: &'a str) -> Result<&'a str> {\n    if x.is_empty() { return Ok(r#\"{\"#) }\n    Ok(x)\n}",
+            1,
+        )
+        .replacen(
+            "        todo!()\n    }\n}\n\nimpl Layer",
+            "        Lin { w: 1 }\n    }\n}\n\nimpl std::fmt::Debug for Lin {\n    fn fmt(&self) {}\n}\n\nimpl Layer",
+            1,
+        )
+        .replacen("    fn forward(&self) -> u32 {\n        todo!()", "    fn forward(&self) -> u32 {\n        self.w * 2", 1)
     }
 
     #[test]
@@ -444,7 +457,8 @@ impl Layer for Lin {
         let l = learner();
         let (what, out) = restore(STUB, &l, "a", Some("a")).unwrap();
         assert_eq!(what, "fn a");
-        let expect = l.replacen("    let s = \"}}{\"; // a } in a comment\n    let c = '{';\n    /* { */\n    Ok(s.len() as u32 + c as u32)\n", "    todo!()\n", 1);
+        let expect =
+            l.replacen("    let s = \"}}{\"; // a } in a comment\n    let c = '{';\n    /* { */\n    Ok(s.len() as u32 + c as u32)\n", "    todo!()\n", 1);
         assert_eq!(out, expect);
         // b (with lifetimes and a raw string holding a brace) too
         let (_, out) = restore(STUB, &l, "b", None).unwrap();

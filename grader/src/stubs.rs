@@ -52,7 +52,36 @@ pub fn transform(src: &str, origin: &str) -> Result<String, String> {
     if let Some((start, _, _)) = region {
         return Err(format!("{origin}:{}: BEGIN SOLUTION is never closed", start + 1));
     }
-    Ok(out)
+    Ok(rustfmt_clean(&out))
+}
+
+/// What rustfmt would make of the two shapes a removed region leaves behind (the house style is
+/// checked with `cargo fmt --check` on the stubs too): a type whose fields were all
+/// solution-only (`struct S {` + `}` → `struct S {}`), blank lines left before a closing brace,
+/// and blank lines at the end of the file.
+fn rustfmt_clean(s: &str) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    let mut out: Vec<String> = Vec::with_capacity(lines.len());
+    let mut i = 0;
+    while i < lines.len() {
+        let (l, next) = (lines[i], lines.get(i + 1).map(|n| n.trim()));
+        if l.trim_end().ends_with('{') && next == Some("}") && (l.contains("struct ") || l.contains("enum ")) {
+            out.push(format!("{}}}", l.trim_end()));
+            i += 2;
+            continue;
+        }
+        if l.trim_start().starts_with('}') {
+            while out.last().is_some_and(|p| p.trim().is_empty()) {
+                out.pop();
+            }
+        }
+        out.push(l.to_string());
+        i += 1;
+    }
+    while out.last().is_some_and(|l| l.trim().is_empty()) {
+        out.pop();
+    }
+    out.join("\n") + "\n"
 }
 
 /// (solution file, stub file, generated text) for every source file of every solution crate.
@@ -140,6 +169,12 @@ mod tests {
         let src = "// STUB: #![allow(unused)]\n\n// BEGIN SOLUTION ONLY\nuse x::y;\n// END SOLUTION\n\n/// Doc.\npub fn f() -> u32 {\n    // BEGIN SOLUTION\n    let a = 1;\n    a + 1\n    // END SOLUTION\n}\n";
         let out = transform(src, "t.rs").unwrap();
         assert_eq!(out, "#![allow(unused)]\n\n/// Doc.\npub fn f() -> u32 {\n    todo!()\n}\n");
+    }
+
+    #[test]
+    fn what_a_removed_region_leaves_is_rustfmt_clean() {
+        let src = "pub struct S {\n    // BEGIN SOLUTION ONLY\n    x: u32,\n    // END SOLUTION\n}\n\nimpl S {\n    pub fn f() {}\n\n    // BEGIN SOLUTION ONLY\n    fn g() {}\n    // END SOLUTION\n}\n\n// BEGIN SOLUTION ONLY\nfn h() {}\n// END SOLUTION\n";
+        assert_eq!(transform(src, "t.rs").unwrap(), "pub struct S {}\n\nimpl S {\n    pub fn f() {}\n}\n");
     }
 
     #[test]

@@ -15,10 +15,10 @@
 use crate::registry::{Exercise, Week};
 use crate::report::{paint, ExerciseReport, Status, BOLD, DIM};
 use notify_debouncer_mini::{new_debouncer, notify::RecursiveMode, DebounceEventResult};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -54,7 +54,13 @@ fn progress(w: &Week) -> String {
     let count = |s: Status| all.iter().filter(|e| status(e.id) == Some(s)).count();
     let graded = all.iter().filter(|e| status(e.id).is_some()).count();
     let mut parts = vec![format!("{}/{} passed", count(Status::Passed), all.len())];
-    for (s, what) in [(Status::Failed, "failed"), (Status::NotStarted, "not started"), (Status::TimedOut, "timed out"), (Status::Crashed, "crashed"), (Status::Error, "error")] {
+    for (s, what) in [
+        (Status::Failed, "failed"),
+        (Status::NotStarted, "not started"),
+        (Status::TimedOut, "timed out"),
+        (Status::Crashed, "crashed"),
+        (Status::Error, "error"),
+    ] {
         let n = count(s);
         if n > 0 {
             parts.push(format!("{n} {what}"));
@@ -199,12 +205,7 @@ pub fn run(w: &'static Week, debounce: f64, grader_bin: Option<&Path>) -> ExitCo
             continue;
         }
         print!("\x1b[2J\x1b[H");
-        println!(
-            "{} {} changed → regrading {} exercise(s)",
-            paint(BOLD, &format!("watch · {}", w.name)),
-            changed.join(", "),
-            exs.len()
-        );
+        println!("{} {} changed → regrading {} exercise(s)", paint(BOLD, &format!("watch · {}", w.name)), changed.join(", "), exs.len());
         let _ = std::io::stdout().flush();
         let ids: Vec<&str> = exs.iter().map(|e| e.id).collect();
         if !regrade(w, &ids, grader_bin) {

@@ -142,11 +142,8 @@ fn a_corrupted_fixture_is_an_error_that_names_the_fix() {
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     std::fs::write(fx.join("arrays.safetensors"), bytes).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_grader"))
-        .args(["grade", "week1", "week1.arrays.cumsum", "--json"])
-        .env("CANDLECAMP_ROOT", &root)
-        .output()
-        .unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_grader")).args(["grade", "week1", "week1.arrays.cumsum", "--json"]).env("CANDLECAMP_ROOT", &root).output().unwrap();
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let ex = &doc["exercises"][0];
     let detail = ex["detail"].as_str().unwrap_or("");

@@ -91,7 +91,16 @@ pub fn cross_entropy_steps(logits: &Tensor, y: &Tensor) -> Result<CeSteps> {
     let dlogit_maxes = dnorm_logits.sum_keepdim(1)?.neg()?;
     let argmax = logits.argmax(1)?;
     let dlogits = (&dnorm_logits + onehot(&argmax)?.broadcast_mul(&dlogit_maxes)?)?;
-    Ok(CeSteps { logprobs: dlogprobs, probs: dprobs, counts_sum_inv: dcounts_sum_inv, counts_sum: dcounts_sum, counts: dcounts, norm_logits: dnorm_logits, logit_maxes: dlogit_maxes, logits: dlogits })
+    Ok(CeSteps {
+        logprobs: dlogprobs,
+        probs: dprobs,
+        counts_sum_inv: dcounts_sum_inv,
+        counts_sum: dcounts_sum,
+        counts: dcounts,
+        norm_logits: dnorm_logits,
+        logit_maxes: dlogit_maxes,
+        logits: dlogits,
+    })
     // END SOLUTION
 }
 

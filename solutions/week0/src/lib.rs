@@ -6,9 +6,9 @@
 
 pub mod util;
 
-pub mod micrograd;
-pub mod bigram;
-pub mod neural_bigram;
-pub mod mlp;
 pub mod backprop;
+pub mod bigram;
+pub mod micrograd;
+pub mod mlp;
+pub mod neural_bigram;
 pub mod wavenet;

@@ -120,7 +120,15 @@ pub fn init_mlp(n_embd: usize, n_hidden: usize, block: usize, rng: &mut ChaCha8R
 /// `running_mean ← (1 - momentum) · running_mean + momentum · mean` and the same for
 /// `running_var` with the *unbiased* batch variance (divide by B - 1), as PyTorch does.
 /// Returns `(y, new_running_mean, new_running_var)`; all `[d]` except `y`.
-pub fn batchnorm_train(x: &Tensor, gamma: &Tensor, beta: &Tensor, running_mean: &Tensor, running_var: &Tensor, momentum: f64, eps: f64) -> Result<(Tensor, Tensor, Tensor)> {
+pub fn batchnorm_train(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    momentum: f64,
+    eps: f64,
+) -> Result<(Tensor, Tensor, Tensor)> {
     // BEGIN SOLUTION
     let b = x.dim(0)? as f64;
     let mean = x.mean_keepdim(0)?;
@@ -156,7 +164,13 @@ pub fn train_mlp(train: &(Tensor, Tensor), dev: &(Tensor, Tensor), rng: &mut Cha
     let device = train.0.device();
     let p = init_mlp(10, 200, train.0.dim(1)?, rng, device)?;
     let vars: Vec<Var> = [&p.c, &p.w1, &p.b1, &p.w2, &p.b2].iter().map(|t| Var::from_tensor(t)).collect::<Result<_>>()?;
-    let model = |v: &[Var]| MlpParams { c: v[0].as_tensor().clone(), w1: v[1].as_tensor().clone(), b1: v[2].as_tensor().clone(), w2: v[3].as_tensor().clone(), b2: v[4].as_tensor().clone() };
+    let model = |v: &[Var]| MlpParams {
+        c: v[0].as_tensor().clone(),
+        w1: v[1].as_tensor().clone(),
+        b1: v[2].as_tensor().clone(),
+        w2: v[3].as_tensor().clone(),
+        b2: v[4].as_tensor().clone(),
+    };
     let mut opt = AdamW::new(vars.clone(), ParamsAdamW { lr: 3e-3, weight_decay: 0.0, ..Default::default() })?;
     let n = train.0.dim(0)?;
     let (steps, batch) = (MLP_STEPS, 256);

@@ -131,7 +131,13 @@ pub fn train_wavenet(train: &(Tensor, Tensor), dev: &(Tensor, Tensor), rng: &mut
         levels: level_vars
             .iter()
             .zip(rm)
-            .map(|((w, g, b), (m, v))| Level { w: w.as_tensor().clone(), gamma: g.as_tensor().clone(), beta: b.as_tensor().clone(), running_mean: m.clone(), running_var: v.clone() })
+            .map(|((w, g, b), (m, v))| Level {
+                w: w.as_tensor().clone(),
+                gamma: g.as_tensor().clone(),
+                beta: b.as_tensor().clone(),
+                running_mean: m.clone(),
+                running_var: v.clone(),
+            })
             .collect(),
         w_out: w_out.as_tensor().clone(),
         b_out: b_out.as_tensor().clone(),

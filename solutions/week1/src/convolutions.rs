@@ -151,14 +151,7 @@ pub fn conv2d_minimal(x: &Tensor, weight: &Tensor) -> Result<Tensor> {
 /// right). Output `[b, o, oh, ow]` with `oh = (h + 2·padding.0 - dilation.0·(kh - 1) - 1) / stride.0 + 1`
 /// and `ow` likewise. Rules: as `conv2d_minimal`; `pad_with_zeros` is allowed. No `conv2d`,
 /// no `unfold`.
-pub fn conv2d(
-    x: &Tensor,
-    weight: &Tensor,
-    bias: Option<&Tensor>,
-    stride: (usize, usize),
-    padding: (usize, usize),
-    dilation: (usize, usize),
-) -> Result<Tensor> {
+pub fn conv2d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, stride: (usize, usize), padding: (usize, usize), dilation: (usize, usize)) -> Result<Tensor> {
     // BEGIN SOLUTION
     let b = x.dim(0)?;
     let (o, c, kh, kw) = weight.dims4()?;

@@ -4,11 +4,11 @@
 //! `just grade week1` (or `cargo grade week1`) to see which exercises pass.
 
 pub mod arrays;
-pub mod regression;
-pub mod pictures;
+pub mod autograd;
 pub mod convolutions;
 pub mod modules;
+pub mod optimisers;
+pub mod pictures;
+pub mod regression;
 pub mod resnet;
 pub mod training;
-pub mod autograd;
-pub mod optimisers;

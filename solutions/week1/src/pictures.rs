@@ -147,7 +147,8 @@ pub fn intersect_segments(rays: &Tensor, segments: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let xy = |t: &Tensor, k: usize, c: usize| t.narrow(1, k, 1)?.squeeze(1)?.narrow(1, c, 1)?.squeeze(1);
     let (ox, oy, dx, dy) = (xy(rays, 0, 0)?.unsqueeze(1)?, xy(rays, 0, 1)?.unsqueeze(1)?, xy(rays, 1, 0)?.unsqueeze(1)?, xy(rays, 1, 1)?.unsqueeze(1)?);
-    let (l1x, l1y, l2x, l2y) = (xy(segments, 0, 0)?.unsqueeze(0)?, xy(segments, 0, 1)?.unsqueeze(0)?, xy(segments, 1, 0)?.unsqueeze(0)?, xy(segments, 1, 1)?.unsqueeze(0)?);
+    let (l1x, l1y, l2x, l2y) =
+        (xy(segments, 0, 0)?.unsqueeze(0)?, xy(segments, 0, 1)?.unsqueeze(0)?, xy(segments, 1, 0)?.unsqueeze(0)?, xy(segments, 1, 1)?.unsqueeze(0)?);
     let (bx, by) = ((&l1x - &l2x)?, (&l1y - &l2y)?); // second column
     let (ex, ey) = (l1x.broadcast_sub(&ox)?, l1y.broadcast_sub(&oy)?); // right-hand side
     let det = (dx.broadcast_mul(&by)? - dy.broadcast_mul(&bx)?)?;

@@ -32,7 +32,11 @@ pub struct SimpleCnn {
 impl SimpleCnn {
     pub fn new(rng: &mut ChaCha8Rng, dev: &Device) -> Result<SimpleCnn> {
         // BEGIN SOLUTION
-        Ok(SimpleCnn { conv1: Conv2d::new(1, 8, 3, 1, 1, rng, dev)?, conv2: Conv2d::new(8, 16, 3, 1, 1, rng, dev)?, fc: Linear::new(16 * 7 * 7, 10, rng, dev)? })
+        Ok(SimpleCnn {
+            conv1: Conv2d::new(1, 8, 3, 1, 1, rng, dev)?,
+            conv2: Conv2d::new(8, 16, 3, 1, 1, rng, dev)?,
+            fc: Linear::new(16 * 7 * 7, 10, rng, dev)?,
+        })
         // END SOLUTION
     }
 }

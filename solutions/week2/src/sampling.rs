@@ -346,7 +346,15 @@ pub fn score_continuations(model: &Gpt2, prefix: &[u32], cands: &Tensor) -> Resu
 /// one draw per row per step, so that row `i` sees the same random numbers as when generated
 /// alone). Return each row's prompt (without padding) followed by its `max_new_tokens` tokens.
 /// The result equals generating every prompt alone. All tensors on `dev`.
-pub fn generate_batch(model: &Gpt2, prompts: &[Vec<u32>], max_new_tokens: usize, temperature: Option<f64>, pad_id: u32, rngs: &mut [ChaCha8Rng], dev: &Device) -> Result<Vec<Vec<u32>>> {
+pub fn generate_batch(
+    model: &Gpt2,
+    prompts: &[Vec<u32>],
+    max_new_tokens: usize,
+    temperature: Option<f64>,
+    pad_id: u32,
+    rngs: &mut [ChaCha8Rng],
+    dev: &Device,
+) -> Result<Vec<Vec<u32>>> {
     // BEGIN SOLUTION
     let dev = dev.clone();
     let b = prompts.len();

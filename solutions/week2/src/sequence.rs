@@ -52,7 +52,18 @@ fn log_sigmoid(x: &Tensor) -> Result<Tensor> {
 /// `i + o` inside the corpus — and `negatives` uniform negative words per pair; take one
 /// `candle_nn::AdamW` step (lr `lr`, no weight decay) on `sgns_loss`. All randomness from `rng`.
 #[allow(clippy::too_many_arguments)]
-pub fn train_sgns(corpus: &[u32], vocab: usize, dim: usize, window: usize, negatives: usize, steps: usize, batch: usize, lr: f64, rng: &mut impl Rng, dev: &Device) -> Result<Tensor> {
+pub fn train_sgns(
+    corpus: &[u32],
+    vocab: usize,
+    dim: usize,
+    window: usize,
+    negatives: usize,
+    steps: usize,
+    batch: usize,
+    lr: f64,
+    rng: &mut impl Rng,
+    dev: &Device,
+) -> Result<Tensor> {
     // BEGIN SOLUTION
     use candle_nn::Optimizer;
     let init: Vec<f32> = (0..vocab * dim).map(|_| rng.random_range(-0.5f32..0.5) / dim as f32).collect();

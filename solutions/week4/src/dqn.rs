@@ -86,7 +86,8 @@ impl ReplayBuffer {
             candle_core::bail!("cannot sample from an empty replay buffer");
         }
         let d = self.items[0].state.len();
-        let (mut s, mut a, mut r, mut s2, mut done) = (Vec::with_capacity(n * d), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n * d), Vec::with_capacity(n));
+        let (mut s, mut a, mut r, mut s2, mut done) =
+            (Vec::with_capacity(n * d), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n * d), Vec::with_capacity(n));
         for _ in 0..n {
             let t = &self.items[rng.random_range(0..self.items.len())];
             s.extend_from_slice(&t.state);

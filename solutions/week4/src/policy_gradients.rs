@@ -162,7 +162,19 @@ pub struct PpoConfig {
 
 impl Default for PpoConfig {
     fn default() -> Self {
-        PpoConfig { total_steps: 150_000, rollout: 1024, epochs: 6, minibatch: 128, hidden: 64, lr: 1e-3, gamma: 0.99, lam: 0.95, clip: 0.2, vf_coef: 0.5, ent_coef: 0.0 }
+        PpoConfig {
+            total_steps: 150_000,
+            rollout: 1024,
+            epochs: 6,
+            minibatch: 128,
+            hidden: 64,
+            lr: 1e-3,
+            gamma: 0.99,
+            lam: 0.95,
+            clip: 0.2,
+            vf_coef: 0.5,
+            ent_coef: 0.0,
+        }
     }
 }
 
@@ -197,7 +209,8 @@ pub fn train_ppo(cfg: &PpoConfig, rng: &mut impl Rng, dev: &Device) -> Result<Pp
     let (mut ep_return, mut returns_log, mut steps) = (0f32, Vec::new(), 0);
     while steps < cfg.total_steps {
         let n = cfg.rollout;
-        let (mut obs, mut acts, mut logps, mut rews, mut dones, mut vals) = (Vec::with_capacity(n * 4), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut obs, mut acts, mut logps, mut rews, mut dones, mut vals) =
+            (Vec::with_capacity(n * 4), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..n {
             let o = env.observation();
             let x = Tensor::from_slice(&o, (1, 4), dev)?;

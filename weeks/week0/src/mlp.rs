@@ -87,7 +87,15 @@ pub fn init_mlp(n_embd: usize, n_hidden: usize, block: usize, rng: &mut ChaCha8R
 /// `running_mean ← (1 - momentum) · running_mean + momentum · mean` and the same for
 /// `running_var` with the *unbiased* batch variance (divide by B - 1), as PyTorch does.
 /// Returns `(y, new_running_mean, new_running_var)`; all `[d]` except `y`.
-pub fn batchnorm_train(x: &Tensor, gamma: &Tensor, beta: &Tensor, running_mean: &Tensor, running_var: &Tensor, momentum: f64, eps: f64) -> Result<(Tensor, Tensor, Tensor)> {
+pub fn batchnorm_train(
+    x: &Tensor,
+    gamma: &Tensor,
+    beta: &Tensor,
+    running_mean: &Tensor,
+    running_var: &Tensor,
+    momentum: f64,
+    eps: f64,
+) -> Result<(Tensor, Tensor, Tensor)> {
     todo!()
 }
 

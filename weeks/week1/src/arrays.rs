@@ -259,4 +259,3 @@ pub fn two_sum(nums: &Tensor, target: i64) -> Result<Tensor> {
 pub fn einsum(spec: &str, operands: &[&Tensor]) -> Result<Tensor> {
     todo!()
 }
-

@@ -147,9 +147,16 @@ pub enum Op {
     /// `a.broadcast_matmul(b)`
     Matmul(usize, usize),
     /// `x.sum(dims)` or `x.sum_keepdim(dims)`
-    Sum { x: usize, dims: Vec<usize>, keepdim: bool },
+    Sum {
+        x: usize,
+        dims: Vec<usize>,
+        keepdim: bool,
+    },
     /// `x.index_select(indices, 0)`, `indices` an i64 vector
-    Index { x: usize, indices: Tensor },
+    Index {
+        x: usize,
+        indices: Tensor,
+    },
     /// `a.broadcast_maximum(b)`
     Maximum(usize, usize),
     Relu(usize),

@@ -79,7 +79,16 @@ pub fn merge_heads(x: &Tensor) -> Result<Tensor> {
 /// scale is `1/sqrt(d / heads)`), `merge_heads`, project out. `mask: [b, t]` (u8, 1 = token)
 /// masks padding *keys*; `causal` also masks the future. Output `[b, t, d]`.
 #[allow(clippy::too_many_arguments)]
-pub fn multi_head_attention(x: &Tensor, in_proj_weight: &Tensor, in_proj_bias: &Tensor, out_proj_weight: &Tensor, out_proj_bias: &Tensor, heads: usize, mask: Option<&Tensor>, causal: bool) -> Result<Tensor> {
+pub fn multi_head_attention(
+    x: &Tensor,
+    in_proj_weight: &Tensor,
+    in_proj_bias: &Tensor,
+    out_proj_weight: &Tensor,
+    out_proj_bias: &Tensor,
+    heads: usize,
+    mask: Option<&Tensor>,
+    causal: bool,
+) -> Result<Tensor> {
     todo!()
 }
 

@@ -68,8 +68,7 @@ pub fn padding_bias(mask: &Tensor) -> Result<Tensor> {
 /// `ids, types: [b, t]` (u32 or i64) → `[b, t, hidden]`. `load` takes `vb` at
 /// `bert.embeddings`.
 #[derive(Clone, Debug)]
-pub struct BertEmbeddings {
-}
+pub struct BertEmbeddings {}
 
 impl BertEmbeddings {
     pub fn load(vb: VarBuilder, cfg: &BertConfig) -> Result<BertEmbeddings> {
@@ -93,8 +92,7 @@ impl BertEmbeddings {
 /// post-norm residual `output.LayerNorm(x + output.dense(attn))`. No causal mask: every token
 /// sees the whole (unpadded) sequence. `x: [b, t, hidden]`, `mask: [b, t]` → `[b, t, hidden]`.
 #[derive(Clone, Debug)]
-pub struct BertAttention {
-}
+pub struct BertAttention {}
 
 impl BertAttention {
     pub fn load(vb: VarBuilder, cfg: &BertConfig) -> Result<BertAttention> {
@@ -111,8 +109,7 @@ impl BertAttention {
 /// `output.LayerNorm(a + output.dense(gelu(intermediate.dense(a))))`, with the exact (erf)
 /// GELU (`gelu_erf`). `[b, t, hidden]` → `[b, t, hidden]`.
 #[derive(Clone, Debug)]
-pub struct BertLayer {
-}
+pub struct BertLayer {}
 
 impl BertLayer {
     pub fn load(vb: VarBuilder, cfg: &BertConfig) -> Result<BertLayer> {

@@ -107,8 +107,7 @@ pub fn rel_embeddings(vb: VarBuilder, cfg: &DebertaConfig) -> Result<Tensor> {
 ///
 /// `rel: [t, t]` are the bucketed relative positions. Output `[b, t, d]`.
 #[derive(Clone, Debug)]
-pub struct DisentangledAttention {
-}
+pub struct DisentangledAttention {}
 
 impl DisentangledAttention {
     pub fn load(vb: VarBuilder, cfg: &DebertaConfig) -> Result<DisentangledAttention> {

@@ -172,8 +172,7 @@ pub fn additive_mask(t: usize, mask: Option<&Tensor>, dev: &Device) -> Result<Te
 ///
 /// Output `[b, t, d]`. No `ops::sdpa`, no `softmax_last_dim`.
 #[derive(Clone, Debug)]
-pub struct Attention {
-}
+pub struct Attention {}
 
 impl Attention {
     pub fn load(vb: VarBuilder, cfg: &Config) -> Result<Attention> {
@@ -205,8 +204,7 @@ impl Attention {
 /// GPT-2's feed-forward block (`h.{i}.mlp`): `c_proj(gelu_new(c_fc(x)))` with `c_fc: [d, 4d]`
 /// and `c_proj: [4d, d]` (both `Conv1D`, weights `[in, out]`). `x: [b, t, d]` → `[b, t, d]`.
 #[derive(Clone, Debug)]
-pub struct Mlp {
-}
+pub struct Mlp {}
 
 impl Mlp {
     pub fn load(vb: VarBuilder, cfg: &Config) -> Result<Mlp> {
@@ -222,8 +220,7 @@ impl Mlp {
 /// One pre-norm transformer block (`transformer.h.{i}`):
 /// `x = x + attn(ln_1(x), mask)`, then `x = x + mlp(ln_2(x))`. `[b, t, d]` → `[b, t, d]`.
 #[derive(Clone, Debug)]
-pub struct Block {
-}
+pub struct Block {}
 
 impl Block {
     pub fn load(vb: VarBuilder, cfg: &Config) -> Result<Block> {
@@ -313,7 +310,6 @@ impl Gpt2 {
     pub fn next_logits(&self, ids: &Tensor, cache: Option<&mut KvCache>) -> Result<Tensor> {
         todo!()
     }
-
 }
 
 /// ## lm_loss

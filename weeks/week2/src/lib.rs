@@ -7,6 +7,6 @@ pub mod attention;
 pub mod bert;
 pub mod deberta;
 pub mod gpt2;
+pub mod sampling;
 pub mod sequence;
 pub mod tokenizers;
-pub mod sampling;

@@ -35,7 +35,18 @@ pub fn sgns_loss(center_emb: &Tensor, context_emb: &Tensor, centers: &Tensor, co
 /// `i + o` inside the corpus — and `negatives` uniform negative words per pair; take one
 /// `candle_nn::AdamW` step (lr `lr`, no weight decay) on `sgns_loss`. All randomness from `rng`.
 #[allow(clippy::too_many_arguments)]
-pub fn train_sgns(corpus: &[u32], vocab: usize, dim: usize, window: usize, negatives: usize, steps: usize, batch: usize, lr: f64, rng: &mut impl Rng, dev: &Device) -> Result<Tensor> {
+pub fn train_sgns(
+    corpus: &[u32],
+    vocab: usize,
+    dim: usize,
+    window: usize,
+    negatives: usize,
+    steps: usize,
+    batch: usize,
+    lr: f64,
+    rng: &mut impl Rng,
+    dev: &Device,
+) -> Result<Tensor> {
     todo!()
 }
 

@@ -255,4 +255,3 @@ pub struct DqnRun {
 pub fn train_dqn(cfg: &DqnConfig, rng: &mut impl Rng, dev: &Device) -> Result<DqnRun> {
     todo!()
 }
-

@@ -64,10 +64,7 @@ pub fn vocab_size() -> usize {
 
 /// Text → ids (lower-cased; characters outside `VOCAB` become spaces). Given.
 pub fn encode(text: &str) -> Vec<u32> {
-    text.chars()
-        .flat_map(|c| c.to_lowercase())
-        .map(|c| VOCAB.chars().position(|v| v == c).unwrap_or(0) as u32)
-        .collect()
+    text.chars().flat_map(|c| c.to_lowercase()).map(|c| VOCAB.chars().position(|v| v == c).unwrap_or(0) as u32).collect()
 }
 
 /// Ids → text. Given.
@@ -289,7 +286,16 @@ pub fn rl_finetune(policy: &CharMlp, reference: &CharMlp, rm: &Sentiment, prompt
 /// grader measures R² (explained variance of the final score) on fresh samples and needs
 /// R² ≥ 0.5 for full continuations and R² > 0 from half of them.
 #[allow(clippy::too_many_arguments)]
-pub fn train_value_head(policy: &CharMlp, rm: &Sentiment, prompts: &[Vec<u32>], steps: usize, batch: usize, len: usize, lr: f64, rng: &mut impl Rng) -> Result<Sentiment> {
+pub fn train_value_head(
+    policy: &CharMlp,
+    rm: &Sentiment,
+    prompts: &[Vec<u32>],
+    steps: usize,
+    batch: usize,
+    len: usize,
+    lr: f64,
+    rng: &mut impl Rng,
+) -> Result<Sentiment> {
     todo!()
 }
 
@@ -309,6 +315,14 @@ pub fn train_value_head(policy: &CharMlp, rm: &Sentiment, prompts: &[Vec<u32>], 
 /// to score at least 0.1 higher (reward model's mean P(positive)) than plain samples from the
 /// same model.
 #[allow(clippy::too_many_arguments)]
-pub fn fudge_sample(lm: &CharMlp, classifier: &Sentiment, prompts: &[Vec<u32>], len: usize, top_k: usize, strength: f64, rng: &mut impl Rng) -> Result<Vec<Vec<u32>>> {
+pub fn fudge_sample(
+    lm: &CharMlp,
+    classifier: &Sentiment,
+    prompts: &[Vec<u32>],
+    len: usize,
+    top_k: usize,
+    strength: f64,
+    rng: &mut impl Rng,
+) -> Result<Vec<Vec<u32>>> {
     todo!()
 }

@@ -122,7 +122,19 @@ pub struct PpoConfig {
 
 impl Default for PpoConfig {
     fn default() -> Self {
-        PpoConfig { total_steps: 150_000, rollout: 1024, epochs: 6, minibatch: 128, hidden: 64, lr: 1e-3, gamma: 0.99, lam: 0.95, clip: 0.2, vf_coef: 0.5, ent_coef: 0.0 }
+        PpoConfig {
+            total_steps: 150_000,
+            rollout: 1024,
+            epochs: 6,
+            minibatch: 128,
+            hidden: 64,
+            lr: 1e-3,
+            gamma: 0.99,
+            lam: 0.95,
+            clip: 0.2,
+            vf_coef: 0.5,
+            ent_coef: 0.0,
+        }
     }
 }
 

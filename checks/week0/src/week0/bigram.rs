@@ -4,10 +4,10 @@
 //! the smoothing choice against torch on torch's split.
 
 use super::{names, picture_path, pictures, torch_split, FX_BIGRAM as FX};
-use crate::stats;
 use crate::check::{ensure, Fail, Learner};
 use crate::compare::{close, exact, scalar_close, to_f64, Tol};
 use crate::registry::Exercise;
+use crate::stats;
 use crate::subject::week0::bigram as bg;
 use candle_core::{Device, Tensor, D};
 use rand::SeedableRng;

@@ -71,17 +71,22 @@ fn graphs(ctx: &Ctx, name: &str) -> Result<Vec<Graph>, Fail> {
     (0..n)
         .map(|g| {
             let ops = fx.get(&format!("{name}.{g}.ops"))?.to_device(&Device::Cpu).grader()?.to_vec2::<f64>().grader()?;
-            Ok(Graph { label: format!("{name}.{g} ({} nodes)", ops.len()), ops, data: fx.get(&format!("{name}.{g}.data"))?, grad: fx.get(&format!("{name}.{g}.grad"))? })
+            Ok(Graph {
+                label: format!("{name}.{g} ({} nodes)", ops.len()),
+                ops,
+                data: fx.get(&format!("{name}.{g}.data"))?,
+                grad: fx.get(&format!("{name}.{g}.grad"))?,
+            })
         })
         .collect()
 }
 
 fn values(nodes: &[Value], dev: &Device) -> Result<Tensor, Fail> {
-    Ok(Tensor::new(nodes.iter().map(|v| v.data()).collect::<Vec<f64>>(), dev).grader()?)
+    Tensor::new(nodes.iter().map(|v| v.data()).collect::<Vec<f64>>(), dev).grader()
 }
 
 fn grads(nodes: &[Value], dev: &Device) -> Result<Tensor, Fail> {
-    Ok(Tensor::new(nodes.iter().map(|v| v.grad()).collect::<Vec<f64>>(), dev).grader()?)
+    Tensor::new(nodes.iter().map(|v| v.grad()).collect::<Vec<f64>>(), dev).grader()
 }
 
 /// Values: the first node whose value is wrong names its operation.
@@ -92,7 +97,9 @@ fn check_values(ctx: &Ctx, name: &str) -> CheckResult {
         for (i, (v, w)) in nodes.iter().zip(&want).enumerate() {
             let op = OP_NAMES.get(g.ops[i][0] as usize).copied().unwrap_or("?");
             scalar_close(&format!("{}: node {i} ({op})", g.label), v.data(), *w, F64)?;
-            ensure(g.ops[i][0] == 0.0 || v.op() != Op::Leaf, || format!("{}: node {i} ({op}) was recorded as a leaf: pass the op and children to Value::from_op", g.label))?;
+            ensure(g.ops[i][0] == 0.0 || v.op() != Op::Leaf, || {
+                format!("{}: node {i} ({op}) was recorded as a leaf: pass the op and children to Value::from_op", g.label)
+            })?;
         }
         close(&g.label, &values(&nodes, &ctx.device)?, &g.data, F64)?;
     }
@@ -110,7 +117,9 @@ fn check_grads(ctx: &Ctx, name: &str) -> CheckResult {
             let gv = to_f64(&got)?;
             // Which wrong nodes are used more than once?
             // Uses of node i as an operand (a + a counts twice).
-            let uses = |i: usize| g.ops.iter().filter(|r| r[0] != 0.0).map(|r| (r[1] as usize == i) as usize + (r[0] < 5.0 && r[2] as usize == i) as usize).sum::<usize>();
+            let uses = |i: usize| {
+                g.ops.iter().filter(|r| r[0] != 0.0).map(|r| (r[1] as usize == i) as usize + (r[0] < 5.0 && r[2] as usize == i) as usize).sum::<usize>()
+            };
             let bad: Vec<usize> = (0..want.len()).filter(|&i| (gv[i] - want[i]).abs() > 1e-9 + 1e-9 * want[i].abs()).collect();
             let diag = if bad.iter().any(|&i| uses(i) > 1) {
                 "\n  diagnosis: nodes used more than once have wrong gradients: add each use's contribution (`grad += …`), never assign"

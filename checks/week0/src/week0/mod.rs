@@ -46,9 +46,12 @@ pub fn indices(ctx: &Ctx, file: &str, name: &str) -> Result<Tensor, Fail> {
     ctx.fixture(file)?.get_as(name, DType::U32)
 }
 
+/// Train, dev and test names.
+pub type Split = (Vec<String>, Vec<String>, Vec<String>);
+
 /// The fixed 80/10/10 split of names.txt made by torch (`split.perm` of the bigram fixture):
 /// (train, dev, test).
-pub fn torch_split(ctx: &Ctx) -> Result<(Vec<String>, Vec<String>, Vec<String>), Fail> {
+pub fn torch_split(ctx: &Ctx) -> Result<Split, Fail> {
     let words = names()?;
     // Read on the host: the permutation is stored as int32, and candle's CUDA backend has no
     // kernel that converts I32 (book/src/cuda.md).

@@ -239,7 +239,7 @@ pub fn exercises() -> Vec<Exercise> {
 /// `grad * other`, unbroadcast to the shape of `like` (the mul_back mix-up: the same input twice).
 fn swapped(g: &Tensor, same: &Tensor, like: &Tensor) -> Result<Tensor, Fail> {
     let t = g.broadcast_mul(same).grader()?;
-    Ok(sum_to(&t, like.dims()).grader()?)
+    sum_to(&t, like.dims()).grader()
 }
 
 /// The gradients if ties gave the whole gradient to both sides.
@@ -320,7 +320,9 @@ fn valid_order(label: &str, parents: &[Vec<usize>], root: usize, order: &[usize]
     ensure(missing.is_empty(), || format!("{label}: {} reachable node(s) missing, e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]))?;
     for &v in order {
         for &p in &parents[v] {
-            ensure(pos[p] < pos[v], || format!("{label}: node {v} comes at position {} but its parent {p} only at {} (parents must come first)", pos[v], pos[p]))?;
+            ensure(pos[p] < pos[v], || {
+                format!("{label}: node {v} comes at position {} but its parent {p} only at {} (parents must come first)", pos[v], pos[p])
+            })?;
         }
     }
     ensure(order.last() == Some(&root), || format!("{label}: the root {root} must come last"))
@@ -335,7 +337,12 @@ fn bad(msg: &str) -> Fail {
 }
 
 fn usizes(v: &serde_json::Value, key: &str) -> Result<Vec<usize>, Fail> {
-    v.get(key).and_then(|a| a.as_array()).ok_or_else(|| bad(&format!("a node lacks {key}")))?.iter().map(|x| x.as_u64().map(|x| x as usize).ok_or_else(|| bad("not an index"))).collect()
+    v.get(key)
+        .and_then(|a| a.as_array())
+        .ok_or_else(|| bad(&format!("a node lacks {key}")))?
+        .iter()
+        .map(|x| x.as_u64().map(|x| x as usize).ok_or_else(|| bad("not an index")))
+        .collect()
 }
 
 /// "leaf leaf mul sum …": the op sequence, for reports.
@@ -394,7 +401,9 @@ fn candle_grads(g: &ag::Graph, root: usize) -> Result<Vec<Tensor>, Fail> {
             ag::Op::Mul(a, b) => (v(*a).broadcast_mul(v(*b)).on_learner()?, None),
             ag::Op::Matmul(a, b) => (v(*a).broadcast_matmul(v(*b)).on_learner()?, None),
             ag::Op::Maximum(a, b) => (v(*a).broadcast_maximum(v(*b)).on_learner()?, None),
-            ag::Op::Sum { x, dims, keepdim } => (if *keepdim { v(*x).sum_keepdim(dims.clone()).on_learner()? } else { v(*x).sum(dims.clone()).on_learner()? }, None),
+            ag::Op::Sum { x, dims, keepdim } => {
+                (if *keepdim { v(*x).sum_keepdim(dims.clone()).on_learner()? } else { v(*x).sum(dims.clone()).on_learner()? }, None)
+            }
             ag::Op::Index { x, indices } => (v(*x).index_select(indices, 0).on_learner()?, None),
         };
         vals.push(t);

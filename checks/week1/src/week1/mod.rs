@@ -3,15 +3,15 @@
 use crate::registry::Exercise;
 
 pub mod arrays;
+pub mod autograd;
 mod bench;
 pub mod convolutions;
 pub mod modules;
-pub mod resnet;
-pub mod training;
+pub mod optimisers;
 pub mod pictures;
 pub mod regression;
-pub mod autograd;
-pub mod optimisers;
+pub mod resnet;
+pub mod training;
 
 pub fn exercises() -> Vec<Exercise> {
     let mut v = Vec::new();

@@ -41,7 +41,9 @@ fn kaiming_stats(ctx: &Ctx, shape: &[usize], fan_in: usize, gain: f64, seed: u64
     let b = gain * (3.0 / fan_in as f64).sqrt();
     let max = v.iter().fold(0f64, |m, x| m.max(x.abs()));
     ensure(max <= b * (1.0 + 1e-6), || format!("{label}: a value {max:.6} exceeds the bound b = gain·√(3/fan_in) = {b:.6}"))?;
-    ensure(max >= 0.99 * b, || format!("{label}: the largest |value| is {max:.6}, but {n} draws from U(−b, b) reach 0.99·b = {:.6} (is b = gain·√(3/fan_in)?)", 0.99 * b))?;
+    ensure(max >= 0.99 * b, || {
+        format!("{label}: the largest |value| is {max:.6}, but {n} draws from U(−b, b) reach 0.99·b = {:.6} (is b = gain·√(3/fan_in)?)", 0.99 * b)
+    })?;
     let mean = v.iter().sum::<f64>() / n;
     let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
     let (want_var, se_mean, se_var) = (b * b / 3.0, b / (3.0 * n).sqrt(), b * b * (4.0 / 45.0 / n).sqrt());

@@ -84,7 +84,9 @@ type StepFn<'a> = dyn FnMut(&mut [Tensor], &[Tensor]) -> candle_core::Result<()>
 /// the trajectory `[steps + 1, total parameter count]`.
 fn run(problem: Problem, c: &Case, mut params: Vec<Tensor>, steps: usize, step: &mut StepFn) -> Result<Tensor, Fail> {
     let shapes: Vec<Vec<usize>> = params.iter().map(|p| p.dims().to_vec()).collect();
-    let flat = |ps: &[Tensor]| -> Result<Tensor, Fail> { Ok(Tensor::cat(&ps.iter().map(|p| p.flatten_all()).collect::<candle_core::Result<Vec<_>>>().grader()?, 0).grader()?) };
+    let flat = |ps: &[Tensor]| -> Result<Tensor, Fail> {
+        Tensor::cat(&ps.iter().map(|p| p.flatten_all()).collect::<candle_core::Result<Vec<_>>>().grader()?, 0).grader()
+    };
     let mut rows = vec![flat(&params)?];
     for k in 0..steps {
         let vars: Vec<Var> = params.iter().map(Var::from_tensor).collect::<candle_core::Result<_>>().grader()?;
@@ -104,7 +106,7 @@ fn run(problem: Problem, c: &Case, mut params: Vec<Tensor>, steps: usize, step: 
         }
         rows.push(flat(&params)?);
     }
-    Ok(Tensor::stack(&rows, 0).grader()?)
+    Tensor::stack(&rows, 0).grader()
 }
 
 /// What each stored wrong trajectory means.
@@ -120,7 +122,13 @@ fn describe(what: &str) -> &'static str {
 }
 
 /// Every case of `name` on `problem`, run with the optimiser `make` builds from the case.
-fn trajectories<S>(ctx: &Ctx, name: &'static str, problem: Problem, make: impl Fn(&Case) -> Result<S, Fail>, step: fn(&mut S, &mut [Tensor], &[Tensor]) -> candle_core::Result<()>) -> CheckResult {
+fn trajectories<S>(
+    ctx: &Ctx,
+    name: &'static str,
+    problem: Problem,
+    make: impl Fn(&Case) -> Result<S, Fail>,
+    step: fn(&mut S, &mut [Tensor], &[Tensor]) -> candle_core::Result<()>,
+) -> CheckResult {
     for c in crate::cases::cases(ctx, FX, name)? {
         let want = c.out()?;
         let mut opt = make(&c)?;

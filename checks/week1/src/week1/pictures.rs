@@ -30,7 +30,7 @@ fn mlp(c: &Case) -> Result<pc::CoordMlp, Fail> {
 /// Zero the entries the fixture marks ambiguous (hit/miss within rounding of a boundary), in
 /// the learner's result and in the expected one alike.
 fn mask(t: &Tensor, ambiguous: &Tensor) -> Result<Tensor, Fail> {
-    Ok(ambiguous.where_cond(&t.zeros_like().grader()?, t).grader()?)
+    ambiguous.where_cond(&t.zeros_like().grader()?, t).grader()
 }
 
 fn hits_vs_torch(ctx: &Ctx, name: &'static str, f: impl Fn(&Case) -> Result<Tensor, Fail>) -> CheckResult {
@@ -38,7 +38,11 @@ fn hits_vs_torch(ctx: &Ctx, name: &'static str, f: impl Fn(&Case) -> Result<Tens
         let got = f(&c)?;
         crate::check::shape_is(&c.label(), &got, c.out()?.dims())?;
         let amb = c.t("ambiguous")?;
-        exact(&format!("{} (u8: 1 = hit; rays within 1e-4 of an edge are not compared)", c.label()), &mask(&got.to_dtype(DType::U8).learner()?, &amb)?, &mask(&c.out()?, &amb)?)?;
+        exact(
+            &format!("{} (u8: 1 = hit; rays within 1e-4 of an edge are not compared)", c.label()),
+            &mask(&got.to_dtype(DType::U8).learner()?, &amb)?,
+            &mask(&c.out()?, &amb)?,
+        )?;
     }
     Ok(())
 }

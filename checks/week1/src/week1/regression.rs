@@ -32,11 +32,8 @@ const GD: Tol = Tol { abs: 2e-5, rel: 2e-5 };
 fn accuracy(x: &Tensor, labels: &Tensor, w: &Tensor, b: &Tensor) -> Result<f64, Fail> {
     let logits = x.matmul(w).grader()?.broadcast_add(b).grader()?.to_dtype(DType::F32).grader()?.to_vec2::<f32>().grader()?;
     let labels = labels.to_vec1::<u32>().grader()?;
-    let right = logits
-        .iter()
-        .zip(&labels)
-        .filter(|(row, &y)| row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i as u32) == Some(y))
-        .count();
+    let right =
+        logits.iter().zip(&labels).filter(|(row, &y)| row.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|(i, _)| i as u32) == Some(y)).count();
     Ok(right as f64 / labels.len() as f64)
 }
 
@@ -128,4 +125,3 @@ pub fn exercises() -> Vec<Exercise> {
             }),
     ]
 }
-

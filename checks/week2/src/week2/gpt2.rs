@@ -47,7 +47,9 @@ pub(crate) const PRETRAINED: &str = "week2/pretrained.safetensors";
 pub(crate) fn pretrained_reference(ctx: &Ctx) -> Result<std::rc::Rc<crate::check::Fixture>, Fail> {
     let listed = crate::fixtures::manifest().map_err(Fail::Fixture)?.contains_key(PRETRAINED);
     if !listed {
-        return Err(Fail::Skipped(format!("no reference logits yet: {PRETRAINED} is made by fixtures/gen/week2_pretrained.py on a machine whose HF cache holds gpt2 and bert-base-uncased")));
+        return Err(Fail::Skipped(format!(
+            "no reference logits yet: {PRETRAINED} is made by fixtures/gen/week2_pretrained.py on a machine whose HF cache holds gpt2 and bert-base-uncased"
+        )));
     }
     ctx.fixture(PRETRAINED)
 }
@@ -89,7 +91,11 @@ fn trainable(dev: &Device) -> Result<(VarMap, g::Gpt2), Fail> {
     let mut vm = VarMap::new();
     let model = g::Gpt2::load(VarBuilder::from_varmap(&vm, DType::F32, dev), &cfg).learner()?;
     let path = fixture_path(MODEL)?;
-    vm.load(&path).map_err(|e| Fail::Mismatch(format!("loading the fixture weights into your model's variables failed: {e} (does `load` ask for names or shapes the file does not have?)")))?;
+    vm.load(&path).map_err(|e| {
+        Fail::Mismatch(format!(
+            "loading the fixture weights into your model's variables failed: {e} (does `load` ask for names or shapes the file does not have?)"
+        ))
+    })?;
     Ok((vm, model))
 }
 
@@ -333,7 +339,11 @@ fn backward_bench(small: bool, batch: usize, dev: &Device) -> candle_core::Resul
 pub fn benches() -> Vec<crate::bench::Bench> {
     use crate::bench::Bench;
     vec![
-        Bench { id: "week2.gpt2.tiny_forward_b1", about: "tiny GPT-2 (2 layers, d 64, vocab 1000), logits of 1 × 128 tokens", setup: |d| forward_bench(false, 1, d) },
+        Bench {
+            id: "week2.gpt2.tiny_forward_b1",
+            about: "tiny GPT-2 (2 layers, d 64, vocab 1000), logits of 1 × 128 tokens",
+            setup: |d| forward_bench(false, 1, d),
+        },
         Bench { id: "week2.gpt2.tiny_forward_b8", about: "tiny GPT-2, logits of 8 × 128 tokens", setup: |d| forward_bench(false, 8, d) },
         Bench { id: "week2.gpt2.tiny_backward_b8", about: "tiny GPT-2, loss + backward of 8 × 128 tokens", setup: |d| backward_bench(false, 8, d) },
         Bench { id: "week2.gpt2.small_forward_b1", about: "GPT-2 small shape (124M, random), logits of 1 × 128 tokens", setup: |d| forward_bench(true, 1, d) },

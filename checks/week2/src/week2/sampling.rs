@@ -39,7 +39,7 @@ macro_rules! ex {
 }
 
 fn u32s(t: &Tensor) -> Result<Tensor, Fail> {
-    Ok(t.to_dtype(DType::U32).grader()?)
+    t.to_dtype(DType::U32).grader()
 }
 
 /// The fixture model loaded by the learner's own GPT-2 (`Gpt2::from_dir` calls their `load`).
@@ -51,7 +51,7 @@ fn model(ctx: &Ctx) -> Result<g::Gpt2, Fail> {
 }
 
 fn ids_of(t: &Tensor) -> Result<Vec<u32>, Fail> {
-    Ok(t.to_dtype(DType::U32).grader()?.flatten_all().grader()?.to_vec1::<u32>().grader()?)
+    t.to_dtype(DType::U32).grader()?.flatten_all().grader()?.to_vec1::<u32>().grader()
 }
 
 /// `n` draws of the learner's `sample` with a seeded RNG, tested against `softmax(logits)`
@@ -78,7 +78,11 @@ fn chi_square(label: &str, logits: &[f32], n: usize, seed: u64, dev: &candle_cor
     let stat: f64 = support.iter().map(|&i| (counts[i] as f64 - n as f64 * p[i]).powi(2) / (n as f64 * p[i])).sum();
     let df = support.len().saturating_sub(1).max(1);
     let pval = crate::stats::chi_square_tail(stat, df);
-    let worst = support.iter().max_by(|&&a, &&b| ((counts[a] as f64 - n as f64 * p[a]).abs()).total_cmp(&(counts[b] as f64 - n as f64 * p[b]).abs())).copied().unwrap_or(0);
+    let worst = support
+        .iter()
+        .max_by(|&&a, &&b| ((counts[a] as f64 - n as f64 * p[a]).abs()).total_cmp(&(counts[b] as f64 - n as f64 * p[b]).abs()))
+        .copied()
+        .unwrap_or(0);
     ensure(pval >= 1e-4, || {
         format!(
             "{label}: chi-square {stat:.1} (df {df}, p = {pval:.1e} < 1e-4) over {n} draws: the samples do not follow softmax(logits); e.g. token {worst} came {} times, expected {:.0}",
@@ -433,9 +437,21 @@ fn kv_bench(dev: &candle_core::Device, new: usize, cached: bool) -> candle_core:
 pub fn benches() -> Vec<crate::bench::Bench> {
     use crate::bench::{Bench, Iteration};
     vec![
-        Bench { id: "week2.kv.cached", about: "generate_greedy, GPT-2-small shape (random weights), 8-token prompt + 32 new tokens, KV cache", setup: |dev| kv_bench(dev, 32, true) },
-        Bench { id: "week2.kv.uncached", about: "the same generation recomputing the whole sequence at every step (no cache)", setup: |dev| kv_bench(dev, 32, false) },
-        Bench { id: "week2.kv.cached_256", about: "SLOW (runs only when a filter names it, once): generate_greedy as week2.kv.cached, 256 new tokens", setup: |dev| kv_bench(dev, 256, true) },
+        Bench {
+            id: "week2.kv.cached",
+            about: "generate_greedy, GPT-2-small shape (random weights), 8-token prompt + 32 new tokens, KV cache",
+            setup: |dev| kv_bench(dev, 32, true),
+        },
+        Bench {
+            id: "week2.kv.uncached",
+            about: "the same generation recomputing the whole sequence at every step (no cache)",
+            setup: |dev| kv_bench(dev, 32, false),
+        },
+        Bench {
+            id: "week2.kv.cached_256",
+            about: "SLOW (runs only when a filter names it, once): generate_greedy as week2.kv.cached, 256 new tokens",
+            setup: |dev| kv_bench(dev, 256, true),
+        },
         Bench {
             id: "week2.kv.uncached_256",
             about: "SLOW (about 5 minutes on a 2-core CPU; runs only when a filter names it, once): 256 new tokens recomputing the whole sequence every step",

@@ -37,7 +37,7 @@ fn weights(c: &Case) -> Result<sq::RnnWeights, Fail> {
 /// answer for it; candle's CUDA `matmul` refuses this layout unless the cell makes it contiguous.
 fn time_step(x: &Tensor) -> Result<Tensor, Fail> {
     let z = x.zeros_like().grader()?;
-    Ok(Tensor::stack(&[&z, x, &z], 1).grader()?.narrow(1, 1, 1).grader()?.squeeze(1).grader()?)
+    Tensor::stack(&[&z, x, &z], 1).grader()?.narrow(1, 1, 1).grader()?.squeeze(1).grader()
 }
 
 macro_rules! ex {
@@ -50,7 +50,11 @@ macro_rules! ex {
 fn ngram(ctx: &Ctx) -> Result<(usize, Vec<u32>, Vec<u32>, serde_json::Value), Fail> {
     let j = ctx.json(NGRAM)?;
     let ids = |k: &str| -> Result<Vec<u32>, Fail> {
-        j[k].as_array().ok_or_else(|| Fail::Fixture(format!("{NGRAM}: no {k}")))?.iter().map(|v| v.as_u64().map(|x| x as u32).ok_or_else(|| Fail::Fixture(format!("{NGRAM}: {k} holds a non-integer")))).collect()
+        j[k].as_array()
+            .ok_or_else(|| Fail::Fixture(format!("{NGRAM}: no {k}")))?
+            .iter()
+            .map(|v| v.as_u64().map(|x| x as u32).ok_or_else(|| Fail::Fixture(format!("{NGRAM}: {k} holds a non-integer"))))
+            .collect()
     };
     let vocab = j["vocab"].as_u64().ok_or_else(|| Fail::Fixture(format!("{NGRAM}: no vocab")))? as usize;
     Ok((vocab, ids("train")?, ids("test")?, j["cases"].clone()))
@@ -165,13 +169,13 @@ pub fn exercises() -> Vec<Exercise> {
             .check("vs torch (nn.LSTMCell): h' and c'", |ctx| {
                 vs_torch(ctx, "lstm_cell", RNN, |c| {
                     let (h, cc) = sq::lstm_cell(&c.t("x")?, &c.t("h")?, &c.t("c")?, &weights(c)?).learner()?;
-                    Ok(Tensor::stack(&[h, cc], 0).on_learner()?)
+                    Tensor::stack(&[h, cc], 0).on_learner()
                 })
             })
             .check("x sliced out of a sequence (rows not contiguous)", |ctx| {
                 vs_torch(ctx, "lstm_cell", RNN, |c| {
                     let (h, cc) = sq::lstm_cell(&time_step(&c.t("x")?)?, &c.t("h")?, &c.t("c")?, &weights(c)?).learner()?;
-                    Ok(Tensor::stack(&[h, cc], 0).on_learner()?)
+                    Tensor::stack(&[h, cc], 0).on_learner()
                 })
             }),
         ex!(gru_cell, "a GRU cell", "Project x and h separately ([b, 3H] each); r and z from the sums of their first two thirds; n = tanh(x-part + r ⊙ h-part) for the last third; h' = (1 − z) ⊙ n + z ⊙ h.")

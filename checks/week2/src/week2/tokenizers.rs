@@ -108,7 +108,10 @@ fn same_seq<T: PartialEq + std::fmt::Debug>(label: &str, got: &[T], want: &[T]) 
 }
 
 fn hf_bert() -> Result<Tokenizer, Fail> {
-    let wp = HfWordPiece::from_file(&fx_path("wordpiece-vocab.txt")?).unk_token("[UNK]".into()).build().map_err(|e| Fail::Internal(format!("tokenizers WordPiece: {e}")))?;
+    let wp = HfWordPiece::from_file(&fx_path("wordpiece-vocab.txt")?)
+        .unk_token("[UNK]".into())
+        .build()
+        .map_err(|e| Fail::Internal(format!("tokenizers WordPiece: {e}")))?;
     let mut t = Tokenizer::new(wp);
     t.with_normalizer(Some(BertNormalizer::default())).map_err(|e| Fail::Internal(e.to_string()))?;
     t.with_pre_tokenizer(Some(BertPreTokenizer));
@@ -150,7 +153,10 @@ fn wordpiece(ctx: &Ctx) -> Result<tk::WordPiece, Fail> {
     Ok(tk::WordPiece::from_lines(&lines))
 }
 
-fn vocab_and_merges() -> Result<(HashMap<String, u32>, Vec<(String, String)>), Fail> {
+/// A byte-level BPE's vocabulary (token → id) and its merges in order.
+type VocabMerges = (HashMap<String, u32>, Vec<(String, String)>);
+
+fn vocab_and_merges() -> Result<VocabMerges, Fail> {
     let v = std::fs::read_to_string(fx_path("bpe-vocab.json")?).map_err(|e| Fail::Fixture(e.to_string()))?;
     let vocab: HashMap<String, u32> = serde_json::from_str(&v).map_err(|e| Fail::Fixture(format!("bpe-vocab.json: {e}")))?;
     let m = std::fs::read_to_string(fx_path("bpe-merges.txt")?).map_err(|e| Fail::Fixture(e.to_string()))?;
@@ -167,7 +173,10 @@ fn bpe() -> Result<tk::Bpe, Fail> {
 /// contractions, accented and non-Latin letters, CJK, emoji (4-byte UTF-8), combining marks and
 /// control characters.
 fn random_text(rng: &mut ChaCha8Rng) -> String {
-    const PARTS: &[&str] = &[" ", "  ", "\n", "\t", "   \n", "'s", "'ll", "n't", "0", "42", "3.14", "the", "Hello", "WORLD", "é", "ß", "Ω", "ж", "ע", "ب", "न", "東", "京", "한", "🙂", "🚀", "👍🏽", "\u{301}", "\u{0}", "\u{7f}", "!", "?!", "...", "—", "«", "\u{feff}", "\u{200d}"];
+    const PARTS: &[&str] = &[
+        " ", "  ", "\n", "\t", "   \n", "'s", "'ll", "n't", "0", "42", "3.14", "the", "Hello", "WORLD", "é", "ß", "Ω", "ж", "ע", "ب", "न", "東", "京", "한",
+        "🙂", "🚀", "👍🏽", "\u{301}", "\u{0}", "\u{7f}", "!", "?!", "...", "—", "«", "\u{feff}", "\u{200d}",
+    ];
     let n = rng.random_range(1..40);
     let mut s = String::new();
     for _ in 0..n {
@@ -208,7 +217,7 @@ fn no_panic<T>(what: &str, f: impl FnOnce() -> T) -> Result<T, Fail> {
 /// converts tiktoken files (every split of a token into two tokens, ordered by the token's
 /// rank, then the parts' ranks): merging the pair of lowest rank first is then exactly
 /// tiktoken's rule of merging the pair whose concatenation has the lowest rank.
-fn gpt2_real(ctx: &Ctx) -> Result<(HashMap<String, u32>, Vec<(String, String)>, tiktoken_rs::CoreBPE), Fail> {
+fn gpt2_real(ctx: &Ctx) -> Result<(VocabMerges, tiktoken_rs::CoreBPE), Fail> {
     let core = tiktoken_rs::r50k_base().map_err(|e| Fail::Internal(format!("tiktoken-rs r50k_base: {e}")))?;
     let j = ctx.json(EXPECTED)?;
     let table: Vec<char> = strings(&j["bytes_to_unicode"]).iter().filter_map(|s| s.chars().next()).collect();
@@ -229,7 +238,7 @@ fn gpt2_real(ctx: &Ctx) -> Result<(HashMap<String, u32>, Vec<(String, String)>, 
         merges.extend(local.into_iter().map(|(_, _, i)| (text(&t[..i]), text(&t[i..]))));
     }
     let vocab = tokens.iter().enumerate().map(|(i, t)| (text(t), i as u32)).collect();
-    Ok((vocab, merges, core))
+    Ok(((vocab, merges), core))
 }
 
 pub fn exercises() -> Vec<Exercise> {
@@ -340,7 +349,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             })
             .check("with GPT-2's real vocabulary: ids equal tiktoken's GPT-2 encoding (r50k_base) on the test texts and Tiny Shakespeare", |ctx| {
-                let (vocab, merges, core) = gpt2_real(ctx)?;
+                let ((vocab, merges), core) = gpt2_real(ctx)?;
                 let b = tk::Bpe::new(vocab, &merges);
                 for c in cases(ctx)? {
                     same_seq(&format!("GPT-2 encode({})", short(&c.text)), &no_panic(&short(&c.text), || b.encode(&c.text))?, &core.encode_ordinary(&c.text))?;
@@ -436,7 +445,7 @@ pub fn benches() -> Vec<crate::bench::Bench> {
             about: "Bpe::encode with GPT-2's real vocabulary (from tiktoken-rs' r50k_base) on the same text",
             setup: |_| -> candle_core::Result<Iteration> {
                 let ctx = Ctx::new(candle_core::Device::Cpu, false);
-                let (vocab, merges, _) = gpt2_real(&ctx).map_err(fail_err)?;
+                let ((vocab, merges), _) = gpt2_real(&ctx).map_err(fail_err)?;
                 let b = tk::Bpe::new(vocab, &merges);
                 let text = shakespeare().map_err(fail_err)?;
                 Ok(Box::new(move || {

@@ -5,11 +5,11 @@
 
 use super::grad_of;
 use crate::cases::cases;
+use crate::check::{ensure, Ctx};
 use crate::check::{Fail, Learner};
 use crate::compare::{close, close_with, Candidate, Tol};
 use crate::registry::Exercise;
 use crate::subject::week4::dpo as dp;
-use crate::check::{ensure, Ctx};
 use crate::subject::week4::lm_rl as lm;
 use candle_core::Var;
 use rand::SeedableRng;
@@ -112,17 +112,29 @@ fn dpo_run(ctx: &Ctx) -> Result<(), Fail> {
     let lp = |m: &lm::CharMlp, which: fn(&dp::Pair) -> &Vec<u32>| -> Result<Vec<f32>, Fail> {
         let prompts: Vec<Vec<u32>> = test.iter().map(|p| p.prompt.clone()).collect();
         let answers: Vec<Vec<u32>> = test.iter().map(|p| which(p).clone()).collect();
-        Ok(m.token_logps(&prompts, &answers).learner()?.sum(1).on_learner()?.to_vec1::<f32>().on_learner()?)
+        m.token_logps(&prompts, &answers).learner()?.sum(1).on_learner()?.to_vec1::<f32>().on_learner()
     };
     let (pc, pr, rc, rr) = (lp(&policy, |p| &p.chosen)?, lp(&policy, |p| &p.rejected)?, lp(&reference, |p| &p.chosen)?, lp(&reference, |p| &p.rejected)?);
     let right = (0..test.len()).filter(|&i| (pc[i] - rc[i]) > (pr[i] - rr[i])).count();
     let (first, last) = (margins[0], margins[steps - 1]);
-    ctx.note(format!("{steps} steps on {} pairs in {secs:.1}s: mean margin {first:.3} → {last:.3}; held-out pairs ranked right: {right} of {}", train.len(), test.len()));
-    ensure(first.abs() < 1e-4, || format!("the first margin is {first}, expected 0 (the policy starts as a copy of the reference; record the margin before the step)"))?;
+    ctx.note(format!(
+        "{steps} steps on {} pairs in {secs:.1}s: mean margin {first:.3} → {last:.3}; held-out pairs ranked right: {right} of {}",
+        train.len(),
+        test.len()
+    ));
+    ensure(first.abs() < 1e-4, || {
+        format!("the first margin is {first}, expected 0 (the policy starts as a copy of the reference; record the margin before the step)")
+    })?;
     ensure(last >= 1.0, || format!("the mean margin reached {last:.3}, needs ≥ 1"))
 }
 
-fn dpo_ref(pc: &candle_core::Tensor, pr: &candle_core::Tensor, rc: &candle_core::Tensor, rr: &candle_core::Tensor, beta: f64) -> candle_core::Result<candle_core::Tensor> {
+fn dpo_ref(
+    pc: &candle_core::Tensor,
+    pr: &candle_core::Tensor,
+    rc: &candle_core::Tensor,
+    rr: &candle_core::Tensor,
+    beta: f64,
+) -> candle_core::Result<candle_core::Tensor> {
     let z = (((pc - rc)? - (pr - rr)?)? * beta)?;
     // −log σ(z) = softplus(−z), computed stably
     let sp = (z.neg()?.relu()? + (z.abs()?.neg()?.exp()? + 1.0)?.log()?)?;

@@ -21,7 +21,13 @@ const FX: &str = "week4/dqn.safetensors";
 const LOSS: Tol = Tol::F32;
 
 fn transition(i: usize) -> dq::Transition {
-    dq::Transition { state: vec![i as f32, -(i as f32)], action: i % 3, reward: 10.0 * i as f32, next_state: vec![i as f32 + 0.5, 7.0], done: i.is_multiple_of(2) }
+    dq::Transition {
+        state: vec![i as f32, -(i as f32)],
+        action: i % 3,
+        reward: 10.0 * i as f32,
+        next_state: vec![i as f32 + 0.5, 7.0],
+        done: i.is_multiple_of(2),
+    }
 }
 
 macro_rules! ex {

@@ -58,7 +58,13 @@ fn positions(ctx: &Ctx) -> Result<Vec<Position>, Fail> {
 }
 
 fn show(b: &[i8; 9]) -> String {
-    b.iter().map(|&c| match c { 1 => 'X', -1 => 'O', _ => '.' }).collect()
+    b.iter()
+        .map(|&c| match c {
+            1 => 'X',
+            -1 => 'O',
+            _ => '.',
+        })
+        .collect()
 }
 
 pub fn exercises() -> Vec<Exercise> {

@@ -77,12 +77,40 @@ pub fn exercises() -> Vec<Exercise> {
 }
 
 const POSITIVE: &[&str] = &[
-    "love", "loved", "loves", "loving", "sweet", "good", "gentle", "fair", "joy", "happy", "kind", "dear", "noble", "honour", "honest", "grace", "gracious", "blessed", "bless", "merry",
-    "glad", "peace", "smile", "true", "heaven", "beauty", "beautiful", "best", "friend", "friends",
+    "love",
+    "loved",
+    "loves",
+    "loving",
+    "sweet",
+    "good",
+    "gentle",
+    "fair",
+    "joy",
+    "happy",
+    "kind",
+    "dear",
+    "noble",
+    "honour",
+    "honest",
+    "grace",
+    "gracious",
+    "blessed",
+    "bless",
+    "merry",
+    "glad",
+    "peace",
+    "smile",
+    "true",
+    "heaven",
+    "beauty",
+    "beautiful",
+    "best",
+    "friend",
+    "friends",
 ];
 const NEGATIVE: &[&str] = &[
-    "hate", "hated", "death", "dead", "die", "kill", "killed", "murder", "blood", "bloody", "foul", "vile", "false", "traitor", "villain", "grief", "woe", "sorrow", "curse", "cursed",
-    "fear", "evil", "wicked", "enemy", "enemies", "poison", "tears", "weep", "war", "sick",
+    "hate", "hated", "death", "dead", "die", "kill", "killed", "murder", "blood", "bloody", "foul", "vile", "false", "traitor", "villain", "grief", "woe",
+    "sorrow", "curse", "cursed", "fear", "evil", "wicked", "enemy", "enemies", "poison", "tears", "weep", "war", "sick",
 ];
 
 /// The rule: more positive than negative words → Some(true), more negative → Some(false).
@@ -171,7 +199,11 @@ fn value_run(ctx: &Ctx) -> Result<(), Fail> {
         let err: f32 = pred.iter().zip(&finals).map(|(p, f)| (p - f).powi(2)).sum();
         r2.push((k, 1.0 - err / var));
     }
-    ctx.note(format!("R² of the final score by prefix length (of {len}): {} ({:.0}s)", r2.iter().map(|(k, r)| format!("{k}: {r:.3}")).collect::<Vec<_>>().join(", "), start.elapsed().as_secs_f64()));
+    ctx.note(format!(
+        "R² of the final score by prefix length (of {len}): {} ({:.0}s)",
+        r2.iter().map(|(k, r)| format!("{k}: {r:.3}")).collect::<Vec<_>>().join(", "),
+        start.elapsed().as_secs_f64()
+    ));
     ensure(r2[3].1 >= 0.5, || format!("R² on full continuations {:.3}, needs ≥ 0.5", r2[3].1))?;
     ensure(r2[1].1 > 0.0, || format!("R² from half of each continuation {:.3}, needs > 0 (better than predicting the mean)", r2[1].1))
 }
@@ -193,7 +225,10 @@ fn fudge_run(ctx: &Ctx) -> Result<(), Fail> {
     for (p, g) in plain.iter().zip(&guided).take(3) {
         ctx.note(format!("plain {:?} · guided {:?}", lm::decode(p), lm::decode(g)));
     }
-    ctx.note(format!("mean reward-model score of 256 continuations: plain {a:.3}, FUDGE-guided (top 10, strength 4) {b:.3} ({:.0}s)", start.elapsed().as_secs_f64()));
+    ctx.note(format!(
+        "mean reward-model score of 256 continuations: plain {a:.3}, FUDGE-guided (top 10, strength 4) {b:.3} ({:.0}s)",
+        start.elapsed().as_secs_f64()
+    ));
     ensure(b >= a + 0.1, || format!("guided samples score {b:.3}, plain ones {a:.3}: needs a rise of ≥ 0.1"))
 }
 
@@ -204,7 +239,9 @@ fn rl_run(ctx: &Ctx) -> Result<(), Fail> {
     let setup = start.elapsed().as_secs_f64();
     let cfg = lm::RlConfig::default();
     let rep = lm::rl_finetune(&policy, &reference, &rm, &prompts, &cfg, &mut ChaCha8Rng::seed_from_u64(1)).learner()?;
-    ensure(rep.scores.len() == cfg.steps && rep.kls.len() == cfg.steps, || format!("the report has {} scores and {} KL values for {} steps", rep.scores.len(), rep.kls.len(), cfg.steps))?;
+    ensure(rep.scores.len() == cfg.steps && rep.kls.len() == cfg.steps, || {
+        format!("the report has {} scores and {} KL values for {} steps", rep.scores.len(), rep.kls.len(), cfg.steps)
+    })?;
     let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
     let (first, last) = (mean(&rep.scores[..10]), mean(&rep.scores[cfg.steps - 10..]));
     let kl = mean(&rep.kls[cfg.steps - 10..]);

@@ -44,7 +44,9 @@ pub(crate) fn bools(t: &Tensor) -> Result<Vec<bool>, Fail> {
 pub(crate) fn grad_of(loss: &Tensor, x: &Var, what: &str) -> Result<Tensor, Fail> {
     let grads = loss.backward().learner()?;
     grads.get(x.as_tensor()).cloned().ok_or_else(|| {
-        Fail::Mismatch(format!("no gradient reached {what}: the result is not connected to it (a detach, a softmax_last_dim, or values rebuilt from Vec<f32>?)"))
+        Fail::Mismatch(format!(
+            "no gradient reached {what}: the result is not connected to it (a detach, a softmax_last_dim, or values rebuilt from Vec<f32>?)"
+        ))
     })
 }
 

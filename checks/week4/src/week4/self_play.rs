@@ -18,7 +18,13 @@ macro_rules! ex {
 }
 
 fn show(b: &[i8; 9]) -> String {
-    b.iter().map(|&c| match c { 1 => 'X', -1 => 'O', _ => '.' }).collect()
+    b.iter()
+        .map(|&c| match c {
+            1 => 'X',
+            -1 => 'O',
+            _ => '.',
+        })
+        .collect()
 }
 
 /// Play one game: `agent` moves as `agent_side` (1 = X), the solver picks at random among its
@@ -120,7 +126,10 @@ fn self_play_vs_solver(ctx: &Ctx) -> Result<(), Fail> {
     curve.push((games, ok as f32));
     let series: Vec<f32> = curve.iter().map(|c| c.1).collect();
     crate::picture::lines(&ctx.artefact("week4/self_play_curve.png")?, &[&series], 480, 240)?;
-    ctx.note(format!("won or drawn against the perfect player after {}", curve.iter().map(|(g, f)| format!("{g} games: {:.1} %", 100.0 * f)).collect::<Vec<_>>().join(", ")));
+    ctx.note(format!(
+        "won or drawn against the perfect player after {}",
+        curve.iter().map(|(g, f)| format!("{g} games: {:.1} %", 100.0 * f)).collect::<Vec<_>>().join(", ")
+    ));
     let exact = solver.value.iter().filter(|(b, v)| table.v.get(*b).is_some_and(|x| x.round() as i8 == **v)).count();
     ctx.note(format!("{games} self-play games in {secs:.1}s; {} positions in the table ({exact} round to their minimax value); against the perfect player: {wins} won, {draws} drawn, {losses} lost", table.v.len()));
     ensure(ok >= 0.95, || format!("won or drew {:.1} % of 200 games against the perfect player, needs ≥ 95 %", 100.0 * ok))

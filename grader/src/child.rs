@@ -152,7 +152,7 @@ fn rules_check(week_dir: &str, ex: &Exercise, func: &str) -> CheckReport {
     let Ok(src) = std::fs::read_to_string(&path) else {
         return CheckReport { name, status: Status::Error, detail: Some(format!("cannot read {}", path.display())) };
     };
-    let Some(body) = function_body(&src, func) else {
+    let Some(body) = crate::source::function_body(&src, func) else {
         return CheckReport { name, status: Status::Failed, detail: Some(format!("no function `{func}` found in {}", path.display())) };
     };
     let used: Vec<&str> = ex.forbidden.iter().copied().filter(|f| body.contains(f)).collect();
@@ -164,48 +164,5 @@ fn rules_check(week_dir: &str, ex: &Exercise, func: &str) -> CheckReport {
             status: Status::Failed,
             detail: Some(format!("`{func}` uses {}, which this puzzle's rules forbid (see its doc comment)", used.join(", "))),
         }
-    }
-}
-
-/// The text of `fn name`'s body with `//` comments removed, or None.
-pub fn function_body(src: &str, name: &str) -> Option<String> {
-    let code: String = src.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
-    let pat = format!("fn {name}");
-    let mut from = 0;
-    let start = loop {
-        let i = code[from..].find(&pat)? + from;
-        let next = code[i + pat.len()..].chars().next()?;
-        if next == '(' || next == '<' || next.is_whitespace() {
-            break i;
-        }
-        from = i + pat.len();
-    };
-    let open = code[start..].find('{')? + start;
-    let mut depth = 0;
-    for (k, ch) in code[open..].char_indices() {
-        match ch {
-            '{' => depth += 1,
-            '}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(code[open + 1..open + k].to_string());
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::function_body;
-
-    #[test]
-    fn extracts_bodies_and_strips_comments() {
-        let src = "fn cumsum_helper() { 1 }\n/// doc\npub fn cumsum(a: &T) -> R {\n    // a.cumsum(0) is forbidden\n    let x = { a.sum(0) };\n    x\n}\n";
-        let b = function_body(src, "cumsum").unwrap();
-        assert!(b.contains("a.sum(0)") && !b.contains("a.cumsum"), "{b}");
-        assert!(function_body(src, "missing").is_none());
     }
 }

@@ -22,6 +22,7 @@ pub mod registry;
 pub mod report;
 pub mod reset;
 pub mod runner;
+pub mod source;
 pub mod stats;
 pub mod stubs;
 pub mod subject;

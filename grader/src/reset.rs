@@ -20,88 +20,8 @@
 //! and every other file, stays as it was.
 
 use crate::registry::Exercise;
+use crate::source::code_mask;
 use std::path::{Path, PathBuf};
-
-/// Which bytes of `src` are code (not comments, strings or char literals).
-fn code_mask(src: &str) -> Vec<bool> {
-    let b = src.as_bytes();
-    let n = b.len();
-    let mut mask = vec![true; n];
-    let mut i = 0;
-    let blank = |mask: &mut Vec<bool>, from: usize, to: usize| {
-        for m in &mut mask[from..to.min(n)] {
-            *m = false;
-        }
-    };
-    while i < n {
-        let c = b[i];
-        if c == b'/' && i + 1 < n && b[i + 1] == b'/' {
-            let end = src[i..].find('\n').map(|e| i + e).unwrap_or(n);
-            blank(&mut mask, i, end);
-            i = end;
-        } else if c == b'/' && i + 1 < n && b[i + 1] == b'*' {
-            let (mut depth, mut j) = (1, i + 2);
-            while j < n && depth > 0 {
-                if b[j] == b'/' && j + 1 < n && b[j + 1] == b'*' {
-                    depth += 1;
-                    j += 2;
-                } else if b[j] == b'*' && j + 1 < n && b[j + 1] == b'/' {
-                    depth -= 1;
-                    j += 2;
-                } else {
-                    j += 1;
-                }
-            }
-            blank(&mut mask, i, j);
-            i = j;
-        } else if (c == b'r' || (c == b'b' && i + 1 < n && b[i + 1] == b'r')) && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')) && {
-            let k = if c == b'b' { i + 2 } else { i + 1 };
-            let mut h = k;
-            while h < n && b[h] == b'#' {
-                h += 1;
-            }
-            h < n && b[h] == b'"'
-        } {
-            // raw string r#"…"#
-            let k = if c == b'b' { i + 2 } else { i + 1 };
-            let mut h = k;
-            while b[h] == b'#' {
-                h += 1;
-            }
-            let close = format!("\"{}", "#".repeat(h - k));
-            let end = src[h + 1..].find(&close).map(|e| h + 1 + e + close.len()).unwrap_or(n);
-            blank(&mut mask, i, end);
-            i = end;
-        } else if c == b'"' {
-            let mut j = i + 1;
-            while j < n && b[j] != b'"' {
-                j += if b[j] == b'\\' { 2 } else { 1 };
-            }
-            blank(&mut mask, i, j + 1);
-            i = j + 1;
-        } else if c == b'\'' {
-            // A char literal ('x', '\n', '\u{1F600}', '{') or a lifetime ('a).
-            if i + 1 < n && b[i + 1] == b'\\' {
-                let end = src[i + 2..].find('\'').map(|e| i + 2 + e + 1).unwrap_or(n);
-                blank(&mut mask, i, end);
-                i = end;
-            } else if let Some(ch) = src[i + 1..].chars().next() {
-                let after = i + 1 + ch.len_utf8();
-                if after < n && b[after] == b'\'' {
-                    blank(&mut mask, i, after + 1);
-                    i = after + 1;
-                } else {
-                    i += 1;
-                }
-            } else {
-                i += 1;
-            }
-        } else {
-            i += 1;
-        }
-    }
-    mask
-}
 
 /// A top-level or nested item: its byte span (whole lines) and first line.
 #[derive(Debug, Clone)]

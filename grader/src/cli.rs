@@ -1,7 +1,7 @@
 //! The command line: `grader grade | watch | list | hint | reset | stubs | fixtures | data | bench | dist`.
 
 use crate::{child, dist, fixtures, make_device, registry, report, root, runner, stubs, subject};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use registry::{Exercise, Week};
 use report::{paint, ExerciseReport, GradeReport, Status, Summary, BOLD, DIM};
 use std::io::Write;
@@ -17,45 +17,49 @@ struct Cli {
     cmd: Cmd,
 }
 
+/// What `grade` takes.
+#[derive(Args)]
+struct GradeArgs {
+    /// The week, e.g. week1.
+    week: String,
+    /// Only exercises whose id contains this text (e.g. `cumsum` or `week1.arrays`).
+    filter: Option<String>,
+    /// Where tensors live: cpu, or cuda (needs a build with `--features cuda`).
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Print one JSON document instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Also run the long training targets (minutes each).
+    #[arg(long)]
+    long: bool,
+    /// Also run the checks against real pretrained weights (downloads through hf-hub, or
+    /// reads the HF cache; honours HF_HUB_OFFLINE).
+    #[arg(long)]
+    pretrained: bool,
+    /// Exercises graded at once (default: the number of cores).
+    #[arg(long, short)]
+    jobs: Option<usize>,
+    /// Multiply every time limit by this factor.
+    #[arg(long, default_value_t = 1.0)]
+    timeout_scale: f64,
+    /// Grade on the CPU as well and list every exercise whose verdict, or whose compared
+    /// numbers (within each check's tolerance), differ between the two devices: the parity
+    /// report to run before teaching on GPUs (`--device cuda --compare-cpu`).
+    #[arg(long)]
+    compare_cpu: bool,
+    /// For CI: succeed only if every exercise has this status (`passed` or `not-started`).
+    #[arg(long, hide = true)]
+    expect: Option<String>,
+    /// Only these exercises (comma-separated ids; `grader watch` uses it).
+    #[arg(long, hide = true, value_delimiter = ',')]
+    ids: Vec<String>,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Grade a week's exercises (each in its own process, with a time limit).
-    Grade {
-        /// The week, e.g. week1.
-        week: String,
-        /// Only exercises whose id contains this text (e.g. `cumsum` or `week1.arrays`).
-        filter: Option<String>,
-        /// Where tensors live: cpu, or cuda (needs a build with `--features cuda`).
-        #[arg(long, default_value = "cpu")]
-        device: String,
-        /// Print one JSON document instead of the table.
-        #[arg(long)]
-        json: bool,
-        /// Also run the long training targets (minutes each).
-        #[arg(long)]
-        long: bool,
-        /// Also run the checks against real pretrained weights (downloads through hf-hub, or
-        /// reads the HF cache; honours HF_HUB_OFFLINE).
-        #[arg(long)]
-        pretrained: bool,
-        /// Exercises graded at once (default: the number of cores).
-        #[arg(long, short)]
-        jobs: Option<usize>,
-        /// Multiply every time limit by this factor.
-        #[arg(long, default_value_t = 1.0)]
-        timeout_scale: f64,
-        /// Grade on the CPU as well and list every exercise whose verdict, or whose compared
-        /// numbers (within each check's tolerance), differ between the two devices: the parity
-        /// report to run before teaching on GPUs (`--device cuda --compare-cpu`).
-        #[arg(long)]
-        compare_cpu: bool,
-        /// For CI: succeed only if every exercise has this status (`passed` or `not-started`).
-        #[arg(long, hide = true)]
-        expect: Option<String>,
-        /// Only these exercises (comma-separated ids; `grader watch` uses it).
-        #[arg(long, hide = true, value_delimiter = ',')]
-        ids: Vec<String>,
-    },
+    Grade(GradeArgs),
     /// List the exercises of a week (or of every week) with their status from the last grade.
     List { week: Option<String> },
     /// Print the hint and the book page of an exercise.
@@ -94,6 +98,22 @@ enum Cmd {
     },
     #[command(name = "__registry", hide = true)]
     PrintRegistry,
+    /// Mutation testing of the checks (instructors): change one operator, comparison, axis or
+    /// literal at a time in the reference solutions, grade, and list the mutants no check kills.
+    Mutants {
+        /// Only this week.
+        week: Option<String>,
+        /// Only mutants in files (or on lines) containing this text.
+        filter: Option<String>,
+        /// Run a random sample of this many mutants (seeded by --seed).
+        #[arg(long)]
+        sample: Option<usize>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Only list the mutants.
+        #[arg(long)]
+        list: bool,
+    },
     /// Time benchmarks of the code under test (and compare with PyTorch's timings from `just bench`).
     Bench {
         /// Only benchmarks whose id contains this text.
@@ -122,6 +142,13 @@ enum Cmd {
     },
 }
 
+/// A command that could not do its work (a missing file, a failed build): exit status 1.
+fn failure(what: &str, msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("{what}: {msg}");
+    ExitCode::FAILURE
+}
+
+/// A command line that asks for something that does not exist: exit status 2.
 fn usage_error(msg: String) -> ExitCode {
     eprintln!("error: {msg}");
     ExitCode::from(2)
@@ -150,19 +177,21 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
     report::init_color();
     match cli.cmd {
         Cmd::Child { id, device, long } => child::run(&id, &device, long),
-        Cmd::Grade { week, filter, device, json, long, pretrained, jobs, timeout_scale, compare_cpu, expect, ids } => {
-            let w = match resolve_week(&week) {
+        Cmd::Grade(a) => {
+            let w = match resolve_week(&a.week) {
                 Ok(w) => w,
                 Err(e) => return usage_error(e),
             };
-            if let Err(e) = make_device(&device) {
+            if let Err(e) = make_device(&a.device) {
                 return usage_error(e);
             }
-            let sel = Selection { filter: filter.as_deref(), ids: &ids, long, pretrained };
+            if let Err(e) = check_expect(a.expect.as_deref()) {
+                return usage_error(e);
+            }
             match linked {
-                Some(l) if l == w.name => grade(w, &sel, &device, json, jobs, timeout_scale, compare_cpu, expect.as_deref()),
+                Some(l) if l == w.name => grade(w, &a),
                 Some(l) => usage_error(format!("this is {l}'s checks program; grade {} with the grader launcher (`cargo grade {}`)", w.name, w.name)),
-                None => launch_grade(w, &sel, &device, json, expect.as_deref()),
+                None => launch_grade(w, &a),
             }
         }
         Cmd::Registry { check } => match crate::launch::registry(check) {
@@ -183,6 +212,14 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
                 ExitCode::SUCCESS
             }
         },
+        Cmd::Mutants { week, filter, sample, seed, list } => match crate::mutants::run(week.as_deref(), filter.as_deref(), sample, seed, list) {
+            Ok(0) => ExitCode::SUCCESS,
+            Ok(_) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("mutants: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Cmd::PrintRegistry => match registry::linked_record() {
             Some((_, exercises, benches)) => {
                 println!("{}", serde_json::to_string(&(exercises, benches)).expect("serialising the registry"));
@@ -198,7 +235,7 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
             Err(e) => usage_error(e),
         },
         Cmd::Stubs { check } => match stubs::run(check) {
-            Err(e) => usage_error(e),
+            Err(e) => failure("stubs", e),
             Ok(0) => {
                 println!("stubs: weeks/ is what solutions/ generates");
                 ExitCode::SUCCESS
@@ -213,7 +250,7 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
             }
         },
         Cmd::Fixtures => match fixtures::check_all() {
-            Err(e) => usage_error(e),
+            Err(e) => failure("fixtures", e),
             Ok((n, bytes, problems)) if problems.is_empty() => {
                 println!("fixtures: {n} file(s), {:.2} MB, all match fixtures/MANIFEST", bytes as f64 / 1e6);
                 ExitCode::SUCCESS
@@ -226,20 +263,12 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Cmd::Bench { filter, device, seconds } if linked.is_some() => {
-            match make_device(&device).and_then(|d| crate::bench::run(filter.as_deref(), &d, seconds)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => usage_error(e),
-            }
-        }
-        Cmd::Bench { filter, device, seconds } => launch_bench(filter.as_deref(), &device, seconds),
-        Cmd::Data => match crate::data::run() {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("data: {e}");
-                ExitCode::FAILURE
-            }
+        Cmd::Bench { filter, device, seconds } if linked.is_some() => match make_device(&device) {
+            Err(e) => usage_error(e),
+            Ok(d) => crate::bench::run(filter.as_deref(), &d, seconds).map(|()| ExitCode::SUCCESS).unwrap_or_else(|e| failure("bench", e)),
         },
+        Cmd::Bench { filter, device, seconds } => launch_bench(filter.as_deref(), &device, seconds),
+        Cmd::Data => crate::data::run().map(|()| ExitCode::SUCCESS).unwrap_or_else(|e| failure("data", e)),
         Cmd::Dist { dir, force } => match dist::run(&dir, force) {
             Ok(n) => {
                 println!("dist: wrote {n} files to {} (no solutions/)", dir.display());
@@ -266,28 +295,20 @@ pub(crate) fn last_results_path(week: &str) -> PathBuf {
     root().join("target/candlecamp").join(format!("last-{}-{week}.json", subject::mode()))
 }
 
-/// Which exercises of a week a `grade` command selects.
-struct Selection<'a> {
-    filter: Option<&'a str>,
-    ids: &'a [String],
-    long: bool,
-    pretrained: bool,
-}
-
 /// The exercises to grade, and those left out for want of `--long` / `--pretrained`.
 type Selected = (Vec<Exercise>, Vec<Exercise>, Vec<Exercise>);
 
 /// The exercises selected to grade, and those left out for want of `--pretrained` / `--long`;
 /// a usage error when nothing matches.
-fn select(w: &Week, sel: &Selection) -> Result<Selected, String> {
+fn select(w: &Week, sel: &GradeArgs) -> Result<Selected, String> {
     let week = w.name;
     let matching: Vec<Exercise> = w
         .exercises()
         .into_iter()
-        .filter(|e| sel.filter.is_none_or(|f| e.id.contains(f)) && (sel.ids.is_empty() || sel.ids.iter().any(|i| i == e.id)))
+        .filter(|e| sel.filter.as_deref().is_none_or(|f| e.id.contains(f)) && (sel.ids.is_empty() || sel.ids.iter().any(|i| i == e.id)))
         .collect();
     if matching.is_empty() {
-        let f = sel.filter.unwrap_or("");
+        let f = sel.filter.as_deref().unwrap_or("");
         let ids: Vec<&'static str> = w.exercises().iter().map(|e| e.id).collect();
         return Err(match registry::suggest(f, ids) {
             Some(s) => format!("no exercise of {week} matches {f:?}; did you mean {s}?"),
@@ -308,11 +329,9 @@ fn check_expect(expect: Option<&str>) -> Result<(), String> {
 
 /// The launcher's `grade`: build the week's checks program and become it; when the week does
 /// not compile, report that for each selected exercise instead.
-fn launch_grade(w: &'static Week, sel: &Selection, device: &str, json: bool, expect: Option<&str>) -> ExitCode {
-    if let Err(e) = check_expect(expect) {
-        return usage_error(e);
-    }
-    let (selected, long_left, _) = match select(w, sel) {
+fn launch_grade(w: &'static Week, a: &GradeArgs) -> ExitCode {
+    let (device, json, expect) = (a.device.as_str(), a.json, a.expect.as_deref());
+    let (selected, long_left, _) = match select(w, a) {
         Ok(s) => s,
         Err(e) => return usage_error(e),
     };
@@ -453,26 +472,14 @@ fn launch_bench(filter: Option<&str>, device: &str, seconds: f64) -> ExitCode {
 }
 
 /// A week's checks program's `grade`: run each selected exercise in its own process.
-#[allow(clippy::too_many_arguments)]
-fn grade(
-    w: &'static Week,
-    sel: &Selection,
-    device: &str,
-    json: bool,
-    jobs: Option<usize>,
-    timeout_scale: f64,
-    compare_cpu: bool,
-    expect: Option<&str>,
-) -> ExitCode {
+fn grade(w: &'static Week, a: &GradeArgs) -> ExitCode {
     let week = w.name;
-    if let Err(e) = check_expect(expect) {
-        return usage_error(e);
-    }
-    let (selected, long_left, pretrained_left) = match select(w, sel) {
+    let (device, json, jobs, timeout_scale, compare_cpu, expect) = (a.device.as_str(), a.json, a.jobs, a.timeout_scale, a.compare_cpu, a.expect.as_deref());
+    let (selected, long_left, pretrained_left) = match select(w, a) {
         Ok(s) => s,
         Err(e) => return usage_error(e),
     };
-    let long = sel.long;
+    let long = a.long;
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let opts = runner::Options { device: device.to_string(), long, jobs, timeout_scale, record: compare_cpu.then_some("device") };
     let id_width = selected.iter().map(|e| e.id.len()).max().unwrap_or(0);

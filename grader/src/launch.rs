@@ -53,15 +53,24 @@ pub fn program_name(week: &Week) -> String {
 
 /// Build week `week`'s checks program (unless `CANDLECAMP_CHECKS_DIR` has it) and return its path.
 pub fn checks_program(week: &Week) -> Result<PathBuf, BuildError> {
-    let name = program_name(week);
     if let Some(dir) = std::env::var_os("CANDLECAMP_CHECKS_DIR") {
-        let exe = PathBuf::from(dir).join(&name);
+        let exe = PathBuf::from(dir).join(program_name(week));
         return if exe.is_file() { Ok(exe) } else { Err(BuildError::Failed(format!("CANDLECAMP_CHECKS_DIR has no {}", exe.display()))) };
     }
+    build_program(&crate::workspace_root(), None, week, crate::subject::REFERENCE)
+}
+
+/// Build a week's checks program in the workspace at `root` (with `target` as its target folder
+/// when given), in reference mode or not.
+pub fn build_program(root: &std::path::Path, target: Option<&std::path::Path>, week: &Week, reference: bool) -> Result<PathBuf, BuildError> {
+    let name = program_name(week);
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.arg("build").arg("--quiet").arg("-p").arg(&name).arg("--manifest-path").arg(crate::workspace_root().join("Cargo.toml"));
+    cmd.arg("build").arg("--quiet").arg("-p").arg(&name).arg("--manifest-path").arg(root.join("Cargo.toml"));
+    if let Some(t) = target {
+        cmd.env("CARGO_TARGET_DIR", t);
+    }
     cmd.arg(if crate::report::color() { "--message-format=json-diagnostic-rendered-ansi" } else { "--message-format=json" });
-    if crate::subject::REFERENCE {
+    if reference {
         cmd.args(["--features", "reference"]);
     }
     if cfg!(feature = "cuda") {

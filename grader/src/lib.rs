@@ -16,6 +16,7 @@ pub mod fixtures;
 pub mod hub;
 pub mod independent;
 pub mod launch;
+pub mod mutants;
 pub mod parity;
 pub mod picture;
 pub mod registry;

@@ -45,6 +45,10 @@ stubs:
 registry:
     cargo run -q -p grader -- registry
 
+# Mutation testing of the checks: `just mutants`, `just mutants week1`, `just mutants week2 --sample 50`
+mutants *args:
+    cargo run -q -p grader -- mutants {{args}}
+
 # Make the fixtures with pinned PyTorch in fixtures/gen/.venv, rewrite fixtures/MANIFEST
 fixtures *scripts: _venv
     cd fixtures/gen && .venv/bin/python run_all.py {{scripts}}

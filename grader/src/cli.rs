@@ -113,6 +113,13 @@ enum Cmd {
         /// Only list the mutants.
         #[arg(long)]
         list: bool,
+        /// Also mutate the code of the long training targets (and grade them: minutes a mutant).
+        #[arg(long)]
+        long: bool,
+        /// Succeed when at least this percentage of viable mutants is killed (survivors are
+        /// still listed); without it any survivor fails the run.
+        #[arg(long)]
+        min_kill: Option<f64>,
     },
     /// Time benchmarks of the code under test (and compare with PyTorch's timings from `just bench`).
     Bench {
@@ -212,14 +219,14 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
                 ExitCode::SUCCESS
             }
         },
-        Cmd::Mutants { week, filter, sample, seed, list } => match crate::mutants::run(week.as_deref(), filter.as_deref(), sample, seed, list) {
-            Ok(0) => ExitCode::SUCCESS,
-            Ok(_) => ExitCode::FAILURE,
-            Err(e) => {
-                eprintln!("mutants: {e}");
-                ExitCode::FAILURE
+        Cmd::Mutants { week, filter, sample, seed, list, long, min_kill } => {
+            match crate::mutants::run(week.as_deref(), filter.as_deref(), sample, seed, list, long) {
+                Ok((0, _)) => ExitCode::SUCCESS,
+                Ok((_, rate)) if min_kill.is_some_and(|m| rate >= m) => ExitCode::SUCCESS,
+                Ok(_) => ExitCode::FAILURE,
+                Err(e) => failure("mutants", e),
             }
-        },
+        }
         Cmd::PrintRegistry => match registry::linked_record() {
             Some((_, exercises, benches)) => {
                 println!("{}", serde_json::to_string(&(exercises, benches)).expect("serialising the registry"));

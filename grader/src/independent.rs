@@ -31,6 +31,35 @@ pub fn softmax_last(t: &Tensor) -> Result<Tensor, Fail> {
     back(out, t)
 }
 
+/// `∂ mean cross-entropy / ∂ logits = (softmax(logits) − one_hot(y)) / B` for `logits: [B, C]`
+/// and class indices `y` (read on the host), with the stable softmax of [`softmax_last`].
+pub fn xent_grad(logits: &Tensor, y: &Tensor) -> Result<Tensor, Fail> {
+    let p = to_f64(&softmax_last(logits)?)?;
+    let ys = to_f64(y)?;
+    let (b, c) = (ys.len(), *logits.dims().last().unwrap_or(&1));
+    if p.len() != b * c {
+        return Err(Fail::Internal(format!("xent_grad: {} probabilities for {b} labels of {c} classes", p.len())));
+    }
+    let g: Vec<f64> = p.iter().enumerate().map(|(i, &pi)| (pi - if ys[i / c] as usize == i % c { 1.0 } else { 0.0 }) / b as f64).collect();
+    back(g, logits)
+}
+
+/// `aᵀ · g` for `a: [n, d]`, `g: [n, k]` (in f64 on the host), in the dtype and on the device of `g`.
+pub fn t_matmul(a: &Tensor, g: &Tensor) -> Result<Tensor, Fail> {
+    let (av, gv) = (to_f64(a)?, to_f64(g)?);
+    let (n, d) = (a.dims()[0], a.dims()[1]);
+    let k = g.dims()[1];
+    let mut out = vec![0f64; d * k];
+    for r in 0..n {
+        for i in 0..d {
+            for j in 0..k {
+                out[i * k + j] += av[r * d + i] * gv[r * k + j];
+            }
+        }
+    }
+    Tensor::from_vec(out, (d, k), g.device()).and_then(|t| t.to_dtype(g.dtype())).map_err(|e| Fail::Internal(format!("t_matmul: {e}")))
+}
+
 /// Each row of the last axis minus its mean, divided by `sqrt(var + eps)` with the population
 /// variance (`F.layer_norm` without weights), in the dtype and on the device of `t`.
 pub fn standardize_last(t: &Tensor, eps: f64) -> Result<Tensor, Fail> {

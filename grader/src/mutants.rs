@@ -34,6 +34,11 @@ pub struct Mutant {
     /// The original line, trimmed (what the equivalents list matches on, so that line numbers
     /// may move).
     pub text: String,
+    /// The exercise whose code holds the change, when one does (found as `reset` finds it).
+    pub exercise: Option<String>,
+    /// That exercise runs only with `--long` (a training recipe): the default grade cannot
+    /// judge this mutant.
+    pub long: bool,
 }
 
 impl Mutant {
@@ -101,7 +106,7 @@ pub fn of_file(week: &'static str, file: &str, src: &str) -> Vec<Mutant> {
             continue;
         }
         let mut push = |at: usize, from: &str, to: String| {
-            out.push(Mutant { week, file: file.to_string(), line: n + 1, at, from: from.to_string(), to, text: t.to_string() });
+            out.push(Mutant { week, file: file.to_string(), line: n + 1, at, from: from.to_string(), to, text: t.to_string(), exercise: None, long: false });
         };
         for (from, to) in SWAPS {
             let mut k = 0;
@@ -172,7 +177,16 @@ pub fn of_week(root: &Path, week: &'static Week) -> Result<Vec<Mutant>, String> 
     for f in files {
         let src = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
         let rel = f.strip_prefix(root).unwrap_or(&f).display().to_string();
-        out.extend(of_file(week.name, &rel, &src));
+        let short = rel.trim_start_matches(&format!("solutions/{}/", week.dir)).to_string();
+        let mine: Vec<crate::registry::Exercise> = week.exercises().into_iter().filter(|e| e.file == short).collect();
+        let names: Vec<(&str, Option<&str>)> = mine.iter().map(|e| (e.id.rsplit('.').next().unwrap_or(""), e.function)).collect();
+        for mut m in of_file(week.name, &rel, &src) {
+            if let Some(k) = crate::reset::exercise_at(&src, &names, m.at) {
+                m.exercise = Some(mine[k].id.to_string());
+                m.long = mine[k].long || mine[k].pretrained;
+            }
+            out.push(m);
+        }
     }
     Ok(out)
 }
@@ -249,7 +263,7 @@ impl Sandbox {
             Err(crate::launch::BuildError::Failed(m)) => return Err(m),
         };
         let out = Command::new(&exe)
-            .args(["grade", week, "--json", "--ids", &ids.join(",")])
+            .args(["grade", week, "--json", "--long", "--ids", &ids.join(",")])
             .env("CANDLECAMP_ROOT", &self.dir)
             .env("NO_COLOR", "1")
             .output()
@@ -274,8 +288,8 @@ impl Drop for Sandbox {
 }
 
 /// `grader mutants`: run the selected mutants and print what survived. The number of survivors
-/// (not in the equivalents list).
-pub fn run(week: Option<&str>, filter: Option<&str>, sample: Option<usize>, seed: u64, list: bool) -> Result<usize, String> {
+/// (not in the equivalents list) and the share of viable mutants killed, in percent.
+pub fn run(week: Option<&str>, filter: Option<&str>, sample: Option<usize>, seed: u64, list: bool, long: bool) -> Result<(usize, f64), String> {
     let root = crate::workspace_root();
     if !root.join("solutions").is_dir() {
         return Err("mutants mutate the reference solutions: there is no solutions/ here (a learner's copy)".into());
@@ -289,23 +303,26 @@ pub fn run(week: Option<&str>, filter: Option<&str>, sample: Option<usize>, seed
     for w in &weeks {
         all.extend(of_week(&root, w)?.into_iter().filter(|m| filter.is_none_or(|f| m.file.contains(f) || m.text.contains(f))));
     }
-    let (skipped, mut todo): (Vec<Mutant>, Vec<Mutant>) = all.into_iter().partition(|m| equivalent.contains_key(&m.key()));
+    let (skipped, todo): (Vec<Mutant>, Vec<Mutant>) = all.into_iter().partition(|m| equivalent.contains_key(&m.key()));
+    // Code that only a long target runs (a training recipe) is judged only with --long.
+    let (in_long, mut todo): (Vec<Mutant>, Vec<Mutant>) = todo.into_iter().partition(|m| m.long && !long);
     if let Some(n) = sample {
         todo.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
         todo.truncate(n);
         todo.sort_by(|a, b| (&a.file, a.at).cmp(&(&b.file, b.at)));
     }
     println!(
-        "mutants: {} to run{}, {} listed as equivalent in {EQUIVALENT}",
+        "mutants: {} to run{}, {} listed as equivalent in {EQUIVALENT}, {} in long targets' code (run with --long)",
         todo.len(),
         sample.map(|n| format!(" (a sample of {n}, seed {seed})")).unwrap_or_default(),
-        skipped.len()
+        skipped.len(),
+        in_long.len()
     );
     if list {
         for m in &todo {
             println!("  {}", m.describe());
         }
-        return Ok(0);
+        return Ok((0, 100.0));
     }
     println!("mutants: copying the workspace to build mutants in…");
     let sandbox = Sandbox::new(&root)?;
@@ -315,7 +332,7 @@ pub fn run(week: Option<&str>, filter: Option<&str>, sample: Option<usize>, seed
     for (k, m) in todo.iter().enumerate() {
         let w = crate::registry::find_week(m.week).expect("a registered week");
         let file = m.file.trim_start_matches(&format!("solutions/{}/", w.dir)).to_string();
-        let ids: Vec<String> = w.exercises().iter().filter(|e| e.file == file && !e.long && !e.pretrained).map(|e| e.id.to_string()).collect();
+        let ids: Vec<String> = w.exercises().iter().filter(|e| e.file == file && (long || !e.long) && !e.pretrained).map(|e| e.id.to_string()).collect();
         let t = tally.entry(m.week).or_default();
         if ids.is_empty() {
             continue;
@@ -339,8 +356,10 @@ pub fn run(week: Option<&str>, filter: Option<&str>, sample: Option<usize>, seed
         println!("  [{}/{}] {} {what}", k + 1, todo.len(), m.describe());
     }
     println!();
-    let mut survivors = 0;
+    let (mut survivors, mut all_killed, mut all_viable) = (0, 0, 0);
     for (week, (run, killed, unviable, surv)) in &tally {
+        all_killed += killed;
+        all_viable += run - unviable;
         let viable = run - unviable;
         let rate = if viable > 0 { 100.0 * *killed as f64 / viable as f64 } else { 100.0 };
         println!("mutants: {week}: {killed} of {viable} viable mutants killed ({rate:.1} %), {unviable} unviable, {} survived", surv.len());
@@ -349,11 +368,12 @@ pub fn run(week: Option<&str>, filter: Option<&str>, sample: Option<usize>, seed
         }
         survivors += surv.len();
     }
+    let rate = if all_viable > 0 { 100.0 * all_killed as f64 / all_viable as f64 } else { 100.0 };
     println!(
-        "mutants: {:.0}s; survivors that are truly equivalent go into {EQUIVALENT} with a reason, the others need a stricter check",
+        "mutants: {all_killed} of {all_viable} killed ({rate:.1} %) in {:.0}s; survivors that are truly equivalent go into {EQUIVALENT} with a reason, the others need a stricter check",
         start.elapsed().as_secs_f64()
     );
-    Ok(survivors)
+    Ok((survivors, rate))
 }
 
 #[cfg(test)]

@@ -40,6 +40,11 @@ pub fn exercises() -> Vec<Exercise> {
             .check("dlogits vs torch autograd", |ctx| {
                 let got = bp::cross_entropy_backward(&t(ctx, "logits")?, &indices(ctx, FX, "bp.yb")?).learner()?;
                 grads(ctx, &[("logits", &got)])
+            })
+            .check("logits in the hundreds (the fixture's · 100): finite, vs (softmax − one-hot) / B computed here in f64", |ctx| {
+                // exp overflows f32 above 88.7: only subtracting the row maximum keeps it finite.
+                let (logits, y) = ((t(ctx, "logits")? * 100.0).grader()?, indices(ctx, FX, "bp.yb")?);
+                close("cross_entropy_backward(100 · logits, y)", &bp::cross_entropy_backward(&logits, &y).learner()?, &crate::independent::xent_grad(&logits, &y)?, Tol { abs: 1e-6, rel: 1e-4 })
             }),
         ex!(cross_entropy_steps, "cross-entropy step by step: every intermediate's gradient", "Backwards from dlogprobs = -one_hot(y)/B: dprobs = dlogprobs / probs; dcounts_sum_inv = Σ_axis1(counts · dprobs); dcounts_sum = -counts_sum⁻² · dcounts_sum_inv; dcounts = dprobs · counts_sum_inv + dcounts_sum (both uses); dnorm_logits = counts · dcounts; dlogit_maxes = -Σ_axis1 dnorm_logits; dlogits = dnorm_logits + one_hot(argmax) · dlogit_maxes.")
             .check("each step's gradient vs torch autograd (retain_grad)", |ctx| {

@@ -84,7 +84,18 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             }),
         ex!(intersect_segments, "rays against segments, all at once", "Give rays shape [nr, 1] and segments [1, ns] per coordinate (narrow + squeeze + unsqueeze), so every formula of Cramer's rule broadcasts to [nr, ns]; hit = (|det| > 1e-9)·(u ≥ 0)·(0 ≤ v ≤ 1) as u8; max over axis 1 = any.")
-            .check("vs torch (float64 solve)", |ctx| hits_vs_torch(ctx, "intersect_segments", |c| pc::intersect_segments(&c.t("rays")?, &c.t("segments")?).learner())),
+            .check("vs torch (float64 solve)", |ctx| hits_vs_torch(ctx, "intersect_segments", |c| pc::intersect_segments(&c.t("rays")?, &c.t("segments")?).learner()))
+            .check("moving rays and segments together changes no hit (origins away from 0)", |ctx| {
+                // The fixture's rays all start at the origin, where O drops out of L1 − O; a
+                // translation by (0.7, −1.3, 0) of every origin and endpoint keeps each hit.
+                hits_vs_torch(ctx, "intersect_segments", |c| {
+                    let shift = Tensor::new(&[[[0.7f32, -1.3, 0.0], [0.0, 0.0, 0.0]]], &ctx.device).grader()?;
+                    let both = Tensor::new(&[[[0.7f32, -1.3, 0.0], [0.7, -1.3, 0.0]]], &ctx.device).grader()?;
+                    let rays = c.t("rays")?.broadcast_add(&shift).grader()?;
+                    let segments = c.t("segments")?.broadcast_add(&both).grader()?;
+                    pc::intersect_segments(&rays, &segments).learner()
+                })
+            }),
         ex!(intersect_triangle, "rays against a triangle (Möller–Trumbore)", "With e1 = B − A, e2 = C − A, T = O − A: det = (−D)·(e1×e2), s = T·(e1×e2)/det, u = (−D)·(T×e2)/det, v = (−D)·(e1×T)/det. cross(a, b) from the three components (narrow on the last axis), stacked back.")
             .check("vs torch (float64 solve)", |ctx| hits_vs_torch(ctx, "intersect_triangle", |c| pc::intersect_triangle(&c.t("rays")?, &c.t("triangle")?).learner())),
         ex!(raytrace_mesh, "a depth image of a mesh", "Do intersect_triangle for all [nr, nt] pairs at once (rays [nr, 1, 3], corners [1, nt, 3]); distance = s·|D|; where_cond(hit, dist, +∞), then min over the triangle axis.")

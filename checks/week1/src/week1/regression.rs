@@ -98,6 +98,18 @@ pub fn exercises() -> Vec<Exercise> {
                     close(&format!("db of {}", c.label()), &db, &c.t("db")?, Tol::F32)?;
                 }
                 Ok(())
+            })
+            .check("weights · 300 (logits in the hundreds): finite, vs the gradient computed here in f64", |ctx| {
+                // Only a softmax shifted by the row maximum survives these logits in f32.
+                let c = cases(ctx, "softmax_regression_grad")?.into_iter().next().ok_or_else(|| Fail::Fixture("no softmax_regression_grad case".into()))?;
+                let (x, w, b) = (c.t("x")?, (c.t("w")? * 300.0).grader()?, c.t("b")?);
+                let labels = c.t("labels")?.to_dtype(DType::U32).grader()?;
+                let logits = x.matmul(&w).grader()?.broadcast_add(&b).grader()?;
+                let g = crate::independent::xent_grad(&logits, &labels)?;
+                let (dw, db) = rg::softmax_regression_grad(&x, &labels, &w, &b).learner()?;
+                // Sums of n ≤ 64 products of O(1) values: f32 rounding ~1e-6 of the largest terms.
+                close("dw (w · 300)", &dw, &crate::independent::t_matmul(&x, &g)?, Tol { abs: 1e-5, rel: 1e-4 })?;
+                close("db (w · 300)", &db, &g.sum(0).grader()?, Tol { abs: 1e-5, rel: 1e-4 })
             }),
         ex!(predict, "class predictions", "x.matmul(w)?.broadcast_add(b)?.argmax(D::Minus1)")
             .check("argmax of the logits", |ctx| {

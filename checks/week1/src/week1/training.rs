@@ -95,6 +95,24 @@ pub fn exercises() -> Vec<Exercise> {
                 .collect();
                 ensure(got == want, || format!("parameters: {got:?}, expected {want:?}"))?;
                 ensure(params.iter().all(|(_, t)| t.is_variable()), || "every parameter must be trainable (made with Var::from_tensor)".into())
+            })
+            .check("forward is the architecture of the doc comment (computed here with candle's conv2d and pooling on your weights)", |ctx| {
+                // Shapes alone let a wrong padding, stride or pooling through (padding 2 in
+                // conv1 still ends at 16·7·7 features): the values pin the layers.
+                let net = model(ctx, 0)?;
+                let x = Tensor::randn(0f32, 1.0, (3, 1, 28, 28), &ctx.device).grader()?;
+                let p: std::collections::HashMap<String, Tensor> = net.parameters("").into_iter().collect();
+                let get = |n: &str| p.get(n).cloned().ok_or_else(|| Fail::Mismatch(format!("no parameter {n}")));
+                let conv = |x: &Tensor, w: &str, b: &str| -> Result<Tensor, Fail> {
+                    let b = get(b)?;
+                    x.conv2d(&get(w)?, 1, 1, 1, 1).and_then(|y| y.broadcast_add(&b.reshape((1, b.elem_count(), 1, 1))?)).on_learner()
+                };
+                let h = conv(&x, "conv1.weight", "conv1.bias")?.relu().and_then(|h| h.max_pool2d(2)).on_learner()?;
+                let h = conv(&h, "conv2.weight", "conv2.bias")?.relu().and_then(|h| h.max_pool2d(2)).on_learner()?;
+                let (fw, fb) = (get("fc.weight")?, get("fc.bias")?);
+                let want = h.flatten_from(1).and_then(|h| h.matmul(&fw.t()?)).and_then(|y| y.broadcast_add(&fb)).on_learner()?;
+                // Sums of ≤ 784 products in another order than candle's conv kernel: ~1e-6.
+                close("SimpleCnn.forward(x) vs conv(pad 1) → relu → pool 2 → conv(pad 1) → relu → pool 2 → fc", &net.forward(&x, false).learner()?, &want, Tol { abs: 1e-4, rel: 1e-4 })
             }),
         ex!(sgd_step, "SGD with momentum, in place", "For each (p, v): let g = grads.get(p) (None → bail!); v = match v.take() { Some(old) => old·m + g, None => g }; Var::from_tensor(p)?.set(&(p − lr·v))?.")
             .check("two steps on a linear loss", |ctx| {

@@ -303,14 +303,16 @@ pub fn run(week: Option<&str>, filter: Option<&str>, sample: Option<usize>, seed
     for w in &weeks {
         all.extend(of_week(&root, w)?.into_iter().filter(|m| filter.is_none_or(|f| m.file.contains(f) || m.text.contains(f))));
     }
+    // The sample is drawn from every mutant, so that listing an equivalent one does not change
+    // which others a seed picks; the equivalent and the long-target ones drawn are then skipped.
+    if let Some(n) = sample {
+        all.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+        all.truncate(n);
+        all.sort_by(|a, b| (&a.file, a.at).cmp(&(&b.file, b.at)));
+    }
     let (skipped, todo): (Vec<Mutant>, Vec<Mutant>) = all.into_iter().partition(|m| equivalent.contains_key(&m.key()));
     // Code that only a long target runs (a training recipe) is judged only with --long.
-    let (in_long, mut todo): (Vec<Mutant>, Vec<Mutant>) = todo.into_iter().partition(|m| m.long && !long);
-    if let Some(n) = sample {
-        todo.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
-        todo.truncate(n);
-        todo.sort_by(|a, b| (&a.file, a.at).cmp(&(&b.file, b.at)));
-    }
+    let (in_long, todo): (Vec<Mutant>, Vec<Mutant>) = todo.into_iter().partition(|m| m.long && !long);
     println!(
         "mutants: {} to run{}, {} listed as equivalent in {EQUIVALENT}, {} in long targets' code (run with --long)",
         todo.len(),

@@ -97,7 +97,15 @@ pub fn exercises() -> Vec<Exercise> {
                 })
             }),
         ex!(intersect_triangle, "rays against a triangle (Möller–Trumbore)", "With e1 = B − A, e2 = C − A, T = O − A: det = (−D)·(e1×e2), s = T·(e1×e2)/det, u = (−D)·(T×e2)/det, v = (−D)·(e1×T)/det. cross(a, b) from the three components (narrow on the last axis), stacked back.")
-            .check("vs torch (float64 solve)", |ctx| hits_vs_torch(ctx, "intersect_triangle", |c| pc::intersect_triangle(&c.t("rays")?, &c.t("triangle")?).learner())),
+            .check("vs torch (float64 solve)", |ctx| hits_vs_torch(ctx, "intersect_triangle", |c| pc::intersect_triangle(&c.t("rays")?, &c.t("triangle")?).learner()))
+            .check("directions 10× longer change no hit (the triangle then lies at s < 1)", |ctx| {
+                // A hit needs s ≥ 0, not s ≥ 1: with the fixture's unit-scale directions the
+                // triangle lies at s > 1 and both tests agree; scaled directions tell them apart.
+                hits_vs_torch(ctx, "intersect_triangle", |c| {
+                    let scale = Tensor::new(&[[[1f32], [10.0]]], &ctx.device).grader()?;
+                    pc::intersect_triangle(&c.t("rays")?.broadcast_mul(&scale).grader()?, &c.t("triangle")?).learner()
+                })
+            }),
         ex!(raytrace_mesh, "a depth image of a mesh", "Do intersect_triangle for all [nr, nt] pairs at once (rays [nr, 1, 3], corners [1, nt, 3]); distance = s·|D|; where_cond(hit, dist, +∞), then min over the triangle axis.")
             .check("distances vs torch", |ctx| {
                 for c in cases(ctx, "raytrace_mesh")? {

@@ -108,6 +108,41 @@ impl Exercise {
     }
 }
 
+/// A day of a week, the one place where its exercises' id prefix and file are written:
+/// `const DAY: Day = Day::new("week1", "arrays", "src/arrays.rs");` at the top of the day's
+/// checks, then `DAY.exercise("cumsum", title).function("cumsum").hint(…).check(…)` for each
+/// exercise (id `week1.arrays.cumsum`, book page `week1/arrays.md#cumsum`).
+pub struct Day {
+    pub week: &'static str,
+    pub day: &'static str,
+    /// The learner's file, relative to the week crate.
+    pub file: &'static str,
+}
+
+impl Day {
+    pub const fn new(week: &'static str, day: &'static str, file: &'static str) -> Day {
+        Day { week, day, file }
+    }
+
+    /// The exercise `name` of this day.
+    pub fn exercise(&self, name: &str, title: &'static str) -> Exercise {
+        Exercise::new(intern(&format!("{}.{}.{name}", self.week, self.day)), title, self.file)
+    }
+}
+
+/// One `&'static str` per distinct string (exercise ids are built once per name, however often
+/// a week's exercises are listed).
+fn intern(s: &str) -> &'static str {
+    static SEEN: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(&k) = seen.iter().find(|&&k| k == s) {
+        return k;
+    }
+    let k: &'static str = Box::leak(s.to_string().into_boxed_str());
+    seen.push(k);
+    k
+}
+
 /// A week of the course: its name, title and folder. Its exercises come from its checks
 /// program when that is the program running, else from `checks/registry.json`.
 pub struct Week {

@@ -5,7 +5,7 @@
 use super::{indices, FX_MLP as FX};
 use crate::check::{CheckResult, Ctx, Learner};
 use crate::compare::{close, Tol};
-use crate::registry::Exercise;
+use crate::registry::{Day, Exercise};
 use crate::subject::week0::backprop::{self as bp, MlpBn};
 use candle_core::Tensor;
 
@@ -17,11 +17,7 @@ const GRAD: Tol = Tol { abs: 1e-6, rel: 1e-4 };
 
 const NO_AUTOGRAD: &[&str] = &[".backward(", "candle_nn::"];
 
-macro_rules! ex {
-    ($name:ident, $title:expr, $hint:expr) => {
-        Exercise::new(concat!("week0.backprop.", stringify!($name)), $title, "src/backprop.rs").function(stringify!($name)).forbid(NO_AUTOGRAD).hint($hint)
-    };
-}
+const DAY: Day = Day::new("week0", "backprop", "src/backprop.rs");
 
 fn t(ctx: &Ctx, name: &str) -> Result<Tensor, crate::check::Fail> {
     ctx.fixture(FX)?.get(&format!("bp.{name}"))
@@ -36,7 +32,7 @@ fn grads(ctx: &Ctx, pairs: &[(&str, &Tensor)]) -> CheckResult {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        ex!(cross_entropy_backward, "cross-entropy: dlogits = (softmax − one-hot) / B", "Softmax of the logits (subtract the row max first), minus a one-hot built as y.unsqueeze(1).broadcast_eq(&arange(0, C).unsqueeze(0)).to_dtype(F32), divided by the batch size.")
+        DAY.exercise("cross_entropy_backward", "cross-entropy: dlogits = (softmax − one-hot) / B").function("cross_entropy_backward").forbid(NO_AUTOGRAD).hint("Softmax of the logits (subtract the row max first), minus a one-hot built as y.unsqueeze(1).broadcast_eq(&arange(0, C).unsqueeze(0)).to_dtype(F32), divided by the batch size.")
             .check("dlogits vs torch autograd", |ctx| {
                 let got = bp::cross_entropy_backward(&t(ctx, "logits")?, &indices(ctx, FX, "bp.yb")?).learner()?;
                 grads(ctx, &[("logits", &got)])
@@ -46,7 +42,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let (logits, y) = ((t(ctx, "logits")? * 100.0).grader()?, indices(ctx, FX, "bp.yb")?);
                 close("cross_entropy_backward(100 · logits, y)", &bp::cross_entropy_backward(&logits, &y).learner()?, &crate::independent::xent_grad(&logits, &y)?, Tol { abs: 1e-6, rel: 1e-4 })
             }),
-        ex!(cross_entropy_steps, "cross-entropy step by step: every intermediate's gradient", "Backwards from dlogprobs = -one_hot(y)/B: dprobs = dlogprobs / probs; dcounts_sum_inv = Σ_axis1(counts · dprobs); dcounts_sum = -counts_sum⁻² · dcounts_sum_inv; dcounts = dprobs · counts_sum_inv + dcounts_sum (both uses); dnorm_logits = counts · dcounts; dlogit_maxes = -Σ_axis1 dnorm_logits; dlogits = dnorm_logits + one_hot(argmax) · dlogit_maxes.")
+        DAY.exercise("cross_entropy_steps", "cross-entropy step by step: every intermediate's gradient").function("cross_entropy_steps").forbid(NO_AUTOGRAD).hint("Backwards from dlogprobs = -one_hot(y)/B: dprobs = dlogprobs / probs; dcounts_sum_inv = Σ_axis1(counts · dprobs); dcounts_sum = -counts_sum⁻² · dcounts_sum_inv; dcounts = dprobs · counts_sum_inv + dcounts_sum (both uses); dnorm_logits = counts · dcounts; dlogit_maxes = -Σ_axis1 dnorm_logits; dlogits = dnorm_logits + one_hot(argmax) · dlogit_maxes.")
             .check("each step's gradient vs torch autograd (retain_grad)", |ctx| {
                 let g = bp::cross_entropy_steps(&t(ctx, "logits")?, &indices(ctx, FX, "bp.yb")?).learner()?;
                 let fx = ctx.fixture(FX)?;
@@ -57,22 +53,22 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(linear_backward, "a linear layer: dx, dW, db", "dx = dout.matmul(&w.t()?), dw = x.t()?.matmul(dout), db = dout.sum(0). Every gradient has the shape of its variable.")
+        DAY.exercise("linear_backward", "a linear layer: dx, dW, db").function("linear_backward").forbid(NO_AUTOGRAD).hint("dx = dout.matmul(&w.t()?), dw = x.t()?.matmul(dout), db = dout.sum(0). Every gradient has the shape of its variable.")
             .check("the output layer (h @ W2 + b2): dh, dW2, db2 vs torch", |ctx| {
                 let (dh, dw, db) = bp::linear_backward(&t(ctx, "h")?, &t(ctx, "W2")?, &t(ctx, "d.logits")?).learner()?;
                 grads(ctx, &[("h", &dh), ("W2", &dw), ("b2", &db)])
             }),
-        ex!(tanh_backward, "tanh: (1 − h²) · dh", "Use the output: dpre = (1 - h²) · dh (h.sqr(), affine(-1, 1), multiply).")
+        DAY.exercise("tanh_backward", "tanh: (1 − h²) · dh").function("tanh_backward").forbid(NO_AUTOGRAD).hint("Use the output: dpre = (1 - h²) · dh (h.sqr(), affine(-1, 1), multiply).")
             .check("dhpreact vs torch", |ctx| {
                 let got = bp::tanh_backward(&t(ctx, "h")?, &t(ctx, "d.h")?).learner()?;
                 grads(ctx, &[("hpreact", &got)])
             }),
-        ex!(batchnorm_backward, "batchnorm: the fused backward formula", "Recompute mean, biased var, inv_std = 1/sqrt(var+eps), x̂. dbeta = Σ dy, dgamma = Σ dy·x̂, dx = gamma·inv_std/B · (B·dy − Σdy − x̂·Σ(dy·x̂)), sums over the batch with keepdim.")
+        DAY.exercise("batchnorm_backward", "batchnorm: the fused backward formula").function("batchnorm_backward").forbid(NO_AUTOGRAD).hint("Recompute mean, biased var, inv_std = 1/sqrt(var+eps), x̂. dbeta = Σ dy, dgamma = Σ dy·x̂, dx = gamma·inv_std/B · (B·dy − Σdy − x̂·Σ(dy·x̂)), sums over the batch with keepdim.")
             .check("dhprebn, dgamma, dbeta vs torch", |ctx| {
                 let (dx, dg, db) = bp::batchnorm_backward(&t(ctx, "hprebn")?, &t(ctx, "gamma")?, &t(ctx, "d.hpreact")?, 1e-5).learner()?;
                 grads(ctx, &[("hprebn", &dx), ("gamma", &dg), ("beta", &db)])
             }),
-        ex!(batchnorm_steps, "batchnorm step by step: every intermediate's gradient", "dbnraw = dhpreact · gamma; dbnvar_inv = Σ_b(bndiff · dbnraw); dbnvar = -½(bnvar + eps)^(-3/2) · dbnvar_inv; dbndiff2 = dbnvar / B on every row; dbndiff = dbnraw · bnvar_inv + 2 · bndiff · dbndiff2; dbnmeani = -Σ_b dbndiff; dhprebn = dbndiff + dbnmeani / B.")
+        DAY.exercise("batchnorm_steps", "batchnorm step by step: every intermediate's gradient").function("batchnorm_steps").forbid(NO_AUTOGRAD).hint("dbnraw = dhpreact · gamma; dbnvar_inv = Σ_b(bndiff · dbnraw); dbnvar = -½(bnvar + eps)^(-3/2) · dbnvar_inv; dbndiff2 = dbnvar / B on every row; dbndiff = dbnraw · bnvar_inv + 2 · bndiff · dbndiff2; dbnmeani = -Σ_b dbndiff; dhprebn = dbndiff + dbnmeani / B.")
             .check("each step's gradient vs torch autograd (retain_grad)", |ctx| {
                 let g = bp::batchnorm_steps(&t(ctx, "hprebn")?, &t(ctx, "gamma")?, &t(ctx, "d.hpreact")?, 1e-5).learner()?;
                 let fx = ctx.fixture(FX)?;
@@ -83,12 +79,12 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(embedding_backward, "embedding: scatter-add into the table", "Tensor::zeros((vocab, n_embd))?.index_add(&x.flatten_all()?, &demb.reshape(((), n_embd))?, 0): rows used several times add up.")
+        DAY.exercise("embedding_backward", "embedding: scatter-add into the table").function("embedding_backward").forbid(NO_AUTOGRAD).hint("Tensor::zeros((vocab, n_embd))?.index_add(&x.flatten_all()?, &demb.reshape(((), n_embd))?, 0): rows used several times add up.")
             .check("dC vs torch", |ctx| {
                 let got = bp::embedding_backward(&indices(ctx, FX, "bp.xb")?, &t(ctx, "d.emb")?, 27).learner()?;
                 grads(ctx, &[("C", &got)])
             }),
-        ex!(full_backward, "the whole backward pass", "Forward as in the module doc, keeping emb, hprebn, h and logits; then dlogits → (dh, dW2, db2) → dhpreact → (dhprebn, dgamma, dbeta) → (demb, dW1, db1) → dC, reshaping demb to [B, block, n_embd].")
+        DAY.exercise("full_backward", "the whole backward pass").function("full_backward").forbid(NO_AUTOGRAD).hint("Forward as in the module doc, keeping emb, hprebn, h and logits; then dlogits → (dh, dW2, db2) → dhpreact → (dhprebn, dgamma, dbeta) → (demb, dW1, db1) → dC, reshaping demb to [B, block, n_embd].")
             .check("every parameter's gradient vs torch autograd", |ctx| {
                 let p = MlpBn { c: t(ctx, "C")?, w1: t(ctx, "W1")?, b1: t(ctx, "b1")?, gamma: t(ctx, "gamma")?, beta: t(ctx, "beta")?, w2: t(ctx, "W2")?, b2: t(ctx, "b2")? };
                 let g = bp::full_backward(&p, &indices(ctx, FX, "bp.xb")?, &indices(ctx, FX, "bp.yb")?).learner()?;

@@ -5,18 +5,14 @@
 use super::{indices, picture_path, pictures, torch_split, FX_MLP as FX};
 use crate::check::{ensure, shape_is, Fail, Learner};
 use crate::compare::{close, exact, scalar_close, to_f64, Tol};
-use crate::registry::Exercise;
+use crate::registry::{Day, Exercise};
 use crate::subject::week0::mlp::{self as m, MlpParams};
 use candle_core::{Device, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::{Duration, Instant};
 
-macro_rules! ex {
-    ($name:ident, $func:expr, $title:expr, $hint:expr) => {
-        Exercise::new(concat!("week0.mlp.", stringify!($name)), $title, "src/mlp.rs").function($func).hint($hint)
-    };
-}
+const DAY: Day = Day::new("week0", "mlp", "src/mlp.rs");
 
 const NO_NN: &[&str] = &["ops::softmax", "ops::log_softmax", "softmax_last_dim", "candle_nn::loss", "BatchNorm", "batch_norm"];
 
@@ -67,7 +63,7 @@ fn pca2(c: &[Vec<f32>]) -> Vec<(f32, f32)> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        ex!(dataset, "build_dataset", "contexts of block_size characters", "ctx = vec![0; block]; for each index c of the name followed by 0: push ctx (extend xs), push c to ys, then ctx.remove(0); ctx.push(c). X is [n, block], Y is [n], both u32.")
+        DAY.exercise("dataset", "contexts of block_size characters").function("build_dataset").hint("ctx = vec![0; block]; for each index c of the name followed by 0: push ctx (extend xs), push c to ys, then ctx.remove(0); ctx.push(c). X is [n, block], Y is [n], both u32.")
             .check("the first 20 names, block 3, vs torch", |ctx| {
                 super::probe(|w| m::build_dataset(w, 3, &ctx.device));
                 let words = super::names()?;
@@ -75,13 +71,13 @@ pub fn exercises() -> Vec<Exercise> {
                 exact("X", &x, &indices(ctx, FX, "dataset.x")?)?;
                 exact("Y", &y, &indices(ctx, FX, "dataset.y")?)
             }),
-        ex!(forward, "mlp_forward", "embedding, tanh hidden layer, logits", "emb = c.index_select(&x.flatten_all()?, 0)?.reshape((b, block * n_embd))?; h = emb.matmul(&w1)?.broadcast_add(&b1)?.tanh()?; h.matmul(&w2)?.broadcast_add(&b2).")
+        DAY.exercise("forward", "embedding, tanh hidden layer, logits").function("mlp_forward").hint("emb = c.index_select(&x.flatten_all()?, 0)?.reshape((b, block * n_embd))?; h = emb.matmul(&w1)?.broadcast_add(&b1)?.tanh()?; h.matmul(&w2)?.broadcast_add(&b2).")
             .forbid(NO_NN)
             .check("logits vs torch with fixture weights", |ctx| {
                 let got = m::mlp_forward(&params(ctx)?, &indices(ctx, FX, "mlp.xb")?).learner()?;
                 close("mlp_forward(params, xb)", &got, &ctx.fixture(FX)?.get("mlp.logits")?, MATMUL)
             }),
-        ex!(cross_entropy, "cross_entropy", "a stable cross-entropy", "As yesterday's nll_loss without the indexing: shifted = logits - max (keepdim); logp = shifted - ln Σ exp(shifted); gather y, mean, negate.")
+        DAY.exercise("cross_entropy", "a stable cross-entropy").function("cross_entropy").hint("As yesterday's nll_loss without the indexing: shifted = logits - max (keepdim); logp = shifted - ln Σ exp(shifted); gather y, mean, negate.")
             .forbid(NO_NN)
             .check("vs F.cross_entropy on the fixture logits", |ctx| {
                 let fx = ctx.fixture(FX)?;
@@ -96,7 +92,7 @@ pub fn exercises() -> Vec<Exercise> {
                 // Both are exact up to f32 rounding of values ~1e4.
                 scalar_close("cross_entropy(1000 · logits, yb)", got, ce(&big, &y).on_learner()?, Tol { abs: 1e-1, rel: 1e-4 })
             }),
-        ex!(init, "init_mlp", "initial loss ≈ ln 27; Kaiming init", "C ~ N(0,1); W1 std (5/3)/sqrt(block·n_embd); b1 std 0.01; W2 std 0.01; b2 = randn with std 0 (zeros). Use util::randn in that order.")
+        DAY.exercise("init", "initial loss ≈ ln 27; Kaiming init").function("init_mlp").hint("C ~ N(0,1); W1 std (5/3)/sqrt(block·n_embd); b1 std 0.01; W2 std 0.01; b2 = randn with std 0 (zeros). Use util::randn in that order.")
             .check("shapes; W1's standard deviation is (5/3)/√fan_in within 5 %", |ctx| {
                 let p = m::init_mlp(10, 200, 3, &mut ChaCha8Rng::seed_from_u64(0), &ctx.device).learner()?;
                 shape_is("C", &p.c, &[27, 10])?;
@@ -130,7 +126,7 @@ pub fn exercises() -> Vec<Exercise> {
                 // N(0, 1) output layer gives a loss above 10.
                 scalar_close("initial loss", loss, 27f64.ln(), Tol { abs: 0.05, rel: 0.0 })
             }),
-        ex!(batchnorm, "batchnorm_train", "BatchNorm1d: training and evaluation mode, running statistics", "mean = x.mean_keepdim(0); var = (x - mean)².mean_keepdim(0) (biased); y = gamma·(x-mean)/sqrt(var+eps) + beta. Running var uses var · B/(B-1).")
+        DAY.exercise("batchnorm", "BatchNorm1d: training and evaluation mode, running statistics").function("batchnorm_train").hint("mean = x.mean_keepdim(0); var = (x - mean)².mean_keepdim(0) (biased); y = gamma·(x-mean)/sqrt(var+eps) + beta. Running var uses var · B/(B-1).")
             .forbid(NO_NN)
             .check("training mode: output and running statistics vs nn.BatchNorm1d", |ctx| {
                 let fx = ctx.fixture(FX)?;
@@ -146,7 +142,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let y = m::batchnorm_eval(&fx.get("bn.x")?, &fx.get("bn.gamma")?, &fx.get("bn.beta")?, &fx.get("bn.new_running_mean")?, &fx.get("bn.new_running_var")?, 1e-5).learner()?;
                 close("y (eval mode)", &y, &fx.get("bn.y_eval")?, Tol { abs: 2e-5, rel: 1e-5 })
             }),
-        ex!(train_long, "train_mlp", "train the MLP to dev loss ≤ 2.2 (--long)", "AdamW (lr ~3e-3, decayed) with minibatches of a few hundred examples for ~20k steps, or SGD lr 0.1 → 0.01 over 200k steps as in the lecture.")
+        DAY.exercise("train_long", "train the MLP to dev loss ≤ 2.2 (--long)").function("train_mlp").hint("AdamW (lr ~3e-3, decayed) with minibatches of a few hundred examples for ~20k steps, or SGD lr 0.1 → 0.01 over 200k steps as in the lecture.")
             .long()
             // The reference takes ~2–4 minutes on two shared CPU cores; 15 minutes leaves room
             // for slower learner code and slower machines.

@@ -5,18 +5,14 @@
 use super::{indices, names, FX_BIGRAM as FX};
 use crate::check::{ensure, Fail, Learner};
 use crate::compare::{close, exact, scalar_close, Tol};
-use crate::registry::Exercise;
+use crate::registry::{Day, Exercise};
 use crate::subject::week0::neural_bigram as nb;
 use candle_core::{Device, Tensor, Var};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Duration;
 
-macro_rules! ex {
-    ($name:ident, $title:expr, $hint:expr) => {
-        Exercise::new(concat!("week0.neural_bigram.", stringify!($name)), $title, "src/neural_bigram.rs").function(stringify!($name)).hint($hint)
-    };
-}
+const DAY: Day = Day::new("week0", "neural_bigram", "src/neural_bigram.rs");
 
 /// candle-nn's softmax, log-softmax and losses: the day is about writing them.
 const NO_NN: &[&str] = &["ops::softmax", "ops::log_softmax", "softmax_last_dim", "candle_nn::loss", "loss::cross_entropy"];
@@ -29,7 +25,7 @@ fn full_loss(w: &Tensor, xs: &Tensor, ys: &Tensor) -> candle_core::Result<f64> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        Exercise::new("week0.neural_bigram.pairs", "the training pairs (xs, ys)", "src/neural_bigram.rs")
+        DAY.exercise("pairs", "the training pairs (xs, ys)")
             .function("bigram_pairs")
             .hint("For each name: prev = 0; for each index c of the name followed by 0: push prev to xs, c to ys, prev = c. Tensor::from_vec(xs, m, dev) as u32.")
             .check("pair counts equal torch's bigram counts; the first pairs in order", |ctx| {
@@ -52,13 +48,13 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 exact("counts of (xs, ys) pairs", &Tensor::from_vec(n, (27, 27), &ctx.device).grader()?, &ctx.fixture(FX)?.get("counts")?)
             }),
-        ex!(softmax, "a numerically stable softmax", "m = logits.max_keepdim(D::Minus1)?; e = logits.broadcast_sub(&m)?.exp()?; e.broadcast_div(&e.sum_keepdim(D::Minus1)?).")
+        DAY.exercise("softmax", "a numerically stable softmax").function("softmax").hint("m = logits.max_keepdim(D::Minus1)?; e = logits.broadcast_sub(&m)?.exp()?; e.broadcast_div(&e.sum_keepdim(D::Minus1)?).")
             .forbid(NO_NN)
             .check("vs torch.softmax (including logits of magnitude 1000)", |ctx| {
                 // One exp and one division per element, sums of ≤ 27 terms: a few f32 ulps.
                 crate::cases::vs_torch(ctx, FX, "softmax", Tol::F32, |c| nb::softmax(&c.t("x")?).learner())
             }),
-        Exercise::new("week0.neural_bigram.loss", "cross-entropy by row indexing, and its gradient", "src/neural_bigram.rs")
+        DAY.exercise("loss", "cross-entropy by row indexing, and its gradient")
             .function("nll_loss")
             .forbid(NO_NN)
             .hint("logits = w.index_select(xs, 0); logp = (l - max) - ln Σ exp(l - max) (keepdim, broadcast_sub); picked = logp.gather(&ys.unsqueeze(1)?, 1); mean_all, neg.")
@@ -75,7 +71,7 @@ pub fn exercises() -> Vec<Exercise> {
                 // the softmax and the sums leaves ~1e-9 absolute error.
                 close("dloss/dW", g, &fx.get("neural.grad")?, Tol { abs: 1e-7, rel: 1e-4 })
             }),
-        ex!(train, "gradient descent to the counting model's loss", "Var::from_tensor(&randn(rng, &[27, 27], 1.0, dev)?); each step: loss = nll_loss(..), grads = loss.backward()?, w.set(&(w.as_tensor() - (grads.get(&w).unwrap() * lr)?)?). lr = 50 and a few hundred steps.")
+        DAY.exercise("train", "gradient descent to the counting model's loss").function("train").hint("Var::from_tensor(&randn(rng, &[27, 27], 1.0, dev)?); each step: loss = nll_loss(..), grads = loss.backward()?, w.set(&(w.as_tensor() - (grads.get(&w).unwrap() * lr)?)?). lr = 50 and a few hundred steps.")
             .forbid(NO_NN)
             // A few hundred full-batch steps over 228,146 pairs take minutes on two shared
             // cores (0.3–0.7 s a step): a long target.

@@ -6,18 +6,14 @@
 use super::{indices, torch_split, FX_MLP as FX};
 use crate::check::{ensure, Ctx, Fail, Learner};
 use crate::compare::{close, exact, Tol};
-use crate::registry::Exercise;
+use crate::registry::{Day, Exercise};
 use crate::subject::week0::mlp::build_dataset;
 use crate::subject::week0::wavenet::{self as wn, Level, WaveNet};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::{Duration, Instant};
 
-macro_rules! ex {
-    ($name:ident, $func:expr, $title:expr, $hint:expr) => {
-        Exercise::new(concat!("week0.wavenet.", stringify!($name)), $title, "src/wavenet.rs").function($func).hint($hint)
-    };
-}
+const DAY: Day = Day::new("week0", "wavenet", "src/wavenet.rs");
 
 const NO_NN: &[&str] = &["BatchNorm", "batch_norm", "candle_nn::loss", "ops::log_softmax"];
 
@@ -34,14 +30,14 @@ fn model(ctx: &Ctx) -> Result<WaveNet, Fail> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        ex!(flatten_consecutive, "flatten_consecutive", "FlattenConsecutive: pairs of positions side by side", "x.contiguous()?.reshape((b, t / n, c * n)); squeeze(1) when t / n == 1.")
+        DAY.exercise("flatten_consecutive", "FlattenConsecutive: pairs of positions side by side").function("flatten_consecutive").hint("x.contiguous()?.reshape((b, t / n, c * n)); squeeze(1) when t / n == 1.")
             .check("n = 2 and n = 8 (the middle axis dropped) vs torch", |ctx| {
                 let fx = ctx.fixture(FX)?;
                 let x = fx.get("wn.flatten.x")?;
                 exact("flatten_consecutive(x [3, 8, 5], 2)", &wn::flatten_consecutive(&x, 2).learner()?, &fx.get("wn.flatten.out2")?)?;
                 exact("flatten_consecutive(x [3, 8, 5], 8)", &wn::flatten_consecutive(&x, 8).learner()?, &fx.get("wn.flatten.out8")?)
             }),
-        ex!(batchnorm_nd, "batchnorm_nd", "BatchNorm over every axis but the last", "Flatten all leading axes: x.reshape(((), d)); mean and biased var over axis 0 give [d]; broadcast back on the original x. Eval mode: the level's running statistics.")
+        DAY.exercise("batchnorm_nd", "BatchNorm over every axis but the last").function("batchnorm_nd").hint("Flatten all leading axes: x.reshape(((), d)); mean and biased var over axis 0 give [d]; broadcast back on the original x. Eval mode: the level's running statistics.")
             .forbid(NO_NN)
             .check("2-D, training and eval mode, vs nn.BatchNorm1d", |ctx| {
                 let fx = ctx.fixture(FX)?;
@@ -61,7 +57,7 @@ pub fn exercises() -> Vec<Exercise> {
                 ensure(got.dims() == [4, 8, 64], || format!("shape {:?}, expected [4, 8, 64]", got.dims()))?;
                 close("batchnorm_nd(x [4, 8, 64], training) reshaped to [32, 64]", &got.reshape((32, 64)).on_learner()?, &fx.get("bn.y_train")?, Tol { abs: 2e-5, rel: 1e-5 })
             }),
-        ex!(forward, "wavenet_forward", "the hierarchical forward pass", "emb = C[x] as [B, 8, n_embd]; for each level: flatten_consecutive(h, 2) → broadcast_matmul(W) → batchnorm_nd → tanh; then h.matmul(W_out) + b_out.")
+        DAY.exercise("forward", "the hierarchical forward pass").function("wavenet_forward").hint("emb = C[x] as [B, 8, n_embd]; for each level: flatten_consecutive(h, 2) → broadcast_matmul(W) → batchnorm_nd → tanh; then h.matmul(W_out) + b_out.")
             .forbid(NO_NN)
             .check("logits vs torch, training mode (batch statistics)", |ctx| {
                 let got = wn::wavenet_forward(&model(ctx)?, &indices(ctx, FX, "wn.x")?, true).learner()?;
@@ -72,7 +68,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = wn::wavenet_forward(&model(ctx)?, &indices(ctx, FX, "wn.x")?, false).learner()?;
                 close("wavenet_forward(x [6, 8], eval)", &got, &ctx.fixture(FX)?.get("wn.logits_eval")?, Tol { abs: 1e-4, rel: 1e-4 })
             }),
-        ex!(train_long, "train_wavenet", "train the WaveNet to dev loss ≤ 2.03 (--long)", "n_embd 24, n_hidden 128, AdamW around 2e-3 with cosine decay, batches of 64, tens of thousands of steps; calibrate the running statistics on a large training sample before evaluating.")
+        DAY.exercise("train_long", "train the WaveNet to dev loss ≤ 2.03 (--long)").function("train_wavenet").hint("n_embd 24, n_hidden 128, AdamW around 2e-3 with cosine decay, batches of 64, tens of thousands of steps; calibrate the running statistics on a large training sample before evaluating.")
             .long()
             // The reference needs several minutes on two shared CPU cores (see the book page);
             // 30 minutes is the ceiling for slower code and machines.

@@ -6,7 +6,7 @@
 use crate::cases::Case;
 use crate::check::{ensure, CheckResult, Ctx, Fail, Learner};
 use crate::compare::{close, close_with, Candidate, Tol};
-use crate::registry::Exercise;
+use crate::registry::{Day, Exercise};
 use crate::subject::week1::autograd as ag;
 use candle_core::{DType, Tensor, Var};
 
@@ -32,11 +32,7 @@ fn shape(c: &Case, arg: &str) -> Result<Vec<usize>, Fail> {
     Ok(c.values(arg)?.into_iter().map(|x| x as usize).collect())
 }
 
-macro_rules! ex {
-    ($name:ident, $title:expr, $hint:expr) => {
-        Exercise::new(concat!("week1.autograd.", stringify!($name)), $title, "src/autograd.rs").function(stringify!($name)).hint($hint).forbid(NO_AUTOGRAD)
-    };
-}
+const DAY: Day = Day::new("week1", "autograd", "src/autograd.rs");
 
 /// Candle's autograd is what the day rebuilds.
 const NO_AUTOGRAD: &[&str] = &[".backward(", "Var::", "GradStore"];
@@ -49,7 +45,7 @@ fn pair_vs_torch(c: &Case, got: (Tensor, Tensor), tol: Tol, cands_a: &[Candidate
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        ex!(unbroadcast, "sum a broadcast gradient back to the input's shape", "let extra = grad.rank() - shape.len(); sum over (0..extra).collect::<Vec<_>>() (sum drops the axes), then collect the axes i where shape[i] == 1 and the gradient's size is not 1 and sum_keepdim over them.")
+        DAY.exercise("unbroadcast", "sum a broadcast gradient back to the input's shape").function("unbroadcast").forbid(NO_AUTOGRAD).hint("let extra = grad.rank() - shape.len(); sum over (0..extra).collect::<Vec<_>>() (sum drops the axes), then collect the axes i where shape[i] == 1 and the gradient's size is not 1 and sum_keepdim over them.")
             .check("vs torch (gradient of x.expand)", |ctx| {
                 for c in cases(ctx, "unbroadcast")? {
                     let got = ag::unbroadcast(&c.t("grad")?, &shape(&c, "shape")?).learner()?;
@@ -57,7 +53,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(log_back, "backward of log", "d ln(x)/dx = 1/x: grad_out / x.")
+        DAY.exercise("log_back", "backward of log").function("log_back").forbid(NO_AUTOGRAD).hint("d ln(x)/dx = 1/x: grad_out / x.")
             .check("vs torch", |ctx| {
                 for c in cases(ctx, "log_back")? {
                     let (g, x) = (c.t("grad")?, c.t("x")?);
@@ -66,7 +62,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(exp_back, "backward of exp, from the saved output", "y is already exp(x), and d exp(x)/dx = exp(x): grad_out * y.")
+        DAY.exercise("exp_back", "backward of exp, from the saved output").function("exp_back").forbid(NO_AUTOGRAD).hint("y is already exp(x), and d exp(x)/dx = exp(x): grad_out * y.")
             .check("vs torch", |ctx| {
                 for c in cases(ctx, "exp_back")? {
                     let (g, y) = (c.t("grad")?, c.t("y")?);
@@ -75,7 +71,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(add_back, "backward of a broadcasting add", "Both inputs receive grad_out unchanged, each unbroadcast to its own shape.")
+        DAY.exercise("add_back", "backward of a broadcasting add").function("add_back").forbid(NO_AUTOGRAD).hint("Both inputs receive grad_out unchanged, each unbroadcast to its own shape.")
             .check("vs torch (with broadcasting)", |ctx| {
                 for c in cases(ctx, "add_back")? {
                     let got = ag::add_back(&c.t("grad")?, &shape(&c, "a_shape")?, &shape(&c, "b_shape")?).learner()?;
@@ -83,7 +79,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(mul_back, "backward of a broadcasting multiply", "dL/da = grad_out.broadcast_mul(b), unbroadcast to a's shape; dL/db = grad_out.broadcast_mul(a), unbroadcast to b's shape. Each input's gradient is multiplied by the *other* input.")
+        DAY.exercise("mul_back", "backward of a broadcasting multiply").function("mul_back").forbid(NO_AUTOGRAD).hint("dL/da = grad_out.broadcast_mul(b), unbroadcast to a's shape; dL/db = grad_out.broadcast_mul(a), unbroadcast to b's shape. Each input's gradient is multiplied by the *other* input.")
             .check("vs torch (with broadcasting)", |ctx| {
                 for c in cases(ctx, "mul_back")? {
                     let (g, a, b) = (c.t("grad")?, c.t("a")?, c.t("b")?);
@@ -100,7 +96,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(matmul_back, "backward of a (batched, broadcasting) matmul", "dL/da = grad_out.broadcast_matmul(&b.t()?), dL/db = a.t()?.broadcast_matmul(grad_out) (t() swaps the last two axes); then unbroadcast both: a 2-D input used against a batch sums over the batch.")
+        DAY.exercise("matmul_back", "backward of a (batched, broadcasting) matmul").function("matmul_back").forbid(NO_AUTOGRAD).hint("dL/da = grad_out.broadcast_matmul(&b.t()?), dL/db = a.t()?.broadcast_matmul(grad_out) (t() swaps the last two axes); then unbroadcast both: a 2-D input used against a batch sums over the batch.")
             .check("vs torch (2-D, batched, broadcast batch axes)", |ctx| {
                 for c in cases(ctx, "matmul_back")? {
                     let got = ag::matmul_back(&c.t("grad")?, &c.t("a")?, &c.t("b")?).learner()?;
@@ -108,7 +104,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(sum_back, "backward of sum over some axes", "Without keepdim, unsqueeze each summed axis in increasing order (sort dims first) so grad_out has the input's rank with 1s there; then broadcast_as(x_shape).")
+        DAY.exercise("sum_back", "backward of sum over some axes").function("sum_back").forbid(NO_AUTOGRAD).hint("Without keepdim, unsqueeze each summed axis in increasing order (sort dims first) so grad_out has the input's rank with 1s there; then broadcast_as(x_shape).")
             .check("vs torch (dims in any order, keepdim or not)", |ctx| {
                 for c in cases(ctx, "sum_back")? {
                     let dims = shape(&c, "dims")?;
@@ -117,7 +113,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(index_back, "backward of row indexing (repeats accumulate)", "Tensor::zeros(x_shape, dtype, device)?.index_add(indices, grad_out, 0): index_add adds every row of grad_out into the row its index names, so repeated indices accumulate.")
+        DAY.exercise("index_back", "backward of row indexing (repeats accumulate)").function("index_back").forbid(NO_AUTOGRAD).hint("Tensor::zeros(x_shape, dtype, device)?.index_add(indices, grad_out, 0): index_add adds every row of grad_out into the row its index names, so repeated indices accumulate.")
             .check("vs torch (x[indices] with repeated and unpicked rows)", |ctx| {
                 for c in cases(ctx, "index_back")? {
                     let got = ag::index_back(&c.t("grad")?, &c.t("indices")?, &shape(&c, "x_shape")?).learner()?;
@@ -125,7 +121,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(maximum_back, "backward of maximum (ties split the gradient)", "Broadcast a and b to grad_out's shape; weight_a = (a > b) + 0.5 · (a == b), weight_b = (a < b) + 0.5 · (a == b) (comparisons give u8: to_dtype first); multiply by grad_out and unbroadcast.")
+        DAY.exercise("maximum_back", "backward of maximum (ties split the gradient)").function("maximum_back").forbid(NO_AUTOGRAD).hint("Broadcast a and b to grad_out's shape; weight_a = (a > b) + 0.5 · (a == b), weight_b = (a < b) + 0.5 · (a == b) (comparisons give u8: to_dtype first); multiply by grad_out and unbroadcast.")
             .check("vs torch (rounded inputs: many ties; with broadcasting)", |ctx| {
                 for c in cases(ctx, "maximum_back")? {
                     let (g, a, b) = (c.t("grad")?, c.t("a")?, c.t("b")?);
@@ -141,7 +137,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(relu_back, "backward of relu (zero at x = 0)", "grad_out * x.gt(0.0)?.to_dtype(grad_out.dtype())?: strictly greater, so x = 0 passes no gradient (PyTorch's rule).")
+        DAY.exercise("relu_back", "backward of relu (zero at x = 0)").function("relu_back").forbid(NO_AUTOGRAD).hint("grad_out * x.gt(0.0)?.to_dtype(grad_out.dtype())?: strictly greater, so x = 0 passes no gradient (PyTorch's rule).")
             .check("vs torch (inputs with exact zeros)", |ctx| {
                 for c in cases(ctx, "relu_back")? {
                     let (g, x) = (c.t("grad")?, c.t("x")?);
@@ -151,7 +147,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(topological_sort, "order the graph: parents before children", "Depth-first from root with a `seen` vector; push a node onto the output only after all its parents are done (post-order). An explicit stack of (node, expanded) pairs avoids deep recursion.")
+        DAY.exercise("topological_sort", "order the graph: parents before children").function("topological_sort").forbid(NO_AUTOGRAD).hint("Depth-first from root with a `seen` vector; push a node onto the output only after all its parents are done (post-order). An explicit stack of (node, expanded) pairs avoids deep recursion.")
             .check("the doc example", |_| {
                 let parents = vec![vec![], vec![0], vec![0, 1], vec![]];
                 let got = ag::topological_sort(&parents, 2);
@@ -174,7 +170,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = ag::topological_sort(&parents, 0);
                 valid_order("lattice of 2000 nodes", &parents, 0, &got)
             }),
-        Exercise::new("week1.autograd.backward", "the backward pass over a graph", "src/autograd.rs")
+        DAY.exercise("backward", "the backward pass over a graph")
             .function("backward")
             .forbid(NO_AUTOGRAD)
             .hint("grads = vec![None; n]; grads[root] = Some(ones_like(root value)); for id in topological_sort(...).into_iter().rev(): take grads[id] (skip None), match the node's op, call its *_back function, and add each result into grads[parent] (Exp uses the node's own value as y).")

@@ -5,7 +5,7 @@
 use crate::cases::Case;
 use crate::check::{CheckResult, Ctx, Fail, Learner};
 use crate::compare::{close, close_with, Candidate, Tol};
-use crate::registry::Exercise;
+use crate::registry::{Day, Exercise};
 use crate::subject::week1::convolutions as cv;
 use candle_core::{Tensor, D};
 
@@ -30,11 +30,7 @@ fn vs_torch(ctx: &Ctx, name: &'static str, tol: Tol, f: impl Fn(&Case) -> Result
     crate::cases::vs_torch(ctx, FX, name, tol, f)
 }
 
-macro_rules! ex {
-    ($name:ident, $title:expr, $hint:expr) => {
-        Exercise::new(concat!("week1.convolutions.", stringify!($name)), $title, "src/convolutions.rs").function(stringify!($name)).hint($hint)
-    };
-}
+const DAY: Day = Day::new("week1", "convolutions", "src/convolutions.rs");
 
 /// What the rules forbid in every exercise of the day: candle's own kernels.
 const NO_KERNELS: &[&str] = &[".conv1d(", ".conv2d(", "conv_transpose", "max_pool", "avg_pool", ".unfold("];
@@ -42,10 +38,10 @@ const NO_KERNELS_OR_PAD: &[&str] = &[".conv1d(", ".conv2d(", "conv_transpose", "
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        ex!(strided_windows, "overlapping windows by gathering", "Row o starts at o * stride: arange_step(0, nw * stride, stride) as a column plus arange(window) as a row is the [nw, window] index matrix; flatten it, index_select on dim 0, reshape.")
+        DAY.exercise("strided_windows", "overlapping windows by gathering").function("strided_windows").hint("Row o starts at o * stride: arange_step(0, nw * stride, stride) as a column plus arange(window) as a row is the [nw, window] index matrix; flatten it, index_select on dim 0, reshape.")
             .forbid(NO_KERNELS)
             .check("vs torch (x.unfold)", |ctx| vs_torch(ctx, "strided_windows", Tol::EXACT, |c| cv::strided_windows(&c.t("x")?, c.n("window")?, c.n("stride")?).learner())),
-        ex!(conv1d_minimal, "conv1d: batch and channels, no stride or padding", "Gather windows along the last axis ([b, c_in, ow, k]), permute to [b, ow, c_in, k], reshape to [b, ow, c_in·k]; broadcast_matmul with weight reshaped to [c_out, c_in·k] and transposed; transpose back to [b, c_out, ow].")
+        DAY.exercise("conv1d_minimal", "conv1d: batch and channels, no stride or padding").function("conv1d_minimal").hint("Gather windows along the last axis ([b, c_in, ow, k]), permute to [b, ow, c_in, k], reshape to [b, ow, c_in·k]; broadcast_matmul with weight reshaped to [c_out, c_in·k] and transposed; transpose back to [b, c_out, ow].")
             .forbid(NO_KERNELS)
             .check("vs torch (F.conv1d)", |ctx| {
                 for c in cases(ctx, "conv1d_minimal")? {
@@ -56,7 +52,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(conv1d, "conv1d with stride, padding and dilation", "Pad the last axis with zeros first; window o, tap j reads o·stride + j·dilation, so the index matrix is arange_step(0, ow·stride, stride) (column) + arange_step(0, k·dilation, dilation) (row). Then as conv1d_minimal, and broadcast_add the bias to [b, ow, c_out] before transposing.")
+        DAY.exercise("conv1d", "conv1d with stride, padding and dilation").function("conv1d").hint("Pad the last axis with zeros first; window o, tap j reads o·stride + j·dilation, so the index matrix is arange_step(0, ow·stride, stride) (column) + arange_step(0, k·dilation, dilation) (row). Then as conv1d_minimal, and broadcast_add the bias to [b, ow, c_out] before transposing.")
             .forbid(NO_KERNELS)
             .check("vs torch (F.conv1d)", |ctx| {
                 vs_torch(ctx, "conv1d", CONV, |c| {
@@ -67,7 +63,7 @@ pub fn exercises() -> Vec<Exercise> {
             .check("stride 1, padding 0, dilation 1, no bias equals conv1d_minimal's cases", |ctx| {
                 vs_torch(ctx, "conv1d_minimal", CONV, |c| cv::conv1d(&c.t("x")?, &c.t("weight")?, None, 1, 0, 1).learner())
             }),
-        ex!(conv2d_minimal, "conv2d: im2col and one matmul", "Gather row windows on axis 2 ([b, c, oh, kh, w]), then column windows on the last axis ([b, c, oh, kh, ow, kw]); permute to [b, oh, ow, c, kh, kw], reshape to [b, oh·ow, c·kh·kw], matmul with the weight as [c·kh·kw, o], then back to [b, o, oh, ow].")
+        DAY.exercise("conv2d_minimal", "conv2d: im2col and one matmul").function("conv2d_minimal").hint("Gather row windows on axis 2 ([b, c, oh, kh, w]), then column windows on the last axis ([b, c, oh, kh, ow, kw]); permute to [b, oh, ow, c, kh, kw], reshape to [b, oh·ow, c·kh·kw], matmul with the weight as [c·kh·kw, o], then back to [b, o, oh, ow].")
             .forbid(NO_KERNELS)
             .check("vs torch (F.conv2d)", |ctx| {
                 for c in cases(ctx, "conv2d_minimal")? {
@@ -78,7 +74,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(conv2d, "conv2d with stride, padding, dilation and bias", "Zero-pad rows and columns (pad_with_zeros on axes 2 and 3), then conv2d_minimal's im2col with index matrices o·stride + j·dilation per axis; add the bias as [1, o, 1, 1] (or to the [b, oh·ow, o] matmul result).")
+        DAY.exercise("conv2d", "conv2d with stride, padding, dilation and bias").function("conv2d").hint("Zero-pad rows and columns (pad_with_zeros on axes 2 and 3), then conv2d_minimal's im2col with index matrices o·stride + j·dilation per axis; add the bias as [1, o, 1, 1] (or to the [b, oh·ow, o] matmul result).")
             .forbid(NO_KERNELS)
             .check("vs torch (F.conv2d)", |ctx| {
                 for c in cases(ctx, "conv2d")? {
@@ -96,7 +92,7 @@ pub fn exercises() -> Vec<Exercise> {
             .check("stride 1, padding 0, dilation 1, no bias equals conv2d_minimal's cases", |ctx| {
                 vs_torch(ctx, "conv2d_minimal", CONV, |c| cv::conv2d(&c.t("x")?, &c.t("weight")?, None, (1, 1), (0, 0), (1, 1)).learner())
             }),
-        ex!(pad2d, "constant padding on four sides", "Tensor::full(value, (b, c, h, left), dev) and (b, c, h, right), cat on axis 3; then blocks of width w + left + right above and below, cat on axis 2. Skip the blocks of size 0.")
+        DAY.exercise("pad2d", "constant padding on four sides").function("pad2d").hint("Tensor::full(value, (b, c, h, left), dev) and (b, c, h, right), cat on axis 3; then blocks of width w + left + right above and below, cat on axis 2. Skip the blocks of size 0.")
             .forbid(NO_KERNELS_OR_PAD)
             .check("vs torch (F.pad)", |ctx| {
                 vs_torch(ctx, "pad2d", Tol::EXACT, |c| {
@@ -104,17 +100,17 @@ pub fn exercises() -> Vec<Exercise> {
                     cv::pad2d(&c.t("x")?, (p[0], p[1], p[2], p[3]), c.f("value")? as f32).learner()
                 })
             }),
-        ex!(maxpool2d, "max pooling with stride and -inf padding", "pad2d with f32::NEG_INFINITY, gather windows along rows and columns as for conv2d ([b, c, oh, kh, ow, kw]), permute the two kernel axes to the end, reshape to [b, c, oh, ow, kh·kw], max(D::Minus1).")
+        DAY.exercise("maxpool2d", "max pooling with stride and -inf padding").function("maxpool2d").hint("pad2d with f32::NEG_INFINITY, gather windows along rows and columns as for conv2d ([b, c, oh, kh, ow, kw]), permute the two kernel axes to the end, reshape to [b, c, oh, ow, kh·kw], max(D::Minus1).")
             .forbid(NO_KERNELS)
             .check("vs torch (F.max_pool2d)", |ctx| {
                 vs_torch(ctx, "maxpool2d", Tol::EXACT, |c| cv::maxpool2d(&c.t("x")?, c.pair("kernel")?, c.pair("stride")?, c.pair("padding")?).learner())
             }),
-        ex!(avgpool2d, "average pooling (padded zeros count)", "As maxpool2d with zero padding and mean(D::Minus1): count_include_pad=True divides every window by kh·kw, padding included.")
+        DAY.exercise("avgpool2d", "average pooling (padded zeros count)").function("avgpool2d").hint("As maxpool2d with zero padding and mean(D::Minus1): count_include_pad=True divides every window by kh·kw, padding included.")
             .forbid(NO_KERNELS)
             .check("vs torch (F.avg_pool2d)", |ctx| {
                 vs_torch(ctx, "avgpool2d", AVG, |c| cv::avgpool2d(&c.t("x")?, c.pair("kernel")?, c.pair("stride")?, c.pair("padding")?).learner())
             }),
-        ex!(adaptive_avgpool2d, "adaptive average pooling to any output size", "Window i of an axis of size n pooled to m is [floor(i·n/m), ceil((i+1)·n/m)). Build an [m, n] matrix with 1/len on each window (a plain Rust Vec is fine: it is m·n numbers) for rows and for columns, then A.broadcast_matmul(x).broadcast_matmul(Bᵀ).")
+        DAY.exercise("adaptive_avgpool2d", "adaptive average pooling to any output size").function("adaptive_avgpool2d").hint("Window i of an axis of size n pooled to m is [floor(i·n/m), ceil((i+1)·n/m)). Build an [m, n] matrix with 1/len on each window (a plain Rust Vec is fine: it is m·n numbers) for rows and for columns, then A.broadcast_matmul(x).broadcast_matmul(Bᵀ).")
             .forbid(NO_KERNELS)
             .check("vs torch (F.adaptive_avg_pool2d)", |ctx| {
                 vs_torch(ctx, "adaptive_avgpool2d", AVG, |c| cv::adaptive_avgpool2d(&c.t("x")?, c.pair("size")?).learner())

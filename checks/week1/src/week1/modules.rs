@@ -4,7 +4,7 @@
 use crate::cases::Case;
 use crate::check::{ensure, shape_is, Ctx, Fail, Learner};
 use crate::compare::{close, scalar_close, Tol};
-use crate::registry::Exercise;
+use crate::registry::{Day, Exercise};
 use crate::subject::week1::modules::{self as md, Layer};
 use candle_core::{DType, Tensor};
 use rand::SeedableRng;
@@ -54,15 +54,11 @@ fn kaiming_stats(ctx: &Ctx, shape: &[usize], fan_in: usize, gain: f64, seed: u64
     Ok(())
 }
 
-macro_rules! ex {
-    ($name:ident, $title:expr, $hint:expr) => {
-        Exercise::new(concat!("week1.modules.", stringify!($name)), $title, "src/modules.rs").hint($hint)
-    };
-}
+const DAY: Day = Day::new("week1", "modules", "src/modules.rs");
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        ex!(kaiming_uniform, "Kaiming-uniform initialisation", "b = gain·sqrt(3/fan_in); (0..n).map(|_| rng.random_range(-b..b)) as f32 into a Vec, Tensor::from_vec(v, shape, dev).")
+        DAY.exercise("kaiming_uniform", "Kaiming-uniform initialisation").hint("b = gain·sqrt(3/fan_in); (0..n).map(|_| rng.random_range(-b..b)) as f32 into a Vec, Tensor::from_vec(v, shape, dev).")
             .check("statistics of 100,000 draws (ReLU gain)", |ctx| kaiming_stats(ctx, &[200, 500], 50, 2f64.sqrt(), 1))
             .check("statistics of 100,000 draws (PyTorch's default gain 1/√3)", |ctx| kaiming_stats(ctx, &[1000, 10, 10], 10, 1.0 / 3f64.sqrt(), 2))
             .check("a seed gives the same draws, another seed others", |ctx| {
@@ -72,7 +68,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let same = (a.eq(&c).on_learner()?.to_dtype(DType::F32).on_learner()?.mean_all().on_learner()?.to_scalar::<f32>().on_learner()?) as f64;
                 ensure(same < 0.01, || format!("seeds 7 and 8 gave {:.0} % identical values: use the rng you are given", same * 100.0))
             }),
-        ex!(linear, "nn.Linear", "load: vb.get((out, in), \"weight\"), vb.get(out, \"bias\"). forward: x.broadcast_matmul(&w.t()?)?.broadcast_add(b). parameters: [(prefix+\"weight\", w), (prefix+\"bias\", b)].")
+        DAY.exercise("linear", "nn.Linear").hint("load: vb.get((out, in), \"weight\"), vb.get(out, \"bias\"). forward: x.broadcast_matmul(&w.t()?)?.broadcast_add(b). parameters: [(prefix+\"weight\", w), (prefix+\"bias\", b)].")
             .check("forward vs torch", |ctx| {
                 let vb = ctx.fixture(FX)?.var_builder()?;
                 for c in cases(ctx, "linear")? {
@@ -98,7 +94,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(conv2d, "nn.Conv2d", "load: weight (out, in, k, k) and optional bias; forward: x.conv2d(&w, padding, stride, 1, 1), then + bias.reshape((1, out, 1, 1)).")
+        DAY.exercise("conv2d", "nn.Conv2d").hint("load: weight (out, in, k, k) and optional bias; forward: x.conv2d(&w, padding, stride, 1, 1), then + bias.reshape((1, out, 1, 1)).")
             .check("forward vs torch", |ctx| {
                 let vb = ctx.fixture(FX)?.var_builder()?;
                 for c in cases(ctx, "conv2d")? {
@@ -128,7 +124,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(batchnorm2d, "nn.BatchNorm2d: train, eval, running statistics", "mean/var over axes 0, 2, 3 (mean_keepdim thrice); biased var to normalise, var·m/(m−1) for running_var; running.set(&((1−k)·running + k·stat)). Detach the statistics before storing them.")
+        DAY.exercise("batchnorm2d", "nn.BatchNorm2d: train, eval, running statistics").hint("mean/var over axes 0, 2, 3 (mean_keepdim thrice); biased var to normalise, var·m/(m−1) for running_var; running.set(&((1−k)·running + k·stat)). Detach the statistics before storing them.")
             .check("three training batches then eval, vs torch", |ctx| {
                 for c in cases(ctx, "batchnorm2d")? {
                     let (w, b) = (c.t("weight")?, c.t("bias")?);
@@ -147,7 +143,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(groupnorm, "nn.GroupNorm", "x.reshape((n, groups, ())) → mean and biased var over the last axis → normalise → reshape back → weight and bias as [1, c, 1, 1].")
+        DAY.exercise("groupnorm", "nn.GroupNorm").hint("x.reshape((n, groups, ())) → mean and biased var over the last axis → normalise → reshape back → weight and bias as [1, c, 1, 1].")
             .check("forward vs torch", |ctx| {
                 for c in cases(ctx, "groupnorm")? {
                     let gn = md::GroupNorm { groups: c.n("groups")?, weight: c.t("weight")?, bias: c.t("bias")?, eps: 1e-5 };
@@ -155,14 +151,14 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(relu, "nn.ReLU", "x.maximum(0.0)")
+        DAY.exercise("relu", "nn.ReLU").hint("x.maximum(0.0)")
             .check("max(x, 0)", |ctx| {
                 let x = ctx.fixture(FX)?.get("groupnorm.0.x")?;
                 let got = md::Relu.forward(&x, true).learner()?;
                 let want: Vec<f32> = x.flatten_all().grader()?.to_vec1::<f32>().grader()?.into_iter().map(|v| if v > 0.0 { v } else { 0.0 }).collect();
                 close("relu(x)", &got, &Tensor::from_vec(want, x.shape(), &ctx.device).on_learner()?, Tol::EXACT)
             }),
-        ex!(pooling_layers, "nn.MaxPool2d and nn.AdaptiveAvgPool2d", "Call super::convolutions::maxpool2d(x, (k, k), (s, s), (p, p)) and adaptive_avgpool2d(x, size).")
+        DAY.exercise("pooling_layers", "nn.MaxPool2d and nn.AdaptiveAvgPool2d").hint("Call super::convolutions::maxpool2d(x, (k, k), (s, s), (p, p)) and adaptive_avgpool2d(x, size).")
             .check("vs torch (the convolutions fixtures with square windows)", |ctx| {
                 let file = "week1/convolutions.safetensors";
                 for c in crate::cases::cases(ctx, file, "maxpool2d")? {
@@ -179,7 +175,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(sequential, "nn.Sequential and named parameters", "forward: fold the layers over x. parameters: for (i, layer) in enumerate, layer.parameters(&format!(\"{prefix}{i}.\")), flattened.")
+        DAY.exercise("sequential", "nn.Sequential and named parameters").hint("forward: fold the layers over x. parameters: for (i, layer) in enumerate, layer.parameters(&format!(\"{prefix}{i}.\")), flattened.")
             .check("forward and state_dict names vs torch", |ctx| {
                 let fx = ctx.fixture(FX)?;
                 let vb = fx.var_builder()?.pp("sequential.0.state");

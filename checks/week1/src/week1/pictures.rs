@@ -4,7 +4,7 @@
 use crate::cases::Case;
 use crate::check::{CheckResult, Ctx, Fail, Learner};
 use crate::compare::{close, exact, Tol};
-use crate::registry::Exercise;
+use crate::registry::{Day, Exercise};
 use crate::subject::week1::pictures as pc;
 use candle_core::{DType, Tensor};
 
@@ -47,22 +47,18 @@ fn hits_vs_torch(ctx: &Ctx, name: &'static str, f: impl Fn(&Case) -> Result<Tens
     Ok(())
 }
 
-macro_rules! ex {
-    ($name:ident, $title:expr, $hint:expr) => {
-        Exercise::new(concat!("week1.pictures.", stringify!($name)), $title, "src/pictures.rs").function(stringify!($name)).hint($hint)
-    };
-}
+const DAY: Day = Day::new("week1", "pictures", "src/pictures.rs");
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        ex!(coordinate_grid, "the coordinates of every pixel", "ys = linspace(h) as a column [h, 1], xs = linspace(w) as a row [1, w]; broadcast both to [h, w], stack on a new last axis, reshape to [h·w, 2]. linspace(-1, 1, n) = -1 + 2·arange(n)/(n-1).")
+        DAY.exercise("coordinate_grid", "the coordinates of every pixel").function("coordinate_grid").hint("ys = linspace(h) as a column [h, 1], xs = linspace(w) as a row [1, w]; broadcast both to [h, w], stack on a new last axis, reshape to [h·w, 2]. linspace(-1, 1, n) = -1 + 2·arange(n)/(n-1).")
             .check("vs torch (meshgrid of linspace)", |ctx| {
                 for c in cases(ctx, "coordinate_grid")? {
                     close(&c.label(), &pc::coordinate_grid(c.n("h")?, c.n("w")?, &ctx.device).learner()?, &c.out()?, Tol::F32)?;
                 }
                 Ok(())
             }),
-        ex!(coord_mlp, "a coordinate MLP's image", "x.matmul(&w.t()?)?.broadcast_add(b) is nn.Linear; sin after the first two, sigmoid = 1/(1+exp(-z)) after the last. render: forward on coordinate_grid(h, w), reshape to (h, w, 3).")
+        DAY.exercise("coord_mlp", "a coordinate MLP's image").function("coord_mlp").hint("x.matmul(&w.t()?)?.broadcast_add(b) is nn.Linear; sin after the first two, sigmoid = 1/(1+exp(-z)) after the last. render: forward on coordinate_grid(h, w), reshape to (h, w, 3).")
             .function("forward")
             .check("image vs torch", |ctx| {
                 for c in cases(ctx, "coord_mlp")? {
@@ -75,7 +71,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(make_rays_2d, "one ray per pixel", "Directions: stack [ones, y, z] on the last axis with y and z broadcast over the (ny, nz) grid and flattened; origins: zeros_like(directions); stack the two on axis 1.")
+        DAY.exercise("make_rays_2d", "one ray per pixel").function("make_rays_2d").hint("Directions: stack [ones, y, z] on the last axis with y and z broadcast over the (ny, nz) grid and flattened; origins: zeros_like(directions); stack the two on axis 1.")
             .check("vs torch", |ctx| {
                 for c in cases(ctx, "make_rays_2d")? {
                     let got = pc::make_rays_2d(c.n("ny")?, c.n("nz")?, c.f("ylim")? as f32, c.f("zlim")? as f32, &ctx.device).learner()?;
@@ -83,7 +79,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(intersect_segments, "rays against segments, all at once", "Give rays shape [nr, 1] and segments [1, ns] per coordinate (narrow + squeeze + unsqueeze), so every formula of Cramer's rule broadcasts to [nr, ns]; hit = (|det| > 1e-9)·(u ≥ 0)·(0 ≤ v ≤ 1) as u8; max over axis 1 = any.")
+        DAY.exercise("intersect_segments", "rays against segments, all at once").function("intersect_segments").hint("Give rays shape [nr, 1] and segments [1, ns] per coordinate (narrow + squeeze + unsqueeze), so every formula of Cramer's rule broadcasts to [nr, ns]; hit = (|det| > 1e-9)·(u ≥ 0)·(0 ≤ v ≤ 1) as u8; max over axis 1 = any.")
             .check("vs torch (float64 solve)", |ctx| hits_vs_torch(ctx, "intersect_segments", |c| pc::intersect_segments(&c.t("rays")?, &c.t("segments")?).learner()))
             .check("moving rays and segments together changes no hit (origins away from 0)", |ctx| {
                 // The fixture's rays all start at the origin, where O drops out of L1 − O; a
@@ -96,7 +92,7 @@ pub fn exercises() -> Vec<Exercise> {
                     pc::intersect_segments(&rays, &segments).learner()
                 })
             }),
-        ex!(intersect_triangle, "rays against a triangle (Möller–Trumbore)", "With e1 = B − A, e2 = C − A, T = O − A: det = (−D)·(e1×e2), s = T·(e1×e2)/det, u = (−D)·(T×e2)/det, v = (−D)·(e1×T)/det. cross(a, b) from the three components (narrow on the last axis), stacked back.")
+        DAY.exercise("intersect_triangle", "rays against a triangle (Möller–Trumbore)").function("intersect_triangle").hint("With e1 = B − A, e2 = C − A, T = O − A: det = (−D)·(e1×e2), s = T·(e1×e2)/det, u = (−D)·(T×e2)/det, v = (−D)·(e1×T)/det. cross(a, b) from the three components (narrow on the last axis), stacked back.")
             .check("vs torch (float64 solve)", |ctx| hits_vs_torch(ctx, "intersect_triangle", |c| pc::intersect_triangle(&c.t("rays")?, &c.t("triangle")?).learner()))
             .check("directions 10× longer change no hit (the triangle then lies at s < 1)", |ctx| {
                 // A hit needs s ≥ 0, not s ≥ 1: with the fixture's unit-scale directions the
@@ -106,7 +102,7 @@ pub fn exercises() -> Vec<Exercise> {
                     pc::intersect_triangle(&c.t("rays")?.broadcast_mul(&scale).grader()?, &c.t("triangle")?).learner()
                 })
             }),
-        ex!(raytrace_mesh, "a depth image of a mesh", "Do intersect_triangle for all [nr, nt] pairs at once (rays [nr, 1, 3], corners [1, nt, 3]); distance = s·|D|; where_cond(hit, dist, +∞), then min over the triangle axis.")
+        DAY.exercise("raytrace_mesh", "a depth image of a mesh").function("raytrace_mesh").hint("Do intersect_triangle for all [nr, nt] pairs at once (rays [nr, 1, 3], corners [1, nt, 3]); distance = s·|D|; where_cond(hit, dist, +∞), then min over the triangle axis.")
             .check("distances vs torch", |ctx| {
                 for c in cases(ctx, "raytrace_mesh")? {
                     let got = pc::raytrace_mesh(&c.t("rays")?, &c.t("triangles")?).learner()?;

@@ -5,7 +5,7 @@
 use crate::cases::Case;
 use crate::check::{ensure, Ctx, Fail, Learner};
 use crate::compare::{close, exact, Tol};
-use crate::registry::Exercise;
+use crate::registry::{Day, Exercise};
 use crate::subject::week1::regression as rg;
 use candle_core::{DType, Tensor};
 use rand::SeedableRng;
@@ -37,15 +37,11 @@ fn accuracy(x: &Tensor, labels: &Tensor, w: &Tensor, b: &Tensor) -> Result<f64, 
     Ok(right as f64 / labels.len() as f64)
 }
 
-macro_rules! ex {
-    ($name:ident, $title:expr, $hint:expr) => {
-        Exercise::new(concat!("week1.regression.", stringify!($name)), $title, "src/regression.rs").function(stringify!($name)).hint($hint)
-    };
-}
+const DAY: Day = Day::new("week1", "regression", "src/regression.rs");
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        ex!(solve, "Gaussian elimination with partial pivoting", "Copy a and b into Vec<Vec<f64>> / Vec<f64> (to_vec2 / to_vec1). For k in 0..d: find the row p ≥ k with the largest |m[p][k]|, swap rows k and p (in m and in b), subtract m[i][k]/m[k][k] times row k from every row i > k. Then back-substitute from i = d-1 down to 0.")
+        DAY.exercise("solve", "Gaussian elimination with partial pivoting").function("solve").hint("Copy a and b into Vec<Vec<f64>> / Vec<f64> (to_vec2 / to_vec1). For k in 0..d: find the row p ≥ k with the largest |m[p][k]|, swap rows k and p (in m and in b), subtract m[i][k]/m[k][k] times row k from every row i > k. Then back-substitute from i = d-1 down to 0.")
             .forbid(&["linalg", "inverse"])
             .check("vs torch.linalg.solve", |ctx| {
                 for c in cases(ctx, "solve")? {
@@ -62,14 +58,14 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(linear_closed_form, "least squares by the normal equations", "X = cat([x, ones(n, 1)], 1); solve((Xᵀ X), Xᵀ y) with your solve. matmul wants 2-D: y.unsqueeze(1) and squeeze(1) after.")
+        DAY.exercise("linear_closed_form", "least squares by the normal equations").function("linear_closed_form").hint("X = cat([x, ones(n, 1)], 1); solve((Xᵀ X), Xᵀ y) with your solve. matmul wants 2-D: y.unsqueeze(1) and squeeze(1) after.")
             .check("vs torch.linalg.lstsq", |ctx| {
                 for c in cases(ctx, "linear_closed_form")? {
                     close(&c.label(), &rg::linear_closed_form(&c.t("x")?, &c.t("y")?).learner()?, &c.out()?, NORMAL_EQ)?;
                 }
                 Ok(())
             }),
-        ex!(linear_gd, "gradient descent on the mean squared error", "Keep w [d] and b [1] as tensors; per step r = x·w + b − y, record mean(r²), then w -= lr·(2/n)·xᵀr and b -= lr·(2/n)·Σr. Tensor::stack the recorded scalars at the end.")
+        DAY.exercise("linear_gd", "gradient descent on the mean squared error").function("linear_gd").hint("Keep w [d] and b [1] as tensors; per step r = x·w + b − y, record mean(r²), then w -= lr·(2/n)·xᵀr and b -= lr·(2/n)·Σr. Tensor::stack the recorded scalars at the end.")
             .check("parameters and loss curve vs torch", |ctx| {
                 for c in cases(ctx, "linear_gd")? {
                     let (theta, losses) = rg::linear_gd(&c.t("x")?, &c.t("y")?, c.f("lr")?, c.n("steps")?).learner()?;
@@ -78,7 +74,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(cross_entropy, "cross-entropy, computed stably", "z = logits − max over the row (max_keepdim), lse = log(Σ exp z), log p = z − lse (broadcast_sub), then gather(labels.unsqueeze(1), 1), mean, neg.")
+        DAY.exercise("cross_entropy", "cross-entropy, computed stably").function("cross_entropy").hint("z = logits − max over the row (max_keepdim), lse = log(Σ exp z), log p = z − lse (broadcast_sub), then gather(labels.unsqueeze(1), 1), mean, neg.")
             .forbid(&["candle_nn::loss", "candle_nn::ops", "log_softmax"])
             .check("vs torch (F.cross_entropy)", |ctx| {
                 for c in cases(ctx, "cross_entropy")? {
@@ -88,7 +84,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(softmax_regression_grad, "softmax regression gradients by hand", "p = softmax(x·w + b) row by row; one-hot labels Y (compare arange(k) with labels.unsqueeze(1)); G = (p − Y)/n; dw = xᵀ·G, db = G.sum(0).")
+        DAY.exercise("softmax_regression_grad", "softmax regression gradients by hand").function("softmax_regression_grad").hint("p = softmax(x·w + b) row by row; one-hot labels Y (compare arange(k) with labels.unsqueeze(1)); G = (p − Y)/n; dw = xᵀ·G, db = G.sum(0).")
             .forbid(&["backward", "Var::"])
             .check("vs torch autograd", |ctx| {
                 for c in cases(ctx, "softmax_regression_grad")? {
@@ -111,7 +107,7 @@ pub fn exercises() -> Vec<Exercise> {
                 close("dw (w · 300)", &dw, &crate::independent::t_matmul(&x, &g)?, Tol { abs: 1e-5, rel: 1e-4 })?;
                 close("db (w · 300)", &db, &g.sum(0).grader()?, Tol { abs: 1e-5, rel: 1e-4 })
             }),
-        ex!(predict, "class predictions", "x.matmul(w)?.broadcast_add(b)?.argmax(D::Minus1)")
+        DAY.exercise("predict", "class predictions").function("predict").hint("x.matmul(w)?.broadcast_add(b)?.argmax(D::Minus1)")
             .check("argmax of the logits", |ctx| {
                 for c in cases(ctx, "softmax_regression_grad")? {
                     let (x, w, b) = (c.t("x")?, c.t("w")?, c.t("b")?);
@@ -122,7 +118,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(train_softmax_regression, "softmax regression on MNIST (≥ 90 % held out)", "zeros for w [784, 10] and b [10]; per epoch: order.shuffle(rng), for chunk in order.chunks(batch): index_select the rows, softmax_regression_grad, w -= lr·dw, b -= lr·db.")
+        DAY.exercise("train_softmax_regression", "softmax regression on MNIST (≥ 90 % held out)").function("train_softmax_regression").hint("zeros for w [784, 10] and b [10]; per epoch: order.shuffle(rng), for chunk in order.chunks(batch): index_select the rows, softmax_regression_grad, w -= lr·dw, b -= lr·db.")
             .timeout(std::time::Duration::from_secs(40))
             .check("held-out accuracy ≥ 90 %", |ctx| {
                 let m = crate::data::mnist(&ctx.device).map_err(Fail::Fixture)?;

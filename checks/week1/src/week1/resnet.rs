@@ -3,7 +3,7 @@
 
 use crate::check::{ensure, Ctx, Fail, Learner};
 use crate::compare::{close, Tol};
-use crate::registry::Exercise;
+use crate::registry::{Day, Exercise};
 use crate::subject::week1::modules::Layer;
 use crate::subject::week1::resnet as rn;
 
@@ -20,15 +20,11 @@ fn load(ctx: &Ctx) -> Result<rn::ResNet, Fail> {
     rn::ResNet::load(ctx.fixture(STATE)?.var_builder()?, WIDTHS, 10).learner()
 }
 
-macro_rules! ex {
-    ($name:ident, $title:expr, $hint:expr) => {
-        Exercise::new(concat!("week1.resnet.", stringify!($name)), $title, "src/resnet.rs").hint($hint)
-    };
-}
+const DAY: Day = Day::new("week1", "resnet", "src/resnet.rs");
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        ex!(basic_block, "a residual block", "load: Conv2d::load(vb.pp(\"conv1\"), in, out, 3, stride, 1, false), BatchNorm2d::load(vb.pp(\"bn1\"), out, 0.1, 1e-5), …; downsample.0 / downsample.1 only when stride ≠ 1 or in ≠ out. forward: relu(bn2(conv2(relu(bn1(conv1 x))))) + shortcut, then relu.")
+        DAY.exercise("basic_block", "a residual block").hint("load: Conv2d::load(vb.pp(\"conv1\"), in, out, 3, stride, 1, false), BatchNorm2d::load(vb.pp(\"bn1\"), out, 0.1, 1e-5), …; downsample.0 / downsample.1 only when stride ≠ 1 or in ≠ out. forward: relu(bn2(conv2(relu(bn1(conv1 x))))) + shortcut, then relu.")
             .check("layer2.0 (with downsample) vs torchvision, eval", |ctx| {
                 let vb = ctx.fixture(STATE)?.var_builder()?;
                 let io = ctx.fixture(IO)?;
@@ -40,7 +36,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let block = rn::BasicBlock::load(vb.pp("layer1.0"), 16, 16, 1).learner()?;
                 ensure(block.downsample.is_none(), || "layer1.0 keeps the shape (16 → 16, stride 1): its shortcut is the identity".into())
             }),
-        ex!(resnet, "ResNet-18 (reduced width) vs torchvision, eval", "conv1 7×7/2 pad 3 → bn1 → relu → MaxPool2d(3, 2, 1) → layer1..4 (first block of 2–4: stride 2) → AdaptiveAvgPool2d((1, 1)) → flatten_from(1) → fc.")
+        DAY.exercise("resnet", "ResNet-18 (reduced width) vs torchvision, eval").hint("conv1 7×7/2 pad 3 → bn1 → relu → MaxPool2d(3, 2, 1) → layer1..4 (first block of 2–4: stride 2) → AdaptiveAvgPool2d((1, 1)) → flatten_from(1) → fc.")
             .timeout(std::time::Duration::from_secs(30))
             .check("logits vs torchvision (eval mode)", |ctx| {
                 let model = load(ctx)?;
@@ -57,7 +53,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let extra: Vec<&String> = ours.iter().filter(|n| !theirs.contains(n)).collect();
                 ensure(missing.is_empty() && extra.is_empty(), || format!("names missing from parameters()+buffers(): {missing:?}; names torchvision does not have: {extra:?}"))
             }),
-        ex!(resnet_train, "ResNet-18 in training mode: batch statistics", "forward(x, true) must reach every BatchNorm with train = true; each updates its running statistics.")
+        DAY.exercise("resnet_train", "ResNet-18 in training mode: batch statistics").hint("forward(x, true) must reach every BatchNorm with train = true; each updates its running statistics.")
             .timeout(std::time::Duration::from_secs(30))
             .check("logits and running statistics vs torchvision (train mode)", |ctx| {
                 let model = load(ctx)?;

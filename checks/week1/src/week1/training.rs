@@ -4,7 +4,7 @@
 
 use crate::check::{ensure, shape_is, Ctx, Fail, Learner};
 use crate::compare::{close, scalar_close, Tol};
-use crate::registry::Exercise;
+use crate::registry::{Day, Exercise};
 use crate::subject::week1::modules::Layer;
 use crate::subject::week1::training as tr;
 use candle_core::{DType, Tensor, Var};
@@ -67,15 +67,11 @@ fn train_and_judge(ctx: &Ctx, steps: usize, batch: usize, loss_bound: Option<f32
     Ok(())
 }
 
-macro_rules! ex {
-    ($name:ident, $title:expr, $hint:expr) => {
-        Exercise::new(concat!("week1.training.", stringify!($name)), $title, "src/training.rs").hint($hint)
-    };
-}
+const DAY: Day = Day::new("week1", "training", "src/training.rs");
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        ex!(simple_cnn, "a small CNN from your modules", "new: Conv2d::new(1, 8, 3, 1, 1, rng, dev), Conv2d::new(8, 16, 3, 1, 1, …), Linear::new(784, 10, …). forward: conv → relu → MaxPool2d{2,2,0} twice, flatten_from(1), fc.")
+        DAY.exercise("simple_cnn", "a small CNN from your modules").hint("new: Conv2d::new(1, 8, 3, 1, 1, rng, dev), Conv2d::new(8, 16, 3, 1, 1, …), Linear::new(784, 10, …). forward: conv → relu → MaxPool2d{2,2,0} twice, flatten_from(1), fc.")
             .check("shapes, names and parameter count", |ctx| {
                 let net = model(ctx, 0)?;
                 let x = Tensor::zeros((3, 1, 28, 28), DType::F32, &ctx.device).grader()?;
@@ -114,7 +110,7 @@ pub fn exercises() -> Vec<Exercise> {
                 // Sums of ≤ 784 products in another order than candle's conv kernel: ~1e-6.
                 close("SimpleCnn.forward(x) vs conv(pad 1) → relu → pool 2 → conv(pad 1) → relu → pool 2 → fc", &net.forward(&x, false).learner()?, &want, Tol { abs: 1e-4, rel: 1e-4 })
             }),
-        ex!(sgd_step, "SGD with momentum, in place", "For each (p, v): let g = grads.get(p) (None → bail!); v = match v.take() { Some(old) => old·m + g, None => g }; Var::from_tensor(p)?.set(&(p − lr·v))?.")
+        DAY.exercise("sgd_step", "SGD with momentum, in place").hint("For each (p, v): let g = grads.get(p) (None → bail!); v = match v.take() { Some(old) => old·m + g, None => g }; Var::from_tensor(p)?.set(&(p − lr·v))?.")
             .check("two steps on a linear loss", |ctx| {
                 // loss = Σ c ⊙ p has gradient c everywhere, so the steps are known exactly:
                 // p1 = p0 − lr·c, p2 = p1 − lr·(m·c + c).
@@ -154,10 +150,10 @@ pub fn exercises() -> Vec<Exercise> {
                 let r = tr::sgd_step(&[a.as_tensor().clone(), b.as_tensor().clone()], &grads, &mut [None, None], 0.1, 0.9);
                 ensure(r.is_err(), || "sgd_step returned Ok although the second parameter has no gradient: return an error (candle_core::bail!)".into())
             }),
-        ex!(train_cnn, "the training loop (150 steps)", "Per step: idx = batch random u32 in 0..n (rng.random_range); x = images.index_select(&idx, 0).reshape((batch, 1, 28, 28)); loss = cross_entropy(model.forward(&x, true), y); grads = loss.backward(); sgd_step(…, lr, 0.9); push loss.to_scalar::<f32>().")
+        DAY.exercise("train_cnn", "the training loop (150 steps)").hint("Per step: idx = batch random u32 in 0..n (rng.random_range); x = images.index_select(&idx, 0).reshape((batch, 1, 28, 28)); loss = cross_entropy(model.forward(&x, true), y); grads = loss.backward(); sgd_step(…, lr, 0.9); push loss.to_scalar::<f32>().")
             .timeout(Duration::from_secs(120))
             .check("150 steps of 32: the mean loss of the last 50 falls below 0.6", |ctx| train_and_judge(ctx, 150, 32, Some(0.6), None)),
-        ex!(accuracy, "held-out accuracy, in batches", "For each batch: narrow(0, start, len), reshape to (len, 1, 28, 28), forward(…, false), argmax(1), eq(labels) as f64, sum; divide by n at the end.")
+        DAY.exercise("accuracy", "held-out accuracy, in batches").hint("For each batch: narrow(0, start, len), reshape to (len, 1, 28, 28), forward(…, false), argmax(1), eq(labels) as f64, sum; divide by n at the end.")
             // Two passes over the 2,000 held-out images (yours and the grader's): ~4 s alone,
             // but it timed out at 10 s on a loaded 2-core machine.
             .timeout(Duration::from_secs(30))
@@ -168,7 +164,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let want = held_out(&net, &m)?;
                 scalar_close("accuracy of an untrained model on the held-out images", got, want, Tol::new(1e-12, 0.0))
             }),
-        ex!(data_parallel_grads, "data parallelism: split, backward per worker, all-reduce", "Shard w gets n/workers (+1 for the first n % workers) rows; in std::thread::scope spawn one closure per shard: loss on x.narrow(0, start, len), backward, grads.get(p) · (len / n) for each parameter; then add the workers' lists element-wise.")
+        DAY.exercise("data_parallel_grads", "data parallelism: split, backward per worker, all-reduce").hint("Shard w gets n/workers (+1 for the first n % workers) rows; in std::thread::scope spawn one closure per shard: loss on x.narrow(0, start, len), backward, grads.get(p) · (len / n) for each parameter; then add the workers' lists element-wise.")
             .timeout(Duration::from_secs(30))
             .check("equals the full-batch gradient (1, 3 and 4 workers, unequal shards)", |ctx| {
                 // Graded on the CPU whatever the device: the workers are threads over one
@@ -200,7 +196,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(train_cnn_long, "the CNN reaches ≥ 97 % held out (long)", "Your train_cnn, longer: 3,000 steps of 64. If it falls short, check the learning rate, the momentum and that every layer gets a gradient.")
+        DAY.exercise("train_cnn_long", "the CNN reaches ≥ 97 % held out (long)").hint("Your train_cnn, longer: 3,000 steps of 64. If it falls short, check the learning rate, the momentum and that every layer gets a gradient.")
             .long()
             .timeout(Duration::from_secs(1800))
             .check("3,000 steps of 64: held-out accuracy ≥ 97 %", |ctx| train_and_judge(ctx, 3000, 64, None, Some(0.97))),

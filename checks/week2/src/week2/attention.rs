@@ -5,7 +5,7 @@
 use crate::cases::Case;
 use crate::check::{CheckResult, Ctx, Fail, Learner};
 use crate::compare::{close, close_with, exact, Candidate, Tol};
-use crate::registry::Exercise;
+use crate::registry::{Day, Exercise};
 use crate::subject::week2::attention as at;
 use candle_core::{Tensor, D};
 
@@ -28,17 +28,13 @@ fn vs_torch(ctx: &Ctx, name: &'static str, tol: Tol, f: impl Fn(&Case) -> Result
     crate::cases::vs_torch(ctx, FX, name, tol, f)
 }
 
-macro_rules! ex {
-    ($name:ident, $title:expr, $hint:expr) => {
-        Exercise::new(concat!("week2.attention.", stringify!($name)), $title, "src/attention.rs").function(stringify!($name)).hint($hint)
-    };
-}
+const DAY: Day = Day::new("week2", "attention", "src/attention.rs");
 
 const NO_SDPA: &[&str] = &["sdpa", "softmax_last_dim"];
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        ex!(scaled_dot_product, "scaled dot-product attention with a mask", "scores = q.matmul(&k.transpose(D::Minus2, D::Minus1)?.contiguous()?)? / sqrt(d); mask.broadcast_as(scores.shape()) then where_cond(scores, -inf); ops::softmax over D::Minus1; matmul v.")
+        DAY.exercise("scaled_dot_product", "scaled dot-product attention with a mask").function("scaled_dot_product").hint("scores = q.matmul(&k.transpose(D::Minus2, D::Minus1)?.contiguous()?)? / sqrt(d); mask.broadcast_as(scores.shape()) then where_cond(scores, -inf); ops::softmax over D::Minus1; matmul v.")
             .forbid(NO_SDPA)
             .check("vs torch (F.scaled_dot_product_attention)", |ctx| {
                 for c in crate::cases::cases(ctx, FX, "scaled_dot_product")? {
@@ -54,7 +50,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(causal_mask, "the causal mask", "arange(0, t) as a column (query i) compared with arange as a row (key j): i.unsqueeze(1).broadcast_ge(&i.unsqueeze(0)) gives u8 1 where j ≤ i.")
+        DAY.exercise("causal_mask", "the causal mask").function("causal_mask").hint("arange(0, t) as a column (query i) compared with arange as a row (key j): i.unsqueeze(1).broadcast_ge(&i.unsqueeze(0)) gives u8 1 where j ≤ i.")
             .check("vs torch (ones(t, t).tril())", |ctx| {
                 for c in crate::cases::cases(ctx, FX, "causal_mask")? {
                     let got = at::causal_mask(c.n("t")?, &ctx.device).learner()?;
@@ -62,15 +58,15 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(padding_mask, "the padding mask of a right-padded batch", "arange(0, t) as a row [1, t] (i64) broadcast_lt lengths as a column [b, 1].")
+        DAY.exercise("padding_mask", "the padding mask of a right-padded batch").function("padding_mask").hint("arange(0, t) as a row [1, t] (i64) broadcast_lt lengths as a column [b, 1].")
             .check("vs torch (arange(t) < lengths[:, None])", |ctx| vs_torch(ctx, "padding_mask", Tol::EXACT, |c| at::padding_mask(&c.t("lengths")?, c.n("t")?).learner())),
-        ex!(additive_scores, "additive (Bahdanau) scores", "q.broadcast_matmul(&w_q.t()?) is [b, tq, h]; unsqueeze(2); k's projection unsqueeze(1); broadcast_add gives [b, tq, tk, h]; tanh, broadcast_mul v, sum over the last axis.")
+        DAY.exercise("additive_scores", "additive (Bahdanau) scores").function("additive_scores").hint("q.broadcast_matmul(&w_q.t()?) is [b, tq, h]; unsqueeze(2); k's projection unsqueeze(1); broadcast_add gives [b, tq, tk, h]; tanh, broadcast_mul v, sum over the last axis.")
             .check("vs torch (v · tanh(W_q q + W_k k))", |ctx| {
                 vs_torch(ctx, "additive_scores", SUMS, |c| at::additive_scores(&c.t("q")?, &c.t("k")?, &c.t("w_q")?, &c.t("w_k")?, &c.t("v")?).learner())
             }),
-        ex!(bilinear_scores, "bilinear (Luong general) scores", "(q · W) is [b, tq, dk]; matmul with kᵀ ([b, dk, tk], contiguous).")
+        DAY.exercise("bilinear_scores", "bilinear (Luong general) scores").function("bilinear_scores").hint("(q · W) is [b, tq, dk]; matmul with kᵀ ([b, dk, tk], contiguous).")
             .check("vs torch (F.bilinear on every pair)", |ctx| vs_torch(ctx, "bilinear_scores", SUMS, |c| at::bilinear_scores(&c.t("q")?, &c.t("k")?, &c.t("w")?).learner())),
-        ex!(split_heads, "heads as a batch axis", "reshape (b, t, heads, d / heads), transpose(1, 2), contiguous.")
+        DAY.exercise("split_heads", "heads as a batch axis").function("split_heads").hint("reshape (b, t, heads, d / heads), transpose(1, 2), contiguous.")
             .check("vs torch (x.view(b, t, h, d).transpose(1, 2))", |ctx| vs_torch(ctx, "split_heads", Tol::EXACT, |c| at::split_heads(&c.t("x")?, c.n("heads")?).learner()))
             .check("merge_heads(split_heads(x)) == x", |ctx| {
                 for c in crate::cases::cases(ctx, FX, "split_heads")? {
@@ -79,7 +75,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(multi_head_attention, "multi-head self-attention (nn.MultiheadAttention)", "x.broadcast_matmul(&in_proj_weight.t()?) + bias → narrow into q, k, v; split_heads each; build a u8 [b, 1, t, t] mask (causal_mask times the key mask reshaped to [b, 1, 1, t]); scaled_dot_product; merge_heads; out projection (also [out, in]: transpose it).")
+        DAY.exercise("multi_head_attention", "multi-head self-attention (nn.MultiheadAttention)").function("multi_head_attention").hint("x.broadcast_matmul(&in_proj_weight.t()?) + bias → narrow into q, k, v; split_heads each; build a u8 [b, 1, t, t] mask (causal_mask times the key mask reshaped to [b, 1, 1, t]); scaled_dot_product; merge_heads; out projection (also [out, in]: transpose it).")
             .forbid(NO_SDPA)
             .check("vs torch (nn.MultiheadAttention, batch_first; padding and causal cases)", |ctx| {
                 vs_torch(ctx, "multi_head_attention", SUMS, |c| {
@@ -87,7 +83,7 @@ pub fn exercises() -> Vec<Exercise> {
                     at::multi_head_attention(&c.t("x")?, &c.t("in_proj_weight")?, &c.t("in_proj_bias")?, &c.t("out_proj_weight")?, &c.t("out_proj_bias")?, c.n("heads")?, mask.as_ref(), c.n("causal")? == 1).learner()
                 })
             }),
-        ex!(sinusoidal_positions, "sinusoidal positional encoding", "angles[p, i] = p · exp(−ln(10000) · 2i / d) for 2i in arange_step(0, d, 2); Tensor::stack(&[sin, cos], 2) and reshape (t, d) interleaves them. Compute in f64 and convert to f32 at the end.")
+        DAY.exercise("sinusoidal_positions", "sinusoidal positional encoding").function("sinusoidal_positions").hint("angles[p, i] = p · exp(−ln(10000) · 2i / d) for 2i in arange_step(0, d, 2); Tensor::stack(&[sin, cos], 2) and reshape (t, d) interleaves them. Compute in f64 and convert to f32 at the end.")
             .check("vs torch (the formula of Vaswani et al.); picture: target/candlecamp/week2/sinusoidal_positions.png", |ctx| {
                 let mut last = None;
                 for c in crate::cases::cases(ctx, FX, "sinusoidal_positions")? {

@@ -4,7 +4,7 @@
 
 use crate::check::{Ctx, Fail, Learner};
 use crate::compare::{close, close_with, exact, Candidate, Tol};
-use crate::registry::Exercise;
+use crate::registry::{Day, Exercise};
 use crate::subject::week2::deberta as db;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
@@ -21,11 +21,7 @@ const TERMS: Tol = Tol { abs: 1e-5, rel: 1e-5 };
 /// sqrt(3d) scale, or a transposed p2c is off by 1e-2 or more.
 const LAYER: Tol = Tol { abs: 2e-5, rel: 2e-5 };
 
-macro_rules! ex {
-    ($name:ident, $title:expr, $hint:expr) => {
-        Exercise::new(concat!("week2.deberta.", stringify!($name)), $title, "src/deberta.rs").function(stringify!($name)).hint($hint)
-    };
-}
+const DAY: Day = Day::new("week2", "deberta", "src/deberta.rs");
 
 fn path(rel: &str) -> Result<std::path::PathBuf, Fail> {
     crate::fixtures::verified_path(rel).map_err(Fail::Fixture)
@@ -47,7 +43,7 @@ fn signed(c: &crate::cases::Case, arg: &str) -> Result<i64, Fail> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        ex!(log_bucket, "log-bucketed relative positions", "Work in f32: abs, sign; the log branch on abs.maximum(mid) (avoids ln 0); ((x / mid).log().broadcast_div(ln of the f32 tensor (max − 1) / mid) · (mid − 1)).ceil() + mid (a true f32 division, not a reciprocal), times sign; where_cond(abs ≤ mid, rel, that); to_dtype(I64).")
+        DAY.exercise("log_bucket", "log-bucketed relative positions").function("log_bucket").hint("Work in f32: abs, sign; the log branch on abs.maximum(mid) (avoids ln 0); ((x / mid).log().broadcast_div(ln of the f32 tensor (max − 1) / mid) · (mid − 1)).ceil() + mid (a true f32 division, not a reciprocal), times sign; where_cond(abs ≤ mid, rel, that); to_dtype(I64).")
             .check("vs transformers (make_log_bucket_position), rel in −600..600", |ctx| {
                 for c in crate::cases::cases(ctx, FX, "log_bucket")? {
                     let got = db::log_bucket(&c.t("rel")?, c.n("bucket_size")?, c.n("max_position")?).learner()?;
@@ -55,7 +51,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(relative_positions, "the relative position matrix", "arange(q_len) as a column minus arange(k_len) as a row (i64), then log_bucket when a bucket size is given.")
+        DAY.exercise("relative_positions", "the relative position matrix").function("relative_positions").hint("arange(q_len) as a column minus arange(k_len) as a row (i64), then log_bucket when a bucket size is given.")
             .check("vs transformers (build_relative_position); picture: target/candlecamp/week2/deberta_relative_positions.png", |ctx| {
                 for c in crate::cases::cases(ctx, FX, "relative_positions")? {
                     let b = signed(&c, "bucket_size")?;
@@ -69,7 +65,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(c2p, "content → position scores", "all = query.matmul(&pos_key.t()?) is [bh, t, 2·span]; the index clamp(rel + span, 0, 2·span − 1) as U32, unsqueeze(0) and broadcast to [bh, t, t] (contiguous); all.gather(&index, D::Minus1).")
+        DAY.exercise("c2p", "content → position scores").function("c2p").hint("all = query.matmul(&pos_key.t()?) is [bh, t, 2·span]; the index clamp(rel + span, 0, 2·span − 1) as U32, unsqueeze(0) and broadcast to [bh, t, t] (contiguous); all.gather(&index, D::Minus1).")
             .check("vs the lines of DisentangledSelfAttention (torch.gather)", |ctx| {
                 for c in crate::cases::cases(ctx, FX, "c2p")? {
                     let got = db::c2p(&c.t("query")?, &c.t("pos_key")?, &c.t("rel")?, c.n("span")?).learner()?;
@@ -77,7 +73,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(p2c, "position → content scores", "all = key.matmul(&pos_query.t()?) is [bh, t_key, 2·span]; index clamp(−rel + span, 0, 2·span − 1); gather on the last axis; then transpose(1, 2) (row j of the gathered matrix belongs to key j).")
+        DAY.exercise("p2c", "position → content scores").function("p2c").hint("all = key.matmul(&pos_query.t()?) is [bh, t_key, 2·span]; index clamp(−rel + span, 0, 2·span − 1); gather on the last axis; then transpose(1, 2) (row j of the gathered matrix belongs to key j).")
             .check("vs the lines of DisentangledSelfAttention (torch.gather, transposed)", |ctx| {
                 for c in crate::cases::cases(ctx, FX, "p2c")? {
                     let got = db::p2c(&c.t("key")?, &c.t("pos_query")?, &c.t("rel")?, c.n("span")?).learner()?;
@@ -86,13 +82,13 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(rel_embeddings, "the layer-normed relative embedding table", "vb.get((2 · position_buckets, hidden), \"rel_embeddings.weight\"), then LayerNorm::load(vb.pp(\"LayerNorm\"), hidden, cfg.layer_norm_eps).forward.")
+        DAY.exercise("rel_embeddings", "the layer-normed relative embedding table").function("rel_embeddings").hint("vb.get((2 · position_buckets, hidden), \"rel_embeddings.weight\"), then LayerNorm::load(vb.pp(\"LayerNorm\"), hidden, cfg.layer_norm_eps).forward.")
             .check("vs transformers (encoder.get_rel_embedding())", |ctx| {
                 let got = db::rel_embeddings(vb(&ctx.device)?.pp("encoder"), &config()?).learner()?;
                 // A layer norm of 64 values: f32 rounding only.
                 close("rel_embeddings", &got, &ctx.fixture(FX)?.get("rel_embeddings")?, Tol::F32)
             }),
-        ex!(attention, "one layer of disentangled attention", "q, k, v and pos_key = key_proj(rel_emb), pos_query = query_proj(rel_emb) as [b·h, n, d_h] (repeat the position ones over the batch); (q·kᵀ + c2p + p2c) / sqrt(3·d_h); replace scores of pairs with a padding query or key by f32::MIN (where_cond); softmax; · v; merge; LN(x + dense(ctx)).")
+        DAY.exercise("attention", "one layer of disentangled attention").function("attention").hint("q, k, v and pos_key = key_proj(rel_emb), pos_query = query_proj(rel_emb) as [b·h, n, d_h] (repeat the position ones over the batch); (q·kᵀ + c2p + p2c) / sqrt(3·d_h); replace scores of pairs with a padding query or key by f32::MIN (where_cond); softmax; · v; merge; LN(x + dense(ctx)).")
             .check("vs transformers (DebertaV2Attention, layer 0; with and without padding)", |ctx: &Ctx| {
                 let fx = ctx.fixture(FX)?;
                 let att = db::DisentangledAttention::load(vb(&ctx.device)?.pp("encoder.layer.0.attention"), &config()?).learner()?;

@@ -5,7 +5,7 @@
 
 use crate::check::{ensure, Ctx, Fail, Learner};
 use crate::compare::{close, close_with, scalar_close, Candidate, Tol};
-use crate::registry::Exercise;
+use crate::registry::{Day, Exercise};
 use crate::subject::week2::gpt2 as g;
 use candle_core::{DType, Device, Var};
 use candle_nn::{VarBuilder, VarMap};
@@ -59,11 +59,7 @@ pub(crate) fn hub_model(repo: &str) -> Result<PathBuf, Fail> {
     crate::hub::model_dir(repo, &["config.json", "model.safetensors"]).map_err(|e| Fail::Skipped(format!("needs network or a filled HF cache ({e})")))
 }
 
-macro_rules! ex {
-    ($name:ident, $title:expr, $hint:expr) => {
-        Exercise::new(concat!("week2.gpt2.", stringify!($name)), $title, "src/gpt2.rs").function(stringify!($name)).hint($hint)
-    };
-}
+const DAY: Day = Day::new("week2", "gpt2", "src/gpt2.rs");
 
 /// candle-nn's fused kernels without a backward pass, and the attention shortcut.
 const NO_FUSED: &[&str] = &["softmax_last_dim", "ops::layer_norm", "LayerNorm::new", "layer_norm_slow", "sdpa", "candle_nn::layer_norm"];
@@ -105,7 +101,7 @@ fn cases(ctx: &Ctx, name: &'static str) -> Result<Vec<crate::cases::Case>, Fail>
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        ex!(layer_norm, "layer norm with a backward pass", "mean_keepdim(D::Minus1), subtract (broadcast_sub), the mean of the squares of that is the biased variance; divide by (var + eps).sqrt(), then broadcast_mul the weight and broadcast_add the bias.")
+        DAY.exercise("layer_norm", "layer norm with a backward pass").function("layer_norm").hint("mean_keepdim(D::Minus1), subtract (broadcast_sub), the mean of the squares of that is the biased variance; divide by (var + eps).sqrt(), then broadcast_mul the weight and broadcast_add the bias.")
             .forbid(NO_FUSED)
             .check("vs torch (F.layer_norm)", |ctx| {
                 for c in cases(ctx, "layer_norm")? {
@@ -134,7 +130,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(gelu_new, "GPT-2's tanh GELU", "0.5·x·(1 + tanh(c·(x + 0.044715·x³))) with c = (2/π).sqrt(): x.powf(3.0) or x.sqr()·x, affine ops with f64 scalars, .tanh().")
+        DAY.exercise("gelu_new", "GPT-2's tanh GELU").function("gelu_new").hint("0.5·x·(1 + tanh(c·(x + 0.044715·x³))) with c = (2/π).sqrt(): x.powf(3.0) or x.sqr()·x, affine ops with f64 scalars, .tanh().")
             .check("vs transformers (NewGELUActivation)", |ctx| {
                 for c in cases(ctx, "gelu_new")? {
                     let x = c.t("x")?;
@@ -143,7 +139,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(attention, "causal multi-head self-attention (Conv1D weights)", "qkv = x.broadcast_matmul(W) + b; narrow(2, 0/d/2d, d) for q, k, v; reshape (b, t, h, d/h) and transpose(1, 2); scores = q.matmul(k.t()) / sqrt(d/h) + additive_mask(t, mask, dev); ops::softmax(.., D::Minus1); · v; transpose back, reshape (b, t, d), c_proj.")
+        DAY.exercise("attention", "causal multi-head self-attention (Conv1D weights)").function("attention").hint("qkv = x.broadcast_matmul(W) + b; narrow(2, 0/d/2d, d) for q, k, v; reshape (b, t, h, d/h) and transpose(1, 2); scores = q.matmul(k.t()) / sqrt(d/h) + additive_mask(t, mask, dev); ops::softmax(.., D::Minus1); · v; transpose back, reshape (b, t, d), c_proj.")
                         .check("vs transformers (GPT2Attention, block 0; causal, then causal + padding)", |ctx| {
                 let (dev, cfg) = (&ctx.device, config()?);
                 let attn = g::Attention::load(vb(dev)?.pp("transformer.h.0.attn"), &cfg).learner()?;
@@ -154,7 +150,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(mlp, "the feed-forward block", "c_fc is [d, 4d] and c_proj [4d, d], both stored [in, out]: x.broadcast_matmul(W)?.broadcast_add(b); gelu_new in between.")
+        DAY.exercise("mlp", "the feed-forward block").function("mlp").hint("c_fc is [d, 4d] and c_proj [4d, d], both stored [in, out]: x.broadcast_matmul(W)?.broadcast_add(b); gelu_new in between.")
             .check("vs transformers (GPT2MLP, block 0)", |ctx| {
                 let mlp = g::Mlp::load(vb(&ctx.device)?.pp("transformer.h.0.mlp"), &config()?).learner()?;
                 for c in cases(ctx, "mlp")? {
@@ -162,7 +158,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(block, "a pre-norm transformer block", "Two residual additions: x + attn(ln_1(x)), then that + mlp(ln_2(that)). The layer norms come before each sub-layer (pre-norm), not after.")
+        DAY.exercise("block", "a pre-norm transformer block").function("block").hint("Two residual additions: x + attn(ln_1(x)), then that + mlp(ln_2(that)). The layer norms come before each sub-layer (pre-norm), not after.")
                         .check("vs transformers (GPT2Block 0)", |ctx| {
                 let blk = g::Block::load(vb(&ctx.device)?.pp("transformer.h.0"), &config()?).learner()?;
                 for c in cases(ctx, "block")? {
@@ -171,7 +167,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(model, "GPT2LMHeadModel: embeddings, blocks, ln_f, tied head", "vb.pp(\"transformer\"); h₀ = wte.index_select(ids.flatten_all(), 0) reshaped to [b, t, d] + wpe.narrow(0, 0, t); the head multiplies by wte.t() (tied: there is no lm_head.weight in the file).")
+        DAY.exercise("model", "GPT2LMHeadModel: embeddings, blocks, ln_f, tied head").function("model").hint("vb.pp(\"transformer\"); h₀ = wte.index_select(ids.flatten_all(), 0) reshaped to [b, t, d] + wpe.narrow(0, 0, t); the head multiplies by wte.t() (tied: there is no lm_head.weight in the file).")
             .function("hidden_states") // what `grader reset` restores (the exercise also writes load and forward_masked)
                         .check("hidden states and logits vs transformers", |ctx| {
                 let fx = ctx.fixture(FX)?;
@@ -217,7 +213,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let want = fx.get("padded.logits")?;
                 close_with("logits × mask (padding positions zeroed)", &got.broadcast_mul(&keep).on_learner()?, &want.broadcast_mul(&keep).on_learner()?, MODEL_TOL, &[Candidate { description: "the logits without the padding mask (causal mask only) — but with right padding real tokens never see padding, so look at the causal part", tensor: unmasked.broadcast_mul(&keep).on_learner()? }])
             }),
-        ex!(lm_loss, "the shifted language-modelling loss", "logits.narrow(1, 0, t-1) and labels.narrow(1, 1, t-1), flattened; keep = labels.ne(-100); replace -100 by 0 (where_cond) before gather on ops::log_softmax; sum(−logp·keep)/sum(keep).")
+        DAY.exercise("lm_loss", "the shifted language-modelling loss").function("lm_loss").hint("logits.narrow(1, 0, t-1) and labels.narrow(1, 1, t-1), flattened; keep = labels.ne(-100); replace -100 by 0 (where_cond) before gather on ops::log_softmax; sum(−logp·keep)/sum(keep).")
             .forbid(NO_FUSED)
             .check("vs transformers' loss (labels = ids, and a padded batch with -100)", |ctx| {
                 let fx = ctx.fixture(FX)?;
@@ -229,7 +225,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = g::lm_loss(&fx.get("padded.logits")?, &fx.get("padded.labels")?).learner()?;
                 close("lm_loss(padded logits, labels with -100)", &got, &fx.get("padded.loss")?, Tol::F32)
             }),
-        ex!(train_step, "gradients of every parameter, and three AdamW steps", "Build nothing new: lm_loss(&model.forward(ids)?, ids), then opt.backward_step(&loss). If a gradient is missing, something in your forward pass has no backward (a fused kernel) or detaches.")
+        DAY.exercise("train_step", "gradients of every parameter, and three AdamW steps").function("train_step").hint("Build nothing new: lm_loss(&model.forward(ids)?, ids), then opt.backward_step(&loss). If a gradient is missing, something in your forward pass has no backward (a fused kernel) or detaches.")
             .forbid(NO_FUSED)
             .check("loss and the gradient of every parameter vs transformers", |ctx| {
                 let fx = ctx.fixture(FX)?;
@@ -273,7 +269,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(pretrained, "the real GPT-2 small, from the Hub", "Nothing new to write: Gpt2::from_dir calls your load. If the logits differ only here, check what the tiny model cannot show: n_positions 1024, n_head 12 (d_head 64), and that names without the transformer. prefix resolve.")
+        DAY.exercise("pretrained", "the real GPT-2 small, from the Hub").function("pretrained").hint("Nothing new to write: Gpt2::from_dir calls your load. If the logits differ only here, check what the tiny model cannot show: n_positions 1024, n_head 12 (d_head 64), and that names without the transformer. prefix resolve.")
             .pretrained()
             .timeout(std::time::Duration::from_secs(600)) // may download 550 MB through hf-hub first
             .check("logits of `gpt2` on a fixed prompt vs transformers", |ctx| {

@@ -5,7 +5,7 @@
 use crate::cases::Case;
 use crate::check::{ensure, shape_is, CheckResult, Ctx, Fail, Learner};
 use crate::compare::{close, close_with, exact, Candidate, Tol};
-use crate::registry::Exercise;
+use crate::registry::{Day, Exercise};
 use crate::subject::week2::gpt2 as g;
 use crate::subject::week2::sampling as sm;
 use candle_core::{DType, IndexOp, Tensor, D};
@@ -32,11 +32,7 @@ fn cases(ctx: &Ctx, name: &'static str) -> Result<Vec<Case>, Fail> {
     crate::cases::cases(ctx, FX, name)
 }
 
-macro_rules! ex {
-    ($name:literal, $function:literal, $title:expr, $hint:expr) => {
-        Exercise::new(concat!("week2.sampling.", $name), $title, "src/sampling.rs").function($function).hint($hint)
-    };
-}
+const DAY: Day = Day::new("week2", "sampling", "src/sampling.rs");
 
 fn u32s(t: &Tensor) -> Result<Tensor, Fail> {
     t.to_dtype(DType::U32).grader()
@@ -94,16 +90,16 @@ fn chi_square(label: &str, logits: &[f32], n: usize, seed: u64, dev: &candle_cor
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        ex!("greedy", "greedy", "greedy decoding: the argmax", "logits.argmax(D::Minus1) — it already returns u32.")
+        DAY.exercise("greedy", "greedy decoding: the argmax").function("greedy").hint("logits.argmax(D::Minus1) — it already returns u32.")
             .check("vs torch.argmax", |ctx| {
                 for c in cases(ctx, "greedy")? {
                     exact(&c.label(), &sm::greedy(&c.t("logits")?).learner()?, &u32s(&c.out()?)?)?;
                 }
                 Ok(())
             }),
-        ex!("temperature", "apply_temperature", "temperature", "Divide the logits by t (a scalar division on a tensor: `logits / t`).")
+        DAY.exercise("temperature", "temperature").function("apply_temperature").hint("Divide the logits by t (a scalar division on a tensor: `logits / t`).")
             .check("vs TemperatureLogitsWarper", |ctx| crate::cases::vs_torch(ctx, FX, "temperature", ARITH, |c| sm::apply_temperature(&c.t("logits")?, c.f("t")?).learner())),
-        ex!("top_k", "top_k_filter", "top-k filtering", "let (sorted, _) = logits.sort_last_dim(false)?; threshold = sorted.narrow(D::Minus1, k - 1, 1)?; keep = logits.broadcast_ge(&threshold)?; keep.where_cond(logits, &a tensor of -inf).")
+        DAY.exercise("top_k", "top-k filtering").function("top_k_filter").hint("let (sorted, _) = logits.sort_last_dim(false)?; threshold = sorted.narrow(D::Minus1, k - 1, 1)?; keep = logits.broadcast_ge(&threshold)?; keep.where_cond(logits, &a tensor of -inf).")
             .check("vs TopKLogitsWarper (kept logits exactly, the rest -inf)", |ctx| {
                 for c in cases(ctx, "top_k")? {
                     let x = c.t("logits")?;
@@ -114,11 +110,11 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!("top_p", "top_p_filter", "top-p (nucleus) filtering", "Sort ascending, softmax the sorted logits, cumsum; r = number of entries with cumsum <= 1 - p, capped at vocab - 1; threshold = sorted.gather(r); keep logits >= threshold.")
+        DAY.exercise("top_p", "top-p (nucleus) filtering").function("top_p_filter").hint("Sort ascending, softmax the sorted logits, cumsum; r = number of entries with cumsum <= 1 - p, capped at vocab - 1; threshold = sorted.gather(r); keep logits >= threshold.")
             .check("vs TopPLogitsWarper (kept logits exactly, the rest -inf)", |ctx| {
                 crate::cases::vs_torch(ctx, FX, "top_p", Tol::EXACT, |c| sm::top_p_filter(&c.t("logits")?, c.f("p")?).learner())
             }),
-        ex!("repetition_penalty", "repetition_penalty", "repetition penalty (CTRL)", "counts = zeros [b, vocab] .scatter_add(history, ones [b, n], 1); seen = counts.gt(0.0); penalised = logits.lt(0.0).where_cond(logits * penalty, logits / penalty); seen.where_cond(penalised, logits).")
+        DAY.exercise("repetition_penalty", "repetition penalty (CTRL)").function("repetition_penalty").hint("counts = zeros [b, vocab] .scatter_add(history, ones [b, n], 1); seen = counts.gt(0.0); penalised = logits.lt(0.0).where_cond(logits * penalty, logits / penalty); seen.where_cond(penalised, logits).")
             .check("vs RepetitionPenaltyLogitsProcessor", |ctx| {
                 crate::cases::vs_torch(ctx, FX, "repetition_penalty", ARITH, |c| sm::repetition_penalty(&c.t("logits")?, &u32s(&c.t("history")?)?, c.f("penalty")?).learner())
             })
@@ -132,11 +128,11 @@ pub fn exercises() -> Vec<Exercise> {
                 let want = Tensor::from_vec(want, (1, xs.len()), &ctx.device).grader()?;
                 close("repetition_penalty(logits, every token, 2.0)", &sm::repetition_penalty(&logits, &history, 2.0).learner()?, &want, ARITH)
             }),
-        ex!("frequency_penalty", "frequency_penalty", "frequency penalty", "Count tokens per row with scatter_add of ones into a [b, vocab] zero tensor (f32), then logits - alpha * counts.")
+        DAY.exercise("frequency_penalty", "frequency penalty").function("frequency_penalty").hint("Count tokens per row with scatter_add of ones into a [b, vocab] zero tensor (f32), then logits - alpha * counts.")
             .check("vs torch (logits - alpha * bincount(history))", |ctx| {
                 crate::cases::vs_torch(ctx, FX, "frequency_penalty", ARITH, |c| sm::frequency_penalty(&c.t("logits")?, &u32s(&c.t("history")?)?, c.f("alpha")?).learner())
             }),
-        ex!("sample", "sample", "sampling with a seeded RNG", "probs = softmax of the logits (to_vec1), u = rng.random::<f64>(), walk the probabilities accumulating until the sum exceeds u.")
+        DAY.exercise("sample", "sampling with a seeded RNG").function("sample").hint("probs = softmax of the logits (to_vec1), u = rng.random::<f64>(), walk the probabilities accumulating until the sum exceeds u.")
             .check("the same seed gives the same tokens", |ctx| {
                 let x = ctx.fixture(FX)?.get("sample.logits")?;
                 let draw = |seed: u64| -> Result<Vec<u32>, Fail> {
@@ -161,16 +157,16 @@ pub fn exercises() -> Vec<Exercise> {
                 chi_square("sample(TopPLogitsWarper(0.8)(logits))", &p8, 20_000, 14, &ctx.device)
             })
             .timeout(Duration::from_secs(30)), // 80,000 draws, each a small softmax through the learner's debug build
-        ex!("mix_contexts", "mix_contexts", "sampling from a pair of contexts (guidance)", "candle_nn::ops::log_softmax(x, D::Minus1) for both, then c + weight * (c - u).")
+        DAY.exercise("mix_contexts", "sampling from a pair of contexts (guidance)").function("mix_contexts").hint("candle_nn::ops::log_softmax(x, D::Minus1) for both, then c + weight * (c - u).")
             .check("vs torch (log_softmax(a) + w · (log_softmax(a) − log_softmax(b)))", |ctx| {
                 // log-probabilities of 50 tokens are O(1–10): f32 rounding of the log-sum-exp
                 crate::cases::vs_torch(ctx, FX, "mix_contexts", ARITH, |c| sm::mix_contexts(&c.t("cond")?, &c.t("uncond")?, c.f("weight")?).learner())
             }),
-        ex!("causal_mask", "causal_mask", "a causal mask with a cache offset", "q = arange(offset, offset + t_new) as a column, k = arange(0, t_total) as a row, allowed = k.broadcast_le(&q); where_cond(zeros, -inf).")
+        DAY.exercise("causal_mask", "a causal mask with a cache offset").function("causal_mask").hint("q = arange(offset, offset + t_new) as a column, k = arange(0, t_total) as a row, allowed = k.broadcast_le(&q); where_cond(zeros, -inf).")
             .check("vs torch.full(-inf).triu(diagonal = t_total - t_new + 1)", |ctx| {
                 crate::cases::vs_torch(ctx, FX, "causal_mask", Tol::EXACT, |c| sm::causal_mask(c.n("t_new")?, c.n("t_total")?, &ctx.device).learner())
             }),
-        ex!("kv_cache", "KvCache::append", "a KV cache: append the new keys and values", "match &self.layers[layer] { Some((ck, cv)) => cat along axis 2, None => clone }; store the result in self.layers[layer] and return it.")
+        DAY.exercise("kv_cache", "a KV cache: append the new keys and values").function("KvCache::append").hint("match &self.layers[layer] { Some((ck, cv)) => cat along axis 2, None => clone }; store the result in self.layers[layer] and return it.")
             .check("pieces of 5, 1 and 10 positions appended to two layers reassemble each layer's keys and values exactly", |ctx| {
                 // Keys and values [1, 4, 16, 250] cut from the fixture's logits (any numbers do):
                 // appended in pieces, every return value must be the first `at + n` positions of
@@ -290,7 +286,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = m.next_logits(&ids.narrow(1, 10, t - 10).on_learner()?, Some(&mut cache)).learner()?;
                 close("next_logits(ids[10..], cache of 10)", &got, &want.i((.., t - 1, ..)).on_learner()?, MODEL_TOL)
             }),
-        ex!("generate_greedy", "generate_greedy", "greedy generation with the cache", "KvCache::new(model.cfg.n_layer); model.next_logits(prompt as [1, t], Some(&mut cache)) once; then loop: argmax, push, feed Tensor::new(&[next], dev)?.unsqueeze(0)? with the same cache. Needs your cached_model.")
+        DAY.exercise("generate_greedy", "greedy generation with the cache").function("generate_greedy").hint("KvCache::new(model.cfg.n_layer); model.next_logits(prompt as [1, t], Some(&mut cache)) once; then loop: argmax, push, feed Tensor::new(&[next], dev)?.unsqueeze(0)? with the same cache. Needs your cached_model.")
             .check("vs GPT2LMHeadModel.generate(do_sample=False), 20 new tokens", |ctx| {
                 let m = model(ctx)?;
                 let fx = ctx.fixture(FX)?;
@@ -299,7 +295,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = sm::generate_greedy(&m, &prompt, want.len() - prompt.len(), &ctx.device).learner()?;
                 ensure(got == want, || format!("generate_greedy(prompt {prompt:?}) = {got:?}, transformers gives {want:?}"))
             }),
-        ex!("generate_batch", "generate_batch", "batched generation with left padding and attention masks", "Left-pad ids, mask (0 for pads, 1 for tokens) and positions (0 for pads, then 0, 1, … per row); call forward_with(ids, Some(&positions), Some(&mask), Some(&mut cache)); each step feed [b, 1] new tokens with positions = each row's real length so far, and cat a column of ones to the mask.")
+        DAY.exercise("generate_batch", "batched generation with left padding and attention masks").function("generate_batch").hint("Left-pad ids, mask (0 for pads, 1 for tokens) and positions (0 for pads, then 0, 1, … per row); call forward_with(ids, Some(&positions), Some(&mask), Some(&mut cache)); each step feed [b, 1] new tokens with positions = each row's real length so far, and cat a column of ones to the mask.")
             .check("greedy: each row equals GPT2LMHeadModel.generate on its prompt alone (prompts of 3, 8 and 5 tokens)", |ctx| {
                 let m = model(ctx)?;
                 let fx = ctx.fixture(FX)?;
@@ -332,7 +328,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!("beam_search", "beam_search", "beam search", "Keep Vec<(tokens, score)>; each step: one batched model call on all beams, log_softmax of the last position, every (beam, token) candidate scored beam score + log-prob, sort descending, keep num_beams.")
+        DAY.exercise("beam_search", "beam search").function("beam_search").hint("Keep Vec<(tokens, score)>; each step: one batched model call on all beams, log_softmax of the last position, every (beam, token) candidate scored beam score + log-prob, sort descending, keep num_beams.")
             .check("vs GPT2LMHeadModel.generate(num_beams=4), 12 new tokens", |ctx| {
                 let m = model(ctx)?;
                 let fx = ctx.fixture(FX)?;
@@ -353,7 +349,7 @@ pub fn exercises() -> Vec<Exercise> {
                     format!("beam_search(prompt {prompt:?}, 4 beams) = {got:?}, transformers gives {want:?}{note}")
                 })
             }),
-        ex!("score_continuations", "score_continuations", "scoring continuations with one cached prefix pass", "model.next_logits(prefix, Some(&mut cache)) → the first token's logits (repeat to [n, 1, V]); cache.repeat_batch(n); model.forward_with(cands[:, ..L-1], None, None, Some(&mut repeated)); cat, log_softmax, gather the candidates' ids, sum over positions.")
+        DAY.exercise("score_continuations", "scoring continuations with one cached prefix pass").function("score_continuations").hint("model.next_logits(prefix, Some(&mut cache)) → the first token's logits (repeat to [n, 1, V]); cache.repeat_batch(n); model.forward_with(cands[:, ..L-1], None, None, Some(&mut repeated)); cat, log_softmax, gather the candidates' ids, sum over positions.")
             .check("vs GPT2LMHeadModel log-probabilities of prefix + candidate, 6 candidates", |ctx| {
                 let m = model(ctx)?;
                 let fx = ctx.fixture(FX)?;

@@ -9,7 +9,7 @@
 //! with its context and counts the mismatches.
 
 use crate::check::{ensure, CheckResult, Ctx, Fail};
-use crate::registry::Exercise;
+use crate::registry::{Day, Exercise};
 use crate::subject::week2::tokenizers as tk;
 use ::tokenizers::models::bpe::BPE;
 use ::tokenizers::models::wordpiece::WordPiece as HfWordPiece;
@@ -26,11 +26,7 @@ use std::time::Duration;
 const DIR: &str = "week2/tokenizers";
 const EXPECTED: &str = "week2/tokenizers/expected.json";
 
-macro_rules! ex {
-    ($name:literal, $function:literal, $title:expr, $hint:expr) => {
-        Exercise::new(concat!("week2.tokenizers.", $name), $title, "src/tokenizers.rs").function($function).hint($hint)
-    };
-}
+const DAY: Day = Day::new("week2", "tokenizers", "src/tokenizers.rs");
 
 /// Learner code in these exercises returns plain values, not `Result`: a wrong answer is a
 /// mismatch, a panic a crash (the runner reports it), and `todo!()` "not started".
@@ -243,7 +239,7 @@ fn gpt2_real(ctx: &Ctx) -> Result<(VocabMerges, tiktoken_rs::CoreBPE), Fail> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        ex!("basic_tokenizer", "basic_tokenize", "BERT's basic tokenizer: clean, CJK, accents, lowercase, punctuation", "Build the normalised string first (skip \\0, U+FFFD and is_other() except \\t\\n\\r; whitespace → ' '; spaces around CJK), then .nfd().map(|(c, _)| c).filter(|c| !c.is_mark_nonspacing()), then flat_map(char::to_lowercase); finally walk the chars: whitespace ends a word, punctuation is a word of its own.")
+        DAY.exercise("basic_tokenizer", "BERT's basic tokenizer: clean, CJK, accents, lowercase, punctuation").function("basic_tokenize").hint("Build the normalised string first (skip \\0, U+FFFD and is_other() except \\t\\n\\r; whitespace → ' '; spaces around CJK), then .nfd().map(|(c, _)| c).filter(|c| !c.is_mark_nonspacing()), then flat_map(char::to_lowercase); finally walk the chars: whitespace ends a word, punctuation is a word of its own.")
             .check("vs HF tokenizers (Python) on the multilingual test texts", |ctx| {
                 for c in cases(ctx)? {
                     same_seq(&format!("basic_tokenize({})", short(&c.text)), &no_panic(&short(&c.text), || tk::basic_tokenize(&c.text))?, &c.bert_words)?;
@@ -255,7 +251,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let text = shakespeare_start()?;
                 same_seq("basic_tokenize(Tiny Shakespeare)", &tk::basic_tokenize(&text), &hf_bert_words(&text)?)
             }),
-        ex!("wordpiece", "WordPiece::tokenize_word", "WordPiece: greedy longest match with ## continuations", "Collect the char boundaries of the word (char_indices plus word.len()); from `start`, try ends from the longest down, prefixing \"##\" when start > 0; no match at some start → vec![unk_id] for the whole word. Check the length limit (in chars) first.")
+        DAY.exercise("wordpiece", "WordPiece: greedy longest match with ## continuations").function("WordPiece::tokenize_word").hint("Collect the char boundaries of the word (char_indices plus word.len()); from `start`, try ends from the longest down, prefixing \"##\" when start > 0; no match at some start → vec![unk_id] for the whole word. Check the length limit (in chars) first.")
             .check("vs the HF tokenizers crate's WordPiece on every word of the test texts", |ctx| {
                 let wp = wordpiece(ctx)?;
                 let hf = HfWordPiece::from_file(&fx_path("wordpiece-vocab.txt")?).unk_token("[UNK]".into()).build().map_err(|e| Fail::Internal(e.to_string()))?;
@@ -269,7 +265,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!("bert_encode", "WordPiece::encode", "BERT ids of a text", "basic_tokenize(text), then flat_map every word through tokenize_word.")
+        DAY.exercise("bert_encode", "BERT ids of a text").function("WordPiece::encode").hint("basic_tokenize(text), then flat_map every word through tokenize_word.")
             .check("vs HF tokenizers (Python) on the multilingual test texts", |ctx| {
                 let wp = wordpiece(ctx)?;
                 for c in cases(ctx)? {
@@ -284,14 +280,14 @@ pub fn exercises() -> Vec<Exercise> {
                 same_seq("encode(Tiny Shakespeare)", &wp.encode(&text), &hf_ids(&hf_bert()?, &text)?)
             })
             .timeout(Duration::from_secs(30)), // 400 kB through the learner's debug-mode normaliser: 2-4 s here, more on a busy machine
-        ex!("bytes_to_unicode", "bytes_to_unicode", "GPT-2's byte ↔ printable character table", "Walk b = 0..256 with a counter n starting at 256: printable bytes (33..=126, 161..=172, 174..=255) map to char::from_u32(b), the others to char::from_u32(n) with n += 1 afterwards.")
+        DAY.exercise("bytes_to_unicode", "GPT-2's byte ↔ printable character table").function("bytes_to_unicode").hint("Walk b = 0..256 with a counter n starting at 256: printable bytes (33..=126, 161..=172, 174..=255) map to char::from_u32(b), the others to char::from_u32(n) with n += 1 afterwards.")
             .check("vs transformers' bytes_to_unicode", |ctx| {
                 let j = ctx.json(EXPECTED)?;
                 let want: Vec<char> = strings(&j["bytes_to_unicode"]).iter().filter_map(|s| s.chars().next()).collect();
                 ensure(want.len() == 256, || format!("{EXPECTED}: bytes_to_unicode has {} entries; {}", want.len(), crate::fixtures::REMAKE))?;
                 same_seq("bytes_to_unicode()", &tk::bytes_to_unicode(), &want)
             }),
-        ex!("gpt2_pretokenize", "gpt2_pretokenize", "GPT-2's pre-tokenisation regex", "static RE: OnceLock<Regex>; RE.get_or_init(|| Regex::new(GPT2_PATTERN).unwrap()).find_iter(text).map(|m| m.unwrap().as_str()).collect().")
+        DAY.exercise("gpt2_pretokenize", "GPT-2's pre-tokenisation regex").function("gpt2_pretokenize").hint("static RE: OnceLock<Regex>; RE.get_or_init(|| Regex::new(GPT2_PATTERN).unwrap()).find_iter(text).map(|m| m.unwrap().as_str()).collect().")
             .check("vs HF tokenizers (Python) on the test texts", |ctx| {
                 for c in cases(ctx)? {
                     let got: Vec<String> = no_panic(&short(&c.text), || tk::gpt2_pretokenize(&c.text).into_iter().map(str::to_string).collect())?;
@@ -312,7 +308,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!("bpe_merge", "merge_word", "the BPE merge loop", "loop { among ids.windows(2) find the pair with the smallest rank in self.merges (min over (rank, …)); none → return; rebuild the vector left to right, replacing each occurrence of that pair by its merged id }.")
+        DAY.exercise("bpe_merge", "the BPE merge loop").function("merge_word").hint("loop { among ids.windows(2) find the pair with the smallest rank in self.merges (min over (rank, …)); none → return; rebuild the vector left to right, replacing each occurrence of that pair by its merged id }.")
             .check("vs the HF tokenizers crate's BPE on every piece of the test texts and of Tiny Shakespeare's first 20,000 pieces", |ctx| {
                 let b = bpe()?;
                 let (vocab, merges) = vocab_and_merges()?;
@@ -328,7 +324,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!("bpe_encode", "Bpe::encode", "byte-level BPE encoding", "For each piece of gpt2_pretokenize(text): piece.bytes().map(|b| self.byte_ids[b as usize]), merge_word, extend the output.")
+        DAY.exercise("bpe_encode", "byte-level BPE encoding").function("Bpe::encode").hint("For each piece of gpt2_pretokenize(text): piece.bytes().map(|b| self.byte_ids[b as usize]), merge_word, extend the output.")
             .check("vs HF tokenizers (Python) on the test texts", |ctx| {
                 let b = bpe()?;
                 for c in cases(ctx)? {
@@ -358,7 +354,7 @@ pub fn exercises() -> Vec<Exercise> {
                 same_seq("GPT-2 encode(Tiny Shakespeare)", &b.encode(&text), &core.encode_ordinary(&text))
             })
             .timeout(Duration::from_secs(40)), // 1.5 MB through the learner's debug-mode merge loop and a 50k-token vocabulary to build: 6-14 s here
-        ex!("bpe_decode", "decode", "byte-level BPE decoding", "ids → self.tokens[id] strings → chars → self.byte_of[&c] bytes → String::from_utf8_lossy.")
+        DAY.exercise("bpe_decode", "byte-level BPE decoding").function("decode").hint("ids → self.tokens[id] strings → chars → self.byte_of[&c] bytes → String::from_utf8_lossy.")
             .check("decodes transformers' ids of the test texts back to the texts", |ctx| {
                 let b = bpe()?;
                 for c in cases(ctx)? {
@@ -381,7 +377,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = no_panic("decode([first byte of 🙂])", || b.decode(&[first]))?;
                 ensure(got == "\u{fffd}", || format!("decode([first byte of 🙂]) = {got:?}, expected \"\\u{{fffd}}\" (from_utf8_lossy)"))
             }),
-        ex!("bpe_train", "train_bpe", "training a byte-level BPE (HF BpeTrainer's rules)", "Count pieces once (HashMap<&str, u64>), keep each as Vec<u32> of ids. Per merge: count pairs weighted by piece counts; max by count, then by the smaller (left, right) (compare b.0 with a.0 reversed); push the merge, then rewrite every piece. Ids: 256 byte chars sorted by code point.")
+        DAY.exercise("bpe_train", "training a byte-level BPE (HF BpeTrainer's rules)").function("train_bpe").hint("Count pieces once (HashMap<&str, u64>), keep each as Vec<u32> of ids. Per merge: count pairs weighted by piece counts; max by count, then by the smaller (left, right) (compare b.0 with a.0 reversed); push the merge, then rewrite every piece. Ids: 256 byte chars sorted by code point.")
             .check("merges equal HF BpeTrainer's on the start of Tiny Shakespeare; compression reported", |ctx| {
                 let j = ctx.json(EXPECTED)?;
                 let chars = j["train"]["chars"].as_u64().unwrap_or(0) as usize;

@@ -8,7 +8,7 @@ use crate::cases::cases;
 use crate::check::{ensure, Ctx};
 use crate::check::{Fail, Learner};
 use crate::compare::{close, close_with, Candidate, Tol};
-use crate::registry::Exercise;
+use crate::registry::{Day, Exercise};
 use crate::subject::week4::dpo as dp;
 use crate::subject::week4::lm_rl as lm;
 use candle_core::Var;
@@ -24,15 +24,11 @@ const SEQ: Tol = Tol { abs: 1e-5, rel: 1e-5 };
 /// carries ~1e-6 absolute rounding, so compare at 1e-5.
 const DPO: Tol = Tol { abs: 1e-5, rel: 1e-5 };
 
-macro_rules! ex {
-    ($name:ident, $f:expr, $title:expr, $hint:expr) => {
-        Exercise::new(concat!("week4.dpo.", stringify!($name)), $title, "src/dpo.rs").function($f).hint($hint)
-    };
-}
+const DAY: Day = Day::new("week4", "dpo", "src/dpo.rs");
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        ex!(seq_logprob, "seq_logprob", "the log-probability of a sequence", "log_softmax(logits, D::Minus1)?.gather(&tokens.unsqueeze(2)?, 2)?.squeeze(2)? is [b, T]; multiply by the mask and sum over dim 1.")
+        DAY.exercise("seq_logprob", "the log-probability of a sequence").function("seq_logprob").hint("log_softmax(logits, D::Minus1)?.gather(&tokens.unsqueeze(2)?, 2)?.squeeze(2)? is [b, T]; multiply by the mask and sum over dim 1.")
             .check("vs torch", |ctx| {
                 for c in cases(ctx, FX, "seq_logprob")? {
                     let (l, t, m) = (c.t("logits")?, c.t("tokens")?, c.t("mask")?);
@@ -43,7 +39,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(dpo_loss, "dpo_loss", "the DPO loss and its gradients", "r_w = β(π_w − ref_w), r_l = β(π_l − ref_l), z = r_w − r_l; log σ(z) = z.minimum(0) − log(1 + exp(−|z|)); loss = −mean.")
+        DAY.exercise("dpo_loss", "the DPO loss and its gradients").function("dpo_loss").hint("r_w = β(π_w − ref_w), r_l = β(π_l − ref_l), z = r_w − r_l; log σ(z) = z.minimum(0) − log(1 + exp(−|z|)); loss = −mean.")
             .check("loss, implicit rewards and gradients vs torch", |ctx| {
                 for c in cases(ctx, FX, "dpo")? {
                     let (pc, pr) = (Var::from_tensor(&c.t("policy_chosen")?).grader()?, Var::from_tensor(&c.t("policy_rejected")?).grader()?);
@@ -75,7 +71,7 @@ pub fn exercises() -> Vec<Exercise> {
                 close("loss with β(π_w − ref_w) − β(π_l − ref_l) = −400 (= 400)", &out.loss, &want, Tol::new(1e-3, 1e-5))?;
                 close("its gradient (= −1)", &grad_of(&out.loss, &pc, "policy_chosen")?, &t(-1.0).on_learner()?, Tol::new(1e-5, 1e-5))
             }),
-        ex!(dpo_train, "dpo_train", "a short DPO run raises the preference margin", "Reference log-probs once (detached): token_logps(...)?.sum(1)?. Per step: the policy's sums for chosen and rejected, dpo_loss, push mean(chosen_rewards − rejected_rewards) before opt.backward_step(&out.loss).")
+        DAY.exercise("dpo_train", "a short DPO run raises the preference margin").function("dpo_train").hint("Reference log-probs once (detached): token_logps(...)?.sum(1)?. Per step: the policy's sums for chosen and rejected, dpo_loss, push mean(chosen_rewards − rejected_rewards) before opt.backward_step(&out.loss).")
             .timeout(std::time::Duration::from_secs(60))
             .check("the mean margin on the training pairs grows to ≥ 1", dpo_run),
     ]

@@ -3,7 +3,7 @@
 //! reachable position, solved by an independent Python search.
 
 use crate::check::{ensure, Ctx, Fail, Learner};
-use crate::registry::Exercise;
+use crate::registry::{Day, Exercise};
 use crate::subject::week4::environments as env;
 
 const FX: &str = "week4/cartpole.safetensors";
@@ -16,11 +16,7 @@ const TTT: &str = "week4/tictactoe.json";
 /// 1e-4 or more within a few steps.
 const STATE_TOL: f64 = 1e-9;
 
-macro_rules! ex {
-    ($name:ident, $f:expr, $title:expr, $hint:expr) => {
-        Exercise::new(concat!("week4.environments.", stringify!($name)), $title, "src/environments.rs").function($f).hint($hint)
-    };
-}
+const DAY: Day = Day::new("week4", "environments", "src/environments.rs");
 
 /// A board with its winner and minimax value.
 pub(crate) type Position = ([i8; 9], (i8, i8));
@@ -69,7 +65,7 @@ fn show(b: &[i8; 9]) -> String {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        ex!(cartpole_step, "step", "CartPole's Euler step", "Read the old state first; temp, then θ̈ (the pole), then ẍ (the cart, which uses θ̈); update all four from the old values (x uses the old ẋ). terminated: |x| > 2.4 or |θ| > 12·2π/360; truncated: steps ≥ 500 and not terminated.")
+        DAY.exercise("cartpole_step", "CartPole's Euler step").function("step").hint("Read the old state first; temp, then θ̈ (the pole), then ẍ (the cart, which uses θ̈); update all four from the old values (x uses the old ẋ). terminated: |x| > 2.4 or |θ| > 12·2π/360; truncated: steps ≥ 500 and not terminated.")
             .check("gymnasium's CartPole-v1 episodes, step by step", |ctx| {
                 let fx = ctx.fixture(FX)?;
                 let mut worst = 0f64;
@@ -105,7 +101,7 @@ pub fn exercises() -> Vec<Exercise> {
                 ctx.note(format!("largest state difference from gymnasium: {worst:.1e}"));
                 Ok(())
             }),
-        ex!(ttt_winner, "winner", "tic-tac-toe: who has three in a line", "Loop over LINES: a line whose three cells are equal and non-zero names the winner.")
+        DAY.exercise("ttt_winner", "tic-tac-toe: who has three in a line").function("winner").hint("Loop over LINES: a line whose three cells are equal and non-zero names the winner.")
             .check("all 5,478 reachable positions", |ctx| {
                 for (b, (w, _)) in positions(ctx)? {
                     let got = env::winner(&b);
@@ -113,7 +109,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(ttt_minimax, "minimax", "tic-tac-toe: perfect-play values", "Recursion: a terminal position is worth winner(b); otherwise X takes the max and O the min over legal_moves of minimax(play(b, i)). Memoise in a HashMap<Board, i8> passed to an inner function.")
+        DAY.exercise("ttt_minimax", "tic-tac-toe: perfect-play values").function("minimax").hint("Recursion: a terminal position is worth winner(b); otherwise X takes the max and O the min over legal_moves of minimax(play(b, i)). Memoise in a HashMap<Board, i8> passed to an inner function.")
             .check("all 5,478 reachable positions vs a Python minimax", |ctx| {
                 let all = positions(ctx)?;
                 let start = std::time::Instant::now();

@@ -10,7 +10,7 @@
 
 use crate::check::{ensure, Ctx, Fail, Learner};
 use crate::compare::{close_with, Candidate, Tol};
-use crate::registry::Exercise;
+use crate::registry::{Day, Exercise};
 use crate::subject::week4::lm_rl as lm;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -18,15 +18,11 @@ use std::time::Duration;
 
 const FX: &str = "week4/lm_rl.safetensors";
 
-macro_rules! ex {
-    ($name:ident, $f:expr, $title:expr, $hint:expr) => {
-        Exercise::new(concat!("week4.lm_rl.", stringify!($name)), $title, "src/lm_rl.rs").function($f).hint($hint)
-    };
-}
+const DAY: Day = Day::new("week4", "lm_rl", "src/lm_rl.rs");
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        ex!(kl_rewards, "kl_rewards", "the KL-penalised reward per token", "(logp_policy − logp_ref) · (−β) gives [b, T]; add a [b, T] tensor that is zero except its last column, which is the scores (Tensor::cat of zeros (b, T − 1) and scores.reshape((b, 1)) on dim 1).")
+        DAY.exercise("kl_rewards", "the KL-penalised reward per token").function("kl_rewards").hint("(logp_policy − logp_ref) · (−β) gives [b, T]; add a [b, T] tensor that is zero except its last column, which is the scores (Tensor::cat of zeros (b, T − 1) and scores.reshape((b, 1)) on dim 1).")
             // A subtraction, a product and one addition in f32: a few ulps.
             .check("vs torch", |ctx| {
                 for c in crate::cases::cases(ctx, FX, "kl_rewards")? {
@@ -39,7 +35,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(fudge, "fudge", "FUDGE: a prefix classifier reweights the next token", "order = lm_logits.arg_sort_last_dim(false)?.narrow(1, 0, k)?; a keep mask from scatter_add of ones at `order` (or compare each logit with the k-th largest); joint = log_softmax(lm) + attr; where_cond(keep, joint, −∞); log_softmax again.")
+        DAY.exercise("fudge", "FUDGE: a prefix classifier reweights the next token").function("fudge").hint("order = lm_logits.arg_sort_last_dim(false)?.narrow(1, 0, k)?; a keep mask from scatter_add of ones at `order` (or compare each logit with the k-th largest); joint = log_softmax(lm) + attr; where_cond(keep, joint, −∞); log_softmax again.")
             // Two log-softmaxes and a sum over ≤ 27 tokens in f32; −∞ entries must match exactly.
             .check("vs torch (top-k of the LM, renormalised)", |ctx| {
                 for c in crate::cases::cases(ctx, FX, "fudge")? {
@@ -50,7 +46,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(sentiment_model, "train_sentiment", "a sentiment reward model", "Zero-initialised Var w [FEATURES, 1] and b [1]; per minibatch: logits = trigram_features(texts)·w + b (Sentiment::logits), loss = binary_cross_entropy_with_logit(logits, y), opt.backward_step. A few epochs at lr 1e-2 are enough.")
+        DAY.exercise("sentiment_model", "a sentiment reward model").function("train_sentiment").hint("Zero-initialised Var w [FEATURES, 1] and b [1]; per minibatch: logits = trigram_features(texts)·w + b (Sentiment::logits), loss = binary_cross_entropy_with_logit(logits, y), opt.backward_step. A few epochs at lr 1e-2 are enough.")
             .timeout(Duration::from_secs(120))
             .check("held-out accuracy ≥ 90 % on rule-labelled Shakespeare lines", |ctx| {
                 let (train, test) = labelled(ctx)?;
@@ -61,15 +57,15 @@ pub fn exercises() -> Vec<Exercise> {
                 ctx.note(format!("{} training lines, {} held out ({:.1} % positive); trained in {:.1}s; held-out accuracy {:.1} %", train.len(), test.len(), 100.0 * pos, start.elapsed().as_secs_f64(), 100.0 * acc));
                 ensure(acc >= 0.9, || format!("held-out accuracy {:.1} %, needs ≥ 90 % (always answering \"positive\" scores {:.1} %)", 100.0 * acc, 100.0 * pos))
             }),
-        ex!(rl_finetune, "rl_finetune", "KL-penalised RL towards positive text (long)", "Per step: sample, score, token_logps of policy and reference, kl_rewards with the detached policy log-probs, reward-to-go (a reverse cumulative sum: a matmul with a triangular ones matrix), subtract its batch mean per position, loss = −mean(logp · advantage).")
+        DAY.exercise("rl_finetune", "KL-penalised RL towards positive text (long)").function("rl_finetune").hint("Per step: sample, score, token_logps of policy and reference, kl_rewards with the detached policy log-probs, reward-to-go (a reverse cumulative sum: a matmul with a triangular ones matrix), subtract its batch mean per position, loss = −mean(logp · advantage).")
             .long()
             .timeout(Duration::from_secs(1800))
             .check("the reward rises by ≥ 0.15 with a final KL below 8 nats", rl_run),
-        ex!(value_head, "train_value_head", "a value function over prefixes (long)", "Per step: sample continuations, final = rm.prob_positive(full texts), cut each at k = rng.random_range(1..=len), loss = binary_cross_entropy_with_logit(v.logits(prefix texts), final).")
+        DAY.exercise("value_head", "a value function over prefixes (long)").function("train_value_head").hint("Per step: sample continuations, final = rm.prob_positive(full texts), cut each at k = rng.random_range(1..=len), loss = binary_cross_entropy_with_logit(v.logits(prefix texts), final).")
             .long()
             .timeout(Duration::from_secs(1800))
             .check("R² ≥ 0.5 on full continuations, > 0 from half of them", value_run),
-        ex!(fudge_decode, "fudge_sample", "FUDGE-guided sampling raises the reward without training (long)", "Per step: the LM's logits for the last CONTEXT ids; the top-k candidates (arg_sort_last_dim + narrow); classifier logits of prefix + candidate for each; log σ of them into a [b, V] tensor (0 elsewhere); fudge(...).exp() → sample_categorical per row.")
+        DAY.exercise("fudge_decode", "FUDGE-guided sampling raises the reward without training (long)").function("fudge_sample").hint("Per step: the LM's logits for the last CONTEXT ids; the top-k candidates (arg_sort_last_dim + narrow); classifier logits of prefix + candidate for each; log σ of them into a [b, V] tensor (0 elsewhere); fudge(...).exp() → sample_categorical per row.")
             .long()
             .timeout(Duration::from_secs(1800))
             .check("guided samples score ≥ 0.1 higher than plain ones", fudge_run),

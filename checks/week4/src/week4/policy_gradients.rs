@@ -7,7 +7,7 @@ use super::{argmax, bools, cartpole_returns, grad_of, same_len, vecf};
 use crate::cases::cases;
 use crate::check::{ensure, Ctx, Fail, Learner};
 use crate::compare::{close, close_with, Candidate, Tol};
-use crate::registry::Exercise;
+use crate::registry::{Day, Exercise};
 use crate::subject::week4::policy_gradients as pg;
 use candle_core::{Tensor, Var};
 use rand::SeedableRng;
@@ -27,15 +27,11 @@ fn t1(v: Vec<f32>, ctx: &Ctx) -> Result<Tensor, Fail> {
     Tensor::from_vec(v, n, &ctx.device).grader()
 }
 
-macro_rules! ex {
-    ($name:ident, $f:expr, $title:expr, $hint:expr) => {
-        Exercise::new(concat!("week4.policy_gradients.", stringify!($name)), $title, "src/policy_gradients.rs").function($f).hint($hint)
-    };
-}
+const DAY: Day = Day::new("week4", "policy_gradients", "src/policy_gradients.rs");
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        ex!(discounted_returns, "discounted_returns", "discounted returns per episode", "Walk t from the end: if dones[t] reset the running sum to 0 first; running = r[t] + γ·running; out[t] = running.")
+        DAY.exercise("discounted_returns", "discounted returns per episode").function("discounted_returns").hint("Walk t from the end: if dones[t] reset the running sum to 0 first; running = r[t] + γ·running; out[t] = running.")
             .check("vs torch, with episode boundaries", |ctx| {
                 for c in cases(ctx, FX, "returns")? {
                     let (r, d) = (vecf(&c.t("rewards")?)?, bools(&c.t("dones")?)?);
@@ -46,7 +42,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(gae, "gae", "generalised advantage estimation", "Backwards: next_v = last_value at t = T − 1, else values[t + 1]; m = 0 if dones[t] else 1; δ = r + γ·m·next_v − v; A = δ + γλ·m·A_next. returns = A + values.")
+        DAY.exercise("gae", "generalised advantage estimation").function("gae").hint("Backwards: next_v = last_value at t = T − 1, else values[t + 1]; m = 0 if dones[t] else 1; δ = r + γ·m·next_v − v; A = δ + γλ·m·A_next. returns = A + values.")
             .check("advantages and returns vs torch (λ ∈ {0, 0.8, 0.95, 1}, with episode boundaries)", |ctx| {
                 for c in cases(ctx, FX, "gae")? {
                     let (r, v, d) = (vecf(&c.t("rewards")?)?, vecf(&c.t("values")?)?, bools(&c.t("dones")?)?);
@@ -59,7 +55,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(reinforce_loss, "reinforce_loss", "REINFORCE with a baseline", "log_softmax(logits, D::Minus1)?.gather(&actions.unsqueeze(1)?, 1)?.squeeze(1)? is log π(a|s); multiply by (returns − baseline.detach()), mean_all, neg.")
+        DAY.exercise("reinforce_loss", "REINFORCE with a baseline").function("reinforce_loss").hint("log_softmax(logits, D::Minus1)?.gather(&actions.unsqueeze(1)?, 1)?.squeeze(1)? is log π(a|s); multiply by (returns − baseline.detach()), mean_all, neg.")
             .check("vs torch (value and d loss / d logits)", |ctx| {
                 for c in cases(ctx, FX, "reinforce")? {
                     let x = Var::from_tensor(&c.t("logits")?).grader()?;
@@ -80,7 +76,7 @@ pub fn exercises() -> Vec<Exercise> {
                 };
                 ensure(leak == 0.0, || format!("the baseline received a gradient (|g| summed = {leak}): detach it"))
             }),
-        ex!(ppo_loss, "ppo_loss", "PPO: clipped surrogate, value loss, entropy bonus", "ratio = (logp − old_logp).exp(); policy = −mean(min(ratio·A, ratio.clamp(1 − ε, 1 + ε)·A)) (Tensor::minimum); value = 0.5·mean((values − returns)²); entropy = −mean(Σ_a p·log p) with p = logp_all.exp().")
+        DAY.exercise("ppo_loss", "PPO: clipped surrogate, value loss, entropy bonus").function("ppo_loss").hint("ratio = (logp − old_logp).exp(); policy = −mean(min(ratio·A, ratio.clamp(1 − ε, 1 + ε)·A)) (Tensor::minimum); value = 0.5·mean((values − returns)²); entropy = −mean(Σ_a p·log p) with p = logp_all.exp().")
             .check("vs torch: the four parts and the gradients of total", |ctx| {
                 for c in cases(ctx, FX, "ppo")? {
                     let x = Var::from_tensor(&c.t("logits")?).grader()?;
@@ -100,7 +96,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        ex!(ppo_cartpole, "train_ppo", "PPO solves CartPole (long)", "Follow the doc's loop. If it stalls: normalise advantages per minibatch, use the log-probabilities recorded while acting as old_logp, and bootstrap GAE from the value of the state after the rollout.")
+        DAY.exercise("ppo_cartpole", "PPO solves CartPole (long)").function("train_ppo").hint("Follow the doc's loop. If it stalls: normalise advantages per minibatch, use the log-probabilities recorded while acting as old_logp, and bootstrap GAE from the value of the state after the rollout.")
             .long()
             .timeout(Duration::from_secs(1800))
             .check("greedy mean return ≥ 475 over 100 episodes", |ctx| {

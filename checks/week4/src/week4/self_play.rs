@@ -5,17 +5,13 @@
 
 use super::{mover, won, Solver};
 use crate::check::{ensure, Ctx, Fail};
-use crate::registry::Exercise;
+use crate::registry::{Day, Exercise};
 use crate::subject::week4::self_play as sp;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::time::Duration;
 
-macro_rules! ex {
-    ($name:ident, $f:expr, $title:expr, $hint:expr) => {
-        Exercise::new(concat!("week4.self_play.", stringify!($name)), $title, "src/self_play.rs").function($f).hint($hint)
-    };
-}
+const DAY: Day = Day::new("week4", "self_play", "src/self_play.rs");
 
 fn show(b: &[i8; 9]) -> String {
     b.iter()
@@ -51,7 +47,7 @@ fn game(solver: &Solver, agent_side: i8, rng: &mut ChaCha8Rng, mut agent: impl F
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        ex!(self_play_move, "choose_move", "greedy (and ε-greedy) moves from a value table", "sign = to_move(b) as f32; the greedy move maximises sign · table.value(&play(b, i)) over legal_moves(b) (strict > keeps the first). With probability eps pick moves[rng.random_range(0..moves.len())] instead.")
+        DAY.exercise("self_play_move", "greedy (and ε-greedy) moves from a value table").function("choose_move").hint("sign = to_move(b) as f32; the greedy move maximises sign · table.value(&play(b, i)) over legal_moves(b) (strict > keeps the first). With probability eps pick moves[rng.random_range(0..moves.len())] instead.")
             .check("with exact minimax values, the greedy move is optimal in every position", |_ctx| {
                 let solver = Solver::new();
                 let table = sp::ValueTable { v: solver.value.iter().map(|(b, &v)| (*b, v as f32)).collect() };
@@ -84,7 +80,7 @@ pub fn exercises() -> Vec<Exercise> {
                 ctx.note(format!("chi-square {stat:.1} (bound 35.9)"));
                 ensure(stat < 35.9, || format!("counts per cell {counts:?}: chi-square {stat:.1} > 35.9, not uniform over the legal moves"))
             }),
-        ex!(self_play_train, "train_self_play", "a value table learned by self-play holds the perfect player (long)", "TD(0): after each move s → s', V(s) += α·(value(s') − V(s)). Many games (tens of thousands), α around 0.2–0.5, ε decaying from ~0.3. If it still loses, more exploration or more games.")
+        DAY.exercise("self_play_train", "a value table learned by self-play holds the perfect player (long)").function("train_self_play").hint("TD(0): after each move s → s', V(s) += α·(value(s') − V(s)). Many games (tens of thousands), α around 0.2–0.5, ε decaying from ~0.3. If it still loses, more exploration or more games.")
             .long()
             .timeout(Duration::from_secs(600))
             .check("≥ 95 % of 200 games won or drawn against a perfect player", self_play_vs_solver),

@@ -391,16 +391,7 @@ fn launch_grade(w: &'static Week, a: &GradeArgs) -> ExitCode {
     let seconds = start.elapsed().as_secs_f64();
     remember(w.name, &reports);
     if json {
-        let mut doc = GradeReport {
-            week: w.name.to_string(),
-            mode: subject::mode().to_string(),
-            device: device.to_string(),
-            exercises: reports,
-            summary,
-            seconds,
-            long_not_run: long_left.len(),
-            parity: None,
-        };
+        let mut doc = GradeReport::new(w.name, device, reports, seconds, long_left.len(), None);
         for r in &mut doc.exercises {
             r.output = Some(plain(&err.rendered));
         }
@@ -534,17 +525,8 @@ fn grade(w: &'static Week, a: &GradeArgs) -> ExitCode {
         r.records = Vec::new();
     }
     let seconds = start.elapsed().as_secs_f64();
-    let summary = Summary::of(&reports);
-    let doc = GradeReport {
-        week: week.to_string(),
-        mode: subject::mode().to_string(),
-        device: device.to_string(),
-        exercises: reports,
-        summary,
-        seconds,
-        long_not_run: long_left.len(),
-        parity: parity.clone(),
-    };
+    let doc = GradeReport::new(week, device, reports, seconds, long_left.len(), parity.clone());
+    let summary = doc.summary;
     remember(week, &doc.exercises);
     if json {
         println!("{}", serde_json::to_string_pretty(&doc).unwrap());

@@ -172,6 +172,23 @@ pub struct GradeReport {
     pub parity: Option<Vec<String>>,
 }
 
+impl GradeReport {
+    /// The report of one grade of `week` (its summary counted from `exercises`).
+    pub fn new(week: &str, device: &str, exercises: Vec<ExerciseReport>, seconds: f64, long_not_run: usize, parity: Option<Vec<String>>) -> GradeReport {
+        let summary = Summary::of(&exercises);
+        GradeReport {
+            week: week.to_string(),
+            mode: crate::subject::mode().to_string(),
+            device: device.to_string(),
+            exercises,
+            summary,
+            seconds,
+            long_not_run,
+            parity,
+        }
+    }
+}
+
 // ---- terminal output ----
 
 static COLOR: AtomicBool = AtomicBool::new(false);

@@ -97,8 +97,29 @@ pub fn cases(ctx: &Ctx, file: &str, name: &'static str) -> Result<Vec<Case>, Fai
 /// Run the learner's function on every case and compare with PyTorch's output.
 pub fn vs_torch(ctx: &Ctx, file: &str, name: &'static str, tol: Tol, f: impl Fn(&Case) -> Result<Tensor, Fail>) -> CheckResult {
     for case in cases(ctx, file, name)? {
-        let got = f(&case)?;
+        // An error from the learner's function names its input case, as a mismatch does.
+        let got = f(&case).map_err(|e| match e {
+            Fail::LearnerError(m) => Fail::LearnerError(format!("{}: {m}", case.label())),
+            other => other,
+        })?;
         close(&case.label(), &got, &case.out()?, tol)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Learner;
+
+    /// An `Err` from the learner's function is labelled with the input case it failed on.
+    #[test]
+    fn a_learner_error_names_its_case() {
+        let ctx = Ctx::new(candle_core::Device::Cpu, false);
+        let r = vs_torch(&ctx, "week1/arrays.safetensors", "cumsum", Tol::F32, |_| Err::<Tensor, _>(candle_core::Error::Msg("boom".into())).learner());
+        match r {
+            Err(Fail::LearnerError(m)) => assert!(m.starts_with("cumsum(") && m.contains("[fixture case 0]") && m.contains("boom"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -3,7 +3,7 @@
 use crate::{child, dist, fixtures, make_device, registry, report, root, runner, stubs, subject};
 use clap::{Args, Parser, Subcommand};
 use registry::{Exercise, Week};
-use report::{paint, ExerciseReport, GradeReport, Status, Summary, BOLD, DIM};
+use report::{paint, ExerciseReport, GradeReport, Status, BOLD, DIM};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -371,27 +371,11 @@ fn launch_grade(w: &'static Week, a: &GradeArgs) -> ExitCode {
             " in the week's checks, which call your functions as their stubs declare them: keep the signatures (names, arguments, return types) of the stubs",
         );
     }
-    let reports: Vec<ExerciseReport> = selected
-        .iter()
-        .map(|e| ExerciseReport {
-            id: e.id.to_string(),
-            title: e.title.to_string(),
-            status: Status::DoesNotCompile,
-            detail: Some(detail.clone()),
-            checks: Vec::new(),
-            seconds: 0.0,
-            file: subject::learner_file(e),
-            page: e.page.clone(),
-            output: None,
-            notes: Vec::new(),
-            records: Vec::new(),
-        })
-        .collect();
-    let summary = Summary::of(&reports);
+    let reports: Vec<ExerciseReport> = selected.iter().map(|e| ExerciseReport::of(e, Status::DoesNotCompile, Some(detail.clone()))).collect();
     let seconds = start.elapsed().as_secs_f64();
     remember(w.name, &reports);
+    let mut doc = GradeReport::new(w.name, device, reports, seconds, long_left.len(), None);
     if json {
-        let mut doc = GradeReport::new(w.name, device, reports, seconds, long_left.len(), None);
         for r in &mut doc.exercises {
             r.output = Some(plain(&err.rendered));
         }
@@ -405,7 +389,7 @@ fn launch_grade(w: &'static Week, a: &GradeArgs) -> ExitCode {
         );
         println!("\n{}", paint(report::RED, &format!("✗ {detail}")));
         println!("\n{}", err.rendered);
-        println!("\n{}", paint(BOLD, &report::summary_line(&summary, seconds)));
+        println!("\n{}", paint(BOLD, &report::summary_line(&doc.summary, seconds)));
         println!("{}", paint(DIM, "fix the error above and grade again; other weeks are not affected"));
     }
     if expect.is_some() {

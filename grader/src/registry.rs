@@ -187,7 +187,7 @@ impl Week {
     pub fn exercises(&self) -> Vec<Exercise> {
         match linked() {
             Some(l) if l.week == self.name => (l.exercises)(),
-            _ => recorded().weeks.get(self.name).map(|v| v.iter().map(ExerciseMeta::to_exercise).collect()).unwrap_or_default(),
+            _ => recorded_exercises().get(self.name).cloned().unwrap_or_default(),
         }
     }
 
@@ -294,6 +294,14 @@ impl ExerciseMeta {
 pub fn recorded() -> &'static Recorded {
     static R: OnceLock<Recorded> = OnceLock::new();
     R.get_or_init(|| read_recorded(&crate::workspace_root()).unwrap_or_default())
+}
+
+/// The recorded exercises of every week, made into `Exercise`s once: their strings are leaked
+/// to live as long as the program, so converting them on every call would leak again each time
+/// (`grader mutants` lists a week's exercises once per mutant).
+fn recorded_exercises() -> &'static std::collections::BTreeMap<String, Vec<Exercise>> {
+    static E: OnceLock<std::collections::BTreeMap<String, Vec<Exercise>>> = OnceLock::new();
+    E.get_or_init(|| recorded().weeks.iter().map(|(w, v)| (w.clone(), v.iter().map(ExerciseMeta::to_exercise).collect())).collect())
 }
 
 pub fn read_recorded(root: &std::path::Path) -> Result<Recorded, String> {

@@ -108,6 +108,25 @@ pub struct ExerciseReport {
     pub records: Vec<crate::parity::Record>,
 }
 
+impl ExerciseReport {
+    /// A report of `ex` with this status and detail, before anything ran.
+    pub fn of(ex: &crate::registry::Exercise, status: Status, detail: Option<String>) -> ExerciseReport {
+        ExerciseReport {
+            id: ex.id.to_string(),
+            title: ex.title.to_string(),
+            status,
+            detail,
+            checks: Vec::new(),
+            seconds: 0.0,
+            file: crate::subject::learner_file(ex),
+            page: ex.page.clone(),
+            output: None,
+            notes: Vec::new(),
+            records: Vec::new(),
+        }
+    }
+}
+
 /// Fold check statuses: all passed → passed; otherwise the most severe one, with its detail.
 pub fn fold(checks: &[CheckReport]) -> (Status, Option<String>) {
     if checks.is_empty() {

@@ -55,19 +55,7 @@ fn nonce() -> String {
 /// Run one exercise in a child process and turn whatever happened into a report.
 pub fn run_one(ex: &Exercise, opts: &Options, dir: &Path) -> ExerciseReport {
     let start = Instant::now();
-    let mut report = ExerciseReport {
-        id: ex.id.to_string(),
-        title: ex.title.to_string(),
-        status: Status::Error,
-        detail: None,
-        checks: Vec::new(),
-        seconds: 0.0,
-        file: crate::subject::learner_file(ex),
-        page: ex.page.clone(),
-        output: None,
-        notes: Vec::new(),
-        records: Vec::new(),
-    };
+    let mut report = ExerciseReport::of(ex, Status::Error, None);
     let _ = std::fs::create_dir_all(dir);
     let (result_path, out_path, err_path) = (dir.join("result.json"), dir.join("stdout"), dir.join("stderr"));
     let nonce = nonce();

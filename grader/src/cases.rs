@@ -84,27 +84,51 @@ fn scalar_text(t: &Tensor) -> String {
     }
 }
 
-/// Every case of exercise `name` in fixture file `file` (an error when there is none).
-pub fn cases(ctx: &Ctx, file: &str, name: &'static str) -> Result<Vec<Case>, Fail> {
-    let fx = ctx.fixture(file)?;
-    let n = fx.names_with_prefix(&format!("{name}.")).iter().filter(|k| k.ends_with(".out")).count();
-    if n == 0 {
-        return Err(Fail::Fixture(format!("{file} has no cases for {name}; {}", crate::fixtures::REMAKE)));
+/// A fixture file of cases, declared once at the top of a suite:
+/// `const FX: FixtureFile = FixtureFile::new("week1/arrays.safetensors");`, then
+/// `FX.vs_torch(ctx, "cumsum", Tol::F32, |c| ...)`, `FX.cases(ctx, "conv2d")` or `FX.open(ctx)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FixtureFile(&'static str);
+
+impl FixtureFile {
+    pub const fn new(rel: &'static str) -> FixtureFile {
+        FixtureFile(rel)
     }
-    Ok((0..n).map(|k| Case { name, k, fx: fx.clone() }).collect())
+    /// The file, relative to `fixtures/`.
+    pub fn rel(self) -> &'static str {
+        self.0
+    }
+    /// The whole file (verified against the manifest, loaded once per process).
+    pub fn open(self, ctx: &Ctx) -> Result<Rc<Fixture>, Fail> {
+        ctx.fixture(self.0)
+    }
+    /// Every case of exercise `name` (an error when there is none).
+    pub fn cases(self, ctx: &Ctx, name: &'static str) -> Result<Vec<Case>, Fail> {
+        let fx = self.open(ctx)?;
+        let n = fx.names_with_prefix(&format!("{name}.")).iter().filter(|k| k.ends_with(".out")).count();
+        if n == 0 {
+            return Err(Fail::Fixture(format!("{} has no cases for {name}; {}", self.0, crate::fixtures::REMAKE)));
+        }
+        Ok((0..n).map(|k| Case { name, k, fx: fx.clone() }).collect())
+    }
+    /// Run the learner's function on every case of `name` and compare with PyTorch's output.
+    pub fn vs_torch(self, ctx: &Ctx, name: &'static str, tol: Tol, f: impl Fn(&Case) -> Result<Tensor, Fail>) -> CheckResult {
+        for case in self.cases(ctx, name)? {
+            // An error from the learner's function names its input case, as a mismatch does.
+            let got = f(&case).map_err(|e| match e {
+                Fail::LearnerError(m) => Fail::LearnerError(format!("{}: {m}", case.label())),
+                other => other,
+            })?;
+            close(&case.label(), &got, &case.out()?, tol)?;
+        }
+        Ok(())
+    }
 }
 
-/// Run the learner's function on every case and compare with PyTorch's output.
-pub fn vs_torch(ctx: &Ctx, file: &str, name: &'static str, tol: Tol, f: impl Fn(&Case) -> Result<Tensor, Fail>) -> CheckResult {
-    for case in cases(ctx, file, name)? {
-        // An error from the learner's function names its input case, as a mismatch does.
-        let got = f(&case).map_err(|e| match e {
-            Fail::LearnerError(m) => Fail::LearnerError(format!("{}: {m}", case.label())),
-            other => other,
-        })?;
-        close(&case.label(), &got, &case.out()?, tol)?;
+impl std::fmt::Display for FixtureFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -116,7 +140,8 @@ mod tests {
     #[test]
     fn a_learner_error_names_its_case() {
         let ctx = Ctx::new(candle_core::Device::Cpu, false);
-        let r = vs_torch(&ctx, "week1/arrays.safetensors", "cumsum", Tol::F32, |_| Err::<Tensor, _>(candle_core::Error::Msg("boom".into())).learner());
+        let r = FixtureFile::new("week1/arrays.safetensors")
+            .vs_torch(&ctx, "cumsum", Tol::F32, |_| Err::<Tensor, _>(candle_core::Error::Msg("boom".into())).learner());
         match r {
             Err(Fail::LearnerError(m)) => assert!(m.starts_with("cumsum(") && m.contains("[fixture case 0]") && m.contains("boom"), "{m}"),
             other => panic!("{other:?}"),

@@ -213,6 +213,23 @@ impl Ctx {
     }
 }
 
+/// A snapshot of a `VarMap`'s variables by name (a poisoned lock still holds a usable map: the
+/// panic that poisoned it is reported on its own).
+pub fn variables(vm: &candle_nn::VarMap) -> HashMap<String, candle_core::Var> {
+    vm.data().lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+}
+
+/// A fixture file other than a tensor file (a model's config, a vocabulary): its path, after
+/// checking it against fixtures/MANIFEST.
+pub fn fixture_path(rel: &str) -> Result<std::path::PathBuf, Fail> {
+    crate::fixtures::verified_path(rel).map_err(Fail::Fixture)
+}
+
+/// The text of such a fixture.
+pub fn fixture_text(rel: &str) -> Result<String, Fail> {
+    std::fs::read_to_string(fixture_path(rel)?).map_err(|e| Fail::Fixture(format!("fixtures/{rel}: {e}")))
+}
+
 /// A loaded fixture file: named tensors made by PyTorch.
 pub struct Fixture {
     rel: String,

@@ -82,6 +82,63 @@ pub fn nearly_constant(rows: usize, cols: usize, base: f32, spread: f32, dev: &c
     Tensor::from_vec(v, (rows, cols), dev).and_then(|t| t.to_dtype(DType::F32)).map_err(|e| Fail::Internal(format!("nearly_constant: {e}")))
 }
 
+/// A `[rows, cols]` f32 tensor whose columns are nearly constant: `col / cols + spread · row /
+/// rows`, so that each feature's variance over the batch (about `spread² / 12`) is far below a
+/// BatchNorm's eps when `spread` is small, while the values stay below 1 (f32 keeps their
+/// differences to a few parts in 1e5).
+pub fn nearly_constant_columns(rows: usize, cols: usize, spread: f32, dev: &candle_core::Device) -> Result<Tensor, Fail> {
+    let v: Vec<f32> = (0..rows * cols).map(|i| (i % cols) as f32 / cols as f32 + spread * (i / cols) as f32 / rows as f32).collect();
+    Tensor::from_vec(v, (rows, cols), dev).map_err(|e| Fail::Internal(format!("nearly_constant_columns: {e}")))
+}
+
+/// BatchNorm over the batch axis of `x: [n, d]` (biased variance, `gamma · x̂ + beta`), in the
+/// dtype and on the device of `x`.
+pub fn batchnorm_rows(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64) -> Result<Tensor, Fail> {
+    let (v, d) = rows(x)?;
+    let (g, b) = (to_f64(gamma)?, to_f64(beta)?);
+    let n = v.len() / d.max(1);
+    let mut out = vec![0f64; v.len()];
+    for j in 0..d {
+        let col: Vec<f64> = (0..n).map(|i| v[i * d + j]).collect();
+        let mean = col.iter().sum::<f64>() / n as f64;
+        let var = col.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+        for i in 0..n {
+            out[i * d + j] = g[j] * (col[i] - mean) / (var + eps).sqrt() + b[j];
+        }
+    }
+    back(out, x)
+}
+
+/// The gradients `(dx, dgamma, dbeta)` of `y = gamma · x̂ + beta`, BatchNorm over the batch axis
+/// of `x: [n, d]` with the biased variance, given `dy`: written from the chain rule through the
+/// mean and the variance (each term summed separately, not the fused formula).
+pub fn batchnorm_rows_backward(x: &Tensor, gamma: &Tensor, dy: &Tensor, eps: f64) -> Result<(Tensor, Tensor, Tensor), Fail> {
+    let (v, d) = rows(x)?;
+    let (g, dyv) = (to_f64(gamma)?, to_f64(dy)?);
+    let n = v.len() / d.max(1);
+    let nf = n as f64;
+    let (mut dx, mut dg, mut db) = (vec![0f64; v.len()], vec![0f64; d], vec![0f64; d]);
+    for j in 0..d {
+        let col: Vec<f64> = (0..n).map(|i| v[i * d + j]).collect();
+        let mean = col.iter().sum::<f64>() / nf;
+        let var = col.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / nf;
+        let s = (var + eps).sqrt();
+        // y_i = g · (x_i − μ) / s + b. Through x̂: dx̂_i = g · dy_i.
+        let dxhat: Vec<f64> = (0..n).map(|i| g[j] * dyv[i * d + j]).collect();
+        // d/dvar of Σ dx̂_i (x_i − μ) (var + eps)^(−1/2)
+        let dvar: f64 = (0..n).map(|i| dxhat[i] * (col[i] - mean)).sum::<f64>() * -0.5 * (var + eps).powf(-1.5);
+        // d/dμ: directly through (x_i − μ), and through var (whose derivative in μ is
+        // −2/n Σ (x_i − μ), zero up to rounding but kept).
+        let dmean: f64 = (0..n).map(|i| -dxhat[i] / s).sum::<f64>() + dvar * (0..n).map(|i| -2.0 * (col[i] - mean)).sum::<f64>() / nf;
+        for i in 0..n {
+            dx[i * d + j] = dxhat[i] / s + dvar * 2.0 * (col[i] - mean) / nf + dmean / nf;
+            dg[j] += dyv[i * d + j] * (col[i] - mean) / s;
+            db[j] += dyv[i * d + j];
+        }
+    }
+    Ok((back(dx, x)?, back(dg, gamma)?, back(db, gamma)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,5 +162,38 @@ mod tests {
         // (the inputs are f32 values near 1, so their deviations carry ~1e-4 relative rounding)
         approx::assert_relative_eq!(y[3], 3.75e-4 / (1e-5f64 + 7.8125e-8).sqrt(), max_relative = 1e-3);
         assert!(y.iter().sum::<f64>().abs() < 1e-9);
+    }
+
+    /// The BatchNorm backward agrees with central finite differences of the forward (f64).
+    #[test]
+    fn batchnorm_backward_is_the_derivative_of_the_forward() {
+        let dev = Device::Cpu;
+        let x = Tensor::new(&[[0.3f64, -1.0], [1.2, 0.5], [-0.7, 0.25], [0.1, 2.0]], &dev).unwrap();
+        let (gamma, beta) = (Tensor::new(&[1.5f64, -0.5], &dev).unwrap(), Tensor::new(&[0.1f64, 0.2], &dev).unwrap());
+        let dy = Tensor::new(&[[0.2f64, -0.1], [0.4, 0.3], [-0.5, 0.7], [0.05, -0.2]], &dev).unwrap();
+        let eps = 1e-3;
+        let loss = |x: &Tensor, g: &Tensor, b: &Tensor| -> f64 {
+            let y = to_f64(&batchnorm_rows(x, g, b, eps).unwrap()).unwrap();
+            y.iter().zip(to_f64(&dy).unwrap()).map(|(a, b)| a * b).sum()
+        };
+        let (dx, dg, db) = batchnorm_rows_backward(&x, &gamma, &dy, eps).unwrap();
+        let numeric = |t: &Tensor, k: usize, f: &dyn Fn(&Tensor) -> f64| {
+            let mut v = to_f64(t).unwrap();
+            let h = 1e-6;
+            v[k] += h;
+            let up = f(&Tensor::from_vec(v.clone(), t.shape(), &dev).unwrap());
+            v[k] -= 2.0 * h;
+            let down = f(&Tensor::from_vec(v, t.shape(), &dev).unwrap());
+            (up - down) / (2.0 * h)
+        };
+        for (k, want) in to_f64(&dx).unwrap().into_iter().enumerate() {
+            approx::assert_abs_diff_eq!(numeric(&x, k, &|x| loss(x, &gamma, &beta)), want, epsilon = 1e-6);
+        }
+        for (k, want) in to_f64(&dg).unwrap().into_iter().enumerate() {
+            approx::assert_abs_diff_eq!(numeric(&gamma, k, &|g| loss(&x, g, &beta)), want, epsilon = 1e-6);
+        }
+        for (k, want) in to_f64(&db).unwrap().into_iter().enumerate() {
+            approx::assert_abs_diff_eq!(numeric(&beta, k, &|b| loss(&x, &gamma, b)), want, epsilon = 1e-6);
+        }
     }
 }

@@ -17,9 +17,10 @@
 use candle_core::{Device, Result, Tensor, D};
 
 // BEGIN SOLUTION ONLY
-/// Output length of a sliding window (see the module doc).
-fn out_len(n: usize, k: usize, stride: usize, padding: usize, dilation: usize) -> usize {
-    (n + 2 * padding - dilation * (k - 1) - 1) / stride + 1
+/// Output length of a sliding window over `n` values already padded (the module doc's formula
+/// with the padding inside `n`).
+fn out_len(n: usize, k: usize, stride: usize, dilation: usize) -> usize {
+    (n - dilation * (k - 1) - 1) / stride + 1
 }
 
 /// `[num_windows, k]` i64 indices `o * stride + j * dilation` on `dev`.
@@ -32,7 +33,7 @@ fn window_index(num_windows: usize, k: usize, stride: usize, dilation: usize, de
 /// Replace axis `dim` (size n) of `x` by two axes `[num_windows, k]`: the windows of that axis.
 fn windows_along(x: &Tensor, dim: usize, k: usize, stride: usize, dilation: usize) -> Result<Tensor> {
     let n = x.dim(dim)?;
-    let nw = out_len(n, k, stride, 0, dilation);
+    let nw = out_len(n, k, stride, dilation);
     let idx = window_index(nw, k, stride, dilation, x.device())?.flatten_all()?;
     let picked = x.index_select(&idx, dim)?;
     let mut shape = x.dims().to_vec();

@@ -42,7 +42,7 @@ pub fn exercises() -> Vec<Exercise> {
                 super::probe(|w| bg::bigram_counts(w, &ctx.device));
                 let words = names()?;
                 let got = bg::bigram_counts(&words, &ctx.device).learner()?;
-                exact("bigram_counts(names.txt)", &got, &ctx.fixture(FX)?.get("counts")?)?;
+                exact("bigram_counts(names.txt)", &got, &FX.open(ctx)?.get("counts")?)?;
                 let flat = got.flatten_all().on_learner()?.to_device(&Device::Cpu).on_learner()?.to_vec1::<f32>().on_learner()?;
                 let path = picture_path(ctx, "bigram_counts.png")?;
                 pictures::bigram_heatmap(&flat, &path).map_err(Fail::Internal)?;
@@ -55,7 +55,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("probs", "row normalisation by broadcasting, add-k smoothing").hint("let c = (counts + k)?; c.broadcast_div(&c.sum_keepdim(D::Minus1)?) — keepdim keeps [27, 1] so that each row is divided by its own sum.")
             .check("k = 0 and k = 1 vs torch", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let counts = fx.get("counts")?;
                 for k in [0, 1] {
                     // One division per element: a 1-ulp difference in the sum is possible.
@@ -64,7 +64,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             })
             .check("rows of a [27, 27, 27] tensor are normalised over the last axis", |ctx| {
-                let t = ctx.fixture(FX)?.get("trigram.counts")?;
+                let t = FX.open(ctx)?.get("trigram.counts")?;
                 let p = bg::bigram_probs(&t, 1.0).learner()?;
                 close("bigram_probs(trigram counts, 1)", &p, &grader_probs(&t, 1.0).on_learner()?, Tol::F32)
             }),
@@ -72,7 +72,7 @@ pub fn exercises() -> Vec<Exercise> {
             .check("k = 1 and k = 0 vs torch (≈ 2.45)", |ctx| {
                 super::probe(|w| bg::bigram_nll(w, &Tensor::ones((27, 27), candle_core::DType::F32, &ctx.device)?));
                 let words = names()?;
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 for k in [1, 0] {
                     let got = bg::bigram_nll(&words, &fx.get(&format!("probs.k{k}"))?).learner()?;
                     scalar_close(&format!("bigram_nll(names.txt, probs with k = {k})"), got as f64, fx.f64(&format!("nll.k{k}"))?, NLL)?;
@@ -81,7 +81,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("sample", "sampling names by inverse CDF").hint("sample_index: accumulate the row in f64 and return the first j with cdf > u. sample_names: ix = 0; loop { ix = sample_index(&rows[ix], next u); if ix == 0 break; push itos(ix) }.")
             .check("20 names from torch's uniform numbers equal torch's names", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let u = fx.values("sample.uniforms")?;
                 let got = bg::sample_names(&fx.get("probs.k1")?, &u, 20).learner()?;
                 let want: Vec<String> = serde_json::from_value(ctx.json("week0/bigram.json")?["sampled_names"].clone()).map_err(|e| Fail::Fixture(format!("week0/bigram.json: {e}")))?;
@@ -96,7 +96,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             })
             .check("seeded sampler: deterministic, and first letters pass a chi-square test", |ctx| {
-                let p = ctx.fixture(FX)?.get("probs.k1")?;
+                let p = FX.open(ctx)?.get("probs.k1")?;
                 let a = bg::sample_names_rng(&p, 4000, &mut ChaCha8Rng::seed_from_u64(5)).learner()?;
                 let b = bg::sample_names_rng(&p, 4000, &mut ChaCha8Rng::seed_from_u64(5)).learner()?;
                 ensure(a == b, || "the same seed gave different names".into())?;
@@ -116,7 +116,7 @@ pub fn exercises() -> Vec<Exercise> {
             .check("counts and NLL (k = 1) vs torch", |ctx| {
                 super::probe(|w| bg::trigram_counts(w, &ctx.device));
                 let words = names()?;
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let counts = fx.get("trigram.counts")?;
                 exact("trigram_counts(names.txt)", &bg::trigram_counts(&words, &ctx.device).learner()?, &counts)?;
                 let got = bg::trigram_nll(&words, &grader_probs(&counts, 1.0).on_learner()?).learner()?;
@@ -143,7 +143,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("smoothing", "choosing the smoothing strength on dev").hint("counts = trigram_counts(train); for each k: trigram_nll(dev, bigram_probs(counts, k)); keep the smallest (first on ties).")
             .timeout(Duration::from_secs(20))
             .check("dev NLL per k and the chosen k vs torch (torch's split)", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let ks = fx.values("smoothing.ks")?;
                 super::probe(|w| bg::choose_smoothing(w, w, &[1.0], &ctx.device));
                 let (train, dev, _) = torch_split(ctx)?;
@@ -151,6 +151,21 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = Tensor::new(losses.iter().map(|&l| l as f64).collect::<Vec<_>>(), &ctx.device).on_learner()?;
                 close("dev NLL for k in [0.01, 0.03, 0.1, 0.3, 1, 3]", &got, &fx.get("smoothing.dev_nll")?, NLL)?;
                 scalar_close("chosen k", best, fx.f64("smoothing.best")?, Tol::EXACT)
+            })
+            .check("the choice is the smallest dev NLL wherever it sits in ks", |ctx| {
+                // torch's dev NLLs order the ks; given [worst, best, second best] (the best
+                // neither first nor last, and a better-than-first value after it), the choice
+                // must still be torch's best.
+                let fx = FX.open(ctx)?;
+                let (ks, nll) = (fx.values("smoothing.ks")?, fx.values("smoothing.dev_nll")?);
+                let mut order: Vec<usize> = (0..ks.len()).collect();
+                order.sort_by(|&a, &b| nll[a].total_cmp(&nll[b]));
+                let (best, second, worst) = (order[0], order[1], order[order.len() - 1]);
+                let reordered = [ks[worst], ks[best], ks[second]];
+                let (train, dev, _) = torch_split(ctx)?;
+                let (chosen, losses) = bg::choose_smoothing(&train, &dev, &reordered, &ctx.device).learner()?;
+                ensure(losses.len() == 3, || format!("choose_smoothing returned {} losses for 3 values of k", losses.len()))?;
+                scalar_close(&format!("chosen k for ks = {reordered:?}"), chosen, ks[best], Tol::EXACT)
             }),
     ]
 }

@@ -3,6 +3,7 @@
 //! autograd in float64; the neuron and MLP against an independent f64 forward pass; training the
 //! four-point toy set.
 
+use crate::cases::FixtureFile;
 use crate::check::{ensure, CheckResult, Ctx, Fail, Learner};
 use crate::compare::{close, scalar_close, to_f64, Tol};
 use crate::registry::{Day, Exercise};
@@ -11,7 +12,7 @@ use candle_core::{Device, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-const FX: &str = "week0/micrograd.safetensors";
+const FX: FixtureFile = FixtureFile::new("week0/micrograd.safetensors");
 
 /// Both sides compute the same f64 operations in the same order; only `exp`, `tanh` and `powf`
 /// may differ in the last ulp between Rust's libm and PyTorch's kernels, and chain rule products
@@ -59,7 +60,7 @@ struct Graph {
 }
 
 fn graphs(ctx: &Ctx, name: &str) -> Result<Vec<Graph>, Fail> {
-    let fx = ctx.fixture(FX)?;
+    let fx = FX.open(ctx)?;
     let n = fx.names_with_prefix(&format!("{name}.")).iter().filter(|k| k.ends_with(".ops")).count();
     if n == 0 {
         return Err(Fail::Fixture(format!("{FX} has no {name} graphs; {}", crate::fixtures::REMAKE)));

@@ -21,7 +21,7 @@ const NO_NN: &[&str] = &["ops::softmax", "ops::log_softmax", "softmax_last_dim",
 const MATMUL: Tol = Tol { abs: 1e-4, rel: 1e-4 };
 
 fn params(ctx: &crate::check::Ctx) -> Result<MlpParams, Fail> {
-    let fx = ctx.fixture(FX)?;
+    let fx = FX.open(ctx)?;
     Ok(MlpParams { c: fx.get("mlp.C")?, w1: fx.get("mlp.W1")?, b1: fx.get("mlp.b1")?, w2: fx.get("mlp.W2")?, b2: fx.get("mlp.b2")? })
 }
 
@@ -75,17 +75,17 @@ pub fn exercises() -> Vec<Exercise> {
             .forbid(NO_NN)
             .check("logits vs torch with fixture weights", |ctx| {
                 let got = m::mlp_forward(&params(ctx)?, &indices(ctx, FX, "mlp.xb")?).learner()?;
-                close("mlp_forward(params, xb)", &got, &ctx.fixture(FX)?.get("mlp.logits")?, MATMUL)
+                close("mlp_forward(params, xb)", &got, &FX.open(ctx)?.get("mlp.logits")?, MATMUL)
             }),
         DAY.exercise("cross_entropy", "a stable cross-entropy").function("cross_entropy").hint("As yesterday's nll_loss without the indexing: shifted = logits - max (keepdim); logp = shifted - ln Σ exp(shifted); gather y, mean, negate.")
             .forbid(NO_NN)
             .check("vs F.cross_entropy on the fixture logits", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let got = m::cross_entropy(&fx.get("mlp.logits")?, &indices(ctx, FX, "mlp.yb")?).learner()?;
                 close("cross_entropy(logits, yb)", &got, &fx.get("mlp.loss")?, Tol::F32)
             })
             .check("finite for logits ×1000 (no overflow)", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let big = (fx.get("mlp.logits")? * 1000.0).grader()?;
                 let y = indices(ctx, FX, "mlp.yb")?;
                 let got = m::cross_entropy(&big, &y).learner()?.to_dtype(candle_core::DType::F64).on_learner()?.to_scalar::<f64>().on_learner()?;
@@ -131,7 +131,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("batchnorm", "BatchNorm1d: training and evaluation mode, running statistics").function("batchnorm_train").hint("mean = x.mean_keepdim(0); var = (x - mean)².mean_keepdim(0) (biased); y = gamma·(x-mean)/sqrt(var+eps) + beta. Running var uses var · B/(B-1).")
             .forbid(NO_NN)
             .check("training mode: output and running statistics vs nn.BatchNorm1d", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let (y, rm, rv) = m::batchnorm_train(&fx.get("bn.x")?, &fx.get("bn.gamma")?, &fx.get("bn.beta")?, &fx.get("bn.running_mean")?, &fx.get("bn.running_var")?, 0.1, 1e-5).learner()?;
                 // Mean and variance of 32 values each, then a division: a few f32 ulps of values ~3.
                 close("y (training mode)", &y, &fx.get("bn.y_train")?, Tol { abs: 2e-5, rel: 1e-5 })?;
@@ -139,7 +139,7 @@ pub fn exercises() -> Vec<Exercise> {
                 close("new running_var (unbiased batch variance)", &rv, &fx.get("bn.new_running_var")?, Tol::F32)
             })
             .check("evaluation mode vs nn.BatchNorm1d.eval()", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 // The fixture's eval output uses the running statistics after the training-mode step.
                 let y = m::batchnorm_eval(&fx.get("bn.x")?, &fx.get("bn.gamma")?, &fx.get("bn.beta")?, &fx.get("bn.new_running_mean")?, &fx.get("bn.new_running_var")?, 1e-5).learner()?;
                 close("y (eval mode)", &y, &fx.get("bn.y_eval")?, Tol { abs: 2e-5, rel: 1e-5 })

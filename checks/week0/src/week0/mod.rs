@@ -1,6 +1,7 @@
 //! Week 0: from zero — autograd and language models. One file per day, plus the helpers they
 //! share (the names, PNG pictures, a chi-square test).
 
+use crate::cases::FixtureFile;
 use crate::check::{Ctx, Fail};
 use crate::registry::Exercise;
 use candle_core::{DType, Tensor};
@@ -14,9 +15,9 @@ pub mod pictures;
 pub mod wavenet;
 
 /// The bigram / trigram / neural-bigram fixture (fixtures/gen/week0_bigram.py).
-pub const FX_BIGRAM: &str = "week0/bigram.safetensors";
+pub const FX_BIGRAM: FixtureFile = FixtureFile::new("week0/bigram.safetensors");
 /// The MLP / backprop / WaveNet fixture (fixtures/gen/week0_mlp.py).
-pub const FX_MLP: &str = "week0/mlp.safetensors";
+pub const FX_MLP: FixtureFile = FixtureFile::new("week0/mlp.safetensors");
 
 pub fn exercises() -> Vec<Exercise> {
     let mut v = Vec::new();
@@ -42,8 +43,8 @@ pub fn probe<T>(f: impl FnOnce(&[String]) -> T) {
 }
 
 /// A fixture tensor of integer indices as u32 (PyTorch stores them as int64).
-pub fn indices(ctx: &Ctx, file: &str, name: &str) -> Result<Tensor, Fail> {
-    ctx.fixture(file)?.get_as(name, DType::U32)
+pub fn indices(ctx: &Ctx, file: FixtureFile, name: &str) -> Result<Tensor, Fail> {
+    file.open(ctx)?.get_as(name, DType::U32)
 }
 
 /// Train, dev and test names.
@@ -55,7 +56,7 @@ pub fn torch_split(ctx: &Ctx) -> Result<Split, Fail> {
     let words = names()?;
     // Read on the host: the permutation is stored as int32, and candle's CUDA backend has no
     // kernel that converts I32 (book/src/cuda.md).
-    let perm = ctx.fixture(FX_BIGRAM)?.values("split.perm")?;
+    let perm = FX_BIGRAM.open(ctx)?.values("split.perm")?;
     if perm.len() != words.len() {
         return Err(Fail::Fixture(format!("split.perm has {} entries, names.txt {} lines; {}", perm.len(), words.len(), crate::fixtures::REMAKE)));
     }

@@ -46,20 +46,20 @@ pub fn exercises() -> Vec<Exercise> {
                     }
                     n[*a as usize * 27 + *b as usize] += 1.0;
                 }
-                exact("counts of (xs, ys) pairs", &Tensor::from_vec(n, (27, 27), &ctx.device).grader()?, &ctx.fixture(FX)?.get("counts")?)
+                exact("counts of (xs, ys) pairs", &Tensor::from_vec(n, (27, 27), &ctx.device).grader()?, &FX.open(ctx)?.get("counts")?)
             }),
         DAY.exercise("softmax", "a numerically stable softmax").function("softmax").hint("m = logits.max_keepdim(D::Minus1)?; e = logits.broadcast_sub(&m)?.exp()?; e.broadcast_div(&e.sum_keepdim(D::Minus1)?).")
             .forbid(NO_NN)
             .check("vs torch.softmax (including logits of magnitude 1000)", |ctx| {
                 // One exp and one division per element, sums of ≤ 27 terms: a few f32 ulps.
-                crate::cases::vs_torch(ctx, FX, "softmax", Tol::F32, |c| nb::softmax(&c.t("x")?).learner())
+                FX.vs_torch(ctx, "softmax", Tol::F32, |c| nb::softmax(&c.t("x")?).learner())
             }),
         DAY.exercise("loss", "cross-entropy by row indexing, and its gradient")
             .function("nll_loss")
             .forbid(NO_NN)
             .hint("logits = w.index_select(xs, 0); logp = (l - max) - ln Σ exp(l - max) (keepdim, broadcast_sub); picked = logp.gather(&ys.unsqueeze(1)?, 1); mean_all, neg.")
             .check("loss and dloss/dW vs torch autograd", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let w = Var::from_tensor(&fx.get("neural.W")?).grader()?;
                 let (xs, ys) = (indices(ctx, FX, "neural.xs")?, indices(ctx, FX, "neural.ys")?);
                 let loss = nb::nll_loss(w.as_tensor(), &xs, &ys).learner()?;
@@ -94,7 +94,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let (w, losses) = nb::train(&xs, &ys, &mut ChaCha8Rng::seed_from_u64(0)).learner()?;
                 ensure(w.dims() == [27, 27], || format!("W has shape {:?}, expected [27, 27]", w.dims()))?;
                 let got = full_loss(&w, &xs, &ys).on_learner()?;
-                let target = ctx.fixture(FX)?.f64("nll.k0")?;
+                let target = FX.open(ctx)?.f64("nll.k0")?;
                 ensure(!losses.is_empty() && losses[0] as f64 > got, || format!("losses {:?}… do not go down (final {got:.4})", &losses[..losses.len().min(5)]))?;
                 ctx.note(format!("neural bigram: final loss {got:.4} (counting model {target:.4}) after {} steps", losses.len()));
                 scalar_close(&format!("loss after {} steps (counting model {target:.4})", losses.len()), got, target, Tol { abs: 0.01, rel: 0.0 })

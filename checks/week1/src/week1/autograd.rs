@@ -3,14 +3,14 @@
 //! topological sort against its defining properties on seeded random DAGs, and the whole
 //! engine against torch on seeded random graphs and against candle's own autograd (`Var`).
 
-use crate::cases::Case;
+use crate::cases::{Case, FixtureFile};
 use crate::check::{ensure, CheckResult, Ctx, Fail, Learner};
 use crate::compare::{close, close_with, Candidate, Tol};
 use crate::registry::{Day, Exercise};
 use crate::subject::week1::autograd as ag;
 use candle_core::{DType, Tensor, Var};
 
-const FX: &str = "week1/autograd.safetensors";
+const FX: FixtureFile = FixtureFile::new("week1/autograd.safetensors");
 const GRAPHS_JSON: &str = "week1/autograd_graphs.json";
 const GRAPHS: &str = "week1/autograd_graphs.safetensors";
 
@@ -22,10 +22,6 @@ const VJP: Tol = Tol::F32;
 /// observed up to 4.8e-6 absolute / 1.6e-6 relative (graph 15, CPU). 1e-4 + 1e-4·|want| keeps
 /// >20× headroom; a wrong rule in any op is off by far more (0.1 or more).
 const GRAPH: Tol = Tol { abs: 1e-4, rel: 1e-4 };
-
-fn cases(ctx: &Ctx, name: &'static str) -> Result<Vec<Case>, Fail> {
-    crate::cases::cases(ctx, FX, name)
-}
 
 /// A shape stored as an int64 vector (empty for a scalar).
 fn shape(c: &Case, arg: &str) -> Result<Vec<usize>, Fail> {
@@ -47,7 +43,7 @@ pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("unbroadcast", "sum a broadcast gradient back to the input's shape").function("unbroadcast").forbid(NO_AUTOGRAD).hint("let extra = grad.rank() - shape.len(); sum over (0..extra).collect::<Vec<_>>() (sum drops the axes), then collect the axes i where shape[i] == 1 and the gradient's size is not 1 and sum_keepdim over them.")
             .check("vs torch (gradient of x.expand)", |ctx| {
-                for c in cases(ctx, "unbroadcast")? {
+                for c in FX.cases(ctx, "unbroadcast")? {
                     let got = ag::unbroadcast(&c.t("grad")?, &shape(&c, "shape")?).learner()?;
                     close(&c.label(), &got, &c.out()?, VJP)?;
                 }
@@ -55,7 +51,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("log_back", "backward of log").function("log_back").forbid(NO_AUTOGRAD).hint("d ln(x)/dx = 1/x: grad_out / x.")
             .check("vs torch", |ctx| {
-                for c in cases(ctx, "log_back")? {
+                for c in FX.cases(ctx, "log_back")? {
                     let (g, x) = (c.t("grad")?, c.t("x")?);
                     let got = ag::log_back(&g, &x).learner()?;
                     close_with(&c.label(), &got, &c.out()?, VJP, &[Candidate { description: "grad_out · x (multiplied instead of divided)", tensor: (&g * &x).on_learner()? }])?;
@@ -64,7 +60,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("exp_back", "backward of exp, from the saved output").function("exp_back").forbid(NO_AUTOGRAD).hint("y is already exp(x), and d exp(x)/dx = exp(x): grad_out * y.")
             .check("vs torch", |ctx| {
-                for c in cases(ctx, "exp_back")? {
+                for c in FX.cases(ctx, "exp_back")? {
                     let (g, y) = (c.t("grad")?, c.t("y")?);
                     let got = ag::exp_back(&g, &y).learner()?;
                     close_with(&c.label(), &got, &c.out()?, VJP, &[Candidate { description: "grad_out · exp(y): y is the output exp(x) already, do not exponentiate it again", tensor: (&g * y.exp().on_learner()?).on_learner()? }])?;
@@ -73,7 +69,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("add_back", "backward of a broadcasting add").function("add_back").forbid(NO_AUTOGRAD).hint("Both inputs receive grad_out unchanged, each unbroadcast to its own shape.")
             .check("vs torch (with broadcasting)", |ctx| {
-                for c in cases(ctx, "add_back")? {
+                for c in FX.cases(ctx, "add_back")? {
                     let got = ag::add_back(&c.t("grad")?, &shape(&c, "a_shape")?, &shape(&c, "b_shape")?).learner()?;
                     pair_vs_torch(&c, got, VJP, &[], &[])?;
                 }
@@ -81,7 +77,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("mul_back", "backward of a broadcasting multiply").function("mul_back").forbid(NO_AUTOGRAD).hint("dL/da = grad_out.broadcast_mul(b), unbroadcast to a's shape; dL/db = grad_out.broadcast_mul(a), unbroadcast to b's shape. Each input's gradient is multiplied by the *other* input.")
             .check("vs torch (with broadcasting)", |ctx| {
-                for c in cases(ctx, "mul_back")? {
+                for c in FX.cases(ctx, "mul_back")? {
                     let (g, a, b) = (c.t("grad")?, c.t("a")?, c.t("b")?);
                     let got = ag::mul_back(&g, &a, &b).learner()?;
                     let swapped_a = swapped(&g, &a, &a)?;
@@ -98,7 +94,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("matmul_back", "backward of a (batched, broadcasting) matmul").function("matmul_back").forbid(NO_AUTOGRAD).hint("dL/da = grad_out.broadcast_matmul(&b.t()?), dL/db = a.t()?.broadcast_matmul(grad_out) (t() swaps the last two axes); then unbroadcast both: a 2-D input used against a batch sums over the batch.")
             .check("vs torch (2-D, batched, broadcast batch axes)", |ctx| {
-                for c in cases(ctx, "matmul_back")? {
+                for c in FX.cases(ctx, "matmul_back")? {
                     let got = ag::matmul_back(&c.t("grad")?, &c.t("a")?, &c.t("b")?).learner()?;
                     pair_vs_torch(&c, got, VJP, &[], &[])?;
                 }
@@ -106,7 +102,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("sum_back", "backward of sum over some axes").function("sum_back").forbid(NO_AUTOGRAD).hint("Without keepdim, unsqueeze each summed axis in increasing order (sort dims first) so grad_out has the input's rank with 1s there; then broadcast_as(x_shape).")
             .check("vs torch (dims in any order, keepdim or not)", |ctx| {
-                for c in cases(ctx, "sum_back")? {
+                for c in FX.cases(ctx, "sum_back")? {
                     let dims = shape(&c, "dims")?;
                     let got = ag::sum_back(&c.t("grad")?, &shape(&c, "x_shape")?, &dims, c.n("keepdim")? == 1).learner()?;
                     close(&c.label(), &got, &c.out()?, VJP)?;
@@ -115,7 +111,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("index_back", "backward of row indexing (repeats accumulate)").function("index_back").forbid(NO_AUTOGRAD).hint("Tensor::zeros(x_shape, dtype, device)?.index_add(indices, grad_out, 0): index_add adds every row of grad_out into the row its index names, so repeated indices accumulate.")
             .check("vs torch (x[indices] with repeated and unpicked rows)", |ctx| {
-                for c in cases(ctx, "index_back")? {
+                for c in FX.cases(ctx, "index_back")? {
                     let got = ag::index_back(&c.t("grad")?, &c.t("indices")?, &shape(&c, "x_shape")?).learner()?;
                     close(&c.label(), &got, &c.out()?, VJP)?;
                 }
@@ -123,7 +119,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("maximum_back", "backward of maximum (ties split the gradient)").function("maximum_back").forbid(NO_AUTOGRAD).hint("Broadcast a and b to grad_out's shape; weight_a = (a > b) + 0.5 · (a == b), weight_b = (a < b) + 0.5 · (a == b) (comparisons give u8: to_dtype first); multiply by grad_out and unbroadcast.")
             .check("vs torch (rounded inputs: many ties; with broadcasting)", |ctx| {
-                for c in cases(ctx, "maximum_back")? {
+                for c in FX.cases(ctx, "maximum_back")? {
                     let (g, a, b) = (c.t("grad")?, c.t("a")?, c.t("b")?);
                     let got = ag::maximum_back(&g, &a, &b).learner()?;
                     let (ta, tb) = ties_full(&g, &a, &b)?;
@@ -139,7 +135,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("relu_back", "backward of relu (zero at x = 0)").function("relu_back").forbid(NO_AUTOGRAD).hint("grad_out * x.gt(0.0)?.to_dtype(grad_out.dtype())?: strictly greater, so x = 0 passes no gradient (PyTorch's rule).")
             .check("vs torch (inputs with exact zeros)", |ctx| {
-                for c in cases(ctx, "relu_back")? {
+                for c in FX.cases(ctx, "relu_back")? {
                     let (g, x) = (c.t("grad")?, c.t("x")?);
                     let got = ag::relu_back(&g, &x).learner()?;
                     let ge = (&g * x.ge(0.0).grader()?.to_dtype(g.dtype()).grader()?).grader()?;

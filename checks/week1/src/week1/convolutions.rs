@@ -2,14 +2,14 @@
 //! cases (fixtures/gen/week1_convolutions.py), plus consistency checks against the minimal
 //! versions and against candle's own kernels (which the learner may not call).
 
-use crate::cases::Case;
-use crate::check::{CheckResult, Ctx, Fail, Learner};
+use crate::cases::FixtureFile;
+use crate::check::Learner;
 use crate::compare::{close, close_with, Candidate, Tol};
 use crate::registry::{Day, Exercise};
 use crate::subject::week1::convolutions as cv;
 use candle_core::{Tensor, D};
 
-const FX: &str = "week1/convolutions.safetensors";
+const FX: FixtureFile = FixtureFile::new("week1/convolutions.safetensors");
 
 /// Convolutions sum up to c_in·kh·kw (here ≤ 50) products of N(0, 1) values, giving outputs of
 /// magnitude up to ~20. An im2col matmul adds them in a different order (and with different
@@ -22,14 +22,6 @@ const CONV: Tol = Tol { abs: 1e-4, rel: 1e-4 };
 /// differently from PyTorch by a few ulps.
 const AVG: Tol = Tol::F32;
 
-fn cases(ctx: &Ctx, name: &'static str) -> Result<Vec<Case>, Fail> {
-    crate::cases::cases(ctx, FX, name)
-}
-
-fn vs_torch(ctx: &Ctx, name: &'static str, tol: Tol, f: impl Fn(&Case) -> Result<Tensor, Fail>) -> CheckResult {
-    crate::cases::vs_torch(ctx, FX, name, tol, f)
-}
-
 const DAY: Day = Day::new("week1", "convolutions", "src/convolutions.rs");
 
 /// What the rules forbid in every exercise of the day: candle's own kernels.
@@ -40,11 +32,11 @@ pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("strided_windows", "overlapping windows by gathering").function("strided_windows").hint("Row o starts at o * stride: arange_step(0, nw * stride, stride) as a column plus arange(window) as a row is the [nw, window] index matrix; flatten it, index_select on dim 0, reshape.")
             .forbid(NO_KERNELS)
-            .check("vs torch (x.unfold)", |ctx| vs_torch(ctx, "strided_windows", Tol::EXACT, |c| cv::strided_windows(&c.t("x")?, c.n("window")?, c.n("stride")?).learner())),
+            .check("vs torch (x.unfold)", |ctx| FX.vs_torch(ctx, "strided_windows", Tol::EXACT, |c| cv::strided_windows(&c.t("x")?, c.n("window")?, c.n("stride")?).learner())),
         DAY.exercise("conv1d_minimal", "conv1d: batch and channels, no stride or padding").function("conv1d_minimal").hint("Gather windows along the last axis ([b, c_in, ow, k]), permute to [b, ow, c_in, k], reshape to [b, ow, c_in·k]; broadcast_matmul with weight reshaped to [c_out, c_in·k] and transposed; transpose back to [b, c_out, ow].")
             .forbid(NO_KERNELS)
             .check("vs torch (F.conv1d)", |ctx| {
-                for c in cases(ctx, "conv1d_minimal")? {
+                for c in FX.cases(ctx, "conv1d_minimal")? {
                     let (x, w) = (c.t("x")?, c.t("weight")?);
                     let got = cv::conv1d_minimal(&x, &w).learner()?;
                     let flipped = Candidate { description: "a true convolution (kernel flipped); PyTorch's conv is a cross-correlation", tensor: x.conv1d(&flip_last(&w).grader()?, 0, 1, 1, 1).grader()? };
@@ -55,18 +47,18 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("conv1d", "conv1d with stride, padding and dilation").function("conv1d").hint("Pad the last axis with zeros first; window o, tap j reads o·stride + j·dilation, so the index matrix is arange_step(0, ow·stride, stride) (column) + arange_step(0, k·dilation, dilation) (row). Then as conv1d_minimal, and broadcast_add the bias to [b, ow, c_out] before transposing.")
             .forbid(NO_KERNELS)
             .check("vs torch (F.conv1d)", |ctx| {
-                vs_torch(ctx, "conv1d", CONV, |c| {
+                FX.vs_torch(ctx, "conv1d", CONV, |c| {
                     let bias = c.opt("bias")?;
                     cv::conv1d(&c.t("x")?, &c.t("weight")?, bias.as_ref(), c.n("stride")?, c.n("padding")?, c.n("dilation")?).learner()
                 })
             })
             .check("stride 1, padding 0, dilation 1, no bias equals conv1d_minimal's cases", |ctx| {
-                vs_torch(ctx, "conv1d_minimal", CONV, |c| cv::conv1d(&c.t("x")?, &c.t("weight")?, None, 1, 0, 1).learner())
+                FX.vs_torch(ctx, "conv1d_minimal", CONV, |c| cv::conv1d(&c.t("x")?, &c.t("weight")?, None, 1, 0, 1).learner())
             }),
         DAY.exercise("conv2d_minimal", "conv2d: im2col and one matmul").function("conv2d_minimal").hint("Gather row windows on axis 2 ([b, c, oh, kh, w]), then column windows on the last axis ([b, c, oh, kh, ow, kw]); permute to [b, oh, ow, c, kh, kw], reshape to [b, oh·ow, c·kh·kw], matmul with the weight as [c·kh·kw, o], then back to [b, o, oh, ow].")
             .forbid(NO_KERNELS)
             .check("vs torch (F.conv2d)", |ctx| {
-                for c in cases(ctx, "conv2d_minimal")? {
+                for c in FX.cases(ctx, "conv2d_minimal")? {
                     let (x, w) = (c.t("x")?, c.t("weight")?);
                     let got = cv::conv2d_minimal(&x, &w).learner()?;
                     let flipped = Candidate { description: "a true convolution (kernel flipped); PyTorch's conv is a cross-correlation", tensor: x.conv2d(&flip_last(&flip_last(&w).grader()?.transpose(2, 3).grader()?).grader()?.transpose(2, 3).grader()?, 0, 1, 1, 1).grader()? };
@@ -77,7 +69,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("conv2d", "conv2d with stride, padding, dilation and bias").function("conv2d").hint("Zero-pad rows and columns (pad_with_zeros on axes 2 and 3), then conv2d_minimal's im2col with index matrices o·stride + j·dilation per axis; add the bias as [1, o, 1, 1] (or to the [b, oh·ow, o] matmul result).")
             .forbid(NO_KERNELS)
             .check("vs torch (F.conv2d)", |ctx| {
-                for c in cases(ctx, "conv2d")? {
+                for c in FX.cases(ctx, "conv2d")? {
                     let (x, w, bias) = (c.t("x")?, c.t("weight")?, c.opt("bias")?);
                     let (s, p, d) = (c.pair("stride")?, c.pair("padding")?, c.pair("dilation")?);
                     let got = cv::conv2d(&x, &w, bias.as_ref(), s, p, d).learner()?;
@@ -90,12 +82,12 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             })
             .check("stride 1, padding 0, dilation 1, no bias equals conv2d_minimal's cases", |ctx| {
-                vs_torch(ctx, "conv2d_minimal", CONV, |c| cv::conv2d(&c.t("x")?, &c.t("weight")?, None, (1, 1), (0, 0), (1, 1)).learner())
+                FX.vs_torch(ctx, "conv2d_minimal", CONV, |c| cv::conv2d(&c.t("x")?, &c.t("weight")?, None, (1, 1), (0, 0), (1, 1)).learner())
             }),
         DAY.exercise("pad2d", "constant padding on four sides").function("pad2d").hint("Tensor::full(value, (b, c, h, left), dev) and (b, c, h, right), cat on axis 3; then blocks of width w + left + right above and below, cat on axis 2. Skip the blocks of size 0.")
             .forbid(NO_KERNELS_OR_PAD)
             .check("vs torch (F.pad)", |ctx| {
-                vs_torch(ctx, "pad2d", Tol::EXACT, |c| {
+                FX.vs_torch(ctx, "pad2d", Tol::EXACT, |c| {
                     let p = c.ints("pad", 4)?;
                     cv::pad2d(&c.t("x")?, (p[0], p[1], p[2], p[3]), c.f("value")? as f32).learner()
                 })
@@ -103,20 +95,20 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("maxpool2d", "max pooling with stride and -inf padding").function("maxpool2d").hint("pad2d with f32::NEG_INFINITY, gather windows along rows and columns as for conv2d ([b, c, oh, kh, ow, kw]), permute the two kernel axes to the end, reshape to [b, c, oh, ow, kh·kw], max(D::Minus1).")
             .forbid(NO_KERNELS)
             .check("vs torch (F.max_pool2d)", |ctx| {
-                vs_torch(ctx, "maxpool2d", Tol::EXACT, |c| cv::maxpool2d(&c.t("x")?, c.pair("kernel")?, c.pair("stride")?, c.pair("padding")?).learner())
+                FX.vs_torch(ctx, "maxpool2d", Tol::EXACT, |c| cv::maxpool2d(&c.t("x")?, c.pair("kernel")?, c.pair("stride")?, c.pair("padding")?).learner())
             }),
         DAY.exercise("avgpool2d", "average pooling (padded zeros count)").function("avgpool2d").hint("As maxpool2d with zero padding and mean(D::Minus1): count_include_pad=True divides every window by kh·kw, padding included.")
             .forbid(NO_KERNELS)
             .check("vs torch (F.avg_pool2d)", |ctx| {
-                vs_torch(ctx, "avgpool2d", AVG, |c| cv::avgpool2d(&c.t("x")?, c.pair("kernel")?, c.pair("stride")?, c.pair("padding")?).learner())
+                FX.vs_torch(ctx, "avgpool2d", AVG, |c| cv::avgpool2d(&c.t("x")?, c.pair("kernel")?, c.pair("stride")?, c.pair("padding")?).learner())
             }),
         DAY.exercise("adaptive_avgpool2d", "adaptive average pooling to any output size").function("adaptive_avgpool2d").hint("Window i of an axis of size n pooled to m is [floor(i·n/m), ceil((i+1)·n/m)). Build an [m, n] matrix with 1/len on each window (a plain Rust Vec is fine: it is m·n numbers) for rows and for columns, then A.broadcast_matmul(x).broadcast_matmul(Bᵀ).")
             .forbid(NO_KERNELS)
             .check("vs torch (F.adaptive_avg_pool2d)", |ctx| {
-                vs_torch(ctx, "adaptive_avgpool2d", AVG, |c| cv::adaptive_avgpool2d(&c.t("x")?, c.pair("size")?).learner())
+                FX.vs_torch(ctx, "adaptive_avgpool2d", AVG, |c| cv::adaptive_avgpool2d(&c.t("x")?, c.pair("size")?).learner())
             })
             .check("output size = input size is the identity", |ctx| {
-                let x = ctx.fixture(FX)?.get("conv2d.1.x")?;
+                let x = FX.open(ctx)?.get("conv2d.1.x")?;
                 let (h, w) = (x.dim(2).grader()?, x.dim(3).grader()?);
                 close("adaptive_avgpool2d(x, (h, w))", &cv::adaptive_avgpool2d(&x, (h, w)).learner()?, &x, AVG)
             }),

@@ -1,7 +1,7 @@
 //! Checks for week1 day "modules": torch.nn layers against PyTorch
 //! (fixtures/gen/week1_modules.py), Kaiming initialisation by statistics.
 
-use crate::cases::Case;
+use crate::cases::FixtureFile;
 use crate::check::{ensure, shape_is, Ctx, Fail, Learner};
 use crate::compare::{close, scalar_close, Tol};
 use crate::registry::{Day, Exercise};
@@ -10,11 +10,7 @@ use candle_core::{DType, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-const FX: &str = "week1/modules.safetensors";
-
-fn cases(ctx: &Ctx, name: &'static str) -> Result<Vec<Case>, Fail> {
-    crate::cases::cases(ctx, FX, name)
-}
+const FX: FixtureFile = FixtureFile::new("week1/modules.safetensors");
 
 /// Sums of up to 36 products (convolutions) or 8 (linear layers) of O(1) values, accumulated in
 /// another order than PyTorch's kernels: a few ulps, observed ≤ 1.8e-7.
@@ -70,8 +66,8 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("linear", "nn.Linear").hint("load: vb.get((out, in), \"weight\"), vb.get(out, \"bias\"). forward: x.broadcast_matmul(&w.t()?)?.broadcast_add(b). parameters: [(prefix+\"weight\", w), (prefix+\"bias\", b)].")
             .check("forward vs torch", |ctx| {
-                let vb = ctx.fixture(FX)?.var_builder()?;
-                for c in cases(ctx, "linear")? {
+                let vb = FX.open(ctx)?.var_builder()?;
+                for c in FX.cases(ctx, "linear")? {
                     let (out, inp) = c.t("weight")?.dims2().grader()?;
                     let has_bias = c.opt("bias")?.is_some();
                     let lin = md::Linear::load(vb.pp(format!("linear.{}", c.k)), inp, out, has_bias).learner()?;
@@ -96,8 +92,8 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("conv2d", "nn.Conv2d").hint("load: weight (out, in, k, k) and optional bias; forward: x.conv2d(&w, padding, stride, 1, 1), then + bias.reshape((1, out, 1, 1)).")
             .check("forward vs torch", |ctx| {
-                let vb = ctx.fixture(FX)?.var_builder()?;
-                for c in cases(ctx, "conv2d")? {
+                let vb = FX.open(ctx)?.var_builder()?;
+                for c in FX.cases(ctx, "conv2d")? {
                     let (out, inp, k, _) = c.t("weight")?.dims4().grader()?;
                     let has_bias = c.opt("bias")?.is_some();
                     let conv = md::Conv2d::load(vb.pp(format!("conv2d.{}", c.k)), inp, out, k, c.n("stride")?, c.n("padding")?, has_bias).learner()?;
@@ -126,7 +122,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("batchnorm2d", "nn.BatchNorm2d: train, eval, running statistics").hint("mean/var over axes 0, 2, 3 (mean_keepdim thrice); biased var to normalise, var·m/(m−1) for running_var; running.set(&((1−k)·running + k·stat)). Detach the statistics before storing them.")
             .check("three training batches then eval, vs torch", |ctx| {
-                for c in cases(ctx, "batchnorm2d")? {
+                for c in FX.cases(ctx, "batchnorm2d")? {
                     let (w, b) = (c.t("weight")?, c.t("bias")?);
                     let mut bn = md::BatchNorm2d::new(w.dim(0).on_learner()?, c.f("momentum")?, 1e-5, &ctx.device).learner()?;
                     bn.weight = w;
@@ -142,10 +138,26 @@ pub fn exercises() -> Vec<Exercise> {
                     close(&format!("{} eval", c.label()), &bn.forward(&c.t("x_eval")?, false).learner()?, &c.out()?, NORM)?;
                 }
                 Ok(())
+            })
+            .check("nearly constant channels (variance ≪ eps) vs BatchNorm in f64", |ctx| {
+                // Each channel varies by 1e-3 over batch and positions (variance ~1e-7): eps
+                // decides the scale, so a wrong eps is off by ~30 % and var − eps is NaN.
+                let (n, c, h, w) = (4, 3, 3, 3);
+                let rows = crate::independent::nearly_constant_columns(n * h * w, c, 1e-3, &ctx.device)?;
+                let (weight, bias) = (Tensor::new(&[1.5f32, -0.5, 2.0], &ctx.device).grader()?, Tensor::new(&[0.1f32, 0.2, -0.3], &ctx.device).grader()?);
+                let want = crate::independent::batchnorm_rows(&rows, &weight, &bias, 1e-5)?;
+                let nchw = |t: &Tensor| t.reshape((n, h, w, c))?.permute((0, 3, 1, 2))?.contiguous();
+                let mut bn = md::BatchNorm2d::new(c, 0.1, 1e-5, &ctx.device).learner()?;
+                bn.weight = weight;
+                bn.bias = bias;
+                let got = bn.forward(&nchw(&rows).grader()?, true).learner()?;
+                // x − mean keeps ~5 digits in f32 here; outputs are O(1): 2e-4 absolute (the reference is
+                // off by 1.6e-5; eps doubled moves them by ~30 %).
+                close("BatchNorm2d(3) on nearly constant x [4, 3, 3, 3], training", &got, &nchw(&want).grader()?, Tol { abs: 2e-4, rel: 0.0 })
             }),
         DAY.exercise("groupnorm", "nn.GroupNorm").hint("x.reshape((n, groups, ())) → mean and biased var over the last axis → normalise → reshape back → weight and bias as [1, c, 1, 1].")
             .check("forward vs torch", |ctx| {
-                for c in cases(ctx, "groupnorm")? {
+                for c in FX.cases(ctx, "groupnorm")? {
                     let gn = md::GroupNorm { groups: c.n("groups")?, weight: c.t("weight")?, bias: c.t("bias")?, eps: 1e-5 };
                     close(&c.label(), &gn.forward(&c.t("x")?, true).learner()?, &c.out()?, NORM)?;
                 }
@@ -153,15 +165,15 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("relu", "nn.ReLU").hint("x.maximum(0.0)")
             .check("max(x, 0)", |ctx| {
-                let x = ctx.fixture(FX)?.get("groupnorm.0.x")?;
+                let x = FX.open(ctx)?.get("groupnorm.0.x")?;
                 let got = md::Relu.forward(&x, true).learner()?;
                 let want: Vec<f32> = x.flatten_all().grader()?.to_vec1::<f32>().grader()?.into_iter().map(|v| if v > 0.0 { v } else { 0.0 }).collect();
                 close("relu(x)", &got, &Tensor::from_vec(want, x.shape(), &ctx.device).on_learner()?, Tol::EXACT)
             }),
         DAY.exercise("pooling_layers", "nn.MaxPool2d and nn.AdaptiveAvgPool2d").hint("Call super::convolutions::maxpool2d(x, (k, k), (s, s), (p, p)) and adaptive_avgpool2d(x, size).")
             .check("vs torch (the convolutions fixtures with square windows)", |ctx| {
-                let file = "week1/convolutions.safetensors";
-                for c in crate::cases::cases(ctx, file, "maxpool2d")? {
+                let file = FixtureFile::new("week1/convolutions.safetensors");
+                for c in file.cases(ctx, "maxpool2d")? {
                     let (k, s, p) = (c.pair("kernel")?, c.pair("stride")?, c.pair("padding")?);
                     if k.0 != k.1 || s.0 != s.1 || p.0 != p.1 {
                         continue;
@@ -169,7 +181,7 @@ pub fn exercises() -> Vec<Exercise> {
                     let pool = md::MaxPool2d { kernel: k.0, stride: s.0, padding: p.0 };
                     close(&c.label(), &pool.forward(&c.t("x")?, false).learner()?, &c.out()?, Tol::EXACT)?;
                 }
-                for c in crate::cases::cases(ctx, file, "adaptive_avgpool2d")? {
+                for c in file.cases(ctx, "adaptive_avgpool2d")? {
                     let pool = md::AdaptiveAvgPool2d { size: c.pair("size")? };
                     close(&c.label(), &pool.forward(&c.t("x")?, false).learner()?, &c.out()?, Tol::F32)?;
                 }
@@ -177,7 +189,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("sequential", "nn.Sequential and named parameters").hint("forward: fold the layers over x. parameters: for (i, layer) in enumerate, layer.parameters(&format!(\"{prefix}{i}.\")), flattened.")
             .check("forward and state_dict names vs torch", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let vb = fx.var_builder()?.pp("sequential.0.state");
                 let seq = md::Sequential {
                     layers: vec![Box::new(md::Linear::load(vb.pp("0"), 6, 8, true).learner()?), Box::new(md::Relu), Box::new(md::Linear::load(vb.pp("2"), 8, 3, true).learner()?)],

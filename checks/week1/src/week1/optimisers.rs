@@ -3,14 +3,14 @@
 //! gradients are computed here with candle's autograd), learning-rate schedules against
 //! torch.optim.lr_scheduler, and the property that a zero learning rate moves nothing.
 
-use crate::cases::Case;
+use crate::cases::{Case, FixtureFile};
 use crate::check::{shape_is, CheckResult, Ctx, Fail, Learner};
 use crate::compare::{close, close_with, exact, Candidate, Tol};
 use crate::registry::{Day, Exercise};
 use crate::subject::week1::optimisers as op;
 use candle_core::{DType, Tensor, Var};
 
-const FX: &str = "week1/optimisers.safetensors";
+const FX: FixtureFile = FixtureFile::new("week1/optimisers.safetensors");
 
 /// Trajectories are f32 and compound: each step's gradient is computed by candle (different
 /// summation order from PyTorch in the MLP's matmuls and mean), and the small differences feed
@@ -129,7 +129,7 @@ fn trajectories<S>(
     make: impl Fn(&Case) -> Result<S, Fail>,
     step: fn(&mut S, &mut [Tensor], &[Tensor]) -> candle_core::Result<()>,
 ) -> CheckResult {
-    for c in crate::cases::cases(ctx, FX, name)? {
+    for c in FX.cases(ctx, name)? {
         let want = c.out()?;
         let mut opt = make(&c)?;
         let got = run(problem, &c, init(problem, &c)?, want.dim(0).on_learner()? - 1, &mut |p, g| step(&mut opt, p, g))?;
@@ -150,7 +150,7 @@ fn trajectories<S>(
 /// With lr = 0 (every other hyperparameter on), three steps must leave the MLP's parameters
 /// bit-for-bit unchanged: an independent property of every update rule here.
 fn lr_zero_moves_nothing<S>(ctx: &Ctx, opt: S, step: fn(&mut S, &mut [Tensor], &[Tensor]) -> candle_core::Result<()>) -> CheckResult {
-    let c = crate::cases::cases(ctx, FX, "sgd_mlp")?.remove(0);
+    let c = FX.cases(ctx, "sgd_mlp")?.remove(0);
     let start = init(Problem::Mlp, &c)?;
     let mut opt = opt;
     let got = run(Problem::Mlp, &c, start.clone(), 3, &mut |p, g| step(&mut opt, p, g))?;
@@ -189,7 +189,7 @@ fn adamw(c: &Case) -> Result<op::Adam, Fail> {
 
 /// A schedule against PyTorch's learning rates at t = 0, 1, ….
 fn schedule(ctx: &Ctx, name: &'static str, lr_at: impl Fn(&Case, usize) -> Result<f64, Fail>) -> CheckResult {
-    for c in crate::cases::cases(ctx, FX, name)? {
+    for c in FX.cases(ctx, name)? {
         let want = c.out()?;
         let got: Vec<f64> = (0..want.dim(0).grader()?).map(|t| lr_at(&c, t)).collect::<Result<_, _>>()?;
         let got = Tensor::new(got, want.device()).grader()?;

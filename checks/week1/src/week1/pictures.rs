@@ -1,18 +1,14 @@
 //! Checks for week1 day "pictures": a coordinate MLP's image and batched ray tracing against
 //! PyTorch (fixtures/gen/week1_pictures.py); the images are written as PNGs.
 
-use crate::cases::Case;
+use crate::cases::{Case, FixtureFile};
 use crate::check::{CheckResult, Ctx, Fail, Learner};
 use crate::compare::{close, exact, Tol};
 use crate::registry::{Day, Exercise};
 use crate::subject::week1::pictures as pc;
 use candle_core::{DType, Tensor};
 
-const FX: &str = "week1/pictures.safetensors";
-
-fn cases(ctx: &Ctx, name: &'static str) -> Result<Vec<Case>, Fail> {
-    crate::cases::cases(ctx, FX, name)
-}
+const FX: FixtureFile = FixtureFile::new("week1/pictures.safetensors");
 
 /// Three f32 layers with sin activations of arguments up to ~30: a few ulps of rounding in
 /// the matmuls stay ~1e-7 after sin and sigmoid (observed 1.8e-7). Colours are shown with
@@ -34,7 +30,7 @@ fn mask(t: &Tensor, ambiguous: &Tensor) -> Result<Tensor, Fail> {
 }
 
 fn hits_vs_torch(ctx: &Ctx, name: &'static str, f: impl Fn(&Case) -> Result<Tensor, Fail>) -> CheckResult {
-    for c in cases(ctx, name)? {
+    for c in FX.cases(ctx, name)? {
         let got = f(&c)?;
         crate::check::shape_is(&c.label(), &got, c.out()?.dims())?;
         let amb = c.t("ambiguous")?;
@@ -53,7 +49,7 @@ pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("coordinate_grid", "the coordinates of every pixel").function("coordinate_grid").hint("ys = linspace(h) as a column [h, 1], xs = linspace(w) as a row [1, w]; broadcast both to [h, w], stack on a new last axis, reshape to [h·w, 2]. linspace(-1, 1, n) = -1 + 2·arange(n)/(n-1).")
             .check("vs torch (meshgrid of linspace)", |ctx| {
-                for c in cases(ctx, "coordinate_grid")? {
+                for c in FX.cases(ctx, "coordinate_grid")? {
                     close(&c.label(), &pc::coordinate_grid(c.n("h")?, c.n("w")?, &ctx.device).learner()?, &c.out()?, Tol::F32)?;
                 }
                 Ok(())
@@ -61,7 +57,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("coord_mlp", "a coordinate MLP's image").function("coord_mlp").hint("x.matmul(&w.t()?)?.broadcast_add(b) is nn.Linear; sin after the first two, sigmoid = 1/(1+exp(-z)) after the last. render: forward on coordinate_grid(h, w), reshape to (h, w, 3).")
             .function("forward")
             .check("image vs torch", |ctx| {
-                for c in cases(ctx, "coord_mlp")? {
+                for c in FX.cases(ctx, "coord_mlp")? {
                     let (h, w) = (c.n("h")?, c.n("w")?);
                     let img = mlp(&c)?.render(h, w).learner()?;
                     close(&c.label(), &img, &c.out()?, IMAGE)?;
@@ -73,7 +69,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("make_rays_2d", "one ray per pixel").function("make_rays_2d").hint("Directions: stack [ones, y, z] on the last axis with y and z broadcast over the (ny, nz) grid and flattened; origins: zeros_like(directions); stack the two on axis 1.")
             .check("vs torch", |ctx| {
-                for c in cases(ctx, "make_rays_2d")? {
+                for c in FX.cases(ctx, "make_rays_2d")? {
                     let got = pc::make_rays_2d(c.n("ny")?, c.n("nz")?, c.f("ylim")? as f32, c.f("zlim")? as f32, &ctx.device).learner()?;
                     close(&c.label(), &got, &c.out()?, Tol::F32)?;
                 }
@@ -104,7 +100,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("raytrace_mesh", "a depth image of a mesh").function("raytrace_mesh").hint("Do intersect_triangle for all [nr, nt] pairs at once (rays [nr, 1, 3], corners [1, nt, 3]); distance = s·|D|; where_cond(hit, dist, +∞), then min over the triangle axis.")
             .check("distances vs torch", |ctx| {
-                for c in cases(ctx, "raytrace_mesh")? {
+                for c in FX.cases(ctx, "raytrace_mesh")? {
                     let got = pc::raytrace_mesh(&c.t("rays")?, &c.t("triangles")?).learner()?;
                     crate::check::shape_is(&c.label(), &got, c.out()?.dims())?;
                     let amb = c.t("ambiguous")?;
@@ -113,7 +109,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             })
             .check("picture of the torus", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let tris = fx.get("raytrace_mesh.1.triangles")?;
                 let n = 96;
                 let rays = pc::make_rays_2d(n, n, 0.6, 0.6, &ctx.device).learner()?;

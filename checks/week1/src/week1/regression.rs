@@ -2,19 +2,15 @@
 //! (fixtures/gen/week1_regression.py), softmax regression trained on MNIST judged by held-out
 //! accuracy (computed here, not by the learner's code).
 
-use crate::cases::Case;
-use crate::check::{ensure, Ctx, Fail, Learner};
+use crate::cases::FixtureFile;
+use crate::check::{ensure, Fail, Learner};
 use crate::compare::{close, exact, Tol};
 use crate::registry::{Day, Exercise};
 use crate::subject::week1::regression as rg;
 use candle_core::{DType, Tensor};
 use rand::SeedableRng;
 
-const FX: &str = "week1/regression.safetensors";
-
-fn cases(ctx: &Ctx, name: &'static str) -> Result<Vec<Case>, Fail> {
-    crate::cases::cases(ctx, FX, name)
-}
+const FX: FixtureFile = FixtureFile::new("week1/regression.safetensors");
 
 /// f64 linear algebra on well-conditioned systems (condition numbers below ~10): elimination
 /// and PyTorch's LU differ by a few ulps of f64 per step (observed 1.1e-16); 1e-10 leaves room for any
@@ -44,13 +40,13 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("solve", "Gaussian elimination with partial pivoting").function("solve").hint("Copy a and b into Vec<Vec<f64>> / Vec<f64> (to_vec2 / to_vec1). For k in 0..d: find the row p ≥ k with the largest |m[p][k]|, swap rows k and p (in m and in b), subtract m[i][k]/m[k][k] times row k from every row i > k. Then back-substitute from i = d-1 down to 0.")
             .forbid(&["linalg", "inverse"])
             .check("vs torch.linalg.solve", |ctx| {
-                for c in cases(ctx, "solve")? {
+                for c in FX.cases(ctx, "solve")? {
                     close(&c.label(), &rg::solve(&c.t("a")?, &c.t("b")?).learner()?, &c.out()?, F64)?;
                 }
                 Ok(())
             })
             .check("a · x = b", |ctx| {
-                for c in cases(ctx, "solve")? {
+                for c in FX.cases(ctx, "solve")? {
                     let (a, b) = (c.t("a")?, c.t("b")?);
                     let x = rg::solve(&a, &b).learner()?;
                     crate::check::shape_is("solve(a, b)", &x, b.dims())?;
@@ -60,14 +56,14 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("linear_closed_form", "least squares by the normal equations").function("linear_closed_form").hint("X = cat([x, ones(n, 1)], 1); solve((Xᵀ X), Xᵀ y) with your solve. matmul wants 2-D: y.unsqueeze(1) and squeeze(1) after.")
             .check("vs torch.linalg.lstsq", |ctx| {
-                for c in cases(ctx, "linear_closed_form")? {
+                for c in FX.cases(ctx, "linear_closed_form")? {
                     close(&c.label(), &rg::linear_closed_form(&c.t("x")?, &c.t("y")?).learner()?, &c.out()?, NORMAL_EQ)?;
                 }
                 Ok(())
             }),
         DAY.exercise("linear_gd", "gradient descent on the mean squared error").function("linear_gd").hint("Keep w [d] and b [1] as tensors; per step r = x·w + b − y, record mean(r²), then w -= lr·(2/n)·xᵀr and b -= lr·(2/n)·Σr. Tensor::stack the recorded scalars at the end.")
             .check("parameters and loss curve vs torch", |ctx| {
-                for c in cases(ctx, "linear_gd")? {
+                for c in FX.cases(ctx, "linear_gd")? {
                     let (theta, losses) = rg::linear_gd(&c.t("x")?, &c.t("y")?, c.f("lr")?, c.n("steps")?).learner()?;
                     close(&format!("losses of {}", c.label()), &losses, &c.t("losses")?, GD)?;
                     close(&format!("θ = [w, b] of {}", c.label()), &theta, &c.out()?, GD)?;
@@ -77,7 +73,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("cross_entropy", "cross-entropy, computed stably").function("cross_entropy").hint("z = logits − max over the row (max_keepdim), lse = log(Σ exp z), log p = z − lse (broadcast_sub), then gather(labels.unsqueeze(1), 1), mean, neg.")
             .forbid(&["candle_nn::loss", "candle_nn::ops", "log_softmax"])
             .check("vs torch (F.cross_entropy)", |ctx| {
-                for c in cases(ctx, "cross_entropy")? {
+                for c in FX.cases(ctx, "cross_entropy")? {
                     let labels = c.t("labels")?.to_dtype(DType::U32).grader()?;
                     let got = rg::cross_entropy(&c.t("logits")?, &labels).learner()?;
                     close(&c.label(), &got, &c.out()?, Tol::F32)?;
@@ -87,7 +83,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("softmax_regression_grad", "softmax regression gradients by hand").function("softmax_regression_grad").hint("p = softmax(x·w + b) row by row; one-hot labels Y (compare arange(k) with labels.unsqueeze(1)); G = (p − Y)/n; dw = xᵀ·G, db = G.sum(0).")
             .forbid(&["backward", "Var::"])
             .check("vs torch autograd", |ctx| {
-                for c in cases(ctx, "softmax_regression_grad")? {
+                for c in FX.cases(ctx, "softmax_regression_grad")? {
                     let labels = c.t("labels")?.to_dtype(DType::U32).grader()?;
                     let (dw, db) = rg::softmax_regression_grad(&c.t("x")?, &labels, &c.t("w")?, &c.t("b")?).learner()?;
                     close(&format!("dw of {}", c.label()), &dw, &c.out()?, Tol::F32)?;
@@ -97,7 +93,7 @@ pub fn exercises() -> Vec<Exercise> {
             })
             .check("weights · 300 (logits in the hundreds): finite, vs the gradient computed here in f64", |ctx| {
                 // Only a softmax shifted by the row maximum survives these logits in f32.
-                let c = cases(ctx, "softmax_regression_grad")?.into_iter().next().ok_or_else(|| Fail::Fixture("no softmax_regression_grad case".into()))?;
+                let c = FX.cases(ctx, "softmax_regression_grad")?.into_iter().next().ok_or_else(|| Fail::Fixture("no softmax_regression_grad case".into()))?;
                 let (x, w, b) = (c.t("x")?, (c.t("w")? * 300.0).grader()?, c.t("b")?);
                 let labels = c.t("labels")?.to_dtype(DType::U32).grader()?;
                 let logits = x.matmul(&w).grader()?.broadcast_add(&b).grader()?;
@@ -109,7 +105,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("predict", "class predictions").function("predict").hint("x.matmul(w)?.broadcast_add(b)?.argmax(D::Minus1)")
             .check("argmax of the logits", |ctx| {
-                for c in cases(ctx, "softmax_regression_grad")? {
+                for c in FX.cases(ctx, "softmax_regression_grad")? {
                     let (x, w, b) = (c.t("x")?, c.t("w")?, c.t("b")?);
                     let got = rg::predict(&x, &w, &b).learner()?;
                     let logits = x.matmul(&w).grader()?.broadcast_add(&b).grader()?.to_vec2::<f32>().grader()?;

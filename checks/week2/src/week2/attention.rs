@@ -2,14 +2,14 @@
 //! (fixtures/gen/week2_attention.py): `F.scaled_dot_product_attention`, `F.bilinear`,
 //! `nn.MultiheadAttention`, and the textbook formulas evaluated in torch.
 
-use crate::cases::Case;
-use crate::check::{CheckResult, Ctx, Fail, Learner};
+use crate::cases::FixtureFile;
+use crate::check::Learner;
 use crate::compare::{close, close_with, exact, Candidate, Tol};
 use crate::registry::{Day, Exercise};
 use crate::subject::week2::attention as at;
-use candle_core::{Tensor, D};
+use candle_core::D;
 
-const FX: &str = "week2/attention.safetensors";
+const FX: FixtureFile = FixtureFile::new("week2/attention.safetensors");
 
 /// Softmax-weighted sums of ≤ 16 products of N(0, 1) values: summation order differs from
 /// PyTorch's fused kernel by a few ulps (measured ≤ 1.8e-7 abs on O(1) outputs); 1e-5 abs + rel
@@ -24,10 +24,6 @@ const SUMS: Tol = Tol { abs: 1e-5, rel: 1e-5 };
 /// 2e-5 abs allows that, while a swapped sin/cos or a wrong frequency is off by O(1).
 const SIN: Tol = Tol { abs: 2e-5, rel: 0.0 };
 
-fn vs_torch(ctx: &Ctx, name: &'static str, tol: Tol, f: impl Fn(&Case) -> Result<Tensor, Fail>) -> CheckResult {
-    crate::cases::vs_torch(ctx, FX, name, tol, f)
-}
-
 const DAY: Day = Day::new("week2", "attention", "src/attention.rs");
 
 const NO_SDPA: &[&str] = &["sdpa", "softmax_last_dim"];
@@ -37,7 +33,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("scaled_dot_product", "scaled dot-product attention with a mask").function("scaled_dot_product").hint("scores = q.matmul(&k.transpose(D::Minus2, D::Minus1)?.contiguous()?)? / sqrt(d); mask.broadcast_as(scores.shape()) then where_cond(scores, -inf); ops::softmax over D::Minus1; matmul v.")
             .forbid(NO_SDPA)
             .check("vs torch (F.scaled_dot_product_attention)", |ctx| {
-                for c in crate::cases::cases(ctx, FX, "scaled_dot_product")? {
+                for c in FX.cases(ctx, "scaled_dot_product")? {
                     let (q, k, v, mask) = (c.t("q")?, c.t("k")?, c.t("v")?, c.opt("mask")?);
                     let got = at::scaled_dot_product(&q, &k, &v, mask.as_ref()).learner()?;
                     let unscaled = if mask.is_none() {
@@ -52,24 +48,24 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("causal_mask", "the causal mask").function("causal_mask").hint("arange(0, t) as a column (query i) compared with arange as a row (key j): i.unsqueeze(1).broadcast_ge(&i.unsqueeze(0)) gives u8 1 where j ≤ i.")
             .check("vs torch (ones(t, t).tril())", |ctx| {
-                for c in crate::cases::cases(ctx, FX, "causal_mask")? {
+                for c in FX.cases(ctx, "causal_mask")? {
                     let got = at::causal_mask(c.n("t")?, &ctx.device).learner()?;
                     exact(&c.label(), &got, &c.out()?)?;
                 }
                 Ok(())
             }),
         DAY.exercise("padding_mask", "the padding mask of a right-padded batch").function("padding_mask").hint("arange(0, t) as a row [1, t] (i64) broadcast_lt lengths as a column [b, 1].")
-            .check("vs torch (arange(t) < lengths[:, None])", |ctx| vs_torch(ctx, "padding_mask", Tol::EXACT, |c| at::padding_mask(&c.t("lengths")?, c.n("t")?).learner())),
+            .check("vs torch (arange(t) < lengths[:, None])", |ctx| FX.vs_torch(ctx, "padding_mask", Tol::EXACT, |c| at::padding_mask(&c.t("lengths")?, c.n("t")?).learner())),
         DAY.exercise("additive_scores", "additive (Bahdanau) scores").function("additive_scores").hint("q.broadcast_matmul(&w_q.t()?) is [b, tq, h]; unsqueeze(2); k's projection unsqueeze(1); broadcast_add gives [b, tq, tk, h]; tanh, broadcast_mul v, sum over the last axis.")
             .check("vs torch (v · tanh(W_q q + W_k k))", |ctx| {
-                vs_torch(ctx, "additive_scores", SUMS, |c| at::additive_scores(&c.t("q")?, &c.t("k")?, &c.t("w_q")?, &c.t("w_k")?, &c.t("v")?).learner())
+                FX.vs_torch(ctx, "additive_scores", SUMS, |c| at::additive_scores(&c.t("q")?, &c.t("k")?, &c.t("w_q")?, &c.t("w_k")?, &c.t("v")?).learner())
             }),
         DAY.exercise("bilinear_scores", "bilinear (Luong general) scores").function("bilinear_scores").hint("(q · W) is [b, tq, dk]; matmul with kᵀ ([b, dk, tk], contiguous).")
-            .check("vs torch (F.bilinear on every pair)", |ctx| vs_torch(ctx, "bilinear_scores", SUMS, |c| at::bilinear_scores(&c.t("q")?, &c.t("k")?, &c.t("w")?).learner())),
+            .check("vs torch (F.bilinear on every pair)", |ctx| FX.vs_torch(ctx, "bilinear_scores", SUMS, |c| at::bilinear_scores(&c.t("q")?, &c.t("k")?, &c.t("w")?).learner())),
         DAY.exercise("split_heads", "heads as a batch axis").function("split_heads").hint("reshape (b, t, heads, d / heads), transpose(1, 2), contiguous.")
-            .check("vs torch (x.view(b, t, h, d).transpose(1, 2))", |ctx| vs_torch(ctx, "split_heads", Tol::EXACT, |c| at::split_heads(&c.t("x")?, c.n("heads")?).learner()))
+            .check("vs torch (x.view(b, t, h, d).transpose(1, 2))", |ctx| FX.vs_torch(ctx, "split_heads", Tol::EXACT, |c| at::split_heads(&c.t("x")?, c.n("heads")?).learner()))
             .check("merge_heads(split_heads(x)) == x", |ctx| {
-                for c in crate::cases::cases(ctx, FX, "split_heads")? {
+                for c in FX.cases(ctx, "split_heads")? {
                     let x = c.t("x")?;
                     exact(&c.label(), &at::merge_heads(&at::split_heads(&x, c.n("heads")?).learner()?).learner()?, &x)?;
                 }
@@ -78,7 +74,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("multi_head_attention", "multi-head self-attention (nn.MultiheadAttention)").function("multi_head_attention").hint("x.broadcast_matmul(&in_proj_weight.t()?) + bias → narrow into q, k, v; split_heads each; build a u8 [b, 1, t, t] mask (causal_mask times the key mask reshaped to [b, 1, 1, t]); scaled_dot_product; merge_heads; out projection (also [out, in]: transpose it).")
             .forbid(NO_SDPA)
             .check("vs torch (nn.MultiheadAttention, batch_first; padding and causal cases)", |ctx| {
-                vs_torch(ctx, "multi_head_attention", SUMS, |c| {
+                FX.vs_torch(ctx, "multi_head_attention", SUMS, |c| {
                     let mask = c.opt("mask")?;
                     at::multi_head_attention(&c.t("x")?, &c.t("in_proj_weight")?, &c.t("in_proj_bias")?, &c.t("out_proj_weight")?, &c.t("out_proj_bias")?, c.n("heads")?, mask.as_ref(), c.n("causal")? == 1).learner()
                 })
@@ -86,7 +82,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("sinusoidal_positions", "sinusoidal positional encoding").function("sinusoidal_positions").hint("angles[p, i] = p · exp(−ln(10000) · 2i / d) for 2i in arange_step(0, d, 2); Tensor::stack(&[sin, cos], 2) and reshape (t, d) interleaves them. Compute in f64 and convert to f32 at the end.")
             .check("vs torch (the formula of Vaswani et al.); picture: target/candlecamp/week2/sinusoidal_positions.png", |ctx| {
                 let mut last = None;
-                for c in crate::cases::cases(ctx, FX, "sinusoidal_positions")? {
+                for c in FX.cases(ctx, "sinusoidal_positions")? {
                     let got = at::sinusoidal_positions(c.n("t")?, c.n("d")?, &ctx.device).learner()?;
                     close(&c.label(), &got, &c.out()?, SIN)?;
                     if c.n("t")? == 50 {

@@ -2,7 +2,8 @@
 //! with the same weights (fixtures/gen/week2_bert.py), the gradient of every parameter, and
 //! the 80/10/10 masking rule (exactly) and proportions (statistically).
 
-use crate::check::{ensure, Fail, Learner};
+use crate::cases::FixtureFile;
+use crate::check::{ensure, fixture_path, fixture_text, Fail, Learner};
 use crate::compare::{close, close_with, scalar_close, Candidate, Tol};
 use crate::registry::{Day, Exercise};
 use crate::subject::week2::bert as bt;
@@ -10,9 +11,8 @@ use candle_core::{DType, Device};
 use candle_nn::{VarBuilder, VarMap};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::path::PathBuf;
 
-const FX: &str = "week2/bert.safetensors";
+const FX: FixtureFile = FixtureFile::new("week2/bert.safetensors");
 const MODEL: &str = "week2/bert/model.safetensors";
 const CONFIG: &str = "week2/bert/config.json";
 
@@ -27,12 +27,8 @@ const GRAD: Tol = Tol { abs: 1e-7, rel: 1e-3 };
 
 const DAY: Day = Day::new("week2", "bert", "src/bert.rs");
 
-fn fixture_path(rel: &str) -> Result<PathBuf, Fail> {
-    crate::fixtures::verified_path(rel).map_err(Fail::Fixture)
-}
-
 fn config() -> Result<bt::BertConfig, Fail> {
-    let text = std::fs::read_to_string(fixture_path(CONFIG)?).map_err(|e| Fail::Fixture(format!("{CONFIG}: {e}")))?;
+    let text = fixture_text(CONFIG)?;
     bt::BertConfig::from_json(&text).map_err(|e| Fail::Internal(format!("{CONFIG}: {e}")))
 }
 
@@ -54,7 +50,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("embeddings", "word + position + token-type embeddings, then LayerNorm").function("embeddings").hint("index_select each table with the flattened ids (types), reshape to [b, t, d]; add position_embeddings.narrow(0, 0, t) by broadcasting; LayerNorm::load(vb.pp(\"LayerNorm\"), d, 1e-12).")
             .check("vs transformers (BertEmbeddings)", |ctx| {
                 let emb = bt::BertEmbeddings::load(vb(&ctx.device)?.pp("bert.embeddings"), &config()?).learner()?;
-                for c in crate::cases::cases(ctx, FX, "embeddings")? {
+                for c in FX.cases(ctx, "embeddings")? {
                     close(&c.label(), &emb.forward(&c.t("ids")?, &c.t("types")?).learner()?, &c.out()?, LAYER)?;
                 }
                 Ok(())
@@ -62,7 +58,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("attention", "bidirectional self-attention with a padding mask, post-norm").function("attention").hint("candle_nn::linear(d, d, vb.pp(\"self.query\")) etc.; heads as a batch axis; scores + padding_bias(mask) (no causal mask); softmax; merge heads; LayerNorm(x + output.dense(y)).")
             .check("vs transformers (BertAttention, layer 0; without and with padding)", |ctx| {
                 let att = bt::BertAttention::load(vb(&ctx.device)?.pp("bert.encoder.layer.0.attention"), &config()?).learner()?;
-                for c in crate::cases::cases(ctx, FX, "attention")? {
+                for c in FX.cases(ctx, "attention")? {
                     close(&c.label(), &att.forward(&c.t("x")?, &c.t("mask")?).learner()?, &c.out()?, LAYER)?;
                 }
                 Ok(())
@@ -70,7 +66,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("layer", "a BERT layer: attention, intermediate, output").function("layer").hint("a = attention(x, mask); LayerNorm(a + output.dense(intermediate.dense(a).gelu_erf())). BERT's \"gelu\" is the erf form; the residual adds the attention output a, not x.")
             .check("vs transformers (BertLayer 0)", |ctx| {
                 let l = bt::BertLayer::load(vb(&ctx.device)?.pp("bert.encoder.layer.0"), &config()?).learner()?;
-                for c in crate::cases::cases(ctx, FX, "layer")? {
+                for c in FX.cases(ctx, "layer")? {
                     close(&c.label(), &l.forward(&c.t("x")?, &c.t("mask")?).learner()?, &c.out()?, LAYER)?;
                 }
                 Ok(())
@@ -78,7 +74,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("model", "the encoder: every hidden state").function("model").hint("vb.pp(\"bert\"); embeddings, then each encoder.layer.{i} in order; collect the embeddings and every layer's output.")
             .function("hidden_states") // what `grader reset` restores (the exercise also writes load)
             .check("hidden states of a padded batch vs transformers (BertModel)", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let m = bt::Bert::load(vb(&ctx.device)?, &config()?).learner()?;
                 let hs = m.hidden_states(&fx.get("model.ids")?, &fx.get("model.types")?, &fx.get("model.mask")?).learner()?;
                 let n = fx.names_with_prefix("model.hidden.").len();
@@ -90,7 +86,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("pooler", "the pooler: tanh of a dense layer on [CLS]").function("pooler").hint("hidden.narrow(1, 0, 1)?.squeeze(1)?.contiguous() is [b, d] (CUDA's matmul refuses the slice as it is); broadcast_matmul(&weight.t()?), broadcast_add(bias), tanh.")
             .check("vs torch (tanh(dense(h[:, 0])))", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let h = fx.get("model.hidden.2")?;
                 let got = bt::pooler(&h, &fx.get("pooler.weight")?, &fx.get("pooler.bias")?).learner()?;
                 let mean = h.mean(1).grader()?.broadcast_matmul(&fx.get("pooler.weight")?.t().grader()?).grader()?.broadcast_add(&fx.get("pooler.bias")?).grader()?.tanh().grader()?;
@@ -98,7 +94,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("mlm_head", "BertForMaskedLM: logits, loss and every gradient").function("mlm_head").hint("cls.predictions: LayerNorm(gelu_erf(transform.dense(h))) · word_embeddingsᵀ + cls.predictions.bias. masked_lm_loss: like GPT-2's lm_loss without the shift.")
             .check("logits and loss vs transformers", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let m = bt::BertForMaskedLM::load(vb(&ctx.device)?, &config()?).learner()?;
                 let logits = m.forward(&fx.get("model.ids")?, &fx.get("model.types")?, &fx.get("model.mask")?).learner()?;
                 // Logits are dot products of 64 layer-normalised features with embeddings; measured ≤ 1e-6.
@@ -109,14 +105,14 @@ pub fn exercises() -> Vec<Exercise> {
                 close("masked_lm_loss", &loss, &fx.get("mlm.loss")?, Tol::F32)
             })
             .check("the gradient of every parameter vs transformers", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let mut vm = VarMap::new();
                 let m = bt::BertForMaskedLM::load(VarBuilder::from_varmap(&vm, DType::F32, &ctx.device), &config()?).learner()?;
                 vm.load(fixture_path(MODEL)?).map_err(|e| Fail::Mismatch(format!("loading the fixture weights into your model's variables failed: {e}")))?;
                 let logits = m.forward(&fx.get("model.ids")?, &fx.get("model.types")?, &fx.get("model.mask")?).learner()?;
                 let loss = bt::masked_lm_loss(&logits, &fx.get("mlm.labels")?).learner()?;
                 let grads = loss.backward().on_learner()?;
-                let vars = vm.data().lock().map_err(|_| Fail::Internal("VarMap lock poisoned".into()))?.clone();
+                let vars = crate::check::variables(&vm);
                 for name in fx.names_with_prefix("grad.") {
                     let p = &name["grad.".len()..];
                     let var = vars.get(p).ok_or_else(|| Fail::Mismatch(format!("your model never asked the VarBuilder for {p}")))?;

@@ -2,14 +2,15 @@
 //! the disentangled attention of one layer, against `transformers`' DebertaV2 with the same
 //! weights (fixtures/gen/week2_deberta.py).
 
-use crate::check::{Ctx, Fail, Learner};
+use crate::cases::FixtureFile;
+use crate::check::{fixture_path, fixture_text, Ctx, Fail, Learner};
 use crate::compare::{close, close_with, exact, Candidate, Tol};
 use crate::registry::{Day, Exercise};
 use crate::subject::week2::deberta as db;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 
-const FX: &str = "week2/deberta.safetensors";
+const FX: FixtureFile = FixtureFile::new("week2/deberta.safetensors");
 const MODEL: &str = "week2/deberta/model.safetensors";
 const CONFIG: &str = "week2/deberta/config.json";
 
@@ -23,18 +24,14 @@ const LAYER: Tol = Tol { abs: 2e-5, rel: 2e-5 };
 
 const DAY: Day = Day::new("week2", "deberta", "src/deberta.rs");
 
-fn path(rel: &str) -> Result<std::path::PathBuf, Fail> {
-    crate::fixtures::verified_path(rel).map_err(Fail::Fixture)
-}
-
 fn config() -> Result<db::DebertaConfig, Fail> {
-    let text = std::fs::read_to_string(path(CONFIG)?).map_err(|e| Fail::Fixture(format!("{CONFIG}: {e}")))?;
+    let text = fixture_text(CONFIG)?;
     db::DebertaConfig::from_json(&text).map_err(|e| Fail::Internal(format!("{CONFIG}: {e}")))
 }
 
 fn vb(dev: &Device) -> Result<VarBuilder<'static>, Fail> {
     // SAFETY: fixture files are not modified while the grader runs.
-    Ok(unsafe { VarBuilder::from_mmaped_safetensors(&[path(MODEL)?], DType::F32, dev).grader()? })
+    Ok(unsafe { VarBuilder::from_mmaped_safetensors(&[fixture_path(MODEL)?], DType::F32, dev).grader()? })
 }
 
 fn signed(c: &crate::cases::Case, arg: &str) -> Result<i64, Fail> {
@@ -45,7 +42,7 @@ pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("log_bucket", "log-bucketed relative positions").function("log_bucket").hint("Work in f32: abs, sign; the log branch on abs.maximum(mid) (avoids ln 0); ((x / mid).log().broadcast_div(ln of the f32 tensor (max − 1) / mid) · (mid − 1)).ceil() + mid (a true f32 division, not a reciprocal), times sign; where_cond(abs ≤ mid, rel, that); to_dtype(I64).")
             .check("vs transformers (make_log_bucket_position), rel in −600..600", |ctx| {
-                for c in crate::cases::cases(ctx, FX, "log_bucket")? {
+                for c in FX.cases(ctx, "log_bucket")? {
                     let got = db::log_bucket(&c.t("rel")?, c.n("bucket_size")?, c.n("max_position")?).learner()?;
                     exact(&c.label(), &got, &c.out()?)?;
                 }
@@ -53,7 +50,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("relative_positions", "the relative position matrix").function("relative_positions").hint("arange(q_len) as a column minus arange(k_len) as a row (i64), then log_bucket when a bucket size is given.")
             .check("vs transformers (build_relative_position); picture: target/candlecamp/week2/deberta_relative_positions.png", |ctx| {
-                for c in crate::cases::cases(ctx, FX, "relative_positions")? {
+                for c in FX.cases(ctx, "relative_positions")? {
                     let b = signed(&c, "bucket_size")?;
                     let bucket = if b > 0 { Some(b as usize) } else { None };
                     let got = db::relative_positions(c.n("q_len")?, c.n("k_len")?, bucket, signed(&c, "max_position")?.max(0) as usize, &ctx.device).learner()?;
@@ -67,7 +64,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("c2p", "content → position scores").function("c2p").hint("all = query.matmul(&pos_key.t()?) is [bh, t, 2·span]; the index clamp(rel + span, 0, 2·span − 1) as U32, unsqueeze(0) and broadcast to [bh, t, t] (contiguous); all.gather(&index, D::Minus1).")
             .check("vs the lines of DisentangledSelfAttention (torch.gather)", |ctx| {
-                for c in crate::cases::cases(ctx, FX, "c2p")? {
+                for c in FX.cases(ctx, "c2p")? {
                     let got = db::c2p(&c.t("query")?, &c.t("pos_key")?, &c.t("rel")?, c.n("span")?).learner()?;
                     close(&c.label(), &got, &c.out()?, TERMS)?;
                 }
@@ -75,7 +72,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("p2c", "position → content scores").function("p2c").hint("all = key.matmul(&pos_query.t()?) is [bh, t_key, 2·span]; index clamp(−rel + span, 0, 2·span − 1); gather on the last axis; then transpose(1, 2) (row j of the gathered matrix belongs to key j).")
             .check("vs the lines of DisentangledSelfAttention (torch.gather, transposed)", |ctx| {
-                for c in crate::cases::cases(ctx, FX, "p2c")? {
+                for c in FX.cases(ctx, "p2c")? {
                     let got = db::p2c(&c.t("key")?, &c.t("pos_query")?, &c.t("rel")?, c.n("span")?).learner()?;
                     let untransposed = got.transpose(1, 2).on_learner()?.contiguous().on_learner()?;
                     close_with(&c.label(), &got, &c.out()?, TERMS, &[Candidate { description: "the p2c term without the final transpose", tensor: untransposed }])?;
@@ -86,14 +83,14 @@ pub fn exercises() -> Vec<Exercise> {
             .check("vs transformers (encoder.get_rel_embedding())", |ctx| {
                 let got = db::rel_embeddings(vb(&ctx.device)?.pp("encoder"), &config()?).learner()?;
                 // A layer norm of 64 values: f32 rounding only.
-                close("rel_embeddings", &got, &ctx.fixture(FX)?.get("rel_embeddings")?, Tol::F32)
+                close("rel_embeddings", &got, &FX.open(ctx)?.get("rel_embeddings")?, Tol::F32)
             }),
         DAY.exercise("attention", "one layer of disentangled attention").function("attention").hint("q, k, v and pos_key = key_proj(rel_emb), pos_query = query_proj(rel_emb) as [b·h, n, d_h] (repeat the position ones over the batch); (q·kᵀ + c2p + p2c) / sqrt(3·d_h); replace scores of pairs with a padding query or key by f32::MIN (where_cond); softmax; · v; merge; LN(x + dense(ctx)).")
             .check("vs transformers (DebertaV2Attention, layer 0; with and without padding)", |ctx: &Ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let att = db::DisentangledAttention::load(vb(&ctx.device)?.pp("encoder.layer.0.attention"), &config()?).learner()?;
                 let rel_emb = fx.get("rel_embeddings")?;
-                for c in crate::cases::cases(ctx, FX, "attention")? {
+                for c in FX.cases(ctx, "attention")? {
                     let got: Tensor = att.forward(&c.t("x")?, &c.t("mask")?, &rel_emb, &c.t("rel")?).learner()?;
                     close(&c.label(), &got, &c.out()?, LAYER)?;
                 }

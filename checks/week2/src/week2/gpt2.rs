@@ -3,7 +3,8 @@
 //! states and logits of the whole model (also a right-padded batch with its attention mask), the
 //! loss, the gradient of every parameter, and three AdamW steps.
 
-use crate::check::{ensure, Ctx, Fail, Learner};
+use crate::cases::FixtureFile;
+use crate::check::{ensure, fixture_path, fixture_text, Ctx, Fail, Learner};
 use crate::compare::{close, close_with, scalar_close, Candidate, Tol};
 use crate::registry::{Day, Exercise};
 use crate::subject::week2::gpt2 as g;
@@ -11,7 +12,7 @@ use candle_core::{DType, Device, Var};
 use candle_nn::{VarBuilder, VarMap};
 use std::path::PathBuf;
 
-pub(crate) const FX: &str = "week2/gpt2.safetensors";
+pub(crate) const FX: FixtureFile = FixtureFile::new("week2/gpt2.safetensors");
 const MODEL: &str = "week2/gpt2/model.safetensors";
 const CONFIG: &str = "week2/gpt2/config.json";
 
@@ -64,12 +65,8 @@ const DAY: Day = Day::new("week2", "gpt2", "src/gpt2.rs");
 /// candle-nn's fused kernels without a backward pass, and the attention shortcut.
 const NO_FUSED: &[&str] = &["softmax_last_dim", "ops::layer_norm", "LayerNorm::new", "layer_norm_slow", "sdpa", "candle_nn::layer_norm"];
 
-fn fixture_path(rel: &str) -> Result<PathBuf, Fail> {
-    crate::fixtures::verified_path(rel).map_err(Fail::Fixture)
-}
-
 pub(crate) fn config() -> Result<g::Config, Fail> {
-    let text = std::fs::read_to_string(fixture_path(CONFIG)?).map_err(|e| Fail::Fixture(format!("{CONFIG}: {e}")))?;
+    let text = fixture_text(CONFIG)?;
     g::Config::from_json(&text).map_err(|e| Fail::Internal(format!("{CONFIG}: {e}")))
 }
 
@@ -95,16 +92,12 @@ fn trainable(dev: &Device) -> Result<(VarMap, g::Gpt2), Fail> {
     Ok((vm, model))
 }
 
-fn cases(ctx: &Ctx, name: &'static str) -> Result<Vec<crate::cases::Case>, Fail> {
-    crate::cases::cases(ctx, FX, name)
-}
-
 pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("layer_norm", "layer norm with a backward pass").function("layer_norm").hint("mean_keepdim(D::Minus1), subtract (broadcast_sub), the mean of the squares of that is the biased variance; divide by (var + eps).sqrt(), then broadcast_mul the weight and broadcast_add the bias.")
             .forbid(NO_FUSED)
             .check("vs torch (F.layer_norm)", |ctx| {
-                for c in cases(ctx, "layer_norm")? {
+                for c in FX.cases(ctx, "layer_norm")? {
                     let (x, w, b) = (c.t("x")?, c.t("weight")?, c.t("bias")?);
                     let got = g::layer_norm(&x, &w, &b, 1e-5).learner()?;
                     let unbiased = {
@@ -119,7 +112,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             })
             .check("gradient reaches x, weight and bias", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let x = Var::from_tensor(&fx.get("layer_norm.0.x")?).grader()?;
                 let w = Var::from_tensor(&fx.get("layer_norm.0.weight")?).grader()?;
                 let b = Var::from_tensor(&fx.get("layer_norm.0.bias")?).grader()?;
@@ -132,7 +125,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("gelu_new", "GPT-2's tanh GELU").function("gelu_new").hint("0.5·x·(1 + tanh(c·(x + 0.044715·x³))) with c = (2/π).sqrt(): x.powf(3.0) or x.sqr()·x, affine ops with f64 scalars, .tanh().")
             .check("vs transformers (NewGELUActivation)", |ctx| {
-                for c in cases(ctx, "gelu_new")? {
+                for c in FX.cases(ctx, "gelu_new")? {
                     let x = c.t("x")?;
                     let got = g::gelu_new(&x).learner()?;
                     close_with(&c.label(), &got, &c.out()?, LAYER, &[Candidate { description: "the exact (erf) GELU; GPT-2 uses the tanh approximation", tensor: x.gelu_erf().on_learner()? }])?;
@@ -143,7 +136,7 @@ pub fn exercises() -> Vec<Exercise> {
                         .check("vs transformers (GPT2Attention, block 0; causal, then causal + padding)", |ctx| {
                 let (dev, cfg) = (&ctx.device, config()?);
                 let attn = g::Attention::load(vb(dev)?.pp("transformer.h.0.attn"), &cfg).learner()?;
-                for c in cases(ctx, "attention")? {
+                for c in FX.cases(ctx, "attention")? {
                     let mask = c.opt("mask")?;
                     let got = attn.forward(&c.t("x")?, mask.as_ref()).learner()?;
                     close(&c.label(), &got, &c.out()?, LAYER)?;
@@ -153,7 +146,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("mlp", "the feed-forward block").function("mlp").hint("c_fc is [d, 4d] and c_proj [4d, d], both stored [in, out]: x.broadcast_matmul(W)?.broadcast_add(b); gelu_new in between.")
             .check("vs transformers (GPT2MLP, block 0)", |ctx| {
                 let mlp = g::Mlp::load(vb(&ctx.device)?.pp("transformer.h.0.mlp"), &config()?).learner()?;
-                for c in cases(ctx, "mlp")? {
+                for c in FX.cases(ctx, "mlp")? {
                     close(&c.label(), &mlp.forward(&c.t("x")?).learner()?, &c.out()?, LAYER)?;
                 }
                 Ok(())
@@ -161,7 +154,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("block", "a pre-norm transformer block").function("block").hint("Two residual additions: x + attn(ln_1(x)), then that + mlp(ln_2(that)). The layer norms come before each sub-layer (pre-norm), not after.")
                         .check("vs transformers (GPT2Block 0)", |ctx| {
                 let blk = g::Block::load(vb(&ctx.device)?.pp("transformer.h.0"), &config()?).learner()?;
-                for c in cases(ctx, "block")? {
+                for c in FX.cases(ctx, "block")? {
                     let mask = c.opt("mask")?;
                     close(&c.label(), &blk.forward(&c.t("x")?, mask.as_ref()).learner()?, &c.out()?, LAYER)?;
                 }
@@ -170,7 +163,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("model", "GPT2LMHeadModel: embeddings, blocks, ln_f, tied head").function("model").hint("vb.pp(\"transformer\"); h₀ = wte.index_select(ids.flatten_all(), 0) reshaped to [b, t, d] + wpe.narrow(0, 0, t); the head multiplies by wte.t() (tied: there is no lm_head.weight in the file).")
             .function("hidden_states") // what `grader reset` restores (the exercise also writes load and forward_masked)
                         .check("hidden states and logits vs transformers", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let model = g::Gpt2::load(vb(&ctx.device)?, &config()?).learner()?;
                 let ids = fx.get("model.ids")?;
                 let hs = model.hidden_states(&ids, None).learner()?;
@@ -186,7 +179,7 @@ pub fn exercises() -> Vec<Exercise> {
             .check("Gpt2::from_dir on a Hub-style HF cache (offline; names without `transformer.`)", |ctx| {
                 // The layout hub::model_dir reads, built from the tiny fixture with the names the
                 // Hub's `gpt2` file uses (saved from GPT2Model: no `transformer.` prefix).
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let cache = ctx.out_dir.join(format!("hub-cache-{}", std::process::id()));
                 let _ = std::fs::remove_dir_all(&cache);
                 let tensors = candle_core::safetensors::load(fixture_path(MODEL)?, &candle_core::Device::Cpu).grader()?;
@@ -203,7 +196,7 @@ pub fn exercises() -> Vec<Exercise> {
                 close("logits of the model loaded from the cache", &logits, &fx.get("model.logits")?, MODEL_TOL)
             })
             .check("right-padded batch with attention mask vs transformers", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let model = g::Gpt2::load(vb(&ctx.device)?, &config()?).learner()?;
                 let mask = fx.get("padded.mask")?;
                 let got = model.forward_masked(&fx.get("padded.ids")?, Some(&mask)).learner()?;
@@ -216,7 +209,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("lm_loss", "the shifted language-modelling loss").function("lm_loss").hint("logits.narrow(1, 0, t-1) and labels.narrow(1, 1, t-1), flattened; keep = labels.ne(-100); replace -100 by 0 (where_cond) before gather on ops::log_softmax; sum(−logp·keep)/sum(keep).")
             .forbid(NO_FUSED)
             .check("vs transformers' loss (labels = ids, and a padded batch with -100)", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let ids = fx.get("model.ids")?;
                 let got = g::lm_loss(&fx.get("model.logits")?, &ids).learner()?;
                 ensure(got.rank() == 0, || format!("lm_loss returned shape {:?}, expected a scalar (rank 0)", got.dims()))?;
@@ -228,13 +221,13 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("train_step", "gradients of every parameter, and three AdamW steps").function("train_step").hint("Build nothing new: lm_loss(&model.forward(ids)?, ids), then opt.backward_step(&loss). If a gradient is missing, something in your forward pass has no backward (a fused kernel) or detaches.")
             .forbid(NO_FUSED)
             .check("loss and the gradient of every parameter vs transformers", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let (vm, model) = trainable(&ctx.device)?;
                 let ids = fx.get("model.ids")?;
                 let loss = g::lm_loss(&model.forward(&ids).learner()?, &ids).learner()?;
                 close("loss", &loss, &fx.get("loss")?, Tol::F32)?;
                 let grads = loss.backward().on_learner()?;
-                let vars = vm.data().lock().map_err(|_| Fail::Internal("VarMap lock poisoned".into()))?.clone();
+                let vars = crate::check::variables(&vm);
                 let want_names: Vec<String> = fx.names_with_prefix("grad.").into_iter().map(|n| n["grad.".len()..].to_string()).collect();
                 for name in &want_names {
                     ensure(vars.contains_key(name), || format!("your model never asked the VarBuilder for {name}"))?;
@@ -251,7 +244,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             })
             .check("three AdamW steps track torch.optim.AdamW (lr 1e-2, wd 0.1)", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let (vm, model) = trainable(&ctx.device)?;
                 let params = candle_nn::ParamsAdamW { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.1 };
                 let mut opt = <candle_nn::AdamW as candle_nn::Optimizer>::new(vm.all_vars(), params).on_learner()?;
@@ -261,7 +254,7 @@ pub fn exercises() -> Vec<Exercise> {
                     // The losses drift apart slowly with the parameters (see ADAMW).
                     scalar_close(&format!("loss before step {}", k + 1), loss as f64, fx.f64(&format!("adamw.loss.{k}"))?, Tol::new(1e-4, 1e-4))?;
                 }
-                let vars = vm.data().lock().map_err(|_| Fail::Internal("VarMap lock poisoned".into()))?.clone();
+                let vars = crate::check::variables(&vm);
                 for name in fx.names_with_prefix("adamw.param.") {
                     let pname = &name["adamw.param.".len()..];
                     let v = vars.get(pname).ok_or_else(|| Fail::Mismatch(format!("your model has no variable {pname}")))?;

@@ -2,7 +2,7 @@
 //! fixed logits, samplers with a chi-square goodness-of-fit test, and generation with the tiny
 //! GPT-2 of `fixtures/gen/week2_sampling.py` against `GPT2LMHeadModel` and `generate`.
 
-use crate::cases::Case;
+use crate::cases::FixtureFile;
 use crate::check::{ensure, shape_is, CheckResult, Ctx, Fail, Learner};
 use crate::compare::{close, close_with, exact, Candidate, Tol};
 use crate::registry::{Day, Exercise};
@@ -13,7 +13,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Duration;
 
-const FX: &str = "week2/sampling.safetensors";
+const FX: FixtureFile = FixtureFile::new("week2/sampling.safetensors");
 const MODEL: &str = "week2/tiny-gpt2-sampling";
 
 /// Scaling or offsetting logits by a float: torch and candle may round `x / t` (a division)
@@ -28,10 +28,6 @@ const MODEL_TOL: Tol = Tol { abs: 1e-4, rel: 1e-4 };
 /// tolerance for one layer's output (see there: measured ≤ 5e-7).
 use super::gpt2::{config as gpt2_config, vb as gpt2_vb, FX as GPT2_FX, LAYER as GPT2_LAYER};
 
-fn cases(ctx: &Ctx, name: &'static str) -> Result<Vec<Case>, Fail> {
-    crate::cases::cases(ctx, FX, name)
-}
-
 const DAY: Day = Day::new("week2", "sampling", "src/sampling.rs");
 
 fn u32s(t: &Tensor) -> Result<Tensor, Fail> {
@@ -41,7 +37,7 @@ fn u32s(t: &Tensor) -> Result<Tensor, Fail> {
 /// The fixture model loaded by the learner's own GPT-2 (`Gpt2::from_dir` calls their `load`).
 fn model(ctx: &Ctx) -> Result<g::Gpt2, Fail> {
     for f in ["config.json", "model.safetensors"] {
-        crate::fixtures::verified_path(&format!("{MODEL}/{f}")).map_err(Fail::Fixture)?;
+        crate::check::fixture_path(&format!("{MODEL}/{f}"))?;
     }
     g::Gpt2::from_dir(&crate::fixtures::dir().join(MODEL), &ctx.device).learner()
 }
@@ -92,16 +88,16 @@ pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("greedy", "greedy decoding: the argmax").function("greedy").hint("logits.argmax(D::Minus1) — it already returns u32.")
             .check("vs torch.argmax", |ctx| {
-                for c in cases(ctx, "greedy")? {
+                for c in FX.cases(ctx, "greedy")? {
                     exact(&c.label(), &sm::greedy(&c.t("logits")?).learner()?, &u32s(&c.out()?)?)?;
                 }
                 Ok(())
             }),
         DAY.exercise("temperature", "temperature").function("apply_temperature").hint("Divide the logits by t (a scalar division on a tensor: `logits / t`).")
-            .check("vs TemperatureLogitsWarper", |ctx| crate::cases::vs_torch(ctx, FX, "temperature", ARITH, |c| sm::apply_temperature(&c.t("logits")?, c.f("t")?).learner())),
+            .check("vs TemperatureLogitsWarper", |ctx| FX.vs_torch(ctx, "temperature", ARITH, |c| sm::apply_temperature(&c.t("logits")?, c.f("t")?).learner())),
         DAY.exercise("top_k", "top-k filtering").function("top_k_filter").hint("let (sorted, _) = logits.sort_last_dim(false)?; threshold = sorted.narrow(D::Minus1, k - 1, 1)?; keep = logits.broadcast_ge(&threshold)?; keep.where_cond(logits, &a tensor of -inf).")
             .check("vs TopKLogitsWarper (kept logits exactly, the rest -inf)", |ctx| {
-                for c in cases(ctx, "top_k")? {
+                for c in FX.cases(ctx, "top_k")? {
                     let x = c.t("logits")?;
                     let k = c.n("k")?;
                     let got = sm::top_k_filter(&x, k).learner()?;
@@ -112,11 +108,11 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("top_p", "top-p (nucleus) filtering").function("top_p_filter").hint("Sort ascending, softmax the sorted logits, cumsum; r = number of entries with cumsum <= 1 - p, capped at vocab - 1; threshold = sorted.gather(r); keep logits >= threshold.")
             .check("vs TopPLogitsWarper (kept logits exactly, the rest -inf)", |ctx| {
-                crate::cases::vs_torch(ctx, FX, "top_p", Tol::EXACT, |c| sm::top_p_filter(&c.t("logits")?, c.f("p")?).learner())
+                FX.vs_torch(ctx, "top_p", Tol::EXACT, |c| sm::top_p_filter(&c.t("logits")?, c.f("p")?).learner())
             }),
         DAY.exercise("repetition_penalty", "repetition penalty (CTRL)").function("repetition_penalty").hint("counts = zeros [b, vocab] .scatter_add(history, ones [b, n], 1); seen = counts.gt(0.0); penalised = logits.lt(0.0).where_cond(logits * penalty, logits / penalty); seen.where_cond(penalised, logits).")
             .check("vs RepetitionPenaltyLogitsProcessor", |ctx| {
-                crate::cases::vs_torch(ctx, FX, "repetition_penalty", ARITH, |c| sm::repetition_penalty(&c.t("logits")?, &u32s(&c.t("history")?)?, c.f("penalty")?).learner())
+                FX.vs_torch(ctx, "repetition_penalty", ARITH, |c| sm::repetition_penalty(&c.t("logits")?, &u32s(&c.t("history")?)?, c.f("penalty")?).learner())
             })
             .check("logits just either side of 0, every token seen: x < 0 multiplied, x ≥ 0 divided", |ctx| {
                 // The sign test is `x < 0`: a test against any other threshold moves the small
@@ -130,11 +126,11 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("frequency_penalty", "frequency penalty").function("frequency_penalty").hint("Count tokens per row with scatter_add of ones into a [b, vocab] zero tensor (f32), then logits - alpha * counts.")
             .check("vs torch (logits - alpha * bincount(history))", |ctx| {
-                crate::cases::vs_torch(ctx, FX, "frequency_penalty", ARITH, |c| sm::frequency_penalty(&c.t("logits")?, &u32s(&c.t("history")?)?, c.f("alpha")?).learner())
+                FX.vs_torch(ctx, "frequency_penalty", ARITH, |c| sm::frequency_penalty(&c.t("logits")?, &u32s(&c.t("history")?)?, c.f("alpha")?).learner())
             }),
         DAY.exercise("sample", "sampling with a seeded RNG").function("sample").hint("probs = softmax of the logits (to_vec1), u = rng.random::<f64>(), walk the probabilities accumulating until the sum exceeds u.")
             .check("the same seed gives the same tokens", |ctx| {
-                let x = ctx.fixture(FX)?.get("sample.logits")?;
+                let x = FX.open(ctx)?.get("sample.logits")?;
                 let draw = |seed: u64| -> Result<Vec<u32>, Fail> {
                     let mut rng = ChaCha8Rng::seed_from_u64(seed);
                     (0..200).map(|_| sm::sample(&x, &mut rng).learner()).collect()
@@ -144,11 +140,11 @@ pub fn exercises() -> Vec<Exercise> {
                 ensure(a.iter().any(|&t| t != a[0]), || format!("200 draws all gave token {}: this is not sampling", a[0]))
             })
             .check("chi-square: 20,000 draws follow softmax(logits) (12 tokens)", |ctx| {
-                let x = ctx.fixture(FX)?.get("sample.logits")?.to_vec1::<f32>().grader()?;
+                let x = FX.open(ctx)?.get("sample.logits")?.to_vec1::<f32>().grader()?;
                 chi_square("sample(logits)", &x, 20_000, 11, &ctx.device)
             })
             .check("chi-square after temperature 0.5 and after top-k (k = 5) and top-p (p = 0.8) of transformers' warpers: -inf never drawn", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let x: Vec<f32> = fx.get("sample.logits")?.to_vec1::<f32>().grader()?.iter().map(|v| v / 0.5).collect();
                 chi_square("sample(logits / 0.5)", &x, 20_000, 12, &ctx.device)?;
                 let k5 = fx.get("top_k.1.out")?.i(0).grader()?.to_vec1::<f32>().grader()?;
@@ -160,18 +156,18 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("mix_contexts", "sampling from a pair of contexts (guidance)").function("mix_contexts").hint("candle_nn::ops::log_softmax(x, D::Minus1) for both, then c + weight * (c - u).")
             .check("vs torch (log_softmax(a) + w · (log_softmax(a) − log_softmax(b)))", |ctx| {
                 // log-probabilities of 50 tokens are O(1–10): f32 rounding of the log-sum-exp
-                crate::cases::vs_torch(ctx, FX, "mix_contexts", ARITH, |c| sm::mix_contexts(&c.t("cond")?, &c.t("uncond")?, c.f("weight")?).learner())
+                FX.vs_torch(ctx, "mix_contexts", ARITH, |c| sm::mix_contexts(&c.t("cond")?, &c.t("uncond")?, c.f("weight")?).learner())
             }),
         DAY.exercise("causal_mask", "a causal mask with a cache offset").function("causal_mask").hint("q = arange(offset, offset + t_new) as a column, k = arange(0, t_total) as a row, allowed = k.broadcast_le(&q); where_cond(zeros, -inf).")
             .check("vs torch.full(-inf).triu(diagonal = t_total - t_new + 1)", |ctx| {
-                crate::cases::vs_torch(ctx, FX, "causal_mask", Tol::EXACT, |c| sm::causal_mask(c.n("t_new")?, c.n("t_total")?, &ctx.device).learner())
+                FX.vs_torch(ctx, "causal_mask", Tol::EXACT, |c| sm::causal_mask(c.n("t_new")?, c.n("t_total")?, &ctx.device).learner())
             }),
         DAY.exercise("kv_cache", "a KV cache: append the new keys and values").function("KvCache::append").hint("match &self.layers[layer] { Some((ck, cv)) => cat along axis 2, None => clone }; store the result in self.layers[layer] and return it.")
             .check("pieces of 5, 1 and 10 positions appended to two layers reassemble each layer's keys and values exactly", |ctx| {
                 // Keys and values [1, 4, 16, 250] cut from the fixture's logits (any numbers do):
                 // appended in pieces, every return value must be the first `at + n` positions of
                 // the whole tensor, bit for bit (a copy, no arithmetic).
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let base = fx.get("kv.logits")?.reshape((1, 16, 4, 250)).grader()?.transpose(1, 2).grader()?.contiguous().grader()?;
                 let whole = [(base.clone(), base.neg().grader()?), ((&base + 1.0).grader()?, (&base * 2.0).grader()?)];
                 let mut cache = sm::KvCache::new(2);
@@ -195,7 +191,7 @@ pub fn exercises() -> Vec<Exercise> {
             .check("no cache: equals GPT2Attention (block 0; causal, then causal + padding) with the bias additive_mask(t, mask)", |ctx| {
                 let (dev, cfg) = (&ctx.device, gpt2_config()?);
                 let attn = g::Attention::load(gpt2_vb(dev)?.pp("transformer.h.0.attn"), &cfg).learner()?;
-                for c in crate::cases::cases(ctx, GPT2_FX, "attention")? {
+                for c in GPT2_FX.cases(ctx, "attention")? {
                     let x = c.t("x")?;
                     let mask = c.opt("mask")?;
                     let bias = g::additive_mask(x.dim(1).on_learner()?, mask.as_ref(), dev).learner()?;
@@ -206,7 +202,7 @@ pub fn exercises() -> Vec<Exercise> {
             .check("pieces of 3, 1 and 2 positions with one cache give GPT2Attention's output on the whole sequence", |ctx| {
                 let (dev, cfg) = (&ctx.device, gpt2_config()?);
                 let attn = g::Attention::load(gpt2_vb(dev)?.pp("transformer.h.0.attn"), &cfg).learner()?;
-                let c = crate::cases::cases(ctx, GPT2_FX, "attention")?.into_iter().next().ok_or_else(|| Fail::Fixture(format!("{GPT2_FX} has no attention case")))?;
+                let c = GPT2_FX.cases(ctx, "attention")?.into_iter().next().ok_or_else(|| Fail::Fixture(format!("{GPT2_FX} has no attention case")))?;
                 let (x, want) = (c.t("x")?, c.out()?);
                 let t = x.dim(1).grader()?;
                 // queries at..at+n over keys 0..at+n: rows at..at+n of the full causal mask
@@ -229,7 +225,7 @@ pub fn exercises() -> Vec<Exercise> {
             .hint("c = cache.len() before the call; positions default to wpe.narrow(0, c, t); bias = causal_mask(t, c + t) reshaped to [1, 1, t, c + t], plus f32::MIN where key_mask == 0 (as [b, 1, 1, c + t]); blocks with forward_with_cache(h, bias, cache.as_deref_mut(), layer index); ln_f; head. next_logits: narrow to the last position before ln_f and the head.")
             .check("one token at a time: every step's logits equal GPT2LMHeadModel's on the whole sequence", |ctx| {
                 let m = model(ctx)?;
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let ids = u32s(&fx.get("kv.ids")?)?;
                 let want = fx.get("kv.logits")?;
                 let t = ids.dim(1).grader()?;
@@ -245,7 +241,7 @@ pub fn exercises() -> Vec<Exercise> {
             })
             .check("chunks of 5, 1 and 10 tokens give the same logits as the whole sequence", |ctx| {
                 let m = model(ctx)?;
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let ids = u32s(&fx.get("kv.ids")?)?;
                 let want = fx.get("kv.logits")?;
                 let mut cache = sm::KvCache::new(m.cfg.n_layer);
@@ -259,7 +255,7 @@ pub fn exercises() -> Vec<Exercise> {
             })
             .check("three pads on the left, with position ids and a key mask, in chunks of 11 and 8: the real tokens' logits are unchanged", |ctx| {
                 let m = model(ctx)?;
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let ids = u32s(&fx.get("kv.ids")?)?;
                 let want = fx.get("kv.logits")?;
                 let (t, pad) = (ids.dim(1).grader()?, 3);
@@ -275,7 +271,7 @@ pub fn exercises() -> Vec<Exercise> {
             })
             .check("next_logits: the last position's logits, without and with a cache", |ctx| {
                 let m = model(ctx)?;
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let ids = u32s(&fx.get("kv.ids")?)?;
                 let want = fx.get("kv.logits")?;
                 let t = ids.dim(1).grader()?;
@@ -289,7 +285,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("generate_greedy", "greedy generation with the cache").function("generate_greedy").hint("KvCache::new(model.cfg.n_layer); model.next_logits(prompt as [1, t], Some(&mut cache)) once; then loop: argmax, push, feed Tensor::new(&[next], dev)?.unsqueeze(0)? with the same cache. Needs your cached_model.")
             .check("vs GPT2LMHeadModel.generate(do_sample=False), 20 new tokens", |ctx| {
                 let m = model(ctx)?;
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let prompt = ids_of(&fx.get("greedy_gen.prompt")?)?;
                 let want = ids_of(&fx.get("greedy_gen.out")?)?;
                 let got = sm::generate_greedy(&m, &prompt, want.len() - prompt.len(), &ctx.device).learner()?;
@@ -298,7 +294,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("generate_batch", "batched generation with left padding and attention masks").function("generate_batch").hint("Left-pad ids, mask (0 for pads, 1 for tokens) and positions (0 for pads, then 0, 1, … per row); call forward_with(ids, Some(&positions), Some(&mask), Some(&mut cache)); each step feed [b, 1] new tokens with positions = each row's real length so far, and cat a column of ones to the mask.")
             .check("greedy: each row equals GPT2LMHeadModel.generate on its prompt alone (prompts of 3, 8 and 5 tokens)", |ctx| {
                 let m = model(ctx)?;
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let mut prompts = Vec::new();
                 let mut want = Vec::new();
                 for i in 0..3 {
@@ -316,7 +312,7 @@ pub fn exercises() -> Vec<Exercise> {
             })
             .check("sampling at temperature 1: each row equals the same prompt sampled alone with the same seed", |ctx| {
                 let m = model(ctx)?;
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let prompts: Vec<Vec<u32>> = (0..3).map(|i| ids_of(&fx.get(&format!("batch.{i}.prompt"))?)).collect::<Result<_, Fail>>()?;
                 let mut rngs: Vec<ChaCha8Rng> = (0..3).map(|i| ChaCha8Rng::seed_from_u64(100 + i)).collect();
                 let got = sm::generate_batch(&m, &prompts, 12, Some(1.0), 0, &mut rngs, &ctx.device).learner()?;
@@ -331,7 +327,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("beam_search", "beam search").function("beam_search").hint("Keep Vec<(tokens, score)>; each step: one batched model call on all beams, log_softmax of the last position, every (beam, token) candidate scored beam score + log-prob, sort descending, keep num_beams.")
             .check("vs GPT2LMHeadModel.generate(num_beams=4), 12 new tokens", |ctx| {
                 let m = model(ctx)?;
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let prompt = ids_of(&fx.get("beam.prompt")?)?;
                 let want = ids_of(&fx.get("beam.out")?)?;
                 let f = |ids: &Tensor| m.forward(ids);
@@ -352,7 +348,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("score_continuations", "scoring continuations with one cached prefix pass").function("score_continuations").hint("model.next_logits(prefix, Some(&mut cache)) → the first token's logits (repeat to [n, 1, V]); cache.repeat_batch(n); model.forward_with(cands[:, ..L-1], None, None, Some(&mut repeated)); cat, log_softmax, gather the candidates' ids, sum over positions.")
             .check("vs GPT2LMHeadModel log-probabilities of prefix + candidate, 6 candidates", |ctx| {
                 let m = model(ctx)?;
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let prefix = ids_of(&fx.get("score.prefix")?)?;
                 let cands = u32s(&fx.get("score.cands")?)?;
                 // sums of 5 log-probabilities of magnitude ~7 from two different GPT-2
@@ -374,7 +370,7 @@ fn random_small(dev: &candle_core::Device) -> candle_core::Result<g::Gpt2> {
     let vm = candle_nn::VarMap::new();
     g::Gpt2::load(candle_nn::VarBuilder::from_varmap(&vm, DType::F32, dev), &cfg)?; // registers every name and shape
     let mut weights = std::collections::HashMap::new();
-    let vars = vm.data().lock().map_err(|_| candle_core::Error::Msg("VarMap lock poisoned".into()))?.clone();
+    let vars = crate::check::variables(&vm);
     for (name, var) in vars {
         let layer_norm = name.contains("ln_");
         let t = if layer_norm && name.ends_with("weight") {

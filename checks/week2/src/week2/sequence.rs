@@ -3,8 +3,8 @@
 //! (vs an independent Python implementation in fixtures/gen/week2_sequence.py), and RNN / LSTM
 //! / GRU cells and sequences vs `torch.nn`.
 
-use crate::cases::Case;
-use crate::check::{ensure, CheckResult, Ctx, Fail, Learner};
+use crate::cases::{Case, FixtureFile};
+use crate::check::{ensure, Ctx, Fail, Learner};
 use crate::compare::{close, scalar_close, Tol};
 use crate::registry::{Day, Exercise};
 use crate::subject::week2::sequence as sq;
@@ -12,7 +12,7 @@ use candle_core::{Tensor, Var};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-const FX: &str = "week2/sequence.safetensors";
+const FX: FixtureFile = FixtureFile::new("week2/sequence.safetensors");
 const NGRAM: &str = "week2/ngram.json";
 
 /// Recurrent outputs are tanh / sigmoid of sums of ≤ 15 products; after up to 12 steps the
@@ -23,10 +23,6 @@ const RNN: Tol = Tol::F32;
 /// Perplexities from f64 sums of a few hundred logarithms: both sides compute in f64; only the
 /// summation order may differ (≈ 1e-13 relative). 1e-9 relative says "the same model".
 const PPL: Tol = Tol { abs: 0.0, rel: 1e-9 };
-
-fn vs_torch(ctx: &Ctx, name: &'static str, tol: Tol, f: impl Fn(&Case) -> Result<Tensor, Fail>) -> CheckResult {
-    crate::cases::vs_torch(ctx, FX, name, tol, f)
-}
 
 fn weights(c: &Case) -> Result<sq::RnnWeights, Fail> {
     Ok(sq::RnnWeights { w_ih: c.t("w_ih")?, w_hh: c.t("w_hh")?, b_ih: c.t("b_ih")?, b_hh: c.t("b_hh")? })
@@ -98,10 +94,10 @@ pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("sgns_loss", "skip-gram negative-sampling loss").function("sgns_loss").hint("index_select the rows; positive scores (u * v).sum(1); negative scores: n [B, K, d] broadcast_mul v.unsqueeze(1), sum(2); log σ(x) = x.minimum(0)? − (1 + exp(−|x|)).ln(); mean over the batch, negate.")
             .check("loss vs torch", |ctx| {
-                vs_torch(ctx, "sgns", Tol::F32, |c| sq::sgns_loss(&c.t("center_emb")?, &c.t("context_emb")?, &c.t("centers")?, &c.t("contexts")?, &c.t("negatives")?).learner())
+                FX.vs_torch(ctx, "sgns", Tol::F32, |c| sq::sgns_loss(&c.t("center_emb")?, &c.t("context_emb")?, &c.t("centers")?, &c.t("contexts")?, &c.t("negatives")?).learner())
             })
             .check("gradients of both tables vs torch autograd", |ctx| {
-                for c in crate::cases::cases(ctx, FX, "sgns")? {
+                for c in FX.cases(ctx, "sgns")? {
                     let ce = Var::from_tensor(&c.t("center_emb")?).grader()?;
                     let co = Var::from_tensor(&c.t("context_emb")?).grader()?;
                     let loss = sq::sgns_loss(ce.as_tensor(), co.as_tensor(), &c.t("centers")?, &c.t("contexts")?, &c.t("negatives")?).learner()?;
@@ -159,27 +155,27 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             }),
         DAY.exercise("rnn_cell", "an Elman RNN cell").function("rnn_cell").hint("x.matmul(&w_ih.t()?)?.broadcast_add(&b_ih) plus the same for h with w_hh, b_hh; tanh. On CUDA, x.contiguous()? first: the sequence functions pass a sliced time step.")
-            .check("vs torch (nn.RNNCell)", |ctx| vs_torch(ctx, "rnn_cell", RNN, |c| sq::rnn_cell(&c.t("x")?, &c.t("h")?, &weights(c)?).learner()))
-            .check("x sliced out of a sequence (rows not contiguous)", |ctx| vs_torch(ctx, "rnn_cell", RNN, |c| sq::rnn_cell(&time_step(&c.t("x")?)?, &c.t("h")?, &weights(c)?).learner())),
+            .check("vs torch (nn.RNNCell)", |ctx| FX.vs_torch(ctx, "rnn_cell", RNN, |c| sq::rnn_cell(&c.t("x")?, &c.t("h")?, &weights(c)?).learner()))
+            .check("x sliced out of a sequence (rows not contiguous)", |ctx| FX.vs_torch(ctx, "rnn_cell", RNN, |c| sq::rnn_cell(&time_step(&c.t("x")?)?, &c.t("h")?, &weights(c)?).learner())),
         DAY.exercise("lstm_cell", "an LSTM cell").function("lstm_cell").hint("z = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh is [b, 4H]; narrow(1, k·H, H) for k = 0..4 gives i, f, g, o (in that order); ops::sigmoid, tanh for g.")
             .check("vs torch (nn.LSTMCell): h' and c'", |ctx| {
-                vs_torch(ctx, "lstm_cell", RNN, |c| {
+                FX.vs_torch(ctx, "lstm_cell", RNN, |c| {
                     let (h, cc) = sq::lstm_cell(&c.t("x")?, &c.t("h")?, &c.t("c")?, &weights(c)?).learner()?;
                     Tensor::stack(&[h, cc], 0).on_learner()
                 })
             })
             .check("x sliced out of a sequence (rows not contiguous)", |ctx| {
-                vs_torch(ctx, "lstm_cell", RNN, |c| {
+                FX.vs_torch(ctx, "lstm_cell", RNN, |c| {
                     let (h, cc) = sq::lstm_cell(&time_step(&c.t("x")?)?, &c.t("h")?, &c.t("c")?, &weights(c)?).learner()?;
                     Tensor::stack(&[h, cc], 0).on_learner()
                 })
             }),
         DAY.exercise("gru_cell", "a GRU cell").function("gru_cell").hint("Project x and h separately ([b, 3H] each); r and z from the sums of their first two thirds; n = tanh(x-part + r ⊙ h-part) for the last third; h' = (1 − z) ⊙ n + z ⊙ h.")
-            .check("vs torch (nn.GRUCell)", |ctx| vs_torch(ctx, "gru_cell", RNN, |c| sq::gru_cell(&c.t("x")?, &c.t("h")?, &weights(c)?).learner()))
-            .check("x sliced out of a sequence (rows not contiguous)", |ctx| vs_torch(ctx, "gru_cell", RNN, |c| sq::gru_cell(&time_step(&c.t("x")?)?, &c.t("h")?, &weights(c)?).learner())),
+            .check("vs torch (nn.GRUCell)", |ctx| FX.vs_torch(ctx, "gru_cell", RNN, |c| sq::gru_cell(&c.t("x")?, &c.t("h")?, &weights(c)?).learner()))
+            .check("x sliced out of a sequence (rows not contiguous)", |ctx| FX.vs_torch(ctx, "gru_cell", RNN, |c| sq::gru_cell(&time_step(&c.t("x")?)?, &c.t("h")?, &weights(c)?).learner())),
         DAY.exercise("rnn", "an RNN over a sequence").function("rnn").hint("for s in 0..t: x.narrow(1, s, 1)?.squeeze(1) → rnn_cell (the slice is not contiguous: CUDA's matmul wants .contiguous()); keep every h; Tensor::stack(&outs, 1).")
             .check("vs torch (nn.RNN, batch_first): outputs and h_n", |ctx| {
-                for c in crate::cases::cases(ctx, FX, "rnn")? {
+                for c in FX.cases(ctx, "rnn")? {
                     let (out, hn) = sq::rnn(&c.t("x")?, &c.t("h0")?, &weights(&c)?).learner()?;
                     close(&format!("{} out", c.label()), &out, &c.out()?, RNN)?;
                     close(&format!("{} h_n", c.label()), &hn, &c.t("h_n")?, RNN)?;
@@ -188,7 +184,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("lstm", "an LSTM over a sequence").function("lstm").hint("As rnn, carrying (h, c) through lstm_cell.")
             .check("vs torch (nn.LSTM, batch_first): outputs, h_n and c_n", |ctx| {
-                for c in crate::cases::cases(ctx, FX, "lstm")? {
+                for c in FX.cases(ctx, "lstm")? {
                     let (out, hn, cn) = sq::lstm(&c.t("x")?, &c.t("h0")?, &c.t("c0")?, &weights(&c)?).learner()?;
                     close(&format!("{} out", c.label()), &out, &c.out()?, RNN)?;
                     close(&format!("{} h_n", c.label()), &hn, &c.t("h_n")?, RNN)?;
@@ -198,7 +194,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("gru", "a GRU over a sequence").function("gru").hint("As rnn, with gru_cell.")
             .check("vs torch (nn.GRU, batch_first): outputs and h_n", |ctx| {
-                for c in crate::cases::cases(ctx, FX, "gru")? {
+                for c in FX.cases(ctx, "gru")? {
                     let (out, hn) = sq::gru(&c.t("x")?, &c.t("h0")?, &weights(&c)?).learner()?;
                     close(&format!("{} out", c.label()), &out, &c.out()?, RNN)?;
                     close(&format!("{} h_n", c.label()), &hn, &c.t("h_n")?, RNN)?;

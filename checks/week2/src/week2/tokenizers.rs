@@ -31,7 +31,7 @@ const DAY: Day = Day::new("week2", "tokenizers", "src/tokenizers.rs");
 /// Learner code in these exercises returns plain values, not `Result`: a wrong answer is a
 /// mismatch, a panic a crash (the runner reports it), and `todo!()` "not started".
 fn fx_path(name: &str) -> Result<String, Fail> {
-    let p = crate::fixtures::verified_path(&format!("{DIR}/{name}")).map_err(Fail::Fixture)?;
+    let p = crate::check::fixture_path(&format!("{DIR}/{name}"))?;
     Ok(p.to_string_lossy().into_owned())
 }
 
@@ -144,7 +144,7 @@ fn hf_gpt2_pieces(text: &str) -> Result<Vec<String>, Fail> {
 
 fn wordpiece(ctx: &Ctx) -> Result<tk::WordPiece, Fail> {
     let _ = ctx;
-    let text = std::fs::read_to_string(fx_path("wordpiece-vocab.txt")?).map_err(|e| Fail::Fixture(e.to_string()))?;
+    let text = crate::check::fixture_text(&format!("{DIR}/wordpiece-vocab.txt"))?;
     let lines: Vec<String> = text.lines().map(str::to_string).collect();
     Ok(tk::WordPiece::from_lines(&lines))
 }
@@ -153,9 +153,9 @@ fn wordpiece(ctx: &Ctx) -> Result<tk::WordPiece, Fail> {
 type VocabMerges = (HashMap<String, u32>, Vec<(String, String)>);
 
 fn vocab_and_merges() -> Result<VocabMerges, Fail> {
-    let v = std::fs::read_to_string(fx_path("bpe-vocab.json")?).map_err(|e| Fail::Fixture(e.to_string()))?;
+    let v = crate::check::fixture_text(&format!("{DIR}/bpe-vocab.json"))?;
     let vocab: HashMap<String, u32> = serde_json::from_str(&v).map_err(|e| Fail::Fixture(format!("bpe-vocab.json: {e}")))?;
-    let m = std::fs::read_to_string(fx_path("bpe-merges.txt")?).map_err(|e| Fail::Fixture(e.to_string()))?;
+    let m = crate::check::fixture_text(&format!("{DIR}/bpe-merges.txt"))?;
     let merges = m.lines().filter(|l| !l.starts_with("#version")).filter_map(|l| l.split_once(' ')).map(|(a, b)| (a.to_string(), b.to_string())).collect();
     Ok((vocab, merges))
 }

@@ -4,7 +4,7 @@
 //! preferred to a negative one" (the lines and labels of the lm_rl day).
 
 use super::grad_of;
-use crate::cases::cases;
+use crate::cases::FixtureFile;
 use crate::check::{ensure, Ctx};
 use crate::check::{Fail, Learner};
 use crate::compare::{close, close_with, Candidate, Tol};
@@ -15,7 +15,7 @@ use candle_core::Var;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-const FX: &str = "week4/dpo.safetensors";
+const FX: FixtureFile = FixtureFile::new("week4/dpo.safetensors");
 
 /// A log-softmax over ≤ 27 logits and a masked sum of ≤ 6 terms: a few ulps of values of
 /// order 10.
@@ -30,7 +30,7 @@ pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("seq_logprob", "the log-probability of a sequence").function("seq_logprob").hint("log_softmax(logits, D::Minus1)?.gather(&tokens.unsqueeze(2)?, 2)?.squeeze(2)? is [b, T]; multiply by the mask and sum over dim 1.")
             .check("vs torch", |ctx| {
-                for c in cases(ctx, FX, "seq_logprob")? {
+                for c in FX.cases(ctx, "seq_logprob")? {
                     let (l, t, m) = (c.t("logits")?, c.t("tokens")?, c.t("mask")?);
                     let got = dp::seq_logprob(&l, &t, &m).learner()?;
                     let lp = candle_nn::ops::log_softmax(&l, 2).grader()?.gather(&t.unsqueeze(2).grader()?, 2).grader()?.squeeze(2).grader()?;
@@ -41,7 +41,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("dpo_loss", "the DPO loss and its gradients").function("dpo_loss").hint("r_w = β(π_w − ref_w), r_l = β(π_l − ref_l), z = r_w − r_l; log σ(z) = z.minimum(0) − log(1 + exp(−|z|)); loss = −mean.")
             .check("loss, implicit rewards and gradients vs torch", |ctx| {
-                for c in cases(ctx, FX, "dpo")? {
+                for c in FX.cases(ctx, "dpo")? {
                     let (pc, pr) = (Var::from_tensor(&c.t("policy_chosen")?).grader()?, Var::from_tensor(&c.t("policy_rejected")?).grader()?);
                     let (rc, rr, beta) = (c.t("ref_chosen")?, c.t("ref_rejected")?, c.f("beta")?);
                     let out = dp::dpo_loss(pc.as_tensor(), pr.as_tensor(), &rc, &rr, beta).learner()?;

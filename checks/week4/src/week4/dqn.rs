@@ -4,7 +4,7 @@
 //! (`--long`) CartPole solved by DQN, judged on the grader's own CartPole.
 
 use super::{argmax, cartpole_returns, grad_of};
-use crate::cases::cases;
+use crate::cases::FixtureFile;
 use crate::check::{ensure, shape_is, Fail, Learner};
 use crate::compare::{close, close_with, scalar_close, Candidate, Tol};
 use crate::registry::{Day, Exercise};
@@ -14,7 +14,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Duration;
 
-const FX: &str = "week4/dqn.safetensors";
+const FX: FixtureFile = FixtureFile::new("week4/dqn.safetensors");
 
 /// A handful of f32 operations on values of order 1–10 (a max, a product, a sum; a mean of
 /// ≤ 12 elements): a few ulps apart from torch's order of summation.
@@ -147,7 +147,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("td_target", "the TD target r + γ(1 − done) max Q'").function("td_target").hint("next_q.max(D::Minus1) gives [b]; dones.affine(-1.0, 1.0) is 1 − done; rewards + (max · (1 − done)) · γ.")
             .check("vs torch", |ctx| {
-                for c in cases(ctx, FX, "td_target")? {
+                for c in FX.cases(ctx, "td_target")? {
                     let (r, nq, d, g) = (c.t("rewards")?, c.t("next_q")?, c.t("dones")?, c.f("gamma")?);
                     let got = dq::td_target(&r, &nq, &d, g).learner()?;
                     let no_mask = Candidate { description: "the target without the (1 − done) mask: terminal transitions must not bootstrap", tensor: (&r + (nq.max(1).grader()? * g).grader()?).grader()? };
@@ -158,7 +158,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("huber", "the Huber loss and its gradient").function("huber").hint("a = |pred − target|, m = a.minimum(delta); cost = 0.5·m² + delta·(a − m); mean_all().")
             .check("vs torch F.huber_loss (value and gradient)", |ctx| {
-                for c in cases(ctx, FX, "huber")? {
+                for c in FX.cases(ctx, "huber")? {
                     let (p, t, delta) = (c.t("pred")?, c.t("target")?, c.f("delta")?);
                     let x = Var::from_tensor(&p).grader()?;
                     let loss = dq::huber(x.as_tensor(), &t, delta).learner()?;
@@ -170,7 +170,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("dqn_loss", "the DQN loss of a batch").function("dqn_loss").hint("q.gather(&actions.unsqueeze(1)?, 1)?.squeeze(1)? picks Q(s, a); then huber(&picked, &targets.detach(), 1.0).")
             .check("vs torch F.smooth_l1_loss on q[actions] (value and gradient)", |ctx| {
-                for c in cases(ctx, FX, "dqn_loss")? {
+                for c in FX.cases(ctx, "dqn_loss")? {
                     let (q, a, y) = (c.t("q")?, c.t("actions")?, c.t("targets")?);
                     let x = Var::from_tensor(&q).grader()?;
                     let loss = dq::dqn_loss(x.as_tensor(), &a, &y).learner()?;
@@ -180,7 +180,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             })
             .check("gradients flow into q only, not into the targets", |ctx| {
-                let c = &cases(ctx, FX, "dqn_loss")?[1];
+                let c = &FX.cases(ctx, "dqn_loss")?[1];
                 let (q, y) = (Var::from_tensor(&c.t("q")?).grader()?, Var::from_tensor(&c.t("targets")?).grader()?);
                 let loss = dq::dqn_loss(q.as_tensor(), &c.t("actions")?, y.as_tensor()).learner()?;
                 let grads = loss.backward().learner()?;

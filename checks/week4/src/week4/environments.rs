@@ -2,11 +2,12 @@
 //! (fixtures/gen/week4_environments.py) and tic-tac-toe's winner and minimax value against every
 //! reachable position, solved by an independent Python search.
 
+use crate::cases::FixtureFile;
 use crate::check::{ensure, Ctx, Fail, Learner};
 use crate::registry::{Day, Exercise};
 use crate::subject::week4::environments as env;
 
-const FX: &str = "week4/cartpole.safetensors";
+const FX: FixtureFile = FixtureFile::new("week4/cartpole.safetensors");
 const TTT: &str = "week4/tictactoe.json";
 
 /// gymnasium computes the same f64 formulas in the same order; numpy's sin/cos and Rust's may
@@ -67,7 +68,7 @@ pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("cartpole_step", "CartPole's Euler step").function("step").hint("Read the old state first; temp, then θ̈ (the pole), then ẍ (the cart, which uses θ̈); update all four from the old values (x uses the old ẋ). terminated: |x| > 2.4 or |θ| > 12·2π/360; truncated: steps ≥ 500 and not terminated.")
             .check("gymnasium's CartPole-v1 episodes, step by step", |ctx| {
-                let fx = ctx.fixture(FX)?;
+                let fx = FX.open(ctx)?;
                 let mut worst = 0f64;
                 for k in 0.. {
                     let key = |a: &str| format!("cartpole.{k}.{a}");

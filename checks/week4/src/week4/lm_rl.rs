@@ -8,6 +8,7 @@
 //! more from `NEGATIVE` negative, any other line is left out (about 4,700 lines remain, 64 %
 //! positive). Every fifth labelled line is held out.
 
+use crate::cases::FixtureFile;
 use crate::check::{ensure, Ctx, Fail, Learner};
 use crate::compare::{close_with, Candidate, Tol};
 use crate::registry::{Day, Exercise};
@@ -16,7 +17,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Duration;
 
-const FX: &str = "week4/lm_rl.safetensors";
+const FX: FixtureFile = FixtureFile::new("week4/lm_rl.safetensors");
 
 const DAY: Day = Day::new("week4", "lm_rl", "src/lm_rl.rs");
 
@@ -25,7 +26,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("kl_rewards", "the KL-penalised reward per token").function("kl_rewards").hint("(logp_policy − logp_ref) · (−β) gives [b, T]; add a [b, T] tensor that is zero except its last column, which is the scores (Tensor::cat of zeros (b, T − 1) and scores.reshape((b, 1)) on dim 1).")
             // A subtraction, a product and one addition in f32: a few ulps.
             .check("vs torch", |ctx| {
-                for c in crate::cases::cases(ctx, FX, "kl_rewards")? {
+                for c in FX.cases(ctx, "kl_rewards")? {
                     let (lp, lr, sc, beta) = (c.t("logp_policy")?, c.t("logp_ref")?, c.t("scores")?, c.f("beta")?);
                     let got = lm::kl_rewards(&lp, &lr, &sc, beta).learner()?;
                     let kl = ((&lp - &lr).grader()? * (-beta)).grader()?;
@@ -38,7 +39,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("fudge", "FUDGE: a prefix classifier reweights the next token").function("fudge").hint("order = lm_logits.arg_sort_last_dim(false)?.narrow(1, 0, k)?; a keep mask from scatter_add of ones at `order` (or compare each logit with the k-th largest); joint = log_softmax(lm) + attr; where_cond(keep, joint, −∞); log_softmax again.")
             // Two log-softmaxes and a sum over ≤ 27 tokens in f32; −∞ entries must match exactly.
             .check("vs torch (top-k of the LM, renormalised)", |ctx| {
-                for c in crate::cases::cases(ctx, FX, "fudge")? {
+                for c in FX.cases(ctx, "fudge")? {
                     let (l, a) = (c.t("lm_logits")?, c.t("attr_logp")?);
                     let got = lm::fudge(&l, &a, c.n("top_k")?).learner()?;
                     let all = Candidate { description: "the reweighted distribution over all tokens: keep only the LM's top_k and give the others −∞", tensor: candle_nn::ops::log_softmax(&(candle_nn::ops::log_softmax(&l, 1).grader()? + &a).grader()?, 1).grader()? };

@@ -4,7 +4,7 @@
 //! on the grader's own CartPole.
 
 use super::{argmax, bools, cartpole_returns, grad_of, same_len, vecf};
-use crate::cases::cases;
+use crate::cases::FixtureFile;
 use crate::check::{ensure, Ctx, Fail, Learner};
 use crate::compare::{close, close_with, Candidate, Tol};
 use crate::registry::{Day, Exercise};
@@ -14,7 +14,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Duration;
 
-const FX: &str = "week4/policy_gradients.safetensors";
+const FX: FixtureFile = FixtureFile::new("week4/policy_gradients.safetensors");
 
 /// Backward recursions of ≤ 24 steps on values of order 1–10 in f32: rounding accumulates
 /// over the steps, a few ulps each (observed ≤ 1e-6).
@@ -33,7 +33,7 @@ pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("discounted_returns", "discounted returns per episode").function("discounted_returns").hint("Walk t from the end: if dones[t] reset the running sum to 0 first; running = r[t] + γ·running; out[t] = running.")
             .check("vs torch, with episode boundaries", |ctx| {
-                for c in cases(ctx, FX, "returns")? {
+                for c in FX.cases(ctx, "returns")? {
                     let (r, d) = (vecf(&c.t("rewards")?)?, bools(&c.t("dones")?)?);
                     let got = pg::discounted_returns(&r, &d, c.f("gamma")? as f32);
                     same_len(&c.label(), got.len(), r.len())?;
@@ -44,7 +44,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("gae", "generalised advantage estimation").function("gae").hint("Backwards: next_v = last_value at t = T − 1, else values[t + 1]; m = 0 if dones[t] else 1; δ = r + γ·m·next_v − v; A = δ + γλ·m·A_next. returns = A + values.")
             .check("advantages and returns vs torch (λ ∈ {0, 0.8, 0.95, 1}, with episode boundaries)", |ctx| {
-                for c in cases(ctx, FX, "gae")? {
+                for c in FX.cases(ctx, "gae")? {
                     let (r, v, d) = (vecf(&c.t("rewards")?)?, vecf(&c.t("values")?)?, bools(&c.t("dones")?)?);
                     let (adv, ret) = pg::gae(&r, &v, &d, c.f("last_value")? as f32, c.f("gamma")? as f32, c.f("lam")? as f32);
                     same_len(&format!("advantages, {}", c.label()), adv.len(), r.len())?;
@@ -57,7 +57,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("reinforce_loss", "REINFORCE with a baseline").function("reinforce_loss").hint("log_softmax(logits, D::Minus1)?.gather(&actions.unsqueeze(1)?, 1)?.squeeze(1)? is log π(a|s); multiply by (returns − baseline.detach()), mean_all, neg.")
             .check("vs torch (value and d loss / d logits)", |ctx| {
-                for c in cases(ctx, FX, "reinforce")? {
+                for c in FX.cases(ctx, "reinforce")? {
                     let x = Var::from_tensor(&c.t("logits")?).grader()?;
                     let loss = pg::reinforce_loss(x.as_tensor(), &c.t("actions")?, &c.t("returns")?, &c.t("baseline")?).learner()?;
                     close(&c.label(), &loss, &c.out()?, LOSS)?;
@@ -66,7 +66,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             })
             .check("no gradient flows into the baseline", |ctx| {
-                let c = &cases(ctx, FX, "reinforce")?[1];
+                let c = &FX.cases(ctx, "reinforce")?[1];
                 let b = Var::from_tensor(&c.t("baseline")?).grader()?;
                 let loss = pg::reinforce_loss(&c.t("logits")?, &c.t("actions")?, &c.t("returns")?, b.as_tensor()).learner()?;
                 let grads = loss.backward().learner()?;
@@ -78,7 +78,7 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("ppo_loss", "PPO: clipped surrogate, value loss, entropy bonus").function("ppo_loss").hint("ratio = (logp − old_logp).exp(); policy = −mean(min(ratio·A, ratio.clamp(1 − ε, 1 + ε)·A)) (Tensor::minimum); value = 0.5·mean((values − returns)²); entropy = −mean(Σ_a p·log p) with p = logp_all.exp().")
             .check("vs torch: the four parts and the gradients of total", |ctx| {
-                for c in cases(ctx, FX, "ppo")? {
+                for c in FX.cases(ctx, "ppo")? {
                     let x = Var::from_tensor(&c.t("logits")?).grader()?;
                     let v = Var::from_tensor(&c.t("values")?).grader()?;
                     let out = pg::ppo_loss(x.as_tensor(), &c.t("old_logp")?, &c.t("actions")?, &c.t("advantages")?, v.as_tensor(), &c.t("returns")?, c.f("clip")?, c.f("vf_coef")?, c.f("ent_coef")?).learner()?;

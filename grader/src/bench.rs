@@ -8,6 +8,7 @@
 //! runs after a warm-up; the report says how many. Nothing here is a test: speed is measured,
 //! not asserted.
 
+use anyhow::Context;
 use candle_core::Device;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -89,10 +90,15 @@ fn ms(s: f64) -> String {
 }
 
 /// `grader bench [filter]`: run the matching benchmarks, print candle vs torch.
-pub fn run(filter: Option<&str>, device: &Device, seconds: f64) -> Result<(), String> {
+pub fn run(filter: Option<&str>, device: &Device, seconds: f64) -> anyhow::Result<()> {
     let benches = select(filter);
     if benches.is_empty() {
-        return Err(format!("no benchmark matches {:?}; there are: {}", filter.unwrap_or(""), all().iter().map(|b| b.id).collect::<Vec<_>>().join(", ")));
+        return Err(crate::cli::Usage(format!(
+            "no benchmark matches {:?}; there are: {}",
+            filter.unwrap_or(""),
+            all().iter().map(|b| b.id).collect::<Vec<_>>().join(", ")
+        ))
+        .into());
     }
     let torch = torch_timings();
     if torch.is_empty() {
@@ -108,9 +114,8 @@ pub fn run(filter: Option<&str>, device: &Device, seconds: f64) -> Result<(), St
     println!("{:width$}  {:>12}  {:>12}  {:>7}  about", "id", "candle", "torch", "ratio");
     let mut results = Vec::new();
     for b in &benches {
-        let mut f = (b.setup)(device).map_err(|e| format!("{}: setup failed: {e}", b.id))?;
-        let t =
-            if is_slow(b) { time_once(b.id, &mut f) } else { time(b.id, Duration::from_secs_f64(seconds), 5, &mut f) }.map_err(|e| format!("{}: {e}", b.id))?;
+        let mut f = (b.setup)(device).with_context(|| format!("{}: setup failed", b.id))?;
+        let t = if is_slow(b) { time_once(b.id, &mut f) } else { time(b.id, Duration::from_secs_f64(seconds), 5, &mut f) }.with_context(|| b.id.to_string())?;
         let (tt, ratio) = match torch.get(b.id) {
             Some(p) => (ms(p.median_s), format!("{:.2}×", t.median_s / p.median_s)),
             None => ("-".into(), "-".into()),

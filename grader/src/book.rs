@@ -10,6 +10,7 @@
 //! - the local file `book/build/week1/arrays.html#cumsum` when the book was built (`just book`),
 //! - and otherwise the page's source `book/src/week1/arrays.md#cumsum` (the section's heading id).
 
+use anyhow::Context;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -101,9 +102,9 @@ pub fn ids_in(text: &str) -> Vec<String> {
 }
 
 /// The pages linked from `book/src/SUMMARY.md`, in order (paths relative to `book/src`).
-pub fn summary_pages(root: &Path) -> Result<Vec<String>, String> {
+pub fn summary_pages(root: &Path) -> anyhow::Result<Vec<String>> {
     let path = root.join("book/src/SUMMARY.md");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| format!("{}", path.display()))?;
     let mut pages = Vec::new();
     for line in text.lines() {
         let mut rest = line;
@@ -121,15 +122,15 @@ pub fn summary_pages(root: &Path) -> Result<Vec<String>, String> {
 }
 
 /// Every markdown file under `book/src` (relative paths), with its text.
-pub fn pages(root: &Path) -> Result<BTreeMap<String, String>, String> {
-    fn walk(dir: &Path, base: &Path, out: &mut BTreeMap<String, String>) -> Result<(), String> {
-        for e in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?.flatten() {
+pub fn pages(root: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+    fn walk(dir: &Path, base: &Path, out: &mut BTreeMap<String, String>) -> anyhow::Result<()> {
+        for e in std::fs::read_dir(dir).with_context(|| format!("{}", dir.display()))?.flatten() {
             let p = e.path();
             if p.is_dir() {
                 walk(&p, base, out)?;
             } else if p.extension().is_some_and(|x| x == "md") {
                 let rel = p.strip_prefix(base).unwrap().to_string_lossy().replace('\\', "/");
-                out.insert(rel, std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?);
+                out.insert(rel, std::fs::read_to_string(&p).with_context(|| format!("{}", p.display()))?);
             }
         }
         Ok(())
@@ -172,7 +173,7 @@ pub fn heading_ids(text: &str) -> Vec<String> {
 /// are missing or not in SUMMARY.md, missing headings, ids not named on their page or named on
 /// another week page, and ids on any page that nothing registers (`known` lists the other ids
 /// a page may name, such as benchmarks). Week pages are the pages under `book/src/weekN/`.
-pub fn problems(root: &Path, ids: &[(String, String)], known: &[String]) -> Result<Vec<String>, String> {
+pub fn problems(root: &Path, ids: &[(String, String)], known: &[String]) -> anyhow::Result<Vec<String>> {
     let pages = pages(root)?;
     let summary = summary_pages(root)?;
     let mut problems = Vec::new();

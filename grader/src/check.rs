@@ -7,19 +7,40 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::rc::Rc;
 
-/// Why a check did not pass.
-#[derive(Debug)]
+/// Why a check did not pass. Who is to blame is the variant; there is deliberately no
+/// conversion from `candle_core::Error` (see [`Learner`]).
+#[derive(Debug, thiserror::Error)]
 pub enum Fail {
     /// The learner's output is wrong: the message is the diagnosis.
+    #[error("{0}")]
     Mismatch(String),
     /// The learner's function returned `Err`.
+    #[error("your function returned an error: {0}")]
     LearnerError(String),
-    /// A fixture is missing or corrupt: not the learner's fault; the message names the fix.
+    /// A fixture or a dataset is missing or corrupt: not the learner's fault; the message names
+    /// the fix.
+    #[error("{0}")]
     Fixture(String),
     /// The check cannot run here (e.g. needs network or a GPU); never counts as a pass.
+    #[error("skipped: {0}")]
     Skipped(String),
     /// A bug in the grader itself.
+    #[error("grader error: {0}")]
     Internal(String),
+}
+
+/// A fixture that cannot be used is reported as one (status `error`, with how to remake it).
+impl From<crate::fixtures::FixtureError> for Fail {
+    fn from(e: crate::fixtures::FixtureError) -> Fail {
+        Fail::Fixture(e.to_string())
+    }
+}
+
+/// So is a dataset that is missing or damaged (with how to get it).
+impl From<crate::data::DataError> for Fail {
+    fn from(e: crate::data::DataError) -> Fail {
+        Fail::Fixture(e.to_string())
+    }
 }
 
 pub type CheckResult = Result<(), Fail>;
@@ -172,7 +193,7 @@ impl Ctx {
         if let Some(f) = self.cache.borrow().get(rel) {
             return Ok(f.clone());
         }
-        let path = fixtures::verified_path(rel).map_err(Fail::Fixture)?;
+        let path = fixtures::verified_path(rel)?;
         let tensors =
             candle_core::safetensors::load(&path, &Device::Cpu).map_err(|e| Fail::Fixture(format!("cannot read fixture {rel}: {e}; {}", fixtures::REMAKE)))?;
         let f = Rc::new(Fixture { rel: rel.to_string(), tensors, device: self.device.clone() });
@@ -207,7 +228,7 @@ impl Ctx {
 
     /// A JSON fixture (non-tensor inputs such as strings), verified like the tensor files.
     pub fn json(&self, rel: &str) -> Result<serde_json::Value, Fail> {
-        let path = fixtures::verified_path(rel).map_err(Fail::Fixture)?;
+        let path = fixtures::verified_path(rel)?;
         let text = std::fs::read_to_string(&path).map_err(|e| Fail::Fixture(format!("cannot read fixture {rel}: {e}")))?;
         serde_json::from_str(&text).map_err(|e| Fail::Fixture(format!("fixture {rel} is not valid JSON: {e}; {}", fixtures::REMAKE)))
     }
@@ -222,7 +243,7 @@ pub fn variables(vm: &candle_nn::VarMap) -> HashMap<String, candle_core::Var> {
 /// A fixture file other than a tensor file (a model's config, a vocabulary): its path, after
 /// checking it against fixtures/MANIFEST.
 pub fn fixture_path(rel: &str) -> Result<std::path::PathBuf, Fail> {
-    crate::fixtures::verified_path(rel).map_err(Fail::Fixture)
+    Ok(crate::fixtures::verified_path(rel)?)
 }
 
 /// The text of such a fixture.

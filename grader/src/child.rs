@@ -82,7 +82,7 @@ pub fn run(id: &str, device: &str, long: bool) -> ! {
     let (checks, notes) = match registry::find_exercise(id) {
         None => (vec![CheckReport { name: "setup".into(), status: Status::Error, detail: Some(format!("unknown exercise {id}")) }], Vec::new()),
         Some((week, ex)) => match crate::make_device(device) {
-            Err(e) => (vec![CheckReport { name: "setup".into(), status: Status::Error, detail: Some(e) }], Vec::new()),
+            Err(e) => (vec![CheckReport { name: "setup".into(), status: Status::Error, detail: Some(e.to_string()) }], Vec::new()),
             Ok(dev) => {
                 let ctx = Ctx::new(dev, long);
                 (run_checks(week.dir, &ex, &ctx), ctx.notes())

@@ -149,16 +149,37 @@ enum Cmd {
     },
 }
 
-/// A command that could not do its work (a missing file, a failed build): exit status 1.
-fn failure(what: &str, msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("{what}: {msg}");
+/// A command line that asks for something that does not exist or cannot be (exit status 2).
+/// A command returns it inside its `anyhow::Error` when the fault is in its arguments, not in
+/// the files or tools it works with.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Usage(pub String);
+
+/// A command that could not do its work (a missing file, a failed build): exit status 1, with
+/// the chain of contexts; a [`Usage`] error inside is a usage error.
+fn failure(what: &str, e: impl Into<anyhow::Error>) -> ExitCode {
+    let e = e.into();
+    if let Some(u) = e.downcast_ref::<Usage>() {
+        return usage_error(u);
+    }
+    eprintln!("{what}: {e:#}");
     ExitCode::FAILURE
 }
 
 /// A command line that asks for something that does not exist: exit status 2.
-fn usage_error(msg: String) -> ExitCode {
+fn usage_error(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {msg}");
     ExitCode::from(2)
+}
+
+/// A device that does not exist or is not built in is a usage error; one that fails to open
+/// is a failure.
+fn device_error(e: crate::DeviceError) -> ExitCode {
+    match e {
+        crate::DeviceError::Cuda(_) => failure("device", e),
+        _ => usage_error(e),
+    }
 }
 
 /// The `grader` launcher: links no learner code; `grade` and `bench` build the week's checks
@@ -190,7 +211,7 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
                 Err(e) => return usage_error(e),
             };
             if let Err(e) = make_device(&a.device) {
-                return usage_error(e);
+                return device_error(e);
             }
             if let Err(e) = check_expect(a.expect.as_deref()) {
                 return usage_error(e);
@@ -202,10 +223,7 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
             }
         }
         Cmd::Registry { check } => match crate::launch::registry(check) {
-            Err(e) => {
-                eprintln!("registry: {e}");
-                ExitCode::FAILURE
-            }
+            Err(e) => failure("registry", e),
             Ok(0) => {
                 println!("registry: {} is what the weeks' checks register", registry::RECORDED);
                 ExitCode::SUCCESS
@@ -232,7 +250,7 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
                 println!("{}", serde_json::to_string(&(exercises, benches)).expect("serialising the registry"));
                 ExitCode::SUCCESS
             }
-            None => usage_error("__registry is a command of a week's checks program".into()),
+            None => usage_error("__registry is a command of a week's checks program"),
         },
         Cmd::List { week } => list(week.as_deref()),
         Cmd::Hint { id } => hint(&id),
@@ -271,7 +289,7 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
             }
         },
         Cmd::Bench { filter, device, seconds } if linked.is_some() => match make_device(&device) {
-            Err(e) => usage_error(e),
+            Err(e) => device_error(e),
             Ok(d) => crate::bench::run(filter.as_deref(), &d, seconds).map(|()| ExitCode::SUCCESS).unwrap_or_else(|e| failure("bench", e)),
         },
         Cmd::Bench { filter, device, seconds } => launch_bench(filter.as_deref(), &device, seconds),
@@ -281,20 +299,20 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
                 println!("dist: wrote {n} files to {} (no solutions/)", dir.display());
                 ExitCode::SUCCESS
             }
-            Err(e) => usage_error(e),
+            Err(e) => failure("dist", e),
         },
     }
 }
 
-fn resolve_week(name: &str) -> Result<&'static Week, String> {
+fn resolve_week(name: &str) -> Result<&'static Week, Usage> {
     registry::find_week(name).ok_or_else(|| {
         let visible = registry::weeks().iter().filter(|w| !w.hidden).map(|w| w.name);
-        match registry::suggest(name, visible) {
+        Usage(match registry::suggest(name, visible) {
             Some(s) => format!("there is no week {name:?}; did you mean {s}?"),
             None => {
                 format!("there is no week {name:?}; weeks: {}", registry::weeks().iter().filter(|w| !w.hidden).map(|w| w.name).collect::<Vec<_>>().join(", "))
             }
-        }
+        })
     })
 }
 
@@ -307,7 +325,7 @@ type Selected = (Vec<Exercise>, Vec<Exercise>, Vec<Exercise>);
 
 /// The exercises selected to grade, and those left out for want of `--pretrained` / `--long`;
 /// a usage error when nothing matches.
-fn select(w: &Week, sel: &GradeArgs) -> Result<Selected, String> {
+fn select(w: &Week, sel: &GradeArgs) -> Result<Selected, Usage> {
     let week = w.name;
     let matching: Vec<Exercise> = w
         .exercises()
@@ -317,19 +335,19 @@ fn select(w: &Week, sel: &GradeArgs) -> Result<Selected, String> {
     if matching.is_empty() {
         let f = sel.filter.as_deref().unwrap_or("");
         let ids: Vec<&'static str> = w.exercises().iter().map(|e| e.id).collect();
-        return Err(match registry::suggest(f, ids) {
+        return Err(Usage(match registry::suggest(f, ids) {
             Some(s) => format!("no exercise of {week} matches {f:?}; did you mean {s}?"),
             None => format!("no exercise of {week} matches {f:?}; `grader list {week}` lists them"),
-        });
+        }));
     }
     let (matching, pretrained_left): (Vec<Exercise>, Vec<Exercise>) = matching.into_iter().partition(|e| sel.pretrained || !e.pretrained);
     let (selected, long_left): (Vec<Exercise>, Vec<Exercise>) = matching.into_iter().partition(|e| sel.long || !e.long);
     Ok((selected, long_left, pretrained_left))
 }
 
-fn check_expect(expect: Option<&str>) -> Result<(), String> {
+fn check_expect(expect: Option<&str>) -> Result<(), Usage> {
     match expect {
-        Some(x) if x != "passed" && x != "not-started" => Err(format!("--expect takes passed or not-started, not {x:?}")),
+        Some(x) if x != "passed" && x != "not-started" => Err(Usage(format!("--expect takes passed or not-started, not {x:?}"))),
         _ => Ok(()),
     }
 }
@@ -637,7 +655,7 @@ fn unknown_exercise(id: &str) -> ExitCode {
 
 fn reset(id: &str, whole_file: bool) -> ExitCode {
     if subject::REFERENCE {
-        return usage_error("reset restores a learner's stub in weeks/; run it without --features reference".into());
+        return usage_error("reset restores a learner's stub in weeks/; run it without --features reference");
     }
     let Some((w, e)) = registry::find_exercise(id).filter(|(w, _)| !w.hidden) else {
         return unknown_exercise(id);
@@ -653,10 +671,7 @@ fn reset(id: &str, whole_file: bool) -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Err(e) => {
-            eprintln!("reset {id}: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => failure(&format!("reset {id}"), e),
     }
 }
 

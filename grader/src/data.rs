@@ -23,8 +23,39 @@ pub enum Checksum {
     Md5(&'static str),
 }
 
+/// Why a dataset file could not be had or read.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("{kind} is {got}, expected {want}")]
+    Checksum { kind: &'static str, got: String, want: String },
+    /// Every way of getting a file failed; each attempt's reason, in order.
+    #[error("{}", .0.join("; "))]
+    Unavailable(Vec<String>),
+    #[error("cannot {action} {}: {cause}", path.display())]
+    Io { action: &'static str, path: PathBuf, cause: std::io::Error },
+    #[error("{0}")]
+    Download(String),
+    #[error("{rel} ({what}) is not in {}: run `just data` (or `cargo grader data`) first", dir.display())]
+    NotFetched { rel: &'static str, what: &'static str, dir: PathBuf },
+    #[error("{} is damaged ({cause}): delete it and run `just data`", path.display())]
+    Damaged { path: PathBuf, cause: Box<DataError> },
+    #[error("{rel} is not UTF-8: {cause}")]
+    NotUtf8 { rel: &'static str, cause: std::string::FromUtf8Error },
+    /// The bytes are not in the expected format (gzip, IDX, a matching MNIST pair).
+    #[error("{0}")]
+    Format(String),
+    #[error("{required} required file(s) could not be had: {}", missing.join(", "))]
+    Missing { required: usize, missing: Vec<&'static str> },
+    #[error(transparent)]
+    Tensor(#[from] candle_core::Error),
+}
+
+fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> DataError + 'a {
+    move |cause| DataError::Io { action, path: path.to_path_buf(), cause }
+}
+
 impl Checksum {
-    pub fn verify(&self, bytes: &[u8]) -> Result<(), String> {
+    pub fn verify(&self, bytes: &[u8]) -> Result<(), DataError> {
         let (kind, want, got) = match self {
             Checksum::Sha256(w) => ("sha256", *w, format!("{:x}", Sha256::digest(bytes))),
             Checksum::Md5(w) => ("md5", *w, format!("{:x}", md5::Md5::digest(bytes))),
@@ -32,7 +63,7 @@ impl Checksum {
         if got == want {
             Ok(())
         } else {
-            Err(format!("{kind} is {got}, expected {want}"))
+            Err(DataError::Checksum { kind, got, want: want.to_string() })
         }
     }
 }
@@ -112,7 +143,7 @@ pub enum Origin {
 }
 
 /// Make `file` present and verified under `cache`. Returns where it came from.
-pub fn ensure(file: &DataFile, cache: &Path, mirror: &Path, allow_download: bool) -> Result<Origin, String> {
+pub fn ensure(file: &DataFile, cache: &Path, mirror: &Path, allow_download: bool) -> Result<Origin, DataError> {
     let dest = cache.join(file.rel);
     if let Ok(bytes) = std::fs::read(&dest) {
         if file.checksum.verify(&bytes).is_ok() {
@@ -133,7 +164,7 @@ pub fn ensure(file: &DataFile, cache: &Path, mirror: &Path, allow_download: bool
     }
     if !allow_download {
         problems.push("downloads are off (HF_HUB_OFFLINE / CANDLECAMP_OFFLINE)".into());
-        return Err(problems.join("; "));
+        return Err(DataError::Unavailable(problems));
     }
     for url in file.urls {
         match download(url, file.what) {
@@ -147,22 +178,22 @@ pub fn ensure(file: &DataFile, cache: &Path, mirror: &Path, allow_download: bool
             Err(e) => problems.push(format!("{url}: {e}")),
         }
     }
-    Err(problems.join("; "))
+    Err(DataError::Unavailable(problems))
 }
 
 /// Write through a temporary file and rename, so a reader never sees half a file.
-fn install(dest: &Path, bytes: &[u8]) -> Result<(), String> {
+fn install(dest: &Path, bytes: &[u8]) -> Result<(), DataError> {
     let parent = dest.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    std::fs::create_dir_all(parent).map_err(io("create", parent))?;
     let tmp = dest.with_extension("partial");
-    std::fs::write(&tmp, bytes).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, dest).map_err(|e| format!("cannot move {} into place: {e}", dest.display()))
+    std::fs::write(&tmp, bytes).map_err(io("write", &tmp))?;
+    std::fs::rename(&tmp, dest).map_err(io("move into place", dest))
 }
 
 /// GET `url` with a progress bar on a terminal.
-pub fn download(url: &str, what: &str) -> Result<Vec<u8>, String> {
+pub fn download(url: &str, what: &str) -> Result<Vec<u8>, DataError> {
     let agent = ureq::AgentBuilder::new().timeout_connect(std::time::Duration::from_secs(15)).timeout_read(std::time::Duration::from_secs(60)).build();
-    let resp = agent.get(url).call().map_err(|e| format!("download failed: {e}"))?;
+    let resp = agent.get(url).call().map_err(|e| DataError::Download(format!("download failed: {e}")))?;
     let total: Option<u64> = resp.header("Content-Length").and_then(|v| v.parse().ok());
     let bar = match total {
         Some(n) => indicatif::ProgressBar::new(n),
@@ -177,7 +208,7 @@ pub fn download(url: &str, what: &str) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(total.unwrap_or(0) as usize);
     let mut buf = [0u8; 64 * 1024];
     loop {
-        let n = reader.read(&mut buf).map_err(|e| format!("download interrupted: {e}"))?;
+        let n = reader.read(&mut buf).map_err(|e| DataError::Download(format!("download interrupted: {e}")))?;
         if n == 0 {
             break;
         }
@@ -187,14 +218,14 @@ pub fn download(url: &str, what: &str) -> Result<Vec<u8>, String> {
     bar.finish_and_clear();
     if let Some(n) = total {
         if out.len() as u64 != n {
-            return Err(format!("download ended after {} of {n} bytes", out.len()));
+            return Err(DataError::Download(format!("download ended after {} of {n} bytes", out.len())));
         }
     }
     Ok(out)
 }
 
 /// `grader data`: fill `data/`, one line per file. Fails when a required file could not be had.
-pub fn run() -> Result<(), String> {
+pub fn run() -> Result<(), DataError> {
     let (cache, mirror) = (dir(), mirror());
     let allow = !offline();
     let mut missing = Vec::new();
@@ -213,29 +244,27 @@ pub fn run() -> Result<(), String> {
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(format!("{} required file(s) could not be had: {}", missing.len(), missing.join(", ")))
+        Err(DataError::Missing { required: missing.len(), missing })
     }
 }
 
 /// Read a file of `data/` after checking it, or say how to get it.
-pub fn read(file: &DataFile) -> Result<Vec<u8>, String> {
+pub fn read(file: &DataFile) -> Result<Vec<u8>, DataError> {
     let path = dir().join(file.rel);
-    let bytes = std::fs::read(&path)
-        .map_err(|_| format!("{} ({}) is not in {}: run `just data` (or `cargo grader data`) first", file.rel, file.what, dir().display()))?;
-    file.checksum.verify(&bytes).map_err(|e| format!("{} is damaged ({e}): delete it and run `just data`", path.display()))?;
+    let bytes = std::fs::read(&path).map_err(|_| DataError::NotFetched { rel: file.rel, what: file.what, dir: dir() })?;
+    file.checksum.verify(&bytes).map_err(|e| DataError::Damaged { path: path.clone(), cause: Box::new(e) })?;
     Ok(bytes)
 }
 
 /// The lines of a text file of `data/` (names.txt: one name per line).
-pub fn lines(file: &DataFile) -> Result<Vec<String>, String> {
-    let bytes = read(file)?;
-    let text = String::from_utf8(bytes).map_err(|e| format!("{} is not UTF-8: {e}", file.rel))?;
+pub fn lines(file: &DataFile) -> Result<Vec<String>, DataError> {
+    let text = text(file)?;
     Ok(text.lines().map(str::to_string).collect())
 }
 
 /// The whole text of a file of `data/` (Tiny Shakespeare).
-pub fn text(file: &DataFile) -> Result<String, String> {
-    String::from_utf8(read(file)?).map_err(|e| format!("{} is not UTF-8: {e}", file.rel))
+pub fn text(file: &DataFile) -> Result<String, DataError> {
+    String::from_utf8(read(file)?).map_err(|cause| DataError::NotUtf8 { rel: file.rel, cause })
 }
 
 /// MNIST as tensors: images `[n, 784]` f32 in [0, 1], labels `[n]` u32.
@@ -255,16 +284,16 @@ pub const OFFLINE_TRAIN: usize = 8000;
 /// Load MNIST from `data/mnist`: the official 60,000 / 10,000 split when the training files are
 /// there, otherwise the 10,000 test images split deterministically into the first 8,000 for
 /// training and the last 2,000 held out.
-pub fn mnist(device: &candle_core::Device) -> Result<Mnist, String> {
+pub fn mnist(device: &candle_core::Device) -> Result<Mnist, DataError> {
     let (ti, tl) = (parse_idx(&gunzip(&read(&MNIST_TEST_IMAGES)?)?)?, parse_idx(&gunzip(&read(&MNIST_TEST_LABELS)?)?)?);
     let train = dir().join(MNIST_TRAIN_IMAGES.rel).exists() && dir().join(MNIST_TRAIN_LABELS.rel).exists();
-    let tensors = |img: &Idx, lab: &Idx, range: std::ops::Range<usize>| -> Result<(candle_core::Tensor, candle_core::Tensor), String> {
+    let tensors = |img: &Idx, lab: &Idx, range: std::ops::Range<usize>| -> Result<(candle_core::Tensor, candle_core::Tensor), DataError> {
         let px = img.dims[1..].iter().product::<usize>();
         let n = range.len();
         let pixels: Vec<f32> = img.data[range.start * px..range.end * px].iter().map(|&b| b as f32 / 255.0).collect();
         let labels: Vec<u32> = lab.data[range].iter().map(|&b| b as u32).collect();
-        let x = candle_core::Tensor::from_vec(pixels, (n, px), device).map_err(|e| e.to_string())?;
-        let y = candle_core::Tensor::from_vec(labels, n, device).map_err(|e| e.to_string())?;
+        let x = candle_core::Tensor::from_vec(pixels, (n, px), device)?;
+        let y = candle_core::Tensor::from_vec(labels, n, device)?;
         Ok((x, y))
     };
     check_pair(&ti, &tl)?;
@@ -288,16 +317,16 @@ pub fn mnist(device: &candle_core::Device) -> Result<Mnist, String> {
     }
 }
 
-fn check_pair(images: &Idx, labels: &Idx) -> Result<(), String> {
+fn check_pair(images: &Idx, labels: &Idx) -> Result<(), DataError> {
     if images.dims.len() != 3 || labels.dims.len() != 1 || images.dims[0] != labels.dims[0] {
-        return Err(format!("MNIST images {:?} and labels {:?} do not belong together", images.dims, labels.dims));
+        return Err(DataError::Format(format!("MNIST images {:?} and labels {:?} do not belong together", images.dims, labels.dims)));
     }
     Ok(())
 }
 
-pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
+pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, DataError> {
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).map_err(|e| format!("not a valid gzip file: {e}"))?;
+    flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).map_err(|e| DataError::Format(format!("not a valid gzip file: {e}")))?;
     Ok(out)
 }
 
@@ -310,22 +339,23 @@ pub struct Idx {
 
 /// Parse IDX: two zero bytes, a type byte (0x08 = unsigned byte), the number of dimensions,
 /// then each dimension as a big-endian u32, then the data in row-major order.
-pub fn parse_idx(bytes: &[u8]) -> Result<Idx, String> {
+pub fn parse_idx(bytes: &[u8]) -> Result<Idx, DataError> {
+    let bad = |m: String| DataError::Format(m);
     if bytes.len() < 4 || bytes[0] != 0 || bytes[1] != 0 {
-        return Err("not an IDX file (bad magic number)".into());
+        return Err(bad("not an IDX file (bad magic number)".into()));
     }
     if bytes[2] != 0x08 {
-        return Err(format!("IDX type 0x{:02x} is not supported (only unsigned bytes, 0x08)", bytes[2]));
+        return Err(bad(format!("IDX type 0x{:02x} is not supported (only unsigned bytes, 0x08)", bytes[2])));
     }
     let rank = bytes[3] as usize;
     let header = 4 + 4 * rank;
     if bytes.len() < header {
-        return Err("IDX header is truncated".into());
+        return Err(bad("IDX header is truncated".into()));
     }
     let dims: Vec<usize> = (0..rank).map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().unwrap()) as usize).collect();
     let n: usize = dims.iter().product();
     if bytes.len() != header + n {
-        return Err(format!("IDX data has {} bytes, the header promises {n}", bytes.len() - header));
+        return Err(bad(format!("IDX data has {} bytes, the header promises {n}", bytes.len() - header)));
     }
     Ok(Idx { dims, data: bytes[header..].to_vec() })
 }
@@ -379,8 +409,8 @@ mod tests {
         let idx = parse_idx(&buf).unwrap();
         assert_eq!(idx.dims, vec![2, 3]);
         assert_eq!(idx.data, vec![1, 2, 3, 4, 5, 6]);
-        assert!(parse_idx(&buf[..buf.len() - 1]).unwrap_err().contains("promises"));
-        assert!(parse_idx(&[1, 0, 8, 1]).unwrap_err().contains("magic"));
+        assert!(parse_idx(&buf[..buf.len() - 1]).unwrap_err().to_string().contains("promises"));
+        assert!(parse_idx(&[1, 0, 8, 1]).unwrap_err().to_string().contains("magic"));
     }
 
     #[test]
@@ -390,14 +420,14 @@ mod tests {
         assert!(sha.verify(b"hellO").is_err());
         let md5 = Checksum::Md5("5d41402abc4b2a76b9719d911017c592");
         assert!(md5.verify(b"hello").is_ok());
-        assert!(md5.verify(b"hell").unwrap_err().contains("md5"));
+        assert!(md5.verify(b"hell").unwrap_err().to_string().contains("md5"));
     }
 
     #[test]
     fn mirror_then_cache() {
         let (cache, mirror) = (tmp("mc-cache"), tmp("mc-mirror"));
         let f = file_at("http://127.0.0.1:9/never", Checksum::Md5("5d41402abc4b2a76b9719d911017c592"));
-        assert!(ensure(&f, &cache, &mirror, false).unwrap_err().contains("downloads are off"));
+        assert!(ensure(&f, &cache, &mirror, false).unwrap_err().to_string().contains("downloads are off"));
         std::fs::create_dir_all(mirror.join("sub")).unwrap();
         std::fs::write(mirror.join("sub/file.bin"), b"hello").unwrap();
         assert_eq!(ensure(&f, &cache, &mirror, false).unwrap(), Origin::Mirror);
@@ -419,7 +449,7 @@ mod tests {
         let (cache, mirror) = (tmp("dl-cache2"), tmp("dl-mirror2"));
         let bad = serve(b"tampered".to_vec(), 1);
         let f = file_at(Box::leak(bad.into_boxed_str()), Checksum::Md5("5d41402abc4b2a76b9719d911017c592"));
-        let err = ensure(&f, &cache, &mirror, true).unwrap_err();
+        let err = ensure(&f, &cache, &mirror, true).unwrap_err().to_string();
         assert!(err.contains("does not match"), "{err}");
         assert!(!cache.join("sub/file.bin").exists() && !cache.join("sub/file.partial").exists());
     }

@@ -1,18 +1,20 @@
 //! `grader dist DIR`: a learner's repository, without the reference solutions.
 
+use crate::cli::Usage;
+use anyhow::{bail, Context};
 use std::path::Path;
 use std::process::Command;
 
 /// Files of the repository (tracked, plus untracked ones git does not ignore), relative paths.
-fn repo_files(root: &Path) -> Result<Vec<String>, String> {
+fn repo_files(root: &Path) -> anyhow::Result<Vec<String>> {
     let out = Command::new("git")
         .arg("-C")
         .arg(root)
         .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
         .output()
-        .map_err(|e| format!("dist needs git to list the repository's files: {e}"))?;
+        .context("dist needs git to list the repository's files")?;
     if !out.status.success() {
-        return Err(format!("git ls-files failed: {}", String::from_utf8_lossy(&out.stderr)));
+        bail!("git ls-files failed: {}", String::from_utf8_lossy(&out.stderr));
     }
     Ok(String::from_utf8_lossy(&out.stdout).split('\0').filter(|s| !s.is_empty()).map(String::from).collect())
 }
@@ -22,14 +24,16 @@ pub fn shipped(rel: &str) -> bool {
     !(rel.starts_with("solutions/") || rel.starts_with(".ci/") || rel.starts_with("target/"))
 }
 
-pub fn run(dir: &Path, force: bool) -> Result<usize, String> {
-    let root = crate::root().canonicalize().map_err(|e| format!("{}: {e}", crate::root().display()))?;
-    if dir.exists() && std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?.next().is_some() && !force {
-        return Err(format!("{} is not empty; pass --force to write into it anyway", dir.display()));
+/// Write the learner's copy into `dir`. A `dir` that is not empty (without `force`) or that lies
+/// inside this repository is a [`Usage`] error; everything else that fails is an I/O failure.
+pub fn run(dir: &Path, force: bool) -> anyhow::Result<usize> {
+    let root = crate::root().canonicalize().with_context(|| crate::root().display().to_string())?;
+    if dir.exists() && std::fs::read_dir(dir).with_context(|| dir.display().to_string())?.next().is_some() && !force {
+        return Err(Usage(format!("{} is not empty; pass --force to write into it anyway", dir.display())).into());
     }
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    if dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?.starts_with(&root) {
-        return Err("the learner copy must go outside this repository".into());
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    if dir.canonicalize().with_context(|| dir.display().to_string())?.starts_with(&root) {
+        return Err(Usage("the learner copy must go outside this repository".into()).into());
     }
     let mut n = 0;
     for rel in repo_files(&root)?.into_iter().filter(|r| shipped(r)) {
@@ -38,12 +42,13 @@ pub fn run(dir: &Path, force: bool) -> Result<usize, String> {
             continue; // deleted in the work tree but still tracked
         }
         let to = dir.join(&rel);
-        std::fs::create_dir_all(to.parent().unwrap()).map_err(|e| format!("{}: {e}", to.parent().unwrap().display()))?;
+        let parent = to.parent().unwrap_or(dir);
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
         if rel == "Cargo.toml" {
-            let text = std::fs::read_to_string(&from).map_err(|e| format!("{rel}: {e}"))?;
-            std::fs::write(&to, learner_manifest(&text)?).map_err(|e| format!("{rel}: {e}"))?;
+            let text = std::fs::read_to_string(&from).with_context(|| format!("cannot read {rel}"))?;
+            std::fs::write(&to, learner_manifest(&text)?).with_context(|| format!("cannot write {}", to.display()))?;
         } else {
-            std::fs::copy(&from, &to).map_err(|e| format!("{rel}: {e}"))?;
+            std::fs::copy(&from, &to).with_context(|| format!("cannot copy {rel} to {}", to.display()))?;
         }
         n += 1;
     }
@@ -51,10 +56,11 @@ pub fn run(dir: &Path, force: bool) -> Result<usize, String> {
     // A copy of a learner copy has none to generate either: its .candlecamp/stubs was copied above.
     let generated = if root.join("solutions").is_dir() { crate::stubs::generate(&root)? } else { Vec::new() };
     for (_, stub, text) in generated {
-        let rel = stub.strip_prefix(root.join("weeks")).map_err(|e| e.to_string())?;
+        let rel = stub.strip_prefix(root.join("weeks")).with_context(|| format!("{} is not under weeks/", stub.display()))?;
         let to = dir.join(crate::reset::STUBS_DIR).join(rel);
-        std::fs::create_dir_all(to.parent().unwrap()).map_err(|e| format!("{}: {e}", to.parent().unwrap().display()))?;
-        std::fs::write(&to, text).map_err(|e| format!("{}: {e}", to.display()))?;
+        let parent = to.parent().unwrap_or(dir);
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        std::fs::write(&to, text).with_context(|| format!("cannot write {}", to.display()))?;
         n += 1;
     }
     Ok(n)
@@ -62,7 +68,7 @@ pub fn run(dir: &Path, force: bool) -> Result<usize, String> {
 
 /// The workspace manifest without the `solutions/*` members (Cargo rejects a glob that matches
 /// nothing).
-pub fn learner_manifest(text: &str) -> Result<String, String> {
+pub fn learner_manifest(text: &str) -> anyhow::Result<String> {
     let mut found = false;
     let out: Vec<String> = text
         .lines()
@@ -76,7 +82,7 @@ pub fn learner_manifest(text: &str) -> Result<String, String> {
         })
         .collect();
     if !found {
-        return Err("Cargo.toml: no `members = [..., \"solutions/*\"]` line to rewrite for the learner copy".into());
+        bail!("Cargo.toml: no `members = [..., \"solutions/*\"]` line to rewrite for the learner copy");
     }
     Ok(out.join("\n") + "\n")
 }
@@ -92,7 +98,7 @@ pub struct Region {
 /// Every solution region of `solutions/**/*.rs` (plain and `ONLY`) with its distinctive lines:
 /// code, not comments, at least `min_len` characters once trimmed (shorter ones, like
 /// `Ok(out)`, are everywhere).
-pub fn solution_regions(root: &Path, min_len: usize) -> Result<Vec<Region>, String> {
+pub fn solution_regions(root: &Path, min_len: usize) -> anyhow::Result<Vec<Region>> {
     let mut out = Vec::new();
     let mut files = Vec::new();
     fn walk(d: &Path, out: &mut Vec<std::path::PathBuf>) {
@@ -107,7 +113,7 @@ pub fn solution_regions(root: &Path, min_len: usize) -> Result<Vec<Region>, Stri
     }
     walk(&root.join("solutions"), &mut files);
     files.sort();
-    let texts = files.iter().map(|f| std::fs::read_to_string(f).map(|t| (f, t)).map_err(|e| format!("{}: {e}", f.display()))).collect::<Result<Vec<_>, _>>()?;
+    let texts = files.iter().map(|f| std::fs::read_to_string(f).map(|t| (f, t)).with_context(|| format!("{}", f.display()))).collect::<Result<Vec<_>, _>>()?;
     // Lines that the solutions also have outside their solution regions are given code, which
     // the stubs ship anyway: not distinctive (a helper's `Tensor::from_vec(v, shape, dev)`).
     let mut given = std::collections::HashSet::new();

@@ -10,6 +10,22 @@ use std::path::{Path, PathBuf};
 
 pub const REMAKE: &str = "remake the fixtures with `just fixtures` (PyTorch in a local venv), or restore them with `git checkout fixtures/`";
 
+/// Why a fixture cannot be used. Never the learner's fault: a check reports it as `error`
+/// with the way to remake the fixtures.
+#[derive(Debug, thiserror::Error)]
+pub enum FixtureError {
+    #[error("cannot read {}: {cause}; {REMAKE}", path.display())]
+    Manifest { path: PathBuf, cause: std::io::Error },
+    #[error("fixtures/MANIFEST line {line}: expected `sha256 path script`, found {text:?}")]
+    ManifestLine { line: usize, text: String },
+    #[error("fixture {rel} is not listed in fixtures/MANIFEST; {REMAKE}")]
+    NotListed { rel: String },
+    #[error("fixture fixtures/{rel} is missing ({cause}); it is made by {script}; {REMAKE}")]
+    Missing { rel: String, script: String, cause: std::io::Error },
+    #[error("fixture fixtures/{rel} is corrupted or stale (sha256 {sha}, MANIFEST says {want}); it is made by {script}; {REMAKE}")]
+    Stale { rel: String, sha: String, want: String, script: String },
+}
+
 pub struct Entry {
     pub sha256: String,
     pub script: String,
@@ -19,9 +35,9 @@ pub fn dir() -> PathBuf {
     crate::root().join("fixtures")
 }
 
-pub fn manifest() -> Result<BTreeMap<String, Entry>, String> {
+pub fn manifest() -> Result<BTreeMap<String, Entry>, FixtureError> {
     let path = dir().join("MANIFEST");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}; {REMAKE}", path.display()))?;
+    let text = std::fs::read_to_string(&path).map_err(|cause| FixtureError::Manifest { path: path.clone(), cause })?;
     let mut out = BTreeMap::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -30,7 +46,7 @@ pub fn manifest() -> Result<BTreeMap<String, Entry>, String> {
         }
         let parts: Vec<&str> = line.split_whitespace().collect();
         let [sha, rel, script] = parts[..] else {
-            return Err(format!("fixtures/MANIFEST line {}: expected `sha256 path script`, found {line:?}", n + 1));
+            return Err(FixtureError::ManifestLine { line: n + 1, text: line.to_string() });
         };
         out.insert(rel.to_string(), Entry { sha256: sha.to_string(), script: script.to_string() });
     }
@@ -43,22 +59,19 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
 }
 
 /// The path of fixture `rel` after checking it is listed in the manifest and its bytes match.
-pub fn verified_path(rel: &str) -> Result<PathBuf, String> {
+pub fn verified_path(rel: &str) -> Result<PathBuf, FixtureError> {
     let m = manifest()?;
-    let entry = m.get(rel).ok_or_else(|| format!("fixture {rel} is not listed in fixtures/MANIFEST; {REMAKE}"))?;
+    let entry = m.get(rel).ok_or_else(|| FixtureError::NotListed { rel: rel.to_string() })?;
     let path = dir().join(rel);
-    let sha = sha256_file(&path).map_err(|e| format!("fixture fixtures/{rel} is missing ({e}); it is made by {}; {REMAKE}", entry.script))?;
+    let sha = sha256_file(&path).map_err(|cause| FixtureError::Missing { rel: rel.to_string(), script: entry.script.clone(), cause })?;
     if sha != entry.sha256 {
-        return Err(format!(
-            "fixture fixtures/{rel} is corrupted or stale (sha256 {sha}, MANIFEST says {}); it is made by {}; {REMAKE}",
-            entry.sha256, entry.script
-        ));
+        return Err(FixtureError::Stale { rel: rel.to_string(), sha, want: entry.sha256.clone(), script: entry.script.clone() });
     }
     Ok(path)
 }
 
 /// Every problem with the fixture tree: missing, mismatched or unlisted files, missing scripts.
-pub fn check_all() -> Result<(usize, u64, Vec<String>), String> {
+pub fn check_all() -> Result<(usize, u64, Vec<String>), FixtureError> {
     let m = manifest()?;
     let mut problems = Vec::new();
     let mut bytes = 0u64;

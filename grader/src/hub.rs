@@ -29,6 +29,19 @@ pub fn offline() -> bool {
     truthy("HF_HUB_OFFLINE") || truthy("CANDLECAMP_OFFLINE")
 }
 
+/// Why a model's files could not be had.
+#[derive(Debug, thiserror::Error)]
+pub enum HubError {
+    #[error("{repo} ({files}) is not in the HF cache at {} and downloads are off (HF_HUB_OFFLINE / CANDLECAMP_OFFLINE)", cache.display())]
+    Offline { repo: String, files: String, cache: PathBuf },
+    #[error("cannot start hf-hub: {0}")]
+    Start(hf_hub::api::sync::ApiError),
+    #[error("downloading {file} failed: {cause}")]
+    Download { file: String, cause: hf_hub::api::sync::ApiError },
+    #[error("{0}: no files asked for")]
+    NoFiles(String),
+}
+
 /// The snapshot directory of `repo` in `cache` if every one of `files` is there.
 pub fn cached(cache: &Path, repo: &str, files: &[&str]) -> Option<PathBuf> {
     let c = Cache::new(cache.to_path_buf()).repo(Repo::model(repo.to_string()));
@@ -42,33 +55,29 @@ pub fn cached(cache: &Path, repo: &str, files: &[&str]) -> Option<PathBuf> {
 
 /// The directory holding `files` of model `repo`: from `cache`, or (unless `offline`) downloaded
 /// into it from `endpoint` (default huggingface.co). The error says what is missing and why.
-pub fn resolve_in(cache: &Path, repo: &str, files: &[&str], offline: bool, endpoint: Option<String>) -> Result<PathBuf, String> {
+pub fn resolve_in(cache: &Path, repo: &str, files: &[&str], offline: bool, endpoint: Option<String>) -> Result<PathBuf, HubError> {
     if let Some(dir) = cached(cache, repo, files) {
         return Ok(dir);
     }
     if offline {
-        return Err(format!(
-            "{repo} ({}) is not in the HF cache at {} and downloads are off (HF_HUB_OFFLINE / CANDLECAMP_OFFLINE)",
-            files.join(", "),
-            cache.display()
-        ));
+        return Err(HubError::Offline { repo: repo.to_string(), files: files.join(", "), cache: cache.to_path_buf() });
     }
     let mut builder = ApiBuilder::from_cache(Cache::new(cache.to_path_buf())).with_progress(true);
     if let Some(e) = endpoint {
         builder = builder.with_endpoint(e);
     }
-    let api = builder.build().map_err(|e| format!("cannot start hf-hub: {e}"))?;
+    let api = builder.build().map_err(HubError::Start)?;
     let model = api.model(repo.to_string());
     let mut dir = None;
     for f in files {
-        let p = model.get(f).map_err(|e| format!("downloading {repo}/{f} failed: {e}"))?;
+        let p = model.get(f).map_err(|cause| HubError::Download { file: format!("{repo}/{f}"), cause })?;
         dir = p.parent().map(Path::to_path_buf);
     }
-    dir.ok_or_else(|| format!("{repo}: no files asked for"))
+    dir.ok_or_else(|| HubError::NoFiles(repo.to_string()))
 }
 
 /// [`resolve_in`] with the cache, offline switch and endpoint from the environment.
-pub fn model_dir(repo: &str, files: &[&str]) -> Result<PathBuf, String> {
+pub fn model_dir(repo: &str, files: &[&str]) -> Result<PathBuf, HubError> {
     resolve_in(&cache_dir(), repo, files, offline(), std::env::var("HF_ENDPOINT").ok())
 }
 
@@ -126,9 +135,9 @@ mod tests {
         let cfg = fixture("week2/bert/config.json");
         fill_cache(&cache, "bert-base-uncased", "feed", &[("config.json", &cfg)]).unwrap();
         assert!(cached(&cache, "bert-base-uncased", &["config.json"]).is_some());
-        let err = resolve_in(&cache, "bert-base-uncased", &["config.json", "model.safetensors"], true, None).unwrap_err();
+        let err = resolve_in(&cache, "bert-base-uncased", &["config.json", "model.safetensors"], true, None).unwrap_err().to_string();
         assert!(err.contains("not in the HF cache") && err.contains("HF_HUB_OFFLINE"), "{err}");
-        let err = resolve_in(&cache, "gpt2", &["config.json"], true, None).unwrap_err();
+        let err = resolve_in(&cache, "gpt2", &["config.json"], true, None).unwrap_err().to_string();
         assert!(err.contains("gpt2"), "{err}");
         std::fs::remove_dir_all(&cache).unwrap();
     }
@@ -138,7 +147,7 @@ mod tests {
         // A loopback port nothing listens on: the download fails at once, with the file named.
         let cache = temp("unreachable");
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let err = resolve_in(&cache, "gpt2", &["config.json"], false, Some(format!("http://127.0.0.1:{port}"))).unwrap_err();
+        let err = resolve_in(&cache, "gpt2", &["config.json"], false, Some(format!("http://127.0.0.1:{port}"))).unwrap_err().to_string();
         assert!(err.contains("gpt2/config.json"), "{err}");
         std::fs::remove_dir_all(&cache).unwrap();
     }

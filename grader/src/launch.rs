@@ -16,6 +16,7 @@
 //! building (the test suite, which builds them all beforehand).
 
 use crate::registry::Week;
+use anyhow::{bail, Context};
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -39,10 +40,13 @@ pub struct CompileError {
     pub errors: usize,
 }
 
+#[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// The code did not compile: the learner's (or, in reference mode, the solution's).
+    #[error("the code does not compile: {}", .0.rendered)]
     DoesNotCompile(CompileError),
     /// Cargo could not run, or failed without a compiler error (a missing dependency offline…).
+    #[error("{0}")]
     Failed(String),
 }
 
@@ -166,26 +170,23 @@ pub fn exec(exe: &PathBuf, args: &[OsString]) -> String {
 }
 
 /// Run the week's checks program with `args`, waiting for it; its exit status.
-pub fn run(exe: &PathBuf, args: &[&str]) -> Result<std::process::ExitStatus, String> {
-    Command::new(exe).args(args).status().map_err(|e| format!("cannot run {}: {e}", exe.display()))
+pub fn run(exe: &PathBuf, args: &[&str]) -> anyhow::Result<std::process::ExitStatus> {
+    Command::new(exe).args(args).status().with_context(|| format!("cannot run {}", exe.display()))
 }
 
 /// What the week's checks program registers, as `checks/registry.json` keeps it.
-pub fn record_of(week: &Week) -> Result<(Vec<crate::registry::ExerciseMeta>, Vec<String>), String> {
-    let exe = checks_program(week).map_err(|e| match e {
-        BuildError::DoesNotCompile(c) => format!("{}'s checks do not compile: {}", week.name, c.rendered),
-        BuildError::Failed(m) => m,
-    })?;
-    let out = Command::new(&exe).arg("__registry").output().map_err(|e| format!("cannot run {}: {e}", exe.display()))?;
+pub fn record_of(week: &Week) -> anyhow::Result<(Vec<crate::registry::ExerciseMeta>, Vec<String>)> {
+    let exe = checks_program(week).with_context(|| format!("building {}'s checks", week.name))?;
+    let out = Command::new(&exe).arg("__registry").output().with_context(|| format!("cannot run {}", exe.display()))?;
     if !out.status.success() {
-        return Err(format!("{} __registry failed: {}", exe.display(), String::from_utf8_lossy(&out.stderr)));
+        bail!("{} __registry failed: {}", exe.display(), String::from_utf8_lossy(&out.stderr));
     }
-    serde_json::from_slice(&out.stdout).map_err(|e| format!("{} __registry printed no registry: {e}", exe.display()))
+    serde_json::from_slice(&out.stdout).with_context(|| format!("{} __registry printed no registry", exe.display()))
 }
 
 /// `grader registry [--check]`: write (or compare with) `checks/registry.json`, from every
 /// week's checks program. The number of weeks whose record changed (or differs).
-pub fn registry(check: bool) -> Result<usize, String> {
+pub fn registry(check: bool) -> anyhow::Result<usize> {
     let mut rec = crate::registry::Recorded::default();
     for w in crate::registry::weeks() {
         let (exercises, benches) = record_of(w)?;
@@ -202,8 +203,8 @@ pub fn registry(check: bool) -> Result<usize, String> {
         .count();
     if !check && changed > 0 {
         let path = root.join(crate::registry::RECORDED);
-        let text = serde_json::to_string_pretty(&rec).map_err(|e| e.to_string())? + "\n";
-        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = serde_json::to_string_pretty(&rec)? + "\n";
+        std::fs::write(&path, text).with_context(|| format!("{}", path.display()))?;
     }
     Ok(changed)
 }

@@ -2,6 +2,14 @@
 //! process, comparison helpers, and the instructor tools (stubs, fixtures, dist). It links no
 //! learner code: each week's checks are a program of their own (`checks/weekN`, built on this
 //! library), and the `grader` binary is the launcher that builds and runs them ([`launch`]).
+//!
+//! Errors: what a check can meet has a type of its own (`thiserror`): [`check::Fail`] says who
+//! is to blame, and [`fixtures::FixtureError`], [`data::DataError`], [`hub::HubError`],
+//! [`registry::RegistryError`] and [`DeviceError`] say what is missing and how to get it (a
+//! missing fixture or dataset becomes `Fail::Fixture` through `?`). The commands (`cli`,
+//! `launch`, `mutants`, `dist`, `stubs`, `reset`, `book`, `bench`) return `anyhow::Result` with
+//! the context of each step; a [`cli::Usage`] error inside one exits with status 2, any other
+//! with 1.
 
 pub mod bench;
 pub mod book;
@@ -76,14 +84,25 @@ pub fn workspace_root() -> PathBuf {
     p.canonicalize().unwrap_or(p)
 }
 
+/// Why the device named on the command line cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DeviceError {
+    #[error("unknown device {0:?}: use cpu or cuda")]
+    Unknown(String),
+    #[error("this grader was built without CUDA: rebuild with `--features cuda` (`just grade-cuda WEEK`) on a machine with nvcc")]
+    NoCudaBuild,
+    #[error("cannot open CUDA device 0: {0}")]
+    Cuda(candle_core::Error),
+}
+
 /// The device named on the command line.
-pub fn make_device(name: &str) -> Result<candle_core::Device, String> {
+pub fn make_device(name: &str) -> Result<candle_core::Device, DeviceError> {
     match name {
         "cpu" => Ok(candle_core::Device::Cpu),
         #[cfg(feature = "cuda")]
-        "cuda" => candle_core::Device::new_cuda(0).map_err(|e| format!("cannot open CUDA device 0: {e}")),
+        "cuda" => candle_core::Device::new_cuda(0).map_err(DeviceError::Cuda),
         #[cfg(not(feature = "cuda"))]
-        "cuda" => Err("this grader was built without CUDA: rebuild with `--features cuda` (`just grade-cuda WEEK`) on a machine with nvcc".into()),
-        other => Err(format!("unknown device {other:?}: use cpu or cuda")),
+        "cuda" => Err(DeviceError::NoCudaBuild),
+        other => Err(DeviceError::Unknown(other.to_string())),
     }
 }

@@ -10,6 +10,7 @@
 //! `checks/equivalent-mutants.txt` and skipped. Everything else must be killed.
 
 use crate::registry::Week;
+use anyhow::{anyhow, bail, Context};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use std::collections::BTreeMap;
@@ -165,17 +166,17 @@ fn split_suffix(lit: &str) -> (&str, &str) {
 }
 
 /// Every mutant of every solution file of `week`.
-pub fn of_week(root: &Path, week: &'static Week) -> Result<Vec<Mutant>, String> {
+pub fn of_week(root: &Path, week: &'static Week) -> anyhow::Result<Vec<Mutant>> {
     let dir = root.join("solutions").join(week.dir).join("src");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .with_context(|| format!("{}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "rs"))
         .collect();
     files.sort();
     let mut out = Vec::new();
     for f in files {
-        let src = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let src = std::fs::read_to_string(&f).with_context(|| format!("{}", f.display()))?;
         let rel = f.strip_prefix(root).unwrap_or(&f).display().to_string();
         let short = rel.trim_start_matches(&format!("solutions/{}/", week.dir)).to_string();
         let mine: Vec<crate::registry::Exercise> = week.exercises().into_iter().filter(|e| e.file == short).collect();
@@ -216,27 +217,26 @@ pub struct Sandbox {
 }
 
 impl Sandbox {
-    pub fn new(root: &Path) -> Result<Sandbox, String> {
+    pub fn new(root: &Path) -> anyhow::Result<Sandbox> {
         let dir = std::env::temp_dir().join(format!("candlecamp-mutants-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let ls =
-            Command::new("git").args(["ls-files", "-co", "--exclude-standard", "-z"]).current_dir(root).output().map_err(|e| format!("git ls-files: {e}"))?;
+        std::fs::create_dir_all(&dir).with_context(|| format!("{}", dir.display()))?;
+        let ls = Command::new("git").args(["ls-files", "-co", "--exclude-standard", "-z"]).current_dir(root).output().context("git ls-files")?;
         for rel in ls.stdout.split(|&b| b == 0).filter(|r| !r.is_empty()) {
             let rel = String::from_utf8_lossy(rel).into_owned();
             let (from, to) = (root.join(&rel), dir.join(&rel));
             if from.is_file() {
-                std::fs::create_dir_all(to.parent().unwrap()).map_err(|e| e.to_string())?;
-                std::fs::copy(&from, &to).map_err(|e| format!("{rel}: {e}"))?;
+                std::fs::create_dir_all(to.parent().unwrap())?;
+                std::fs::copy(&from, &to).with_context(|| format!("cannot copy {rel}"))?;
             }
         }
         // Data and the dependency builds: `cp -a` keeps the timestamps cargo compares.
         for (what, to) in [("data", dir.clone()), ("target/debug", dir.join("target"))] {
             if root.join(what).is_dir() {
-                std::fs::create_dir_all(&to).map_err(|e| e.to_string())?;
-                let st = Command::new("cp").arg("-a").arg(root.join(what)).arg(&to).status().map_err(|e| format!("cp: {e}"))?;
+                std::fs::create_dir_all(&to)?;
+                let st = Command::new("cp").arg("-a").arg(root.join(what)).arg(&to).status().context("cp")?;
                 if !st.success() {
-                    return Err(format!("cp -a {what} failed"));
+                    bail!("cp -a {what} failed");
                 }
             }
         }
@@ -244,32 +244,32 @@ impl Sandbox {
     }
 
     /// Write the mutant, build, grade the exercises of its file, put the file back.
-    pub fn try_mutant(&self, m: &Mutant, ids: &[String]) -> Result<Outcome, String> {
+    pub fn try_mutant(&self, m: &Mutant, ids: &[String]) -> anyhow::Result<Outcome> {
         let path = self.dir.join(&m.file);
-        let original = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let original = std::fs::read_to_string(&path).with_context(|| format!("{}", path.display()))?;
         let mut mutated = original.clone();
         mutated.replace_range(m.at..m.at + m.from.len(), &m.to);
-        std::fs::write(&path, &mutated).map_err(|e| e.to_string())?;
+        std::fs::write(&path, &mutated)?;
         let result = self.grade(m.week, ids);
-        std::fs::write(&path, &original).map_err(|e| e.to_string())?;
+        std::fs::write(&path, &original)?;
         result
     }
 
-    fn grade(&self, week: &'static str, ids: &[String]) -> Result<Outcome, String> {
-        let w = crate::registry::find_week(week).ok_or("unknown week")?;
+    fn grade(&self, week: &'static str, ids: &[String]) -> anyhow::Result<Outcome> {
+        let w = crate::registry::find_week(week).context("unknown week")?;
         let exe = match crate::launch::build_program(&self.dir, Some(&self.dir.join("target")), w, true) {
             Ok(exe) => exe,
             Err(crate::launch::BuildError::DoesNotCompile(_)) => return Ok(Outcome::Unviable),
-            Err(crate::launch::BuildError::Failed(m)) => return Err(m),
+            Err(crate::launch::BuildError::Failed(m)) => bail!(m),
         };
         let out = Command::new(&exe)
             .args(["grade", week, "--json", "--long", "--ids", &ids.join(",")])
             .env("CANDLECAMP_ROOT", &self.dir)
             .env("NO_COLOR", "1")
             .output()
-            .map_err(|e| format!("{}: {e}", exe.display()))?;
+            .with_context(|| format!("{}", exe.display()))?;
         let doc: serde_json::Value =
-            serde_json::from_slice(&out.stdout).map_err(|e| format!("the grade printed no report ({e}): {}", String::from_utf8_lossy(&out.stderr)))?;
+            serde_json::from_slice(&out.stdout).map_err(|e| anyhow!("the grade printed no report ({e}): {}", String::from_utf8_lossy(&out.stderr)))?;
         let failing: Vec<String> = doc["exercises"]
             .as_array()
             .into_iter()
@@ -289,14 +289,14 @@ impl Drop for Sandbox {
 
 /// `grader mutants`: run the selected mutants and print what survived. The number of survivors
 /// (not in the equivalents list) and the share of viable mutants killed, in percent.
-pub fn run(week: Option<&str>, filter: Option<&str>, sample: Option<usize>, seed: u64, list: bool, long: bool) -> Result<(usize, f64), String> {
+pub fn run(week: Option<&str>, filter: Option<&str>, sample: Option<usize>, seed: u64, list: bool, long: bool) -> anyhow::Result<(usize, f64)> {
     let root = crate::workspace_root();
     if !root.join("solutions").is_dir() {
-        return Err("mutants mutate the reference solutions: there is no solutions/ here (a learner's copy)".into());
+        bail!("mutants mutate the reference solutions: there is no solutions/ here (a learner's copy)");
     }
     let weeks: Vec<&'static Week> = crate::registry::weeks().iter().filter(|w| !w.hidden && week.is_none_or(|n| n == w.name)).collect();
     if weeks.is_empty() {
-        return Err(format!("there is no week {:?}", week.unwrap_or("")));
+        return Err(crate::cli::Usage(format!("there is no week {:?}", week.unwrap_or(""))).into());
     }
     let equivalent = equivalents(&root);
     let mut all = Vec::new();

@@ -10,7 +10,11 @@ fn values(t: &Tensor) -> Result<Vec<f32>, Fail> {
     Ok(crate::compare::to_f64(t)?.into_iter().map(|x| x as f32).collect())
 }
 
-fn save(path: &Path, img: image::RgbImage) -> Result<(), Fail> {
+/// Write `img` as a PNG at `path`, making its folder.
+pub fn save(path: &Path, img: image::RgbImage) -> Result<(), Fail> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Fail::Internal(format!("cannot create {}: {e}", dir.display())))?;
+    }
     img.save(path).map_err(|e| Fail::Internal(format!("cannot write {}: {e}", path.display())))
 }
 

@@ -304,40 +304,52 @@ fn recorded_exercises() -> &'static std::collections::BTreeMap<String, Vec<Exerc
     E.get_or_init(|| recorded().weeks.iter().map(|(w, v)| (w.clone(), v.iter().map(ExerciseMeta::to_exercise).collect())).collect())
 }
 
-pub fn read_recorded(root: &std::path::Path) -> Result<Recorded, String> {
+/// Why `checks/registry.json` cannot be used, or does not match a week's checks program.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("{}: {cause}", path.display())]
+    Read { path: std::path::PathBuf, cause: std::io::Error },
+    #[error("{}: {cause}", path.display())]
+    Parse { path: std::path::PathBuf, cause: serde_json::Error },
+    /// What a week's program registers differs from the record, or breaks a rule.
+    #[error("{0}")]
+    Drift(String),
+}
+
+pub fn read_recorded(root: &std::path::Path) -> Result<Recorded, RegistryError> {
     let path = root.join(RECORDED);
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    let text = std::fs::read_to_string(&path).map_err(|cause| RegistryError::Read { path: path.clone(), cause })?;
+    serde_json::from_str(&text).map_err(|cause| RegistryError::Parse { path, cause })
 }
 
 /// For each week program's tests: what it registers is what `checks/registry.json` records (so
 /// the launcher's `list`, `hint` and "does not compile" reports are right), and its benchmarks
 /// follow the rules of `grader bench`.
-pub fn verify(l: &Linked) -> Result<(), String> {
+pub fn verify(l: &Linked) -> Result<(), RegistryError> {
     let mine: Vec<ExerciseMeta> = (l.exercises)().iter().map(ExerciseMeta::of).collect();
     let rec = read_recorded(&crate::workspace_root())?;
     if rec.weeks.get(l.week) != Some(&mine) {
-        return Err(format!("{} differs from what {}'s checks register: run `just registry` and commit the result", RECORDED, l.week));
+        return Err(RegistryError::Drift(format!("{} differs from what {}'s checks register: run `just registry` and commit the result", RECORDED, l.week)));
     }
     let benches = (l.benches)();
     let ids: Vec<String> = benches.iter().map(|b| b.id.to_string()).collect();
     if rec.benches.get(l.week).cloned().unwrap_or_default() != ids {
-        return Err(format!("the benchmarks in {RECORDED} differ from {}'s: run `just registry`", l.week));
+        return Err(RegistryError::Drift(format!("the benchmarks in {RECORDED} differ from {}'s: run `just registry`", l.week)));
     }
     let mut seen = std::collections::HashSet::new();
     for b in &benches {
         if !seen.insert(b.id) || !b.id.starts_with(l.week) || b.id.split('.').count() < 3 {
-            return Err(format!("benchmark {} is a duplicate or not named {}.topic.case", b.id, l.week));
+            return Err(RegistryError::Drift(format!("benchmark {} is a duplicate or not named {}.topic.case", b.id, l.week)));
         }
     }
     // A plain `grader bench` never runs a SLOW one; naming it does.
     let plain = crate::bench::select_from(&benches, None);
     if let Some(b) = plain.iter().find(|b| crate::bench::is_slow(b)) {
-        return Err(format!("a plain `grader bench` would run the SLOW benchmark {}", b.id));
+        return Err(RegistryError::Drift(format!("a plain `grader bench` would run the SLOW benchmark {}", b.id)));
     }
     for b in benches.iter().filter(|b| crate::bench::is_slow(b)) {
         if !crate::bench::select_from(&benches, Some(b.id)).iter().any(|s| s.id == b.id) {
-            return Err(format!("{} cannot be run by naming it", b.id));
+            return Err(RegistryError::Drift(format!("{} cannot be run by naming it", b.id)));
         }
     }
     Ok(())

@@ -21,6 +21,7 @@
 
 use crate::registry::Exercise;
 use crate::source::code_mask;
+use anyhow::{anyhow, bail, Context};
 use std::path::{Path, PathBuf};
 
 /// A top-level or nested item: its byte span (whole lines) and first line.
@@ -197,7 +198,7 @@ fn heading_items(src: &str, mask: &[bool], name: &str) -> Vec<Item> {
 }
 
 /// What reset restores for an exercise, found in `src`: a type's items, or one function.
-fn locate(src: &str, ex_name: &str, function: Option<&str>) -> Result<(String, Vec<Item>), String> {
+fn locate(src: &str, ex_name: &str, function: Option<&str>) -> anyhow::Result<(String, Vec<Item>)> {
     let mask = code_mask(src);
     let key = ex_name.to_lowercase().replace('_', "");
     let items = type_items(src, &mask, &key);
@@ -211,14 +212,14 @@ fn locate(src: &str, ex_name: &str, function: Option<&str>) -> Result<(String, V
         match found.len() {
             0 => continue,
             1 => return Ok((format!("fn {name}"), found)),
-            n => return Err(format!("{n} functions are named {name}, so reset cannot tell which is the exercise's")),
+            n => bail!("{n} functions are named {name}, so reset cannot tell which is the exercise's"),
         }
     }
     let items = heading_items(src, &mask, ex_name);
     if !items.is_empty() {
         return Ok((format!("the `## {ex_name}` section ({} item(s))", items.len()), items));
     }
-    Err(format!("found no type or function named {ex_name}{}, nor a `## {ex_name}` section", function.map(|f| format!(" or {f}")).unwrap_or_default()))
+    Err(anyhow!("found no type or function named {ex_name}{}, nor a `## {ex_name}` section", function.map(|f| format!(" or {f}")).unwrap_or_default()))
 }
 
 /// Which of `exercises` (each its name and function, as `reset` finds them) has an item that
@@ -229,12 +230,12 @@ pub fn exercise_at(src: &str, exercises: &[(&str, Option<&str>)], at: usize) -> 
 
 /// The learner's text with the exercise's items replaced by the stub's. Items are matched by
 /// their first line; an item the learner added (an extra `impl`) is left alone.
-pub fn restore(stub: &str, learner: &str, ex_name: &str, function: Option<&str>) -> Result<(String, String), String> {
-    let (what, want) = locate(stub, ex_name, function).map_err(|e| format!("in the stub: {e}"))?;
-    let (_, have) = locate(learner, ex_name, function).map_err(|e| format!("in your file: {e}"))?;
+pub fn restore(stub: &str, learner: &str, ex_name: &str, function: Option<&str>) -> anyhow::Result<(String, String)> {
+    let (what, want) = locate(stub, ex_name, function).context("in the stub")?;
+    let (_, have) = locate(learner, ex_name, function).context("in your file")?;
     let mut pairs = Vec::new();
     for w in &want {
-        let h = have.iter().find(|h| h.header == w.header).ok_or_else(|| format!("your file has no `{}` (renamed or deleted?)", w.header))?;
+        let h = have.iter().find(|h| h.header == w.header).ok_or_else(|| anyhow!("your file has no `{}` (renamed or deleted?)", w.header))?;
         pairs.push((h.clone(), &stub[w.start..w.end]));
     }
     pairs.sort_by_key(|(h, _)| std::cmp::Reverse(h.start));
@@ -246,16 +247,16 @@ pub fn restore(stub: &str, learner: &str, ex_name: &str, function: Option<&str>)
 }
 
 /// The pristine stub text of a week file (`src/arrays.rs` of week dir `week1`).
-pub fn pristine_stub(root: &Path, week_dir: &str, file: &str) -> Result<(String, String), String> {
+pub fn pristine_stub(root: &Path, week_dir: &str, file: &str) -> anyhow::Result<(String, String)> {
     let sol = root.join("solutions").join(week_dir).join(file);
     if sol.is_file() {
-        let text = std::fs::read_to_string(&sol).map_err(|e| format!("{}: {e}", sol.display()))?;
+        let text = std::fs::read_to_string(&sol).with_context(|| format!("{}", sol.display()))?;
         return Ok((crate::stubs::transform(&text, &sol.display().to_string())?, format!("generated from solutions/{week_dir}/{file}")));
     }
     let shipped = root.join(STUBS_DIR).join(week_dir).join(file);
     match std::fs::read_to_string(&shipped) {
         Ok(t) => Ok((t, format!("{STUBS_DIR}/{week_dir}/{file}"))),
-        Err(e) => Err(format!("no pristine stub: neither solutions/{week_dir}/{file} nor {} ({e})", shipped.display())),
+        Err(e) => Err(anyhow!("no pristine stub: neither solutions/{week_dir}/{file} nor {} ({e})", shipped.display())),
     }
 }
 
@@ -289,17 +290,17 @@ pub struct Outcome {
 }
 
 /// Reset exercise `ex` of week dir `week_dir` under `root` (the learner's `weeks/`).
-pub fn run(root: &Path, week_dir: &str, ex: &Exercise, whole_file: bool) -> Result<Outcome, String> {
+pub fn run(root: &Path, week_dir: &str, ex: &Exercise, whole_file: bool) -> anyhow::Result<Outcome> {
     let rel = format!("weeks/{week_dir}/{}", ex.file);
     let path = root.join(&rel);
-    let learner = std::fs::read_to_string(&path).map_err(|e| format!("{rel}: {e}"))?;
+    let learner = std::fs::read_to_string(&path).with_context(|| format!("cannot read {rel}"))?;
     let (stub, _) = pristine_stub(root, week_dir, ex.file)?;
     let name = ex.id.rsplit('.').next().unwrap_or(ex.id);
     let (what, new) = if whole_file {
         (format!("the whole file {rel}"), stub)
     } else {
         let (what, new) =
-            restore(&stub, &learner, name, ex.function).map_err(|e| format!("{rel}: {e}; `grader reset {} --file` restores the whole file", ex.id))?;
+            restore(&stub, &learner, name, ex.function).map_err(|e| anyhow!("{rel}: {e}; `grader reset {} --file` restores the whole file", ex.id))?;
         (format!("{what} in {rel}"), new)
     };
     if new == learner {
@@ -307,7 +308,7 @@ pub fn run(root: &Path, week_dir: &str, ex: &Exercise, whole_file: bool) -> Resu
     }
     let stamp = timestamp(std::time::SystemTime::now());
     let dir = root.join(BACKUP_DIR).join(format!("weeks/{week_dir}")).join(Path::new(ex.file).parent().unwrap_or(Path::new("")));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir).with_context(|| format!("{}", dir.display()))?;
     let base = Path::new(ex.file).file_name().unwrap().to_string_lossy().to_string();
     let mut backup = dir.join(format!("{base}.{stamp}"));
     let mut k = 1;
@@ -315,8 +316,8 @@ pub fn run(root: &Path, week_dir: &str, ex: &Exercise, whole_file: bool) -> Resu
         backup = dir.join(format!("{base}.{stamp}-{k}"));
         k += 1;
     }
-    std::fs::write(&backup, &learner).map_err(|e| format!("backup {}: {e}", backup.display()))?;
-    std::fs::write(&path, &new).map_err(|e| format!("{rel}: {e}"))?;
+    std::fs::write(&backup, &learner).with_context(|| format!("backup {}", backup.display()))?;
+    std::fs::write(&path, &new).with_context(|| format!("cannot write {rel}"))?;
     Ok(Outcome { file: path, what, backup: Some(backup) })
 }
 
@@ -399,11 +400,11 @@ impl Layer for Lin {
 
     #[test]
     fn refuses_what_it_cannot_find() {
-        assert!(restore(STUB, &learner(), "nothing_here", None).unwrap_err().contains("no type or function named nothing_here"));
+        assert!(format!("{:#}", restore(STUB, &learner(), "nothing_here", None).unwrap_err()).contains("no type or function named nothing_here"));
         let two = format!("{STUB}\nimpl Other {{\n    fn forward(&self) {{}}\n}}\n");
-        assert!(restore(&two, &two, "x", Some("forward")).unwrap_err().contains("2 functions are named forward"));
+        assert!(format!("{:#}", restore(&two, &two, "x", Some("forward")).unwrap_err()).contains("2 functions are named forward"));
         let gone = learner().replace("pub fn a(", "pub fn renamed(");
-        assert!(restore(STUB, &gone, "a", None).unwrap_err().contains("in your file"));
+        assert!(format!("{:#}", restore(STUB, &gone, "a", None).unwrap_err()).contains("in your file"));
     }
 
     #[test]

@@ -9,9 +9,10 @@
 //!
 //! Everything else is copied, so doc comments and signatures are written once.
 
+use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
 
-pub fn transform(src: &str, origin: &str) -> Result<String, String> {
+pub fn transform(src: &str, origin: &str) -> anyhow::Result<String> {
     let mut out = String::new();
     let mut region: Option<(usize, bool, String)> = None; // (start line, keep a todo, indent)
     let mut drop_blank = false; // a removed region leaves no double blank line behind
@@ -20,11 +21,11 @@ pub fn transform(src: &str, origin: &str) -> Result<String, String> {
         let indent = &line[..line.len() - line.trim_start().len()];
         match (t, &region) {
             ("// BEGIN SOLUTION" | "// BEGIN SOLUTION ONLY", Some((start, _, _))) => {
-                return Err(format!("{origin}:{}: nested BEGIN SOLUTION (the region opened on line {} is not closed)", n + 1, start + 1));
+                bail!("{origin}:{}: nested BEGIN SOLUTION (the region opened on line {} is not closed)", n + 1, start + 1);
             }
             ("// BEGIN SOLUTION", None) => region = Some((n, true, indent.to_string())),
             ("// BEGIN SOLUTION ONLY", None) => region = Some((n, false, indent.to_string())),
-            ("// END SOLUTION", None) => return Err(format!("{origin}:{}: END SOLUTION without BEGIN", n + 1)),
+            ("// END SOLUTION", None) => bail!("{origin}:{}: END SOLUTION without BEGIN", n + 1),
             ("// END SOLUTION", Some((_, keep, ind))) => {
                 if *keep {
                     out.push_str(ind);
@@ -50,7 +51,7 @@ pub fn transform(src: &str, origin: &str) -> Result<String, String> {
         }
     }
     if let Some((start, _, _)) = region {
-        return Err(format!("{origin}:{}: BEGIN SOLUTION is never closed", start + 1));
+        bail!("{origin}:{}: BEGIN SOLUTION is never closed", start + 1);
     }
     Ok(rustfmt_clean(&out))
 }
@@ -85,13 +86,13 @@ fn rustfmt_clean(s: &str) -> String {
 }
 
 /// (solution file, stub file, generated text) for every source file of every solution crate.
-pub(crate) fn generate(root: &Path) -> Result<Vec<(PathBuf, PathBuf, String)>, String> {
+pub(crate) fn generate(root: &Path) -> anyhow::Result<Vec<(PathBuf, PathBuf, String)>> {
     let sol = root.join("solutions");
     if !sol.is_dir() {
-        return Err("solutions/ is not here: this is a learner copy, and the stubs in weeks/ are yours to edit".into());
+        bail!("solutions/ is not here: this is a learner copy, and the stubs in weeks/ are yours to edit");
     }
     let mut out = Vec::new();
-    let mut weeks: Vec<PathBuf> = std::fs::read_dir(&sol).map_err(|e| e.to_string())?.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut weeks: Vec<PathBuf> = std::fs::read_dir(&sol)?.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
     weeks.sort();
     for week in weeks {
         let name = week.file_name().unwrap().to_owned();
@@ -100,7 +101,7 @@ pub(crate) fn generate(root: &Path) -> Result<Vec<(PathBuf, PathBuf, String)>, S
         files.sort();
         for f in files {
             let rel = f.strip_prefix(&week).unwrap().to_path_buf();
-            let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+            let text = std::fs::read_to_string(&f).with_context(|| format!("{}", f.display()))?;
             let stub = transform(&text, &f.display().to_string())?;
             out.push((f, root.join("weeks").join(&name).join(rel), stub));
         }
@@ -122,7 +123,7 @@ fn collect_rs(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// `grader stubs`: write the stubs. `--check`: only report drift. Returns the number of
 /// files that differ (written, or found stale).
-pub fn run(check: bool) -> Result<usize, String> {
+pub fn run(check: bool) -> anyhow::Result<usize> {
     let root = crate::root();
     let mut differ = 0;
     let gen = generate(&root)?;
@@ -136,8 +137,8 @@ pub fn run(check: bool) -> Result<usize, String> {
         if check {
             println!("stale stub: {} differs from what {} generates", show(to), show(from));
         } else {
-            std::fs::create_dir_all(to.parent().unwrap()).map_err(|e| e.to_string())?;
-            std::fs::write(to, text).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(to.parent().unwrap())?;
+            std::fs::write(to, text)?;
             println!("wrote {}", show(to));
         }
     }
@@ -179,9 +180,9 @@ mod tests {
 
     #[test]
     fn unbalanced_markers_are_errors() {
-        assert!(transform("// BEGIN SOLUTION\n", "t.rs").unwrap_err().contains("never closed"));
-        assert!(transform("// END SOLUTION\n", "t.rs").unwrap_err().contains("without BEGIN"));
-        assert!(transform("// BEGIN SOLUTION\n// BEGIN SOLUTION\n", "t.rs").unwrap_err().contains("nested"));
+        assert!(transform("// BEGIN SOLUTION\n", "t.rs").unwrap_err().to_string().contains("never closed"));
+        assert!(transform("// END SOLUTION\n", "t.rs").unwrap_err().to_string().contains("without BEGIN"));
+        assert!(transform("// BEGIN SOLUTION\n// BEGIN SOLUTION\n", "t.rs").unwrap_err().to_string().contains("nested"));
     }
 
     #[test]

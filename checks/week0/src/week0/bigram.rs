@@ -45,7 +45,7 @@ pub fn exercises() -> Vec<Exercise> {
                 exact("bigram_counts(names.txt)", &got, &FX.open(ctx)?.get("counts")?)?;
                 let flat = got.flatten_all().on_learner()?.to_device(&Device::Cpu).on_learner()?.to_vec1::<f32>().on_learner()?;
                 let path = picture_path(ctx, "bigram_counts.png")?;
-                pictures::bigram_heatmap(&flat, &path).map_err(Fail::Internal)?;
+                pictures::bigram_heatmap(&flat, &path)?;
                 Ok(())
             })
             .check("[\"ab\"] gives exactly .a ab b.", |ctx| {

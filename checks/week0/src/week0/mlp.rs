@@ -160,7 +160,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let c = p.c.to_device(&Device::Cpu).on_learner()?.to_vec2::<f32>().on_learner()?;
                 if c.len() == 27 && c[0].len() >= 2 {
                     let path = picture_path(ctx, "mlp_embedding.png")?;
-                    pictures::embedding_scatter(&pca2(&c), &path).map_err(Fail::Internal)?;
+                    pictures::embedding_scatter(&pca2(&c), &path)?;
                 }
                 ensure(loss <= 2.2, || format!("dev loss {loss:.4} > 2.2"))
             }),

@@ -54,16 +54,9 @@ fn glyph(img: &mut RgbImage, i: usize, x: i64, y: i64, scale: i64, color: Rgb<u8
     }
 }
 
-fn save(img: &RgbImage, path: &Path) -> Result<(), String> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    img.save(path).map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
 /// The 27×27 count matrix as a heatmap (white → dark blue on a log scale), each cell labelled
 /// with its two characters (row = first character, column = second).
-pub fn bigram_heatmap(counts: &[f32], path: &Path) -> Result<(), String> {
+pub fn bigram_heatmap(counts: &[f32], path: &Path) -> Result<(), crate::check::Fail> {
     const CELL: i64 = 20;
     let n = 27i64;
     let mut img = RgbImage::from_pixel((n * CELL) as u32, (n * CELL) as u32, Rgb([255, 255, 255]));
@@ -83,11 +76,11 @@ pub fn bigram_heatmap(counts: &[f32], path: &Path) -> Result<(), String> {
             glyph(&mut img, j as usize, j * CELL + 10, i * CELL + 4, 2, ink);
         }
     }
-    save(&img, path)
+    crate::picture::save(path, img)
 }
 
 /// Points `(x, y)` of the 27 characters, each drawn as its letter, axes scaled to fit.
-pub fn embedding_scatter(points: &[(f32, f32)], path: &Path) -> Result<(), String> {
+pub fn embedding_scatter(points: &[(f32, f32)], path: &Path) -> Result<(), crate::check::Fail> {
     const SIZE: i64 = 480;
     const MARGIN: f32 = 30.0;
     let mut img = RgbImage::from_pixel(SIZE as u32, SIZE as u32, Rgb([255, 255, 255]));
@@ -112,5 +105,5 @@ pub fn embedding_scatter(points: &[(f32, f32)], path: &Path) -> Result<(), Strin
         };
         glyph(&mut img, i, px - 4, py - 7, 3, color);
     }
-    save(&img, path)
+    crate::picture::save(path, img)
 }

@@ -117,7 +117,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("train_softmax_regression", "softmax regression on MNIST (≥ 90 % held out)").function("train_softmax_regression").hint("zeros for w [784, 10] and b [10]; per epoch: order.shuffle(rng), for chunk in order.chunks(batch): index_select the rows, softmax_regression_grad, w -= lr·dw, b -= lr·db.")
             .timeout(std::time::Duration::from_secs(40))
             .check("held-out accuracy ≥ 90 %", |ctx| {
-                let m = crate::data::mnist(&ctx.device).map_err(Fail::Fixture)?;
+                let m = crate::data::mnist(&ctx.device)?;
                 let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
                 let (w, b) = rg::train_softmax_regression(&m.train_images, &m.train_labels, 5, 100, 0.5, &mut rng).learner()?;
                 crate::check::shape_is("w", &w, &[784, 10])?;

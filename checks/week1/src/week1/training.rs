@@ -22,7 +22,7 @@ fn model(ctx: &Ctx, seed: u64) -> Result<tr::SimpleCnn, Fail> {
 
 /// MNIST, or a fixture-style error naming `just data`.
 fn mnist(ctx: &Ctx) -> Result<crate::data::Mnist, Fail> {
-    crate::data::mnist(&ctx.device).map_err(Fail::Fixture)
+    Ok(crate::data::mnist(&ctx.device)?)
 }
 
 /// Held-out accuracy computed here (argmax of the learner's logits vs the labels).

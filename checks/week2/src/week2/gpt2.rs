@@ -46,7 +46,7 @@ pub(crate) const PRETRAINED: &str = "week2/pretrained.safetensors";
 /// The reference logits of the real models, or "skipped" when the fixture script has not been
 /// able to make them yet (it needs the weights in its HF cache).
 pub(crate) fn pretrained_reference(ctx: &Ctx) -> Result<std::rc::Rc<crate::check::Fixture>, Fail> {
-    let listed = crate::fixtures::manifest().map_err(Fail::Fixture)?.contains_key(PRETRAINED);
+    let listed = crate::fixtures::manifest()?.contains_key(PRETRAINED);
     if !listed {
         return Err(Fail::Skipped(format!(
             "no reference logits yet: {PRETRAINED} is made by fixtures/gen/week2_pretrained.py on a machine whose HF cache holds gpt2 and bert-base-uncased"
@@ -189,7 +189,7 @@ pub fn exercises() -> Vec<Exercise> {
                 candle_core::safetensors::save(&renamed, &st).grader()?;
                 let io = |e: std::io::Error| Fail::Internal(format!("building the test cache: {e}"));
                 crate::hub::fill_cache(&cache, "tiny/gpt2", "c0ffee", &[("config.json", &fixture_path(CONFIG)?), ("model.safetensors", &st)]).map_err(io)?;
-                let dir = crate::hub::resolve_in(&cache, "tiny/gpt2", &["config.json", "model.safetensors"], true, None).map_err(Fail::Internal)?;
+                let dir = crate::hub::resolve_in(&cache, "tiny/gpt2", &["config.json", "model.safetensors"], true, None).map_err(|e| Fail::Internal(e.to_string()))?;
                 let model = g::Gpt2::from_dir(&dir, &ctx.device).learner()?;
                 let logits = model.forward(&fx.get("model.ids")?).learner()?;
                 let _ = std::fs::remove_dir_all(&cache);

@@ -36,7 +36,7 @@ fn fx_path(name: &str) -> Result<String, Fail> {
 }
 
 fn shakespeare() -> Result<String, Fail> {
-    crate::data::text(&crate::data::TINY_SHAKESPEARE).map_err(Fail::Fixture)
+    Ok(crate::data::text(&crate::data::TINY_SHAKESPEARE)?)
 }
 
 /// The part of Tiny Shakespeare the word-level checks use: the whole text goes through the

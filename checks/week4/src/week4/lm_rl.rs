@@ -125,7 +125,7 @@ fn label(line: &str) -> Option<bool> {
 pub(crate) type Examples = Vec<(String, bool)>;
 
 pub(crate) fn labelled(_ctx: &Ctx) -> Result<(Examples, Examples), Fail> {
-    let text = crate::data::text(&crate::data::TINY_SHAKESPEARE).map_err(Fail::Fixture)?;
+    let text = crate::data::text(&crate::data::TINY_SHAKESPEARE)?;
     let all: Examples = text.lines().filter(|l| !l.trim().is_empty()).filter_map(|l| label(l).map(|y| (l.to_string(), y))).collect();
     let (mut train, mut test) = (Vec::new(), Vec::new());
     for (i, e) in all.into_iter().enumerate() {
@@ -156,7 +156,7 @@ struct Setup {
 }
 
 fn setup(ctx: &Ctx) -> Result<Setup, Fail> {
-    let text = crate::data::text(&crate::data::TINY_SHAKESPEARE).map_err(Fail::Fixture)?;
+    let text = crate::data::text(&crate::data::TINY_SHAKESPEARE)?;
     let ids = lm::encode(&text);
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let policy = lm::CharMlp::new(&mut rng, &ctx.device).learner()?;

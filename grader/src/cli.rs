@@ -405,10 +405,7 @@ fn launch_grade(w: &'static Week, a: &GradeArgs) -> ExitCode {
             w.title,
             paint(DIM, &format!("({} code from {}/{})", subject::mode(), subject::base(), w.dir))
         );
-        println!("\n{}", paint(report::RED, &format!("✗ {detail}")));
-        println!("\n{}", err.rendered);
-        println!("\n{}", paint(BOLD, &report::summary_line(&doc.summary, seconds)));
-        println!("{}", paint(DIM, "fix the error above and grade again; other weeks are not affected"));
+        print!("{}", report::does_not_compile_text(&detail, &err.rendered, &doc.summary, seconds));
     }
     if expect.is_some() {
         for e in &selected {
@@ -559,19 +556,7 @@ fn grade(w: &'static Week, a: &GradeArgs) -> ExitCode {
             }
             None => {}
         }
-        if let Some(next) = doc.exercises.iter().find(|r| r.status != Status::Passed) {
-            println!(
-                "next: {} — {}\n      edit {}\n      read {}  ·  stuck? {} {}",
-                next.id,
-                next.title,
-                next.file,
-                crate::book::page_location(&root(), &next.page),
-                hint_command(),
-                next.id
-            );
-        } else {
-            println!("{}", paint(report::GREEN, "everything selected passed."));
-        }
+        println!("{}", report::next_step(&doc.exercises, hint_command(), |page| crate::book::page_location(&root(), page)));
     }
     if parity.as_ref().is_some_and(|d| !d.is_empty()) {
         return ExitCode::FAILURE;
@@ -631,18 +616,28 @@ fn list(week: Option<&str>) -> ExitCode {
         },
         None => registry::weeks().iter().filter(|w| !w.hidden).collect(),
     };
+    let last =
+        |week: &str| -> Vec<ExerciseReport> { std::fs::read(last_results_path(week)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default() };
+    print!("{}", list_text(&weeks, last));
+    ExitCode::SUCCESS
+}
+
+/// What `grader list` prints: each week's exercises with their last status (`last` gives a
+/// week's last results).
+pub fn list_text(weeks: &[&Week], last: impl Fn(&str) -> Vec<ExerciseReport>) -> String {
+    let mut out = String::new();
     for w in weeks {
-        let last: Vec<ExerciseReport> = std::fs::read(last_results_path(w.name)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        let last = last(w.name);
         let status_of = |id: &str| last.iter().find(|r| r.id == id).map(|r| r.status.label()).unwrap_or("not graded yet");
-        println!("{}", paint(BOLD, &format!("{} — {}", w.name, w.title)));
+        out.push_str(&format!("{}\n", paint(BOLD, &format!("{} — {}", w.name, w.title))));
         let exs = w.exercises();
         let width = exs.iter().map(|e| e.id.len()).max().unwrap_or(0);
         for e in &exs {
-            let long = if e.long { " (long)" } else { "" };
-            println!("  {:<width$}  {:<14} {}{long}", e.id, status_of(e.id), e.title);
+            let long = if e.long && !e.title.contains("--long") { " (--long)" } else { "" };
+            out.push_str(&format!("  {:<width$}  {:<16} {}{long}\n", e.id, status_of(e.id), e.title));
         }
     }
-    ExitCode::SUCCESS
+    out
 }
 
 fn unknown_exercise(id: &str) -> ExitCode {
@@ -675,12 +670,16 @@ fn reset(id: &str, whole_file: bool) -> ExitCode {
     }
 }
 
+/// What `grader hint ID` prints, with the exercise's book page at `book`.
+pub fn hint_text(e: &Exercise, book: &str) -> String {
+    let hint = if e.hint.is_empty() { "(no hint for this one)" } else { e.hint };
+    format!("{} — {}\n\n{hint}\n\nfile: {}\nbook: {book}\n", paint(BOLD, e.id), e.title, subject::learner_file(e))
+}
+
 fn hint(id: &str) -> ExitCode {
     match registry::find_exercise(id) {
         Some((_, e)) => {
-            println!("{} — {}\n", paint(BOLD, e.id), e.title);
-            println!("{}\n", if e.hint.is_empty() { "(no hint for this one)" } else { e.hint });
-            println!("file: {}\nbook: {}", subject::learner_file(&e), crate::book::page_location(&root(), &e.page));
+            print!("{}", hint_text(&e, &crate::book::page_location(&root(), &e.page)));
             ExitCode::SUCCESS
         }
         None => unknown_exercise(id),

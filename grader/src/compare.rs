@@ -287,6 +287,20 @@ mod tests {
     fn t(v: &[f32], shape: &[usize]) -> Tensor {
         Tensor::from_slice(v, shape, &Device::Cpu).unwrap()
     }
+    /// Half-precision results read back within their own rounding: half an ulp is 2⁻¹¹ relative
+    /// for f16 and 2⁻⁸ for bf16.
+    #[test]
+    fn half_precision_reads_back_within_its_rounding() {
+        let want = [0.1f64, 1.0 / 3.0, 1000.5, -2.5e-3];
+        let x = Tensor::new(&want.map(|v| v as f32), &Device::Cpu).unwrap();
+        for (dt, rel) in [(candle_core::DType::F16, 2f64.powi(-11)), (candle_core::DType::BF16, 2f64.powi(-8))] {
+            let got = to_f64(&x.to_dtype(dt).unwrap()).unwrap();
+            for (g, w) in got.iter().zip(want) {
+                approx::assert_relative_eq!(*g, w, max_relative = rel);
+            }
+        }
+    }
+
     /// What the GPU run broke (week1 autograd on an H100): results that are views, broadcasts or
     /// empty must read back and compare as their contiguous equivalents do.
     #[test]

@@ -240,7 +240,7 @@ pub fn paint(code: &str, s: &str) -> String {
 pub fn exercise_lines(r: &ExerciseReport, id_width: usize) -> String {
     let (mark, color) = r.status.mark();
     let mut s = format!(
-        "  {} {:<w$}  {:<11} {}",
+        "  {} {:<w$}  {:<16} {}",
         paint(color, mark),
         r.id,
         paint(color, r.status.label()),
@@ -286,6 +286,28 @@ pub fn summary_line(s: &Summary, seconds: f64) -> String {
     }
     parts.push(format!("{seconds:.1}s"));
     parts.join(" · ")
+}
+
+/// The report's last line: the first exercise that did not pass, with where to work on it and
+/// how to ask for a hint (`book` gives a page's location), or that everything passed.
+pub fn next_step(exercises: &[ExerciseReport], hint_command: &str, book: impl Fn(&str) -> String) -> String {
+    match exercises.iter().find(|r| r.status != Status::Passed) {
+        Some(next) => {
+            format!("next: {} — {}\n      edit {}\n      read {}  ·  stuck? {hint_command} {}", next.id, next.title, next.file, book(&next.page), next.id)
+        }
+        None => paint(GREEN, "everything selected passed."),
+    }
+}
+
+/// The body of the report for a week that does not compile: the diagnosis, the compiler's
+/// first error, the summary.
+pub fn does_not_compile_text(detail: &str, rendered: &str, summary: &Summary, seconds: f64) -> String {
+    format!(
+        "\n{}\n\n{rendered}\n\n{}\n{}\n",
+        paint(RED, &format!("✗ {detail}")),
+        paint(BOLD, &summary_line(summary, seconds)),
+        paint(DIM, "fix the error above and grade again; other weeks are not affected")
+    )
 }
 
 #[cfg(test)]

@@ -115,12 +115,13 @@ mod tests {
     #[test]
     fn chi_square_p_values_match_tables() {
         // Critical values from standard chi-square tables: P(X > x) for df degrees of freedom.
-        assert!((gamma_q(0.5, 3.841 / 2.0) - 0.05).abs() < 1e-4); // df 1, 5 %
-        assert!((gamma_q(5.0, 18.307 / 2.0) - 0.05).abs() < 1e-4); // df 10, 5 %
-        assert!((gamma_q(13.0, 45.642 / 2.0) - 0.01).abs() < 1e-4); // df 26, 1 %
-        assert!((gamma_q(13.0, 26.0 / 2.0) - 0.4624).abs() < 1e-3); // df 26, at the mean
-        assert!((chi_square_tail(24.322, 7) - 1e-3).abs() < 2e-5); // df 7, 0.1 %
-        assert!((chi_square_tail(29.877, 7) - 1e-4).abs() < 2e-6); // df 7, 0.01 %
+        approx::assert_abs_diff_eq!(gamma_q(0.5, 3.841 / 2.0), 0.05, epsilon = 1e-4); // df 1, 5 %
+        approx::assert_abs_diff_eq!(gamma_q(5.0, 18.307 / 2.0), 0.05, epsilon = 1e-4); // df 10, 5 %
+        approx::assert_abs_diff_eq!(gamma_q(13.0, 45.642 / 2.0), 0.01, epsilon = 1e-4); // df 26, 1 %
+        approx::assert_abs_diff_eq!(gamma_q(13.0, 26.0 / 2.0), 0.4624, epsilon = 1e-3); // df 26, at the mean
+        approx::assert_abs_diff_eq!(chi_square_tail(24.322, 7), 1e-3, epsilon = 2e-5); // df 7, 0.1 %
+        approx::assert_abs_diff_eq!(chi_square_tail(29.877, 7), 1e-4, epsilon = 2e-6);
+        // df 7, 0.01 %
     }
 
     #[test]

@@ -84,6 +84,20 @@ const SWAPS: &[(&str, &str)] = &[
     (".le(", ".lt("),
 ];
 
+/// Whether byte `at` of `line` is inside the arguments of a `with_capacity(` call.
+fn in_capacity(line: &str, at: usize) -> bool {
+    let Some(open) = line[..at].rfind("with_capacity(") else { return false };
+    let mut depth = 0i32;
+    for c in line[open + "with_capacity".len()..at].chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+    }
+    depth > 0
+}
+
 /// Every mutant of one solution file (its text `src`, path `file` relative to the root).
 pub fn of_file(week: &'static str, file: &str, src: &str) -> Vec<Mutant> {
     let mask = crate::source::code_mask(src);
@@ -107,6 +121,10 @@ pub fn of_file(week: &'static str, file: &str, src: &str) -> Vec<Mutant> {
             continue;
         }
         let mut push = |at: usize, from: &str, to: String| {
+            // A capacity is a hint to the allocator: no output can depend on it.
+            if in_capacity(line, at - start) {
+                return;
+            }
             out.push(Mutant { week, file: file.to_string(), line: n + 1, at, from: from.to_string(), to, text: t.to_string(), exercise: None, long: false });
         };
         for (from, to) in SWAPS {
@@ -380,6 +398,15 @@ pub fn run(week: Option<&str>, filter: Option<&str>, sample: Option<usize>, seed
 
 #[cfg(test)]
 mod tests {
+    /// Capacities are not mutated (no output depends on them); what follows the call is.
+    #[test]
+    fn capacities_are_left_alone() {
+        let src = "fn f(b: usize, t: usize) -> Vec<usize> {\n    // BEGIN SOLUTION\n    let mut v = Vec::with_capacity(b * t);\n    v.push(b * t);\n    v\n    // END SOLUTION\n}\n";
+        let ms = of_file("week1", "x.rs", src);
+        assert!(ms.iter().all(|m| m.line == 4), "{:?}", ms.iter().map(|m| m.describe()).collect::<Vec<_>>());
+        assert!(ms.iter().any(|m| m.from.trim() == "*"));
+    }
+
     use super::*;
 
     #[test]

@@ -21,8 +21,10 @@ use std::collections::HashMap;
 /// pairs and `negatives: [B, K]` the sampled negative context words of each pair. With
 /// `v = center_emb[centers]`, `u = context_emb[contexts]`, `n_k = context_emb[negatives[:, k]]`:
 /// `loss = −mean_b( log σ(u·v) + Σ_k log σ(−n_k·v) )`, a scalar (rank 0). Compute `log σ(x)`
-/// stably as `min(x, 0) − ln(1 + exp(−|x|))`; it must be differentiable (the gradients of both
-/// tables are checked).
+/// stably as `(x − |x|)/2 − ln(1 + exp(−|x|))` (that is `min(x, 0) − …`, but candle's
+/// `minimum` splits the gradient of a tie, which doubles the derivative at x = 0 — exactly
+/// where training starts when the context table is zero); it must be differentiable (the
+/// gradients of both tables are checked, also at a zero context table).
 pub fn sgns_loss(center_emb: &Tensor, context_emb: &Tensor, centers: &Tensor, contexts: &Tensor, negatives: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, k) = negatives.dims2()?;
@@ -40,7 +42,7 @@ pub fn sgns_loss(center_emb: &Tensor, context_emb: &Tensor, centers: &Tensor, co
 // BEGIN SOLUTION ONLY
 fn log_sigmoid(x: &Tensor) -> Result<Tensor> {
     let soft = (x.abs()?.neg()?.exp()? + 1.0)?.log()?;
-    x.minimum(0f64)? - soft
+    ((x - x.abs()?)? * 0.5)? - soft
 }
 // END SOLUTION
 

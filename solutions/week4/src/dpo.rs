@@ -42,7 +42,9 @@ pub struct DpoOutput {
 /// ```
 /// Return it with the two implicit rewards (see `DpoOutput`). Differentiable with respect to
 /// the policy's log-probabilities (the reference ones are data: detach them). Compute `log σ`
-/// stably: `log σ(z) = −softplus(−z) = min(z, 0) − log(1 + exp(−|z|))`.
+/// stably: `log σ(z) = (z − |z|)/2 − log(1 + exp(−|z|))` (that is `min(z, 0) − …`, but written
+/// without `minimum`, whose gradient candle splits at a tie: at z = 0, where every pair starts
+/// because the policy is a copy of the reference, the derivative must be exactly 1/2).
 /// Its gradient pushes `π_w` up and `π_l` down with weight `β · σ(r_l − r_w)`: pairs the model
 /// already ranks right barely move.
 pub fn dpo_loss(policy_chosen: &Tensor, policy_rejected: &Tensor, ref_chosen: &Tensor, ref_rejected: &Tensor, beta: f64) -> Result<DpoOutput> {
@@ -50,7 +52,7 @@ pub fn dpo_loss(policy_chosen: &Tensor, policy_rejected: &Tensor, ref_chosen: &T
     let chosen_rewards = ((policy_chosen - ref_chosen.detach())? * beta)?;
     let rejected_rewards = ((policy_rejected - ref_rejected.detach())? * beta)?;
     let z = (&chosen_rewards - &rejected_rewards)?;
-    let log_sig = (z.minimum(0f32)? - (z.abs()?.neg()?.exp()? + 1.0)?.log()?)?;
+    let log_sig = (((&z - z.abs()?)? * 0.5)? - (z.abs()?.neg()?.exp()? + 1.0)?.log()?)?;
     let loss = log_sig.mean_all()?.neg()?;
     Ok(DpoOutput { loss, chosen_rewards, rejected_rewards })
     // END SOLUTION

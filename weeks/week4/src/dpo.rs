@@ -39,7 +39,9 @@ pub struct DpoOutput {
 /// ```
 /// Return it with the two implicit rewards (see `DpoOutput`). Differentiable with respect to
 /// the policy's log-probabilities (the reference ones are data: detach them). Compute `log σ`
-/// stably: `log σ(z) = −softplus(−z) = min(z, 0) − log(1 + exp(−|z|))`.
+/// stably: `log σ(z) = (z − |z|)/2 − log(1 + exp(−|z|))` (that is `min(z, 0) − …`, but written
+/// without `minimum`, whose gradient candle splits at a tie: at z = 0, where every pair starts
+/// because the policy is a copy of the reference, the derivative must be exactly 1/2).
 /// Its gradient pushes `π_w` up and `π_l` down with weight `β · σ(r_l − r_w)`: pairs the model
 /// already ranks right barely move.
 pub fn dpo_loss(policy_chosen: &Tensor, policy_rejected: &Tensor, ref_chosen: &Tensor, ref_rejected: &Tensor, beta: f64) -> Result<DpoOutput> {

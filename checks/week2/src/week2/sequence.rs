@@ -5,7 +5,7 @@
 
 use crate::cases::{Case, FixtureFile};
 use crate::check::{ensure, Ctx, Fail, Learner};
-use crate::compare::{close, scalar_close, Tol};
+use crate::compare::{close, close_with, scalar_close, Candidate, Tol};
 use crate::registry::{Day, Exercise};
 use crate::subject::week2::sequence as sq;
 use candle_core::{Tensor, Var};
@@ -52,6 +52,30 @@ fn ngram(ctx: &Ctx) -> Result<(usize, Vec<u32>, Vec<u32>, serde_json::Value), Fa
     Ok((vocab, ids("train")?, ids("test")?, j["cases"].clone()))
 }
 
+/// The perplexity of an interpolated Kneser–Ney bigram model, written from its definition
+/// (the exercise's doc) with plain loops over the bigram list.
+fn kneser_ney(train: &[u32], test: &[u32], d: f64) -> f64 {
+    let pairs: Vec<(u32, u32)> = train.windows(2).map(|w| (w[0], w[1])).collect();
+    let mut types = pairs.clone();
+    types.sort();
+    types.dedup();
+    let mut nll = 0.0;
+    for w in test.windows(2) {
+        let (v, x) = (w[0], w[1]);
+        let p_cont = types.iter().filter(|p| p.1 == x).count() as f64 / types.len() as f64;
+        let c_v = pairs.iter().filter(|p| p.0 == v).count() as f64;
+        let p = if c_v == 0.0 {
+            p_cont
+        } else {
+            let c_vx = pairs.iter().filter(|p| **p == (v, x)).count() as f64;
+            let followers = types.iter().filter(|p| p.0 == v).count() as f64;
+            (c_vx - d).max(0.0) / c_v + d * followers / c_v * p_cont
+        };
+        nll -= p.ln();
+    }
+    (nll / (test.len() - 1) as f64).exp()
+}
+
 fn num(v: &serde_json::Value, k: &str) -> Result<f64, Fail> {
     v[k].as_f64().ok_or_else(|| Fail::Fixture(format!("{NGRAM}: case without {k}")))
 }
@@ -92,7 +116,7 @@ fn topic_similarity(emb: &Tensor) -> Result<(f64, f64), Fail> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("sgns_loss", "skip-gram negative-sampling loss").function("sgns_loss").hint("index_select the rows; positive scores (u * v).sum(1); negative scores: n [B, K, d] broadcast_mul v.unsqueeze(1), sum(2); log σ(x) = x.minimum(0)? − (1 + exp(−|x|)).ln(); mean over the batch, negate.")
+        DAY.exercise("sgns_loss", "skip-gram negative-sampling loss").function("sgns_loss").hint("index_select the rows; positive scores (u * v).sum(1); negative scores: n [B, K, d] broadcast_mul v.unsqueeze(1), sum(2); log σ(x) = (x − |x|)/2 − (1 + exp(−|x|)).ln() (not x.minimum(0): candle splits a tie's gradient, wrong at x = 0); mean over the batch, negate.")
             .check("loss vs torch", |ctx| {
                 FX.vs_torch(ctx, "sgns", Tol::F32, |c| sq::sgns_loss(&c.t("center_emb")?, &c.t("context_emb")?, &c.t("centers")?, &c.t("contexts")?, &c.t("negatives")?).learner())
             })
@@ -109,6 +133,36 @@ pub fn exercises() -> Vec<Exercise> {
                     close(&format!("{} d loss / d context_emb", c.label()), gx, &c.t("grad_context")?, Tol::F32)?;
                 }
                 Ok(())
+            })
+            .check("at a zero context table (where training starts): loss (1 + K)·ln 2 and the exact gradients", |ctx| {
+                // Every score is 0 and d/dx log σ(x) = σ(−x) = 1/2 there: the center rows get no
+                // gradient, a positive context row −v/(2B) and a negative one +v/(2B) per use.
+                let c = &FX.cases(ctx, "sgns")?[0];
+                let (ce, centers, contexts, negatives) = (c.t("center_emb")?, c.t("centers")?, c.t("contexts")?, c.t("negatives")?);
+                let zero = Var::from_tensor(&c.t("context_emb")?.zeros_like().grader()?).grader()?;
+                let cv = Var::from_tensor(&ce).grader()?;
+                let loss = sq::sgns_loss(cv.as_tensor(), zero.as_tensor(), &centers, &contexts, &negatives).learner()?;
+                let (bsz, k) = negatives.dims2().grader()?;
+                let l = crate::compare::to_f64(&loss)?.first().copied().unwrap_or(f64::NAN);
+                crate::compare::scalar_close("loss at a zero context table", l, (1 + k) as f64 * std::f64::consts::LN_2, Tol::F32)?;
+                let grads = loss.backward().on_learner()?;
+                let gx = grads.get(&zero).ok_or_else(|| Fail::Mismatch("no gradient reached context_emb".into()))?;
+                let (emb, d) = (crate::compare::to_f64(&ce)?, ce.dim(1).grader()?);
+                let idx = |t: &Tensor| -> Result<Vec<usize>, Fail> { Ok(crate::compare::to_f64(t)?.into_iter().map(|x| x as usize).collect()) };
+                let (cs, os, ns) = (idx(&centers)?, idx(&contexts)?, idx(&negatives)?);
+                let mut want = vec![0f64; zero.as_tensor().elem_count()];
+                for b in 0..bsz {
+                    for j in 0..d {
+                        let v = emb[cs[b] * d + j] / (2.0 * bsz as f64);
+                        want[os[b] * d + j] -= v;
+                        for kk in 0..k {
+                            want[ns[b * k + kk] * d + j] += v;
+                        }
+                    }
+                }
+                let want = Tensor::from_vec(want, zero.as_tensor().shape(), &ctx.device).grader()?.to_dtype(gx.dtype()).grader()?;
+                let double = Candidate { description: "twice the exact gradient: a subgradient of minimum at the tie x = 0 (write min(x, 0) as (x − |x|)/2)", tensor: (&want * 2.0).grader()? };
+                close_with("d loss / d context_emb at a zero context table", gx, &want, Tol::F32, &[double])
             }),
         DAY.exercise("train_sgns", "training word2vec: related words move together").function("train_sgns").hint("Build the batch in plain Vecs (positions and offsets from rng), then Tensor::from_vec; AdamW over [center, context] Vars; opt.backward_step(&sgns_loss(...)).")
             .check("within-topic cosine similarity rises above across-topic (5 topics × 8 words); picture: target/candlecamp/week2/word2vec_similarity.png", |ctx| {
@@ -125,6 +179,19 @@ pub fn exercises() -> Vec<Exercise> {
                 // (± 0.25 / sqrt(#pairs)). Words that share contexts must end up clearly
                 // closer: a margin of 0.3 is a few times what noise can produce.
                 ensure(within - across > 0.3, || format!("after training, the mean cosine similarity within topics is {within:.3} and across topics {across:.3}: expected within − across > 0.3 (is the gradient step applied? are negatives drawn from the whole vocabulary?)"))
+            })
+            .check("steps = 0 returns the initial center table: uniform in ±0.5 / dim", |_| {
+                let dim = 16;
+                let mut rng = ChaCha8Rng::seed_from_u64(5);
+                let corpus: Vec<u32> = (0..200).map(|i| i % 40).collect();
+                let emb = sq::train_sgns(&corpus, 40, dim, 2, 4, 0, 8, 0.05, &mut rng, &candle_core::Device::Cpu).learner()?;
+                let v = crate::compare::to_f64(&emb)?;
+                let bound = 0.5 / dim as f64;
+                let (lo, hi) = v.iter().fold((f64::MAX, f64::MIN), |(l, h), &x| (l.min(x), h.max(x)));
+                // 640 uniform draws: each end of the range is approached within 2 % of its width
+                // with probability 1 − 0.98^640 > 1 − 1e-5.
+                ensure(lo >= -bound - 1e-7 && hi <= bound + 1e-7, || format!("values range over [{lo:.4}, {hi:.4}], outside ±0.5/dim = ±{bound:.4}"))?;
+                ensure(lo < -0.96 * bound && hi > 0.96 * bound, || format!("values range over [{lo:.4}, {hi:.4}]: a uniform draw in ±{bound:.4} reaches nearer both ends"))
             }),
         DAY.exercise("addk_perplexity", "n-gram LM with add-k smoothing").function("addk_perplexity").hint("ngram_counts(train, n) gives both counts; for each test position i ≥ n − 1 look up &test[i+1−n..=i] and its first n − 1 tokens; sum the logs, then perplexity().")
             .check("perplexities vs an independent Python implementation", |ctx| {
@@ -151,6 +218,16 @@ pub fn exercises() -> Vec<Exercise> {
                 for c in cases_of(&all, "kneser_ney")? {
                     let d = num(&c, "d")?;
                     scalar_close(&format!("Kneser–Ney bigram perplexity, d = {d}"), sq::kneser_ney_perplexity(&train, &test, d), num(&c, "perplexity")?, PPL)?;
+                }
+                Ok(())
+            })
+            .check("contexts seen once, several times and never, vs the formula in f64", |_| {
+                // Word 4 is a context once, 1 and 2 several times, 6 never (it opens the test text):
+                // each branch of the definition decides some test positions.
+                let train = [1u32, 2, 3, 1, 2, 4, 5, 1, 3, 2, 3];
+                let test = [6u32, 1, 2, 4, 3, 1, 5, 2, 1];
+                for d in [0.5, 0.75] {
+                    scalar_close(&format!("Kneser–Ney perplexity of {test:?} after {train:?}, d = {d}"), sq::kneser_ney_perplexity(&train, &test, d), kneser_ney(&train, &test, d), PPL)?;
                 }
                 Ok(())
             }),

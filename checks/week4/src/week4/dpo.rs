@@ -39,7 +39,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("dpo_loss", "the DPO loss and its gradients").function("dpo_loss").hint("r_w = β(π_w − ref_w), r_l = β(π_l − ref_l), z = r_w − r_l; log σ(z) = z.minimum(0) − log(1 + exp(−|z|)); loss = −mean.")
+        DAY.exercise("dpo_loss", "the DPO loss and its gradients").function("dpo_loss").hint("r_w = β(π_w − ref_w), r_l = β(π_l − ref_l), z = r_w − r_l; log σ(z) = (z − |z|)/2 − log(1 + exp(−|z|)) (not z.minimum(0): candle splits a tie's gradient, and every pair starts at z = 0); loss = −mean.")
             .check("loss, implicit rewards and gradients vs torch", |ctx| {
                 for c in FX.cases(ctx, "dpo")? {
                     let (pc, pr) = (Var::from_tensor(&c.t("policy_chosen")?).grader()?, Var::from_tensor(&c.t("policy_rejected")?).grader()?);
@@ -58,6 +58,21 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             })
+            .check("at the start of training (policy = reference): loss ln 2, gradients ∓β/(2b) exactly", |ctx| {
+                // d/dz −log σ(z) = −σ(−z) = −1/2 at z = 0: every pair starts there in DPO.
+                let lp = FX.cases(ctx, "dpo")?[0].t("ref_chosen")?;
+                let lr = FX.cases(ctx, "dpo")?[0].t("ref_rejected")?;
+                let (b, beta) = (lp.dim(0).grader()?, 0.5);
+                let (pc, pr) = (Var::from_tensor(&lp).grader()?, Var::from_tensor(&lr).grader()?);
+                let out = dp::dpo_loss(pc.as_tensor(), pr.as_tensor(), &lp, &lr, beta).learner()?;
+                crate::compare::scalar_close("loss at z = 0", crate::compare::to_f64(&out.loss)?.first().copied().unwrap_or(f64::NAN), std::f64::consts::LN_2, DPO)?;
+                let grads = out.loss.backward().learner()?;
+                let g = |v: &Var, what: &str| grads.get(v.as_tensor()).cloned().ok_or_else(|| Fail::Mismatch(format!("no gradient reached {what}")));
+                let want = beta / (2.0 * b as f64);
+                let half = Candidate { description: "twice the derivative: a subgradient of minimum or relu at the tie z = 0 (write min(z, 0) as (z − |z|)/2)", tensor: (lp.ones_like().grader()? * (-2.0 * want)).grader()? };
+                close_with("d loss / d policy_chosen at z = 0", &g(&pc, "policy_chosen")?, &(lp.ones_like().grader()? * -want).grader()?, DPO, &[half])?;
+                close("d loss / d policy_rejected at z = 0", &g(&pr, "policy_rejected")?, &(lp.ones_like().grader()? * want).grader()?, DPO)
+            })
             .check("a large margin does not overflow", |ctx| {
                 // log σ(z) for z = −400: the naive log(1/(1+exp(400))) is −inf in f32.
                 let dev = &ctx.device;
@@ -73,7 +88,24 @@ pub fn exercises() -> Vec<Exercise> {
             }),
         DAY.exercise("dpo_train", "a short DPO run raises the preference margin").function("dpo_train").hint("Reference log-probs once (detached): token_logps(...)?.sum(1)?. Per step: the policy's sums for chosen and rejected, dpo_loss, push mean(chosen_rewards − rejected_rewards) before opt.backward_step(&out.loss).")
             .timeout(std::time::Duration::from_secs(60))
-            .check("the mean margin on the training pairs grows to ≥ 1", dpo_run),
+            .check("the mean margin on the training pairs grows to ≥ 1", dpo_run)
+            .check("four steps on 16 pairs: the margins of full-batch Adam steps (no weight decay) on the DPO loss", |ctx| {
+                let (train, _) = super::lm_rl::labelled(ctx)?;
+                let train = pairs(&train, 16);
+                let reference = lm::CharMlp::new(&mut ChaCha8Rng::seed_from_u64(1), &ctx.device).learner()?;
+                let (policy, mine) = (reference.copy().on_learner()?, reference.copy().on_learner()?);
+                let (steps, beta, lr) = (4, 0.1, 1e-2);
+                let got = dp::dpo_train(&policy, &reference, &train, steps, beta, lr).learner()?;
+                let want = adam_dpo(&mine, &reference, &train, steps, beta, lr).grader()?;
+                ensure(got.len() == steps, || format!("dpo_train returned {} margins for {steps} steps", got.len()))?;
+                // Margins of order 0.1 from sums of 16 × 32 log-probabilities: the two loops agree
+                // to ~1e-6; weight decay 1 (AdamW's default is 0.01) moves them by ~1e-3 from the
+                // second step on.
+                for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+                    crate::compare::scalar_close(&format!("margin before step {}", k + 1), *g as f64, *w as f64, Tol::new(2e-5, 1e-4))?;
+                }
+                Ok(())
+            }),
     ]
 }
 
@@ -124,6 +156,26 @@ fn dpo_run(ctx: &Ctx) -> Result<(), Fail> {
     ensure(last >= 1.0, || format!("the mean margin reached {last:.3}, needs ≥ 1"))
 }
 
+/// The grader's DPO loop: the reference's summed log-probabilities once, then per step the
+/// policy's, the mean margin, and a `candle_nn::AdamW` step with weight decay 0 on `dpo_ref`.
+fn adam_dpo(policy: &lm::CharMlp, reference: &lm::CharMlp, pairs: &[dp::Pair], steps: usize, beta: f64, lr: f64) -> candle_core::Result<Vec<f32>> {
+    use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
+    let prompts: Vec<Vec<u32>> = pairs.iter().map(|p| p.prompt.clone()).collect();
+    let chosen: Vec<Vec<u32>> = pairs.iter().map(|p| p.chosen.clone()).collect();
+    let rejected: Vec<Vec<u32>> = pairs.iter().map(|p| p.rejected.clone()).collect();
+    let rc = reference.token_logps(&prompts, &chosen)?.sum(1)?.detach();
+    let rr = reference.token_logps(&prompts, &rejected)?.sum(1)?.detach();
+    let mut opt = AdamW::new(policy.vars(), ParamsAdamW { lr, weight_decay: 0.0, ..Default::default() })?;
+    let mut margins = Vec::new();
+    for _ in 0..steps {
+        let pc = policy.token_logps(&prompts, &chosen)?.sum(1)?;
+        let pr = policy.token_logps(&prompts, &rejected)?.sum(1)?;
+        margins.push((((&pc - &rc)? - (&pr - &rr)?)? * beta)?.mean_all()?.to_scalar::<f32>()?);
+        opt.backward_step(&dpo_ref(&pc, &pr, &rc, &rr, beta)?)?;
+    }
+    Ok(margins)
+}
+
 fn dpo_ref(
     pc: &candle_core::Tensor,
     pr: &candle_core::Tensor,
@@ -132,7 +184,8 @@ fn dpo_ref(
     beta: f64,
 ) -> candle_core::Result<candle_core::Tensor> {
     let z = (((pc - rc)? - (pr - rr)?)? * beta)?;
-    // −log σ(z) = softplus(−z), computed stably
-    let sp = (z.neg()?.relu()? + (z.abs()?.neg()?.exp()? + 1.0)?.log()?)?;
+    // −log σ(z) = softplus(−z) = (|z| − z)/2 + log(1 + exp(−|z|)): stable, and with the exact
+    // derivative −1/2 at z = 0 (relu or minimum would take a subgradient there).
+    let sp = (((z.abs()? - &z)? * 0.5)? + (z.abs()?.neg()?.exp()? + 1.0)?.log()?)?;
     sp.mean_all()
 }

@@ -21,6 +21,30 @@ const FX: FixtureFile = FixtureFile::new("week4/lm_rl.safetensors");
 
 const DAY: Day = Day::new("week4", "lm_rl", "src/lm_rl.rs");
 
+/// `steps` full-batch Adam steps (β 0.9 / 0.999, eps 1e-8, no weight decay, as `candle_nn::AdamW`
+/// computes them) on the logistic loss of one example with features `x` and label `y`, from
+/// zero weights, in f64: `(w, b)`.
+fn adam_logistic(x: &[f64], y: f64, steps: usize, lr: f64) -> (Vec<f64>, f64) {
+    let (b1, b2, eps) = (0.9f64, 0.999f64, 1e-8);
+    let n = x.len();
+    // Parameter n is the bias.
+    let (mut p, mut m, mut v) = (vec![0f64; n + 1], vec![0f64; n + 1], vec![0f64; n + 1]);
+    for t in 1..=steps {
+        let z: f64 = x.iter().zip(&p).map(|(a, w)| a * w).sum::<f64>() + p[n];
+        let err = 1.0 / (1.0 + (-z).exp()) - y;
+        for j in 0..=n {
+            let g = if j < n { err * x[j] } else { err };
+            m[j] = b1 * m[j] + (1.0 - b1) * g;
+            v[j] = b2 * v[j] + (1.0 - b2) * g * g;
+            let (mh, vh) = (m[j] / (1.0 - b1.powi(t as i32)), v[j] / (1.0 - b2.powi(t as i32)));
+            p[j] -= lr * mh / (vh.sqrt() + eps);
+        }
+    }
+    let b = p[n];
+    p.truncate(n);
+    (p, b)
+}
+
 pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("kl_rewards", "the KL-penalised reward per token").function("kl_rewards").hint("(logp_policy − logp_ref) · (−β) gives [b, T]; add a [b, T] tensor that is zero except its last column, which is the scores (Tensor::cat of zeros (b, T − 1) and scores.reshape((b, 1)) on dim 1).")
@@ -57,6 +81,24 @@ pub fn exercises() -> Vec<Exercise> {
                 let pos = test.iter().filter(|e| e.1).count() as f64 / test.len() as f64;
                 ctx.note(format!("{} training lines, {} held out ({:.1} % positive); trained in {:.1}s; held-out accuracy {:.1} %", train.len(), test.len(), 100.0 * pos, start.elapsed().as_secs_f64(), 100.0 * acc));
                 ensure(acc >= 0.9, || format!("held-out accuracy {:.1} %, needs ≥ 90 % (always answering \"positive\" scores {:.1} %)", 100.0 * acc, 100.0 * pos))
+            })
+            .check("65 copies of one line, 2 epochs: w and b after Adam's four steps, in f64", |ctx| {
+                // Identical examples make the order irrelevant and every minibatch's gradient the
+                // one example's, so the recipe alone decides the result: minibatches of 64 (two
+                // steps an epoch for 65 examples), the epochs asked for, Adam without weight decay.
+                let (text, lr) = ("to be, or not to be: that is the question".to_string(), 1e-2);
+                let examples = vec![(text.clone(), true); 65];
+                let rm = lm::train_sentiment(&examples, 2, lr, &mut ChaCha8Rng::seed_from_u64(0), &ctx.device).learner()?;
+                let x = crate::compare::to_f64(&lm::trigram_features(std::slice::from_ref(&text), &ctx.device).grader()?)?;
+                let (w, b) = adam_logistic(&x, 1.0, 4, lr);
+                let dev = &ctx.device;
+                let want_w = candle_core::Tensor::new(w.iter().map(|&v| v as f32).collect::<Vec<_>>(), dev).grader()?.reshape((lm::FEATURES, 1)).grader()?;
+                // Four f32 Adam steps of size ≈ lr: rounding stays near 1e-8; one weight-decay step
+                // of 1 would move the weights by ~1e-4, one step more or less by ~1e-2.
+                let tol = Tol { abs: 1e-6, rel: 1e-4 };
+                let candidates = [Candidate { description: "two Adam steps (one per epoch: minibatches larger than 64, or one epoch fewer)", tensor: candle_core::Tensor::new(adam_logistic(&x, 1.0, 2, lr).0.iter().map(|&v| v as f32).collect::<Vec<_>>(), dev).grader()?.reshape((lm::FEATURES, 1)).grader()? }];
+                close_with("w after training", rm.w.as_tensor(), &want_w, tol, &candidates)?;
+                crate::compare::scalar_close("b after training", crate::compare::to_f64(rm.b.as_tensor())?.first().copied().unwrap_or(f64::NAN), b, tol)
             }),
         DAY.exercise("rl_finetune", "KL-penalised RL towards positive text (long)").function("rl_finetune").hint("Per step: sample, score, token_logps of policy and reference, kl_rewards with the detached policy log-probs, reward-to-go (a reverse cumulative sum: a matmul with a triangular ones matrix), subtract its batch mean per position, loss = −mean(logp · advantage).")
             .long()

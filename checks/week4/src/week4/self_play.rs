@@ -62,6 +62,25 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             })
+            .check("ties go to the first optimal move in legal_moves order", |_ctx| {
+                let solver = Solver::new();
+                let table = sp::ValueTable { v: solver.value.iter().map(|(b, &v)| (*b, v as f32)).collect() };
+                let mut rng = ChaCha8Rng::seed_from_u64(0);
+                let mut tied = 0;
+                for b in solver.value.keys() {
+                    if won(b) != 0 || b.iter().all(|&c| c != 0) {
+                        continue;
+                    }
+                    let best = solver.best_moves(b);
+                    if best.len() < 2 {
+                        continue;
+                    }
+                    tied += 1;
+                    let i = sp::choose_move(&table, b, 0.0, &mut rng);
+                    ensure(i == best[0], || format!("in {} the optimal moves {best:?} tie; you chose cell {i}, the first is cell {} (keep a move only if it is strictly better)", show(b), best[0]))?;
+                }
+                ensure(tied > 0, || "the solver found no position with tied optimal moves".into())
+            })
             .check("ε = 1 plays uniformly among the legal moves (chi-square)", |ctx| {
                 let table = sp::ValueTable::default();
                 let b: [i8; 9] = [1, 0, -1, 0, 1, 0, 0, 0, 0]; // O to move, 6 empty cells

@@ -6,6 +6,11 @@
 //! flattened kernel for a convolution, `max` or `mean` for pooling). No element loops: learner
 //! code is compiled in debug mode, candle's kernels are not.
 //!
+//! The day opens with the same idea in `ndarray`, where it can be shown as it is: a window is
+//! not a copy but a *view* with its own strides over the input's buffer (numpy's `as_strided`,
+//! what PyTorch's `unfold` returns). candle has no such view — its `narrow`, `index_select` and
+//! `unfold` copy — so the candle exercises that follow gather the windows instead.
+//!
 //! Rules for the whole day: no `conv1d`, `conv2d`, `max_pool2d`, `avg_pool2d` or `unfold` from
 //! candle (the grader checks your source). `pad_with_zeros` is fine except in `pad2d`, which
 //! reimplements it. Values are f32; make new tensors on `x.device()`.
@@ -15,12 +20,50 @@
 #![allow(unused_variables, unused_imports)] // remove once you have solved a few
 
 use candle_core::{Device, Result, Tensor, D};
+use ndarray::{Array2, ArrayView2, ArrayView4, ShapeBuilder};
+
+/// ## strided_view
+/// The windows of `x` of length `window`, one every `stride` elements, as an `ndarray` view of
+/// shape `[num_windows, window]` (`num_windows = (n - window) / stride + 1`, 0 when
+/// `window > n`) over `x` itself: no element is copied. Element `[o, j]` is `x[o * stride + j]`,
+/// so the view's strides are `[stride, 1]` (ndarray counts strides in elements): consecutive
+/// windows overlap in memory when `stride < window`. Build it with
+/// `ArrayView::from_shape((rows, cols).strides((s, 1)), x)` (`ShapeBuilder::strides`), which
+/// checks that every element lies inside `x`.
+/// Example: `[0, 1, 2, 3, 4]`, window 3, stride 2 → `[[0, 1, 2], [2, 3, 4]]`, reading
+/// `x[2]` twice.
+pub fn strided_view(x: &[f32], window: usize, stride: usize) -> ArrayView2<'_, f32> {
+    todo!()
+}
+
+/// ## windows_2d
+/// Every `kh × kw` window of the matrix `x`, one every `stride = (sh, sw)` rows and columns, as a
+/// view of shape `[oh, ow, kh, kw]` (`oh = (h - kh) / sh + 1`, `ow = (w - kw) / sw + 1`) over
+/// `x`'s buffer: element `[i, j, a, b]` is `x[[i * sh + a, j * sw + b]]`. Take the strides from
+/// `x.strides()` (`[rs, cs]`, in elements) rather than assuming a row-major matrix: a
+/// transposed view (`x.t()`) or every other column (`x.slice(s![.., ..;2])`) has other strides
+/// over the same buffer, and its windows must be that matrix's (strides are not negative here:
+/// ndarray's `from_shape_ptr` refuses negative custom strides). The view's strides are `[sh·rs, sw·cs, rs, cs]`; start it at
+/// `x.as_ptr()` (`ArrayView4::from_shape_ptr`, an `unsafe` promise that every element lies in
+/// `x`'s buffer: check the last window's corner against `x`'s shape first).
+pub fn windows_2d<'a>(x: &ArrayView2<'a, f32>, kernel: (usize, usize), stride: (usize, usize)) -> ArrayView4<'a, f32> {
+    todo!()
+}
+
+/// ## conv2d_single
+/// The cross-correlation of the matrix `x: [h, w]` with the kernel `k: [kh, kw]` at `stride`
+/// (one input and one output channel, no padding): `out[[i, j]] = Σ_a Σ_b x[[i·sh + a, j·sw +
+/// b]] · k[[a, b]]`, of shape `[oh, ow]`. Use `windows_2d`: each output is the sum of one
+/// window multiplied elementwise by `k` (`(&window * &k).sum()`), no copy of the input.
+pub fn conv2d_single(x: &ArrayView2<'_, f32>, k: &ArrayView2<'_, f32>, stride: (usize, usize)) -> Array2<f32> {
+    todo!()
+}
 
 /// ## strided_windows
 /// The windows of `x: [n]` of length `window`, one every `stride` elements, as the rows of a
 /// `[num_windows, window]` matrix with `num_windows = (n - window) / stride + 1`: row `o` is
-/// `x[o * stride .. o * stride + window]`. This is what `torch.Tensor.unfold(0, window, stride)`
-/// and numpy's `as_strided` give as a view. Rules: build the `[num_windows, window]` index
+/// `x[o * stride .. o * stride + window]`: `strided_view` again, but a candle tensor cannot be
+/// a view with overlapping strides, so here the windows are gathered into a new one. Rules: build the `[num_windows, window]` index
 /// matrix `o * stride + j` from `arange` and broadcasting, then gather (`index_select` on the
 /// flattened indices, then `reshape`). No `unfold`.
 /// Example: `[0, 1, 2, 3, 4]`, window 3, stride 2 → `[[0, 1, 2], [2, 3, 4]]`.

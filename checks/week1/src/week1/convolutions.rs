@@ -3,11 +3,12 @@
 //! versions and against candle's own kernels (which the learner may not call).
 
 use crate::cases::FixtureFile;
-use crate::check::Learner;
+use crate::check::{ensure, CheckResult, Fail, Learner};
 use crate::compare::{close, close_with, Candidate, Tol};
 use crate::registry::{Day, Exercise};
 use crate::subject::week1::convolutions as cv;
 use candle_core::{Tensor, D};
+use ndarray::{Array2, IntoDimension};
 
 const FX: FixtureFile = FixtureFile::new("week1/convolutions.safetensors");
 
@@ -28,8 +29,109 @@ const DAY: Day = Day::new("week1", "convolutions", "src/convolutions.rs");
 const NO_KERNELS: &[&str] = &[".conv1d(", ".conv2d(", "conv_transpose", "max_pool", "avg_pool", ".unfold("];
 const NO_KERNELS_OR_PAD: &[&str] = &[".conv1d(", ".conv2d(", "conv_transpose", "max_pool", "avg_pool", ".unfold(", "pad_with_zeros", "pad_with_same"];
 
+/// Every element of `view` must be the element of `buf` at `at(index)`: the same address, not
+/// an equal copy.
+fn is_view_of<D: ndarray::Dimension>(what: &str, view: &ndarray::ArrayView<'_, f32, D>, buf: &[f32], at: impl Fn(&[usize]) -> usize) -> CheckResult {
+    for (idx, v) in view.indexed_iter() {
+        let idx = idx.into_dimension();
+        let k = at(idx.slice());
+        ensure(k < buf.len() && std::ptr::eq(v, &buf[k]), || {
+            format!("{what}: element {:?} is not x's element {k} itself but a copy (or another element): a view reads x's own buffer through strides, it copies nothing", idx.slice())
+        })?;
+    }
+    Ok(())
+}
+
+/// The fixture's f32 values of `t`, in logical order, on the host.
+fn host(t: &Tensor) -> Result<Vec<f32>, Fail> {
+    Ok(crate::compare::to_f64(t)?.into_iter().map(|v| v as f32).collect())
+}
+
 pub fn exercises() -> Vec<Exercise> {
     vec![
+        DAY.exercise("strided_view", "overlapping windows as an ndarray view (no copy)").function("strided_view").hint("n = (len − window) / stride + 1 (0 when window > len); ArrayView2::from_shape((n, window).strides((stride, 1)), x) — ShapeBuilder brings .strides; expect() its Result: every window lies inside x.")
+            .check("vs torch (x.unfold), and every element is x's own", |ctx| {
+                for c in FX.cases(ctx, "strided_windows")? {
+                    let (x, window, stride) = (host(&c.t("x")?)?, c.n("window")?, c.n("stride")?);
+                    let v = cv::strided_view(&x, window, stride);
+                    let want = c.out()?;
+                    ensure(v.dim() == (want.dims()[0], want.dims()[1]), || format!("{}: shape {:?}, expected {:?}", c.label(), v.dim(), want.dims()))?;
+                    let got = Tensor::new(v.iter().copied().collect::<Vec<f32>>(), &ctx.device).on_learner()?.reshape(want.shape()).on_learner()?;
+                    close(&c.label(), &got, &want, Tol::EXACT)?;
+                    is_view_of(&c.label(), &v, &x, |i| i[0] * stride + i[1])?;
+                }
+                Ok(())
+            })
+            .check("edge cases: one window, stride past the window, a window longer than x", |_| {
+                let x: Vec<f32> = (0..7).map(|v| v as f32).collect();
+                for (window, stride, rows) in [(7, 1, 1), (2, 3, 2), (3, 1, 5), (8, 1, 0)] {
+                    let v = cv::strided_view(&x, window, stride);
+                    ensure(v.dim() == (rows, window), || format!("strided_view(0..7, window {window}, stride {stride}): shape {:?}, expected [{rows}, {window}]", v.dim()))?;
+                    is_view_of(&format!("strided_view(0..7, window {window}, stride {stride})"), &v, &x, |i| i[0] * stride + i[1])?;
+                }
+                Ok(())
+            }),
+        DAY.exercise("windows_2d", "2-D windows as a 4-D view, strides taken from the input").function("windows_2d").hint("oh = (h − kh)/sh + 1, ow likewise; (rs, cs) = x.strides(); strides [sh·rs, sw·cs, rs, cs]; unsafe ArrayView4::from_shape_ptr(shape.strides(...), x.as_ptr()) after asserting the last window fits.")
+            .check("a row-major matrix, its transpose and every other column: element [i, j, a, b] is x[[i·sh + a, j·sw + b]] itself", |_| {
+                let buf: Vec<f32> = (0..35).map(|v| v as f32).collect();
+                let x = ndarray::ArrayView2::from_shape((5, 7), &buf).map_err(|e| Fail::Internal(format!("a fixture matrix: {e}")))?;
+                let base = buf.as_ptr();
+                let index_of = |e: &f32| (e as *const f32 as usize - base as usize) / std::mem::size_of::<f32>();
+                for (name, m) in [("x [5, 7]", x.view()), ("x.t() [7, 5]", x.t()), ("every other column of x [5, 4]", x.slice(ndarray::s![.., ..;2]))] {
+                    for (kernel, stride) in [((3, 3), (1, 1)), ((2, 4), (2, 1)), ((1, 2), (3, 2))] {
+                        let v = cv::windows_2d(&m, kernel, stride);
+                        let (h, w) = m.dim();
+                        let want = ((h - kernel.0) / stride.0 + 1, (w - kernel.1) / stride.1 + 1, kernel.0, kernel.1);
+                        let label = format!("windows_2d({name}, kernel {kernel:?}, stride {stride:?})");
+                        ensure(v.dim() == want, || format!("{label}: shape {:?}, expected {want:?}", v.dim()))?;
+                        for ((i, j, a, b), e) in v.indexed_iter() {
+                            let src = &m[[i * stride.0 + a, j * stride.1 + b]];
+                            ensure(std::ptr::eq(e, src), || format!("{label}: element [{i}, {j}, {a}, {b}] holds {e} at buffer position {}, expected x[[{}, {}]] = {src} (position {}); take the strides from x.strides()", index_of(e), i * stride.0 + a, j * stride.1 + b, index_of(src)))?;
+                        }
+                    }
+                }
+                Ok(())
+            }),
+        DAY.exercise("conv2d_single", "a single-channel conv2d over the windows").function("conv2d_single").hint("let win = windows_2d(x, k.dim(), stride); Array2::from_shape_fn((oh, ow), |(i, j)| (&win.slice(s![i, j, .., ..]) * k).sum()).")
+            .check("vs torch (F.conv2d), summed over the input channels", |ctx| {
+                // torch's multi-channel output is the sum over input channels of single-channel
+                // correlations (plus the bias): exactly what conv2d_single computes per pair.
+                for (name, strided) in [("conv2d_minimal", false), ("conv2d", true)] {
+                    for c in FX.cases(ctx, name)? {
+                        let (stride, ok) = if strided { (c.pair("stride")?, c.pair("padding")? == (0, 0) && c.pair("dilation")? == (1, 1)) } else { ((1, 1), true) };
+                        if !ok {
+                            continue;
+                        }
+                        let (x, w, want) = (c.t("x")?, c.t("weight")?, c.out()?);
+                        let (b, cin, h, wd) = x.dims4().grader()?;
+                        let (cout, _, kh, kw) = w.dims4().grader()?;
+                        let (xs, ws) = (host(&x)?, host(&w)?);
+                        let bias = c.opt("bias")?.map(|t| host(&t)).transpose()?;
+                        let mut out = Vec::new();
+                        for bi in 0..b {
+                            for o in 0..cout {
+                                let mut acc: Option<Array2<f32>> = None;
+                                for ci in 0..cin {
+                                    let xm = ndarray::ArrayView2::from_shape((h, wd), &xs[(bi * cin + ci) * h * wd..][..h * wd]).map_err(|e| Fail::Internal(format!("a fixture matrix: {e}")))?;
+                                    let km = ndarray::ArrayView2::from_shape((kh, kw), &ws[(o * cin + ci) * kh * kw..][..kh * kw]).map_err(|e| Fail::Internal(format!("a fixture matrix: {e}")))?;
+                                    let r = cv::conv2d_single(&xm, &km, stride);
+                                    acc = Some(match acc {
+                                        Some(a) if a.dim() == r.dim() => a + r,
+                                        Some(a) => return Err(Fail::Mismatch(format!("{}: conv2d_single gave shapes {:?} and {:?} for the same input shape", c.label(), a.dim(), r.dim()))),
+                                        None => r,
+                                    });
+                                }
+                                let acc = acc.unwrap_or_default();
+                                out.extend(acc.iter().map(|v| v + bias.as_ref().map_or(0.0, |bb| bb[o])));
+                            }
+                        }
+                        let got = Tensor::from_vec(out.clone(), out.len(), &ctx.device).on_learner()?;
+                        ensure(out.len() == want.elem_count(), || format!("{}: {} outputs, expected {} (shape {:?})", c.label(), out.len(), want.elem_count(), want.dims()))?;
+                        close(&c.label(), &got, &want.flatten_all().grader()?, CONV)?;
+                    }
+                }
+                Ok(())
+            }),
         DAY.exercise("strided_windows", "overlapping windows by gathering").function("strided_windows").hint("Row o starts at o * stride: arange_step(0, nw * stride, stride) as a column plus arange(window) as a row is the [nw, window] index matrix; flatten it, index_select on dim 0, reshape.")
             .forbid(NO_KERNELS)
             .check("vs torch (x.unfold)", |ctx| FX.vs_torch(ctx, "strided_windows", Tol::EXACT, |c| cv::strided_windows(&c.t("x")?, c.n("window")?, c.n("stride")?).learner())),

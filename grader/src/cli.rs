@@ -476,6 +476,10 @@ fn grade(w: &'static Week, a: &GradeArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return usage_error(e),
     };
+    // A fresh copy's first grade fetches the datasets it needs (from the mirror, or online).
+    for line in crate::data::prefetch() {
+        eprintln!("{line}");
+    }
     let long = a.long;
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let opts = runner::Options { device: device.to_string(), long, jobs, timeout_scale, record: compare_cpu.then_some("device") };

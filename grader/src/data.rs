@@ -35,8 +35,8 @@ pub enum DataError {
     Io { action: &'static str, path: PathBuf, cause: std::io::Error },
     #[error("{0}")]
     Download(String),
-    #[error("{rel} ({what}) is not in {}: run `just data` (or `cargo grader data`) first", dir.display())]
-    NotFetched { rel: &'static str, what: &'static str, dir: PathBuf },
+    #[error("{rel} ({what}) is not in {} and the grader could not fetch it (not in the mirror {}, and {}): put the file at {}, set CANDLECAMP_DATA_MIRROR to a folder that has it, or download it from {url}", dir.display(), mirror.display(), if *offline { "downloads are off" } else { "the download failed" }, dir.join(rel).display())]
+    NotFetched { rel: &'static str, what: &'static str, dir: PathBuf, mirror: PathBuf, offline: bool, url: &'static str },
     #[error("{} is damaged ({cause}): delete it and run `just data`", path.display())]
     Damaged { path: PathBuf, cause: Box<DataError> },
     #[error("{rel} is not UTF-8: {cause}")]
@@ -248,10 +248,40 @@ pub fn run() -> Result<(), DataError> {
     }
 }
 
+/// Before a grade: fetch every required file that is not yet in `data/` (from the mirror, or
+/// by download when allowed), so that the first grade of a fresh copy just works. Returns a line
+/// per file fetched or still missing; a file that cannot be had is reported again, exactly, by
+/// the exercises that read it.
+pub fn prefetch() -> Vec<String> {
+    let (cache, mirror) = (dir(), mirror());
+    let allow = !offline();
+    let mut lines = Vec::new();
+    for f in ALL.iter().filter(|f| f.required) {
+        let present = std::fs::read(cache.join(f.rel)).is_ok_and(|b| f.checksum.verify(&b).is_ok());
+        if present {
+            continue;
+        }
+        lines.push(match ensure(f, &cache, &mirror, allow) {
+            Ok(Origin::Mirror) => format!("data: {} ({}) copied from {}", f.rel, f.what, mirror.display()),
+            Ok(Origin::Downloaded(u)) => format!("data: {} ({}) downloaded from {u}", f.rel, f.what),
+            Ok(Origin::Cached) => continue,
+            Err(e) => format!("data: {} ({}) could not be fetched: {e}", f.rel, f.what),
+        });
+    }
+    lines
+}
+
 /// Read a file of `data/` after checking it, or say how to get it.
 pub fn read(file: &DataFile) -> Result<Vec<u8>, DataError> {
     let path = dir().join(file.rel);
-    let bytes = std::fs::read(&path).map_err(|_| DataError::NotFetched { rel: file.rel, what: file.what, dir: dir() })?;
+    let bytes = std::fs::read(&path).map_err(|_| DataError::NotFetched {
+        rel: file.rel,
+        what: file.what,
+        dir: dir(),
+        mirror: mirror(),
+        offline: offline(),
+        url: file.urls.first().copied().unwrap_or(""),
+    })?;
     file.checksum.verify(&bytes).map_err(|e| DataError::Damaged { path: path.clone(), cause: Box::new(e) })?;
     Ok(bytes)
 }

@@ -156,24 +156,29 @@ fn dpo_run(ctx: &Ctx) -> Result<(), Fail> {
     ensure(last >= 1.0, || format!("the mean margin reached {last:.3}, needs ≥ 1"))
 }
 
-/// The grader's DPO loop: the reference's summed log-probabilities once, then per step the
-/// policy's, the mean margin, and a `candle_nn::AdamW` step with weight decay 0 on `dpo_ref`.
+/// The grader's DPO loop, written independently of the exercise: one `token_logps` call per
+/// model and step on the chosen answers followed by the rejected ones, the summed log-ratios
+/// split in halves, the mean margin, then one `candle_nn::AdamW` step (weight decay 0) on
+/// `dpo_ref`.
 fn adam_dpo(policy: &lm::CharMlp, reference: &lm::CharMlp, pairs: &[dp::Pair], steps: usize, beta: f64, lr: f64) -> candle_core::Result<Vec<f32>> {
-    use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
-    let prompts: Vec<Vec<u32>> = pairs.iter().map(|p| p.prompt.clone()).collect();
-    let chosen: Vec<Vec<u32>> = pairs.iter().map(|p| p.chosen.clone()).collect();
-    let rejected: Vec<Vec<u32>> = pairs.iter().map(|p| p.rejected.clone()).collect();
-    let rc = reference.token_logps(&prompts, &chosen)?.sum(1)?.detach();
-    let rr = reference.token_logps(&prompts, &rejected)?.sum(1)?.detach();
-    let mut opt = AdamW::new(policy.vars(), ParamsAdamW { lr, weight_decay: 0.0, ..Default::default() })?;
-    let mut margins = Vec::new();
+    use candle_nn::optim::Optimizer;
+    let n = pairs.len();
+    let both: Vec<Vec<u32>> = pairs.iter().map(|p| p.chosen.clone()).chain(pairs.iter().map(|p| p.rejected.clone())).collect();
+    let twice: Vec<Vec<u32>> = pairs.iter().chain(pairs).map(|p| p.prompt.clone()).collect();
+    let sums = |m: &lm::CharMlp| m.token_logps(&twice, &both).and_then(|t| t.sum(1));
+    let fixed = sums(reference)?.detach();
+    let params = candle_nn::optim::ParamsAdamW { weight_decay: 0.0, lr, ..candle_nn::optim::ParamsAdamW::default() };
+    let mut adam = candle_nn::optim::AdamW::new(policy.vars(), params)?;
+    let mut out = Vec::with_capacity(steps);
     for _ in 0..steps {
-        let pc = policy.token_logps(&prompts, &chosen)?.sum(1)?;
-        let pr = policy.token_logps(&prompts, &rejected)?.sum(1)?;
-        margins.push((((&pc - &rc)? - (&pr - &rr)?)? * beta)?.mean_all()?.to_scalar::<f32>()?);
-        opt.backward_step(&dpo_ref(&pc, &pr, &rc, &rr, beta)?)?;
+        let now = sums(policy)?;
+        let (w, l) = (now.narrow(0, 0, n)?, now.narrow(0, n, n)?);
+        let (rw, rl) = (fixed.narrow(0, 0, n)?, fixed.narrow(0, n, n)?);
+        let ratio = (now.detach() - &fixed)?;
+        out.push(((ratio.narrow(0, 0, n)? - ratio.narrow(0, n, n)?)?.mean_all()? * beta)?.to_scalar::<f32>()?);
+        adam.backward_step(&dpo_ref(&w, &l, &rw, &rl, beta)?)?;
     }
-    Ok(margins)
+    Ok(out)
 }
 
 fn dpo_ref(

@@ -30,8 +30,23 @@ list *week:
     cargo run -q -p grader -- list {{week}}
 
 # Print an exercise's hint and book page
-hint id:
-    cargo run -q -p grader -- hint {{id}}
+hint id *args:
+    cargo run -q -p grader -- hint {{id}} {{args}}
+
+# The first exercise you have not passed yet: file:line, what it asks, the book (--open: $EDITOR)
+next *args:
+    cargo run -q -p grader -- next {{args}}
+
+# Leave an exercise for later (`next` passes over it), or bring it back
+skip id:
+    cargo run -q -p grader -- skip {{id}}
+
+unskip id:
+    cargo run -q -p grader -- unskip {{id}}
+
+# The reference solution of an exercise, once it has passed in this copy
+solution id:
+    cargo run -q -p grader -- solution {{id}}
 
 # The whole test suite: unit + fault tests, reference passes, stubs not started, drift, fixtures, learner copy
 test:

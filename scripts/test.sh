@@ -45,8 +45,8 @@ learner_copy() {
   rm -rf "$target"
   mkdir -p "$target"
   if [ -d "$ROOT/target/debug" ]; then cp -a "$ROOT/target/debug" "$target/debug"; fi
-  # The copy fills its own data/ the way a learner does (`just data`), from the same mirror.
-  (cd "$dir" && CANDLECAMP_DATA_MIRROR="${CANDLECAMP_DATA_MIRROR:-$ROOT/../shared/data}" CARGO_TARGET_DIR="$target" cargo run -q -p grader -- data | tail -1) || return 1
+  # A newcomer's first steps; the first grade fills the copy's data/ from the mirror by itself.
+  (cd "$dir" && CANDLECAMP_DATA_MIRROR="${CANDLECAMP_DATA_MIRROR:-$ROOT/../shared/data}" newcomer "$target") || return 1
   (cd "$dir" && for w in $(weeks); do
     CARGO_TARGET_DIR="$target" cargo run -q -p grader -- grade "$w" --expect not-started | tail -1 || exit 1
     # reset finds the pristine stubs dist shipped (.candlecamp/stubs): on a stub it changes nothing.
@@ -56,6 +56,31 @@ learner_copy() {
   local rc=$?
   rm -rf "$(dirname "$dir")" "$target"
   return $rc
+}
+
+# A newcomer on a fresh learner copy (run in it): the first grade of week1 fetches the datasets
+# and has no error rows; next, skip and unskip; solution refused before a pass; one exercise
+# solved by writing its solution into the stub; then it passes and its solution is shown.
+newcomer() {
+  local target="$1" g out start
+  g() { CARGO_TARGET_DIR="$target" cargo run -q -p grader -- "$@"; }
+  [ -z "$(ls data | grep -v README)" ] || { echo "a fresh copy should start with an empty data/"; return 1; }
+  start=$(date +%s)
+  out=$(g grade week1 --json 2>/dev/null)
+  echo "$out" | grep -q '"error": 0' || { echo "$out" | grep -B2 -A3 '"status": "error"' | head -20; echo "first grade of a fresh copy has error rows"; return 1; }
+  echo "newcomer: first grade of week1 on a fresh copy: no error rows, data fetched, $(( $(date +%s) - start ))s (build included)"
+  g next week1 | grep -q '^next: week1.arrays.ones' || { g next week1; return 1; }
+  g skip week1.arrays.ones >/dev/null && g list week1 | grep -q 'week1.arrays.ones.*\[skipped by you\]' || return 1
+  g next week1 | grep -q '^next: week1.arrays.sum' || { echo "next does not pass over a skipped exercise"; return 1; }
+  g unskip week1.arrays.ones >/dev/null || return 1
+  if g solution week1.arrays.ones >/dev/null; then echo "solution shown before the exercise passed"; return 1; fi
+  sed -i '/pub fn ones(/,/todo!()/ s/todo!()/Tensor::arange(0f32, n as f32, dev)?.affine(0.0, 1.0)/' weeks/week1/src/arrays.rs
+  g grade week1 ones | grep -q 'week1.arrays.ones .*passed' || { g grade week1 ones; return 1; }
+  g solution week1.arrays.ones | grep -q 'affine' || { g solution week1.arrays.ones; return 1; }
+  g next week1 | grep -q '^next: week1.arrays.sum' || return 1
+  g hint week1.arrays.ones | grep -q 'arange' || return 1
+  g reset week1.arrays.ones >/dev/null || return 1
+  echo "newcomer: next, skip, unskip, solution (refused, then shown after the pass), hint and reset behave"
 }
 
 # Drills on a learner copy: a syntax error in week1 stops no other week from building and

@@ -64,6 +64,20 @@ enum Cmd {
     List { week: Option<String> },
     /// Print the hint and the book page of an exercise.
     Hint { id: String },
+    /// The first exercise you have not passed yet (passing over the ones you skipped): its file
+    /// and line, what it asks, where to read about it. `--open` opens it in $EDITOR.
+    Next {
+        week: Option<String>,
+        #[arg(long)]
+        open: bool,
+    },
+    /// Leave an exercise for later: `next` passes over it (it still grades, and still counts as
+    /// unfinished).
+    Skip { id: String },
+    /// Undo `skip`.
+    Unskip { id: String },
+    /// The reference solution of an exercise, once it has passed in this copy.
+    Solution { id: String },
     /// Put one exercise's stub back (only its function or type), after a timestamped backup of
     /// your file in .candlecamp/backups/.
     Reset {
@@ -138,6 +152,9 @@ enum Cmd {
         dir: PathBuf,
         #[arg(long)]
         force: bool,
+        /// Leave the reference solutions out (`grader solution` then says so): for graded courses.
+        #[arg(long)]
+        no_solutions: bool,
     },
     #[command(name = "__child", hide = true)]
     Child {
@@ -254,6 +271,10 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
         },
         Cmd::List { week } => list(week.as_deref()),
         Cmd::Hint { id } => hint(&id),
+        Cmd::Next { week, open } => next(week.as_deref(), open),
+        Cmd::Skip { id } => skip(&id, true),
+        Cmd::Unskip { id } => skip(&id, false),
+        Cmd::Solution { id } => solution(&id),
         Cmd::Reset { id, file } => reset(&id, file),
         Cmd::Watch { week, debounce, grader_bin } => match resolve_week(&week) {
             Ok(w) => crate::watch::run(w, debounce, grader_bin.as_deref()),
@@ -294,9 +315,14 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
         },
         Cmd::Bench { filter, device, seconds } => launch_bench(filter.as_deref(), &device, seconds),
         Cmd::Data => crate::data::run().map(|()| ExitCode::SUCCESS).unwrap_or_else(|e| failure("data", e)),
-        Cmd::Dist { dir, force } => match dist::run(&dir, force) {
+        Cmd::Dist { dir, force, no_solutions } => match dist::run(&dir, force, !no_solutions) {
             Ok(n) => {
-                println!("dist: wrote {n} files to {} (no solutions/)", dir.display());
+                let carried = if no_solutions {
+                    "no reference solutions at all"
+                } else {
+                    "the reference solutions only compressed inside the grader, for `grader solution` after a pass"
+                };
+                println!("dist: wrote {n} files to {} (no solutions/; {carried})", dir.display());
                 ExitCode::SUCCESS
             }
             Err(e) => failure("dist", e),
@@ -596,6 +622,172 @@ fn remember(week: &str, graded: &[ExerciseReport]) {
     }
     let _ = std::fs::create_dir_all(path.parent().unwrap());
     let _ = std::fs::write(&path, serde_json::to_vec_pretty(&all).unwrap());
+    crate::progress::record_passed(graded.iter().filter(|r| r.status == Status::Passed).map(|r| r.id.as_str()));
+}
+
+/// The last recorded status of every exercise of `week`.
+fn last_results(week: &str) -> Vec<ExerciseReport> {
+    std::fs::read(last_results_path(week)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+}
+
+/// The command a learner types here to run the grader (`just` once setup.sh installed it).
+fn command_prefix() -> &'static str {
+    if hint_command().starts_with("just") {
+        "just"
+    } else {
+        "cargo grader"
+    }
+}
+
+fn next(week: Option<&str>, open: bool) -> ExitCode {
+    let weeks: Vec<&Week> = match week {
+        Some(name) => match resolve_week(name) {
+            Ok(w) => vec![w],
+            Err(e) => return usage_error(e),
+        },
+        None => registry::weeks().iter().filter(|w| !w.hidden).collect(),
+    };
+    let skipped = crate::progress::skipped();
+    // Short exercises first; the long training targets once every short one has passed.
+    for long in [false, true] {
+        for w in &weeks {
+            let last = last_results(w.name);
+            for e in w.exercises().into_iter().filter(|e| e.long == long && !e.pretrained) {
+                let status = last.iter().find(|r| r.id == e.id).map(|r| r.status);
+                if status == Some(Status::Passed) || skipped.contains(e.id) {
+                    continue;
+                }
+                print!("{}", next_text(w, &e, status));
+                if open {
+                    return open_in_editor(&e);
+                }
+                return ExitCode::SUCCESS;
+            }
+        }
+    }
+    if skipped.is_empty() {
+        println!("{}", paint(report::GREEN, "every exercise has passed: well done."));
+    } else {
+        println!(
+            "every exercise has passed except the {} you skipped: {} (`grader unskip ID` brings one back)",
+            skipped.len(),
+            skipped.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// What `grader next` prints for exercise `e` of week `w`.
+pub fn next_text(w: &Week, e: &Exercise, status: Option<Status>) -> String {
+    let file = subject::learner_file(e);
+    let name = e.id.rsplit('.').next().unwrap_or(e.id);
+    let found = std::fs::read_to_string(root().join(&file)).ok().and_then(|src| crate::reset::where_is(&src, name, e.function));
+    let (line, doc) = found.unwrap_or((1, String::new()));
+    let status = status.map(|s| s.label()).unwrap_or("not graded yet");
+    let mut out = format!("next: {} — {}  ({status})\n  {file}:{line}\n", paint(BOLD, e.id), e.title);
+    if !doc.is_empty() {
+        out.push('\n');
+        for l in doc.lines() {
+            if l.is_empty() {
+                out.push('\n');
+            } else {
+                out.push_str(&format!("  {}\n", paint(DIM, l)));
+            }
+        }
+    }
+    let p = command_prefix();
+    out.push_str(&format!(
+        "\n  read   {}\n  grade  {p} grade {} {name}\n  hint   {p} hint {}\n  skip   {p} skip {}\n",
+        crate::book::page_location(&root(), &e.page),
+        w.name,
+        e.id,
+        e.id
+    ));
+    out
+}
+
+/// `$EDITOR` at the exercise's line (`+LINE FILE`; VS Code's `-g FILE:LINE`).
+fn open_in_editor(e: &Exercise) -> ExitCode {
+    let Some(editor) = std::env::var_os("EDITOR").filter(|v| !v.is_empty()) else {
+        return usage_error("--open needs $EDITOR (for example EDITOR=vim or EDITOR=\"code --wait\")");
+    };
+    let file = subject::learner_file(e);
+    let name = e.id.rsplit('.').next().unwrap_or(e.id);
+    let line = std::fs::read_to_string(root().join(&file)).ok().and_then(|src| crate::reset::where_is(&src, name, e.function)).map(|(l, _)| l).unwrap_or(1);
+    let editor = editor.to_string_lossy().to_string();
+    let mut words = editor.split_whitespace();
+    let program = words.next().unwrap_or("vi");
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(words);
+    let path = root().join(&file);
+    if program.ends_with("code") || program.ends_with("codium") {
+        cmd.arg("-g").arg(format!("{}:{line}", path.display()));
+    } else {
+        cmd.arg(format!("+{line}")).arg(&path);
+    }
+    match cmd.status() {
+        Ok(s) if s.success() => ExitCode::SUCCESS,
+        Ok(s) => failure("next --open", anyhow::anyhow!("{editor} exited with {s}")),
+        Err(err) => failure("next --open", anyhow::anyhow!("cannot run {editor}: {err}")),
+    }
+}
+
+fn skip(id: &str, on: bool) -> ExitCode {
+    if registry::find_exercise(id).filter(|(w, _)| !w.hidden).is_none() {
+        return unknown_exercise(id);
+    }
+    match crate::progress::set_skipped(id, on) {
+        Ok(changed) => {
+            let what = match (on, changed) {
+                (true, true) => "skipped: `next` passes over it; it still grades and counts as unfinished",
+                (true, false) => "was already skipped",
+                (false, true) => "is back: `next` shows it again when it comes up",
+                (false, false) => "was not skipped",
+            };
+            println!("{id} {what}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => failure("skip", anyhow::Error::new(e).context("cannot write .candlecamp/state/skipped")),
+    }
+}
+
+fn solution(id: &str) -> ExitCode {
+    let Some((w, e)) = registry::find_exercise(id).filter(|(w, _)| !w.hidden) else {
+        return unknown_exercise(id);
+    };
+    let passed = crate::progress::ever_passed().contains(id) || last_results(w.name).iter().any(|r| r.id == id && r.status == Status::Passed);
+    let name = id.rsplit('.').next().unwrap_or(id);
+    if !passed {
+        println!(
+            "{id} has not passed in this copy yet: its reference solution is shown once it has (`{} grade {} {name}`; stuck? `{} {id}`).",
+            command_prefix(),
+            w.name,
+            hint_command()
+        );
+        return ExitCode::FAILURE;
+    }
+    let text = if root().join("solutions").is_dir() {
+        match crate::bundle::from_solutions(&root(), w.dir, &e) {
+            Ok(t) => t,
+            Err(err) => return failure("solution", err),
+        }
+    } else {
+        match crate::bundle::lookup(id) {
+            Some(t) => t,
+            None if !crate::bundle::carried() => {
+                println!("this copy of the course carries no reference solutions (your instructors made it with --no-solutions)");
+                return ExitCode::FAILURE;
+            }
+            None => return failure("solution", anyhow::anyhow!("the solutions compiled into this grader have none for {id}")),
+        }
+    };
+    println!(
+        "{} — the reference solution (compare it with yours in {}; helpers of the reference file are not shown)\n",
+        paint(BOLD, id),
+        subject::learner_file(&e)
+    );
+    println!("{text}");
+    ExitCode::SUCCESS
 }
 
 /// `--expect`: every exercise must have `want` (CI: the reference passes, the stubs are untouched).
@@ -630,6 +822,7 @@ fn list(week: Option<&str>) -> ExitCode {
 /// week's last results).
 pub fn list_text(weeks: &[&Week], last: impl Fn(&str) -> Vec<ExerciseReport>) -> String {
     let mut out = String::new();
+    let skipped = crate::progress::skipped();
     for w in weeks {
         let last = last(w.name);
         let status_of = |id: &str| last.iter().find(|r| r.id == id).map(|r| r.status.label()).unwrap_or("not graded yet");
@@ -638,7 +831,8 @@ pub fn list_text(weeks: &[&Week], last: impl Fn(&str) -> Vec<ExerciseReport>) ->
         let width = exs.iter().map(|e| e.id.len()).max().unwrap_or(0);
         for e in &exs {
             let long = if e.long && !e.title.contains("--long") { " (--long)" } else { "" };
-            out.push_str(&format!("  {:<width$}  {:<16} {}{long}\n", e.id, status_of(e.id), e.title));
+            let skip = if skipped.contains(e.id) { "  [skipped by you]" } else { "" };
+            out.push_str(&format!("  {:<width$}  {:<16} {}{long}{skip}\n", e.id, status_of(e.id), e.title));
         }
     }
     out

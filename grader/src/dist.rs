@@ -26,7 +26,7 @@ pub fn shipped(rel: &str) -> bool {
 
 /// Write the learner's copy into `dir`. A `dir` that is not empty (without `force`) or that lies
 /// inside this repository is a [`Usage`] error; everything else that fails is an I/O failure.
-pub fn run(dir: &Path, force: bool) -> anyhow::Result<usize> {
+pub fn run(dir: &Path, force: bool, with_solutions: bool) -> anyhow::Result<usize> {
     let root = crate::root().canonicalize().with_context(|| crate::root().display().to_string())?;
     if dir.exists() && std::fs::read_dir(dir).with_context(|| dir.display().to_string())?.next().is_some() && !force {
         return Err(Usage(format!("{} is not empty; pass --force to write into it anyway", dir.display())).into());
@@ -62,6 +62,15 @@ pub fn run(dir: &Path, force: bool) -> anyhow::Result<usize> {
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
         std::fs::write(&to, text).with_context(|| format!("cannot write {}", to.display()))?;
         n += 1;
+    }
+    // The reference solutions, compressed into the grader the copy builds (`grader solution`);
+    // empty for --no-solutions. A copy of a copy keeps what its grader carried.
+    let bundle = dir.join("grader/solutions.bin");
+    if root.join("solutions").is_dir() {
+        let bytes = if with_solutions { crate::bundle::build(&root)? } else { Vec::new() };
+        std::fs::write(&bundle, bytes).with_context(|| format!("cannot write {}", bundle.display()))?;
+    } else if !with_solutions {
+        std::fs::write(&bundle, b"").with_context(|| format!("cannot write {}", bundle.display()))?;
     }
     Ok(n)
 }

@@ -13,6 +13,7 @@
 
 pub mod bench;
 pub mod book;
+pub mod bundle;
 pub mod cases;
 pub mod check;
 pub mod child;
@@ -27,6 +28,7 @@ pub mod launch;
 pub mod mutants;
 pub mod parity;
 pub mod picture;
+pub mod progress;
 pub mod registry;
 pub mod report;
 pub mod reset;

@@ -222,6 +222,36 @@ fn locate(src: &str, ex_name: &str, function: Option<&str>) -> anyhow::Result<(S
     Err(anyhow!("found no type or function named {ex_name}{}, nor a `## {ex_name}` section", function.map(|f| format!(" or {f}")).unwrap_or_default()))
 }
 
+/// Where exercise `ex_name` starts in `src` and what it says: the 1-based line of its first item
+/// and its doc comment (the `/// ## name` section, markers stripped), as `grader next` shows
+/// them. `None` when the file has neither the heading nor an item reset would find.
+pub fn where_is(src: &str, ex_name: &str, function: Option<&str>) -> Option<(usize, String)> {
+    let lines: Vec<&str> = src.lines().collect();
+    let heading = format!("## {ex_name}");
+    if let Some(h) = lines.iter().position(|l| l.trim().strip_prefix("///").is_some_and(|t| t.trim() == heading)) {
+        let mut k = h;
+        let mut doc = Vec::new();
+        while k < lines.len() && lines[k].trim().starts_with("///") {
+            doc.push(lines[k].trim().trim_start_matches("///").strip_prefix(' ').unwrap_or(lines[k].trim().trim_start_matches("///")).to_string());
+            k += 1;
+        }
+        while k < lines.len() && (lines[k].trim().starts_with("#[") || lines[k].trim().starts_with("//")) {
+            k += 1;
+        }
+        return Some((k + 1, doc.join("\n")));
+    }
+    let (_, items) = locate(src, ex_name, function).ok()?;
+    let first = items.first()?;
+    Some((src[..first.start].matches('\n').count() + 1, String::new()))
+}
+
+/// The text of the items that make up exercise `ex_name` in `src` (its function, or its type's
+/// items), as `grader solution` prints them from a reference file.
+pub fn item_texts(src: &str, ex_name: &str, function: Option<&str>) -> anyhow::Result<Vec<String>> {
+    let (_, items) = locate(src, ex_name, function)?;
+    Ok(items.iter().map(|it| src[it.start..it.end].to_string()).collect())
+}
+
 /// Which of `exercises` (each its name and function, as `reset` finds them) has an item that
 /// spans byte `at` of `src`: the exercise a compiler error sits in.
 pub fn exercise_at(src: &str, exercises: &[(&str, Option<&str>)], at: usize) -> Option<usize> {

@@ -16,6 +16,8 @@ fn settings() -> insta::Settings {
     unsafe { std::env::set_var("CANDLECAMP_ROOT", &root) };
     let mut s = insta::Settings::clone_current();
     s.add_filter(r"\bsolutions/", "weeks/");
+    // The command shown is `just …` where just is on the PATH, `cargo grader …` before.
+    s.add_filter(r"\bcargo grader\b", "just");
     s
 }
 
@@ -138,6 +140,36 @@ fn grader_hint() {
         let (_, e) = grader::registry::find_exercise("week1.arrays.cumsum").unwrap();
         insta::assert_snapshot!(grader::cli::hint_text(&e, "book/src/week1/arrays.md#cumsum"));
     });
+}
+
+#[test]
+fn grader_next() {
+    settings().bind(|| {
+        // next reads the exercise's file under the root: give the snapshot root a copy of it.
+        let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let root = std::path::PathBuf::from(std::env::var_os("CANDLECAMP_ROOT").unwrap());
+        for base in ["weeks", "solutions"] {
+            let rel = format!("{base}/week1/src/arrays.rs");
+            std::fs::create_dir_all(root.join(&rel).parent().unwrap()).unwrap();
+            std::fs::copy(here.join("weeks/week1/src/arrays.rs"), root.join(&rel)).unwrap();
+        }
+        let (w, e) = grader::registry::find_exercise("week1.arrays.cumsum").unwrap();
+        let text = grader::cli::next_text(w, &e, Some(Status::Failed));
+        // The line number moves with the file; the rest is what a learner reads.
+        let text = regex_free_line(&text);
+        insta::assert_snapshot!(text);
+    });
+}
+
+/// `weeks/week1/src/arrays.rs:NN` → `weeks/week1/src/arrays.rs:LINE`.
+fn regex_free_line(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.trim_start().strip_prefix("weeks/week1/src/arrays.rs:") {
+            Some(_) => "  weeks/week1/src/arrays.rs:LINE".to_string(),
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]

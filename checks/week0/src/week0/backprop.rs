@@ -119,6 +119,15 @@ pub fn exercises() -> Vec<Exercise> {
                     close(&format!("d{name}"), got, &fx.get(&format!("bn_steps.d.{name}"))?, GRAD)?;
                 }
                 Ok(())
+            })
+            .check("nearly constant features (variance ≪ eps): dhprebn vs the chain rule in f64", |ctx| {
+                let gamma = t(ctx, "gamma")?;
+                let dy = t(ctx, "d.hpreact")?;
+                let (n, d) = dy.dims2().grader()?;
+                let x = crate::independent::nearly_constant_columns(n, d, 1e-3, &ctx.device)?;
+                let g = bp::batchnorm_steps(&x, &gamma, &dy, 1e-5).learner()?;
+                let (want, _, _) = crate::independent::batchnorm_rows_backward(&x, &gamma.flatten_all().grader()?, &dy, 1e-5)?;
+                close("dhprebn", &g.hprebn, &want, NEAR_CONSTANT)
             }),
         DAY.exercise("embedding_backward", "embedding: scatter-add into the table").function("embedding_backward").forbid(NO_AUTOGRAD).hint("Tensor::zeros((vocab, n_embd))?.index_add(&x.flatten_all()?, &demb.reshape(((), n_embd))?, 0): rows used several times add up.")
             .check("dC vs torch", |ctx| {

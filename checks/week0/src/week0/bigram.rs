@@ -100,6 +100,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let a = bg::sample_names_rng(&p, 4000, &mut ChaCha8Rng::seed_from_u64(5)).learner()?;
                 let b = bg::sample_names_rng(&p, 4000, &mut ChaCha8Rng::seed_from_u64(5)).learner()?;
                 ensure(a == b, || "the same seed gave different names".into())?;
+                ensure(a.len() == 4000, || format!("asked for 4000 names, got {}", a.len()))?;
                 let mut counts = vec![0u64; 27];
                 for name in &a {
                     counts[name.chars().next().map(crate::subject::week0::util::stoi).unwrap_or(0)] += 1;

@@ -167,7 +167,15 @@ pub fn exercises() -> Vec<Exercise> {
             .check("values vs torch (float64) on 40 random graphs", |ctx| check_values(ctx, "graph"))
             .check("values of the reused-node graphs", |ctx| check_values(ctx, "reuse")),
         DAY.exercise("backward", "backward(): topological order and the chain rule").hint("Build the topological order with a depth-first search (push a node after its children; skip visited nodes by Rc::as_ptr), set the output's grad to 1, walk the order backwards and add g · local derivative to each child's grad.")
-            .check("gradients vs torch autograd (float64) on 40 random graphs", |ctx| check_grads(ctx, "graph")),
+            .check("gradients vs torch autograd (float64) on 40 random graphs", |ctx| check_grads(ctx, "graph"))
+            .check("relu at exactly 0 passes no gradient (PyTorch's convention), at 0.5 all of it", |_| {
+                for (x, want) in [(0.0, 0.0), (0.5, 1.0), (-0.5, 0.0)] {
+                    let a = Value::new(x);
+                    a.relu().backward();
+                    scalar_close(&format!("d relu(a) / da at a = {x}"), a.grad(), want, F64)?;
+                }
+                Ok(())
+            }),
         DAY.exercise("reuse", "gradients accumulate over every use of a node").hint("a + a gives a the gradient 2, a * a gives 2a: each use adds its share (+=). Copy the children's data into locals before borrow_mut: in a * a both children are the same RefCell.")
             .check("a + a, a * a, a*a + a and longer graphs vs torch", |ctx| check_grads(ctx, "reuse"))
             .check("a leaf shared by two outputs collects both gradients (backward does not reset)", |_| {

@@ -113,6 +113,8 @@ pub fn exercises() -> Vec<Exercise> {
                 scalar_close("std(W2)", std(&p.w2)?, 0.01, Tol { abs: 0.0, rel: 0.1 })?;
                 // 200 draws: relative standard error ≈ 1/√400 = 5 %, band 25 %.
                 scalar_close("std(b1)", std(&p.b1)?, 0.01, Tol { abs: 0.0, rel: 0.25 })?;
+                // 270 draws of N(0, 1): relative standard error ≈ 4.3 %, band 25 %.
+                scalar_close("std(C) (the embedding table is N(0, 1))", std(&p.c)?, 1.0, Tol { abs: 0.0, rel: 0.25 })?;
                 ensure(to_f64(&p.b2)?.iter().all(|&v| v == 0.0), || "b2 must start at zero".into())
             })
             .check("initial loss on 2,000 training examples is ln 27 ± 0.05", |ctx| {
@@ -143,6 +145,25 @@ pub fn exercises() -> Vec<Exercise> {
                 // The fixture's eval output uses the running statistics after the training-mode step.
                 let y = m::batchnorm_eval(&fx.get("bn.x")?, &fx.get("bn.gamma")?, &fx.get("bn.beta")?, &fx.get("bn.new_running_mean")?, &fx.get("bn.new_running_var")?, 1e-5).learner()?;
                 close("y (eval mode)", &y, &fx.get("bn.y_eval")?, Tol { abs: 2e-5, rel: 1e-5 })
+            })
+            .check("nearly constant features (variance ≪ eps), both modes, vs BatchNorm in f64", |ctx| {
+                // Each feature varies by 1e-3 over the batch (variance ~1e-7): eps = 1e-5 decides
+                // the scale, so a wrong eps is off by ~30 % and var − eps has no square root.
+                let fx = FX.open(ctx)?;
+                let (gamma, beta) = (fx.get("bn.gamma")?, fx.get("bn.beta")?);
+                let d = gamma.elem_count();
+                let x = crate::independent::nearly_constant_columns(32, d, 1e-3, &ctx.device)?;
+                let (y, _, rv) = m::batchnorm_train(&x, &gamma, &beta, &fx.get("bn.running_mean")?, &fx.get("bn.running_var")?, 0.1, 1e-5).learner()?;
+                let want = crate::independent::batchnorm_rows(&x, &gamma.flatten_all().grader()?, &beta.flatten_all().grader()?, 1e-5)?;
+                // x − mean keeps ~5 digits in f32 here; outputs are O(0.3): 1e-4 absolute.
+                close("y (training mode, nearly constant x)", &y, &want, Tol { abs: 1e-4, rel: 0.0 })?;
+                // Evaluation with the batch's own mean and (biased) variance as running
+                // statistics: the same output, so eps decides it there too.
+                let mean = x.mean_keepdim(0).grader()?;
+                let var = x.broadcast_sub(&mean).grader()?.sqr().grader()?.mean_keepdim(0).grader()?;
+                let (mean, var) = (mean.reshape(rv.shape()).grader()?, var.reshape(rv.shape()).grader()?);
+                let y = m::batchnorm_eval(&x, &gamma, &beta, &mean, &var, 1e-5).learner()?;
+                close("y (eval mode, running statistics of a nearly constant batch)", &y, &want, Tol { abs: 1e-4, rel: 0.0 })
             }),
         DAY.exercise("train_long", "train the MLP to dev loss ≤ 2.2 (--long)").function("train_mlp").hint("AdamW (lr ~3e-3, decayed) with minibatches of a few hundred examples for ~20k steps, or SGD lr 0.1 → 0.01 over 200k steps as in the lecture.")
             .long()

@@ -53,6 +53,11 @@ pub fn exercises() -> Vec<Exercise> {
             .check("vs torch.softmax (including logits of magnitude 1000)", |ctx| {
                 // One exp and one division per element, sums of ≤ 27 terms: a few f32 ulps.
                 FX.vs_torch(ctx, "softmax", Tol::F32, |c| nb::softmax(&c.t("x")?).learner())
+            })
+            .check("rows that span ±1000 (only the row maximum is a safe shift) vs softmax in f64", |ctx| {
+                let x = Tensor::new(&[[1000f32, 0.0, -1000.0, 999.0], [-1000.0, -999.0, -998.0, -2000.0], [3.0, 1.0, 0.5, -2.0]], &ctx.device).grader()?;
+                let want = crate::independent::softmax_last(&x)?;
+                close("softmax of rows spanning ±1000", &nb::softmax(&x).learner()?, &want, Tol::F32)
             }),
         DAY.exercise("loss", "cross-entropy by row indexing, and its gradient")
             .function("nll_loss")
@@ -70,6 +75,24 @@ pub fn exercises() -> Vec<Exercise> {
                 // Gradient entries are (p - onehot)/M, magnitudes ~1e-4..1e-2; f32 rounding of
                 // the softmax and the sums leaves ~1e-9 absolute error.
                 close("dloss/dW", g, &fx.get("neural.grad")?, Tol { abs: 1e-7, rel: 1e-4 })
+            })
+            .check("W scaled to logits of ±1000 (only the row maximum is a safe shift) vs log-softmax in f64", |ctx| {
+                let fx = FX.open(ctx)?;
+                let w = (fx.get("neural.W")? * 300.0).grader()?;
+                let (xs, ys) = (indices(ctx, FX, "neural.xs")?, indices(ctx, FX, "neural.ys")?);
+                let loss = nb::nll_loss(&w, &xs, &ys).learner()?;
+                // The grader's loss in f64: ln p[y] = l[y] − max − ln Σ exp(l − max) per row of W
+                // (a softmax would underflow to 0 for these logits; its logarithm does not).
+                let wv = crate::compare::to_f64(&w)?;
+                let logp = |x: usize, y: usize| {
+                    let row = &wv[x * 27..x * 27 + 27];
+                    let m = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                    row[y] - m - row.iter().map(|l| (l - m).exp()).sum::<f64>().ln()
+                };
+                let (xv, yv) = (crate::compare::to_f64(&xs)?, crate::compare::to_f64(&ys)?);
+                let want = -xv.iter().zip(&yv).map(|(&x, &y)| logp(x as usize, y as usize)).sum::<f64>() / xv.len() as f64;
+                // Losses in the hundreds, sums of ~2,000 terms in f32: 1e-4 relative.
+                crate::compare::scalar_close("nll_loss with logits of ±1000", crate::compare::to_f64(&loss)?.first().copied().unwrap_or(f64::NAN), want, Tol { abs: 1e-3, rel: 1e-4 })
             }),
         DAY.exercise("train", "gradient descent to the counting model's loss").function("train").hint("Var::from_tensor(&randn(rng, &[27, 27], 1.0, dev)?); each step: loss = nll_loss(..), grads = loss.backward()?, w.set(&(w.as_tensor() - (grads.get(&w).unwrap() * lr)?)?). lr = 50 and a few hundred steps.")
             .forbid(NO_NN)

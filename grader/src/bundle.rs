@@ -1,0 +1,53 @@
+//! The reference solutions a learner's copy carries for `grader solution`: every exercise's
+//! items (its function, or its type's items) from `solutions/`, as gzip-compressed JSON that
+//! `grader dist` writes into the copy's `grader/solutions.bin`, which the grader compiles in
+//! (`include_bytes!`). This repository's own `grader/solutions.bin` is empty: instructors read
+//! `solutions/` directly. `grader dist --no-solutions` leaves it empty (graded courses).
+
+use anyhow::Context;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::Path;
+
+/// The bundle compiled into this grader (empty in the instructors' repository and in a copy
+/// made with `--no-solutions`).
+static BUNDLE: &[u8] = include_bytes!("../solutions.bin");
+
+/// The reference items of `ex`, markers removed, read from `root/solutions/`.
+pub fn from_solutions(root: &Path, week_dir: &str, ex: &crate::registry::Exercise) -> anyhow::Result<String> {
+    let path = root.join("solutions").join(week_dir).join(ex.file);
+    let src = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+    let name = ex.id.rsplit('.').next().unwrap_or(ex.id);
+    let items = crate::reset::item_texts(&src, name, ex.function)?;
+    let text = items.join("\n\n");
+    Ok(text.lines().filter(|l| !l.trim().starts_with("// BEGIN SOLUTION") && l.trim() != "// END SOLUTION").collect::<Vec<_>>().join("\n"))
+}
+
+/// Every visible exercise's reference items, gzip-compressed JSON.
+pub fn build(root: &Path) -> anyhow::Result<Vec<u8>> {
+    let mut all = BTreeMap::new();
+    for w in crate::registry::weeks().iter().filter(|w| !w.hidden) {
+        for ex in w.exercises() {
+            all.insert(ex.id.to_string(), from_solutions(root, w.dir, &ex).with_context(|| format!("the solution of {}", ex.id))?);
+        }
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&serde_json::to_vec(&all)?)?;
+    Ok(gz.finish()?)
+}
+
+/// Whether this grader carries solutions.
+pub fn carried() -> bool {
+    !BUNDLE.is_empty()
+}
+
+/// The reference solution of `id` from the compiled-in bundle.
+pub fn lookup(id: &str) -> Option<String> {
+    if BUNDLE.is_empty() {
+        return None;
+    }
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(BUNDLE).read_to_end(&mut json).ok()?;
+    let all: BTreeMap<String, String> = serde_json::from_slice(&json).ok()?;
+    all.get(id).cloned()
+}

@@ -62,8 +62,13 @@ enum Cmd {
     Grade(GradeArgs),
     /// List the exercises of a week (or of every week) with their status from the last grade.
     List { week: Option<String> },
-    /// Print the hint and the book page of an exercise.
-    Hint { id: String },
+    /// Print the next hint of an exercise (hints go from a nudge to nearly the answer; each call
+    /// shows one more level), with its file and book page. `--all`: every level.
+    Hint {
+        id: String,
+        #[arg(long)]
+        all: bool,
+    },
     /// The first exercise you have not passed yet (passing over the ones you skipped): its file
     /// and line, what it asks, where to read about it. `--open` opens it in $EDITOR.
     Next {
@@ -270,7 +275,7 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
             None => usage_error("__registry is a command of a week's checks program"),
         },
         Cmd::List { week } => list(week.as_deref()),
-        Cmd::Hint { id } => hint(&id),
+        Cmd::Hint { id, all } => hint(&id, all),
         Cmd::Next { week, open } => next(week.as_deref(), open),
         Cmd::Skip { id } => skip(&id, true),
         Cmd::Unskip { id } => skip(&id, false),
@@ -586,7 +591,7 @@ fn grade(w: &'static Week, a: &GradeArgs) -> ExitCode {
             }
             None => {}
         }
-        println!("{}", report::next_step(&doc.exercises, hint_command(), |page| crate::book::page_location(&root(), page)));
+        println!("{}", report::next_step(&doc.exercises, hint_command(), |page| crate::book::page_location(&root(), page), hints_left));
     }
     if parity.as_ref().is_some_and(|d| !d.is_empty()) {
         return ExitCode::FAILURE;
@@ -769,7 +774,10 @@ fn solution(id: &str) -> ExitCode {
     let text = if root().join("solutions").is_dir() {
         match crate::bundle::from_solutions(&root(), w.dir, &e) {
             Ok(t) => t,
-            Err(err) => return failure("solution", err),
+            Err(_) => {
+                println!("{id} has no code of its own to show: it grades what you wrote for the other exercises of its day");
+                return ExitCode::SUCCESS;
+            }
         }
     } else {
         match crate::bundle::lookup(id) {
@@ -778,7 +786,10 @@ fn solution(id: &str) -> ExitCode {
                 println!("this copy of the course carries no reference solutions (your instructors made it with --no-solutions)");
                 return ExitCode::FAILURE;
             }
-            None => return failure("solution", anyhow::anyhow!("the solutions compiled into this grader have none for {id}")),
+            None => {
+                println!("{id} has no code of its own to show: it grades what you wrote for the other exercises of its day");
+                return ExitCode::SUCCESS;
+            }
         }
     };
     println!(
@@ -868,18 +879,59 @@ fn reset(id: &str, whole_file: bool) -> ExitCode {
     }
 }
 
-/// What `grader hint ID` prints, with the exercise's book page at `book`.
-pub fn hint_text(e: &Exercise, book: &str) -> String {
-    let hint = if e.hint.is_empty() { "(no hint for this one)" } else { e.hint };
-    format!("{} — {}\n\n{hint}\n\nfile: {}\nbook: {book}\n", paint(BOLD, e.id), e.title, subject::learner_file(e))
+/// What `grader hint ID` prints when it shows hint levels `levels` (0-based, in order) of `e`,
+/// with its book page at `book`.
+pub fn hint_text(e: &Exercise, book: &str, levels: std::ops::Range<usize>) -> String {
+    let n = e.hints.len();
+    let mut out = format!("{} — {}\n\n", paint(BOLD, e.id), e.title);
+    if n == 0 {
+        out.push_str("(no hint for this one)\n");
+    }
+    for k in levels.clone().filter(|&k| k < n) {
+        out.push_str(&format!("hint {} of {n}: {}\n", k + 1, e.hints[k]));
+    }
+    let shown = levels.end.min(n);
+    if n > 0 && shown < n {
+        out.push_str(&paint(DIM, &format!("({} stronger hint(s) left: ask again, or --all)", n - shown)));
+        out.push('\n');
+    } else if n > 0 {
+        out.push_str(&paint(
+            DIM,
+            &format!("(that was the last hint; the reference solution unlocks once the exercise passes: `{} solution {}`)", command_prefix(), e.id),
+        ));
+        out.push('\n');
+    }
+    out.push_str(&format!("\nfile: {}\nbook: {book}\n", subject::learner_file(e)));
+    out
 }
 
-fn hint(id: &str) -> ExitCode {
-    match registry::find_exercise(id) {
-        Some((_, e)) => {
-            print!("{}", hint_text(&e, &crate::book::page_location(&root(), &e.page)));
-            ExitCode::SUCCESS
-        }
-        None => unknown_exercise(id),
+fn hint(id: &str, all: bool) -> ExitCode {
+    let Some((_, e)) = registry::find_exercise(id) else {
+        return unknown_exercise(id);
+    };
+    let n = e.hints.len();
+    let seen = crate::progress::hints_seen(id);
+    let levels = if all {
+        0..n
+    } else {
+        let next = seen.min(n.saturating_sub(1));
+        next..next + 1
+    };
+    print!("{}", hint_text(&e, &crate::book::page_location(&root(), &e.page), levels.clone()));
+    if levels.end > seen {
+        crate::progress::set_hints_seen(id, levels.end.min(n));
+    }
+    ExitCode::SUCCESS
+}
+
+/// "(3 hints)", "(2 of 3 hints left)" or "(all 3 hints seen)" for the report's "stuck?" line.
+fn hints_left(id: &str) -> String {
+    let n = registry::recorded().weeks.values().flatten().find(|m| m.id == id).map(|m| m.hints.len()).unwrap_or(0);
+    let seen = crate::progress::hints_seen(id).min(n);
+    match (n, seen) {
+        (0, _) => String::new(),
+        (n, 0) => format!(" ({n} hint{})", if n == 1 { "" } else { "s" }),
+        (n, s) if s < n => format!(" ({} of {n} hints left)", n - s),
+        (n, _) => format!(" (all {n} hints seen; --all shows them)"),
     }
 }

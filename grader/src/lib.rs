@@ -22,6 +22,7 @@ pub mod compare;
 pub mod data;
 pub mod dist;
 pub mod fixtures;
+pub mod hints;
 pub mod hub;
 pub mod independent;
 pub mod launch;

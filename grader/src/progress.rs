@@ -65,3 +65,15 @@ pub fn record_passed<'a>(ids: impl IntoIterator<Item = &'a str>) {
         let _ = write(&passed_file(), &s, "exercises that have passed at least once in this copy (unlocks grader solution)");
     }
 }
+
+/// How many of `id`'s hint levels the learner has seen (`grader hint` shows the next one).
+pub fn hints_seen(id: &str) -> usize {
+    read("hints-seen").iter().filter_map(|l| l.split_once(' ')).find(|(i, _)| *i == id).and_then(|(_, n)| n.parse().ok()).unwrap_or(0)
+}
+
+/// Record that `n` of `id`'s hint levels have been seen.
+pub fn set_hints_seen(id: &str, n: usize) {
+    let mut all: BTreeSet<String> = read("hints-seen").into_iter().filter(|l| l.split_once(' ').is_none_or(|(i, _)| i != id)).collect();
+    all.insert(format!("{id} {n}"));
+    let _ = write("hints-seen", &all, "how many hint levels of each exercise grader hint has shown");
+}

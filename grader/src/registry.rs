@@ -38,7 +38,10 @@ pub struct Exercise {
     pub function: Option<&'static str>,
     /// Book page, relative to `book/src/` (`week1/arrays.md#ones`).
     pub page: String,
-    pub hint: &'static str,
+    /// Hints of increasing strength, from the `// HINT:` lines beside the exercise in its
+    /// reference file (see `hints`); filled from `checks/registry.json`, empty in a week's
+    /// checks program.
+    pub hints: Vec<&'static str>,
     pub checks: Vec<Check>,
     pub timeout: Duration,
     /// Runs only with `--long`.
@@ -64,7 +67,7 @@ impl Exercise {
             file,
             function: None,
             page,
-            hint: "",
+            hints: Vec::new(),
             checks: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
             long: false,
@@ -74,10 +77,6 @@ impl Exercise {
     }
     pub fn function(mut self, f: &'static str) -> Self {
         self.function = Some(f);
-        self
-    }
-    pub fn hint(mut self, h: &'static str) -> Self {
-        self.hint = h;
         self
     }
     pub fn check(mut self, name: &'static str, run: fn(&Ctx) -> CheckResult) -> Self {
@@ -110,7 +109,7 @@ impl Exercise {
 
 /// A day of a week, the one place where its exercises' id prefix and file are written:
 /// `const DAY: Day = Day::new("week1", "arrays", "src/arrays.rs");` at the top of the day's
-/// checks, then `DAY.exercise("cumsum", title).function("cumsum").hint(…).check(…)` for each
+/// checks, then `DAY.exercise("cumsum", title).function("cumsum").check(…)` for each
 /// exercise (id `week1.arrays.cumsum`, book page `week1/arrays.md#cumsum`).
 pub struct Day {
     pub week: &'static str,
@@ -228,7 +227,7 @@ pub struct ExerciseMeta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub function: Option<String>,
     pub page: String,
-    pub hint: String,
+    pub hints: Vec<String>,
     pub checks: Vec<String>,
     pub timeout_s: f64,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -260,7 +259,7 @@ impl ExerciseMeta {
             file: e.file.into(),
             function: e.function.map(String::from),
             page: e.page.clone(),
-            hint: e.hint.into(),
+            hints: find_week(e.week()).map(|w| crate::hints::of(&crate::workspace_root(), w.dir, e)).unwrap_or_default(),
             checks: e.checks.iter().map(|c| c.name.to_string()).collect(),
             timeout_s: e.timeout.as_secs_f64(),
             long: e.long,
@@ -279,7 +278,7 @@ impl ExerciseMeta {
             file: leak(&self.file),
             function: self.function.as_deref().map(leak),
             page: self.page.clone(),
-            hint: leak(&self.hint),
+            hints: self.hints.iter().map(|h| leak(h)).collect(),
             checks: self.checks.iter().map(|n| Check { name: leak(n), run: not_linked }).collect(),
             timeout: Duration::from_secs_f64(self.timeout_s),
             long: self.long,
@@ -391,7 +390,7 @@ mod tests {
                 assert!(!e.checks.is_empty(), "{} has no checks", e.id);
                 assert!(!e.title.is_empty() && !e.file.is_empty(), "{} lacks a title or file", e.id);
                 if !w.hidden {
-                    assert!(!e.hint.is_empty(), "{} has no hint", e.id);
+                    assert!(!e.hints.is_empty(), "{} has no hint (a `// HINT:` line after its doc comment in the reference file)", e.id);
                 }
             }
         }

@@ -289,12 +289,19 @@ pub fn summary_line(s: &Summary, seconds: f64) -> String {
 }
 
 /// The report's last line: the first exercise that did not pass, with where to work on it and
-/// how to ask for a hint (`book` gives a page's location), or that everything passed.
-pub fn next_step(exercises: &[ExerciseReport], hint_command: &str, book: impl Fn(&str) -> String) -> String {
+/// how to ask for a hint (`book` gives a page's location, `hints` how many hint levels are left),
+/// or that everything passed.
+pub fn next_step(exercises: &[ExerciseReport], hint_command: &str, book: impl Fn(&str) -> String, hints: impl Fn(&str) -> String) -> String {
     match exercises.iter().find(|r| r.status != Status::Passed) {
-        Some(next) => {
-            format!("next: {} — {}\n      edit {}\n      read {}  ·  stuck? {hint_command} {}", next.id, next.title, next.file, book(&next.page), next.id)
-        }
+        Some(next) => format!(
+            "next: {} — {}\n      edit {}\n      read {}  ·  stuck? {hint_command} {}{}",
+            next.id,
+            next.title,
+            next.file,
+            book(&next.page),
+            next.id,
+            hints(&next.id)
+        ),
         None => paint(GREEN, "everything selected passed."),
     }
 }

@@ -40,6 +40,10 @@ pub fn transform(src: &str, origin: &str) -> anyhow::Result<String> {
                 if std::mem::take(&mut drop_blank) && t.is_empty() {
                     continue;
                 }
+                if crate::hints::is_marker(line) {
+                    // Hints reach the learner through `grader hint`, one level at a time.
+                    continue;
+                }
                 if let Some(rest) = t.strip_prefix("// STUB: ") {
                     out.push_str(indent);
                     out.push_str(rest);

@@ -86,7 +86,7 @@ fn the_report_of_each_status() {
         let doc = GradeReport::new("week1", "cpu", rs.clone(), 3.25, 2, None);
         text.push(String::new());
         text.push(report::summary_line(&doc.summary, doc.seconds));
-        text.push(report::next_step(&doc.exercises, "just hint", |page| format!("book/src/{page}")));
+        text.push(report::next_step(&doc.exercises, "just hint", |page| format!("book/src/{page}"), |_| " (2 of 3 hints left)".to_string()));
         insta::assert_snapshot!(text.join("\n"));
     });
 }
@@ -95,7 +95,7 @@ fn the_report_of_each_status() {
 fn everything_passed() {
     settings().bind(|| {
         let rs = vec![ex("week0.micrograd.value", "a scalar Value", Status::Passed, None)];
-        insta::assert_snapshot!(report::next_step(&rs, "just hint", |page| format!("book/src/{page}")));
+        insta::assert_snapshot!(report::next_step(&rs, "just hint", |page| format!("book/src/{page}"), |_| String::new()));
     });
 }
 
@@ -138,7 +138,11 @@ fn grader_list() {
 fn grader_hint() {
     settings().bind(|| {
         let (_, e) = grader::registry::find_exercise("week1.arrays.cumsum").unwrap();
-        insta::assert_snapshot!(grader::cli::hint_text(&e, "book/src/week1/arrays.md#cumsum"));
+        insta::assert_snapshot!(format!(
+            "{}\n---- all levels:\n{}",
+            grader::cli::hint_text(&e, "book/src/week1/arrays.md#cumsum", 0..1),
+            grader::cli::hint_text(&e, "book/src/week1/arrays.md#cumsum", 0..e.hints.len())
+        ));
     });
 }
 

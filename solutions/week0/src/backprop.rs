@@ -25,6 +25,7 @@ use candle_core::{DType, Result, Tensor, D};
 /// `dlogits = (softmax(logits) - one_hot(y)) / B`. The fused formula: no intermediate
 /// gradients of max, exp, sum or log. Build `one_hot(y)` by comparing `y` (as `[B, 1]`) with
 /// `arange(0, C)` (as `[1, C]`) (`broadcast_eq`, then `to_dtype(F32)`).
+// HINT: Softmax of the logits (subtract the row max first), minus a one-hot built as y.unsqueeze(1).broadcast_eq(&arange(0, C).unsqueeze(0)).to_dtype(F32), divided by the batch size.
 pub fn cross_entropy_backward(logits: &Tensor, y: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, c) = logits.dims2()?;
@@ -70,6 +71,7 @@ pub struct CeSteps {
 /// `probs` and `counts_sum`) adds both contributions; the max passes its gradient to the
 /// position of the maximum (one-hot of `argmax`). `dlogit_maxes` comes out ~0: the loss does not
 /// depend on the shift.
+// HINT: Backwards from dlogprobs = -one_hot(y)/B: dprobs = dlogprobs / probs; dcounts_sum_inv = Σ_axis1(counts · dprobs); dcounts_sum = -counts_sum⁻² · dcounts_sum_inv; dcounts = dprobs · counts_sum_inv + dcounts_sum (both uses); dnorm_logits = counts · dcounts; dlogit_maxes = -Σ_axis1 dnorm_logits; dlogits = dnorm_logits + one_hot(argmax) · dlogit_maxes.
 pub fn cross_entropy_steps(logits: &Tensor, y: &Tensor) -> Result<CeSteps> {
     // BEGIN SOLUTION
     let (b, c) = logits.dims2()?;
@@ -108,6 +110,7 @@ pub fn cross_entropy_steps(logits: &Tensor, y: &Tensor) -> Result<CeSteps> {
 /// For `out = x @ w + b` with `x: [B, i]`, `w: [i, o]`, `b: [o]` and the upstream `dout: [B, o]`:
 /// `dx = dout @ wᵀ`, `dw = xᵀ @ dout`, `db = Σ_batch dout`. Check the shapes: each gradient has
 /// its variable's shape. Returns `(dx, dw, db)`.
+// HINT: dx = dout.matmul(&w.t()?), dw = x.t()?.matmul(dout), db = dout.sum(0). Every gradient has the shape of its variable.
 pub fn linear_backward(x: &Tensor, w: &Tensor, dout: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
     // BEGIN SOLUTION
     let dx = dout.matmul(&w.t()?)?;
@@ -119,6 +122,7 @@ pub fn linear_backward(x: &Tensor, w: &Tensor, dout: &Tensor) -> Result<(Tensor,
 
 /// ## tanh_backward
 /// For `h = tanh(pre)`, given the output `h` and upstream `dh`: `dpre = (1 - h²) · dh`.
+// HINT: Use the output: dpre = (1 - h²) · dh (h.sqr(), affine(-1, 1), multiply).
 pub fn tanh_backward(h: &Tensor, dh: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     (h.sqr()?.affine(-1.0, 1.0)? * dh)?.contiguous()
@@ -137,6 +141,7 @@ pub fn tanh_backward(h: &Tensor, dh: &Tensor) -> Result<Tensor> {
 /// ```
 ///
 /// (the fused formula: μ and σ² depend on every row, which is where the two sums come from).
+// HINT: Recompute mean, biased var, inv_std = 1/sqrt(var+eps), x̂. dbeta = Σ dy, dgamma = Σ dy·x̂, dx = gamma·inv_std/B · (B·dy − Σdy − x̂·Σ(dy·x̂)), sums over the batch with keepdim.
 pub fn batchnorm_backward(x: &Tensor, gamma: &Tensor, dy: &Tensor, eps: f64) -> Result<(Tensor, Tensor, Tensor)> {
     // BEGIN SOLUTION
     let b = x.dim(0)? as f64;
@@ -182,6 +187,7 @@ pub struct BnSteps {
 /// `dhprebn`. `bndiff` is used twice (in `bndiff2` and `bnraw`): add both contributions. A
 /// `[1, d]` factor broadcast over the batch gets the sum over the batch; a sum over the batch
 /// passes its gradient back to every row.
+// HINT: dbnraw = dhpreact · gamma; dbnvar_inv = Σ_b(bndiff · dbnraw); dbnvar = -½(bnvar + eps)^(-3/2) · dbnvar_inv; dbndiff2 = dbnvar / B on every row; dbndiff = dbnraw · bnvar_inv + 2 · bndiff · dbndiff2; dbnmeani = -Σ_b dbndiff; dhprebn = dbndiff + dbnmeani / B.
 pub fn batchnorm_steps(hprebn: &Tensor, gamma: &Tensor, dhpreact: &Tensor, eps: f64) -> Result<BnSteps> {
     // BEGIN SOLUTION
     let n = hprebn.dim(0)?;
@@ -206,6 +212,7 @@ pub fn batchnorm_steps(hprebn: &Tensor, gamma: &Tensor, dhpreact: &Tensor, eps: 
 /// `demb: [B, block, n_embd]`: `dC[v] = Σ of demb[b, t] over every (b, t) with x[b, t] = v` — a
 /// row used several times collects several gradients (the same rule as micrograd's reused
 /// nodes). Rule: no loop over the batch; `Tensor::index_add` on zeros does it in one call.
+// HINT: Tensor::zeros((vocab, n_embd))?.index_add(&x.flatten_all()?, &demb.reshape(((), n_embd))?, 0): rows used several times add up.
 pub fn embedding_backward(x: &Tensor, demb: &Tensor, vocab: usize) -> Result<Tensor> {
     // BEGIN SOLUTION
     let n_embd = demb.dim(D::Minus1)?;
@@ -231,6 +238,7 @@ pub struct MlpBn {
 /// `1e-5`), then chain your backward functions from the loss back to the embedding table.
 /// Returns the gradients in an `MlpBn` (each field the gradient of that parameter; note that
 /// `b1` gets a gradient even though BatchNorm subtracts it out again: it is ~0).
+// HINT: Forward as in the module doc, keeping emb, hprebn, h and logits; then dlogits → (dh, dW2, db2) → dhpreact → (dhprebn, dgamma, dbeta) → (demb, dW1, db1) → dC, reshaping demb to [B, block, n_embd].
 pub fn full_backward(p: &MlpBn, x: &Tensor, y: &Tensor) -> Result<MlpBn> {
     // BEGIN SOLUTION
     let (b, block) = x.dims2()?;

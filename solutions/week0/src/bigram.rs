@@ -40,6 +40,7 @@ fn mean_nll(probs: &Tensor, idx: Vec<u32>) -> Result<f32> {
 /// in the framed names (row 0: first letters, column 0: last letters). Build the counts in a
 /// `Vec<f32>` of length 27·27 and make one tensor on `dev` at the end.
 /// Example: `["ab"]` gives `N[0, 1] = N[1, 2] = N[2, 0] = 1`, zeros elsewhere.
+// HINT: Frame each name as [0] + indices + [0] (stoi), loop over consecutive pairs (windows(2)) and add 1 at a·27 + b in a Vec<f32>; Tensor::from_vec(v, (27, 27), dev).
 pub fn bigram_counts(words: &[String], dev: &Device) -> Result<Tensor> {
     // BEGIN SOLUTION
     let mut n = vec![0f32; VOCAB * VOCAB];
@@ -58,6 +59,7 @@ pub fn bigram_counts(words: &[String], dev: &Device) -> Result<Tensor> {
 /// `k = 0` is the plain maximum-likelihood estimate; `k = 1` gives every pair some probability,
 /// so no name in a test set gets probability 0 (infinite NLL). Works for any `[.., n]` shape
 /// (the trigram model reuses it on `[27, 27, 27]` counts).
+// HINT: let c = (counts + k)?; c.broadcast_div(&c.sum_keepdim(D::Minus1)?) — keepdim keeps [27, 1] so that each row is divided by its own sum.
 pub fn bigram_probs(counts: &Tensor, k: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     let c = (counts + k)?;
@@ -70,6 +72,7 @@ pub fn bigram_probs(counts: &Tensor, k: f64) -> Result<Tensor> {
 /// `-(1/M) Σ ln P[a, b]` over all `M` pairs `(a, b)`. Rules: collect the flat indices
 /// `a·27 + b` in a `Vec<u32>`, gather them from the flattened `probs` with `index_select`, then
 /// `log`, `mean_all` on tensors. On the whole of names.txt with `k = 1` this is about 2.45.
+// HINT: Collect a·27 + b for every pair as u32, index_select them from probs.flatten_all(), then log, mean_all, neg, to_scalar::<f32>().
 pub fn bigram_nll(words: &[String], probs: &Tensor) -> Result<f32> {
     // BEGIN SOLUTION
     let mut idx = Vec::new();
@@ -88,6 +91,7 @@ pub fn bigram_nll(words: &[String], probs: &Tensor) -> Result<f32> {
 /// `row[0] + … + row[j]` (summed in f64, in order) is greater than `u`; when rounding leaves
 /// none, the last index with non-zero probability. Example: `row = [0.5, 0.25, 0.25]`,
 /// `u = 0.6` → 1.
+// HINT: sample_index: accumulate the row in f64 and return the first j with cdf > u. sample_names: ix = 0; loop { ix = sample_index(&rows[ix], next u); if ix == 0 break; push itos(ix) }.
 pub fn sample_index(row: &[f32], u: f64) -> usize {
     // BEGIN SOLUTION
     let mut cdf = 0f64;
@@ -156,6 +160,7 @@ pub fn sample_names_rng(probs: &Tensor, n: usize, rng: &mut ChaCha8Rng) -> Resul
 /// count into a `[27, 27, 27]` f32 tensor `N[a, b, c]`. Normalise with [`bigram_probs`] (it
 /// works on the last axis). A name of length L gives L + 1 triples, as many predictions as the
 /// bigram model makes, so the two NLLs are comparable.
+// HINT: Frame with two start markers: [0, 0] + indices + [0]; count windows(3) at (a·27 + b)·27 + c. The NLL is bigram_nll's with a three-part flat index.
 pub fn trigram_counts(words: &[String], dev: &Device) -> Result<Tensor> {
     // BEGIN SOLUTION
     let mut n = vec![0f32; VOCAB * VOCAB * VOCAB];
@@ -186,6 +191,7 @@ pub fn trigram_nll(words: &[String], probs: &Tensor) -> Result<f32> {
 /// Shuffle a copy of `words` with `rng` (`SliceRandom::shuffle`), then cut it 80/10/10:
 /// `n1 = 8·n/10`, `n2 = 9·n/10` (integer division); train = `[..n1]`, dev = `[n1..n2]`,
 /// test = `[n2..]`. The same seed must give the same split.
+// HINT: let mut w = words.to_vec(); w.shuffle(rng); then cut at 8n/10 and 9n/10 (split_off or slices).
 pub fn split(words: &[String], rng: &mut ChaCha8Rng) -> (Vec<String>, Vec<String>, Vec<String>) {
     // BEGIN SOLUTION
     let mut w = words.to_vec();
@@ -203,6 +209,7 @@ pub fn split(words: &[String], rng: &mut ChaCha8Rng) -> (Vec<String>, Vec<String
 /// fit the trigram model on `train` with add-`k` smoothing and measure its NLL on `dev`.
 /// Return the `k` with the lowest dev NLL (the first on ties) and the dev NLL of every `k`, in
 /// the order of `ks`. (Never choose on the training set: there `k = 0` always wins.)
+// HINT: counts = trigram_counts(train); for each k: trigram_nll(dev, bigram_probs(counts, k)); keep the smallest (first on ties).
 pub fn choose_smoothing(train: &[String], dev: &[String], ks: &[f64], device: &Device) -> Result<(f64, Vec<f32>)> {
     // BEGIN SOLUTION
     let counts = trigram_counts(train, device)?;

@@ -89,6 +89,8 @@ impl Value {
     /// `sub`, `mul`, `div` (`Op::Div`, children `[self, other]`), `pow` (`Op::Pow(k)`, child
     /// `[self]`), `exp`, `tanh` and `relu` (`max(0, x)`): compute the data, record op and
     /// children with [`Value::from_op`]. Example: `Value::new(2.0).pow(3.0).data() == 8.0`.
+    // HINT: from_op takes the result's number, the operation and the children: for a + b the number is a.data() + b.data().
+    // HINT: Each operation is one line: Value::from_op(result, Op::…, vec![self.clone(), other.clone()]). Read the numbers with .data() first.
     pub fn add(&self, other: &Value) -> Value {
         // BEGIN SOLUTION
         Value::from_op(self.data() + other.data(), Op::Add, vec![self.clone(), other.clone()])
@@ -137,6 +139,8 @@ impl Value {
         // END SOLUTION
     }
 
+    // HINT(reuse): Gradients from different uses of one node must add up, never overwrite each other.
+    // HINT(reuse): a + a gives a the gradient 2, a * a gives 2a: each use adds its share (+=). Copy the children's data into locals before borrow_mut: in a * a both children are the same RefCell.
     /// ## backward
     /// Fill `grad` of every node reachable from `self` with ∂self/∂node.
     ///
@@ -158,6 +162,8 @@ impl Value {
     /// from 0: a node propagates only what *this* call sent it. Propagating a grad that still
     /// holds the last call's share counts it again (for `e = a·a + a` at `a = 3`, two calls
     /// would give `a.grad = 20` instead of `2 · 7 = 14`).
+    // HINT: Two steps: list the nodes so that every node comes after its children, then walk that list from the output back, passing each node's grad to its children with the local derivative.
+    // HINT: Build the topological order with a depth-first search (push a node after its children; skip visited nodes by Rc::as_ptr), set the output's grad to 1, walk the order backwards and add g · local derivative to each child's grad.
     pub fn backward(&self) {
         // BEGIN SOLUTION
         let mut order: Vec<Value> = Vec::new();
@@ -233,6 +239,8 @@ impl Neuron {
     /// ## neuron
     /// A neuron with `nin` weights and a bias, each drawn uniformly from `[-1, 1)` with
     /// `rng.random_range(-1.0..1.0)`, weights first, then the bias.
+    // HINT: A neuron draws its weights in order from the generator and computes tanh(Σ w_i·x_i + b) with Value operations, so that backward reaches the weights.
+    // HINT: Draw the nin weights, then the bias, each with rng.random_range(-1.0..1.0); forward starts from b and adds w_i * x_i, then tanh if nonlin.
     pub fn new(nin: usize, nonlin: bool, rng: &mut ChaCha8Rng) -> Neuron {
         // BEGIN SOLUTION
         let w = (0..nin).map(|_| Value::new(rng.random_range(-1.0..1.0))).collect();
@@ -268,6 +276,8 @@ impl Neuron {
 impl Layer {
     /// ## mlp
     /// `nout` neurons of `nin` inputs each, made in order with [`Neuron::new`].
+    // HINT: A layer is a list of neurons fed the same inputs; an MLP feeds each layer's outputs to the next.
+    // HINT: Layer::new makes nout neurons with Neuron::new in order; Mlp::new chains sizes [nin, nouts…] pairwise (windows(2)); forward feeds each layer's outputs to the next; parameters concatenate in order.
     pub fn new(nin: usize, nout: usize, nonlin: bool, rng: &mut ChaCha8Rng) -> Layer {
         // BEGIN SOLUTION
         Layer { neurons: (0..nout).map(|_| Neuron::new(nin, nonlin, rng)).collect() }
@@ -322,6 +332,7 @@ impl Mlp {
 /// loss, then move each parameter: `p.data -= lr · p.grad`. Return the loss *before* the update.
 /// The grader calls it on the four-point toy set and expects the loss below 0.01 within 200
 /// steps at `lr = 0.1`.
+// HINT: loss = Σ (out - y)²  built from Values; zero every parameter's grad, loss.backward(), then p.set_data(p.data() - lr * p.grad()). Return loss.data() from before the update.
 pub fn train_step(mlp: &Mlp, xs: &[Vec<f64>], ys: &[f64], lr: f64) -> f64 {
     // BEGIN SOLUTION
     let mut loss = Value::new(0.0);

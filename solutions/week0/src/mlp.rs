@@ -42,6 +42,7 @@ pub struct MlpParams {
 /// marker, emit (context, character) and slide the context left by one, appending the
 /// character. `emma` with block 3 gives `... → e`, `..e → m`, `.em → m`, `emm → a`,
 /// `mma → .`. Returns `X: [n, block_size]` and `Y: [n]`, both u32 on `dev`.
+// HINT: ctx = vec![0; block]; for each index c of the name followed by 0: push ctx (extend xs), push c to ys, then ctx.remove(0); ctx.push(c). X is [n, block], Y is [n], both u32.
 pub fn build_dataset(words: &[String], block_size: usize, dev: &Device) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
@@ -64,6 +65,7 @@ pub fn build_dataset(words: &[String], block_size: usize, dev: &Device) -> Resul
 /// Gather the embeddings with `index_select` on the flattened `x`, then `reshape` to
 /// `[B, block · n_embd]` (row-major: the first character's embedding first), `matmul`,
 /// `broadcast_add`, `tanh`.
+// HINT: emb = c.index_select(&x.flatten_all()?, 0)?.reshape((b, block * n_embd))?; h = emb.matmul(&w1)?.broadcast_add(&b1)?.tanh()?; h.matmul(&w2)?.broadcast_add(&b2).
 pub fn mlp_forward(p: &MlpParams, x: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, block) = x.dims2()?;
@@ -78,6 +80,7 @@ pub fn mlp_forward(p: &MlpParams, x: &Tensor) -> Result<Tensor> {
 /// `F.cross_entropy(logits, y)`: the mean over the batch of `-log_softmax(logits)[b, y[b]]`
 /// for `logits: [B, C]` and `y: [B]` u32, as a scalar tensor; numerically stable
 /// (`l - max - ln Σ exp(l - max)`) and differentiable.
+// HINT: As yesterday's nll_loss without the indexing: shifted = logits - max (keepdim); logp = shifted - ln Σ exp(shifted); gather y, mean, negate.
 pub fn cross_entropy(logits: &Tensor, y: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let m = logits.max_keepdim(D::Minus1)?.detach();
@@ -100,6 +103,7 @@ pub fn cross_entropy(logits: &Tensor, y: &Tensor) -> Result<Tensor> {
 ///   instead of the ~20 of a `N(0, 1)` output layer ("the initial-loss fix").
 ///
 /// Draw `b2` too (`randn` with std 0), so that the sequence of draws is fixed.
+// HINT: C ~ N(0,1); W1 std (5/3)/sqrt(block·n_embd); b1 std 0.01; W2 std 0.01; b2 = randn with std 0 (zeros). Use util::randn in that order.
 pub fn init_mlp(n_embd: usize, n_hidden: usize, block: usize, rng: &mut ChaCha8Rng, dev: &Device) -> Result<MlpParams> {
     // BEGIN SOLUTION
     let fan_in = block * n_embd;
@@ -120,6 +124,7 @@ pub fn init_mlp(n_embd: usize, n_hidden: usize, block: usize, rng: &mut ChaCha8R
 /// `running_mean ← (1 - momentum) · running_mean + momentum · mean` and the same for
 /// `running_var` with the *unbiased* batch variance (divide by B - 1), as PyTorch does.
 /// Returns `(y, new_running_mean, new_running_var)`; all `[d]` except `y`.
+// HINT: mean = x.mean_keepdim(0); var = (x - mean)².mean_keepdim(0) (biased); y = gamma·(x-mean)/sqrt(var+eps) + beta. Running var uses var · B/(B-1).
 pub fn batchnorm_train(
     x: &Tensor,
     gamma: &Tensor,
@@ -158,6 +163,7 @@ pub fn batchnorm_eval(x: &Tensor, gamma: &Tensor, beta: &Tensor, running_mean: &
 /// optimiser (plain SGD with a learning-rate decay reaches it; `candle_nn::AdamW` is allowed
 /// here and gets there in fewer steps), number of steps. Draw minibatch indices from `rng`.
 /// Target: dev loss ≤ 2.2 within 10 minutes (`--long`).
+// HINT: AdamW (lr ~3e-3, decayed) with minibatches of a few hundred examples for ~20k steps, or SGD lr 0.1 → 0.01 over 200k steps as in the lecture.
 pub fn train_mlp(train: &(Tensor, Tensor), dev: &(Tensor, Tensor), rng: &mut ChaCha8Rng) -> Result<(MlpParams, f32)> {
     // BEGIN SOLUTION
     use candle_nn::{AdamW, Optimizer, ParamsAdamW};

@@ -22,6 +22,7 @@ use rand_chacha::ChaCha8Rng;
 /// The training set of the bigram network: for every pair `(a, b)` of the framed names (as on
 /// day 2, in order: name by name, left to right), `xs` holds `a` and `ys` holds `b`, both as u32
 /// tensors of shape `[M]` on `dev`. names.txt gives M = 228,146 pairs.
+// HINT: For each name: prev = 0; for each index c of the name followed by 0: push prev to xs, c to ys, prev = c. Tensor::from_vec(xs, m, dev) as u32.
 pub fn bigram_pairs(words: &[String], dev: &Device) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
@@ -43,6 +44,7 @@ pub fn bigram_pairs(words: &[String], dev: &Device) -> Result<(Tensor, Tensor)> 
 /// Subtracting the row maximum changes nothing mathematically (it cancels) but keeps `exp` from
 /// overflowing on large logits (try 1000). Use `max_keepdim`, `broadcast_sub`, `exp`,
 /// `sum_keepdim`, `broadcast_div`.
+// HINT: m = logits.max_keepdim(D::Minus1)?; e = logits.broadcast_sub(&m)?.exp()?; e.broadcast_div(&e.sum_keepdim(D::Minus1)?).
 pub fn softmax(logits: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let m = logits.max_keepdim(D::Minus1)?.detach();
@@ -58,6 +60,7 @@ pub fn softmax(logits: &Tensor) -> Result<Tensor> {
 /// the log-probabilities as `l - max - ln Σ exp(l - max)` rather than `ln(softmax)`; pick the
 /// entries with `gather` on `ys` reshaped to `[M, 1]`. It must be differentiable with respect to
 /// `W` (the grader compares your gradient with PyTorch's).
+// HINT: logits = w.index_select(xs, 0); logp = (l - max) - ln Σ exp(l - max) (keepdim, broadcast_sub); picked = logp.gather(&ys.unsqueeze(1)?, 1); mean_all, neg.
 pub fn nll_loss(w: &Tensor, xs: &Tensor, ys: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let logits = w.index_select(xs, 0)?;
@@ -79,6 +82,7 @@ pub fn nll_loss(w: &Tensor, xs: &Tensor, ys: &Tensor) -> Result<Tensor> {
 /// loss of every step. The grader requires the final full-data loss within 0.01 of the
 /// counting model's NLL (k = 0). Runs with `--long`: each full-data step takes a fraction of a
 /// second, and a few hundred are needed.
+// HINT: Var::from_tensor(&randn(rng, &[27, 27], 1.0, dev)?); each step: loss = nll_loss(..), grads = loss.backward()?, w.set(&(w.as_tensor() - (grads.get(&w).unwrap() * lr)?)?). lr = 50 and a few hundred steps.
 pub fn train(xs: &Tensor, ys: &Tensor, rng: &mut ChaCha8Rng) -> Result<(Tensor, Vec<f32>)> {
     // BEGIN SOLUTION
     let w = Var::from_tensor(&randn(rng, &[VOCAB, VOCAB], 1.0, xs.device())?)?;

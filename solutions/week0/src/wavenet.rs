@@ -51,6 +51,7 @@ pub struct WaveNet {
 /// `reshape` of the contiguous tensor — no data moves. When `T/n == 1` return `[B, C·n]` (drop
 /// the middle axis). `T` is a multiple of `n`.
 /// Example: `[[[1], [2], [3], [4]]]` with `n = 2` → `[[[1, 2], [3, 4]]]`.
+// HINT: x.contiguous()?.reshape((b, t / n, c * n)); squeeze(1) when t / n == 1.
 pub fn flatten_consecutive(x: &Tensor, n: usize) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, t, c) = x.dims3()?;
@@ -68,6 +69,7 @@ pub fn flatten_consecutive(x: &Tensor, n: usize) -> Result<Tensor> {
 /// mean and the *biased* variance of each channel over all other axes; evaluation mode
 /// (`training == false`): the level's running statistics instead. Then
 /// `gamma · (x - mean) / √(var + 1e-5) + beta`. Running statistics are not updated here.
+// HINT: Flatten all leading axes: x.reshape(((), d)); mean and biased var over axis 0 give [d]; broadcast back on the original x. Eval mode: the level's running statistics.
 pub fn batchnorm_nd(x: &Tensor, level: &Level, training: bool) -> Result<Tensor> {
     // BEGIN SOLUTION
     let d = x.dim(D::Minus1)?;
@@ -86,6 +88,7 @@ pub fn batchnorm_nd(x: &Tensor, level: &Level, training: bool) -> Result<Tensor>
 /// ## forward
 /// The logits `[B, 27]` of the WaveNet for `x: [B, 8]` (u32), as in the module doc, with
 /// BatchNorm in training or evaluation mode.
+// HINT: emb = C[x] as [B, 8, n_embd]; for each level: flatten_consecutive(h, 2) → broadcast_matmul(W) → batchnorm_nd → tanh; then h.matmul(W_out) + b_out.
 pub fn wavenet_forward(m: &WaveNet, x: &Tensor, training: bool) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, t) = x.dims2()?;
@@ -107,6 +110,7 @@ pub fn wavenet_forward(m: &WaveNet, x: &Tensor, training: bool) -> Result<Tensor
 /// evaluating, set each level's running statistics: either update them during training
 /// (momentum 0.001 in the lecture) or compute them once afterwards over a large sample of the
 /// training set. Target: dev loss ≤ 2.03 (`--long`).
+// HINT: n_embd 24, n_hidden 128, AdamW around 2e-3 with cosine decay, batches of 64, tens of thousands of steps; calibrate the running statistics on a large training sample before evaluating.
 pub fn train_wavenet(train: &(Tensor, Tensor), dev: &(Tensor, Tensor), rng: &mut ChaCha8Rng) -> Result<(WaveNet, f32)> {
     // BEGIN SOLUTION
     use candle_nn::{AdamW, Optimizer, ParamsAdamW};

@@ -28,6 +28,7 @@ use candle_core::{Result, Tensor};
 /// `shape` has 1 and `grad` does not. `shape` may be `[]` (a scalar: sum everything).
 /// Example: `grad: [2, 3, 4]`, `shape = [3, 1]` → sum over axis 0 (→ `[3, 4]`), then over axis 1
 /// with keepdim → `[3, 1]`. When `grad` already has `shape`, return it unchanged.
+// HINT: let extra = grad.rank() - shape.len(); sum over (0..extra).collect::<Vec<_>>() (sum drops the axes), then collect the axes i where shape[i] == 1 and the gradient's size is not 1 and sum_keepdim over them.
 pub fn unbroadcast(grad: &Tensor, shape: &[usize]) -> Result<Tensor> {
     // BEGIN SOLUTION
     let extra = grad.rank().checked_sub(shape.len()).ok_or_else(|| candle_core::Error::Msg(format!("cannot unbroadcast {:?} to {shape:?}", grad.dims())))?;
@@ -45,6 +46,7 @@ pub fn unbroadcast(grad: &Tensor, shape: &[usize]) -> Result<Tensor> {
 
 /// ## log_back
 /// Backward of `y = ln(x)` (element-wise): `dL/dx = grad_out / x`. Shapes: all equal.
+// HINT: d ln(x)/dx = 1/x: grad_out / x.
 pub fn log_back(grad_out: &Tensor, x: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     grad_out / x
@@ -55,6 +57,7 @@ pub fn log_back(grad_out: &Tensor, x: &Tensor) -> Result<Tensor> {
 /// Backward of `y = exp(x)` (element-wise), given the forward *output* `y` (not `x`): since
 /// `d exp(x)/dx = exp(x)`, `dL/dx = grad_out · y`. Reusing the saved output instead of
 /// recomputing `exp` is what real frameworks do. Shapes: all equal.
+// HINT: y is already exp(x), and d exp(x)/dx = exp(x): grad_out * y.
 pub fn exp_back(grad_out: &Tensor, y: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     grad_out * y
@@ -67,6 +70,7 @@ pub fn exp_back(grad_out: &Tensor, y: &Tensor) -> Result<Tensor> {
 /// `a_shape` and `b_shape`.
 /// Example: `a: [2, 3]`, `b: [3]`, `grad_out: [2, 3]` → `dL/da = grad_out`,
 /// `dL/db = grad_out` summed over axis 0.
+// HINT: Both inputs receive grad_out unchanged, each unbroadcast to its own shape.
 pub fn add_back(grad_out: &Tensor, a_shape: &[usize], b_shape: &[usize]) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     Ok((unbroadcast(grad_out, a_shape)?, unbroadcast(grad_out, b_shape)?))
@@ -77,6 +81,7 @@ pub fn add_back(grad_out: &Tensor, a_shape: &[usize], b_shape: &[usize]) -> Resu
 /// Backward of `out = a · b` (element-wise, with broadcasting: `a.broadcast_mul(&b)`):
 /// `dL/da = unbroadcast(grad_out · b, shape of a)` and `dL/db = unbroadcast(grad_out · a, shape of b)`
 /// (the products broadcast to the output's shape). Returns `(dL/da, dL/db)`.
+// HINT: dL/da = grad_out.broadcast_mul(b), unbroadcast to a's shape; dL/db = grad_out.broadcast_mul(a), unbroadcast to b's shape. Each input's gradient is multiplied by the *other* input.
 pub fn mul_back(grad_out: &Tensor, a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let ga = unbroadcast(&grad_out.broadcast_mul(b)?, a.dims())?;
@@ -93,6 +98,7 @@ pub fn mul_back(grad_out: &Tensor, a: &Tensor, b: &Tensor) -> Result<(Tensor, Te
 /// a batch of `b`s contributed to every batch element.
 /// Example: `a: [3, 4]`, `b: [2, 4, 5]`, `grad_out: [2, 3, 5]` → `grad_out · bᵀ: [2, 3, 4]`,
 /// summed over the batch → `[3, 4]`.
+// HINT: dL/da = grad_out.broadcast_matmul(&b.t()?), dL/db = a.t()?.broadcast_matmul(grad_out) (t() swaps the last two axes); then unbroadcast both: a 2-D input used against a batch sums over the batch.
 pub fn matmul_back(grad_out: &Tensor, a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let ga = grad_out.broadcast_matmul(&b.t()?)?;
@@ -109,6 +115,7 @@ pub fn matmul_back(grad_out: &Tensor, a: &Tensor, b: &Tensor) -> Result<(Tensor,
 /// put them back as size-1 axes (`unsqueeze`, in increasing axis order), then `broadcast_as`.
 /// Example: `x: [2, 3, 4]`, `dims = [2, 0]`, no keepdim → `grad_out: [3]` becomes `[1, 3, 1]`,
 /// then `[2, 3, 4]`.
+// HINT: Without keepdim, unsqueeze each summed axis in increasing order (sort dims first) so grad_out has the input's rank with 1s there; then broadcast_as(x_shape).
 pub fn sum_back(grad_out: &Tensor, x_shape: &[usize], dims: &[usize], keepdim: bool) -> Result<Tensor> {
     // BEGIN SOLUTION
     let mut g = grad_out.clone();
@@ -130,6 +137,7 @@ pub fn sum_back(grad_out: &Tensor, x_shape: &[usize], dims: &[usize], keepdim: b
 /// is `i` — an index that appears twice receives both gradients, and an unpicked row gets zero.
 /// Returns a tensor of shape `x_shape`. `index_add` is allowed (it accumulates repeats).
 /// Example: `x_shape = [3]`, `indices = [2, 0, 2]`, `grad_out = [1, 10, 100]` → `[10, 0, 101]`.
+// HINT: Tensor::zeros(x_shape, dtype, device)?.index_add(indices, grad_out, 0): index_add adds every row of grad_out into the row its index names, so repeated indices accumulate.
 pub fn index_back(grad_out: &Tensor, indices: &Tensor, x_shape: &[usize]) -> Result<Tensor> {
     // BEGIN SOLUTION
     Tensor::zeros(x_shape, grad_out.dtype(), grad_out.device())?.index_add(indices, grad_out, 0)
@@ -143,6 +151,7 @@ pub fn index_back(grad_out: &Tensor, indices: &Tensor, x_shape: &[usize]) -> Res
 /// weights (`1` where a > b, `0.5` where equal, `0` otherwise for `a`; the mirror for `b`),
 /// multiply by `grad_out`, unbroadcast each to its input's shape. Returns `(dL/da, dL/db)`.
 /// Example: `a = [1, 5, 2]`, `b = [3, 5, 0]`, `grad_out = [1, 1, 1]` → `([0, 0.5, 1], [1, 0.5, 0])`.
+// HINT: Broadcast a and b to grad_out's shape; weight_a = (a > b) + 0.5 · (a == b), weight_b = (a < b) + 0.5 · (a == b) (comparisons give u8: to_dtype first); multiply by grad_out and unbroadcast.
 pub fn maximum_back(grad_out: &Tensor, a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let shape = grad_out.dims();
@@ -159,6 +168,7 @@ pub fn maximum_back(grad_out: &Tensor, a: &Tensor, b: &Tensor) -> Result<(Tensor
 /// Backward of `y = relu(x) = max(x, 0)`: `dL/dx = grad_out` where `x > 0` and `0` elsewhere —
 /// **including `x = 0`**, PyTorch's choice (the derivative is undefined there; candle's own
 /// autograd picks 1 instead, so the two differ exactly at zero). Shapes: all equal.
+// HINT: grad_out * x.gt(0.0)?.to_dtype(grad_out.dtype())?: strictly greater, so x = 0 passes no gradient (PyTorch's rule).
 pub fn relu_back(grad_out: &Tensor, x: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     grad_out * x.gt(0.0)?.to_dtype(grad_out.dtype())?
@@ -176,6 +186,7 @@ pub fn relu_back(grad_out: &Tensor, x: &Tensor) -> Result<Tensor> {
 /// (post-order), skipping nodes already visited. Graphs in the checks have up to 2000 nodes in a
 /// chain: recursion is fine, an explicit stack is more robust.
 /// Example: `parents = [[], [0], [0, 1], []]`, `root = 2` → `[0, 1, 2]` (node 3 is unreachable).
+// HINT: Depth-first from root with a `seen` vector; push a node onto the output only after all its parents are done (post-order). An explicit stack of (node, expanded) pairs avoids deep recursion.
 pub fn topological_sort(parents: &[Vec<usize>], root: usize) -> Vec<usize> {
     // BEGIN SOLUTION
     let mut order = Vec::new();
@@ -328,6 +339,7 @@ impl Graph {
     /// `Some(acc + g)`): a node used by two children, or twice by one (`x · x`), sums the
     /// contributions. Leaves have nothing to propagate. This uses every function above: do
     /// them first (a `todo!()` reached in one of them reports this exercise as not started).
+    // HINT: grads = vec![None; n]; grads[root] = Some(ones_like(root value)); for id in topological_sort(...).into_iter().rev(): take grads[id] (skip None), match the node's op, call its *_back function, and add each result into grads[parent] (Exp uses the node's own value as y).
     pub fn backward(&self, root: usize) -> Result<Vec<Option<Tensor>>> {
         // BEGIN SOLUTION
         let mut grads: Vec<Option<Tensor>> = vec![None; self.nodes.len()];

@@ -90,6 +90,7 @@ fn adaptive_matrix(n: usize, out: usize, dev: &Device) -> Result<Tensor> {
 /// checks that every element lies inside `x`.
 /// Example: `[0, 1, 2, 3, 4]`, window 3, stride 2 → `[[0, 1, 2], [2, 3, 4]]`, reading
 /// `x[2]` twice.
+// HINT: n = (len − window) / stride + 1 (0 when window > len); ArrayView2::from_shape((n, window).strides((stride, 1)), x) — ShapeBuilder brings .strides; expect() its Result: every window lies inside x.
 pub fn strided_view(x: &[f32], window: usize, stride: usize) -> ArrayView2<'_, f32> {
     // BEGIN SOLUTION
     let n = if window == 0 || window > x.len() { 0 } else { (x.len() - window) / stride + 1 };
@@ -107,6 +108,7 @@ pub fn strided_view(x: &[f32], window: usize, stride: usize) -> ArrayView2<'_, f
 /// ndarray's `from_shape_ptr` refuses negative custom strides). The view's strides are `[sh·rs, sw·cs, rs, cs]`; start it at
 /// `x.as_ptr()` (`ArrayView4::from_shape_ptr`, an `unsafe` promise that every element lies in
 /// `x`'s buffer: check the last window's corner against `x`'s shape first).
+// HINT: oh = (h − kh)/sh + 1, ow likewise; (rs, cs) = x.strides(); strides [sh·rs, sw·cs, rs, cs]; unsafe ArrayView4::from_shape_ptr(shape.strides(...), x.as_ptr()) after asserting the last window fits.
 pub fn windows_2d<'a>(x: &ArrayView2<'a, f32>, kernel: (usize, usize), stride: (usize, usize)) -> ArrayView4<'a, f32> {
     // BEGIN SOLUTION
     let (h, w) = x.dim();
@@ -126,6 +128,7 @@ pub fn windows_2d<'a>(x: &ArrayView2<'a, f32>, kernel: (usize, usize), stride: (
 /// (one input and one output channel, no padding): `out[[i, j]] = Σ_a Σ_b x[[i·sh + a, j·sw +
 /// b]] · k[[a, b]]`, of shape `[oh, ow]`. Use `windows_2d`: each output is the sum of one
 /// window multiplied elementwise by `k` (`(&window * &k).sum()`), no copy of the input.
+// HINT: let win = windows_2d(x, k.dim(), stride); Array2::from_shape_fn((oh, ow), |(i, j)| (&win.slice(s![i, j, .., ..]) * k).sum()).
 pub fn conv2d_single(x: &ArrayView2<'_, f32>, k: &ArrayView2<'_, f32>, stride: (usize, usize)) -> Array2<f32> {
     // BEGIN SOLUTION
     let win = windows_2d(x, k.dim(), stride);
@@ -142,6 +145,7 @@ pub fn conv2d_single(x: &ArrayView2<'_, f32>, k: &ArrayView2<'_, f32>, stride: (
 /// matrix `o * stride + j` from `arange` and broadcasting, then gather (`index_select` on the
 /// flattened indices, then `reshape`). No `unfold`.
 /// Example: `[0, 1, 2, 3, 4]`, window 3, stride 2 → `[[0, 1, 2], [2, 3, 4]]`.
+// HINT: Row o starts at o * stride: arange_step(0, nw * stride, stride) as a column plus arange(window) as a row is the [nw, window] index matrix; flatten it, index_select on dim 0, reshape.
 pub fn strided_windows(x: &Tensor, window: usize, stride: usize) -> Result<Tensor> {
     // BEGIN SOLUTION
     windows_along(x, 0, window, stride, 1)
@@ -154,6 +158,7 @@ pub fn strided_windows(x: &Tensor, window: usize, stride: usize) -> Result<Tenso
 /// `out[b, o, t] = Σ_c Σ_j x[b, c, t + j] · weight[o, c, j]`, shape `[b, c_out, w - k + 1]`.
 /// Rules: gather the windows (`[b, c_in, w - k + 1, k]`), then one matmul with the weight
 /// flattened to `[c_out, c_in · k]`. No `conv1d`, no `unfold`.
+// HINT: Gather windows along the last axis ([b, c_in, ow, k]), permute to [b, ow, c_in, k], reshape to [b, ow, c_in·k]; broadcast_matmul with weight reshaped to [c_out, c_in·k] and transposed; transpose back to [b, c_out, ow].
 pub fn conv1d_minimal(x: &Tensor, weight: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, c, _) = x.dims3()?;
@@ -172,6 +177,7 @@ pub fn conv1d_minimal(x: &Tensor, weight: &Tensor) -> Result<Tensor> {
 /// tap `j` reads input position `t · stride + j · dilation` (of the padded input). Output
 /// `[b, c_out, (w + 2·padding - dilation·(k - 1) - 1) / stride + 1]`. Rules: as
 /// `conv1d_minimal`; `pad_with_zeros` is allowed. No `conv1d`, no `unfold`.
+// HINT: Pad the last axis with zeros first; window o, tap j reads o·stride + j·dilation, so the index matrix is arange_step(0, ow·stride, stride) (column) + arange_step(0, k·dilation, dilation) (row). Then as conv1d_minimal, and broadcast_add the bias to [b, ow, c_out] before transposing.
 pub fn conv1d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, stride: usize, padding: usize, dilation: usize) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, c, _) = x.dims3()?;
@@ -195,6 +201,7 @@ pub fn conv1d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, stride: usize,
 /// shape `[b, o, h - kh + 1, w - kw + 1]`. Rules: gather the windows of the rows, then of the
 /// columns, arrange them as `[b, oh · ow, c · kh · kw]` (im2col) and matmul with the flattened
 /// weight. No `conv2d`, no `unfold`.
+// HINT: Gather row windows on axis 2 ([b, c, oh, kh, w]), then column windows on the last axis ([b, c, oh, kh, ow, kw]); permute to [b, oh, ow, c, kh, kw], reshape to [b, oh·ow, c·kh·kw], matmul with the weight as [c·kh·kw, o], then back to [b, o, oh, ow].
 pub fn conv2d_minimal(x: &Tensor, weight: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let b = x.dim(0)?;
@@ -212,6 +219,7 @@ pub fn conv2d_minimal(x: &Tensor, weight: &Tensor) -> Result<Tensor> {
 /// right). Output `[b, o, oh, ow]` with `oh = (h + 2·padding.0 - dilation.0·(kh - 1) - 1) / stride.0 + 1`
 /// and `ow` likewise. Rules: as `conv2d_minimal`; `pad_with_zeros` is allowed. No `conv2d`,
 /// no `unfold`.
+// HINT: Zero-pad rows and columns (pad_with_zeros on axes 2 and 3), then conv2d_minimal's im2col with index matrices o·stride + j·dilation per axis; add the bias as [1, o, 1, 1] (or to the [b, oh·ow, o] matmul result).
 pub fn conv2d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, stride: (usize, usize), padding: (usize, usize), dilation: (usize, usize)) -> Result<Tensor> {
     // BEGIN SOLUTION
     let b = x.dim(0)?;
@@ -233,6 +241,7 @@ pub fn conv2d(x: &Tensor, weight: &Tensor, bias: Option<&Tensor>, stride: (usize
 /// `[b, c, h + top + bottom, w + left + right]`. Any of the four may be 0. Rules: no
 /// `pad_with_zeros` / `pad_with_same`; build blocks with `Tensor::full` and join them with
 /// `Tensor::cat`.
+// HINT: Tensor::full(value, (b, c, h, left), dev) and (b, c, h, right), cat on axis 3; then blocks of width w + left + right above and below, cat on axis 2. Skip the blocks of size 0.
 pub fn pad2d(x: &Tensor, pad: (usize, usize, usize, usize), value: f32) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, c, h, w) = x.dims4()?;
@@ -268,6 +277,7 @@ pub fn pad2d(x: &Tensor, pad: (usize, usize, usize, usize), value: f32) -> Resul
 /// `padding ≤ kernel / 2`). Output size as for a convolution with dilation 1. Rules: pad (your
 /// `pad2d` with `f32::NEG_INFINITY`), gather the windows, `max` over them. No `max_pool2d`,
 /// no `unfold`.
+// HINT: pad2d with f32::NEG_INFINITY, gather windows along rows and columns as for conv2d ([b, c, oh, kh, ow, kw]), permute the two kernel axes to the end, reshape to [b, c, oh, ow, kh·kw], max(D::Minus1).
 pub fn maxpool2d(x: &Tensor, kernel: (usize, usize), stride: (usize, usize), padding: (usize, usize)) -> Result<Tensor> {
     // BEGIN SOLUTION
     let x = pad2d(x, (padding.1, padding.1, padding.0, padding.0), f32::NEG_INFINITY)?;
@@ -280,6 +290,7 @@ pub fn maxpool2d(x: &Tensor, kernel: (usize, usize), stride: (usize, usize), pad
 /// `count_include_pad=True`): the mean of each window after zero padding, always dividing by
 /// `kernel.0 · kernel.1`, padded zeros included. Rules: as `maxpool2d`. No `avg_pool2d`,
 /// no `unfold`.
+// HINT: As maxpool2d with zero padding and mean(D::Minus1): count_include_pad=True divides every window by kh·kw, padding included.
 pub fn avgpool2d(x: &Tensor, kernel: (usize, usize), stride: (usize, usize), padding: (usize, usize)) -> Result<Tensor> {
     // BEGIN SOLUTION
     let x = pad2d(x, (padding.1, padding.1, padding.0, padding.0), 0.0)?;
@@ -293,6 +304,7 @@ pub fn avgpool2d(x: &Tensor, kernel: (usize, usize), stride: (usize, usize), pad
 /// may differ in size and overlap when `oh` does not divide `h`. Rules: no pooling functions;
 /// one way is an `[oh, h]` averaging matrix `A` and a `[ow, w]` matrix `B`, and
 /// `out = A · x · Bᵀ` over the last two axes (`broadcast_matmul`).
+// HINT: Window i of an axis of size n pooled to m is [floor(i·n/m), ceil((i+1)·n/m)). Build an [m, n] matrix with 1/len on each window (a plain Rust Vec is fine: it is m·n numbers) for rows and for columns, then A.broadcast_matmul(x).broadcast_matmul(Bᵀ).
 pub fn adaptive_avgpool2d(x: &Tensor, out: (usize, usize)) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (_, _, h, w) = x.dims4()?;

@@ -56,6 +56,7 @@ impl Sgd {
     /// ```
     /// Example: lr 0.1, momentum 0.9, gradients 1 then 1: the first step moves `p` by −0.1,
     /// the second by −0.19 (b = 0.9 · 1 + 1).
+    // HINT: Per parameter: g = g + wd·p (if wd ≠ 0); with momentum: b = g on the first step (self.buf is empty), else b = momentum·b + g; g = g + momentum·b (Nesterov) or g = b; then params[i] = (p − g·lr). Tensors are immutable: replace params[i] with the new tensor.
     pub fn step(&mut self, params: &mut [Tensor], grads: &[Tensor]) -> Result<()> {
         // BEGIN SOLUTION
         let first = self.buf.is_empty();
@@ -113,6 +114,7 @@ impl RmsProp {
     /// ```
     /// On the first step `v = (1 − alpha) · g²`, so with alpha 0.99 the first update is about
     /// `lr · 10 · sign(g)`: RMSprop starts fast, unlike Adam.
+    // HINT: v = alpha·v + (1 − alpha)·g² (v starts at zeros_like(p)); d = sqrt(v) + eps; with momentum b = momentum·b + g/d and p − lr·b, else p − lr·g/d. Weight decay first, as in SGD.
     pub fn step(&mut self, params: &mut [Tensor], grads: &[Tensor]) -> Result<()> {
         // BEGIN SOLUTION
         if self.square_avg.is_empty() {
@@ -192,6 +194,8 @@ impl Adam {
     /// ```
     /// and then the Adam update above with the unmodified `g`. (Loshchilov & Hutter, "Decoupled
     /// weight decay regularization".)
+    // HINT: When self.decoupled: p = p·(1 − lr·weight_decay) first and do not add weight_decay·p to g; the rest is Adam's update unchanged.
+    // HINT: self.t += 1 once per step (not per parameter); m = beta1·m + (1 − beta1)·g; v = beta2·v + (1 − beta2)·g²; denom = sqrt(v)/sqrt(1 − beta2^t) + eps; p = p − (lr/(1 − beta1^t))·m/denom. f64::powi for beta^t.
     pub fn step(&mut self, params: &mut [Tensor], grads: &[Tensor]) -> Result<()> {
         // BEGIN SOLUTION
         if self.m.is_empty() {
@@ -228,6 +232,7 @@ impl Adam {
 /// `torch.optim.lr_scheduler.StepLR(step_size, gamma)`: the learning rate after `t` scheduler
 /// steps (t = 0 before any): `base_lr · gamma^⌊t / step_size⌋`.
 /// Example: base 0.1, step_size 3, gamma 0.5 → 0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025, …
+// HINT: Integer division t / step_size counts the decays; gamma.powi(that as i32).
 pub fn step_lr(base_lr: f64, step_size: usize, gamma: f64, t: usize) -> f64 {
     // BEGIN SOLUTION
     base_lr * gamma.powi((t / step_size) as i32)
@@ -239,6 +244,7 @@ pub fn step_lr(base_lr: f64, step_size: usize, gamma: f64, t: usize) -> f64 {
 /// cosine from `base_lr` down to `eta_min`,
 /// `eta_min + (base_lr − eta_min) · (1 + cos(π · t / t_max)) / 2`.
 /// Example: base 1, eta_min 0, t_max 4 → 1, 0.854, 0.5, 0.146, 0.
+// HINT: eta_min + (base − eta_min)·(1 + cos(π·t/t_max))/2, in f64 (std::f64::consts::PI).
 pub fn cosine_lr(base_lr: f64, eta_min: f64, t_max: usize, t: usize) -> f64 {
     // BEGIN SOLUTION
     eta_min + (base_lr - eta_min) * (1.0 + (std::f64::consts::PI * t as f64 / t_max as f64).cos()) / 2.0
@@ -250,6 +256,7 @@ pub fn cosine_lr(base_lr: f64, eta_min: f64, t_max: usize, t: usize) -> f64 {
 /// factor on `base_lr` rises linearly from `start_factor` at `t = 0` to 1 at `t = warmup`
 /// and stays 1 afterwards: `base_lr · (start_factor + (1 − start_factor) · min(t, warmup) / warmup)`.
 /// Example: base 1, start_factor 0.25, warmup 3 → 0.25, 0.5, 0.75, 1, 1, …
+// HINT: The factor is start + (1 − start)·min(t, warmup)/warmup: start_factor at t = 0, 1 from t = warmup on.
 pub fn linear_warmup(base_lr: f64, start_factor: f64, warmup: usize, t: usize) -> f64 {
     // BEGIN SOLUTION
     base_lr * (start_factor + (1.0 - start_factor) * t.min(warmup) as f64 / warmup as f64)
@@ -263,6 +270,7 @@ pub fn linear_warmup(base_lr: f64, start_factor: f64, warmup: usize, t: usize) -
 /// start_factor, warmup, t)`; from `t = warmup` to `t = total` it is
 /// `cosine_lr(base_lr, eta_min, total − warmup, t − warmup)` (the cosine restarts its clock at the
 /// milestone). Call your two functions.
+// HINT: t < warmup: linear_warmup(…, t); otherwise cosine_lr(base, eta_min, total − warmup, t − warmup). The cosine's clock starts at the milestone.
 pub fn warmup_cosine(base_lr: f64, start_factor: f64, warmup: usize, total: usize, eta_min: f64, t: usize) -> f64 {
     // BEGIN SOLUTION
     if t < warmup {

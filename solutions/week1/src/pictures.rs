@@ -21,6 +21,7 @@ use candle_core::{DType, Device, Result, Tensor, D};
 /// where `y = linspace(−1, 1, h)` and `x = linspace(−1, 1, w)` (for a size of 1, the single
 /// value is −1, as in `torch.linspace`). Rules: `arange` and broadcasting, no loops over
 /// pixels.
+// HINT: ys = linspace(h) as a column [h, 1], xs = linspace(w) as a row [1, w]; broadcast both to [h, w], stack on a new last axis, reshape to [h·w, 2]. linspace(-1, 1, n) = -1 + 2·arange(n)/(n-1).
 pub fn coordinate_grid(h: usize, w: usize, dev: &Device) -> Result<Tensor> {
     // BEGIN SOLUTION
     let ys = linspace(h, dev)?.unsqueeze(1)?.broadcast_as((h, w))?;
@@ -59,6 +60,7 @@ impl CoordMlp {
     /// Colours `[n, 3]` in (0, 1) for coordinates `[n, 2]`: `sigmoid(sin(sin(c W1ᵀ + b1) W2ᵀ + b2) W3ᵀ + b3)`.
     /// (Periodic activations let a small network draw fine detail — compare ReLU, whose images
     /// are piecewise linear.) Rules: no `candle_nn`.
+    // HINT: x.matmul(&w.t()?)?.broadcast_add(b) is nn.Linear; sin after the first two, sigmoid = 1/(1+exp(-z)) after the last. render: forward on coordinate_grid(h, w), reshape to (h, w, 3).
     pub fn forward(&self, coords: &Tensor) -> Result<Tensor> {
         // BEGIN SOLUTION
         let lin = |x: &Tensor, w: &Tensor, b: &Tensor| x.matmul(&w.t()?)?.broadcast_add(b);
@@ -83,6 +85,7 @@ impl CoordMlp {
 /// `k = i · nz + j` is `[origin, direction]` with origin `(0, 0, 0)` and direction
 /// `(1, y_i, z_j)`, `y = linspace(−ylim, ylim, ny)`, `z = linspace(−zlim, zlim, nz)` (a single
 /// value is `−limit`, as in torch).
+// HINT: Directions: stack [ones, y, z] on the last axis with y and z broadcast over the (ny, nz) grid and flattened; origins: zeros_like(directions); stack the two on axis 1.
 pub fn make_rays_2d(ny: usize, nz: usize, ylim: f32, zlim: f32, dev: &Device) -> Result<Tensor> {
     // BEGIN SOLUTION
     let n = ny * nz;
@@ -143,6 +146,7 @@ fn ray_triangle(rays: &Tensor, tris: &Tensor) -> Result<(Tensor, Tensor)> {
 /// solution (determinant ≠ 0: parallel lines never hit) with `u ≥ 0` and `0 ≤ v ≤ 1`. Solve all
 /// `nr × ns` systems at once by Cramer's rule: for `[[a, b], [c, d]] · (u, v) = (e, f)`,
 /// `det = ad − bc`, `u = (ed − bf) / det`, `v = (af − ec) / det`. No loops over rays.
+// HINT: Give rays shape [nr, 1] and segments [1, ns] per coordinate (narrow + squeeze + unsqueeze), so every formula of Cramer's rule broadcasts to [nr, ns]; hit = (|det| > 1e-9)·(u ≥ 0)·(0 ≤ v ≤ 1) as u8; max over axis 1 = any.
 pub fn intersect_segments(rays: &Tensor, segments: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let xy = |t: &Tensor, k: usize, c: usize| t.narrow(1, k, 1)?.squeeze(1)?.narrow(1, c, 1)?.squeeze(1);
@@ -165,6 +169,7 @@ pub fn intersect_segments(rays: &Tensor, segments: &Tensor) -> Result<Tensor> {
 /// `[−D | B − A | C − A] · (s, u, v)ᵀ = O − A`; a hit needs a non-zero determinant, `s ≥ 0`,
 /// `u ≥ 0`, `v ≥ 0` and `u + v ≤ 1`. Solve by Cramer's rule with scalar triple products
 /// (`det[a | b | c] = a · (b × c)`): write a batched `cross` from `narrow`/`stack`.
+// HINT: With e1 = B − A, e2 = C − A, T = O − A: det = (−D)·(e1×e2), s = T·(e1×e2)/det, u = (−D)·(T×e2)/det, v = (−D)·(e1×T)/det. cross(a, b) from the three components (narrow on the last axis), stacked back.
 pub fn intersect_triangle(rays: &Tensor, triangle: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (hit, _) = ray_triangle(rays, &triangle.unsqueeze(0)?)?;
@@ -177,6 +182,7 @@ pub fn intersect_triangle(rays: &Tensor, triangle: &Tensor) -> Result<Tensor> {
 /// `rays: [nr, 2, 3]`, `triangles: [nt, 3, 3]` → `[nr]` f32, `s · |D|` for the smallest `s`
 /// among the triangles the ray hits, `+∞` where it hits none. Rules: all `nr × nt` pairs at
 /// once (`where_cond` with an `∞` tensor for misses, then `min` over triangles).
+// HINT: Do intersect_triangle for all [nr, nt] pairs at once (rays [nr, 1, 3], corners [1, nt, 3]); distance = s·|D|; where_cond(hit, dist, +∞), then min over the triangle axis.
 pub fn raytrace_mesh(rays: &Tensor, triangles: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (hit, s) = ray_triangle(rays, triangles)?;

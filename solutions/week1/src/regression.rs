@@ -25,6 +25,7 @@ use rand_chacha::ChaCha8Rng;
 /// small (≤ 20), so work on the rows of the augmented matrix `[a | b]` as tensors (one
 /// tensor operation per row and step), or copy it into a `Vec<f64>` — both are fine here.
 /// Without pivoting, a zero on the diagonal (one of the checks has one) divides by zero.
+// HINT: Copy a and b into Vec<Vec<f64>> / Vec<f64> (to_vec2 / to_vec1). For k in 0..d: find the row p ≥ k with the largest |m[p][k]|, swap rows k and p (in m and in b), subtract m[i][k]/m[k][k] times row k from every row i > k. Then back-substitute from i = d-1 down to 0.
 pub fn solve(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let d = a.dim(0)?;
@@ -56,6 +57,7 @@ pub fn solve(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// `x: [n, d]`, `y: [n]` (f64). Append a column of ones to `x` (call it `X: [n, d + 1]`, so the
 /// bias is the last weight); setting the gradient to zero gives the normal equations
 /// `(Xᵀ X) θ = Xᵀ y`. Solve them with your `solve`. Returns `θ: [d + 1]` = `[w_1 … w_d, b]`.
+// HINT: X = cat([x, ones(n, 1)], 1); solve((Xᵀ X), Xᵀ y) with your solve. matmul wants 2-D: y.unsqueeze(1) and squeeze(1) after.
 pub fn linear_closed_form(x: &Tensor, y: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let n = x.dim(0)?;
@@ -73,6 +75,7 @@ pub fn linear_closed_form(x: &Tensor, y: &Tensor) -> Result<Tensor> {
 /// `∂L/∂b = (2/n) Σ r`, and step `w -= lr · ∂L/∂w`, `b -= lr · ∂L/∂b`. `x: [n, d]`, `y: [n]`,
 /// f32. Returns `(θ, losses)`: `θ: [d + 1]` = `[w_1 … w_d, b]` after the last step and
 /// `losses: [steps]`.
+// HINT: Keep w [d] and b [1] as tensors; per step r = x·w + b − y, record mean(r²), then w -= lr·(2/n)·xᵀr and b -= lr·(2/n)·Σr. Tensor::stack the recorded scalars at the end.
 pub fn linear_gd(x: &Tensor, y: &Tensor, lr: f64, steps: usize) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let (n, d) = x.dims2()?;
@@ -98,6 +101,7 @@ pub fn linear_gd(x: &Tensor, y: &Tensor, lr: f64, steps: usize) -> Result<(Tenso
 /// row maximum before `exp` (the check includes logits of size ~100, where a naive `exp`
 /// overflows f32), `log_softmax = z − max − log Σ exp(z − max)`; pick each row's label with
 /// `gather`. Returns a scalar (rank 0) tensor. No `candle_nn::loss` / `candle_nn::ops`.
+// HINT: z = logits − max over the row (max_keepdim), lse = log(Σ exp z), log p = z − lse (broadcast_sub), then gather(labels.unsqueeze(1), 1), mean, neg.
 pub fn cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let max = logits.max_keepdim(D::Minus1)?;
@@ -114,6 +118,7 @@ pub fn cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
 /// `b: [k]`, for `x: [n, d]`, by hand: with `p = softmax(x · w + b)` and `Y` the one-hot
 /// labels (`[n, k]`), `∂L/∂logits = (p − Y) / n`, so `∂L/∂w = xᵀ (p − Y) / n` and
 /// `∂L/∂b = Σ_rows (p − Y) / n`. Returns `(dw, db)`. No autograd (`Var`, `backward`).
+// HINT: p = softmax(x·w + b) row by row; one-hot labels Y (compare arange(k) with labels.unsqueeze(1)); G = (p − Y)/n; dw = xᵀ·G, db = G.sum(0).
 pub fn softmax_regression_grad(x: &Tensor, labels: &Tensor, w: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let n = x.dim(0)?;
@@ -144,6 +149,7 @@ fn one_hot(labels: &Tensor, k: usize, dtype: DType) -> Result<Tensor> {
 /// with your `softmax_regression_grad`. `images: [n, 784]` f32 in [0, 1], `labels: [n]` u32.
 /// Returns `(w, b)`. The check trains on MNIST's training part and needs ≥ 90 % accuracy on
 /// the held-out images (the grader computes the accuracy itself).
+// HINT: zeros for w [784, 10] and b [10]; per epoch: order.shuffle(rng), for chunk in order.chunks(batch): index_select the rows, softmax_regression_grad, w -= lr·dw, b -= lr·db.
 pub fn train_softmax_regression(images: &Tensor, labels: &Tensor, epochs: usize, batch: usize, lr: f64, rng: &mut ChaCha8Rng) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let (n, d) = images.dims2()?;
@@ -167,6 +173,7 @@ pub fn train_softmax_regression(images: &Tensor, labels: &Tensor, epochs: usize,
 
 /// ## predict
 /// Class predictions `argmax(x · w + b)` for `x: [n, d]`: `[n]` u32.
+// HINT: x.matmul(w)?.broadcast_add(b)?.argmax(D::Minus1)
 pub fn predict(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     x.matmul(w)?.broadcast_add(b)?.argmax(D::Minus1)

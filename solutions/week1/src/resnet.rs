@@ -19,6 +19,7 @@ use candle_nn::VarBuilder;
 /// padding 1, `conv2` is 3×3 with stride 1 and padding 1, and the shortcut is `x` itself unless
 /// `stride ≠ 1` or `in ≠ out`, when it is `downsample.1(downsample.0(x))` (a 1×1 convolution
 /// with `stride`, then a BatchNorm) so that the shapes agree.
+// HINT: load: Conv2d::load(vb.pp("conv1"), in, out, 3, stride, 1, false), BatchNorm2d::load(vb.pp("bn1"), out, 0.1, 1e-5), …; downsample.0 / downsample.1 only when stride ≠ 1 or in ≠ out. forward: relu(bn2(conv2(relu(bn1(conv1 x))))) + shortcut, then relu.
 pub struct BasicBlock {
     pub conv1: Conv2d,
     pub bn1: BatchNorm2d,
@@ -84,6 +85,7 @@ impl Layer for BasicBlock {
     }
 }
 
+// HINT(resnet_train): forward(x, true) must reach every BatchNorm with train = true; each updates its running statistics.
 /// ## resnet
 /// torchvision's ResNet with `BasicBlock` and `[2, 2, 2, 2]` blocks (ResNet-18) at channel
 /// widths `widths` (ResNet-18 proper: `[64, 128, 256, 512]`; the check uses a quarter of that):
@@ -91,6 +93,7 @@ impl Layer for BasicBlock {
 /// padding 1), `layer1` … `layer4` (the first block of layers 2–4 has stride 2 and a
 /// downsample), global average pooling to 1×1, flatten, `fc` (widths[3] → classes). Input
 /// `[n, 3, h, w]`, output logits `[n, classes]`.
+// HINT: conv1 7×7/2 pad 3 → bn1 → relu → MaxPool2d(3, 2, 1) → layer1..4 (first block of 2–4: stride 2) → AdaptiveAvgPool2d((1, 1)) → flatten_from(1) → fc.
 pub struct ResNet {
     pub conv1: Conv2d,
     pub bn1: BatchNorm2d,

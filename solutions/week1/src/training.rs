@@ -23,6 +23,7 @@ use rand_chacha::ChaCha8Rng;
 /// 2×2 max-pool (stride 2), `conv2` (8 → 16, 3×3, padding 1), ReLU, 2×2 max-pool, flatten to
 /// `[n, 16·7·7]`, `fc` (784 → 10). Built with your modules' `new` (trainable, PyTorch's
 /// initialisation). Parameters named `conv1.weight`, `conv1.bias`, `conv2.…`, `fc.…`.
+// HINT: new: Conv2d::new(1, 8, 3, 1, 1, rng, dev), Conv2d::new(8, 16, 3, 1, 1, …), Linear::new(784, 10, …). forward: conv → relu → MaxPool2d{2,2,0} twice, flatten_from(1), fc.
 pub struct SimpleCnn {
     pub conv1: Conv2d,
     pub conv2: Conv2d,
@@ -68,6 +69,7 @@ impl Layer for SimpleCnn {
 /// frozen layer is the hardest bug of all to find. Keep `g.detach()` in the buffer, not `g`: a
 /// gradient of a trainable tensor still references the forward graph that produced it, and a
 /// momentum buffer built from it would keep every step's graph alive (memory grows each step).
+// HINT: For each (p, v): let g = grads.get(p) (None → bail!); v = match v.take() { Some(old) => old·m + g, None => g }; Var::from_tensor(p)?.set(&(p − lr·v))?.
 pub fn sgd_step(params: &[Tensor], grads: &GradStore, velocity: &mut [Option<Tensor>], lr: f64, momentum: f64) -> Result<()> {
     // BEGIN SOLUTION
     for (p, v) in params.iter().zip(velocity.iter_mut()) {
@@ -84,12 +86,14 @@ pub fn sgd_step(params: &[Tensor], grads: &GradStore, velocity: &mut [Option<Ten
     // END SOLUTION
 }
 
+// HINT(train_cnn_long): Your train_cnn, longer: 3,000 steps of 64. If it falls short, check the learning rate, the momentum and that every layer gets a gradient.
 /// ## train_cnn
 /// Train `model` for `steps` steps: each step draws `batch` example indices uniformly at random
 /// (with replacement) with `rng`, takes those images (`[batch, 784]` → reshape to
 /// `[batch, 1, 28, 28]`) and labels, computes `cross_entropy(model(x), y)` (your day-
 /// "regression" function), `backward`, and `sgd_step` with `lr` and momentum 0.9. `images`:
 /// `[n, 784]` f32, `labels`: `[n]` u32. Returns the loss of every step.
+// HINT: Per step: idx = batch random u32 in 0..n (rng.random_range); x = images.index_select(&idx, 0).reshape((batch, 1, 28, 28)); loss = cross_entropy(model.forward(&x, true), y); grads = loss.backward(); sgd_step(…, lr, 0.9); push loss.to_scalar::<f32>().
 pub fn train_cnn(model: &SimpleCnn, images: &Tensor, labels: &Tensor, steps: usize, batch: usize, lr: f64, rng: &mut ChaCha8Rng) -> Result<Vec<f32>> {
     // BEGIN SOLUTION
     let n = images.dim(0)?;
@@ -113,6 +117,7 @@ pub fn train_cnn(model: &SimpleCnn, images: &Tensor, labels: &Tensor, steps: usi
 /// ## accuracy
 /// The fraction of `images` (`[n, 784]`) whose most likely class under `model` is the label,
 /// computed in batches of `batch` images (all at once would hold every activation in memory).
+// HINT: For each batch: narrow(0, start, len), reshape to (len, 1, 28, 28), forward(…, false), argmax(1), eq(labels) as f64, sum; divide by n at the end.
 pub fn accuracy(model: &SimpleCnn, images: &Tensor, labels: &Tensor, batch: usize) -> Result<f64> {
     // BEGIN SOLUTION
     let n = images.dim(0)?;
@@ -138,6 +143,7 @@ pub fn accuracy(model: &SimpleCnn, images: &Tensor, labels: &Tensor, batch: usiz
 /// by their size, `Σ (nᵢ / n) gᵢ`, not averaged equally.) Returns one gradient per parameter, in
 /// `parameters("")` order. On a machine with several GPUs each shard would live on its own
 /// device; the arithmetic is the same.
+// HINT: Shard w gets n/workers (+1 for the first n % workers) rows; in std::thread::scope spawn one closure per shard: loss on x.narrow(0, start, len), backward, grads.get(p) · (len / n) for each parameter; then add the workers' lists element-wise.
 pub fn data_parallel_grads(model: &SimpleCnn, x: &Tensor, y: &Tensor, workers: usize) -> Result<Vec<Tensor>> {
     // BEGIN SOLUTION
     let n = x.dim(0)?;

@@ -21,6 +21,7 @@ use candle_core::{DType, Device, Result, Tensor, D};
 /// given, is u8 `[tq, tk]` or `[..., tq, tk]` (broadcast over the leading axes) with 1 where
 /// query `i` may attend to key `j`; `M` is 0 there and `-inf` elsewhere. This is
 /// `F.scaled_dot_product_attention(q, k, v, attn_mask=mask.bool())`.
+// HINT: scores = q.matmul(&k.transpose(D::Minus2, D::Minus1)?.contiguous()?)? / sqrt(d); mask.broadcast_as(scores.shape()) then where_cond(scores, -inf); ops::softmax over D::Minus1; matmul v.
 pub fn scaled_dot_product(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
     // BEGIN SOLUTION
     let d = q.dim(D::Minus1)? as f64;
@@ -38,6 +39,7 @@ pub fn scaled_dot_product(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tens
 /// The u8 `[t, t]` mask of a decoder: 1 where key `j ≤ query i` (the past and the present),
 /// 0 above the diagonal (the future). `torch.ones(t, t).tril()`. Example `t = 3`:
 /// `[[1, 0, 0], [1, 1, 0], [1, 1, 1]]`.
+// HINT: arange(0, t) as a column (query i) compared with arange as a row (key j): i.unsqueeze(1).broadcast_ge(&i.unsqueeze(0)) gives u8 1 where j ≤ i.
 pub fn causal_mask(t: usize, dev: &Device) -> Result<Tensor> {
     // BEGIN SOLUTION
     let i = Tensor::arange(0u32, t as u32, dev)?;
@@ -49,6 +51,7 @@ pub fn causal_mask(t: usize, dev: &Device) -> Result<Tensor> {
 /// The u8 `[b, t]` mask of a right-padded batch: row `r` has `lengths[r]` ones, then zeros.
 /// `lengths: [b]` (i64). Example: lengths `[2, 3]`, `t = 3` → `[[1, 1, 0], [1, 1, 1]]`.
 /// Build it with `arange` and a broadcast comparison, no loop over the batch.
+// HINT: arange(0, t) as a row [1, t] (i64) broadcast_lt lengths as a column [b, 1].
 pub fn padding_mask(lengths: &Tensor, t: usize) -> Result<Tensor> {
     // BEGIN SOLUTION
     let pos = Tensor::arange(0i64, t as i64, lengths.device())?.unsqueeze(0)?;
@@ -60,6 +63,7 @@ pub fn padding_mask(lengths: &Tensor, t: usize) -> Result<Tensor> {
 /// Bahdanau's additive attention scores `s[b, i, j] = v · tanh(W_q q[b, i] + W_k k[b, j])`, for
 /// `q: [b, tq, dq]`, `k: [b, tk, dk]`, `w_q: [h, dq]`, `w_k: [h, dk]`, `v: [h]` → `[b, tq, tk]`.
 /// Project both sides first, then broadcast `[b, tq, 1, h] + [b, 1, tk, h]`; no loops.
+// HINT: q.broadcast_matmul(&w_q.t()?) is [b, tq, h]; unsqueeze(2); k's projection unsqueeze(1); broadcast_add gives [b, tq, tk, h]; tanh, broadcast_mul v, sum over the last axis.
 pub fn additive_scores(q: &Tensor, k: &Tensor, w_q: &Tensor, w_k: &Tensor, v: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let qp = q.broadcast_matmul(&w_q.t()?)?.unsqueeze(2)?; // [b, tq, 1, h]
@@ -72,6 +76,7 @@ pub fn additive_scores(q: &Tensor, k: &Tensor, w_q: &Tensor, w_k: &Tensor, v: &T
 /// Luong's "general" (bilinear) scores `s[b, i, j] = q[b, i]ᵀ W k[b, j]` for `q: [b, tq, dq]`,
 /// `k: [b, tk, dk]`, `w: [dq, dk]` → `[b, tq, tk]` (what `F.bilinear` computes for every pair).
 /// Two matmuls.
+// HINT: (q · W) is [b, tq, dk]; matmul with kᵀ ([b, dk, tk], contiguous).
 pub fn bilinear_scores(q: &Tensor, k: &Tensor, w: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     q.broadcast_matmul(w)?.matmul(&k.transpose(1, 2)?.contiguous()?)
@@ -82,6 +87,7 @@ pub fn bilinear_scores(q: &Tensor, k: &Tensor, w: &Tensor) -> Result<Tensor> {
 /// Heads as a batch axis: `x: [b, t, heads · d]` → `[b, heads, t, d]`, where head `h` owns the
 /// features `h·d .. (h+1)·d`. (`merge_heads` is the inverse.) A reshape and a transpose; return
 /// a contiguous tensor.
+// HINT: reshape (b, t, heads, d / heads), transpose(1, 2), contiguous.
 pub fn split_heads(x: &Tensor, heads: usize) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, t, hd) = x.dims3()?;
@@ -102,6 +108,7 @@ pub fn merge_heads(x: &Tensor) -> Result<Tensor> {
 /// [d, d]`, `out_proj_bias: [d]`. Project, `split_heads`, `scaled_dot_product` per head (the
 /// scale is `1/sqrt(d / heads)`), `merge_heads`, project out. `mask: [b, t]` (u8, 1 = token)
 /// masks padding *keys*; `causal` also masks the future. Output `[b, t, d]`.
+// HINT: x.broadcast_matmul(&in_proj_weight.t()?) + bias → narrow into q, k, v; split_heads each; build a u8 [b, 1, t, t] mask (causal_mask times the key mask reshaped to [b, 1, 1, t]); scaled_dot_product; merge_heads; out projection (also [out, in]: transpose it).
 #[allow(clippy::too_many_arguments)]
 pub fn multi_head_attention(
     x: &Tensor,
@@ -139,6 +146,7 @@ pub fn multi_head_attention(
 /// `PE[p, 2i] = sin(p / 10000^(2i/d))` and `PE[p, 2i+1] = cos(p / 10000^(2i/d))`. Build the
 /// `[t, d/2]` angle matrix by broadcasting, take `sin` and `cos`, and interleave them (stack on a
 /// new last axis, then reshape). f32 on `dev`.
+// HINT: angles[p, i] = p · exp(−ln(10000) · 2i / d) for 2i in arange_step(0, d, 2); Tensor::stack(&[sin, cos], 2) and reshape (t, d) interleaves them. Compute in f64 and convert to f32 at the end.
 pub fn sinusoidal_positions(t: usize, d: usize, dev: &Device) -> Result<Tensor> {
     // BEGIN SOLUTION
     let pos = Tensor::arange(0u32, t as u32, dev)?.to_dtype(DType::F64)?.unsqueeze(1)?;

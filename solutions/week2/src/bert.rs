@@ -67,6 +67,7 @@ pub fn padding_bias(mask: &Tensor) -> Result<Tensor> {
 /// `BertEmbeddings`: `LayerNorm(word[ids] + position[0..t] + token_type[types])`, with
 /// `ids, types: [b, t]` (u32 or i64) → `[b, t, hidden]`. `load` takes `vb` at
 /// `bert.embeddings`.
+// HINT: index_select each table with the flattened ids (types), reshape to [b, t, d]; add position_embeddings.narrow(0, 0, t) by broadcasting; LayerNorm::load(vb.pp("LayerNorm"), d, 1e-12).
 #[derive(Clone, Debug)]
 pub struct BertEmbeddings {
     // BEGIN SOLUTION ONLY
@@ -115,6 +116,7 @@ impl BertEmbeddings {
 /// axis, `softmax(q kᵀ / sqrt(d_head) + padding_bias(mask)) v`, heads merged, then the
 /// post-norm residual `output.LayerNorm(x + output.dense(attn))`. No causal mask: every token
 /// sees the whole (unpadded) sequence. `x: [b, t, hidden]`, `mask: [b, t]` → `[b, t, hidden]`.
+// HINT: candle_nn::linear(d, d, vb.pp("self.query")) etc.; heads as a batch axis; scores + padding_bias(mask) (no causal mask); softmax; merge heads; LayerNorm(x + output.dense(y)).
 #[derive(Clone, Debug)]
 pub struct BertAttention {
     // BEGIN SOLUTION ONLY
@@ -161,6 +163,7 @@ impl BertAttention {
 /// `BertLayer`, `vb` at `bert.encoder.layer.{i}`: `a = attention(x, mask)`, then
 /// `output.LayerNorm(a + output.dense(gelu(intermediate.dense(a))))`, with the exact (erf)
 /// GELU (`gelu_erf`). `[b, t, hidden]` → `[b, t, hidden]`.
+// HINT: a = attention(x, mask); LayerNorm(a + output.dense(intermediate.dense(a).gelu_erf())). BERT's "gelu" is the erf form; the residual adds the attention output a, not x.
 #[derive(Clone, Debug)]
 pub struct BertLayer {
     // BEGIN SOLUTION ONLY
@@ -193,11 +196,13 @@ impl BertLayer {
     }
 }
 
+// HINT(pretrained): Nothing new to write: bert::from_dir calls your load (older checkpoints name layer norms gamma/beta; hf_var_builder maps them).
 /// ## model
 /// `BertModel` without the pooler: `load(vb, cfg)` with `vb` at the file's root (it reads
 /// `bert.embeddings` and `bert.encoder.layer.{i}`). `hidden_states(ids, types, mask)` returns
 /// `[embeddings, output of layer 1, …, output of layer L]` (`L + 1` tensors of `[b, t, hidden]`,
 /// what `output_hidden_states=True` gives); `forward` returns the last one.
+// HINT: vb.pp("bert"); embeddings, then each encoder.layer.{i} in order; collect the embeddings and every layer's output.
 #[derive(Clone, Debug)]
 pub struct Bert {
     pub cfg: BertConfig,
@@ -245,6 +250,7 @@ impl Bert {
 /// position of `hidden: [b, t, d]`, with `weight: [d, d]` (`[out, in]`) and `bias: [d]` →
 /// `[b, d]`. On CUDA, make the sliced `h[:, 0]` `.contiguous()` before `matmul` (candle's CUDA
 /// `matmul` refuses rows that are `t·d` apart; its CPU `matmul` takes them).
+// HINT: hidden.narrow(1, 0, 1)?.squeeze(1)?.contiguous() is [b, d] (CUDA's matmul refuses the slice as it is); broadcast_matmul(&weight.t()?), broadcast_add(bias), tanh.
 pub fn pooler(hidden: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     // A slice of [b, t, d] (rows t·d apart): CUDA's matmul needs it contiguous.
@@ -259,6 +265,7 @@ pub fn pooler(hidden: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor>
 /// (`[b, t, vocab]`). `load` takes `vb` at the root. `masked_lm_loss(logits, labels)` is the
 /// mean cross-entropy over the positions whose label is not -100 (no shift: BERT predicts the
 /// token at its own position); a scalar (rank 0) f32.
+// HINT: cls.predictions: LayerNorm(gelu_erf(transform.dense(h))) · word_embeddingsᵀ + cls.predictions.bias. masked_lm_loss: like GPT-2's lm_loss without the shift.
 #[derive(Clone, Debug)]
 pub struct BertForMaskedLM {
     pub bert: Bert,
@@ -314,6 +321,7 @@ pub fn masked_lm_loss(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
 /// label -100. Returns `(inputs, labels)`, both of `ids.len()`.
 /// Draw with `rng.random::<f64>()` / `rng.random_range(0..vocab)`; the checks test the rule
 /// exactly and the proportions statistically (not a particular sequence of draws).
+// HINT: One rng.random::<f64>() < prob decides selection (skip special positions); for a selected one, a second draw r: r < 0.8 → mask_id, r < 0.9 → rng.random_range(0..vocab), else unchanged. labels[i] = ids[i] exactly at selected positions.
 pub fn mlm_mask(ids: &[u32], special: &[bool], prob: f64, mask_id: u32, vocab: u32, rng: &mut impl Rng) -> (Vec<u32>, Vec<i64>) {
     // BEGIN SOLUTION
     let mut inputs = ids.to_vec();

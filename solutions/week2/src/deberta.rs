@@ -52,6 +52,7 @@ impl DebertaConfig {
 /// exactly 1, and multiplying by a rounded reciprocal gives 1.0000001, whose ceiling is one
 /// bucket too far. Return i64. Example
 /// (bucket 8, max 64): `…, -12 → -6, -6 → -5, -4 → -4, 0 → 0, 5 → 5, 600 → 11`.
+// HINT: Work in f32: abs, sign; the log branch on abs.maximum(mid) (avoids ln 0); ((x / mid).log().broadcast_div(ln of the f32 tensor (max − 1) / mid) · (mid − 1)).ceil() + mid (a true f32 division, not a reciprocal), times sign; where_cond(abs ≤ mid, rel, that); to_dtype(I64).
 pub fn log_bucket(rel: &Tensor, bucket_size: usize, max_position: usize) -> Result<Tensor> {
     // BEGIN SOLUTION
     let mid = (bucket_size / 2) as f64;
@@ -74,6 +75,7 @@ pub fn log_bucket(rel: &Tensor, bucket_size: usize, max_position: usize) -> Resu
 /// The `[q_len, k_len]` i64 matrix `δ(i, j) = i − j`, passed through [`log_bucket`] when
 /// `bucket_size` is given (`Some`); `None` gives the raw differences.
 /// (`transformers`' `build_relative_position`.)
+// HINT: arange(q_len) as a column minus arange(k_len) as a row (i64), then log_bucket when a bucket size is given.
 pub fn relative_positions(q_len: usize, k_len: usize, bucket_size: Option<usize>, max_position: usize, dev: &Device) -> Result<Tensor> {
     // BEGIN SOLUTION
     let q = Tensor::arange(0i64, q_len as i64, dev)?.unsqueeze(1)?;
@@ -100,6 +102,7 @@ fn span_index(rel: &Tensor, sign: f64, span: usize, bh: usize) -> Result<Tensor>
 /// `c = clamp(rel[i, j] + span, 0, 2·span − 1)`. `query: [bh, t, d]` (batch × heads merged),
 /// `pos_key: [bh, 2·span, d]`, `rel: [t, t]` (i64) → `[bh, t, t]`. Compute all `t × 2·span`
 /// products with one matmul, then pick column `c` of each row with `gather`.
+// HINT: all = query.matmul(&pos_key.t()?) is [bh, t, 2·span]; the index clamp(rel + span, 0, 2·span − 1) as U32, unsqueeze(0) and broadcast to [bh, t, t] (contiguous); all.gather(&index, D::Minus1).
 pub fn c2p(query: &Tensor, pos_key: &Tensor, rel: &Tensor, span: usize) -> Result<Tensor> {
     // BEGIN SOLUTION
     let all = query.matmul(&pos_key.t()?)?; // [bh, t, 2 span]
@@ -113,6 +116,7 @@ pub fn c2p(query: &Tensor, pos_key: &Tensor, rel: &Tensor, span: usize) -> Resul
 /// `rel[i, j] + span`). `key: [bh, t, d]`, `pos_query: [bh, 2·span, d]`, `rel: [t, t]` →
 /// `[bh, t, t]`. One matmul of the keys with the position queries (`[bh, t_key, 2·span]`), a
 /// `gather` with index `clamp(−rel + span)`, then swap the last two axes.
+// HINT: all = key.matmul(&pos_query.t()?) is [bh, t_key, 2·span]; index clamp(−rel + span, 0, 2·span − 1); gather on the last axis; then transpose(1, 2) (row j of the gathered matrix belongs to key j).
 pub fn p2c(key: &Tensor, pos_query: &Tensor, rel: &Tensor, span: usize) -> Result<Tensor> {
     // BEGIN SOLUTION
     let all = key.matmul(&pos_query.t()?)?; // [bh, t_key, 2 span]
@@ -124,6 +128,7 @@ pub fn p2c(key: &Tensor, pos_query: &Tensor, rel: &Tensor, span: usize) -> Resul
 /// The relative-position table every layer uses: `encoder.rel_embeddings.weight`
 /// (`[2 · position_buckets, hidden]`) passed through `encoder.LayerNorm` (eps
 /// `layer_norm_eps`). `vb` is at `encoder`.
+// HINT: vb.get((2 · position_buckets, hidden), "rel_embeddings.weight"), then LayerNorm::load(vb.pp("LayerNorm"), hidden, cfg.layer_norm_eps).forward.
 pub fn rel_embeddings(vb: VarBuilder, cfg: &DebertaConfig) -> Result<Tensor> {
     // BEGIN SOLUTION
     let w = vb.get((2 * cfg.position_buckets, cfg.hidden_size), "rel_embeddings.weight")?;
@@ -146,6 +151,7 @@ pub fn rel_embeddings(vb: VarBuilder, cfg: &DebertaConfig) -> Result<Tensor> {
 ///    output sub-layer.
 ///
 /// `rel: [t, t]` are the bucketed relative positions. Output `[b, t, d]`.
+// HINT: q, k, v and pos_key = key_proj(rel_emb), pos_query = query_proj(rel_emb) as [b·h, n, d_h] (repeat the position ones over the batch); (q·kᵀ + c2p + p2c) / sqrt(3·d_h); replace scores of pairs with a padding query or key by f32::MIN (where_cond); softmax; · v; merge; LN(x + dense(ctx)).
 #[derive(Clone, Debug)]
 pub struct DisentangledAttention {
     // BEGIN SOLUTION ONLY

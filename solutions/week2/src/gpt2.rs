@@ -88,6 +88,7 @@ pub fn hf_var_builder(path: &Path, dev: &Device) -> Result<VarBuilder<'static>> 
 /// (the *biased* variance, divided by `n`) are taken over the last axis of `x: [..., n]`;
 /// `weight`, `bias: [n]`. Same shape out. No `candle_nn::LayerNorm` or `ops::layer_norm`.
 /// Example: `x = [1, 2, 3]`, weight 1, bias 0, eps 0 → `[-1.2247, 0, 1.2247]`.
+// HINT: mean_keepdim(D::Minus1), subtract (broadcast_sub), the mean of the squares of that is the biased variance; divide by (var + eps).sqrt(), then broadcast_mul the weight and broadcast_add the bias.
 pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     let mean = x.mean_keepdim(D::Minus1)?;
@@ -102,6 +103,7 @@ pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Resul
 /// GPT-2's activation, the tanh approximation of GELU (`gelu_new` in `transformers`):
 /// `0.5 · x · (1 + tanh(sqrt(2/π) · (x + 0.044715 · x³)))`, element-wise. Not the exact erf
 /// form (`gelu_erf`), which differs by up to ~1e-3. Example: `gelu_new(1.0) ≈ 0.841192`.
+// HINT: 0.5·x·(1 + tanh(c·(x + 0.044715·x³))) with c = (2/π).sqrt(): x.powf(3.0) or x.sqr()·x, affine ops with f64 scalars, .tanh().
 pub fn gelu_new(x: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let c = (2.0 / std::f64::consts::PI).sqrt();
@@ -181,6 +183,7 @@ pub fn additive_mask(t: usize, mask: Option<&Tensor>, dev: &Device) -> Result<Te
 /// 4. weights · v, heads merged back to `[b, t, d]`, then `c_proj`.
 ///
 /// Output `[b, t, d]`. No `ops::sdpa`, no `softmax_last_dim`.
+// HINT: qkv = x.broadcast_matmul(W) + b; narrow(2, 0/d/2d, d) for q, k, v; reshape (b, t, h, d/h) and transpose(1, 2); scores = q.matmul(k.t()) / sqrt(d/h) + additive_mask(t, mask, dev); ops::softmax(.., D::Minus1); · v; transpose back, reshape (b, t, d), c_proj.
 #[derive(Clone, Debug)]
 pub struct Attention {
     // BEGIN SOLUTION ONLY
@@ -217,6 +220,7 @@ impl Attention {
     /// mask. Without a cache (`None`) `t_total = t_new`, and this is exactly `forward` with
     /// `bias = additive_mask(t, mask)`: once it works, `forward` can call it (write attention
     /// once). Output `[b, t_new, d]`.
+    // HINT: As in forward: qkv → q, k, v [b, h, t_new, hd]; then `let (k, v) = match cache { Some(c) => c.append(layer, &k, &v)?, None => (k, v) };` scores = q.matmul(&k.t()?) / sqrt(hd) + bias (broadcast_add), softmax over the keys, · v, merge heads, c_proj.
     pub fn forward_cached(&self, x: &Tensor, bias: &Tensor, cache: Option<&mut KvCache>, layer: usize) -> Result<Tensor> {
         // BEGIN SOLUTION
         let (b, t, d) = x.dims3()?;
@@ -240,6 +244,7 @@ impl Attention {
 /// ## mlp
 /// GPT-2's feed-forward block (`h.{i}.mlp`): `c_proj(gelu_new(c_fc(x)))` with `c_fc: [d, 4d]`
 /// and `c_proj: [4d, d]` (both `Conv1D`, weights `[in, out]`). `x: [b, t, d]` → `[b, t, d]`.
+// HINT: c_fc is [d, 4d] and c_proj [4d, d], both stored [in, out]: x.broadcast_matmul(W)?.broadcast_add(b); gelu_new in between.
 #[derive(Clone, Debug)]
 pub struct Mlp {
     // BEGIN SOLUTION ONLY
@@ -266,6 +271,7 @@ impl Mlp {
 /// ## block
 /// One pre-norm transformer block (`transformer.h.{i}`):
 /// `x = x + attn(ln_1(x), mask)`, then `x = x + mlp(ln_2(x))`. `[b, t, d]` → `[b, t, d]`.
+// HINT: Two residual additions: x + attn(ln_1(x)), then that + mlp(ln_2(that)). The layer norms come before each sub-layer (pre-norm), not after.
 #[derive(Clone, Debug)]
 pub struct Block {
     // BEGIN SOLUTION ONLY
@@ -307,6 +313,7 @@ impl Block {
     }
 }
 
+// HINT(pretrained): Nothing new to write: Gpt2::from_dir calls your load. If the logits differ only here, check what the tiny model cannot show: n_positions 1024, n_head 12 (d_head 64), and that names without the transformer. prefix resolve.
 /// ## model
 /// The whole `GPT2LMHeadModel`. `load(vb, cfg)` takes `vb` at the file's root (names start with
 /// `transformer.`). For token ids `ids: [b, t]` (u32 or i64, `t ≤ n_positions`):
@@ -315,6 +322,7 @@ impl Block {
 /// `[h₀, h₁, …, h_L]`: the embeddings and the output of each block (no `ln_f`), `L + 1` tensors
 /// of `[b, t, d]`. `forward_masked` takes the attention mask of a right-padded batch; `forward`
 /// is `forward_masked(ids, None)`.
+// HINT: vb.pp("transformer"); h₀ = wte.index_select(ids.flatten_all(), 0) reshaped to [b, t, d] + wpe.narrow(0, 0, t); the head multiplies by wte.t() (tied: there is no lm_head.weight in the file).
 #[derive(Clone, Debug)]
 pub struct Gpt2 {
     pub cfg: Config,
@@ -395,6 +403,7 @@ impl Gpt2 {
     /// Feeding a sequence whole, or in pieces with one cache, gives the same logits as
     /// `forward`. Example: `forward_with(ids[.., ..5], None, None, Some(&mut cache))` then
     /// `forward_with(ids[.., 5..], None, None, Some(&mut cache))` are `forward(ids)` split at 5.
+    // HINT: c = cache.len() before the call; positions default to wpe.narrow(0, c, t); bias = causal_mask(t, c + t) reshaped to [1, 1, t, c + t], plus f32::MIN where key_mask == 0 (as [b, 1, 1, c + t]); blocks with forward_with_cache(h, bias, cache.as_deref_mut(), layer index); ln_f; head. next_logits: narrow to the last position before ln_f and the head.
     pub fn forward_with(&self, ids: &Tensor, positions: Option<&Tensor>, key_mask: Option<&Tensor>, cache: Option<&mut KvCache>) -> Result<Tensor> {
         // BEGIN SOLUTION
         let h = self.final_hidden(ids, positions, key_mask, cache)?;
@@ -453,6 +462,7 @@ impl Gpt2 {
 /// `labels: [b, t]` (i64), then the mean cross-entropy `-log softmax(logits)[label]` over every
 /// remaining position whose label is not `-100` (padding). Returns a scalar (rank 0) f32.
 /// Use `ops::log_softmax` and `gather`; it must be differentiable.
+// HINT: logits.narrow(1, 0, t-1) and labels.narrow(1, 1, t-1), flattened; keep = labels.ne(-100); replace -100 by 0 (where_cond) before gather on ops::log_softmax; sum(−logp·keep)/sum(keep).
 pub fn lm_loss(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, t, v) = logits.dims3()?;
@@ -473,6 +483,7 @@ pub fn lm_loss(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
 /// `loss = lm_loss(logits, ids)` (labels = the ids), then `opt.backward_step(&loss)`. Return the
 /// loss *before* the step as an f32. The model must have been built on the optimiser's
 /// variables (`VarBuilder::from_varmap`), and every parameter must receive its gradient.
+// HINT: Build nothing new: lm_loss(&model.forward(ids)?, ids), then opt.backward_step(&loss). If a gradient is missing, something in your forward pass has no backward (a fused kernel) or detaches.
 pub fn train_step(model: &Gpt2, opt: &mut candle_nn::AdamW, ids: &Tensor) -> Result<f32> {
     // BEGIN SOLUTION
     use candle_nn::Optimizer;

@@ -31,6 +31,7 @@ use rand_chacha::ChaCha8Rng;
 /// ## greedy
 /// The most likely next token of every row: `logits: [b, vocab]` → `[b]` u32 indices of the
 /// maximum (`torch.argmax(logits, -1)`). Example: `[[0.1, 2.0, -1.0]]` → `[1]`.
+// HINT: logits.argmax(D::Minus1) — it already returns u32.
 pub fn greedy(logits: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     logits.argmax(D::Minus1)
@@ -40,6 +41,7 @@ pub fn greedy(logits: &Tensor) -> Result<Tensor> {
 /// ## temperature
 /// `logits / t` (`TemperatureLogitsWarper`): `t < 1` sharpens the distribution, `t > 1`
 /// flattens it, `t → 0` approaches greedy. `t > 0`.
+// HINT: Divide the logits by t (a scalar division on a tensor: `logits / t`).
 pub fn apply_temperature(logits: &Tensor, t: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     logits / t
@@ -52,6 +54,7 @@ pub fn apply_temperature(logits: &Tensor, t: f64) -> Result<Tensor> {
 /// `-inf`. `1 ≤ k ≤ vocab`. candle has no `topk`: sort each row (`sort_last_dim(false)`),
 /// take the `k`-th value as a threshold column, compare with broadcasting, `where_cond`.
 /// Example: `[[1, 3, 2, 0]]`, `k = 2` → `[[-inf, 3, 2, -inf]]`.
+// HINT: let (sorted, _) = logits.sort_last_dim(false)?; threshold = sorted.narrow(D::Minus1, k - 1, 1)?; keep = logits.broadcast_ge(&threshold)?; keep.where_cond(logits, &a tensor of -inf).
 pub fn top_k_filter(logits: &Tensor, k: usize) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (sorted, _) = logits.sort_last_dim(false)?;
@@ -72,6 +75,7 @@ pub fn top_k_filter(logits: &Tensor, k: usize) -> Result<Tensor> {
 /// Example: probabilities `[0.5, 0.3, 0.2]`, `p = 0.6`: in increasing order `0.2, 0.3, 0.5`,
 /// running sums `0.2, 0.5, 1.0`; only `0.2 ≤ 0.4`, so the 0.2 token is removed and the other
 /// two (total 0.8 ≥ 0.6) are kept.
+// HINT: Sort ascending, softmax the sorted logits, cumsum; r = number of entries with cumsum <= 1 - p, capped at vocab - 1; threshold = sorted.gather(r); keep logits >= threshold.
 pub fn top_p_filter(logits: &Tensor, p: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (sorted, _) = logits.sort_last_dim(true)?;
@@ -101,6 +105,7 @@ fn token_counts(history: &Tensor, vocab: usize) -> Result<Tensor> {
 /// by `penalty` and a negative one multiplied by it; other logits are unchanged. `penalty > 1`
 /// discourages repeats. No element loops: count the tokens into a `[b, vocab]` tensor
 /// (`scatter_add` of ones), then `where_cond`.
+// HINT: counts = zeros [b, vocab] .scatter_add(history, ones [b, n], 1); seen = counts.gt(0.0); penalised = logits.lt(0.0).where_cond(logits * penalty, logits / penalty); seen.where_cond(penalised, logits).
 pub fn repetition_penalty(logits: &Tensor, history: &Tensor, penalty: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     let seen = token_counts(history, logits.dim(D::Minus1)?)?.gt(0.0)?;
@@ -113,6 +118,7 @@ pub fn repetition_penalty(logits: &Tensor, history: &Tensor, penalty: f64) -> Re
 /// OpenAI's frequency penalty: `logits - alpha * count`, where `count[b, v]` is how many times
 /// token `v` occurs in `history[b]` (`history: [b, n]` u32). Unlike the repetition penalty it
 /// grows with every repeat.
+// HINT: Count tokens per row with scatter_add of ones into a [b, vocab] zero tensor (f32), then logits - alpha * counts.
 pub fn frequency_penalty(logits: &Tensor, history: &Tensor, alpha: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     logits - (token_counts(history, logits.dim(D::Minus1)?)? * alpha)?
@@ -126,6 +132,7 @@ pub fn frequency_penalty(logits: &Tensor, history: &Tensor, alpha: f64) -> Resul
 /// probability sum exceeds `u` (the last index with probability > 0 if rounding leaves `u`
 /// above the total). Compute the softmax stably (subtract the maximum). The same seed gives the
 /// same tokens.
+// HINT: probs = softmax of the logits (to_vec1), u = rng.random::<f64>(), walk the probabilities accumulating until the sum exceeds u.
 pub fn sample(logits: &Tensor, rng: &mut ChaCha8Rng) -> Result<u32> {
     // BEGIN SOLUTION
     let probs = candle_nn::ops::softmax_last_dim(&logits.to_dtype(DType::F32)?.unsqueeze(0)?)?.squeeze(0)?.to_vec1::<f32>()?;
@@ -152,6 +159,7 @@ pub fn sample(logits: &Tensor, rng: &mut ChaCha8Rng) -> Result<u32> {
 /// `log_softmax(cond) + weight · (log_softmax(cond) − log_softmax(uncond))`.
 /// `weight = 0` is plain sampling from `cond`; larger weights push towards tokens that the
 /// prompt makes *more* likely than the other context does. The result is used as logits.
+// HINT: candle_nn::ops::log_softmax(x, D::Minus1) for both, then c + weight * (c - u).
 pub fn mix_contexts(cond: &Tensor, uncond: &Tensor, weight: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     let c = candle_nn::ops::log_softmax(cond, D::Minus1)?;
@@ -171,6 +179,7 @@ pub fn mix_contexts(cond: &Tensor, uncond: &Tensor, weight: f64) -> Result<Tenso
 /// f32 with `0.0` where attention is allowed and `-inf` elsewhere. Without a cache
 /// (`t_new == t_total`) this is the usual upper-triangular `-inf` mask; for one new token it is
 /// all zeros. Build it from `arange` and broadcasting (no element loops).
+// HINT: q = arange(offset, offset + t_new) as a column, k = arange(0, t_total) as a row, allowed = k.broadcast_le(&q); where_cond(zeros, -inf).
 pub fn causal_mask(t_new: usize, t_total: usize, dev: &Device) -> Result<Tensor> {
     // BEGIN SOLUTION
     let offset = (t_total - t_new) as u32;
@@ -227,6 +236,7 @@ impl KvCache {
     /// just stores and returns its inputs. With this and [`causal_mask`], feeding a sequence one
     /// token at a time gives the same logits as feeding it whole, at a fraction of the work:
     /// every step computes attention for one query instead of all of them.
+    // HINT: match &self.layers[layer] { Some((ck, cv)) => cat along axis 2, None => clone }; store the result in self.layers[layer] and return it.
     pub fn append(&mut self, layer: usize, k: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
         // BEGIN SOLUTION
         let (k, v) = match &self.layers[layer] {
@@ -249,6 +259,7 @@ impl KvCache {
 /// (`[1, 1]`) at every step, always appending the argmax of the last position's logits. Return
 /// the prompt followed by `max_new_tokens` new tokens (what `generate(do_sample=False)`
 /// returns). `prompt` is not empty.
+// HINT: KvCache::new(model.cfg.n_layer); model.next_logits(prompt as [1, t], Some(&mut cache)) once; then loop: argmax, push, feed Tensor::new(&[next], dev)?.unsqueeze(0)? with the same cache. Needs your cached_model.
 pub fn generate_greedy(model: &Gpt2, prompt: &[u32], max_new_tokens: usize, dev: &Device) -> Result<Vec<u32>> {
     // BEGIN SOLUTION
     let dev = dev.clone();
@@ -274,6 +285,7 @@ pub fn generate_greedy(model: &Gpt2, prompt: &[u32], max_new_tokens: usize, dev:
 /// beams (fewer only if there are fewer candidates). After `max_new_tokens` steps return the
 /// best beam, prompt included. `model` recomputes the whole sequence each time (no cache), so
 /// any function from ids to logits works.
+// HINT: Keep Vec<(tokens, score)>; each step: one batched model call on all beams, log_softmax of the last position, every (beam, token) candidate scored beam score + log-prob, sort descending, keep num_beams.
 pub fn beam_search(model: &dyn Fn(&Tensor) -> Result<Tensor>, prompt: &[u32], num_beams: usize, max_new_tokens: usize, dev: &Device) -> Result<Vec<u32>> {
     // BEGIN SOLUTION
     let mut beams: Vec<(Vec<u32>, f64)> = vec![(prompt.to_vec(), 0.0)];
@@ -312,6 +324,7 @@ pub fn beam_search(model: &dyn Fn(&Tensor) -> Result<Tensor>, prompt: &[u32], nu
 /// candidate's first token; then `cache.repeat_batch(n)` and one batched pass
 /// (`model.forward_with`) over `cands[:, ..L-1]` gives the logits for the remaining tokens. Equals scoring every `prefix + candidate` from scratch, with the
 /// prefix's work done once instead of `n` times.
+// HINT: model.next_logits(prefix, Some(&mut cache)) → the first token's logits (repeat to [n, 1, V]); cache.repeat_batch(n); model.forward_with(cands[:, ..L-1], None, None, Some(&mut repeated)); cat, log_softmax, gather the candidates' ids, sum over positions.
 pub fn score_continuations(model: &Gpt2, prefix: &[u32], cands: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let dev = cands.device();
@@ -346,6 +359,7 @@ pub fn score_continuations(model: &Gpt2, prefix: &[u32], cands: &Tensor) -> Resu
 /// one draw per row per step, so that row `i` sees the same random numbers as when generated
 /// alone). Return each row's prompt (without padding) followed by its `max_new_tokens` tokens.
 /// The result equals generating every prompt alone. All tensors on `dev`.
+// HINT: Left-pad ids, mask (0 for pads, 1 for tokens) and positions (0 for pads, then 0, 1, … per row); call forward_with(ids, Some(&positions), Some(&mask), Some(&mut cache)); each step feed [b, 1] new tokens with positions = each row's real length so far, and cat a column of ones to the mask.
 pub fn generate_batch(
     model: &Gpt2,
     prompts: &[Vec<u32>],

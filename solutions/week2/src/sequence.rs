@@ -25,6 +25,7 @@ use std::collections::HashMap;
 /// `minimum` splits the gradient of a tie, which doubles the derivative at x = 0 — exactly
 /// where training starts when the context table is zero); it must be differentiable (the
 /// gradients of both tables are checked, also at a zero context table).
+// HINT: index_select the rows; positive scores (u * v).sum(1); negative scores: n [B, K, d] broadcast_mul v.unsqueeze(1), sum(2); log σ(x) = (x − |x|)/2 − (1 + exp(−|x|)).ln() (not x.minimum(0): candle splits a tie's gradient, wrong at x = 0); mean over the batch, negate.
 pub fn sgns_loss(center_emb: &Tensor, context_emb: &Tensor, centers: &Tensor, contexts: &Tensor, negatives: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, k) = negatives.dims2()?;
@@ -53,6 +54,7 @@ fn log_sigmoid(x: &Tensor) -> Result<Tensor> {
 /// (center, context) pairs — a random position `i` and a random offset `1 ≤ |o| ≤ window` with
 /// `i + o` inside the corpus — and `negatives` uniform negative words per pair; take one
 /// `candle_nn::AdamW` step (lr `lr`, no weight decay) on `sgns_loss`. All randomness from `rng`.
+// HINT: Build the batch in plain Vecs (positions and offsets from rng), then Tensor::from_vec; AdamW over [center, context] Vars; opt.backward_step(&sgns_loss(...)).
 #[allow(clippy::too_many_arguments)]
 pub fn train_sgns(
     corpus: &[u32],
@@ -123,6 +125,7 @@ pub fn perplexity(logps: &[f64]) -> f64 {
 /// `c(h, w)` the n-gram's count in `train` and `c(h)` the number of n-grams of `train` starting
 /// with `h`. Score every test position `i ≥ n − 1` (its context taken from `test`). For `n = 1`
 /// the context is empty and `c(h)` is the number of training tokens.
+// HINT: ngram_counts(train, n) gives both counts; for each test position i ≥ n − 1 look up &test[i+1−n..=i] and its first n − 1 tokens; sum the logs, then perplexity().
 pub fn addk_perplexity(train: &[u32], test: &[u32], vocab: usize, n: usize, k: f64) -> f64 {
     // BEGIN SOLUTION
     let (grams, ctx) = ngram_counts(train, n);
@@ -144,6 +147,7 @@ pub fn addk_perplexity(train: &[u32], test: &[u32], vocab: usize, n: usize, k: f
 /// `lambdas = [λ₀, λ₁, λ₂]` (summing to 1), maximum-likelihood `P₃ = c(u, v, w) / c(u, v)` and
 /// `P₂ = c(v, w) / c(v)` (0 when the context never occurs in `train`; `c(h)` counted as in
 /// `addk_perplexity`), and the add-one unigram `P₁ = (c(w) + 1) / (N + vocab)`.
+// HINT: Three ngram_counts; an ML estimate is 0 when its context was never seen (not NaN); the unigram is add-one: (c(w) + 1) / (N + V).
 pub fn interpolated_perplexity(train: &[u32], test: &[u32], vocab: usize, lambdas: [f64; 3]) -> f64 {
     // BEGIN SOLUTION
     let (g3, c3) = ngram_counts(train, 3);
@@ -175,6 +179,7 @@ pub fn interpolated_perplexity(train: &[u32], test: &[u32], vocab: usize, lambda
 /// `N₁₊(v •)` is the number of distinct words that follow `v` in `train`, and the continuation
 /// probability `P_cont(w) = N₁₊(• w) / N₁₊(• •)` is the number of distinct words that precede
 /// `w` over the number of distinct bigram types. When `c(v) = 0`, `P(w | v) = P_cont(w)`.
+// HINT: From the bigram counts: followers[v] = #distinct w after v, preceders[w] = #distinct v before w, types = #distinct bigrams. P_cont(w) = preceders[w] / types; the discounted mass d · followers[v] / c(v) goes to P_cont.
 pub fn kneser_ney_perplexity(train: &[u32], test: &[u32], d: f64) -> f64 {
     // BEGIN SOLUTION
     let (g2, c2) = ngram_counts(train, 2);
@@ -228,6 +233,7 @@ fn lin(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// On CUDA: `x` may be a slice of a longer tensor (one time step of `[b, t, in]`, its rows `t·in`
 /// apart). candle's CPU `matmul` takes such a layout, its CUDA `matmul` does not ("matmul is
 /// only supported for contiguous tensors"): call `.contiguous()` on a sliced operand first.
+// HINT: x.matmul(&w_ih.t()?)?.broadcast_add(&b_ih) plus the same for h with w_hh, b_hh; tanh. On CUDA, x.contiguous()? first: the sequence functions pass a sliced time step.
 pub fn rnn_cell(x: &Tensor, h: &Tensor, w: &RnnWeights) -> Result<Tensor> {
     // BEGIN SOLUTION
     (lin(x, &w.w_ih, &w.b_ih)? + lin(h, &w.w_hh, &w.b_hh)?)?.tanh()
@@ -239,6 +245,7 @@ pub fn rnn_cell(x: &Tensor, h: &Tensor, w: &RnnWeights) -> Result<Tensor> {
 /// input `i`, forget `f`, cell `g`, output `o`: with `z = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh`
 /// split in four, `i, f, o = σ(·)`, `g = tanh(·)`, `c' = f ⊙ c + i ⊙ g`, `h' = o ⊙ tanh(c')`.
 /// Returns `(h', c')`, each `[b, H]`.
+// HINT: z = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh is [b, 4H]; narrow(1, k·H, H) for k = 0..4 gives i, f, g, o (in that order); ops::sigmoid, tanh for g.
 pub fn lstm_cell(x: &Tensor, h: &Tensor, c: &Tensor, w: &RnnWeights) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let z = (lin(x, &w.w_ih, &w.b_ih)? + lin(h, &w.w_hh, &w.b_hh)?)?;
@@ -256,6 +263,7 @@ pub fn lstm_cell(x: &Tensor, h: &Tensor, c: &Tensor, w: &RnnWeights) -> Result<(
 /// `r = σ(x W_irᵀ + b_ir + h W_hrᵀ + b_hr)`, `z = σ(…)` likewise,
 /// `n = tanh(x W_inᵀ + b_in + r ⊙ (h W_hnᵀ + b_hn))` (the reset gate multiplies the *projected*
 /// hidden state, bias included), `h' = (1 − z) ⊙ n + z ⊙ h`. `[b, H]` out.
+// HINT: Project x and h separately ([b, 3H] each); r and z from the sums of their first two thirds; n = tanh(x-part + r ⊙ h-part) for the last third; h' = (1 − z) ⊙ n + z ⊙ h.
 pub fn gru_cell(x: &Tensor, h: &Tensor, w: &RnnWeights) -> Result<Tensor> {
     // BEGIN SOLUTION
     let hs = h.dim(1)?;
@@ -272,6 +280,7 @@ pub fn gru_cell(x: &Tensor, h: &Tensor, w: &RnnWeights) -> Result<Tensor> {
 /// A whole sequence through one layer, as `nn.RNN(batch_first=True)`: `x: [b, t, in]`,
 /// `h0: [b, H]` → `(out: [b, t, H]` (the hidden state after every step), `h_n: [b, H])`. A loop
 /// over time calling `rnn_cell`, then `Tensor::stack` on axis 1.
+// HINT: for s in 0..t: x.narrow(1, s, 1)?.squeeze(1) → rnn_cell (the slice is not contiguous: CUDA's matmul wants .contiguous()); keep every h; Tensor::stack(&outs, 1).
 pub fn rnn(x: &Tensor, h0: &Tensor, w: &RnnWeights) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let t = x.dim(1)?;
@@ -288,6 +297,7 @@ pub fn rnn(x: &Tensor, h0: &Tensor, w: &RnnWeights) -> Result<(Tensor, Tensor)> 
 /// ## lstm
 /// `nn.LSTM(batch_first=True)`, one layer: `x: [b, t, in]`, `h0, c0: [b, H]` →
 /// `(out: [b, t, H], h_n, c_n)`.
+// HINT: As rnn, carrying (h, c) through lstm_cell.
 pub fn lstm(x: &Tensor, h0: &Tensor, c0: &Tensor, w: &RnnWeights) -> Result<(Tensor, Tensor, Tensor)> {
     // BEGIN SOLUTION
     let t = x.dim(1)?;
@@ -303,6 +313,7 @@ pub fn lstm(x: &Tensor, h0: &Tensor, c0: &Tensor, w: &RnnWeights) -> Result<(Ten
 
 /// ## gru
 /// `nn.GRU(batch_first=True)`, one layer: `x: [b, t, in]`, `h0: [b, H]` → `(out: [b, t, H], h_n)`.
+// HINT: As rnn, with gru_cell.
 pub fn gru(x: &Tensor, h0: &Tensor, w: &RnnWeights) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let t = x.dim(1)?;

@@ -61,6 +61,7 @@ fn is_bert_punctuation(c: char) -> bool {
 ///    Unicode category `P*`): every punctuation character is a word of its own.
 ///
 /// Example: `"Héllo,  WORLD!! 東京"` → `["hello", ",", "world", "!", "!", "東", "京"]`.
+// HINT: Build the normalised string first (skip \0, U+FFFD and is_other() except \t\n\r; whitespace → ' '; spaces around CJK), then .nfd().map(|(c, _)| c).filter(|c| !c.is_mark_nonspacing()), then flat_map(char::to_lowercase); finally walk the chars: whitespace ends a word, punctuation is a word of its own.
 pub fn basic_tokenize(text: &str) -> Vec<String> {
     // BEGIN SOLUTION
     let mut norm = String::with_capacity(text.len());
@@ -128,6 +129,7 @@ impl WordPiece {
     /// `[[UNK]]` too. Pieces end on character boundaries: never slice a `str` inside a UTF-8
     /// sequence (`str::char_indices` gives the boundaries).
     /// Example (vocab `un, ##aff, ##able, ##a`): `"unaffable"` → ids of `["un", "##aff", "##able"]`.
+    // HINT: Collect the char boundaries of the word (char_indices plus word.len()); from `start`, try ends from the longest down, prefixing "##" when start > 0; no match at some start → vec![unk_id] for the whole word. Check the length limit (in chars) first.
     pub fn tokenize_word(&self, word: &str) -> Vec<u32> {
         // BEGIN SOLUTION
         if word.chars().count() > self.max_input_chars_per_word {
@@ -167,6 +169,7 @@ impl WordPiece {
     /// The ids of a whole text: `basic_tokenize`, then `tokenize_word` on every word,
     /// concatenated. No `[CLS]` / `[SEP]` (what `tokenizer.encode(text, add_special_tokens=False)`
     /// gives).
+    // HINT: basic_tokenize(text), then flat_map every word through tokenize_word.
     pub fn encode(&self, text: &str) -> Vec<u32> {
         // BEGIN SOLUTION
         basic_tokenize(text).iter().flat_map(|w| self.tokenize_word(w)).collect()
@@ -185,6 +188,7 @@ impl WordPiece {
 /// and `'®'..='ÿ'` (174–255). The other 68 bytes (0–32, 127–160, 173), in increasing order, map
 /// to U+0100, U+0101, …: byte 0 → `'Ā'`, byte 32 (space) → `'Ġ'` (U+0120), byte 10 (newline) →
 /// `'Ċ'`. Return the table indexed by byte value (a `Vec` of 256 chars).
+// HINT: Walk b = 0..256 with a counter n starting at 256: printable bytes (33..=126, 161..=172, 174..=255) map to char::from_u32(b), the others to char::from_u32(n) with n += 1 afterwards.
 pub fn bytes_to_unicode() -> Vec<char> {
     // BEGIN SOLUTION
     let printable = |b: u32| (33..=126).contains(&b) || (161..=172).contains(&b) || (174..=255).contains(&b);
@@ -221,6 +225,7 @@ fn gpt2_regex() -> &'static Regex {
 /// each a `Result`). The pieces are slices of `text` and together they are all of it.
 /// BPE merges never cross a piece boundary.
 /// Example: `"Hello  world's 42!"` → `["Hello", " ", " world", "'s", " 42", "!"]`.
+// HINT: static RE: OnceLock<Regex>; RE.get_or_init(|| Regex::new(GPT2_PATTERN).unwrap()).find_iter(text).map(|m| m.unwrap().as_str()).collect().
 pub fn gpt2_pretokenize(text: &str) -> Vec<&str> {
     // BEGIN SOLUTION
     gpt2_regex().find_iter(text).filter_map(|m| m.ok()).map(|m| m.as_str()).collect()
@@ -265,6 +270,7 @@ impl Bpe {
     /// id; repeat until no adjacent pair has a merge. Return the final ids.
     /// Example (merges `h e` rank 0, `l l` rank 1, `he ll` rank 2): bytes of `"hello"` →
     /// `[h, e, l, l, o]` → `[he, l, l, o]` → `[he, ll, o]` → `[hell, o]`.
+    // HINT: loop { among ids.windows(2) find the pair with the smallest rank in self.merges (min over (rank, …)); none → return; rebuild the vector left to right, replacing each occurrence of that pair by its merged id }.
     pub fn merge_word(&self, ids: &[u32]) -> Vec<u32> {
         // BEGIN SOLUTION
         let mut ids = ids.to_vec();
@@ -293,6 +299,7 @@ impl Bpe {
     /// Every string can be encoded: the 256 byte tokens are in every byte-level vocabulary.
     /// Optional, for speed: pieces repeat a lot in real text (`" the"`), so remember the ids of
     /// the pieces already merged during this call (a `HashMap<&str, Vec<u32>>`).
+    // HINT: For each piece of gpt2_pretokenize(text): piece.bytes().map(|b| self.byte_ids[b as usize]), merge_word, extend the output.
     pub fn encode(&self, text: &str) -> Vec<u32> {
         // BEGIN SOLUTION
         let mut out = Vec::with_capacity(text.len() / 3);
@@ -318,6 +325,7 @@ impl Bpe {
     /// its byte (`byte_of`) and read the bytes as UTF-8, replacing invalid sequences by U+FFFD
     /// (`String::from_utf8_lossy`: a list of ids cut inside a character is not valid UTF-8).
     /// `decode(&encode(s)) == s` for every string `s`.
+    // HINT: ids → self.tokens[id] strings → chars → self.byte_of[&c] bytes → String::from_utf8_lossy.
     pub fn decode(&self, ids: &[u32]) -> String {
         // BEGIN SOLUTION
         let bytes: Vec<u8> = ids.iter().flat_map(|&i| self.tokens[i as usize].chars()).map(|c| self.byte_of[&c]).collect();
@@ -340,6 +348,7 @@ impl Bpe {
 ///    every piece (left to right, no overlap). Stop when no pair occurs.
 ///
 /// Return the merges in order, as pairs of token strings (the lines of `merges.txt`).
+// HINT: Count pieces once (HashMap<&str, u64>), keep each as Vec<u32> of ids. Per merge: count pairs weighted by piece counts; max by count, then by the smaller (left, right) (compare b.0 with a.0 reversed); push the merge, then rewrite every piece. Ids: 256 byte chars sorted by code point.
 pub fn train_bpe(text: &str, vocab_size: usize) -> Vec<(String, String)> {
     // BEGIN SOLUTION
     let table = bytes_to_unicode();

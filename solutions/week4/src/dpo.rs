@@ -16,6 +16,7 @@ use candle_nn::ops::log_softmax;
 /// belong to the answer, 0. for the prompt and padding) → `[b]` with
 /// `out[i] = Σ_t mask[i, t] · log_softmax(logits[i, t])[tokens[i, t]]`. Differentiable with
 /// respect to `logits`.
+// HINT: log_softmax(logits, D::Minus1)?.gather(&tokens.unsqueeze(2)?, 2)?.squeeze(2)? is [b, T]; multiply by the mask and sum over dim 1.
 pub fn seq_logprob(logits: &Tensor, tokens: &Tensor, mask: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let lp = log_softmax(logits, D::Minus1)?.gather(&tokens.unsqueeze(2)?, 2)?.squeeze(2)?;
@@ -47,6 +48,7 @@ pub struct DpoOutput {
 /// because the policy is a copy of the reference, the derivative must be exactly 1/2).
 /// Its gradient pushes `π_w` up and `π_l` down with weight `β · σ(r_l − r_w)`: pairs the model
 /// already ranks right barely move.
+// HINT: r_w = β(π_w − ref_w), r_l = β(π_l − ref_l), z = r_w − r_l; log σ(z) = (z − |z|)/2 − log(1 + exp(−|z|)) (not z.minimum(0): candle splits a tie's gradient, and every pair starts at z = 0); loss = −mean.
 pub fn dpo_loss(policy_chosen: &Tensor, policy_rejected: &Tensor, ref_chosen: &Tensor, ref_rejected: &Tensor, beta: f64) -> Result<DpoOutput> {
     // BEGIN SOLUTION
     let chosen_rewards = ((policy_chosen - ref_chosen.detach())? * beta)?;
@@ -74,6 +76,7 @@ pub struct Pair {
 /// step on its loss. Return the mean implicit-reward margin `mean(r_w − r_l)` of every step
 /// (computed before the step, so the first entry is 0). The grader needs the margin to grow to
 /// at least 1 on the training pairs, and reports how often held-out pairs are ranked right.
+// HINT: Reference log-probs once (detached): token_logps(...)?.sum(1)?. Per step: the policy's sums for chosen and rejected, dpo_loss, push mean(chosen_rewards − rejected_rewards) before opt.backward_step(&out.loss).
 pub fn dpo_train(policy: &super::lm_rl::CharMlp, reference: &super::lm_rl::CharMlp, pairs: &[Pair], steps: usize, beta: f64, lr: f64) -> Result<Vec<f32>> {
     // BEGIN SOLUTION
     use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};

@@ -65,6 +65,7 @@ impl ReplayBuffer {
     /// after `capacity - 1`. So after pushing transitions 0..12 into a buffer of capacity 5 it
     /// holds exactly transitions 7..12 (in some slot order). `sample` below is part of this
     /// exercise.
+    // HINT: push: if items.len() < capacity push, else items[next] = t and next = (next + 1) % capacity. sample: n times items[rng.random_range(0..len)], collecting each field into a Vec, then Tensor::from_vec with shapes (n, d) and (n,).
     pub fn push(&mut self, t: Transition) {
         // BEGIN SOLUTION
         if self.items.len() < self.capacity {
@@ -112,6 +113,7 @@ impl ReplayBuffer {
 /// to `end` (at step `decay_steps`), then constant at `end`.
 /// `ε(t) = start + (end − start) · min(t / decay_steps, 1)`.
 /// Example: `epsilon(50, 1.0, 0.1, 100)` = 0.55; `epsilon(1000, 1.0, 0.1, 100)` = 0.1.
+// HINT: let frac = (step as f64 / decay_steps as f64).min(1.0); start + (end − start) · frac.
 pub fn epsilon(step: usize, start: f64, end: f64, decay_steps: usize) -> f64 {
     // BEGIN SOLUTION
     let frac = (step as f64 / decay_steps.max(1) as f64).min(1.0);
@@ -124,6 +126,7 @@ pub fn epsilon(step: usize, start: f64, end: f64, decay_steps: usize) -> f64 {
 /// action (`rng.random::<f64>() < eps`, then `rng.random_range(0..q.len())`; the random action
 /// may happen to be the greedy one), otherwise the greedy action (the index of the largest
 /// value; the first one on ties). So the greedy action's probability is `1 − eps + eps / A`.
+// HINT: if rng.random::<f64>() < eps { rng.random_range(0..q.len()) } else { index of the largest q (strict > keeps the first of ties) }.
 pub fn epsilon_greedy(q: &[f32], eps: f64, rng: &mut impl Rng) -> usize {
     // BEGIN SOLUTION
     if rng.random::<f64>() < eps {
@@ -145,6 +148,7 @@ pub fn epsilon_greedy(q: &[f32], eps: f64, rng: &mut impl Rng) -> usize {
 /// `y_i = r_i + γ · (1 − done_i) · max_a next_q[i, a]` → `[b]`. No gradient flows into a target
 /// (the caller passes values computed without a graph, or `.detach()`es them).
 /// Example: r = [1, 0], next_q = [[0, 2], [5, 3]], dones = [0, 1], γ = 0.9 → [2.8, 0].
+// HINT: next_q.max(D::Minus1) gives [b]; dones.affine(-1.0, 1.0) is 1 − done; rewards + (max · (1 − done)) · γ.
 pub fn td_target(rewards: &Tensor, next_q: &Tensor, dones: &Tensor, gamma: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     let best = next_q.max(D::Minus1)?;
@@ -160,6 +164,7 @@ pub fn td_target(rewards: &Tensor, next_q: &Tensor, dones: &Tensor, gamma: f64) 
 /// differentiable with respect to `pred` (the grader compares the gradient with torch's:
 /// `d` inside the threshold, `±δ` outside, divided by the number of elements).
 /// Hint: with `a = |d|` and `m = min(a, δ)`, the cost is `0.5·m² + δ·(a − m)`.
+// HINT: a = |pred − target|, m = a.minimum(delta); cost = 0.5·m² + delta·(a − m); mean_all().
 pub fn huber(pred: &Tensor, target: &Tensor, delta: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     let a = (pred - target)?.abs()?;
@@ -174,6 +179,7 @@ pub fn huber(pred: &Tensor, target: &Tensor, delta: f64) -> Result<Tensor> {
 /// states, `actions` `[b]` the actions taken, `targets` `[b]` the TD targets. Pick
 /// `q[i, actions[i]]` (`gather` along dim 1), and return `huber(picked, targets, 1.0)`
 /// (= `F.smooth_l1_loss`). Gradients flow into `q` only: detach the targets.
+// HINT: q.gather(&actions.unsqueeze(1)?, 1)?.squeeze(1)? picks Q(s, a); then huber(&picked, &targets.detach(), 1.0).
 pub fn dqn_loss(q: &Tensor, actions: &Tensor, targets: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let picked = q.gather(&actions.unsqueeze(1)?, 1)?.squeeze(1)?;
@@ -236,6 +242,7 @@ impl Mlp {
 /// (`Var::set`). `τ = 1` is the hard copy of the original DQN (every C steps); a small `τ`
 /// every step is the soft update. After the call the target must not share storage with the
 /// online network: a later change to `online` must leave `target` alone.
+// HINT: for (t, o) in target.vars().iter().zip(online.vars()): t.set(&((o · τ) + (t · (1 − τ))))?. Var::set copies the values into the target's own storage.
 pub fn sync_target(target: &Mlp, online: &Mlp, tau: f64) -> Result<()> {
     // BEGIN SOLUTION
     for (t, o) in target.vars().iter().zip(online.vars()) {
@@ -313,6 +320,7 @@ pub struct DqnRun {
 /// copy of the best network; you may stop early once an evaluation scores 500 in every
 /// episode. The grader then plays 100 greedy episodes with the returned network on its own
 /// CartPole and needs a mean return ≥ 475.
+// HINT: Follow the doc's loop. If it does not learn: check that targets come from the target network and are detached, that terminated (not truncated) transitions have done = 1, and that the target sync runs.
 pub fn train_dqn(cfg: &DqnConfig, rng: &mut impl Rng, dev: &Device) -> Result<DqnRun> {
     // BEGIN SOLUTION
     let sizes = [4, cfg.hidden, cfg.hidden, 2];

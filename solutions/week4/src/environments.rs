@@ -93,6 +93,7 @@ impl CartPole {
     /// and a 500-step episode amplifies a different rounding order beyond that.
     /// Example: from `[0, 0, 0, 0]`, action 1 gives `ẍ ≈ 9.7561`, `θ̈ ≈ −14.634`, and the state
     /// after the step is `[0, 0.19512, 0, −0.29268]` (positions move only on the next step).
+    // HINT: Read the old state first; temp, then θ̈ (the pole), then ẍ (the cart, which uses θ̈); update all four from the old values (x uses the old ẋ). terminated: |x| > 2.4 or |θ| > 12·2π/360; truncated: steps ≥ 500 and not terminated.
     #[allow(clippy::manual_range_contains)] // gymnasium's comparisons, NaN behaviour included
     pub fn step(&mut self, action: usize) -> StepResult {
         // BEGIN SOLUTION
@@ -148,6 +149,7 @@ pub fn play(b: &Board, i: usize) -> Board {
 /// `LINES`), `-1` if O has, `0` if nobody has (yet, or in a draw). Positions reached by legal
 /// play never have two winners.
 /// Example: `[1, 1, 1, -1, -1, 0, 0, 0, 0]` → `1`.
+// HINT: Loop over LINES: a line whose three cells are equal and non-zero names the winner.
 pub fn winner(b: &Board) -> i8 {
     // BEGIN SOLUTION
     for [i, j, k] in LINES {
@@ -173,6 +175,7 @@ pub fn is_terminal(b: &Board) -> bool {
 /// while in a debug build, so memoise positions in a `HashMap<Board, i8>` (5,478 positions
 /// are reachable).
 /// Example: the empty board is worth `0` (tic-tac-toe is a draw).
+// HINT: Recursion: a terminal position is worth winner(b); otherwise X takes the max and O the min over legal_moves of minimax(play(b, i)). Memoise in a HashMap<Board, i8> passed to an inner function.
 pub fn minimax(b: &Board) -> i8 {
     // BEGIN SOLUTION
     fn go(b: &Board, memo: &mut std::collections::HashMap<Board, i8>) -> i8 {

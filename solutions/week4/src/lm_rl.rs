@@ -32,6 +32,7 @@ use rand::Rng;
 /// `logp_policy`, `logp_ref` `[b, T]`, `scores` `[b]` → `[b, T]`.
 /// Example: b = 1, T = 2, logp_policy = [−1, −2], logp_ref = [−1.5, −1], scores = [3], β = 0.1
 /// → `[−0.05, 0.1 + 3]`.
+// HINT: (logp_policy − logp_ref) · (−β) gives [b, T]; add a [b, T] tensor that is zero except its last column, which is the scores (Tensor::cat of zeros (b, T − 1) and scores.reshape((b, 1)) on dim 1).
 pub fn kl_rewards(logp_policy: &Tensor, logp_ref: &Tensor, scores: &Tensor, beta: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, t) = logp_policy.dims2()?;
@@ -53,6 +54,7 @@ pub fn kl_rewards(logp_policy: &Tensor, logp_ref: &Tensor, scores: &Tensor, beta
 /// `narrow`, then build a mask; `where_cond` chooses between a tensor and a `−∞` tensor.
 /// Example: V = 3, `top_k` = 2, p_lm = [0.5, 0.3, 0.2], p(a | ·) = [0.2, 0.6, 0.9] → tokens 0
 /// and 1 remain, with weights 0.10 and 0.18: probabilities [0.357, 0.643, 0].
+// HINT: order = lm_logits.arg_sort_last_dim(false)?.narrow(1, 0, k)?; a keep mask from scatter_add of ones at `order` (or compare each logit with the k-th largest); joint = log_softmax(lm) + attr; where_cond(keep, joint, −∞); log_softmax again.
 pub fn fudge(lm_logits: &Tensor, attr_logp: &Tensor, top_k: usize) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, v) = lm_logits.dims2()?;
@@ -238,6 +240,7 @@ impl Sentiment {
 /// with Adam (`lr`, weight decay 0) over `epochs` passes in shuffled minibatches of 64 (shuffle
 /// with `rng`). The grader trains it on 80 % of the labelled Tiny Shakespeare lines and needs a
 /// held-out accuracy of at least 90 % on the other 20 % (the majority class is about 64 %).
+// HINT: Zero-initialised Var w [FEATURES, 1] and b [1]; per minibatch: logits = trigram_features(texts)·w + b (Sentiment::logits), loss = binary_cross_entropy_with_logit(logits, y), opt.backward_step. A few epochs at lr 1e-2 are enough.
 pub fn train_sentiment(examples: &[(String, bool)], epochs: usize, lr: f64, rng: &mut impl Rng, dev: &Device) -> Result<Sentiment> {
     // BEGIN SOLUTION
     let m = Sentiment { w: Var::zeros((FEATURES, 1), DType::F32, dev)?, b: Var::zeros(1, DType::F32, dev)? };
@@ -301,6 +304,7 @@ pub struct RlReport {
 /// Record the mean score and the mean KL estimate `Σ_t (log π − log π_ref)` of every step. The
 /// grader needs the mean score of the last 10 steps to exceed that of the first 10 by at least
 /// 0.15, with a final KL estimate below 8 nats per continuation.
+// HINT: Per step: sample, score, token_logps of policy and reference, kl_rewards with the detached policy log-probs, reward-to-go (a reverse cumulative sum: a matmul with a triangular ones matrix), subtract its batch mean per position, loss = −mean(logp · advantage).
 pub fn rl_finetune(policy: &CharMlp, reference: &CharMlp, rm: &Sentiment, prompts: &[Vec<u32>], cfg: &RlConfig, rng: &mut impl Rng) -> Result<RlReport> {
     // BEGIN SOLUTION
     let mut opt = AdamW::new(policy.vars(), ParamsAdamW { lr: cfg.lr, weight_decay: 0.0, ..Default::default() })?;
@@ -340,6 +344,7 @@ pub fn rl_finetune(policy: &CharMlp, reference: &CharMlp, rm: &Sentiment, prompt
 /// final_scores)`. This is the critic of RL fine-tuning and the prefix classifier of FUDGE. The
 /// grader measures R² (explained variance of the final score) on fresh samples and needs
 /// R² ≥ 0.5 for full continuations and R² > 0 from half of them.
+// HINT: Per step: sample continuations, final = rm.prob_positive(full texts), cut each at k = rng.random_range(1..=len), loss = binary_cross_entropy_with_logit(v.logits(prefix texts), final).
 #[allow(clippy::too_many_arguments)]
 pub fn train_value_head(
     policy: &CharMlp,
@@ -383,6 +388,7 @@ pub fn train_value_head(
 /// your `train_value_head` as the classifier, strength 4 and top-k 10, and needs guided samples
 /// to score at least 0.1 higher (reward model's mean P(positive)) than plain samples from the
 /// same model.
+// HINT: Per step: the LM's logits for the last CONTEXT ids; the top-k candidates (arg_sort_last_dim + narrow); classifier logits of prefix + candidate for each; log σ of them into a [b, V] tensor (0 elsewhere); fudge(...).exp() → sample_categorical per row.
 #[allow(clippy::too_many_arguments)]
 pub fn fudge_sample(
     lm: &CharMlp,

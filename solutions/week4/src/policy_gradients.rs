@@ -27,6 +27,7 @@ use rand::Rng;
 /// rollout's unfinished last episode is not bootstrapped here). One backward pass over the
 /// rollout.
 /// Example: rewards `[1, 1, 1]`, dones `[false, true, false]`, γ = 0.5 → `[1.5, 1, 1]`.
+// HINT: Walk t from the end: if dones[t] reset the running sum to 0 first; running = r[t] + γ·running; out[t] = running.
 pub fn discounted_returns(rewards: &[f32], dones: &[bool], gamma: f32) -> Vec<f32> {
     // BEGIN SOLUTION
     let mut out = vec![0f32; rewards.len()];
@@ -52,6 +53,7 @@ pub fn discounted_returns(rewards: &[f32], dones: &[bool], gamma: f32) -> Vec<f3
 /// ```
 /// Return `(advantages, returns)` with `returns[t] = A_t + V_t` (the critic's regression
 /// targets). λ = 1 gives `G_t − V_t` with bootstrapping from `last_value`; λ = 0 gives `δ_t`.
+// HINT: Backwards: next_v = last_value at t = T − 1, else values[t + 1]; m = 0 if dones[t] else 1; δ = r + γ·m·next_v − v; A = δ + γλ·m·A_next. returns = A + values.
 pub fn gae(rewards: &[f32], values: &[f32], dones: &[bool], last_value: f32, gamma: f32, lam: f32) -> (Vec<f32>, Vec<f32>) {
     // BEGIN SOLUTION
     let n = rewards.len();
@@ -74,6 +76,7 @@ pub fn gae(rewards: &[f32], values: &[f32], dones: &[bool], last_value: f32, gam
 /// `log π(a_i | s_i)` is `log_softmax(logits)[i, actions[i]]`, `returns` are the `G_i` and
 /// `baseline` the `b_i` (e.g. a critic's values: detach it, the policy's gradient must not flow
 /// into the baseline). Minimising it follows the policy gradient.
+// HINT: log_softmax(logits, D::Minus1)?.gather(&actions.unsqueeze(1)?, 1)?.squeeze(1)? is log π(a|s); multiply by (returns − baseline.detach()), mean_all, neg.
 pub fn reinforce_loss(logits: &Tensor, actions: &Tensor, returns: &Tensor, baseline: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let logp = log_softmax(logits, D::Minus1)?.gather(&actions.unsqueeze(1)?, 1)?.squeeze(1)?;
@@ -103,6 +106,7 @@ pub struct PpoLoss {
 /// `advantages`, `old_logp`, `returns` are data (no gradient); `values` `[n]` are the critic's
 /// current outputs (gradient flows into them). Example: with `old_logp` equal to the current
 /// log-probabilities every ratio is 1 and `policy = −mean(A)`.
+// HINT: ratio = (logp − old_logp).exp(); policy = −mean(min(ratio·A, ratio.clamp(1 − ε, 1 + ε)·A)) (Tensor::minimum); value = 0.5·mean((values − returns)²); entropy = −mean(Σ_a p·log p) with p = logp_all.exp().
 #[allow(clippy::too_many_arguments)]
 pub fn ppo_loss(
     logits: &Tensor,
@@ -198,6 +202,7 @@ pub struct PpoRun {
 /// take a step on `ppo_loss`. The grader plays 100 episodes with the **greedy** policy (argmax
 /// of the logits) of the returned network and needs a mean return ≥ 475. Stopping early once
 /// the recent training episodes all reach 500 is fine.
+// HINT: Follow the doc's loop. If it stalls: normalise advantages per minibatch, use the log-probabilities recorded while acting as old_logp, and bootstrap GAE from the value of the state after the rollout.
 pub fn train_ppo(cfg: &PpoConfig, rng: &mut impl Rng, dev: &Device) -> Result<PpoRun> {
     // BEGIN SOLUTION
     let policy = Mlp::new(&[4, cfg.hidden, cfg.hidden, 2], rng, dev)?;

@@ -59,7 +59,9 @@ fn autograd_reference(p: &MlpBn, x: &Tensor, y: &Tensor) -> candle_core::Result<
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("cross_entropy_backward", "cross-entropy: dlogits = (softmax − one-hot) / B").function("cross_entropy_backward").forbid(NO_AUTOGRAD).hint("Softmax of the logits (subtract the row max first), minus a one-hot built as y.unsqueeze(1).broadcast_eq(&arange(0, C).unsqueeze(0)).to_dtype(F32), divided by the batch size.")
+        DAY.exercise("cross_entropy_backward", "cross-entropy: dlogits = (softmax − one-hot) / B")
+            .function("cross_entropy_backward")
+            .forbid(NO_AUTOGRAD)
             .check("dlogits vs torch autograd", |ctx| {
                 let got = bp::cross_entropy_backward(&t(ctx, "logits")?, &indices(ctx, FX, "bp.yb")?).learner()?;
                 grads(ctx, &[("logits", &got)])
@@ -67,30 +69,49 @@ pub fn exercises() -> Vec<Exercise> {
             .check("logits in the hundreds (the fixture's · 100): finite, vs (softmax − one-hot) / B computed here in f64", |ctx| {
                 // exp overflows f32 above 88.7: only subtracting the row maximum keeps it finite.
                 let (logits, y) = ((t(ctx, "logits")? * 100.0).grader()?, indices(ctx, FX, "bp.yb")?);
-                close("cross_entropy_backward(100 · logits, y)", &bp::cross_entropy_backward(&logits, &y).learner()?, &crate::independent::xent_grad(&logits, &y)?, Tol { abs: 1e-6, rel: 1e-4 })
+                close(
+                    "cross_entropy_backward(100 · logits, y)",
+                    &bp::cross_entropy_backward(&logits, &y).learner()?,
+                    &crate::independent::xent_grad(&logits, &y)?,
+                    Tol { abs: 1e-6, rel: 1e-4 },
+                )
             }),
-        DAY.exercise("cross_entropy_steps", "cross-entropy step by step: every intermediate's gradient").function("cross_entropy_steps").forbid(NO_AUTOGRAD).hint("Backwards from dlogprobs = -one_hot(y)/B: dprobs = dlogprobs / probs; dcounts_sum_inv = Σ_axis1(counts · dprobs); dcounts_sum = -counts_sum⁻² · dcounts_sum_inv; dcounts = dprobs · counts_sum_inv + dcounts_sum (both uses); dnorm_logits = counts · dcounts; dlogit_maxes = -Σ_axis1 dnorm_logits; dlogits = dnorm_logits + one_hot(argmax) · dlogit_maxes.")
+        DAY.exercise("cross_entropy_steps", "cross-entropy step by step: every intermediate's gradient")
+            .function("cross_entropy_steps")
+            .forbid(NO_AUTOGRAD)
             .check("each step's gradient vs torch autograd (retain_grad)", |ctx| {
                 let g = bp::cross_entropy_steps(&t(ctx, "logits")?, &indices(ctx, FX, "bp.yb")?).learner()?;
                 let fx = FX.open(ctx)?;
-                for (name, got) in [("logprobs", &g.logprobs), ("probs", &g.probs), ("counts_sum_inv", &g.counts_sum_inv), ("counts_sum", &g.counts_sum), ("counts", &g.counts), ("norm_logits", &g.norm_logits), ("logit_maxes", &g.logit_maxes), ("logits", &g.logits)] {
+                for (name, got) in [
+                    ("logprobs", &g.logprobs),
+                    ("probs", &g.probs),
+                    ("counts_sum_inv", &g.counts_sum_inv),
+                    ("counts_sum", &g.counts_sum),
+                    ("counts", &g.counts),
+                    ("norm_logits", &g.norm_logits),
+                    ("logit_maxes", &g.logit_maxes),
+                    ("logits", &g.logits),
+                ] {
                     // dprobs = dlogprobs / probs reaches ~1/(B·p) ≈ 1e2 for improbable targets:
                     // the relative part of GRAD covers it; dlogit_maxes is ~1e-9 on both sides.
                     close(&format!("d{name}"), got, &fx.get(&format!("ce.d.{name}"))?, GRAD)?;
                 }
                 Ok(())
             }),
-        DAY.exercise("linear_backward", "a linear layer: dx, dW, db").function("linear_backward").forbid(NO_AUTOGRAD).hint("dx = dout.matmul(&w.t()?), dw = x.t()?.matmul(dout), db = dout.sum(0). Every gradient has the shape of its variable.")
-            .check("the output layer (h @ W2 + b2): dh, dW2, db2 vs torch", |ctx| {
+        DAY.exercise("linear_backward", "a linear layer: dx, dW, db").function("linear_backward").forbid(NO_AUTOGRAD).check(
+            "the output layer (h @ W2 + b2): dh, dW2, db2 vs torch",
+            |ctx| {
                 let (dh, dw, db) = bp::linear_backward(&t(ctx, "h")?, &t(ctx, "W2")?, &t(ctx, "d.logits")?).learner()?;
                 grads(ctx, &[("h", &dh), ("W2", &dw), ("b2", &db)])
-            }),
-        DAY.exercise("tanh_backward", "tanh: (1 − h²) · dh").function("tanh_backward").forbid(NO_AUTOGRAD).hint("Use the output: dpre = (1 - h²) · dh (h.sqr(), affine(-1, 1), multiply).")
-            .check("dhpreact vs torch", |ctx| {
-                let got = bp::tanh_backward(&t(ctx, "h")?, &t(ctx, "d.h")?).learner()?;
-                grads(ctx, &[("hpreact", &got)])
-            }),
-        DAY.exercise("batchnorm_backward", "batchnorm: the fused backward formula").function("batchnorm_backward").forbid(NO_AUTOGRAD).hint("Recompute mean, biased var, inv_std = 1/sqrt(var+eps), x̂. dbeta = Σ dy, dgamma = Σ dy·x̂, dx = gamma·inv_std/B · (B·dy − Σdy − x̂·Σ(dy·x̂)), sums over the batch with keepdim.")
+            },
+        ),
+        DAY.exercise("tanh_backward", "tanh: (1 − h²) · dh").function("tanh_backward").forbid(NO_AUTOGRAD).check("dhpreact vs torch", |ctx| {
+            let got = bp::tanh_backward(&t(ctx, "h")?, &t(ctx, "d.h")?).learner()?;
+            grads(ctx, &[("hpreact", &got)])
+        }),
+        DAY.exercise("batchnorm_backward", "batchnorm: the fused backward formula")
+            .function("batchnorm_backward")
+            .forbid(NO_AUTOGRAD)
             .check("dhprebn, dgamma, dbeta vs torch", |ctx| {
                 let (dx, dg, db) = bp::batchnorm_backward(&t(ctx, "hprebn")?, &t(ctx, "gamma")?, &t(ctx, "d.hpreact")?, 1e-5).learner()?;
                 grads(ctx, &[("hprebn", &dx), ("gamma", &dg), ("beta", &db)])
@@ -109,11 +130,21 @@ pub fn exercises() -> Vec<Exercise> {
                 close("dgamma", &dg.flatten_all().on_learner()?, &wg, NEAR_CONSTANT)?;
                 close("dbeta", &db.flatten_all().on_learner()?, &wb, NEAR_CONSTANT)
             }),
-        DAY.exercise("batchnorm_steps", "batchnorm step by step: every intermediate's gradient").function("batchnorm_steps").forbid(NO_AUTOGRAD).hint("dbnraw = dhpreact · gamma; dbnvar_inv = Σ_b(bndiff · dbnraw); dbnvar = -½(bnvar + eps)^(-3/2) · dbnvar_inv; dbndiff2 = dbnvar / B on every row; dbndiff = dbnraw · bnvar_inv + 2 · bndiff · dbndiff2; dbnmeani = -Σ_b dbndiff; dhprebn = dbndiff + dbnmeani / B.")
+        DAY.exercise("batchnorm_steps", "batchnorm step by step: every intermediate's gradient")
+            .function("batchnorm_steps")
+            .forbid(NO_AUTOGRAD)
             .check("each step's gradient vs torch autograd (retain_grad)", |ctx| {
                 let g = bp::batchnorm_steps(&t(ctx, "hprebn")?, &t(ctx, "gamma")?, &t(ctx, "d.hpreact")?, 1e-5).learner()?;
                 let fx = FX.open(ctx)?;
-                for (name, got) in [("bnraw", &g.bnraw), ("bnvar_inv", &g.bnvar_inv), ("bnvar", &g.bnvar), ("bndiff2", &g.bndiff2), ("bndiff", &g.bndiff), ("bnmeani", &g.bnmeani), ("hprebn", &g.hprebn)] {
+                for (name, got) in [
+                    ("bnraw", &g.bnraw),
+                    ("bnvar_inv", &g.bnvar_inv),
+                    ("bnvar", &g.bnvar),
+                    ("bndiff2", &g.bndiff2),
+                    ("bndiff", &g.bndiff),
+                    ("bnmeani", &g.bnmeani),
+                    ("hprebn", &g.hprebn),
+                ] {
                     // dbnmeani is ~0 up to rounding (the batch-mean gradient cancels): GRAD's
                     // absolute part covers it.
                     close(&format!("d{name}"), got, &fx.get(&format!("bn_steps.d.{name}"))?, GRAD)?;
@@ -129,14 +160,26 @@ pub fn exercises() -> Vec<Exercise> {
                 let (want, _, _) = crate::independent::batchnorm_rows_backward(&x, &gamma.flatten_all().grader()?, &dy, 1e-5)?;
                 close("dhprebn", &g.hprebn, &want, NEAR_CONSTANT)
             }),
-        DAY.exercise("embedding_backward", "embedding: scatter-add into the table").function("embedding_backward").forbid(NO_AUTOGRAD).hint("Tensor::zeros((vocab, n_embd))?.index_add(&x.flatten_all()?, &demb.reshape(((), n_embd))?, 0): rows used several times add up.")
-            .check("dC vs torch", |ctx| {
+        DAY.exercise("embedding_backward", "embedding: scatter-add into the table").function("embedding_backward").forbid(NO_AUTOGRAD).check(
+            "dC vs torch",
+            |ctx| {
                 let got = bp::embedding_backward(&indices(ctx, FX, "bp.xb")?, &t(ctx, "d.emb")?, 27).learner()?;
                 grads(ctx, &[("C", &got)])
-            }),
-        DAY.exercise("full_backward", "the whole backward pass").function("full_backward").forbid(NO_AUTOGRAD).hint("Forward as in the module doc, keeping emb, hprebn, h and logits; then dlogits → (dh, dW2, db2) → dhpreact → (dhprebn, dgamma, dbeta) → (demb, dW1, db1) → dC, reshaping demb to [B, block, n_embd].")
+            },
+        ),
+        DAY.exercise("full_backward", "the whole backward pass")
+            .function("full_backward")
+            .forbid(NO_AUTOGRAD)
             .check("every parameter's gradient vs torch autograd", |ctx| {
-                let p = MlpBn { c: t(ctx, "C")?, w1: t(ctx, "W1")?, b1: t(ctx, "b1")?, gamma: t(ctx, "gamma")?, beta: t(ctx, "beta")?, w2: t(ctx, "W2")?, b2: t(ctx, "b2")? };
+                let p = MlpBn {
+                    c: t(ctx, "C")?,
+                    w1: t(ctx, "W1")?,
+                    b1: t(ctx, "b1")?,
+                    gamma: t(ctx, "gamma")?,
+                    beta: t(ctx, "beta")?,
+                    w2: t(ctx, "W2")?,
+                    b2: t(ctx, "b2")?,
+                };
                 let g = bp::full_backward(&p, &indices(ctx, FX, "bp.xb")?, &indices(ctx, FX, "bp.yb")?).learner()?;
                 grads(ctx, &[("W2", &g.w2), ("b2", &g.b2), ("gamma", &g.gamma), ("beta", &g.beta), ("W1", &g.w1), ("C", &g.c)])?;
                 // b1's true gradient is zero up to rounding (BatchNorm subtracts the batch mean):
@@ -144,11 +187,26 @@ pub fn exercises() -> Vec<Exercise> {
                 close("db1 (≈ 0: BatchNorm removes b1's effect)", &g.b1, &t(ctx, "d.b1")?, Tol { abs: 1e-6, rel: 0.0 })
             })
             .check("W1 scaled by 1e-4 (hidden pre-activations nearly constant: eps decides) vs autograd in f64", |ctx| {
-                let p = MlpBn { c: t(ctx, "C")?, w1: (t(ctx, "W1")? * 1e-4).grader()?, b1: t(ctx, "b1")?, gamma: t(ctx, "gamma")?, beta: t(ctx, "beta")?, w2: t(ctx, "W2")?, b2: t(ctx, "b2")? };
+                let p = MlpBn {
+                    c: t(ctx, "C")?,
+                    w1: (t(ctx, "W1")? * 1e-4).grader()?,
+                    b1: t(ctx, "b1")?,
+                    gamma: t(ctx, "gamma")?,
+                    beta: t(ctx, "beta")?,
+                    w2: t(ctx, "W2")?,
+                    b2: t(ctx, "b2")?,
+                };
                 let (x, y) = (indices(ctx, FX, "bp.xb")?, indices(ctx, FX, "bp.yb")?);
                 let g = bp::full_backward(&p, &x, &y).learner()?;
                 let want = autograd_reference(&p, &x, &y).grader()?;
-                for (name, got, want) in [("W2", &g.w2, &want.w2), ("b2", &g.b2, &want.b2), ("gamma", &g.gamma, &want.gamma), ("beta", &g.beta, &want.beta), ("W1", &g.w1, &want.w1), ("C", &g.c, &want.c)] {
+                for (name, got, want) in [
+                    ("W2", &g.w2, &want.w2),
+                    ("b2", &g.b2, &want.b2),
+                    ("gamma", &g.gamma, &want.gamma),
+                    ("beta", &g.beta, &want.beta),
+                    ("W1", &g.w1, &want.w1),
+                    ("C", &g.c, &want.c),
+                ] {
                     close(&format!("d{name}"), &got.to_dtype(DType::F64).on_learner()?, want, NEAR_CONSTANT)?;
                 }
                 Ok(())

@@ -163,10 +163,10 @@ fn vals(x: &[f64]) -> Vec<Value> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("ops", "Value: + − × ÷ pow exp tanh relu").hint("Each operation is one line: Value::from_op(result, Op::…, vec![self.clone(), other.clone()]). Read the numbers with .data() first.")
+        DAY.exercise("ops", "Value: + − × ÷ pow exp tanh relu")
             .check("values vs torch (float64) on 40 random graphs", |ctx| check_values(ctx, "graph"))
             .check("values of the reused-node graphs", |ctx| check_values(ctx, "reuse")),
-        DAY.exercise("backward", "backward(): topological order and the chain rule").hint("Build the topological order with a depth-first search (push a node after its children; skip visited nodes by Rc::as_ptr), set the output's grad to 1, walk the order backwards and add g · local derivative to each child's grad.")
+        DAY.exercise("backward", "backward(): topological order and the chain rule")
             .check("gradients vs torch autograd (float64) on 40 random graphs", |ctx| check_grads(ctx, "graph"))
             .check("relu at exactly 0 passes no gradient (PyTorch's convention), at 0.5 all of it", |_| {
                 for (x, want) in [(0.0, 0.0), (0.5, 1.0), (-0.5, 0.0)] {
@@ -176,7 +176,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("reuse", "gradients accumulate over every use of a node").hint("a + a gives a the gradient 2, a * a gives 2a: each use adds its share (+=). Copy the children's data into locals before borrow_mut: in a * a both children are the same RefCell.")
+        DAY.exercise("reuse", "gradients accumulate over every use of a node")
             .check("a + a, a * a, a*a + a and longer graphs vs torch", |ctx| check_grads(ctx, "reuse"))
             .check("a leaf shared by two outputs collects both gradients (backward does not reset)", |_| {
                 let a = Value::new(0.7);
@@ -215,7 +215,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("neuron", "a neuron: weights from the generator, tanh(w·x + b)").hint("Draw the nin weights, then the bias, each with rng.random_range(-1.0..1.0); forward starts from b and adds w_i * x_i, then tanh if nonlin.")
+        DAY.exercise("neuron", "a neuron: weights from the generator, tanh(w·x + b)")
             .check("parameters are the generator's draws, weights then bias", |_| {
                 let n = Neuron::new(3, true, &mut ChaCha8Rng::seed_from_u64(7));
                 let mut rng = ChaCha8Rng::seed_from_u64(7);
@@ -233,7 +233,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("mlp", "Layer and Mlp").hint("Layer::new makes nout neurons with Neuron::new in order; Mlp::new chains sizes [nin, nouts…] pairwise (windows(2)); forward feeds each layer's outputs to the next; parameters concatenate in order.")
+        DAY.exercise("mlp", "Layer and Mlp")
             .check("Mlp::new(3, &[4, 4, 1]) has 41 parameters in layers of 4, 4, 1 neurons", |_| {
                 let m = Mlp::new(3, &[4, 4, 1], &mut ChaCha8Rng::seed_from_u64(0));
                 let sizes: Vec<usize> = m.layers.iter().map(|l| l.neurons.len()).collect();
@@ -251,7 +251,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("train_step", "train the four-point toy set to loss < 0.01").hint("loss = Σ (out - y)²  built from Values; zero every parameter's grad, loss.backward(), then p.set_data(p.data() - lr * p.grad()). Return loss.data() from before the update.")
+        DAY.exercise("train_step", "train the four-point toy set to loss < 0.01")
             .check("the first step's loss and update match finite differences", |_| {
                 let m = Mlp::new(3, &[4, 4, 1], &mut ChaCha8Rng::seed_from_u64(1337));
                 let before: Vec<f64> = m.parameters().iter().map(|p| p.data()).collect();

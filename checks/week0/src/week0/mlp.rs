@@ -63,21 +63,22 @@ fn pca2(c: &[Vec<f32>]) -> Vec<(f32, f32)> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("dataset", "contexts of block_size characters").function("build_dataset").hint("ctx = vec![0; block]; for each index c of the name followed by 0: push ctx (extend xs), push c to ys, then ctx.remove(0); ctx.push(c). X is [n, block], Y is [n], both u32.")
-            .check("the first 20 names, block 3, vs torch", |ctx| {
-                super::probe(|w| m::build_dataset(w, 3, &ctx.device));
-                let words = super::names()?;
-                let (x, y) = m::build_dataset(&words[..20], 3, &ctx.device).learner()?;
-                exact("X", &x, &indices(ctx, FX, "dataset.x")?)?;
-                exact("Y", &y, &indices(ctx, FX, "dataset.y")?)
-            }),
-        DAY.exercise("forward", "embedding, tanh hidden layer, logits").function("mlp_forward").hint("emb = c.index_select(&x.flatten_all()?, 0)?.reshape((b, block * n_embd))?; h = emb.matmul(&w1)?.broadcast_add(&b1)?.tanh()?; h.matmul(&w2)?.broadcast_add(&b2).")
-            .forbid(NO_NN)
-            .check("logits vs torch with fixture weights", |ctx| {
+        DAY.exercise("dataset", "contexts of block_size characters").function("build_dataset").check("the first 20 names, block 3, vs torch", |ctx| {
+            super::probe(|w| m::build_dataset(w, 3, &ctx.device));
+            let words = super::names()?;
+            let (x, y) = m::build_dataset(&words[..20], 3, &ctx.device).learner()?;
+            exact("X", &x, &indices(ctx, FX, "dataset.x")?)?;
+            exact("Y", &y, &indices(ctx, FX, "dataset.y")?)
+        }),
+        DAY.exercise("forward", "embedding, tanh hidden layer, logits").function("mlp_forward").forbid(NO_NN).check(
+            "logits vs torch with fixture weights",
+            |ctx| {
                 let got = m::mlp_forward(&params(ctx)?, &indices(ctx, FX, "mlp.xb")?).learner()?;
                 close("mlp_forward(params, xb)", &got, &FX.open(ctx)?.get("mlp.logits")?, MATMUL)
-            }),
-        DAY.exercise("cross_entropy", "a stable cross-entropy").function("cross_entropy").hint("As yesterday's nll_loss without the indexing: shifted = logits - max (keepdim); logp = shifted - ln Σ exp(shifted); gather y, mean, negate.")
+            },
+        ),
+        DAY.exercise("cross_entropy", "a stable cross-entropy")
+            .function("cross_entropy")
             .forbid(NO_NN)
             .check("vs F.cross_entropy on the fixture logits", |ctx| {
                 let fx = FX.open(ctx)?;
@@ -92,7 +93,8 @@ pub fn exercises() -> Vec<Exercise> {
                 // Both are exact up to f32 rounding of values ~1e4.
                 scalar_close("cross_entropy(1000 · logits, yb)", got, ce(&big, &y).on_learner()?, Tol { abs: 1e-1, rel: 1e-4 })
             }),
-        DAY.exercise("init", "initial loss ≈ ln 27; Kaiming init").function("init_mlp").hint("C ~ N(0,1); W1 std (5/3)/sqrt(block·n_embd); b1 std 0.01; W2 std 0.01; b2 = randn with std 0 (zeros). Use util::randn in that order.")
+        DAY.exercise("init", "initial loss ≈ ln 27; Kaiming init")
+            .function("init_mlp")
             .check("shapes; W1's standard deviation is (5/3)/√fan_in within 5 %", |ctx| {
                 let p = m::init_mlp(10, 200, 3, &mut ChaCha8Rng::seed_from_u64(0), &ctx.device).learner()?;
                 shape_is("C", &p.c, &[27, 10])?;
@@ -130,11 +132,21 @@ pub fn exercises() -> Vec<Exercise> {
                 // N(0, 1) output layer gives a loss above 10.
                 scalar_close("initial loss", loss, 27f64.ln(), Tol { abs: 0.05, rel: 0.0 })
             }),
-        DAY.exercise("batchnorm", "BatchNorm1d: training and evaluation mode, running statistics").function("batchnorm_train").hint("mean = x.mean_keepdim(0); var = (x - mean)².mean_keepdim(0) (biased); y = gamma·(x-mean)/sqrt(var+eps) + beta. Running var uses var · B/(B-1).")
+        DAY.exercise("batchnorm", "BatchNorm1d: training and evaluation mode, running statistics")
+            .function("batchnorm_train")
             .forbid(NO_NN)
             .check("training mode: output and running statistics vs nn.BatchNorm1d", |ctx| {
                 let fx = FX.open(ctx)?;
-                let (y, rm, rv) = m::batchnorm_train(&fx.get("bn.x")?, &fx.get("bn.gamma")?, &fx.get("bn.beta")?, &fx.get("bn.running_mean")?, &fx.get("bn.running_var")?, 0.1, 1e-5).learner()?;
+                let (y, rm, rv) = m::batchnorm_train(
+                    &fx.get("bn.x")?,
+                    &fx.get("bn.gamma")?,
+                    &fx.get("bn.beta")?,
+                    &fx.get("bn.running_mean")?,
+                    &fx.get("bn.running_var")?,
+                    0.1,
+                    1e-5,
+                )
+                .learner()?;
                 // Mean and variance of 32 values each, then a division: a few f32 ulps of values ~3.
                 close("y (training mode)", &y, &fx.get("bn.y_train")?, Tol { abs: 2e-5, rel: 1e-5 })?;
                 close("new running_mean", &rm, &fx.get("bn.new_running_mean")?, Tol::F32)?;
@@ -143,7 +155,15 @@ pub fn exercises() -> Vec<Exercise> {
             .check("evaluation mode vs nn.BatchNorm1d.eval()", |ctx| {
                 let fx = FX.open(ctx)?;
                 // The fixture's eval output uses the running statistics after the training-mode step.
-                let y = m::batchnorm_eval(&fx.get("bn.x")?, &fx.get("bn.gamma")?, &fx.get("bn.beta")?, &fx.get("bn.new_running_mean")?, &fx.get("bn.new_running_var")?, 1e-5).learner()?;
+                let y = m::batchnorm_eval(
+                    &fx.get("bn.x")?,
+                    &fx.get("bn.gamma")?,
+                    &fx.get("bn.beta")?,
+                    &fx.get("bn.new_running_mean")?,
+                    &fx.get("bn.new_running_var")?,
+                    1e-5,
+                )
+                .learner()?;
                 close("y (eval mode)", &y, &fx.get("bn.y_eval")?, Tol { abs: 2e-5, rel: 1e-5 })
             })
             .check("nearly constant features (variance ≪ eps), both modes, vs BatchNorm in f64", |ctx| {
@@ -165,7 +185,8 @@ pub fn exercises() -> Vec<Exercise> {
                 let y = m::batchnorm_eval(&x, &gamma, &beta, &mean, &var, 1e-5).learner()?;
                 close("y (eval mode, running statistics of a nearly constant batch)", &y, &want, Tol { abs: 1e-4, rel: 0.0 })
             }),
-        DAY.exercise("train_long", "train the MLP to dev loss ≤ 2.2 (--long)").function("train_mlp").hint("AdamW (lr ~3e-3, decayed) with minibatches of a few hundred examples for ~20k steps, or SGD lr 0.1 → 0.01 over 200k steps as in the lecture.")
+        DAY.exercise("train_long", "train the MLP to dev loss ≤ 2.2 (--long)")
+            .function("train_mlp")
             .long()
             // The reference takes ~2–4 minutes on two shared CPU cores; 15 minutes leaves room
             // for slower learner code and slower machines.

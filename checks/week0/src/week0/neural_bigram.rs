@@ -25,19 +25,23 @@ fn full_loss(w: &Tensor, xs: &Tensor, ys: &Tensor) -> candle_core::Result<f64> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("pairs", "the training pairs (xs, ys)")
-            .function("bigram_pairs")
-            .hint("For each name: prev = 0; for each index c of the name followed by 0: push prev to xs, c to ys, prev = c. Tensor::from_vec(xs, m, dev) as u32.")
-            .check("pair counts equal torch's bigram counts; the first pairs in order", |ctx| {
+        DAY.exercise("pairs", "the training pairs (xs, ys)").function("bigram_pairs").check(
+            "pair counts equal torch's bigram counts; the first pairs in order",
+            |ctx| {
                 super::probe(|w| nb::bigram_pairs(w, &ctx.device));
                 let words = names()?;
                 let (xs, ys) = nb::bigram_pairs(&words, &ctx.device).learner()?;
-                ensure(xs.dtype() == candle_core::DType::U32 && ys.dtype() == candle_core::DType::U32, || format!("dtypes {:?}, {:?}; expected U32 (indices)", xs.dtype(), ys.dtype()))?;
+                ensure(xs.dtype() == candle_core::DType::U32 && ys.dtype() == candle_core::DType::U32, || {
+                    format!("dtypes {:?}, {:?}; expected U32 (indices)", xs.dtype(), ys.dtype())
+                })?;
                 let head_x = indices(ctx, FX, "pairs.head.xs")?;
                 let k = head_x.dim(0).grader()?;
                 exact("xs[..k] (the first names' pairs)", &xs.narrow(0, 0, k.min(xs.dim(0).on_learner()?)).on_learner()?, &head_x)?;
                 exact("ys[..k]", &ys.narrow(0, 0, k.min(ys.dim(0).on_learner()?)).on_learner()?, &indices(ctx, FX, "pairs.head.ys")?)?;
-                let (x, y) = (xs.to_device(&Device::Cpu).on_learner()?.to_vec1::<u32>().on_learner()?, ys.to_device(&Device::Cpu).on_learner()?.to_vec1::<u32>().on_learner()?);
+                let (x, y) = (
+                    xs.to_device(&Device::Cpu).on_learner()?.to_vec1::<u32>().on_learner()?,
+                    ys.to_device(&Device::Cpu).on_learner()?.to_vec1::<u32>().on_learner()?,
+                );
                 ensure(x.len() == y.len(), || format!("xs has {} entries, ys {}", x.len(), y.len()))?;
                 let mut n = vec![0f32; 27 * 27];
                 for (a, b) in x.iter().zip(&y) {
@@ -47,8 +51,10 @@ pub fn exercises() -> Vec<Exercise> {
                     n[*a as usize * 27 + *b as usize] += 1.0;
                 }
                 exact("counts of (xs, ys) pairs", &Tensor::from_vec(n, (27, 27), &ctx.device).grader()?, &FX.open(ctx)?.get("counts")?)
-            }),
-        DAY.exercise("softmax", "a numerically stable softmax").function("softmax").hint("m = logits.max_keepdim(D::Minus1)?; e = logits.broadcast_sub(&m)?.exp()?; e.broadcast_div(&e.sum_keepdim(D::Minus1)?).")
+            },
+        ),
+        DAY.exercise("softmax", "a numerically stable softmax")
+            .function("softmax")
             .forbid(NO_NN)
             .check("vs torch.softmax (including logits of magnitude 1000)", |ctx| {
                 // One exp and one division per element, sums of ≤ 27 terms: a few f32 ulps.
@@ -62,7 +68,6 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("loss", "cross-entropy by row indexing, and its gradient")
             .function("nll_loss")
             .forbid(NO_NN)
-            .hint("logits = w.index_select(xs, 0); logp = (l - max) - ln Σ exp(l - max) (keepdim, broadcast_sub); picked = logp.gather(&ys.unsqueeze(1)?, 1); mean_all, neg.")
             .check("loss and dloss/dW vs torch autograd", |ctx| {
                 let fx = FX.open(ctx)?;
                 let w = Var::from_tensor(&fx.get("neural.W")?).grader()?;
@@ -71,7 +76,9 @@ pub fn exercises() -> Vec<Exercise> {
                 // A mean of ~2,000 log-probabilities in f32.
                 close("nll_loss(W, xs, ys) (first 300 names)", &loss, &fx.get("neural.loss")?, Tol { abs: 1e-5, rel: 1e-5 })?;
                 let grads = loss.backward().on_learner()?;
-                let g = grads.get(w.as_tensor()).ok_or_else(|| Fail::Mismatch("no gradient reached W: the loss must be computed from W with differentiable tensor ops".into()))?;
+                let g = grads
+                    .get(w.as_tensor())
+                    .ok_or_else(|| Fail::Mismatch("no gradient reached W: the loss must be computed from W with differentiable tensor ops".into()))?;
                 // Gradient entries are (p - onehot)/M, magnitudes ~1e-4..1e-2; f32 rounding of
                 // the softmax and the sums leaves ~1e-9 absolute error.
                 close("dloss/dW", g, &fx.get("neural.grad")?, Tol { abs: 1e-7, rel: 1e-4 })
@@ -92,9 +99,15 @@ pub fn exercises() -> Vec<Exercise> {
                 let (xv, yv) = (crate::compare::to_f64(&xs)?, crate::compare::to_f64(&ys)?);
                 let want = -xv.iter().zip(&yv).map(|(&x, &y)| logp(x as usize, y as usize)).sum::<f64>() / xv.len() as f64;
                 // Losses in the hundreds, sums of ~2,000 terms in f32: 1e-4 relative.
-                crate::compare::scalar_close("nll_loss with logits of ±1000", crate::compare::to_f64(&loss)?.first().copied().unwrap_or(f64::NAN), want, Tol { abs: 1e-3, rel: 1e-4 })
+                crate::compare::scalar_close(
+                    "nll_loss with logits of ±1000",
+                    crate::compare::to_f64(&loss)?.first().copied().unwrap_or(f64::NAN),
+                    want,
+                    Tol { abs: 1e-3, rel: 1e-4 },
+                )
             }),
-        DAY.exercise("train", "gradient descent to the counting model's loss").function("train").hint("Var::from_tensor(&randn(rng, &[27, 27], 1.0, dev)?); each step: loss = nll_loss(..), grads = loss.backward()?, w.set(&(w.as_tensor() - (grads.get(&w).unwrap() * lr)?)?). lr = 50 and a few hundred steps.")
+        DAY.exercise("train", "gradient descent to the counting model's loss")
+            .function("train")
             .forbid(NO_NN)
             // A few hundred full-batch steps over 228,146 pairs take minutes on two shared
             // cores (0.3–0.7 s a step): a long target.
@@ -118,7 +131,9 @@ pub fn exercises() -> Vec<Exercise> {
                 ensure(w.dims() == [27, 27], || format!("W has shape {:?}, expected [27, 27]", w.dims()))?;
                 let got = full_loss(&w, &xs, &ys).on_learner()?;
                 let target = FX.open(ctx)?.f64("nll.k0")?;
-                ensure(!losses.is_empty() && losses[0] as f64 > got, || format!("losses {:?}… do not go down (final {got:.4})", &losses[..losses.len().min(5)]))?;
+                ensure(!losses.is_empty() && losses[0] as f64 > got, || {
+                    format!("losses {:?}… do not go down (final {got:.4})", &losses[..losses.len().min(5)])
+                })?;
                 ctx.note(format!("neural bigram: final loss {got:.4} (counting model {target:.4}) after {} steps", losses.len()));
                 scalar_close(&format!("loss after {} steps (counting model {target:.4})", losses.len()), got, target, Tol { abs: 0.01, rel: 0.0 })
             }),

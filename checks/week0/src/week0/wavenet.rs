@@ -30,18 +30,27 @@ fn model(ctx: &Ctx) -> Result<WaveNet, Fail> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("flatten_consecutive", "FlattenConsecutive: pairs of positions side by side").function("flatten_consecutive").hint("x.contiguous()?.reshape((b, t / n, c * n)); squeeze(1) when t / n == 1.")
-            .check("n = 2 and n = 8 (the middle axis dropped) vs torch", |ctx| {
+        DAY.exercise("flatten_consecutive", "FlattenConsecutive: pairs of positions side by side").function("flatten_consecutive").check(
+            "n = 2 and n = 8 (the middle axis dropped) vs torch",
+            |ctx| {
                 let fx = FX.open(ctx)?;
                 let x = fx.get("wn.flatten.x")?;
                 exact("flatten_consecutive(x [3, 8, 5], 2)", &wn::flatten_consecutive(&x, 2).learner()?, &fx.get("wn.flatten.out2")?)?;
                 exact("flatten_consecutive(x [3, 8, 5], 8)", &wn::flatten_consecutive(&x, 8).learner()?, &fx.get("wn.flatten.out8")?)
-            }),
-        DAY.exercise("batchnorm_nd", "BatchNorm over every axis but the last").function("batchnorm_nd").hint("Flatten all leading axes: x.reshape(((), d)); mean and biased var over axis 0 give [d]; broadcast back on the original x. Eval mode: the level's running statistics.")
+            },
+        ),
+        DAY.exercise("batchnorm_nd", "BatchNorm over every axis but the last")
+            .function("batchnorm_nd")
             .forbid(NO_NN)
             .check("2-D, training and eval mode, vs nn.BatchNorm1d", |ctx| {
                 let fx = FX.open(ctx)?;
-                let lv = Level { w: fx.get("bn.gamma")?, gamma: fx.get("bn.gamma")?, beta: fx.get("bn.beta")?, running_mean: fx.get("bn.running_mean")?, running_var: fx.get("bn.running_var")? };
+                let lv = Level {
+                    w: fx.get("bn.gamma")?,
+                    gamma: fx.get("bn.gamma")?,
+                    beta: fx.get("bn.beta")?,
+                    running_mean: fx.get("bn.running_mean")?,
+                    running_var: fx.get("bn.running_var")?,
+                };
                 let x = fx.get("bn.x")?;
                 // Means and variances of 32 values: a few f32 ulps of outputs ~3.
                 close("batchnorm_nd(x [32, 64], training)", &wn::batchnorm_nd(&x, &lv, true).learner()?, &fx.get("bn.y_train")?, Tol { abs: 2e-5, rel: 1e-5 })?;
@@ -51,24 +60,42 @@ pub fn exercises() -> Vec<Exercise> {
             })
             .check("3-D input [4, 8, 64] equals the 2-D result on [32, 64] (statistics over batch and positions)", |ctx| {
                 let fx = FX.open(ctx)?;
-                let lv = Level { w: fx.get("bn.gamma")?, gamma: fx.get("bn.gamma")?, beta: fx.get("bn.beta")?, running_mean: fx.get("bn.running_mean")?, running_var: fx.get("bn.running_var")? };
+                let lv = Level {
+                    w: fx.get("bn.gamma")?,
+                    gamma: fx.get("bn.gamma")?,
+                    beta: fx.get("bn.beta")?,
+                    running_mean: fx.get("bn.running_mean")?,
+                    running_var: fx.get("bn.running_var")?,
+                };
                 let x3 = fx.get("bn.x")?.reshape((4, 8, 64)).grader()?;
                 let got = wn::batchnorm_nd(&x3, &lv, true).learner()?;
                 ensure(got.dims() == [4, 8, 64], || format!("shape {:?}, expected [4, 8, 64]", got.dims()))?;
-                close("batchnorm_nd(x [4, 8, 64], training) reshaped to [32, 64]", &got.reshape((32, 64)).on_learner()?, &fx.get("bn.y_train")?, Tol { abs: 2e-5, rel: 1e-5 })
+                close(
+                    "batchnorm_nd(x [4, 8, 64], training) reshaped to [32, 64]",
+                    &got.reshape((32, 64)).on_learner()?,
+                    &fx.get("bn.y_train")?,
+                    Tol { abs: 2e-5, rel: 1e-5 },
+                )
             })
             .check("nearly constant features (variance ≪ eps) vs BatchNorm in f64", |ctx| {
                 // Each feature varies by 1e-3 over the batch (variance ~1e-7): eps = 1e-5 decides
                 // the scale, so a wrong eps is off by ~30 % and var − eps has no square root.
                 let fx = FX.open(ctx)?;
-                let lv = Level { w: fx.get("bn.gamma")?, gamma: fx.get("bn.gamma")?, beta: fx.get("bn.beta")?, running_mean: fx.get("bn.running_mean")?, running_var: fx.get("bn.running_var")? };
+                let lv = Level {
+                    w: fx.get("bn.gamma")?,
+                    gamma: fx.get("bn.gamma")?,
+                    beta: fx.get("bn.beta")?,
+                    running_mean: fx.get("bn.running_mean")?,
+                    running_var: fx.get("bn.running_var")?,
+                };
                 let x = crate::independent::nearly_constant_columns(32, 64, 1e-3, &ctx.device)?;
                 let want = crate::independent::batchnorm_rows(&x, &lv.gamma, &lv.beta, 1e-5)?;
                 // x − mean keeps ~5 digits in f32 here; outputs are O(0.3): 1e-4 absolute (the reference is off by 1.4e-5;
                 // eps doubled moves them by ~30 %).
                 close("batchnorm_nd(nearly constant x [32, 64], training)", &wn::batchnorm_nd(&x, &lv, true).learner()?, &want, Tol { abs: 1e-4, rel: 0.0 })
             }),
-        DAY.exercise("forward", "the hierarchical forward pass").function("wavenet_forward").hint("emb = C[x] as [B, 8, n_embd]; for each level: flatten_consecutive(h, 2) → broadcast_matmul(W) → batchnorm_nd → tanh; then h.matmul(W_out) + b_out.")
+        DAY.exercise("forward", "the hierarchical forward pass")
+            .function("wavenet_forward")
             .forbid(NO_NN)
             .check("logits vs torch, training mode (batch statistics)", |ctx| {
                 let got = wn::wavenet_forward(&model(ctx)?, &indices(ctx, FX, "wn.x")?, true).learner()?;
@@ -79,7 +106,8 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = wn::wavenet_forward(&model(ctx)?, &indices(ctx, FX, "wn.x")?, false).learner()?;
                 close("wavenet_forward(x [6, 8], eval)", &got, &FX.open(ctx)?.get("wn.logits_eval")?, Tol { abs: 1e-4, rel: 1e-4 })
             }),
-        DAY.exercise("train_long", "train the WaveNet to dev loss ≤ 2.03 (--long)").function("train_wavenet").hint("n_embd 24, n_hidden 128, AdamW around 2e-3 with cosine decay, batches of 64, tens of thousands of steps; calibrate the running statistics on a large training sample before evaluating.")
+        DAY.exercise("train_long", "train the WaveNet to dev loss ≤ 2.03 (--long)")
+            .function("train_wavenet")
             .long()
             // The reference needs several minutes on two shared CPU cores (see the book page);
             // 30 minutes is the ceiling for slower code and machines.

@@ -18,19 +18,24 @@ const DAY: Day = Day::new("week1", "arrays", "src/arrays.rs");
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("ones", "a vector of ones from arange").function("ones").hint("Multiply arange by zero and add one: `affine(mul, add)` does both.")
+        DAY.exercise("ones", "a vector of ones from arange")
+            .function("ones")
             .forbid(&["ones("])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "ones", Tol::EXACT, |c| a::ones(c.n("n")?, &ctx.device).learner())),
-        DAY.exercise("sum", "sum as a dot product").function("sum").hint("A [1, n] row times an [n, 1] column of ones is a [1, 1] matrix; reshape it to [1].")
+        DAY.exercise("sum", "sum as a dot product")
+            .function("sum")
             .forbid(&[".sum(", "sum_all", "sum_keepdim"])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "sum", ROUNDING, |c| a::sum(&c.t("a")?).learner())),
-        DAY.exercise("outer", "outer product by broadcasting").function("outer").hint("Make a a column ([i, 1]) and b a row ([1, j]); broadcast_mul gives [i, j].")
+        DAY.exercise("outer", "outer product by broadcasting")
+            .function("outer")
             .forbid(&["matmul"])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "outer", Tol::EXACT, |c| a::outer(&c.t("a")?, &c.t("b")?).learner())),
-        DAY.exercise("diag", "the diagonal of a matrix").function("diag").hint("Compare a column of row indices with a row of column indices: that mask is the identity; multiply and sum a row.")
+        DAY.exercise("diag", "the diagonal of a matrix")
+            .function("diag")
             .forbid(&["eye("])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "diag", ROUNDING, |c| a::diag(&c.t("a")?).learner())),
-        DAY.exercise("eye", "the identity matrix").function("eye").hint("arange as a column, arange as a row, broadcast_eq, then to_dtype(F32).")
+        DAY.exercise("eye", "the identity matrix")
+            .function("eye")
             .forbid(&["eye("])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "eye", Tol::EXACT, |c| a::eye(c.n("n")?, &ctx.device).learner()))
             .check("eye(n) @ x == x", |ctx| {
@@ -40,10 +45,12 @@ pub fn exercises() -> Vec<Exercise> {
                 shape_is("eye(7)", &e, &[n, n])?;
                 close("eye(7).matmul(x)", &e.matmul(&x).on_learner()?, &x, ROUNDING)
             }),
-        DAY.exercise("triu", "upper-triangular ones").function("triu").hint("Like eye, with broadcast_le instead of broadcast_eq: row <= column.")
+        DAY.exercise("triu", "upper-triangular ones")
+            .function("triu")
             .forbid(&["triu2", "tril2"])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "triu", Tol::EXACT, |c| a::triu(c.n("n")?, &ctx.device).learner())),
-        DAY.exercise("cumsum", "running sum with a triangular matmul").function("cumsum").hint("out = a (as a [1, n] row) @ triu(n): column i of triu sums a[0..=i].")
+        DAY.exercise("cumsum", "running sum with a triangular matmul")
+            .function("cumsum")
             .forbid(&["cumsum("])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "cumsum", ROUNDING, |c| a::cumsum(&c.t("a")?).learner()))
             .check("last element equals the sum", |ctx| {
@@ -52,14 +59,22 @@ pub fn exercises() -> Vec<Exercise> {
                 let n = got.dim(0).map_err(|e| Fail::Mismatch(format!("cumsum returned no vector: {e}")))?;
                 let last = got.get(n - 1).and_then(|t| t.to_dtype(DType::F64)).and_then(|t| t.to_scalar::<f64>());
                 let last = last.map_err(|e| Fail::Mismatch(format!("cumsum result: {e}")))?;
-                scalar_close("cumsum(a)[n-1] vs a.sum_all()", last, x.sum_all().on_learner()?.to_dtype(DType::F64).on_learner()?.to_scalar().on_learner()?, ROUNDING)
+                scalar_close(
+                    "cumsum(a)[n-1] vs a.sum_all()",
+                    last,
+                    x.sum_all().on_learner()?.to_dtype(DType::F64).on_learner()?.to_scalar().on_learner()?,
+                    ROUNDING,
+                )
             }),
-        DAY.exercise("diff", "differences of neighbours").function("diff").hint("Two narrows of length n-1, one starting at 1 and one at 0, subtracted.")
+        DAY.exercise("diff", "differences of neighbours")
+            .function("diff")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "diff", ROUNDING, |c| a::diff(&c.t("a")?).learner())),
-        DAY.exercise("vstack", "stack two rows with where_cond").function("vstack").hint("A [2, n] mask that is 1 on row 0; broadcast a and b to [2, n]; where_cond picks.")
+        DAY.exercise("vstack", "stack two rows with where_cond")
+            .function("vstack")
             .forbid(&["stack(", "cat("])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "vstack", Tol::EXACT, |c| a::vstack(&c.t("a")?, &c.t("b")?).learner())),
-        DAY.exercise("roll", "rotate left by one").function("roll").hint("Indices 1..=n, with n replaced by 0 (where_cond on a comparison), then index_select.")
+        DAY.exercise("roll", "rotate left by one")
+            .function("roll")
             .forbid(&["roll("])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "roll", Tol::EXACT, |c| a::roll(&c.t("a")?).learner()))
             .check("n rolls give the input back", |ctx| {
@@ -70,60 +85,78 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 close("roll applied n times", &y, &x, Tol::EXACT)
             }),
-        DAY.exercise("flip", "reverse a vector").function("flip").hint("Index i of the output reads n-1-i of the input: affine(-1, n-1) on arange.")
+        DAY.exercise("flip", "reverse a vector")
+            .function("flip")
             .forbid(&["flip("])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "flip", Tol::EXACT, |c| a::flip(&c.t("a")?).learner()))
             .check("flip(flip(a)) == a", |ctx| {
                 let x = FX.open(ctx)?.get("flip.1.a")?;
                 close("flip twice", &a::flip(&a::flip(&x).learner()?).learner()?, &x, Tol::EXACT)
             }),
-        DAY.exercise("compress", "pack the kept values to the front").function("compress").hint("slot = cumsum(mask) - 1 is where each kept value goes; compare slots with arange(len) for a one-hot [n, len], zero the dropped rows, and matmul.")
+        DAY.exercise("compress", "pack the kept values to the front")
+            .function("compress")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "compress", ROUNDING, |c| a::compress(&c.t("g")?, &c.t("v")?, c.n("len")?).learner())),
-        DAY.exercise("pad_to", "cut or zero-pad to a length").function("pad_to").hint("Narrow to min(n, len), then matmul with a [min, len] slice of the identity.")
+        DAY.exercise("pad_to", "cut or zero-pad to a length")
+            .function("pad_to")
             .forbid(&["pad_with_zeros"])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "pad_to", ROUNDING, |c| a::pad_to(&c.t("a")?, c.n("len")?).learner())),
-        DAY.exercise("sequence_mask", "mask positions past each length").function("sequence_mask").hint("arange(n) as a row against lengths as a column: broadcast_lt gives the keep mask.")
+        DAY.exercise("sequence_mask", "mask positions past each length")
+            .function("sequence_mask")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "sequence_mask", Tol::EXACT, |c| a::sequence_mask(&c.t("values")?, &c.t("lengths")?).learner())),
-        DAY.exercise("bincount", "count occurrences").function("bincount").hint("Compare a (as a column) with arange(len) (as a row), convert to I64, sum over rows.")
+        DAY.exercise("bincount", "count occurrences")
+            .function("bincount")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "bincount", Tol::EXACT, |c| a::bincount(&c.t("a")?, c.n("len")?).learner()))
             .check("counts add up to n", |ctx| {
                 let x = FX.open(ctx)?.get("bincount.1.a")?;
                 let total = a::bincount(&x, 9).learner()?.to_dtype(DType::F64).on_learner()?.sum_all().on_learner()?.to_scalar::<f64>().on_learner()?;
                 scalar_close("bincount(a, 9).sum()", total, x.dim(0).on_learner()? as f64, Tol::EXACT)
             }),
-        DAY.exercise("scatter_add", "sum values into buckets").function("scatter_add").hint("The one-hot [n, len] matrix of link, then values (as a row) @ it.")
+        DAY.exercise("scatter_add", "sum values into buckets")
+            .function("scatter_add")
             .forbid(&["scatter_add", "index_add"])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "scatter_add", ROUNDING, |c| a::scatter_add(&c.t("values")?, &c.t("link")?, c.n("len")?).learner())),
-        DAY.exercise("flatten", "flatten by indexing").function("flatten").hint("k / j and k % j for k in 0..i*j (integer division: go through f64 and floor); index_select the rows, then mask the column and sum.")
+        DAY.exercise("flatten", "flatten by indexing")
+            .function("flatten")
             .forbid(&["reshape", "flatten"])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "flatten", Tol::EXACT, |c| a::flatten(&c.t("a")?).learner())),
-        DAY.exercise("linspace", "evenly spaced values").function("linspace").hint("arange(n) times (end - start) / (n - 1), plus start: one affine.")
-            .check("vs torch", |ctx| FX.vs_torch(ctx, "linspace", ROUNDING, |c| a::linspace(c.f("start")? as f32, c.f("end")? as f32, c.n("n")?, &ctx.device).learner())),
-        DAY.exercise("heaviside", "the step function").function("heaviside").hint("Two masks: a > 0 (as 0/1 floats) and a == 0; where_cond on the second picks b.")
+        DAY.exercise("linspace", "evenly spaced values").function("linspace").check("vs torch", |ctx| {
+            FX.vs_torch(ctx, "linspace", ROUNDING, |c| a::linspace(c.f("start")? as f32, c.f("end")? as f32, c.n("n")?, &ctx.device).learner())
+        }),
+        DAY.exercise("heaviside", "the step function")
+            .function("heaviside")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "heaviside", Tol::EXACT, |c| a::heaviside(&c.t("a")?, &c.t("b")?).learner())),
-        DAY.exercise("repeat", "copies as rows").function("repeat").hint("A [d, 1] column of ones broadcast_mul a [1, n] row.")
+        DAY.exercise("repeat", "copies as rows")
+            .function("repeat")
             .forbid(&["repeat("])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "repeat", Tol::EXACT, |c| a::repeat(&c.t("a")?, c.n("d")?).learner())),
-        DAY.exercise("bucketize", "which bucket each value falls in").function("bucketize").hint("Count the boundaries strictly below each value: broadcast_gt of v (column) against boundaries (row), summed as I64.")
+        DAY.exercise("bucketize", "which bucket each value falls in")
+            .function("bucketize")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "bucketize", Tol::EXACT, |c| a::bucketize(&c.t("v")?, &c.t("boundaries")?).learner())),
-        DAY.exercise("gather_rows", "one element per row with gather").function("gather_rows").hint("gather wants an index tensor of the same rank: unsqueeze idx to [n, 1], gather on dim 1, squeeze.")
+        DAY.exercise("gather_rows", "one element per row with gather")
+            .function("gather_rows")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "gather_rows", Tol::EXACT, |c| a::gather_rows(&c.t("a")?, &c.t("idx")?).learner())),
-        DAY.exercise("select_rows", "rows by index (an embedding lookup)").function("select_rows").hint("index_select(rows, 0).")
+        DAY.exercise("select_rows", "rows by index (an embedding lookup)")
+            .function("select_rows")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "select_rows", Tol::EXACT, |c| a::select_rows(&c.t("a")?, &c.t("rows")?).learner())),
-        DAY.exercise("place", "write values at positions (scatter)").function("place").hint("Start from zeros(len) and call scatter(at, values, 0).")
+        DAY.exercise("place", "write values at positions (scatter)")
+            .function("place")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "place", Tol::EXACT, |c| a::place(&c.t("values")?, &c.t("at")?, c.n("len")?).learner())),
-        DAY.exercise("one_hot", "one-hot rows").function("one_hot").hint("idx as a column against arange(classes) as a row.")
+        DAY.exercise("one_hot", "one-hot rows")
+            .function("one_hot")
             .forbid(&["one_hot("])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "one_hot", Tol::EXACT, |c| a::one_hot(&c.t("idx")?, c.n("classes")?).learner())),
-        DAY.exercise("masked_fill", "masked_fill with where_cond").function("masked_fill").hint("Tensor::full(value, a.shape(), device), then mask.where_cond(&full, a).")
-            .check("vs torch", |ctx| FX.vs_torch(ctx, "masked_fill", Tol::EXACT, |c| a::masked_fill(&c.t("a")?, &c.t("mask")?, c.f("value")? as f32).learner())),
-        DAY.exercise("softmax", "a numerically stable softmax").function("softmax").hint("exp(1000) is inf in f32: subtract max_keepdim(D::Minus1) before exp, then divide by the row sums.")
+        DAY.exercise("masked_fill", "masked_fill with where_cond").function("masked_fill").check("vs torch", |ctx| {
+            FX.vs_torch(ctx, "masked_fill", Tol::EXACT, |c| a::masked_fill(&c.t("a")?, &c.t("mask")?, c.f("value")? as f32).learner())
+        }),
+        DAY.exercise("softmax", "a numerically stable softmax")
+            .function("softmax")
             .forbid(&["softmax"])
             .check("vs torch", |ctx| {
                 for c in FX.cases(ctx, "softmax")? {
                     let x = c.t("a")?;
                     let got = a::softmax(&x).learner()?;
-                    let wrong_axis = Candidate { description: "the softmax over dimension 0 (the wrong axis)", tensor: candle_nn::ops::softmax(&x, 0).grader()? };
+                    let wrong_axis =
+                        Candidate { description: "the softmax over dimension 0 (the wrong axis)", tensor: candle_nn::ops::softmax(&x, 0).grader()? };
                     close_with(&c.label(), &got, &c.out()?, ROUNDING, &[wrong_axis])?;
                 }
                 Ok(())
@@ -142,7 +175,8 @@ pub fn exercises() -> Vec<Exercise> {
                 let x = (FX.open(ctx)?.get("softmax.0.a")? * 300.0).grader()?;
                 close("softmax(300 · a)", &a::softmax(&x).learner()?, &crate::independent::softmax_last(&x)?, ROUNDING)
             }),
-        DAY.exercise("standardize", "zero mean, unit variance rows").function("standardize").hint("Population variance: mean of squared deviations (divide by m, not m - 1), and the 1e-5 goes inside the sqrt.")
+        DAY.exercise("standardize", "zero mean, unit variance rows")
+            .function("standardize")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "standardize", ROUNDING, |c| a::standardize(&c.t("a")?).learner()))
             .check("nearly constant rows (variance far below eps), vs the definition in f64", |ctx| {
                 // Variance ≈ 8e-8 ≪ 1e-5: the output is decided by eps (and √(var − eps) is
@@ -150,9 +184,15 @@ pub fn exercises() -> Vec<Exercise> {
                 // division by √eps: 1e-4 absolute leaves 3× headroom; a missing or misplaced
                 // eps is off by 0.1 or NaN.
                 let x = crate::independent::nearly_constant(3, 4, 0.0, 1e-3, &ctx.device)?;
-                close("standardize(nearly constant rows)", &a::standardize(&x).learner()?, &crate::independent::standardize_last(&x, 1e-5)?, Tol { abs: 1e-4, rel: 0.0 })
+                close(
+                    "standardize(nearly constant rows)",
+                    &a::standardize(&x).learner()?,
+                    &crate::independent::standardize_last(&x, 1e-5)?,
+                    Tol { abs: 1e-4, rel: 0.0 },
+                )
             }),
-        DAY.exercise("topk_mask", "mask of each row's k largest").function("topk_mask").hint("For each entry count the entries of its row that are larger (broadcast a [n, m, 1] against [n, 1, m]); keep those with fewer than k.")
+        DAY.exercise("topk_mask", "mask of each row's k largest")
+            .function("topk_mask")
             .forbid(&["topk"])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "topk_mask", Tol::EXACT, |c| a::topk_mask(&c.t("a")?, c.n("k")?).learner()))
             .check("k entries per row", |ctx| {
@@ -162,12 +202,15 @@ pub fn exercises() -> Vec<Exercise> {
                 let m = m.to_dtype(DType::F32).on_learner()?.sum(1).on_learner()?;
                 close("topk_mask(a, 3).sum(1)", &m, &Tensor::full(3f32, x.dim(0).on_learner()?, &ctx.device).on_learner()?, Tol::EXACT)
             }),
-        DAY.exercise("batched_matmul", "batched matmul by broadcasting").function("batched_matmul").hint("x.unsqueeze(3) is [b, n, k, 1], y.unsqueeze(1) is [b, 1, k, m]: multiply, sum dim 2.")
+        DAY.exercise("batched_matmul", "batched matmul by broadcasting")
+            .function("batched_matmul")
             .forbid(&["matmul"])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "batched_matmul", ROUNDING, |c| a::batched_matmul(&c.t("x")?, &c.t("y")?).learner())),
-        DAY.exercise("pairwise_distances", "all pairwise Euclidean distances").function("pairwise_distances").hint("x as [n, 1, d] minus y as [1, m, d], squared, summed over d, sqrt.")
+        DAY.exercise("pairwise_distances", "all pairwise Euclidean distances")
+            .function("pairwise_distances")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "pairwise_distances", ROUNDING, |c| a::pairwise_distances(&c.t("x")?, &c.t("y")?).learner())),
-        DAY.exercise("two_sum", "two-sum without loops").function("two_sum").hint("sums = nums (column) + nums (row); keep i < j; eq(target); argmax of the flattened table is i * n + j.")
+        DAY.exercise("two_sum", "two-sum without loops")
+            .function("two_sum")
             .check("vs torch", |ctx| {
                 FX.vs_torch(ctx, "two_sum", Tol::EXACT, |c| {
                     let target = c.f("target")? as i64;
@@ -178,14 +221,20 @@ pub fn exercises() -> Vec<Exercise> {
                 for c in FX.cases(ctx, "two_sum")? {
                     let nums = c.t("nums")?;
                     let target = c.f("target")? as i64;
-                    let ij = a::two_sum(&nums, target).learner()?.to_dtype(DType::I64).learner()?.to_vec1::<i64>().map_err(|e| Fail::Mismatch(format!("two_sum: {e}")))?;
+                    let ij = a::two_sum(&nums, target)
+                        .learner()?
+                        .to_dtype(DType::I64)
+                        .learner()?
+                        .to_vec1::<i64>()
+                        .map_err(|e| Fail::Mismatch(format!("two_sum: {e}")))?;
                     let v = nums.to_vec1::<i64>().grader()?;
                     let ok = ij.len() == 2 && ij[0] >= 0 && ij[0] < ij[1] && (ij[1] as usize) < v.len() && v[ij[0] as usize] + v[ij[1] as usize] == target;
                     ensure(ok, || format!("{}: indices {ij:?} do not pick a pair i < j adding to {target}", c.label()))?;
                 }
                 Ok(())
             }),
-        DAY.exercise("einsum", "a small einsum").function("einsum").hint("Give every letter an axis. Per operand: take diagonals for repeated letters, permute to letter order, unsqueeze missing letters. Multiply all, sum the letters not in the output, permute to the output order.")
+        DAY.exercise("einsum", "a small einsum")
+            .function("einsum")
             .check("vs torch", |ctx| {
                 let specs = ctx.json("week1/arrays.json")?;
                 let specs = specs["einsum_specs"].as_array().cloned().unwrap_or_default();

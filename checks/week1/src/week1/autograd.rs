@@ -41,84 +41,104 @@ fn pair_vs_torch(c: &Case, got: (Tensor, Tensor), tol: Tol, cands_a: &[Candidate
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("unbroadcast", "sum a broadcast gradient back to the input's shape").function("unbroadcast").forbid(NO_AUTOGRAD).hint("let extra = grad.rank() - shape.len(); sum over (0..extra).collect::<Vec<_>>() (sum drops the axes), then collect the axes i where shape[i] == 1 and the gradient's size is not 1 and sum_keepdim over them.")
-            .check("vs torch (gradient of x.expand)", |ctx| {
+        DAY.exercise("unbroadcast", "sum a broadcast gradient back to the input's shape").function("unbroadcast").forbid(NO_AUTOGRAD).check(
+            "vs torch (gradient of x.expand)",
+            |ctx| {
                 for c in FX.cases(ctx, "unbroadcast")? {
                     let got = ag::unbroadcast(&c.t("grad")?, &shape(&c, "shape")?).learner()?;
                     close(&c.label(), &got, &c.out()?, VJP)?;
                 }
                 Ok(())
-            }),
-        DAY.exercise("log_back", "backward of log").function("log_back").forbid(NO_AUTOGRAD).hint("d ln(x)/dx = 1/x: grad_out / x.")
-            .check("vs torch", |ctx| {
-                for c in FX.cases(ctx, "log_back")? {
-                    let (g, x) = (c.t("grad")?, c.t("x")?);
-                    let got = ag::log_back(&g, &x).learner()?;
-                    close_with(&c.label(), &got, &c.out()?, VJP, &[Candidate { description: "grad_out · x (multiplied instead of divided)", tensor: (&g * &x).on_learner()? }])?;
-                }
-                Ok(())
-            }),
-        DAY.exercise("exp_back", "backward of exp, from the saved output").function("exp_back").forbid(NO_AUTOGRAD).hint("y is already exp(x), and d exp(x)/dx = exp(x): grad_out * y.")
-            .check("vs torch", |ctx| {
-                for c in FX.cases(ctx, "exp_back")? {
-                    let (g, y) = (c.t("grad")?, c.t("y")?);
-                    let got = ag::exp_back(&g, &y).learner()?;
-                    close_with(&c.label(), &got, &c.out()?, VJP, &[Candidate { description: "grad_out · exp(y): y is the output exp(x) already, do not exponentiate it again", tensor: (&g * y.exp().on_learner()?).on_learner()? }])?;
-                }
-                Ok(())
-            }),
-        DAY.exercise("add_back", "backward of a broadcasting add").function("add_back").forbid(NO_AUTOGRAD).hint("Both inputs receive grad_out unchanged, each unbroadcast to its own shape.")
-            .check("vs torch (with broadcasting)", |ctx| {
-                for c in FX.cases(ctx, "add_back")? {
-                    let got = ag::add_back(&c.t("grad")?, &shape(&c, "a_shape")?, &shape(&c, "b_shape")?).learner()?;
-                    pair_vs_torch(&c, got, VJP, &[], &[])?;
-                }
-                Ok(())
-            }),
-        DAY.exercise("mul_back", "backward of a broadcasting multiply").function("mul_back").forbid(NO_AUTOGRAD).hint("dL/da = grad_out.broadcast_mul(b), unbroadcast to a's shape; dL/db = grad_out.broadcast_mul(a), unbroadcast to b's shape. Each input's gradient is multiplied by the *other* input.")
-            .check("vs torch (with broadcasting)", |ctx| {
-                for c in FX.cases(ctx, "mul_back")? {
-                    let (g, a, b) = (c.t("grad")?, c.t("a")?, c.t("b")?);
-                    let got = ag::mul_back(&g, &a, &b).learner()?;
-                    let swapped_a = swapped(&g, &a, &a)?;
-                    let swapped_b = swapped(&g, &b, &b)?;
-                    pair_vs_torch(
-                        &c,
-                        got,
-                        VJP,
-                        &[Candidate { description: "grad_out · a: multiply by the other input (b)", tensor: swapped_a }],
-                        &[Candidate { description: "grad_out · b: multiply by the other input (a)", tensor: swapped_b }],
-                    )?;
-                }
-                Ok(())
-            }),
-        DAY.exercise("matmul_back", "backward of a (batched, broadcasting) matmul").function("matmul_back").forbid(NO_AUTOGRAD).hint("dL/da = grad_out.broadcast_matmul(&b.t()?), dL/db = a.t()?.broadcast_matmul(grad_out) (t() swaps the last two axes); then unbroadcast both: a 2-D input used against a batch sums over the batch.")
-            .check("vs torch (2-D, batched, broadcast batch axes)", |ctx| {
+            },
+        ),
+        DAY.exercise("log_back", "backward of log").function("log_back").forbid(NO_AUTOGRAD).check("vs torch", |ctx| {
+            for c in FX.cases(ctx, "log_back")? {
+                let (g, x) = (c.t("grad")?, c.t("x")?);
+                let got = ag::log_back(&g, &x).learner()?;
+                close_with(
+                    &c.label(),
+                    &got,
+                    &c.out()?,
+                    VJP,
+                    &[Candidate { description: "grad_out · x (multiplied instead of divided)", tensor: (&g * &x).on_learner()? }],
+                )?;
+            }
+            Ok(())
+        }),
+        DAY.exercise("exp_back", "backward of exp, from the saved output").function("exp_back").forbid(NO_AUTOGRAD).check("vs torch", |ctx| {
+            for c in FX.cases(ctx, "exp_back")? {
+                let (g, y) = (c.t("grad")?, c.t("y")?);
+                let got = ag::exp_back(&g, &y).learner()?;
+                close_with(
+                    &c.label(),
+                    &got,
+                    &c.out()?,
+                    VJP,
+                    &[Candidate {
+                        description: "grad_out · exp(y): y is the output exp(x) already, do not exponentiate it again",
+                        tensor: (&g * y.exp().on_learner()?).on_learner()?,
+                    }],
+                )?;
+            }
+            Ok(())
+        }),
+        DAY.exercise("add_back", "backward of a broadcasting add").function("add_back").forbid(NO_AUTOGRAD).check("vs torch (with broadcasting)", |ctx| {
+            for c in FX.cases(ctx, "add_back")? {
+                let got = ag::add_back(&c.t("grad")?, &shape(&c, "a_shape")?, &shape(&c, "b_shape")?).learner()?;
+                pair_vs_torch(&c, got, VJP, &[], &[])?;
+            }
+            Ok(())
+        }),
+        DAY.exercise("mul_back", "backward of a broadcasting multiply").function("mul_back").forbid(NO_AUTOGRAD).check("vs torch (with broadcasting)", |ctx| {
+            for c in FX.cases(ctx, "mul_back")? {
+                let (g, a, b) = (c.t("grad")?, c.t("a")?, c.t("b")?);
+                let got = ag::mul_back(&g, &a, &b).learner()?;
+                let swapped_a = swapped(&g, &a, &a)?;
+                let swapped_b = swapped(&g, &b, &b)?;
+                pair_vs_torch(
+                    &c,
+                    got,
+                    VJP,
+                    &[Candidate { description: "grad_out · a: multiply by the other input (b)", tensor: swapped_a }],
+                    &[Candidate { description: "grad_out · b: multiply by the other input (a)", tensor: swapped_b }],
+                )?;
+            }
+            Ok(())
+        }),
+        DAY.exercise("matmul_back", "backward of a (batched, broadcasting) matmul").function("matmul_back").forbid(NO_AUTOGRAD).check(
+            "vs torch (2-D, batched, broadcast batch axes)",
+            |ctx| {
                 for c in FX.cases(ctx, "matmul_back")? {
                     let got = ag::matmul_back(&c.t("grad")?, &c.t("a")?, &c.t("b")?).learner()?;
                     pair_vs_torch(&c, got, VJP, &[], &[])?;
                 }
                 Ok(())
-            }),
-        DAY.exercise("sum_back", "backward of sum over some axes").function("sum_back").forbid(NO_AUTOGRAD).hint("Without keepdim, unsqueeze each summed axis in increasing order (sort dims first) so grad_out has the input's rank with 1s there; then broadcast_as(x_shape).")
-            .check("vs torch (dims in any order, keepdim or not)", |ctx| {
+            },
+        ),
+        DAY.exercise("sum_back", "backward of sum over some axes").function("sum_back").forbid(NO_AUTOGRAD).check(
+            "vs torch (dims in any order, keepdim or not)",
+            |ctx| {
                 for c in FX.cases(ctx, "sum_back")? {
                     let dims = shape(&c, "dims")?;
                     let got = ag::sum_back(&c.t("grad")?, &shape(&c, "x_shape")?, &dims, c.n("keepdim")? == 1).learner()?;
                     close(&c.label(), &got, &c.out()?, VJP)?;
                 }
                 Ok(())
-            }),
-        DAY.exercise("index_back", "backward of row indexing (repeats accumulate)").function("index_back").forbid(NO_AUTOGRAD).hint("Tensor::zeros(x_shape, dtype, device)?.index_add(indices, grad_out, 0): index_add adds every row of grad_out into the row its index names, so repeated indices accumulate.")
-            .check("vs torch (x[indices] with repeated and unpicked rows)", |ctx| {
+            },
+        ),
+        DAY.exercise("index_back", "backward of row indexing (repeats accumulate)").function("index_back").forbid(NO_AUTOGRAD).check(
+            "vs torch (x[indices] with repeated and unpicked rows)",
+            |ctx| {
                 for c in FX.cases(ctx, "index_back")? {
                     let got = ag::index_back(&c.t("grad")?, &c.t("indices")?, &shape(&c, "x_shape")?).learner()?;
                     close(&c.label(), &got, &c.out()?, VJP)?;
                 }
                 Ok(())
-            }),
-        DAY.exercise("maximum_back", "backward of maximum (ties split the gradient)").function("maximum_back").forbid(NO_AUTOGRAD).hint("Broadcast a and b to grad_out's shape; weight_a = (a > b) + 0.5 · (a == b), weight_b = (a < b) + 0.5 · (a == b) (comparisons give u8: to_dtype first); multiply by grad_out and unbroadcast.")
-            .check("vs torch (rounded inputs: many ties; with broadcasting)", |ctx| {
+            },
+        ),
+        DAY.exercise("maximum_back", "backward of maximum (ties split the gradient)").function("maximum_back").forbid(NO_AUTOGRAD).check(
+            "vs torch (rounded inputs: many ties; with broadcasting)",
+            |ctx| {
                 for c in FX.cases(ctx, "maximum_back")? {
                     let (g, a, b) = (c.t("grad")?, c.t("a")?, c.t("b")?);
                     let got = ag::maximum_back(&g, &a, &b).learner()?;
@@ -132,18 +152,29 @@ pub fn exercises() -> Vec<Exercise> {
                     )?;
                 }
                 Ok(())
-            }),
-        DAY.exercise("relu_back", "backward of relu (zero at x = 0)").function("relu_back").forbid(NO_AUTOGRAD).hint("grad_out * x.gt(0.0)?.to_dtype(grad_out.dtype())?: strictly greater, so x = 0 passes no gradient (PyTorch's rule).")
-            .check("vs torch (inputs with exact zeros)", |ctx| {
+            },
+        ),
+        DAY.exercise("relu_back", "backward of relu (zero at x = 0)").function("relu_back").forbid(NO_AUTOGRAD).check(
+            "vs torch (inputs with exact zeros)",
+            |ctx| {
                 for c in FX.cases(ctx, "relu_back")? {
                     let (g, x) = (c.t("grad")?, c.t("x")?);
                     let got = ag::relu_back(&g, &x).learner()?;
                     let ge = (&g * x.ge(0.0).grader()?.to_dtype(g.dtype()).grader()?).grader()?;
-                    close_with(&c.label(), &got, &c.out()?, VJP, &[Candidate { description: "a gradient of 1 at x = 0 (x >= 0; candle's rule): PyTorch passes none at exactly 0 (x > 0)", tensor: ge }])?;
+                    close_with(
+                        &c.label(),
+                        &got,
+                        &c.out()?,
+                        VJP,
+                        &[Candidate { description: "a gradient of 1 at x = 0 (x >= 0; candle's rule): PyTorch passes none at exactly 0 (x > 0)", tensor: ge }],
+                    )?;
                 }
                 Ok(())
-            }),
-        DAY.exercise("topological_sort", "order the graph: parents before children").function("topological_sort").forbid(NO_AUTOGRAD).hint("Depth-first from root with a `seen` vector; push a node onto the output only after all its parents are done (post-order). An explicit stack of (node, expanded) pairs avoids deep recursion.")
+            },
+        ),
+        DAY.exercise("topological_sort", "order the graph: parents before children")
+            .function("topological_sort")
+            .forbid(NO_AUTOGRAD)
             .check("the doc example", |_| {
                 let parents = vec![vec![], vec![0], vec![0, 1], vec![]];
                 let got = ag::topological_sort(&parents, 2);
@@ -162,14 +193,23 @@ pub fn exercises() -> Vec<Exercise> {
             .check("a 2000-node lattice (each node uses the previous two, one of them twice)", |_| {
                 // Node numbers run backwards: node n-1 is a leaf, node 0 the root.
                 let n = 2000;
-                let parents: Vec<Vec<usize>> = (0..n).map(|i| if i + 2 < n { vec![i + 1, i + 2, i + 1] } else if i + 1 < n { vec![i + 1] } else { vec![] }).collect();
+                let parents: Vec<Vec<usize>> = (0..n)
+                    .map(|i| {
+                        if i + 2 < n {
+                            vec![i + 1, i + 2, i + 1]
+                        } else if i + 1 < n {
+                            vec![i + 1]
+                        } else {
+                            vec![]
+                        }
+                    })
+                    .collect();
                 let got = ag::topological_sort(&parents, 0);
                 valid_order("lattice of 2000 nodes", &parents, 0, &got)
             }),
         DAY.exercise("backward", "the backward pass over a graph")
             .function("backward")
             .forbid(NO_AUTOGRAD)
-            .hint("grads = vec![None; n]; grads[root] = Some(ones_like(root value)); for id in topological_sort(...).into_iter().rev(): take grads[id] (skip None), match the node's op, call its *_back function, and add each result into grads[parent] (Exp uses the node's own value as y).")
             .check("x · x + exp(x): a node used twice and by two children (vs candle's autograd)", |ctx| {
                 let x = Tensor::new(&[0.5f32, -1.0, 2.0], &ctx.device).grader()?;
                 let mut g = ag::Graph::new();

@@ -49,7 +49,7 @@ fn host(t: &Tensor) -> Result<Vec<f32>, Fail> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("strided_view", "overlapping windows as an ndarray view (no copy)").function("strided_view").hint("n = (len − window) / stride + 1 (0 when window > len); ArrayView2::from_shape((n, window).strides((stride, 1)), x) — ShapeBuilder brings .strides; expect() its Result: every window lies inside x.")
+        DAY.exercise("strided_view", "overlapping windows as an ndarray view (no copy)").function("strided_view")
             .check("vs torch (x.unfold), and every element is x's own", |ctx| {
                 for c in FX.cases(ctx, "strided_windows")? {
                     let (x, window, stride) = (host(&c.t("x")?)?, c.n("window")?, c.n("stride")?);
@@ -71,7 +71,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("windows_2d", "2-D windows as a 4-D view, strides taken from the input").function("windows_2d").hint("oh = (h − kh)/sh + 1, ow likewise; (rs, cs) = x.strides(); strides [sh·rs, sw·cs, rs, cs]; unsafe ArrayView4::from_shape_ptr(shape.strides(...), x.as_ptr()) after asserting the last window fits.")
+        DAY.exercise("windows_2d", "2-D windows as a 4-D view, strides taken from the input").function("windows_2d")
             .check("a row-major matrix, its transpose and every other column: element [i, j, a, b] is x[[i·sh + a, j·sw + b]] itself", |_| {
                 let buf: Vec<f32> = (0..35).map(|v| v as f32).collect();
                 let x = ndarray::ArrayView2::from_shape((5, 7), &buf).map_err(|e| Fail::Internal(format!("a fixture matrix: {e}")))?;
@@ -92,7 +92,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("conv2d_single", "a single-channel conv2d over the windows").function("conv2d_single").hint("let win = windows_2d(x, k.dim(), stride); Array2::from_shape_fn((oh, ow), |(i, j)| (&win.slice(s![i, j, .., ..]) * k).sum()).")
+        DAY.exercise("conv2d_single", "a single-channel conv2d over the windows").function("conv2d_single")
             .check("vs torch (F.conv2d), summed over the input channels", |ctx| {
                 // torch's multi-channel output is the sum over input channels of single-channel
                 // correlations (plus the bias): exactly what conv2d_single computes per pair.
@@ -132,10 +132,10 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("strided_windows", "overlapping windows by gathering").function("strided_windows").hint("Row o starts at o * stride: arange_step(0, nw * stride, stride) as a column plus arange(window) as a row is the [nw, window] index matrix; flatten it, index_select on dim 0, reshape.")
+        DAY.exercise("strided_windows", "overlapping windows by gathering").function("strided_windows")
             .forbid(NO_KERNELS)
             .check("vs torch (x.unfold)", |ctx| FX.vs_torch(ctx, "strided_windows", Tol::EXACT, |c| cv::strided_windows(&c.t("x")?, c.n("window")?, c.n("stride")?).learner())),
-        DAY.exercise("conv1d_minimal", "conv1d: batch and channels, no stride or padding").function("conv1d_minimal").hint("Gather windows along the last axis ([b, c_in, ow, k]), permute to [b, ow, c_in, k], reshape to [b, ow, c_in·k]; broadcast_matmul with weight reshaped to [c_out, c_in·k] and transposed; transpose back to [b, c_out, ow].")
+        DAY.exercise("conv1d_minimal", "conv1d: batch and channels, no stride or padding").function("conv1d_minimal")
             .forbid(NO_KERNELS)
             .check("vs torch (F.conv1d)", |ctx| {
                 for c in FX.cases(ctx, "conv1d_minimal")? {
@@ -146,7 +146,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("conv1d", "conv1d with stride, padding and dilation").function("conv1d").hint("Pad the last axis with zeros first; window o, tap j reads o·stride + j·dilation, so the index matrix is arange_step(0, ow·stride, stride) (column) + arange_step(0, k·dilation, dilation) (row). Then as conv1d_minimal, and broadcast_add the bias to [b, ow, c_out] before transposing.")
+        DAY.exercise("conv1d", "conv1d with stride, padding and dilation").function("conv1d")
             .forbid(NO_KERNELS)
             .check("vs torch (F.conv1d)", |ctx| {
                 FX.vs_torch(ctx, "conv1d", CONV, |c| {
@@ -157,7 +157,7 @@ pub fn exercises() -> Vec<Exercise> {
             .check("stride 1, padding 0, dilation 1, no bias equals conv1d_minimal's cases", |ctx| {
                 FX.vs_torch(ctx, "conv1d_minimal", CONV, |c| cv::conv1d(&c.t("x")?, &c.t("weight")?, None, 1, 0, 1).learner())
             }),
-        DAY.exercise("conv2d_minimal", "conv2d: im2col and one matmul").function("conv2d_minimal").hint("Gather row windows on axis 2 ([b, c, oh, kh, w]), then column windows on the last axis ([b, c, oh, kh, ow, kw]); permute to [b, oh, ow, c, kh, kw], reshape to [b, oh·ow, c·kh·kw], matmul with the weight as [c·kh·kw, o], then back to [b, o, oh, ow].")
+        DAY.exercise("conv2d_minimal", "conv2d: im2col and one matmul").function("conv2d_minimal")
             .forbid(NO_KERNELS)
             .check("vs torch (F.conv2d)", |ctx| {
                 for c in FX.cases(ctx, "conv2d_minimal")? {
@@ -168,7 +168,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("conv2d", "conv2d with stride, padding, dilation and bias").function("conv2d").hint("Zero-pad rows and columns (pad_with_zeros on axes 2 and 3), then conv2d_minimal's im2col with index matrices o·stride + j·dilation per axis; add the bias as [1, o, 1, 1] (or to the [b, oh·ow, o] matmul result).")
+        DAY.exercise("conv2d", "conv2d with stride, padding, dilation and bias").function("conv2d")
             .forbid(NO_KERNELS)
             .check("vs torch (F.conv2d)", |ctx| {
                 for c in FX.cases(ctx, "conv2d")? {
@@ -186,7 +186,7 @@ pub fn exercises() -> Vec<Exercise> {
             .check("stride 1, padding 0, dilation 1, no bias equals conv2d_minimal's cases", |ctx| {
                 FX.vs_torch(ctx, "conv2d_minimal", CONV, |c| cv::conv2d(&c.t("x")?, &c.t("weight")?, None, (1, 1), (0, 0), (1, 1)).learner())
             }),
-        DAY.exercise("pad2d", "constant padding on four sides").function("pad2d").hint("Tensor::full(value, (b, c, h, left), dev) and (b, c, h, right), cat on axis 3; then blocks of width w + left + right above and below, cat on axis 2. Skip the blocks of size 0.")
+        DAY.exercise("pad2d", "constant padding on four sides").function("pad2d")
             .forbid(NO_KERNELS_OR_PAD)
             .check("vs torch (F.pad)", |ctx| {
                 FX.vs_torch(ctx, "pad2d", Tol::EXACT, |c| {
@@ -194,17 +194,17 @@ pub fn exercises() -> Vec<Exercise> {
                     cv::pad2d(&c.t("x")?, (p[0], p[1], p[2], p[3]), c.f("value")? as f32).learner()
                 })
             }),
-        DAY.exercise("maxpool2d", "max pooling with stride and -inf padding").function("maxpool2d").hint("pad2d with f32::NEG_INFINITY, gather windows along rows and columns as for conv2d ([b, c, oh, kh, ow, kw]), permute the two kernel axes to the end, reshape to [b, c, oh, ow, kh·kw], max(D::Minus1).")
+        DAY.exercise("maxpool2d", "max pooling with stride and -inf padding").function("maxpool2d")
             .forbid(NO_KERNELS)
             .check("vs torch (F.max_pool2d)", |ctx| {
                 FX.vs_torch(ctx, "maxpool2d", Tol::EXACT, |c| cv::maxpool2d(&c.t("x")?, c.pair("kernel")?, c.pair("stride")?, c.pair("padding")?).learner())
             }),
-        DAY.exercise("avgpool2d", "average pooling (padded zeros count)").function("avgpool2d").hint("As maxpool2d with zero padding and mean(D::Minus1): count_include_pad=True divides every window by kh·kw, padding included.")
+        DAY.exercise("avgpool2d", "average pooling (padded zeros count)").function("avgpool2d")
             .forbid(NO_KERNELS)
             .check("vs torch (F.avg_pool2d)", |ctx| {
                 FX.vs_torch(ctx, "avgpool2d", AVG, |c| cv::avgpool2d(&c.t("x")?, c.pair("kernel")?, c.pair("stride")?, c.pair("padding")?).learner())
             }),
-        DAY.exercise("adaptive_avgpool2d", "adaptive average pooling to any output size").function("adaptive_avgpool2d").hint("Window i of an axis of size n pooled to m is [floor(i·n/m), ceil((i+1)·n/m)). Build an [m, n] matrix with 1/len on each window (a plain Rust Vec is fine: it is m·n numbers) for rows and for columns, then A.broadcast_matmul(x).broadcast_matmul(Bᵀ).")
+        DAY.exercise("adaptive_avgpool2d", "adaptive average pooling to any output size").function("adaptive_avgpool2d")
             .forbid(NO_KERNELS)
             .check("vs torch (F.adaptive_avg_pool2d)", |ctx| {
                 FX.vs_torch(ctx, "adaptive_avgpool2d", AVG, |c| cv::adaptive_avgpool2d(&c.t("x")?, c.pair("size")?).learner())

@@ -54,7 +54,7 @@ const DAY: Day = Day::new("week1", "modules", "src/modules.rs");
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("kaiming_uniform", "Kaiming-uniform initialisation").hint("b = gain·sqrt(3/fan_in); (0..n).map(|_| rng.random_range(-b..b)) as f32 into a Vec, Tensor::from_vec(v, shape, dev).")
+        DAY.exercise("kaiming_uniform", "Kaiming-uniform initialisation")
             .check("statistics of 100,000 draws (ReLU gain)", |ctx| kaiming_stats(ctx, &[200, 500], 50, 2f64.sqrt(), 1))
             .check("statistics of 100,000 draws (PyTorch's default gain 1/√3)", |ctx| kaiming_stats(ctx, &[1000, 10, 10], 10, 1.0 / 3f64.sqrt(), 2))
             .check("a seed gives the same draws, another seed others", |ctx| {
@@ -64,7 +64,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let same = (a.eq(&c).on_learner()?.to_dtype(DType::F32).on_learner()?.mean_all().on_learner()?.to_scalar::<f32>().on_learner()?) as f64;
                 ensure(same < 0.01, || format!("seeds 7 and 8 gave {:.0} % identical values: use the rng you are given", same * 100.0))
             }),
-        DAY.exercise("linear", "nn.Linear").hint("load: vb.get((out, in), \"weight\"), vb.get(out, \"bias\"). forward: x.broadcast_matmul(&w.t()?)?.broadcast_add(b). parameters: [(prefix+\"weight\", w), (prefix+\"bias\", b)].")
+        DAY.exercise("linear", "nn.Linear")
             .check("forward vs torch", |ctx| {
                 let vb = FX.open(ctx)?.var_builder()?;
                 for c in FX.cases(ctx, "linear")? {
@@ -73,7 +73,9 @@ pub fn exercises() -> Vec<Exercise> {
                     let lin = md::Linear::load(vb.pp(format!("linear.{}", c.k)), inp, out, has_bias).learner()?;
                     close(&c.label(), &lin.forward(&c.t("x")?, false).learner()?, &c.out()?, SUMS)?;
                     let want: Vec<String> = if has_bias { vec!["lin.weight".into(), "lin.bias".into()] } else { vec!["lin.weight".into()] };
-                    ensure(names(&lin.parameters("lin.")) == want, || format!("parameters(\"lin.\") names {:?}, expected {want:?}", names(&lin.parameters("lin."))))?;
+                    ensure(names(&lin.parameters("lin.")) == want, || {
+                        format!("parameters(\"lin.\") names {:?}, expected {want:?}", names(&lin.parameters("lin.")))
+                    })?;
                 }
                 Ok(())
             })
@@ -86,11 +88,13 @@ pub fn exercises() -> Vec<Exercise> {
                 for (name, t) in [("weight", &lin.weight), ("bias", bias)] {
                     ensure(t.is_variable(), || format!("the {name} is not trainable: make it with Var::from_tensor and keep var.as_tensor()"))?;
                     let max = t.abs().on_learner()?.max_all().on_learner()?.to_scalar::<f32>().on_learner()? as f64;
-                    ensure(max <= 1.0 / 20.0 + 1e-7 && max > 0.9 / 20.0, || format!("{name}: largest |value| {max:.5}; PyTorch draws from U(±1/√in) = U(±0.05)"))?;
+                    ensure(max <= 1.0 / 20.0 + 1e-7 && max > 0.9 / 20.0, || {
+                        format!("{name}: largest |value| {max:.5}; PyTorch draws from U(±1/√in) = U(±0.05)")
+                    })?;
                 }
                 Ok(())
             }),
-        DAY.exercise("conv2d", "nn.Conv2d").hint("load: weight (out, in, k, k) and optional bias; forward: x.conv2d(&w, padding, stride, 1, 1), then + bias.reshape((1, out, 1, 1)).")
+        DAY.exercise("conv2d", "nn.Conv2d")
             .check("forward vs torch", |ctx| {
                 let vb = FX.open(ctx)?.var_builder()?;
                 for c in FX.cases(ctx, "conv2d")? {
@@ -120,7 +124,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("batchnorm2d", "nn.BatchNorm2d: train, eval, running statistics").hint("mean/var over axes 0, 2, 3 (mean_keepdim thrice); biased var to normalise, var·m/(m−1) for running_var; running.set(&((1−k)·running + k·stat)). Detach the statistics before storing them.")
+        DAY.exercise("batchnorm2d", "nn.BatchNorm2d: train, eval, running statistics")
             .check("three training batches then eval, vs torch", |ctx| {
                 for c in FX.cases(ctx, "batchnorm2d")? {
                     let (w, b) = (c.t("weight")?, c.t("bias")?);
@@ -131,7 +135,9 @@ pub fn exercises() -> Vec<Exercise> {
                         let label = format!("{} training batch {step}", c.label());
                         close(&format!("{label}: output"), &bn.forward(&c.t(&format!("x{step}"))?, true).learner()?, &c.t(&format!("out{step}"))?, NORM)?;
                         let bufs = bn.buffers("");
-                        ensure(names(&bufs) == ["running_mean", "running_var"], || format!("buffers(\"\") names {:?}, expected [running_mean, running_var]", names(&bufs)))?;
+                        ensure(names(&bufs) == ["running_mean", "running_var"], || {
+                            format!("buffers(\"\") names {:?}, expected [running_mean, running_var]", names(&bufs))
+                        })?;
                         close(&format!("{label}: running_mean"), &bufs[0].1, &c.t(&format!("running_mean{step}"))?, NORM)?;
                         close(&format!("{label}: running_var (PyTorch stores the unbiased variance)"), &bufs[1].1, &c.t(&format!("running_var{step}"))?, NORM)?;
                     }
@@ -155,57 +161,62 @@ pub fn exercises() -> Vec<Exercise> {
                 // off by 1.6e-5; eps doubled moves them by ~30 %).
                 close("BatchNorm2d(3) on nearly constant x [4, 3, 3, 3], training", &got, &nchw(&want).grader()?, Tol { abs: 2e-4, rel: 0.0 })
             }),
-        DAY.exercise("groupnorm", "nn.GroupNorm").hint("x.reshape((n, groups, ())) → mean and biased var over the last axis → normalise → reshape back → weight and bias as [1, c, 1, 1].")
-            .check("forward vs torch", |ctx| {
-                for c in FX.cases(ctx, "groupnorm")? {
-                    let gn = md::GroupNorm { groups: c.n("groups")?, weight: c.t("weight")?, bias: c.t("bias")?, eps: 1e-5 };
-                    close(&c.label(), &gn.forward(&c.t("x")?, true).learner()?, &c.out()?, NORM)?;
+        DAY.exercise("groupnorm", "nn.GroupNorm").check("forward vs torch", |ctx| {
+            for c in FX.cases(ctx, "groupnorm")? {
+                let gn = md::GroupNorm { groups: c.n("groups")?, weight: c.t("weight")?, bias: c.t("bias")?, eps: 1e-5 };
+                close(&c.label(), &gn.forward(&c.t("x")?, true).learner()?, &c.out()?, NORM)?;
+            }
+            Ok(())
+        }),
+        DAY.exercise("relu", "nn.ReLU").check("max(x, 0)", |ctx| {
+            let x = FX.open(ctx)?.get("groupnorm.0.x")?;
+            let got = md::Relu.forward(&x, true).learner()?;
+            let want: Vec<f32> = x.flatten_all().grader()?.to_vec1::<f32>().grader()?.into_iter().map(|v| if v > 0.0 { v } else { 0.0 }).collect();
+            close("relu(x)", &got, &Tensor::from_vec(want, x.shape(), &ctx.device).on_learner()?, Tol::EXACT)
+        }),
+        DAY.exercise("pooling_layers", "nn.MaxPool2d and nn.AdaptiveAvgPool2d").check("vs torch (the convolutions fixtures with square windows)", |ctx| {
+            let file = FixtureFile::new("week1/convolutions.safetensors");
+            for c in file.cases(ctx, "maxpool2d")? {
+                let (k, s, p) = (c.pair("kernel")?, c.pair("stride")?, c.pair("padding")?);
+                if k.0 != k.1 || s.0 != s.1 || p.0 != p.1 {
+                    continue;
                 }
-                Ok(())
-            }),
-        DAY.exercise("relu", "nn.ReLU").hint("x.maximum(0.0)")
-            .check("max(x, 0)", |ctx| {
-                let x = FX.open(ctx)?.get("groupnorm.0.x")?;
-                let got = md::Relu.forward(&x, true).learner()?;
-                let want: Vec<f32> = x.flatten_all().grader()?.to_vec1::<f32>().grader()?.into_iter().map(|v| if v > 0.0 { v } else { 0.0 }).collect();
-                close("relu(x)", &got, &Tensor::from_vec(want, x.shape(), &ctx.device).on_learner()?, Tol::EXACT)
-            }),
-        DAY.exercise("pooling_layers", "nn.MaxPool2d and nn.AdaptiveAvgPool2d").hint("Call super::convolutions::maxpool2d(x, (k, k), (s, s), (p, p)) and adaptive_avgpool2d(x, size).")
-            .check("vs torch (the convolutions fixtures with square windows)", |ctx| {
-                let file = FixtureFile::new("week1/convolutions.safetensors");
-                for c in file.cases(ctx, "maxpool2d")? {
-                    let (k, s, p) = (c.pair("kernel")?, c.pair("stride")?, c.pair("padding")?);
-                    if k.0 != k.1 || s.0 != s.1 || p.0 != p.1 {
-                        continue;
-                    }
-                    let pool = md::MaxPool2d { kernel: k.0, stride: s.0, padding: p.0 };
-                    close(&c.label(), &pool.forward(&c.t("x")?, false).learner()?, &c.out()?, Tol::EXACT)?;
-                }
-                for c in file.cases(ctx, "adaptive_avgpool2d")? {
-                    let pool = md::AdaptiveAvgPool2d { size: c.pair("size")? };
-                    close(&c.label(), &pool.forward(&c.t("x")?, false).learner()?, &c.out()?, Tol::F32)?;
-                }
-                Ok(())
-            }),
-        DAY.exercise("sequential", "nn.Sequential and named parameters").hint("forward: fold the layers over x. parameters: for (i, layer) in enumerate, layer.parameters(&format!(\"{prefix}{i}.\")), flattened.")
-            .check("forward and state_dict names vs torch", |ctx| {
-                let fx = FX.open(ctx)?;
-                let vb = fx.var_builder()?.pp("sequential.0.state");
-                let seq = md::Sequential {
-                    layers: vec![Box::new(md::Linear::load(vb.pp("0"), 6, 8, true).learner()?), Box::new(md::Relu), Box::new(md::Linear::load(vb.pp("2"), 8, 3, true).learner()?)],
-                };
-                close("Sequential(Linear(6, 8), ReLU, Linear(8, 3))", &seq.forward(&fx.get("sequential.0.x")?, false).learner()?, &fx.get("sequential.0.out")?, SUMS)?;
-                let params = seq.parameters("");
-                let want: Vec<String> = ["0.weight", "0.bias", "2.weight", "2.bias"].map(String::from).to_vec();
-                ensure(names(&params) == want, || format!("parameters(\"\") gives {:?}; PyTorch's state_dict has {want:?}", names(&params)))?;
-                for (name, t) in &params {
-                    close(&format!("parameter {name}"), t, &fx.get(&format!("sequential.0.state.{name}"))?, Tol::EXACT)?;
-                }
-                let deeper = md::Sequential { layers: vec![Box::new(md::Relu), Box::new(seq)] };
-                let got = names(&deeper.parameters("net."));
-                let want: Vec<String> = ["net.1.0.weight", "net.1.0.bias", "net.1.2.weight", "net.1.2.bias"].map(String::from).to_vec();
-                ensure(got == want, || format!("a Sequential inside a Sequential: names {got:?}, expected {want:?}"))?;
-                scalar_close("number of buffers", deeper.buffers("").len() as f64, 0.0, Tol::EXACT)
-            }),
+                let pool = md::MaxPool2d { kernel: k.0, stride: s.0, padding: p.0 };
+                close(&c.label(), &pool.forward(&c.t("x")?, false).learner()?, &c.out()?, Tol::EXACT)?;
+            }
+            for c in file.cases(ctx, "adaptive_avgpool2d")? {
+                let pool = md::AdaptiveAvgPool2d { size: c.pair("size")? };
+                close(&c.label(), &pool.forward(&c.t("x")?, false).learner()?, &c.out()?, Tol::F32)?;
+            }
+            Ok(())
+        }),
+        DAY.exercise("sequential", "nn.Sequential and named parameters").check("forward and state_dict names vs torch", |ctx| {
+            let fx = FX.open(ctx)?;
+            let vb = fx.var_builder()?.pp("sequential.0.state");
+            let seq = md::Sequential {
+                layers: vec![
+                    Box::new(md::Linear::load(vb.pp("0"), 6, 8, true).learner()?),
+                    Box::new(md::Relu),
+                    Box::new(md::Linear::load(vb.pp("2"), 8, 3, true).learner()?),
+                ],
+            };
+            close(
+                "Sequential(Linear(6, 8), ReLU, Linear(8, 3))",
+                &seq.forward(&fx.get("sequential.0.x")?, false).learner()?,
+                &fx.get("sequential.0.out")?,
+                SUMS,
+            )?;
+            let params = seq.parameters("");
+            let want: Vec<String> = ["0.weight", "0.bias", "2.weight", "2.bias"].map(String::from).to_vec();
+            ensure(names(&params) == want, || format!("parameters(\"\") gives {:?}; PyTorch's state_dict has {want:?}", names(&params)))?;
+            for (name, t) in &params {
+                close(&format!("parameter {name}"), t, &fx.get(&format!("sequential.0.state.{name}"))?, Tol::EXACT)?;
+            }
+            let deeper = md::Sequential { layers: vec![Box::new(md::Relu), Box::new(seq)] };
+            let got = names(&deeper.parameters("net."));
+            let want: Vec<String> = ["net.1.0.weight", "net.1.0.bias", "net.1.2.weight", "net.1.2.bias"].map(String::from).to_vec();
+            ensure(got == want, || format!("a Sequential inside a Sequential: names {got:?}, expected {want:?}"))?;
+            scalar_close("number of buffers", deeper.buffers("").len() as f64, 0.0, Tol::EXACT)
+        }),
     ]
 }

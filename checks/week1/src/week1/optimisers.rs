@@ -202,41 +202,43 @@ const DAY: Day = Day::new("week1", "optimisers", "src/optimisers.rs");
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("sgd", "SGD with momentum, Nesterov and weight decay").hint("Per parameter: g = g + wd·p (if wd ≠ 0); with momentum: b = g on the first step (self.buf is empty), else b = momentum·b + g; g = g + momentum·b (Nesterov) or g = b; then params[i] = (p − g·lr). Tensors are immutable: replace params[i] with the new tensor.")
+        DAY.exercise("sgd", "SGD with momentum, Nesterov and weight decay")
             .check("no candle-nn optimisers", no_candle_optim)
             .check("15 steps on a 2-D valley vs torch.optim.SGD (5 settings)", |ctx| trajectories(ctx, "sgd", Problem::Valley, sgd, op::Sgd::step))
             .check("12 steps on a small MLP vs torch.optim.SGD (5 settings)", |ctx| trajectories(ctx, "sgd_mlp", Problem::Mlp, sgd, op::Sgd::step))
             .check("lr = 0 leaves the parameters unchanged", |ctx| lr_zero_moves_nothing(ctx, op::Sgd::new(0.0, 0.9, 0.1, true), op::Sgd::step)),
-        DAY.exercise("rmsprop", "RMSprop (with momentum)").hint("v = alpha·v + (1 − alpha)·g² (v starts at zeros_like(p)); d = sqrt(v) + eps; with momentum b = momentum·b + g/d and p − lr·b, else p − lr·g/d. Weight decay first, as in SGD.")
+        DAY.exercise("rmsprop", "RMSprop (with momentum)")
             .check("no candle-nn optimisers", no_candle_optim)
-            .check("15 steps on a 2-D valley vs torch.optim.RMSprop (3 settings)", |ctx| trajectories(ctx, "rmsprop", Problem::Valley, rmsprop, op::RmsProp::step))
-            .check("12 steps on a small MLP vs torch.optim.RMSprop (3 settings)", |ctx| trajectories(ctx, "rmsprop_mlp", Problem::Mlp, rmsprop, op::RmsProp::step))
+            .check("15 steps on a 2-D valley vs torch.optim.RMSprop (3 settings)", |ctx| {
+                trajectories(ctx, "rmsprop", Problem::Valley, rmsprop, op::RmsProp::step)
+            })
+            .check("12 steps on a small MLP vs torch.optim.RMSprop (3 settings)", |ctx| {
+                trajectories(ctx, "rmsprop_mlp", Problem::Mlp, rmsprop, op::RmsProp::step)
+            })
             .check("lr = 0 leaves the parameters unchanged", |ctx| lr_zero_moves_nothing(ctx, op::RmsProp::new(0.0, 0.9, 1e-8, 0.1, 0.9), op::RmsProp::step)),
-        DAY.exercise("adam", "Adam with bias correction").hint("self.t += 1 once per step (not per parameter); m = beta1·m + (1 − beta1)·g; v = beta2·v + (1 − beta2)·g²; denom = sqrt(v)/sqrt(1 − beta2^t) + eps; p = p − (lr/(1 − beta1^t))·m/denom. f64::powi for beta^t.")
+        DAY.exercise("adam", "Adam with bias correction")
             .check("no candle-nn optimisers", no_candle_optim)
             .check("15 steps on a 2-D valley vs torch.optim.Adam (3 settings)", |ctx| trajectories(ctx, "adam", Problem::Valley, adam, op::Adam::step))
             .check("12 steps on a small MLP vs torch.optim.Adam (3 settings)", |ctx| trajectories(ctx, "adam_mlp", Problem::Mlp, adam, op::Adam::step))
             .check("lr = 0 leaves the parameters unchanged", |ctx| lr_zero_moves_nothing(ctx, op::Adam::new(0.0, 0.9, 0.999, 1e-8, 0.1), op::Adam::step)),
-        DAY.exercise("adamw", "AdamW: decoupled weight decay").hint("When self.decoupled: p = p·(1 − lr·weight_decay) first and do not add weight_decay·p to g; the rest is Adam's update unchanged.")
+        DAY.exercise("adamw", "AdamW: decoupled weight decay")
             .check("no candle-nn optimisers", no_candle_optim)
             .check("15 steps on a 2-D valley vs torch.optim.AdamW (3 settings)", |ctx| trajectories(ctx, "adamw", Problem::Valley, adamw, op::Adam::step))
             .check("12 steps on a small MLP vs torch.optim.AdamW (3 settings)", |ctx| trajectories(ctx, "adamw_mlp", Problem::Mlp, adamw, op::Adam::step))
             .check("lr = 0 leaves the parameters unchanged", |ctx| lr_zero_moves_nothing(ctx, op::Adam::adamw(0.0, 0.9, 0.999, 1e-8, 0.5), op::Adam::step)),
-        DAY.exercise("step_lr", "StepLR: decay by gamma every step_size steps").hint("Integer division t / step_size counts the decays; gamma.powi(that as i32).")
-            .check("vs torch.optim.lr_scheduler.StepLR (4 settings, 30 steps)", |ctx| {
-                schedule(ctx, "step_lr", |c, t| Ok(op::step_lr(f(c, "base_lr")?, c.n("step_size")?, f(c, "gamma")?, t)))
-            }),
-        DAY.exercise("cosine_lr", "cosine annealing").hint("eta_min + (base − eta_min)·(1 + cos(π·t/t_max))/2, in f64 (std::f64::consts::PI).")
-            .check("vs torch.optim.lr_scheduler.CosineAnnealingLR (4 settings, t = 0..=t_max)", |ctx| {
-                schedule(ctx, "cosine_lr", |c, t| Ok(op::cosine_lr(f(c, "base_lr")?, f(c, "eta_min")?, c.n("t_max")?, t)))
-            }),
-        DAY.exercise("linear_warmup", "linear warmup").hint("The factor is start + (1 − start)·min(t, warmup)/warmup: start_factor at t = 0, 1 from t = warmup on.")
-            .check("vs torch.optim.lr_scheduler.LinearLR (4 settings, 30 steps)", |ctx| {
-                schedule(ctx, "linear_warmup", |c, t| Ok(op::linear_warmup(f(c, "base_lr")?, f(c, "start_factor")?, c.n("warmup")?, t)))
-            }),
-        DAY.exercise("warmup_cosine", "warmup, then cosine decay").hint("t < warmup: linear_warmup(…, t); otherwise cosine_lr(base, eta_min, total − warmup, t − warmup). The cosine's clock starts at the milestone.")
-            .check("vs torch SequentialLR(LinearLR, CosineAnnealingLR) (3 settings)", |ctx| {
-                schedule(ctx, "warmup_cosine", |c, t| Ok(op::warmup_cosine(f(c, "base_lr")?, f(c, "start_factor")?, c.n("warmup")?, c.n("total")?, f(c, "eta_min")?, t)))
-            }),
+        DAY.exercise("step_lr", "StepLR: decay by gamma every step_size steps").check("vs torch.optim.lr_scheduler.StepLR (4 settings, 30 steps)", |ctx| {
+            schedule(ctx, "step_lr", |c, t| Ok(op::step_lr(f(c, "base_lr")?, c.n("step_size")?, f(c, "gamma")?, t)))
+        }),
+        DAY.exercise("cosine_lr", "cosine annealing").check("vs torch.optim.lr_scheduler.CosineAnnealingLR (4 settings, t = 0..=t_max)", |ctx| {
+            schedule(ctx, "cosine_lr", |c, t| Ok(op::cosine_lr(f(c, "base_lr")?, f(c, "eta_min")?, c.n("t_max")?, t)))
+        }),
+        DAY.exercise("linear_warmup", "linear warmup").check("vs torch.optim.lr_scheduler.LinearLR (4 settings, 30 steps)", |ctx| {
+            schedule(ctx, "linear_warmup", |c, t| Ok(op::linear_warmup(f(c, "base_lr")?, f(c, "start_factor")?, c.n("warmup")?, t)))
+        }),
+        DAY.exercise("warmup_cosine", "warmup, then cosine decay").check("vs torch SequentialLR(LinearLR, CosineAnnealingLR) (3 settings)", |ctx| {
+            schedule(ctx, "warmup_cosine", |c, t| {
+                Ok(op::warmup_cosine(f(c, "base_lr")?, f(c, "start_factor")?, c.n("warmup")?, c.n("total")?, f(c, "eta_min")?, t))
+            })
+        }),
     ]
 }

@@ -47,36 +47,35 @@ const DAY: Day = Day::new("week1", "pictures", "src/pictures.rs");
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("coordinate_grid", "the coordinates of every pixel").function("coordinate_grid").hint("ys = linspace(h) as a column [h, 1], xs = linspace(w) as a row [1, w]; broadcast both to [h, w], stack on a new last axis, reshape to [h·w, 2]. linspace(-1, 1, n) = -1 + 2·arange(n)/(n-1).")
-            .check("vs torch (meshgrid of linspace)", |ctx| {
-                for c in FX.cases(ctx, "coordinate_grid")? {
-                    close(&c.label(), &pc::coordinate_grid(c.n("h")?, c.n("w")?, &ctx.device).learner()?, &c.out()?, Tol::F32)?;
+        DAY.exercise("coordinate_grid", "the coordinates of every pixel").function("coordinate_grid").check("vs torch (meshgrid of linspace)", |ctx| {
+            for c in FX.cases(ctx, "coordinate_grid")? {
+                close(&c.label(), &pc::coordinate_grid(c.n("h")?, c.n("w")?, &ctx.device).learner()?, &c.out()?, Tol::F32)?;
+            }
+            Ok(())
+        }),
+        DAY.exercise("coord_mlp", "a coordinate MLP's image").function("coord_mlp").function("forward").check("image vs torch", |ctx| {
+            for c in FX.cases(ctx, "coord_mlp")? {
+                let (h, w) = (c.n("h")?, c.n("w")?);
+                let img = mlp(&c)?.render(h, w).learner()?;
+                close(&c.label(), &img, &c.out()?, IMAGE)?;
+                if h > 10 {
+                    crate::picture::rgb(&ctx.artefact("week1/coord_mlp.png")?, &img, 3)?;
                 }
-                Ok(())
-            }),
-        DAY.exercise("coord_mlp", "a coordinate MLP's image").function("coord_mlp").hint("x.matmul(&w.t()?)?.broadcast_add(b) is nn.Linear; sin after the first two, sigmoid = 1/(1+exp(-z)) after the last. render: forward on coordinate_grid(h, w), reshape to (h, w, 3).")
-            .function("forward")
-            .check("image vs torch", |ctx| {
-                for c in FX.cases(ctx, "coord_mlp")? {
-                    let (h, w) = (c.n("h")?, c.n("w")?);
-                    let img = mlp(&c)?.render(h, w).learner()?;
-                    close(&c.label(), &img, &c.out()?, IMAGE)?;
-                    if h > 10 {
-                        crate::picture::rgb(&ctx.artefact("week1/coord_mlp.png")?, &img, 3)?;
-                    }
-                }
-                Ok(())
-            }),
-        DAY.exercise("make_rays_2d", "one ray per pixel").function("make_rays_2d").hint("Directions: stack [ones, y, z] on the last axis with y and z broadcast over the (ny, nz) grid and flattened; origins: zeros_like(directions); stack the two on axis 1.")
-            .check("vs torch", |ctx| {
-                for c in FX.cases(ctx, "make_rays_2d")? {
-                    let got = pc::make_rays_2d(c.n("ny")?, c.n("nz")?, c.f("ylim")? as f32, c.f("zlim")? as f32, &ctx.device).learner()?;
-                    close(&c.label(), &got, &c.out()?, Tol::F32)?;
-                }
-                Ok(())
-            }),
-        DAY.exercise("intersect_segments", "rays against segments, all at once").function("intersect_segments").hint("Give rays shape [nr, 1] and segments [1, ns] per coordinate (narrow + squeeze + unsqueeze), so every formula of Cramer's rule broadcasts to [nr, ns]; hit = (|det| > 1e-9)·(u ≥ 0)·(0 ≤ v ≤ 1) as u8; max over axis 1 = any.")
-            .check("vs torch (float64 solve)", |ctx| hits_vs_torch(ctx, "intersect_segments", |c| pc::intersect_segments(&c.t("rays")?, &c.t("segments")?).learner()))
+            }
+            Ok(())
+        }),
+        DAY.exercise("make_rays_2d", "one ray per pixel").function("make_rays_2d").check("vs torch", |ctx| {
+            for c in FX.cases(ctx, "make_rays_2d")? {
+                let got = pc::make_rays_2d(c.n("ny")?, c.n("nz")?, c.f("ylim")? as f32, c.f("zlim")? as f32, &ctx.device).learner()?;
+                close(&c.label(), &got, &c.out()?, Tol::F32)?;
+            }
+            Ok(())
+        }),
+        DAY.exercise("intersect_segments", "rays against segments, all at once")
+            .function("intersect_segments")
+            .check("vs torch (float64 solve)", |ctx| {
+                hits_vs_torch(ctx, "intersect_segments", |c| pc::intersect_segments(&c.t("rays")?, &c.t("segments")?).learner())
+            })
             .check("moving rays and segments together changes no hit (origins away from 0)", |ctx| {
                 // The fixture's rays all start at the origin, where O drops out of L1 − O; a
                 // translation by (0.7, −1.3, 0) of every origin and endpoint keeps each hit.
@@ -88,8 +87,11 @@ pub fn exercises() -> Vec<Exercise> {
                     pc::intersect_segments(&rays, &segments).learner()
                 })
             }),
-        DAY.exercise("intersect_triangle", "rays against a triangle (Möller–Trumbore)").function("intersect_triangle").hint("With e1 = B − A, e2 = C − A, T = O − A: det = (−D)·(e1×e2), s = T·(e1×e2)/det, u = (−D)·(T×e2)/det, v = (−D)·(e1×T)/det. cross(a, b) from the three components (narrow on the last axis), stacked back.")
-            .check("vs torch (float64 solve)", |ctx| hits_vs_torch(ctx, "intersect_triangle", |c| pc::intersect_triangle(&c.t("rays")?, &c.t("triangle")?).learner()))
+        DAY.exercise("intersect_triangle", "rays against a triangle (Möller–Trumbore)")
+            .function("intersect_triangle")
+            .check("vs torch (float64 solve)", |ctx| {
+                hits_vs_torch(ctx, "intersect_triangle", |c| pc::intersect_triangle(&c.t("rays")?, &c.t("triangle")?).learner())
+            })
             .check("directions 10× longer change no hit (the triangle then lies at s < 1)", |ctx| {
                 // A hit needs s ≥ 0, not s ≥ 1: with the fixture's unit-scale directions the
                 // triangle lies at s > 1 and both tests agree; scaled directions tell them apart.
@@ -98,13 +100,19 @@ pub fn exercises() -> Vec<Exercise> {
                     pc::intersect_triangle(&c.t("rays")?.broadcast_mul(&scale).grader()?, &c.t("triangle")?).learner()
                 })
             }),
-        DAY.exercise("raytrace_mesh", "a depth image of a mesh").function("raytrace_mesh").hint("Do intersect_triangle for all [nr, nt] pairs at once (rays [nr, 1, 3], corners [1, nt, 3]); distance = s·|D|; where_cond(hit, dist, +∞), then min over the triangle axis.")
+        DAY.exercise("raytrace_mesh", "a depth image of a mesh")
+            .function("raytrace_mesh")
             .check("distances vs torch", |ctx| {
                 for c in FX.cases(ctx, "raytrace_mesh")? {
                     let got = pc::raytrace_mesh(&c.t("rays")?, &c.t("triangles")?).learner()?;
                     crate::check::shape_is(&c.label(), &got, c.out()?.dims())?;
                     let amb = c.t("ambiguous")?;
-                    close(&format!("{} (+inf = no hit; rays within 1e-4 of an edge are not compared)", c.label()), &mask(&got, &amb)?, &mask(&c.out()?, &amb)?, DIST)?;
+                    close(
+                        &format!("{} (+inf = no hit; rays within 1e-4 of an edge are not compared)", c.label()),
+                        &mask(&got, &amb)?,
+                        &mask(&c.out()?, &amb)?,
+                        DIST,
+                    )?;
                 }
                 Ok(())
             })

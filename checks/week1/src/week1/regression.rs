@@ -37,7 +37,8 @@ const DAY: Day = Day::new("week1", "regression", "src/regression.rs");
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("solve", "Gaussian elimination with partial pivoting").function("solve").hint("Copy a and b into Vec<Vec<f64>> / Vec<f64> (to_vec2 / to_vec1). For k in 0..d: find the row p ≥ k with the largest |m[p][k]|, swap rows k and p (in m and in b), subtract m[i][k]/m[k][k] times row k from every row i > k. Then back-substitute from i = d-1 down to 0.")
+        DAY.exercise("solve", "Gaussian elimination with partial pivoting")
+            .function("solve")
             .forbid(&["linalg", "inverse"])
             .check("vs torch.linalg.solve", |ctx| {
                 for c in FX.cases(ctx, "solve")? {
@@ -50,27 +51,31 @@ pub fn exercises() -> Vec<Exercise> {
                     let (a, b) = (c.t("a")?, c.t("b")?);
                     let x = rg::solve(&a, &b).learner()?;
                     crate::check::shape_is("solve(a, b)", &x, b.dims())?;
-                    close(&format!("a · solve(a, b) for {}", c.label()), &a.matmul(&x.unsqueeze(1).on_learner()?).on_learner()?.squeeze(1).on_learner()?, &b, F64)?;
+                    close(
+                        &format!("a · solve(a, b) for {}", c.label()),
+                        &a.matmul(&x.unsqueeze(1).on_learner()?).on_learner()?.squeeze(1).on_learner()?,
+                        &b,
+                        F64,
+                    )?;
                 }
                 Ok(())
             }),
-        DAY.exercise("linear_closed_form", "least squares by the normal equations").function("linear_closed_form").hint("X = cat([x, ones(n, 1)], 1); solve((Xᵀ X), Xᵀ y) with your solve. matmul wants 2-D: y.unsqueeze(1) and squeeze(1) after.")
-            .check("vs torch.linalg.lstsq", |ctx| {
-                for c in FX.cases(ctx, "linear_closed_form")? {
-                    close(&c.label(), &rg::linear_closed_form(&c.t("x")?, &c.t("y")?).learner()?, &c.out()?, NORMAL_EQ)?;
-                }
-                Ok(())
-            }),
-        DAY.exercise("linear_gd", "gradient descent on the mean squared error").function("linear_gd").hint("Keep w [d] and b [1] as tensors; per step r = x·w + b − y, record mean(r²), then w -= lr·(2/n)·xᵀr and b -= lr·(2/n)·Σr. Tensor::stack the recorded scalars at the end.")
-            .check("parameters and loss curve vs torch", |ctx| {
-                for c in FX.cases(ctx, "linear_gd")? {
-                    let (theta, losses) = rg::linear_gd(&c.t("x")?, &c.t("y")?, c.f("lr")?, c.n("steps")?).learner()?;
-                    close(&format!("losses of {}", c.label()), &losses, &c.t("losses")?, GD)?;
-                    close(&format!("θ = [w, b] of {}", c.label()), &theta, &c.out()?, GD)?;
-                }
-                Ok(())
-            }),
-        DAY.exercise("cross_entropy", "cross-entropy, computed stably").function("cross_entropy").hint("z = logits − max over the row (max_keepdim), lse = log(Σ exp z), log p = z − lse (broadcast_sub), then gather(labels.unsqueeze(1), 1), mean, neg.")
+        DAY.exercise("linear_closed_form", "least squares by the normal equations").function("linear_closed_form").check("vs torch.linalg.lstsq", |ctx| {
+            for c in FX.cases(ctx, "linear_closed_form")? {
+                close(&c.label(), &rg::linear_closed_form(&c.t("x")?, &c.t("y")?).learner()?, &c.out()?, NORMAL_EQ)?;
+            }
+            Ok(())
+        }),
+        DAY.exercise("linear_gd", "gradient descent on the mean squared error").function("linear_gd").check("parameters and loss curve vs torch", |ctx| {
+            for c in FX.cases(ctx, "linear_gd")? {
+                let (theta, losses) = rg::linear_gd(&c.t("x")?, &c.t("y")?, c.f("lr")?, c.n("steps")?).learner()?;
+                close(&format!("losses of {}", c.label()), &losses, &c.t("losses")?, GD)?;
+                close(&format!("θ = [w, b] of {}", c.label()), &theta, &c.out()?, GD)?;
+            }
+            Ok(())
+        }),
+        DAY.exercise("cross_entropy", "cross-entropy, computed stably")
+            .function("cross_entropy")
             .forbid(&["candle_nn::loss", "candle_nn::ops", "log_softmax"])
             .check("vs torch (F.cross_entropy)", |ctx| {
                 for c in FX.cases(ctx, "cross_entropy")? {
@@ -80,7 +85,8 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("softmax_regression_grad", "softmax regression gradients by hand").function("softmax_regression_grad").hint("p = softmax(x·w + b) row by row; one-hot labels Y (compare arange(k) with labels.unsqueeze(1)); G = (p − Y)/n; dw = xᵀ·G, db = G.sum(0).")
+        DAY.exercise("softmax_regression_grad", "softmax regression gradients by hand")
+            .function("softmax_regression_grad")
             .forbid(&["backward", "Var::"])
             .check("vs torch autograd", |ctx| {
                 for c in FX.cases(ctx, "softmax_regression_grad")? {
@@ -103,18 +109,18 @@ pub fn exercises() -> Vec<Exercise> {
                 close("dw (w · 300)", &dw, &crate::independent::t_matmul(&x, &g)?, Tol { abs: 1e-5, rel: 1e-4 })?;
                 close("db (w · 300)", &db, &g.sum(0).grader()?, Tol { abs: 1e-5, rel: 1e-4 })
             }),
-        DAY.exercise("predict", "class predictions").function("predict").hint("x.matmul(w)?.broadcast_add(b)?.argmax(D::Minus1)")
-            .check("argmax of the logits", |ctx| {
-                for c in FX.cases(ctx, "softmax_regression_grad")? {
-                    let (x, w, b) = (c.t("x")?, c.t("w")?, c.t("b")?);
-                    let got = rg::predict(&x, &w, &b).learner()?;
-                    let logits = x.matmul(&w).grader()?.broadcast_add(&b).grader()?.to_vec2::<f32>().grader()?;
-                    let want: Vec<u32> = logits.iter().map(|r| r.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0 as u32).collect();
-                    exact(&c.label(), &got, &Tensor::new(want, &ctx.device).on_learner()?)?;
-                }
-                Ok(())
-            }),
-        DAY.exercise("train_softmax_regression", "softmax regression on MNIST (≥ 90 % held out)").function("train_softmax_regression").hint("zeros for w [784, 10] and b [10]; per epoch: order.shuffle(rng), for chunk in order.chunks(batch): index_select the rows, softmax_regression_grad, w -= lr·dw, b -= lr·db.")
+        DAY.exercise("predict", "class predictions").function("predict").check("argmax of the logits", |ctx| {
+            for c in FX.cases(ctx, "softmax_regression_grad")? {
+                let (x, w, b) = (c.t("x")?, c.t("w")?, c.t("b")?);
+                let got = rg::predict(&x, &w, &b).learner()?;
+                let logits = x.matmul(&w).grader()?.broadcast_add(&b).grader()?.to_vec2::<f32>().grader()?;
+                let want: Vec<u32> = logits.iter().map(|r| r.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0 as u32).collect();
+                exact(&c.label(), &got, &Tensor::new(want, &ctx.device).on_learner()?)?;
+            }
+            Ok(())
+        }),
+        DAY.exercise("train_softmax_regression", "softmax regression on MNIST (≥ 90 % held out)")
+            .function("train_softmax_regression")
             .timeout(std::time::Duration::from_secs(40))
             .check("held-out accuracy ≥ 90 %", |ctx| {
                 let m = crate::data::mnist(&ctx.device)?;
@@ -125,7 +131,14 @@ pub fn exercises() -> Vec<Exercise> {
                 let acc = accuracy(&m.test_images, &m.test_labels, &w, &b)?;
                 let train_acc = accuracy(&m.train_images, &m.train_labels, &w, &b)?;
                 ctx.note(format!("held-out accuracy {:.2} % (training {:.2} %); {}", 100.0 * acc, 100.0 * train_acc, m.split));
-                ensure(acc >= 0.90, || format!("held-out accuracy is {:.2} % (training {:.2} %), needs ≥ 90 % ({}; 5 epochs, batch 100, lr 0.5)", 100.0 * acc, 100.0 * train_acc, m.split))
+                ensure(acc >= 0.90, || {
+                    format!(
+                        "held-out accuracy is {:.2} % (training {:.2} %), needs ≥ 90 % ({}; 5 epochs, batch 100, lr 0.5)",
+                        100.0 * acc,
+                        100.0 * train_acc,
+                        m.split
+                    )
+                })
             }),
     ]
 }

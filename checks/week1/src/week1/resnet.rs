@@ -24,7 +24,7 @@ const DAY: Day = Day::new("week1", "resnet", "src/resnet.rs");
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("basic_block", "a residual block").hint("load: Conv2d::load(vb.pp(\"conv1\"), in, out, 3, stride, 1, false), BatchNorm2d::load(vb.pp(\"bn1\"), out, 0.1, 1e-5), …; downsample.0 / downsample.1 only when stride ≠ 1 or in ≠ out. forward: relu(bn2(conv2(relu(bn1(conv1 x))))) + shortcut, then relu.")
+        DAY.exercise("basic_block", "a residual block")
             .check("layer2.0 (with downsample) vs torchvision, eval", |ctx| {
                 let vb = ctx.fixture(STATE)?.var_builder()?;
                 let io = ctx.fixture(IO)?;
@@ -36,7 +36,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let block = rn::BasicBlock::load(vb.pp("layer1.0"), 16, 16, 1).learner()?;
                 ensure(block.downsample.is_none(), || "layer1.0 keeps the shape (16 → 16, stride 1): its shortcut is the identity".into())
             }),
-        DAY.exercise("resnet", "ResNet-18 (reduced width) vs torchvision, eval").hint("conv1 7×7/2 pad 3 → bn1 → relu → MaxPool2d(3, 2, 1) → layer1..4 (first block of 2–4: stride 2) → AdaptiveAvgPool2d((1, 1)) → flatten_from(1) → fc.")
+        DAY.exercise("resnet", "ResNet-18 (reduced width) vs torchvision, eval")
             .timeout(std::time::Duration::from_secs(30))
             .check("logits vs torchvision (eval mode)", |ctx| {
                 let model = load(ctx)?;
@@ -51,11 +51,13 @@ pub fn exercises() -> Vec<Exercise> {
                 let theirs: Vec<String> = state.names_with_prefix("").into_iter().filter(|n| !n.ends_with("num_batches_tracked")).collect();
                 let missing: Vec<&String> = theirs.iter().filter(|n| !ours.contains(n)).collect();
                 let extra: Vec<&String> = ours.iter().filter(|n| !theirs.contains(n)).collect();
-                ensure(missing.is_empty() && extra.is_empty(), || format!("names missing from parameters()+buffers(): {missing:?}; names torchvision does not have: {extra:?}"))
+                ensure(missing.is_empty() && extra.is_empty(), || {
+                    format!("names missing from parameters()+buffers(): {missing:?}; names torchvision does not have: {extra:?}")
+                })
             }),
-        DAY.exercise("resnet_train", "ResNet-18 in training mode: batch statistics").hint("forward(x, true) must reach every BatchNorm with train = true; each updates its running statistics.")
-            .timeout(std::time::Duration::from_secs(30))
-            .check("logits and running statistics vs torchvision (train mode)", |ctx| {
+        DAY.exercise("resnet_train", "ResNet-18 in training mode: batch statistics").timeout(std::time::Duration::from_secs(30)).check(
+            "logits and running statistics vs torchvision (train mode)",
+            |ctx| {
                 let model = load(ctx)?;
                 let io = ctx.fixture(IO)?;
                 close("resnet(x) logits, train", &model.forward(&io.get("x")?, true).learner()?, &io.get("logits_train")?, DEEP)?;
@@ -63,6 +65,7 @@ pub fn exercises() -> Vec<Exercise> {
                     close(&format!("{name} after one training forward"), &t, &io.get(&format!("after_train.{name}"))?, DEEP)?;
                 }
                 Ok(())
-            }),
+            },
+        ),
     ]
 }

@@ -71,7 +71,7 @@ const DAY: Day = Day::new("week1", "training", "src/training.rs");
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("simple_cnn", "a small CNN from your modules").hint("new: Conv2d::new(1, 8, 3, 1, 1, rng, dev), Conv2d::new(8, 16, 3, 1, 1, …), Linear::new(784, 10, …). forward: conv → relu → MaxPool2d{2,2,0} twice, flatten_from(1), fc.")
+        DAY.exercise("simple_cnn", "a small CNN from your modules")
             .check("shapes, names and parameter count", |ctx| {
                 let net = model(ctx, 0)?;
                 let x = Tensor::zeros((3, 1, 28, 28), DType::F32, &ctx.device).grader()?;
@@ -108,9 +108,14 @@ pub fn exercises() -> Vec<Exercise> {
                 let (fw, fb) = (get("fc.weight")?, get("fc.bias")?);
                 let want = h.flatten_from(1).and_then(|h| h.matmul(&fw.t()?)).and_then(|y| y.broadcast_add(&fb)).on_learner()?;
                 // Sums of ≤ 784 products in another order than candle's conv kernel: ~1e-6.
-                close("SimpleCnn.forward(x) vs conv(pad 1) → relu → pool 2 → conv(pad 1) → relu → pool 2 → fc", &net.forward(&x, false).learner()?, &want, Tol { abs: 1e-4, rel: 1e-4 })
+                close(
+                    "SimpleCnn.forward(x) vs conv(pad 1) → relu → pool 2 → conv(pad 1) → relu → pool 2 → fc",
+                    &net.forward(&x, false).learner()?,
+                    &want,
+                    Tol { abs: 1e-4, rel: 1e-4 },
+                )
             }),
-        DAY.exercise("sgd_step", "SGD with momentum, in place").hint("For each (p, v): let g = grads.get(p) (None → bail!); v = match v.take() { Some(old) => old·m + g, None => g }; Var::from_tensor(p)?.set(&(p − lr·v))?.")
+        DAY.exercise("sgd_step", "SGD with momentum, in place")
             .check("two steps on a linear loss", |ctx| {
                 // loss = Σ c ⊙ p has gradient c everywhere, so the steps are known exactly:
                 // p1 = p0 − lr·c, p2 = p1 − lr·(m·c + c).
@@ -140,7 +145,9 @@ pub fn exercises() -> Vec<Exercise> {
                     tr::sgd_step(&params, &grads, &mut velocity, 0.1, 0.9).learner()?;
                 }
                 let held = velocity[0].as_ref().is_some_and(|v| v.track_op());
-                ensure(!held, || "the momentum buffer still references the computation graph (memory grows with every step of a long run): store g.detach()".into())?;
+                ensure(!held, || {
+                    "the momentum buffer still references the computation graph (memory grows with every step of a long run): store g.detach()".into()
+                })?;
                 ensure(p.as_tensor().is_variable(), || "the parameter is no longer trainable: update it in place with Var::from_tensor(p)?.set(…)".into())
             })
             .check("a parameter without a gradient is an error", |ctx| {
@@ -150,10 +157,10 @@ pub fn exercises() -> Vec<Exercise> {
                 let r = tr::sgd_step(&[a.as_tensor().clone(), b.as_tensor().clone()], &grads, &mut [None, None], 0.1, 0.9);
                 ensure(r.is_err(), || "sgd_step returned Ok although the second parameter has no gradient: return an error (candle_core::bail!)".into())
             }),
-        DAY.exercise("train_cnn", "the training loop (150 steps)").hint("Per step: idx = batch random u32 in 0..n (rng.random_range); x = images.index_select(&idx, 0).reshape((batch, 1, 28, 28)); loss = cross_entropy(model.forward(&x, true), y); grads = loss.backward(); sgd_step(…, lr, 0.9); push loss.to_scalar::<f32>().")
+        DAY.exercise("train_cnn", "the training loop (150 steps)")
             .timeout(Duration::from_secs(120))
             .check("150 steps of 32: the mean loss of the last 50 falls below 0.6", |ctx| train_and_judge(ctx, 150, 32, Some(0.6), None)),
-        DAY.exercise("accuracy", "held-out accuracy, in batches").hint("For each batch: narrow(0, start, len), reshape to (len, 1, 28, 28), forward(…, false), argmax(1), eq(labels) as f64, sum; divide by n at the end.")
+        DAY.exercise("accuracy", "held-out accuracy, in batches")
             // Two passes over the 2,000 held-out images (yours and the grader's): ~4 s alone,
             // but it timed out at 10 s on a loaded 2-core machine.
             .timeout(Duration::from_secs(30))
@@ -164,9 +171,9 @@ pub fn exercises() -> Vec<Exercise> {
                 let want = held_out(&net, &m)?;
                 scalar_close("accuracy of an untrained model on the held-out images", got, want, Tol::new(1e-12, 0.0))
             }),
-        DAY.exercise("data_parallel_grads", "data parallelism: split, backward per worker, all-reduce").hint("Shard w gets n/workers (+1 for the first n % workers) rows; in std::thread::scope spawn one closure per shard: loss on x.narrow(0, start, len), backward, grads.get(p) · (len / n) for each parameter; then add the workers' lists element-wise.")
-            .timeout(Duration::from_secs(30))
-            .check("equals the full-batch gradient (1, 3 and 4 workers, unequal shards)", |ctx| {
+        DAY.exercise("data_parallel_grads", "data parallelism: split, backward per worker, all-reduce").timeout(Duration::from_secs(30)).check(
+            "equals the full-batch gradient (1, 3 and 4 workers, unequal shards)",
+            |ctx| {
                 // Graded on the CPU whatever the device: the workers are threads over one
                 // device, which is the CPU's cores here. On one GPU they would only queue on its
                 // single stream, and with candle 0.11.1 this exercise timed out (30 s) on an H100
@@ -195,8 +202,9 @@ pub fn exercises() -> Vec<Exercise> {
                     }
                 }
                 Ok(())
-            }),
-        DAY.exercise("train_cnn_long", "the CNN reaches ≥ 97 % held out (long)").hint("Your train_cnn, longer: 3,000 steps of 64. If it falls short, check the learning rate, the momentum and that every layer gets a gradient.")
+            },
+        ),
+        DAY.exercise("train_cnn_long", "the CNN reaches ≥ 97 % held out (long)")
             .long()
             .timeout(Duration::from_secs(1800))
             .check("3,000 steps of 64: held-out accuracy ≥ 97 %", |ctx| train_and_judge(ctx, 3000, 64, None, Some(0.97))),

@@ -30,40 +30,49 @@ const NO_SDPA: &[&str] = &["sdpa", "softmax_last_dim"];
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("scaled_dot_product", "scaled dot-product attention with a mask").function("scaled_dot_product").hint("scores = q.matmul(&k.transpose(D::Minus2, D::Minus1)?.contiguous()?)? / sqrt(d); mask.broadcast_as(scores.shape()) then where_cond(scores, -inf); ops::softmax over D::Minus1; matmul v.")
-            .forbid(NO_SDPA)
-            .check("vs torch (F.scaled_dot_product_attention)", |ctx| {
+        DAY.exercise("scaled_dot_product", "scaled dot-product attention with a mask").function("scaled_dot_product").forbid(NO_SDPA).check(
+            "vs torch (F.scaled_dot_product_attention)",
+            |ctx| {
                 for c in FX.cases(ctx, "scaled_dot_product")? {
                     let (q, k, v, mask) = (c.t("q")?, c.t("k")?, c.t("v")?, c.opt("mask")?);
                     let got = at::scaled_dot_product(&q, &k, &v, mask.as_ref()).learner()?;
                     let unscaled = if mask.is_none() {
                         let s = q.matmul(&k.transpose(D::Minus2, D::Minus1).grader()?.contiguous().grader()?).grader()?;
-                        vec![Candidate { description: "attention without the 1/sqrt(d) scale", tensor: candle_nn::ops::softmax(&s, D::Minus1).grader()?.matmul(&v).grader()? }]
+                        vec![Candidate {
+                            description: "attention without the 1/sqrt(d) scale",
+                            tensor: candle_nn::ops::softmax(&s, D::Minus1).grader()?.matmul(&v).grader()?,
+                        }]
                     } else {
                         vec![]
                     };
                     close_with(&c.label(), &got, &c.out()?, ATT, &unscaled)?;
                 }
                 Ok(())
+            },
+        ),
+        DAY.exercise("causal_mask", "the causal mask").function("causal_mask").check("vs torch (ones(t, t).tril())", |ctx| {
+            for c in FX.cases(ctx, "causal_mask")? {
+                let got = at::causal_mask(c.n("t")?, &ctx.device).learner()?;
+                exact(&c.label(), &got, &c.out()?)?;
+            }
+            Ok(())
+        }),
+        DAY.exercise("padding_mask", "the padding mask of a right-padded batch")
+            .function("padding_mask")
+            .check("vs torch (arange(t) < lengths[:, None])", |ctx| {
+                FX.vs_torch(ctx, "padding_mask", Tol::EXACT, |c| at::padding_mask(&c.t("lengths")?, c.n("t")?).learner())
             }),
-        DAY.exercise("causal_mask", "the causal mask").function("causal_mask").hint("arange(0, t) as a column (query i) compared with arange as a row (key j): i.unsqueeze(1).broadcast_ge(&i.unsqueeze(0)) gives u8 1 where j ≤ i.")
-            .check("vs torch (ones(t, t).tril())", |ctx| {
-                for c in FX.cases(ctx, "causal_mask")? {
-                    let got = at::causal_mask(c.n("t")?, &ctx.device).learner()?;
-                    exact(&c.label(), &got, &c.out()?)?;
-                }
-                Ok(())
-            }),
-        DAY.exercise("padding_mask", "the padding mask of a right-padded batch").function("padding_mask").hint("arange(0, t) as a row [1, t] (i64) broadcast_lt lengths as a column [b, 1].")
-            .check("vs torch (arange(t) < lengths[:, None])", |ctx| FX.vs_torch(ctx, "padding_mask", Tol::EXACT, |c| at::padding_mask(&c.t("lengths")?, c.n("t")?).learner())),
-        DAY.exercise("additive_scores", "additive (Bahdanau) scores").function("additive_scores").hint("q.broadcast_matmul(&w_q.t()?) is [b, tq, h]; unsqueeze(2); k's projection unsqueeze(1); broadcast_add gives [b, tq, tk, h]; tanh, broadcast_mul v, sum over the last axis.")
-            .check("vs torch (v · tanh(W_q q + W_k k))", |ctx| {
-                FX.vs_torch(ctx, "additive_scores", SUMS, |c| at::additive_scores(&c.t("q")?, &c.t("k")?, &c.t("w_q")?, &c.t("w_k")?, &c.t("v")?).learner())
-            }),
-        DAY.exercise("bilinear_scores", "bilinear (Luong general) scores").function("bilinear_scores").hint("(q · W) is [b, tq, dk]; matmul with kᵀ ([b, dk, tk], contiguous).")
-            .check("vs torch (F.bilinear on every pair)", |ctx| FX.vs_torch(ctx, "bilinear_scores", SUMS, |c| at::bilinear_scores(&c.t("q")?, &c.t("k")?, &c.t("w")?).learner())),
-        DAY.exercise("split_heads", "heads as a batch axis").function("split_heads").hint("reshape (b, t, heads, d / heads), transpose(1, 2), contiguous.")
-            .check("vs torch (x.view(b, t, h, d).transpose(1, 2))", |ctx| FX.vs_torch(ctx, "split_heads", Tol::EXACT, |c| at::split_heads(&c.t("x")?, c.n("heads")?).learner()))
+        DAY.exercise("additive_scores", "additive (Bahdanau) scores").function("additive_scores").check("vs torch (v · tanh(W_q q + W_k k))", |ctx| {
+            FX.vs_torch(ctx, "additive_scores", SUMS, |c| at::additive_scores(&c.t("q")?, &c.t("k")?, &c.t("w_q")?, &c.t("w_k")?, &c.t("v")?).learner())
+        }),
+        DAY.exercise("bilinear_scores", "bilinear (Luong general) scores").function("bilinear_scores").check("vs torch (F.bilinear on every pair)", |ctx| {
+            FX.vs_torch(ctx, "bilinear_scores", SUMS, |c| at::bilinear_scores(&c.t("q")?, &c.t("k")?, &c.t("w")?).learner())
+        }),
+        DAY.exercise("split_heads", "heads as a batch axis")
+            .function("split_heads")
+            .check("vs torch (x.view(b, t, h, d).transpose(1, 2))", |ctx| {
+                FX.vs_torch(ctx, "split_heads", Tol::EXACT, |c| at::split_heads(&c.t("x")?, c.n("heads")?).learner())
+            })
             .check("merge_heads(split_heads(x)) == x", |ctx| {
                 for c in FX.cases(ctx, "split_heads")? {
                     let x = c.t("x")?;
@@ -71,16 +80,28 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("multi_head_attention", "multi-head self-attention (nn.MultiheadAttention)").function("multi_head_attention").hint("x.broadcast_matmul(&in_proj_weight.t()?) + bias → narrow into q, k, v; split_heads each; build a u8 [b, 1, t, t] mask (causal_mask times the key mask reshaped to [b, 1, 1, t]); scaled_dot_product; merge_heads; out projection (also [out, in]: transpose it).")
-            .forbid(NO_SDPA)
-            .check("vs torch (nn.MultiheadAttention, batch_first; padding and causal cases)", |ctx| {
+        DAY.exercise("multi_head_attention", "multi-head self-attention (nn.MultiheadAttention)").function("multi_head_attention").forbid(NO_SDPA).check(
+            "vs torch (nn.MultiheadAttention, batch_first; padding and causal cases)",
+            |ctx| {
                 FX.vs_torch(ctx, "multi_head_attention", SUMS, |c| {
                     let mask = c.opt("mask")?;
-                    at::multi_head_attention(&c.t("x")?, &c.t("in_proj_weight")?, &c.t("in_proj_bias")?, &c.t("out_proj_weight")?, &c.t("out_proj_bias")?, c.n("heads")?, mask.as_ref(), c.n("causal")? == 1).learner()
+                    at::multi_head_attention(
+                        &c.t("x")?,
+                        &c.t("in_proj_weight")?,
+                        &c.t("in_proj_bias")?,
+                        &c.t("out_proj_weight")?,
+                        &c.t("out_proj_bias")?,
+                        c.n("heads")?,
+                        mask.as_ref(),
+                        c.n("causal")? == 1,
+                    )
+                    .learner()
                 })
-            }),
-        DAY.exercise("sinusoidal_positions", "sinusoidal positional encoding").function("sinusoidal_positions").hint("angles[p, i] = p · exp(−ln(10000) · 2i / d) for 2i in arange_step(0, d, 2); Tensor::stack(&[sin, cos], 2) and reshape (t, d) interleaves them. Compute in f64 and convert to f32 at the end.")
-            .check("vs torch (the formula of Vaswani et al.); picture: target/candlecamp/week2/sinusoidal_positions.png", |ctx| {
+            },
+        ),
+        DAY.exercise("sinusoidal_positions", "sinusoidal positional encoding").function("sinusoidal_positions").check(
+            "vs torch (the formula of Vaswani et al.); picture: target/candlecamp/week2/sinusoidal_positions.png",
+            |ctx| {
                 let mut last = None;
                 for c in FX.cases(ctx, "sinusoidal_positions")? {
                     let got = at::sinusoidal_positions(c.n("t")?, c.n("d")?, &ctx.device).learner()?;
@@ -94,6 +115,7 @@ pub fn exercises() -> Vec<Exercise> {
                     Some(pe) => super::picture(ctx, "sinusoidal_positions", &pe, 6),
                     None => Ok(()),
                 }
-            }),
+            },
+        ),
     ]
 }

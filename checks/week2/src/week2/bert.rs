@@ -47,7 +47,7 @@ const VOCAB: u32 = 1000;
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("embeddings", "word + position + token-type embeddings, then LayerNorm").function("embeddings").hint("index_select each table with the flattened ids (types), reshape to [b, t, d]; add position_embeddings.narrow(0, 0, t) by broadcasting; LayerNorm::load(vb.pp(\"LayerNorm\"), d, 1e-12).")
+        DAY.exercise("embeddings", "word + position + token-type embeddings, then LayerNorm").function("embeddings")
             .check("vs transformers (BertEmbeddings)", |ctx| {
                 let emb = bt::BertEmbeddings::load(vb(&ctx.device)?.pp("bert.embeddings"), &config()?).learner()?;
                 for c in FX.cases(ctx, "embeddings")? {
@@ -55,7 +55,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("attention", "bidirectional self-attention with a padding mask, post-norm").function("attention").hint("candle_nn::linear(d, d, vb.pp(\"self.query\")) etc.; heads as a batch axis; scores + padding_bias(mask) (no causal mask); softmax; merge heads; LayerNorm(x + output.dense(y)).")
+        DAY.exercise("attention", "bidirectional self-attention with a padding mask, post-norm").function("attention")
             .check("vs transformers (BertAttention, layer 0; without and with padding)", |ctx| {
                 let att = bt::BertAttention::load(vb(&ctx.device)?.pp("bert.encoder.layer.0.attention"), &config()?).learner()?;
                 for c in FX.cases(ctx, "attention")? {
@@ -63,7 +63,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("layer", "a BERT layer: attention, intermediate, output").function("layer").hint("a = attention(x, mask); LayerNorm(a + output.dense(intermediate.dense(a).gelu_erf())). BERT's \"gelu\" is the erf form; the residual adds the attention output a, not x.")
+        DAY.exercise("layer", "a BERT layer: attention, intermediate, output").function("layer")
             .check("vs transformers (BertLayer 0)", |ctx| {
                 let l = bt::BertLayer::load(vb(&ctx.device)?.pp("bert.encoder.layer.0"), &config()?).learner()?;
                 for c in FX.cases(ctx, "layer")? {
@@ -71,7 +71,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("model", "the encoder: every hidden state").function("model").hint("vb.pp(\"bert\"); embeddings, then each encoder.layer.{i} in order; collect the embeddings and every layer's output.")
+        DAY.exercise("model", "the encoder: every hidden state").function("model")
             .function("hidden_states") // what `grader reset` restores (the exercise also writes load)
             .check("hidden states of a padded batch vs transformers (BertModel)", |ctx| {
                 let fx = FX.open(ctx)?;
@@ -84,7 +84,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("pooler", "the pooler: tanh of a dense layer on [CLS]").function("pooler").hint("hidden.narrow(1, 0, 1)?.squeeze(1)?.contiguous() is [b, d] (CUDA's matmul refuses the slice as it is); broadcast_matmul(&weight.t()?), broadcast_add(bias), tanh.")
+        DAY.exercise("pooler", "the pooler: tanh of a dense layer on [CLS]").function("pooler")
             .check("vs torch (tanh(dense(h[:, 0])))", |ctx| {
                 let fx = FX.open(ctx)?;
                 let h = fx.get("model.hidden.2")?;
@@ -92,7 +92,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let mean = h.mean(1).grader()?.broadcast_matmul(&fx.get("pooler.weight")?.t().grader()?).grader()?.broadcast_add(&fx.get("pooler.bias")?).grader()?.tanh().grader()?;
                 close_with("pooler(last hidden state)", &got, &fx.get("pooler.out")?, LAYER, &[Candidate { description: "the pooler applied to the mean over positions instead of the first ([CLS]) position", tensor: mean }])
             }),
-        DAY.exercise("mlm_head", "BertForMaskedLM: logits, loss and every gradient").function("mlm_head").hint("cls.predictions: LayerNorm(gelu_erf(transform.dense(h))) · word_embeddingsᵀ + cls.predictions.bias. masked_lm_loss: like GPT-2's lm_loss without the shift.")
+        DAY.exercise("mlm_head", "BertForMaskedLM: logits, loss and every gradient").function("mlm_head")
             .check("logits and loss vs transformers", |ctx| {
                 let fx = FX.open(ctx)?;
                 let m = bt::BertForMaskedLM::load(vb(&ctx.device)?, &config()?).learner()?;
@@ -121,7 +121,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("mlm_mask", "80/10/10 masking with a seeded RNG").function("mlm_mask").hint("One rng.random::<f64>() < prob decides selection (skip special positions); for a selected one, a second draw r: r < 0.8 → mask_id, r < 0.9 → rng.random_range(0..vocab), else unchanged. labels[i] = ids[i] exactly at selected positions.")
+        DAY.exercise("mlm_mask", "80/10/10 masking with a seeded RNG").function("mlm_mask")
             .check("the rule, exactly (200 000 tokens)", |_ctx| {
                 let (ids, special) = corpus(200_000);
                 let (inp, lab) = bt::mlm_mask(&ids, &special, 0.15, MASK_ID, VOCAB, &mut ChaCha8Rng::seed_from_u64(1));
@@ -167,7 +167,7 @@ pub fn exercises() -> Vec<Exercise> {
                 // ~2 900 uniform draws from 1 000 ids cover ~940 of them; 800 is far below.
                 ensure(distinct.len() > 800, || format!("random replacements use only {} distinct ids: draw uniformly from 0..vocab", distinct.len()))
             }),
-        DAY.exercise("pretrained", "the real bert-base-uncased, from the Hub").function("pretrained").hint("Nothing new to write: bert::from_dir calls your load (older checkpoints name layer norms gamma/beta; hf_var_builder maps them).")
+        DAY.exercise("pretrained", "the real bert-base-uncased, from the Hub").function("pretrained")
             .pretrained()
             .timeout(std::time::Duration::from_secs(600)) // may download 440 MB through hf-hub first
             .check("MLM logits of `bert-base-uncased` on a fixed sentence vs transformers", |ctx| {

@@ -40,20 +40,24 @@ fn signed(c: &crate::cases::Case, arg: &str) -> Result<i64, Fail> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("log_bucket", "log-bucketed relative positions").function("log_bucket").hint("Work in f32: abs, sign; the log branch on abs.maximum(mid) (avoids ln 0); ((x / mid).log().broadcast_div(ln of the f32 tensor (max − 1) / mid) · (mid − 1)).ceil() + mid (a true f32 division, not a reciprocal), times sign; where_cond(abs ≤ mid, rel, that); to_dtype(I64).")
-            .check("vs transformers (make_log_bucket_position), rel in −600..600", |ctx| {
+        DAY.exercise("log_bucket", "log-bucketed relative positions").function("log_bucket").check(
+            "vs transformers (make_log_bucket_position), rel in −600..600",
+            |ctx| {
                 for c in FX.cases(ctx, "log_bucket")? {
                     let got = db::log_bucket(&c.t("rel")?, c.n("bucket_size")?, c.n("max_position")?).learner()?;
                     exact(&c.label(), &got, &c.out()?)?;
                 }
                 Ok(())
-            }),
-        DAY.exercise("relative_positions", "the relative position matrix").function("relative_positions").hint("arange(q_len) as a column minus arange(k_len) as a row (i64), then log_bucket when a bucket size is given.")
-            .check("vs transformers (build_relative_position); picture: target/candlecamp/week2/deberta_relative_positions.png", |ctx| {
+            },
+        ),
+        DAY.exercise("relative_positions", "the relative position matrix").function("relative_positions").check(
+            "vs transformers (build_relative_position); picture: target/candlecamp/week2/deberta_relative_positions.png",
+            |ctx| {
                 for c in FX.cases(ctx, "relative_positions")? {
                     let b = signed(&c, "bucket_size")?;
                     let bucket = if b > 0 { Some(b as usize) } else { None };
-                    let got = db::relative_positions(c.n("q_len")?, c.n("k_len")?, bucket, signed(&c, "max_position")?.max(0) as usize, &ctx.device).learner()?;
+                    let got =
+                        db::relative_positions(c.n("q_len")?, c.n("k_len")?, bucket, signed(&c, "max_position")?.max(0) as usize, &ctx.device).learner()?;
                     exact(&c.label(), &got, &c.out()?)?;
                     if c.n("q_len")? == 40 {
                         // 40 × 40, 16 buckets: exact near the diagonal, log-compressed far away
@@ -61,32 +65,34 @@ pub fn exercises() -> Vec<Exercise> {
                     }
                 }
                 Ok(())
-            }),
-        DAY.exercise("c2p", "content → position scores").function("c2p").hint("all = query.matmul(&pos_key.t()?) is [bh, t, 2·span]; the index clamp(rel + span, 0, 2·span − 1) as U32, unsqueeze(0) and broadcast to [bh, t, t] (contiguous); all.gather(&index, D::Minus1).")
-            .check("vs the lines of DisentangledSelfAttention (torch.gather)", |ctx| {
-                for c in FX.cases(ctx, "c2p")? {
-                    let got = db::c2p(&c.t("query")?, &c.t("pos_key")?, &c.t("rel")?, c.n("span")?).learner()?;
-                    close(&c.label(), &got, &c.out()?, TERMS)?;
-                }
-                Ok(())
-            }),
-        DAY.exercise("p2c", "position → content scores").function("p2c").hint("all = key.matmul(&pos_query.t()?) is [bh, t_key, 2·span]; index clamp(−rel + span, 0, 2·span − 1); gather on the last axis; then transpose(1, 2) (row j of the gathered matrix belongs to key j).")
-            .check("vs the lines of DisentangledSelfAttention (torch.gather, transposed)", |ctx| {
-                for c in FX.cases(ctx, "p2c")? {
-                    let got = db::p2c(&c.t("key")?, &c.t("pos_query")?, &c.t("rel")?, c.n("span")?).learner()?;
-                    let untransposed = got.transpose(1, 2).on_learner()?.contiguous().on_learner()?;
-                    close_with(&c.label(), &got, &c.out()?, TERMS, &[Candidate { description: "the p2c term without the final transpose", tensor: untransposed }])?;
-                }
-                Ok(())
-            }),
-        DAY.exercise("rel_embeddings", "the layer-normed relative embedding table").function("rel_embeddings").hint("vb.get((2 · position_buckets, hidden), \"rel_embeddings.weight\"), then LayerNorm::load(vb.pp(\"LayerNorm\"), hidden, cfg.layer_norm_eps).forward.")
-            .check("vs transformers (encoder.get_rel_embedding())", |ctx| {
+            },
+        ),
+        DAY.exercise("c2p", "content → position scores").function("c2p").check("vs the lines of DisentangledSelfAttention (torch.gather)", |ctx| {
+            for c in FX.cases(ctx, "c2p")? {
+                let got = db::c2p(&c.t("query")?, &c.t("pos_key")?, &c.t("rel")?, c.n("span")?).learner()?;
+                close(&c.label(), &got, &c.out()?, TERMS)?;
+            }
+            Ok(())
+        }),
+        DAY.exercise("p2c", "position → content scores").function("p2c").check("vs the lines of DisentangledSelfAttention (torch.gather, transposed)", |ctx| {
+            for c in FX.cases(ctx, "p2c")? {
+                let got = db::p2c(&c.t("key")?, &c.t("pos_query")?, &c.t("rel")?, c.n("span")?).learner()?;
+                let untransposed = got.transpose(1, 2).on_learner()?.contiguous().on_learner()?;
+                close_with(&c.label(), &got, &c.out()?, TERMS, &[Candidate { description: "the p2c term without the final transpose", tensor: untransposed }])?;
+            }
+            Ok(())
+        }),
+        DAY.exercise("rel_embeddings", "the layer-normed relative embedding table").function("rel_embeddings").check(
+            "vs transformers (encoder.get_rel_embedding())",
+            |ctx| {
                 let got = db::rel_embeddings(vb(&ctx.device)?.pp("encoder"), &config()?).learner()?;
                 // A layer norm of 64 values: f32 rounding only.
                 close("rel_embeddings", &got, &FX.open(ctx)?.get("rel_embeddings")?, Tol::F32)
-            }),
-        DAY.exercise("attention", "one layer of disentangled attention").function("attention").hint("q, k, v and pos_key = key_proj(rel_emb), pos_query = query_proj(rel_emb) as [b·h, n, d_h] (repeat the position ones over the batch); (q·kᵀ + c2p + p2c) / sqrt(3·d_h); replace scores of pairs with a padding query or key by f32::MIN (where_cond); softmax; · v; merge; LN(x + dense(ctx)).")
-            .check("vs transformers (DebertaV2Attention, layer 0; with and without padding)", |ctx: &Ctx| {
+            },
+        ),
+        DAY.exercise("attention", "one layer of disentangled attention").function("attention").check(
+            "vs transformers (DebertaV2Attention, layer 0; with and without padding)",
+            |ctx: &Ctx| {
                 let fx = FX.open(ctx)?;
                 let att = db::DisentangledAttention::load(vb(&ctx.device)?.pp("encoder.layer.0.attention"), &config()?).learner()?;
                 let rel_emb = fx.get("rel_embeddings")?;
@@ -95,6 +101,7 @@ pub fn exercises() -> Vec<Exercise> {
                     close(&c.label(), &got, &c.out()?, LAYER)?;
                 }
                 Ok(())
-            }),
+            },
+        ),
     ]
 }

@@ -94,7 +94,7 @@ fn trainable(dev: &Device) -> Result<(VarMap, g::Gpt2), Fail> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("layer_norm", "layer norm with a backward pass").function("layer_norm").hint("mean_keepdim(D::Minus1), subtract (broadcast_sub), the mean of the squares of that is the biased variance; divide by (var + eps).sqrt(), then broadcast_mul the weight and broadcast_add the bias.")
+        DAY.exercise("layer_norm", "layer norm with a backward pass").function("layer_norm")
             .forbid(NO_FUSED)
             .check("vs torch (F.layer_norm)", |ctx| {
                 for c in FX.cases(ctx, "layer_norm")? {
@@ -123,7 +123,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("gelu_new", "GPT-2's tanh GELU").function("gelu_new").hint("0.5·x·(1 + tanh(c·(x + 0.044715·x³))) with c = (2/π).sqrt(): x.powf(3.0) or x.sqr()·x, affine ops with f64 scalars, .tanh().")
+        DAY.exercise("gelu_new", "GPT-2's tanh GELU").function("gelu_new")
             .check("vs transformers (NewGELUActivation)", |ctx| {
                 for c in FX.cases(ctx, "gelu_new")? {
                     let x = c.t("x")?;
@@ -132,7 +132,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("attention", "causal multi-head self-attention (Conv1D weights)").function("attention").hint("qkv = x.broadcast_matmul(W) + b; narrow(2, 0/d/2d, d) for q, k, v; reshape (b, t, h, d/h) and transpose(1, 2); scores = q.matmul(k.t()) / sqrt(d/h) + additive_mask(t, mask, dev); ops::softmax(.., D::Minus1); · v; transpose back, reshape (b, t, d), c_proj.")
+        DAY.exercise("attention", "causal multi-head self-attention (Conv1D weights)").function("attention")
                         .check("vs transformers (GPT2Attention, block 0; causal, then causal + padding)", |ctx| {
                 let (dev, cfg) = (&ctx.device, config()?);
                 let attn = g::Attention::load(vb(dev)?.pp("transformer.h.0.attn"), &cfg).learner()?;
@@ -143,7 +143,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("mlp", "the feed-forward block").function("mlp").hint("c_fc is [d, 4d] and c_proj [4d, d], both stored [in, out]: x.broadcast_matmul(W)?.broadcast_add(b); gelu_new in between.")
+        DAY.exercise("mlp", "the feed-forward block").function("mlp")
             .check("vs transformers (GPT2MLP, block 0)", |ctx| {
                 let mlp = g::Mlp::load(vb(&ctx.device)?.pp("transformer.h.0.mlp"), &config()?).learner()?;
                 for c in FX.cases(ctx, "mlp")? {
@@ -151,7 +151,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("block", "a pre-norm transformer block").function("block").hint("Two residual additions: x + attn(ln_1(x)), then that + mlp(ln_2(that)). The layer norms come before each sub-layer (pre-norm), not after.")
+        DAY.exercise("block", "a pre-norm transformer block").function("block")
                         .check("vs transformers (GPT2Block 0)", |ctx| {
                 let blk = g::Block::load(vb(&ctx.device)?.pp("transformer.h.0"), &config()?).learner()?;
                 for c in FX.cases(ctx, "block")? {
@@ -160,7 +160,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("model", "GPT2LMHeadModel: embeddings, blocks, ln_f, tied head").function("model").hint("vb.pp(\"transformer\"); h₀ = wte.index_select(ids.flatten_all(), 0) reshaped to [b, t, d] + wpe.narrow(0, 0, t); the head multiplies by wte.t() (tied: there is no lm_head.weight in the file).")
+        DAY.exercise("model", "GPT2LMHeadModel: embeddings, blocks, ln_f, tied head").function("model")
             .function("hidden_states") // what `grader reset` restores (the exercise also writes load and forward_masked)
                         .check("hidden states and logits vs transformers", |ctx| {
                 let fx = FX.open(ctx)?;
@@ -206,7 +206,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let want = fx.get("padded.logits")?;
                 close_with("logits × mask (padding positions zeroed)", &got.broadcast_mul(&keep).on_learner()?, &want.broadcast_mul(&keep).on_learner()?, MODEL_TOL, &[Candidate { description: "the logits without the padding mask (causal mask only) — but with right padding real tokens never see padding, so look at the causal part", tensor: unmasked.broadcast_mul(&keep).on_learner()? }])
             }),
-        DAY.exercise("lm_loss", "the shifted language-modelling loss").function("lm_loss").hint("logits.narrow(1, 0, t-1) and labels.narrow(1, 1, t-1), flattened; keep = labels.ne(-100); replace -100 by 0 (where_cond) before gather on ops::log_softmax; sum(−logp·keep)/sum(keep).")
+        DAY.exercise("lm_loss", "the shifted language-modelling loss").function("lm_loss")
             .forbid(NO_FUSED)
             .check("vs transformers' loss (labels = ids, and a padded batch with -100)", |ctx| {
                 let fx = FX.open(ctx)?;
@@ -218,7 +218,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = g::lm_loss(&fx.get("padded.logits")?, &fx.get("padded.labels")?).learner()?;
                 close("lm_loss(padded logits, labels with -100)", &got, &fx.get("padded.loss")?, Tol::F32)
             }),
-        DAY.exercise("train_step", "gradients of every parameter, and three AdamW steps").function("train_step").hint("Build nothing new: lm_loss(&model.forward(ids)?, ids), then opt.backward_step(&loss). If a gradient is missing, something in your forward pass has no backward (a fused kernel) or detaches.")
+        DAY.exercise("train_step", "gradients of every parameter, and three AdamW steps").function("train_step")
             .forbid(NO_FUSED)
             .check("loss and the gradient of every parameter vs transformers", |ctx| {
                 let fx = FX.open(ctx)?;
@@ -262,7 +262,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("pretrained", "the real GPT-2 small, from the Hub").function("pretrained").hint("Nothing new to write: Gpt2::from_dir calls your load. If the logits differ only here, check what the tiny model cannot show: n_positions 1024, n_head 12 (d_head 64), and that names without the transformer. prefix resolve.")
+        DAY.exercise("pretrained", "the real GPT-2 small, from the Hub").function("pretrained")
             .pretrained()
             .timeout(std::time::Duration::from_secs(600)) // may download 550 MB through hf-hub first
             .check("logits of `gpt2` on a fixed prompt vs transformers", |ctx| {

@@ -86,31 +86,30 @@ fn chi_square(label: &str, logits: &[f32], n: usize, seed: u64, dev: &candle_cor
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("greedy", "greedy decoding: the argmax").function("greedy").hint("logits.argmax(D::Minus1) — it already returns u32.")
-            .check("vs torch.argmax", |ctx| {
-                for c in FX.cases(ctx, "greedy")? {
-                    exact(&c.label(), &sm::greedy(&c.t("logits")?).learner()?, &u32s(&c.out()?)?)?;
-                }
-                Ok(())
-            }),
-        DAY.exercise("temperature", "temperature").function("apply_temperature").hint("Divide the logits by t (a scalar division on a tensor: `logits / t`).")
+        DAY.exercise("greedy", "greedy decoding: the argmax").function("greedy").check("vs torch.argmax", |ctx| {
+            for c in FX.cases(ctx, "greedy")? {
+                exact(&c.label(), &sm::greedy(&c.t("logits")?).learner()?, &u32s(&c.out()?)?)?;
+            }
+            Ok(())
+        }),
+        DAY.exercise("temperature", "temperature")
+            .function("apply_temperature")
             .check("vs TemperatureLogitsWarper", |ctx| FX.vs_torch(ctx, "temperature", ARITH, |c| sm::apply_temperature(&c.t("logits")?, c.f("t")?).learner())),
-        DAY.exercise("top_k", "top-k filtering").function("top_k_filter").hint("let (sorted, _) = logits.sort_last_dim(false)?; threshold = sorted.narrow(D::Minus1, k - 1, 1)?; keep = logits.broadcast_ge(&threshold)?; keep.where_cond(logits, &a tensor of -inf).")
-            .check("vs TopKLogitsWarper (kept logits exactly, the rest -inf)", |ctx| {
-                for c in FX.cases(ctx, "top_k")? {
-                    let x = c.t("logits")?;
-                    let k = c.n("k")?;
-                    let got = sm::top_k_filter(&x, k).learner()?;
-                    let cand = [Candidate { description: "the logits unfiltered", tensor: x.clone() }];
-                    close_with(&c.label(), &got, &c.out()?, Tol::EXACT, &cand)?;
-                }
-                Ok(())
-            }),
-        DAY.exercise("top_p", "top-p (nucleus) filtering").function("top_p_filter").hint("Sort ascending, softmax the sorted logits, cumsum; r = number of entries with cumsum <= 1 - p, capped at vocab - 1; threshold = sorted.gather(r); keep logits >= threshold.")
-            .check("vs TopPLogitsWarper (kept logits exactly, the rest -inf)", |ctx| {
-                FX.vs_torch(ctx, "top_p", Tol::EXACT, |c| sm::top_p_filter(&c.t("logits")?, c.f("p")?).learner())
-            }),
-        DAY.exercise("repetition_penalty", "repetition penalty (CTRL)").function("repetition_penalty").hint("counts = zeros [b, vocab] .scatter_add(history, ones [b, n], 1); seen = counts.gt(0.0); penalised = logits.lt(0.0).where_cond(logits * penalty, logits / penalty); seen.where_cond(penalised, logits).")
+        DAY.exercise("top_k", "top-k filtering").function("top_k_filter").check("vs TopKLogitsWarper (kept logits exactly, the rest -inf)", |ctx| {
+            for c in FX.cases(ctx, "top_k")? {
+                let x = c.t("logits")?;
+                let k = c.n("k")?;
+                let got = sm::top_k_filter(&x, k).learner()?;
+                let cand = [Candidate { description: "the logits unfiltered", tensor: x.clone() }];
+                close_with(&c.label(), &got, &c.out()?, Tol::EXACT, &cand)?;
+            }
+            Ok(())
+        }),
+        DAY.exercise("top_p", "top-p (nucleus) filtering").function("top_p_filter").check("vs TopPLogitsWarper (kept logits exactly, the rest -inf)", |ctx| {
+            FX.vs_torch(ctx, "top_p", Tol::EXACT, |c| sm::top_p_filter(&c.t("logits")?, c.f("p")?).learner())
+        }),
+        DAY.exercise("repetition_penalty", "repetition penalty (CTRL)")
+            .function("repetition_penalty")
             .check("vs RepetitionPenaltyLogitsProcessor", |ctx| {
                 FX.vs_torch(ctx, "repetition_penalty", ARITH, |c| sm::repetition_penalty(&c.t("logits")?, &u32s(&c.t("history")?)?, c.f("penalty")?).learner())
             })
@@ -124,11 +123,11 @@ pub fn exercises() -> Vec<Exercise> {
                 let want = Tensor::from_vec(want, (1, xs.len()), &ctx.device).grader()?;
                 close("repetition_penalty(logits, every token, 2.0)", &sm::repetition_penalty(&logits, &history, 2.0).learner()?, &want, ARITH)
             }),
-        DAY.exercise("frequency_penalty", "frequency penalty").function("frequency_penalty").hint("Count tokens per row with scatter_add of ones into a [b, vocab] zero tensor (f32), then logits - alpha * counts.")
-            .check("vs torch (logits - alpha * bincount(history))", |ctx| {
-                FX.vs_torch(ctx, "frequency_penalty", ARITH, |c| sm::frequency_penalty(&c.t("logits")?, &u32s(&c.t("history")?)?, c.f("alpha")?).learner())
-            }),
-        DAY.exercise("sample", "sampling with a seeded RNG").function("sample").hint("probs = softmax of the logits (to_vec1), u = rng.random::<f64>(), walk the probabilities accumulating until the sum exceeds u.")
+        DAY.exercise("frequency_penalty", "frequency penalty").function("frequency_penalty").check("vs torch (logits - alpha * bincount(history))", |ctx| {
+            FX.vs_torch(ctx, "frequency_penalty", ARITH, |c| sm::frequency_penalty(&c.t("logits")?, &u32s(&c.t("history")?)?, c.f("alpha")?).learner())
+        }),
+        DAY.exercise("sample", "sampling with a seeded RNG")
+            .function("sample")
             .check("the same seed gives the same tokens", |ctx| {
                 let x = FX.open(ctx)?.get("sample.logits")?;
                 let draw = |seed: u64| -> Result<Vec<u32>, Fail> {
@@ -153,17 +152,21 @@ pub fn exercises() -> Vec<Exercise> {
                 chi_square("sample(TopPLogitsWarper(0.8)(logits))", &p8, 20_000, 14, &ctx.device)
             })
             .timeout(Duration::from_secs(30)), // 80,000 draws, each a small softmax through the learner's debug build
-        DAY.exercise("mix_contexts", "sampling from a pair of contexts (guidance)").function("mix_contexts").hint("candle_nn::ops::log_softmax(x, D::Minus1) for both, then c + weight * (c - u).")
-            .check("vs torch (log_softmax(a) + w · (log_softmax(a) − log_softmax(b)))", |ctx| {
+        DAY.exercise("mix_contexts", "sampling from a pair of contexts (guidance)").function("mix_contexts").check(
+            "vs torch (log_softmax(a) + w · (log_softmax(a) − log_softmax(b)))",
+            |ctx| {
                 // log-probabilities of 50 tokens are O(1–10): f32 rounding of the log-sum-exp
                 FX.vs_torch(ctx, "mix_contexts", ARITH, |c| sm::mix_contexts(&c.t("cond")?, &c.t("uncond")?, c.f("weight")?).learner())
-            }),
-        DAY.exercise("causal_mask", "a causal mask with a cache offset").function("causal_mask").hint("q = arange(offset, offset + t_new) as a column, k = arange(0, t_total) as a row, allowed = k.broadcast_le(&q); where_cond(zeros, -inf).")
+            },
+        ),
+        DAY.exercise("causal_mask", "a causal mask with a cache offset")
+            .function("causal_mask")
             .check("vs torch.full(-inf).triu(diagonal = t_total - t_new + 1)", |ctx| {
                 FX.vs_torch(ctx, "causal_mask", Tol::EXACT, |c| sm::causal_mask(c.n("t_new")?, c.n("t_total")?, &ctx.device).learner())
             }),
-        DAY.exercise("kv_cache", "a KV cache: append the new keys and values").function("KvCache::append").hint("match &self.layers[layer] { Some((ck, cv)) => cat along axis 2, None => clone }; store the result in self.layers[layer] and return it.")
-            .check("pieces of 5, 1 and 10 positions appended to two layers reassemble each layer's keys and values exactly", |ctx| {
+        DAY.exercise("kv_cache", "a KV cache: append the new keys and values").function("KvCache::append").check(
+            "pieces of 5, 1 and 10 positions appended to two layers reassemble each layer's keys and values exactly",
+            |ctx| {
                 // Keys and values [1, 4, 16, 250] cut from the fixture's logits (any numbers do):
                 // appended in pieces, every return value must be the first `at + n` positions of
                 // the whole tensor, bit for bit (a copy, no arithmetic).
@@ -176,18 +179,32 @@ pub fn exercises() -> Vec<Exercise> {
                 for n in [5, 1, 10] {
                     for (layer, (k, v)) in whole.iter().enumerate() {
                         let (gk, gv) = cache.append(layer, &k.narrow(2, at, n).on_learner()?, &v.narrow(2, at, n).on_learner()?).learner()?;
-                        let stale = [Candidate { description: "only the new positions (nothing kept from earlier calls)", tensor: k.narrow(2, at, n).grader()? }];
-                        close_with(&format!("layer {layer}: keys returned after appending positions {at}..{}", at + n), &gk, &k.narrow(2, 0, at + n).on_learner()?, Tol::EXACT, &stale)?;
-                        close(&format!("layer {layer}: values returned after appending positions {at}..{}", at + n), &gv, &v.narrow(2, 0, at + n).on_learner()?, Tol::EXACT)?;
+                        let stale =
+                            [Candidate { description: "only the new positions (nothing kept from earlier calls)", tensor: k.narrow(2, at, n).grader()? }];
+                        close_with(
+                            &format!("layer {layer}: keys returned after appending positions {at}..{}", at + n),
+                            &gk,
+                            &k.narrow(2, 0, at + n).on_learner()?,
+                            Tol::EXACT,
+                            &stale,
+                        )?;
+                        close(
+                            &format!("layer {layer}: values returned after appending positions {at}..{}", at + n),
+                            &gv,
+                            &v.narrow(2, 0, at + n).on_learner()?,
+                            Tol::EXACT,
+                        )?;
                     }
                     at += n;
-                    ensure(cache.len() == at, || format!("after appending {at} positions the cache holds {} (KvCache::len reads layers[0]'s keys, axis 2)", cache.len()))?;
+                    ensure(cache.len() == at, || {
+                        format!("after appending {at} positions the cache holds {} (KvCache::len reads layers[0]'s keys, axis 2)", cache.len())
+                    })?;
                 }
                 Ok(())
-            }),
+            },
+        ),
         Exercise::new("week2.sampling.cached_attention", "GPT-2 attention with a KV cache", "src/gpt2.rs")
             .function("forward_cached")
-            .hint("As in forward: qkv → q, k, v [b, h, t_new, hd]; then `let (k, v) = match cache { Some(c) => c.append(layer, &k, &v)?, None => (k, v) };` scores = q.matmul(&k.t()?) / sqrt(hd) + bias (broadcast_add), softmax over the keys, · v, merge heads, c_proj.")
             .check("no cache: equals GPT2Attention (block 0; causal, then causal + padding) with the bias additive_mask(t, mask)", |ctx| {
                 let (dev, cfg) = (&ctx.device, gpt2_config()?);
                 let attn = g::Attention::load(gpt2_vb(dev)?.pp("transformer.h.0.attn"), &cfg).learner()?;
@@ -213,16 +230,29 @@ pub fn exercises() -> Vec<Exercise> {
                     let bias = full.narrow(2, at, n).on_learner()?.narrow(3, 0, at + n).on_learner()?;
                     let piece = x.narrow(1, at, n).grader()?;
                     let got = attn.forward_cached(&piece, &bias, Some(&mut cache), 0).learner()?;
-                    let alone = if at > 0 { attn.forward_cached(&piece, &g::additive_mask(n, None, dev).learner()?, None, 0).ok().map(|tensor| Candidate { description: "the new positions attending only to themselves: the cache was not used", tensor }) } else { None };
-                    close_with(&format!("positions {at}..{} after {at} cached", at + n), &got, &want.narrow(1, at, n).on_learner()?, GPT2_LAYER, alone.as_slice())?;
+                    let alone = if at > 0 {
+                        attn.forward_cached(&piece, &g::additive_mask(n, None, dev).learner()?, None, 0)
+                            .ok()
+                            .map(|tensor| Candidate { description: "the new positions attending only to themselves: the cache was not used", tensor })
+                    } else {
+                        None
+                    };
+                    close_with(
+                        &format!("positions {at}..{} after {at} cached", at + n),
+                        &got,
+                        &want.narrow(1, at, n).on_learner()?,
+                        GPT2_LAYER,
+                        alone.as_slice(),
+                    )?;
                     at += n;
-                    ensure(cache.len() == at, || format!("after positions 0..{at} the cache holds {} positions: append the new keys and values of every call", cache.len()))?;
+                    ensure(cache.len() == at, || {
+                        format!("after positions 0..{at} the cache holds {} positions: append the new keys and values of every call", cache.len())
+                    })?;
                 }
                 Ok(())
             }),
         Exercise::new("week2.sampling.cached_model", "GPT-2 with a KV cache, position ids and a key mask", "src/gpt2.rs")
             .function("forward_with")
-            .hint("c = cache.len() before the call; positions default to wpe.narrow(0, c, t); bias = causal_mask(t, c + t) reshaped to [1, 1, t, c + t], plus f32::MIN where key_mask == 0 (as [b, 1, 1, c + t]); blocks with forward_with_cache(h, bias, cache.as_deref_mut(), layer index); ln_f; head. next_logits: narrow to the last position before ln_f and the head.")
             .check("one token at a time: every step's logits equal GPT2LMHeadModel's on the whole sequence", |ctx| {
                 let m = model(ctx)?;
                 let fx = FX.open(ctx)?;
@@ -233,7 +263,13 @@ pub fn exercises() -> Vec<Exercise> {
                 for i in 0..t {
                     let got = m.forward_with(&ids.narrow(1, i, 1).on_learner()?, None, None, Some(&mut cache)).learner()?;
                     shape_is(&format!("logits at step {i}"), &got, &[1, 1, m.cfg.vocab_size])?;
-                    let stale = if i > 0 { m.forward_with(&ids.narrow(1, i, 1).on_learner()?, None, None, None).ok().map(|tensor| Candidate { description: "the logits of the token fed alone, as if nothing were cached", tensor }) } else { None };
+                    let stale = if i > 0 {
+                        m.forward_with(&ids.narrow(1, i, 1).on_learner()?, None, None, None)
+                            .ok()
+                            .map(|tensor| Candidate { description: "the logits of the token fed alone, as if nothing were cached", tensor })
+                    } else {
+                        None
+                    };
                     close_with(&format!("step {i} (position {i} after {i} cached)"), &got, &want.narrow(1, i, 1).on_learner()?, MODEL_TOL, stale.as_slice())?;
                     ensure(cache.len() == i + 1, || format!("after step {i} the cache holds {} positions, expected {}", cache.len(), i + 1))?;
                 }
@@ -261,12 +297,36 @@ pub fn exercises() -> Vec<Exercise> {
                 let (t, pad) = (ids.dim(1).grader()?, 3);
                 let dev = &ctx.device;
                 let padded = Tensor::cat(&[&Tensor::zeros((1, pad), DType::U32, dev).grader()?, &ids], 1).grader()?;
-                let key_mask = Tensor::cat(&[&Tensor::zeros((1, pad), DType::U32, dev).grader()?, &Tensor::ones((1, t), DType::U32, dev).grader()?], 1).grader()?;
-                let positions = Tensor::cat(&[&Tensor::zeros((1, pad), DType::U32, dev).grader()?, &Tensor::arange(0u32, t as u32, dev).grader()?.unsqueeze(0).grader()?], 1).grader()?;
+                let key_mask =
+                    Tensor::cat(&[&Tensor::zeros((1, pad), DType::U32, dev).grader()?, &Tensor::ones((1, t), DType::U32, dev).grader()?], 1).grader()?;
+                let positions = Tensor::cat(
+                    &[&Tensor::zeros((1, pad), DType::U32, dev).grader()?, &Tensor::arange(0u32, t as u32, dev).grader()?.unsqueeze(0).grader()?],
+                    1,
+                )
+                .grader()?;
                 let mut cache = sm::KvCache::new(m.cfg.n_layer);
-                let first = m.forward_with(&padded.narrow(1, 0, 11).on_learner()?, Some(&positions.narrow(1, 0, 11).on_learner()?), Some(&key_mask.narrow(1, 0, 11).on_learner()?), Some(&mut cache)).learner()?;
-                close("positions 0..8 of the first chunk (after 3 pads)", &first.narrow(1, pad, 11 - pad).on_learner()?, &want.narrow(1, 0, 11 - pad).on_learner()?, MODEL_TOL)?;
-                let rest = m.forward_with(&padded.narrow(1, 11, t + pad - 11).on_learner()?, Some(&positions.narrow(1, 11, t + pad - 11).on_learner()?), Some(&key_mask), Some(&mut cache)).learner()?;
+                let first = m
+                    .forward_with(
+                        &padded.narrow(1, 0, 11).on_learner()?,
+                        Some(&positions.narrow(1, 0, 11).on_learner()?),
+                        Some(&key_mask.narrow(1, 0, 11).on_learner()?),
+                        Some(&mut cache),
+                    )
+                    .learner()?;
+                close(
+                    "positions 0..8 of the first chunk (after 3 pads)",
+                    &first.narrow(1, pad, 11 - pad).on_learner()?,
+                    &want.narrow(1, 0, 11 - pad).on_learner()?,
+                    MODEL_TOL,
+                )?;
+                let rest = m
+                    .forward_with(
+                        &padded.narrow(1, 11, t + pad - 11).on_learner()?,
+                        Some(&positions.narrow(1, 11, t + pad - 11).on_learner()?),
+                        Some(&key_mask),
+                        Some(&mut cache),
+                    )
+                    .learner()?;
                 close("positions 8..16 (the second chunk, 11 cached)", &rest, &want.narrow(1, 11 - pad, t + pad - 11).on_learner()?, MODEL_TOL)
             })
             .check("next_logits: the last position's logits, without and with a cache", |ctx| {
@@ -282,16 +342,19 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = m.next_logits(&ids.narrow(1, 10, t - 10).on_learner()?, Some(&mut cache)).learner()?;
                 close("next_logits(ids[10..], cache of 10)", &got, &want.i((.., t - 1, ..)).on_learner()?, MODEL_TOL)
             }),
-        DAY.exercise("generate_greedy", "greedy generation with the cache").function("generate_greedy").hint("KvCache::new(model.cfg.n_layer); model.next_logits(prompt as [1, t], Some(&mut cache)) once; then loop: argmax, push, feed Tensor::new(&[next], dev)?.unsqueeze(0)? with the same cache. Needs your cached_model.")
-            .check("vs GPT2LMHeadModel.generate(do_sample=False), 20 new tokens", |ctx| {
+        DAY.exercise("generate_greedy", "greedy generation with the cache").function("generate_greedy").check(
+            "vs GPT2LMHeadModel.generate(do_sample=False), 20 new tokens",
+            |ctx| {
                 let m = model(ctx)?;
                 let fx = FX.open(ctx)?;
                 let prompt = ids_of(&fx.get("greedy_gen.prompt")?)?;
                 let want = ids_of(&fx.get("greedy_gen.out")?)?;
                 let got = sm::generate_greedy(&m, &prompt, want.len() - prompt.len(), &ctx.device).learner()?;
                 ensure(got == want, || format!("generate_greedy(prompt {prompt:?}) = {got:?}, transformers gives {want:?}"))
-            }),
-        DAY.exercise("generate_batch", "batched generation with left padding and attention masks").function("generate_batch").hint("Left-pad ids, mask (0 for pads, 1 for tokens) and positions (0 for pads, then 0, 1, … per row); call forward_with(ids, Some(&positions), Some(&mask), Some(&mut cache)); each step feed [b, 1] new tokens with positions = each row's real length so far, and cat a column of ones to the mask.")
+            },
+        ),
+        DAY.exercise("generate_batch", "batched generation with left padding and attention masks")
+            .function("generate_batch")
             .check("greedy: each row equals GPT2LMHeadModel.generate on its prompt alone (prompts of 3, 8 and 5 tokens)", |ctx| {
                 let m = model(ctx)?;
                 let fx = FX.open(ctx)?;
@@ -306,7 +369,9 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = sm::generate_batch(&m, &prompts, n, None, 0, &mut rngs, &ctx.device).learner()?;
                 ensure(got.len() == 3, || format!("generate_batch returned {} rows for 3 prompts", got.len()))?;
                 for i in 0..3 {
-                    ensure(got[i] == want[i], || format!("row {i} (prompt of {} tokens, padded to 8): got {:?}, transformers alone gives {:?}", prompts[i].len(), got[i], want[i]))?;
+                    ensure(got[i] == want[i], || {
+                        format!("row {i} (prompt of {} tokens, padded to 8): got {:?}, transformers alone gives {:?}", prompts[i].len(), got[i], want[i])
+                    })?;
                 }
                 Ok(())
             })
@@ -320,33 +385,35 @@ pub fn exercises() -> Vec<Exercise> {
                 for (i, p) in prompts.iter().enumerate() {
                     let mut rng = [ChaCha8Rng::seed_from_u64(100 + i as u64)];
                     let alone = sm::generate_batch(&m, std::slice::from_ref(p), 12, Some(1.0), 0, &mut rng, &ctx.device).learner()?;
-                    ensure(alone.len() == 1 && got[i] == alone[0], || format!("row {i}: batched {:?}, alone {:?}: padding changed the samples (masked keys? position ids?)", got[i], alone.first()))?;
+                    ensure(alone.len() == 1 && got[i] == alone[0], || {
+                        format!("row {i}: batched {:?}, alone {:?}: padding changed the samples (masked keys? position ids?)", got[i], alone.first())
+                    })?;
                 }
                 Ok(())
             }),
-        DAY.exercise("beam_search", "beam search").function("beam_search").hint("Keep Vec<(tokens, score)>; each step: one batched model call on all beams, log_softmax of the last position, every (beam, token) candidate scored beam score + log-prob, sort descending, keep num_beams.")
-            .check("vs GPT2LMHeadModel.generate(num_beams=4), 12 new tokens", |ctx| {
-                let m = model(ctx)?;
-                let fx = FX.open(ctx)?;
-                let prompt = ids_of(&fx.get("beam.prompt")?)?;
-                let want = ids_of(&fx.get("beam.out")?)?;
-                let f = |ids: &Tensor| m.forward(ids);
-                let got = sm::beam_search(&f, &prompt, 4, want.len() - prompt.len(), &ctx.device).learner()?;
-                let greedy: Vec<u32> = {
-                    let mut s = prompt.clone();
-                    for _ in prompt.len()..want.len() {
-                        let ids = Tensor::new(s.as_slice(), &ctx.device).grader()?.unsqueeze(0).grader()?;
-                        s.push(m.next_logits(&ids, None).learner()?.argmax(D::Minus1).on_learner()?.to_vec1::<u32>().on_learner()?[0]);
-                    }
-                    s
-                };
-                ensure(got == want, || {
-                    let note = if got == greedy { " (your result is the greedy sequence: are the beams kept by their total log-probability?)" } else { "" };
-                    format!("beam_search(prompt {prompt:?}, 4 beams) = {got:?}, transformers gives {want:?}{note}")
-                })
-            }),
-        DAY.exercise("score_continuations", "scoring continuations with one cached prefix pass").function("score_continuations").hint("model.next_logits(prefix, Some(&mut cache)) → the first token's logits (repeat to [n, 1, V]); cache.repeat_batch(n); model.forward_with(cands[:, ..L-1], None, None, Some(&mut repeated)); cat, log_softmax, gather the candidates' ids, sum over positions.")
-            .check("vs GPT2LMHeadModel log-probabilities of prefix + candidate, 6 candidates", |ctx| {
+        DAY.exercise("beam_search", "beam search").function("beam_search").check("vs GPT2LMHeadModel.generate(num_beams=4), 12 new tokens", |ctx| {
+            let m = model(ctx)?;
+            let fx = FX.open(ctx)?;
+            let prompt = ids_of(&fx.get("beam.prompt")?)?;
+            let want = ids_of(&fx.get("beam.out")?)?;
+            let f = |ids: &Tensor| m.forward(ids);
+            let got = sm::beam_search(&f, &prompt, 4, want.len() - prompt.len(), &ctx.device).learner()?;
+            let greedy: Vec<u32> = {
+                let mut s = prompt.clone();
+                for _ in prompt.len()..want.len() {
+                    let ids = Tensor::new(s.as_slice(), &ctx.device).grader()?.unsqueeze(0).grader()?;
+                    s.push(m.next_logits(&ids, None).learner()?.argmax(D::Minus1).on_learner()?.to_vec1::<u32>().on_learner()?[0]);
+                }
+                s
+            };
+            ensure(got == want, || {
+                let note = if got == greedy { " (your result is the greedy sequence: are the beams kept by their total log-probability?)" } else { "" };
+                format!("beam_search(prompt {prompt:?}, 4 beams) = {got:?}, transformers gives {want:?}{note}")
+            })
+        }),
+        DAY.exercise("score_continuations", "scoring continuations with one cached prefix pass").function("score_continuations").check(
+            "vs GPT2LMHeadModel log-probabilities of prefix + candidate, 6 candidates",
+            |ctx| {
                 let m = model(ctx)?;
                 let fx = FX.open(ctx)?;
                 let prefix = ids_of(&fx.get("score.prefix")?)?;
@@ -354,7 +421,8 @@ pub fn exercises() -> Vec<Exercise> {
                 // sums of 5 log-probabilities of magnitude ~7 from two different GPT-2
                 // implementations: the model tolerance, scaled by the 5 terms
                 close("score_continuations", &sm::score_continuations(&m, &prefix, &cands).learner()?, &fx.get("score.out")?, Tol { abs: 5e-4, rel: 1e-4 })
-            }),
+            },
+        ),
     ]
 }
 

@@ -239,7 +239,8 @@ fn gpt2_real(ctx: &Ctx) -> Result<(VocabMerges, tiktoken_rs::CoreBPE), Fail> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("basic_tokenizer", "BERT's basic tokenizer: clean, CJK, accents, lowercase, punctuation").function("basic_tokenize").hint("Build the normalised string first (skip \\0, U+FFFD and is_other() except \\t\\n\\r; whitespace → ' '; spaces around CJK), then .nfd().map(|(c, _)| c).filter(|c| !c.is_mark_nonspacing()), then flat_map(char::to_lowercase); finally walk the chars: whitespace ends a word, punctuation is a word of its own.")
+        DAY.exercise("basic_tokenizer", "BERT's basic tokenizer: clean, CJK, accents, lowercase, punctuation")
+            .function("basic_tokenize")
             .check("vs HF tokenizers (Python) on the multilingual test texts", |ctx| {
                 for c in cases(ctx)? {
                     same_seq(&format!("basic_tokenize({})", short(&c.text)), &no_panic(&short(&c.text), || tk::basic_tokenize(&c.text))?, &c.bert_words)?;
@@ -251,10 +252,12 @@ pub fn exercises() -> Vec<Exercise> {
                 let text = shakespeare_start()?;
                 same_seq("basic_tokenize(Tiny Shakespeare)", &tk::basic_tokenize(&text), &hf_bert_words(&text)?)
             }),
-        DAY.exercise("wordpiece", "WordPiece: greedy longest match with ## continuations").function("WordPiece::tokenize_word").hint("Collect the char boundaries of the word (char_indices plus word.len()); from `start`, try ends from the longest down, prefixing \"##\" when start > 0; no match at some start → vec![unk_id] for the whole word. Check the length limit (in chars) first.")
-            .check("vs the HF tokenizers crate's WordPiece on every word of the test texts", |ctx| {
+        DAY.exercise("wordpiece", "WordPiece: greedy longest match with ## continuations").function("WordPiece::tokenize_word").check(
+            "vs the HF tokenizers crate's WordPiece on every word of the test texts",
+            |ctx| {
                 let wp = wordpiece(ctx)?;
-                let hf = HfWordPiece::from_file(&fx_path("wordpiece-vocab.txt")?).unk_token("[UNK]".into()).build().map_err(|e| Fail::Internal(e.to_string()))?;
+                let hf =
+                    HfWordPiece::from_file(&fx_path("wordpiece-vocab.txt")?).unk_token("[UNK]".into()).build().map_err(|e| Fail::Internal(e.to_string()))?;
                 let mut words: Vec<String> = cases(ctx)?.into_iter().flat_map(|c| c.bert_words).collect();
                 // over-long words: exactly at the limit (split), one over (one [UNK])
                 words.push("ab".repeat(50));
@@ -264,8 +267,10 @@ pub fn exercises() -> Vec<Exercise> {
                     same_seq(&format!("tokenize_word({})", short(&w)), &no_panic(&short(&w), || wp.tokenize_word(&w))?, &want)?;
                 }
                 Ok(())
-            }),
-        DAY.exercise("bert_encode", "BERT ids of a text").function("WordPiece::encode").hint("basic_tokenize(text), then flat_map every word through tokenize_word.")
+            },
+        ),
+        DAY.exercise("bert_encode", "BERT ids of a text")
+            .function("WordPiece::encode")
             .check("vs HF tokenizers (Python) on the multilingual test texts", |ctx| {
                 let wp = wordpiece(ctx)?;
                 for c in cases(ctx)? {
@@ -280,14 +285,17 @@ pub fn exercises() -> Vec<Exercise> {
                 same_seq("encode(Tiny Shakespeare)", &wp.encode(&text), &hf_ids(&hf_bert()?, &text)?)
             })
             .timeout(Duration::from_secs(30)), // 400 kB through the learner's debug-mode normaliser: 2-4 s here, more on a busy machine
-        DAY.exercise("bytes_to_unicode", "GPT-2's byte ↔ printable character table").function("bytes_to_unicode").hint("Walk b = 0..256 with a counter n starting at 256: printable bytes (33..=126, 161..=172, 174..=255) map to char::from_u32(b), the others to char::from_u32(n) with n += 1 afterwards.")
-            .check("vs transformers' bytes_to_unicode", |ctx| {
+        DAY.exercise("bytes_to_unicode", "GPT-2's byte ↔ printable character table").function("bytes_to_unicode").check(
+            "vs transformers' bytes_to_unicode",
+            |ctx| {
                 let j = ctx.json(EXPECTED)?;
                 let want: Vec<char> = strings(&j["bytes_to_unicode"]).iter().filter_map(|s| s.chars().next()).collect();
                 ensure(want.len() == 256, || format!("{EXPECTED}: bytes_to_unicode has {} entries; {}", want.len(), crate::fixtures::REMAKE))?;
                 same_seq("bytes_to_unicode()", &tk::bytes_to_unicode(), &want)
-            }),
-        DAY.exercise("gpt2_pretokenize", "GPT-2's pre-tokenisation regex").function("gpt2_pretokenize").hint("static RE: OnceLock<Regex>; RE.get_or_init(|| Regex::new(GPT2_PATTERN).unwrap()).find_iter(text).map(|m| m.unwrap().as_str()).collect().")
+            },
+        ),
+        DAY.exercise("gpt2_pretokenize", "GPT-2's pre-tokenisation regex")
+            .function("gpt2_pretokenize")
             .check("vs HF tokenizers (Python) on the test texts", |ctx| {
                 for c in cases(ctx)? {
                     let got: Vec<String> = no_panic(&short(&c.text), || tk::gpt2_pretokenize(&c.text).into_iter().map(str::to_string).collect())?;
@@ -308,11 +316,15 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("bpe_merge", "the BPE merge loop").function("merge_word").hint("loop { among ids.windows(2) find the pair with the smallest rank in self.merges (min over (rank, …)); none → return; rebuild the vector left to right, replacing each occurrence of that pair by its merged id }.")
-            .check("vs the HF tokenizers crate's BPE on every piece of the test texts and of Tiny Shakespeare's first 20,000 pieces", |ctx| {
+        DAY.exercise("bpe_merge", "the BPE merge loop").function("merge_word").check(
+            "vs the HF tokenizers crate's BPE on every piece of the test texts and of Tiny Shakespeare's first 20,000 pieces",
+            |ctx| {
                 let b = bpe()?;
                 let (vocab, merges) = vocab_and_merges()?;
-                let hf = BPE::builder().vocab_and_merges(vocab.into_iter().collect::<::tokenizers::models::bpe::Vocab>(), merges).build().map_err(|e| Fail::Internal(e.to_string()))?;
+                let hf = BPE::builder()
+                    .vocab_and_merges(vocab.into_iter().collect::<::tokenizers::models::bpe::Vocab>(), merges)
+                    .build()
+                    .map_err(|e| Fail::Internal(e.to_string()))?;
                 let text = shakespeare()?;
                 let mut pieces: Vec<String> = cases(ctx)?.into_iter().flat_map(|c| c.gpt2_pieces).collect();
                 pieces.extend(hf_gpt2_pieces(&text)?.into_iter().take(20_000));
@@ -323,8 +335,10 @@ pub fn exercises() -> Vec<Exercise> {
                     same_seq(&format!("merge_word(bytes of {})", short(&p)), &no_panic(&short(&p), || b.merge_word(&bytes))?, &want)?;
                 }
                 Ok(())
-            }),
-        DAY.exercise("bpe_encode", "byte-level BPE encoding").function("Bpe::encode").hint("For each piece of gpt2_pretokenize(text): piece.bytes().map(|b| self.byte_ids[b as usize]), merge_word, extend the output.")
+            },
+        ),
+        DAY.exercise("bpe_encode", "byte-level BPE encoding")
+            .function("Bpe::encode")
             .check("vs HF tokenizers (Python) on the test texts", |ctx| {
                 let b = bpe()?;
                 for c in cases(ctx)? {
@@ -354,7 +368,8 @@ pub fn exercises() -> Vec<Exercise> {
                 same_seq("GPT-2 encode(Tiny Shakespeare)", &b.encode(&text), &core.encode_ordinary(&text))
             })
             .timeout(Duration::from_secs(40)), // 1.5 MB through the learner's debug-mode merge loop and a 50k-token vocabulary to build: 6-14 s here
-        DAY.exercise("bpe_decode", "byte-level BPE decoding").function("decode").hint("ids → self.tokens[id] strings → chars → self.byte_of[&c] bytes → String::from_utf8_lossy.")
+        DAY.exercise("bpe_decode", "byte-level BPE decoding")
+            .function("decode")
             .check("decodes transformers' ids of the test texts back to the texts", |ctx| {
                 let b = bpe()?;
                 for c in cases(ctx)? {
@@ -377,12 +392,23 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = no_panic("decode([first byte of 🙂])", || b.decode(&[first]))?;
                 ensure(got == "\u{fffd}", || format!("decode([first byte of 🙂]) = {got:?}, expected \"\\u{{fffd}}\" (from_utf8_lossy)"))
             }),
-        DAY.exercise("bpe_train", "training a byte-level BPE (HF BpeTrainer's rules)").function("train_bpe").hint("Count pieces once (HashMap<&str, u64>), keep each as Vec<u32> of ids. Per merge: count pairs weighted by piece counts; max by count, then by the smaller (left, right) (compare b.0 with a.0 reversed); push the merge, then rewrite every piece. Ids: 256 byte chars sorted by code point.")
+        DAY.exercise("bpe_train", "training a byte-level BPE (HF BpeTrainer's rules)")
+            .function("train_bpe")
             .check("merges equal HF BpeTrainer's on the start of Tiny Shakespeare; compression reported", |ctx| {
                 let j = ctx.json(EXPECTED)?;
                 let chars = j["train"]["chars"].as_u64().unwrap_or(0) as usize;
                 let vocab_size = j["train"]["vocab_size"].as_u64().unwrap_or(0) as usize;
-                let want: Vec<(String, String)> = j["train"]["merges"].as_array().map(|a| a.iter().map(|m| { let p = strings(m); (p.first().cloned().unwrap_or_default(), p.get(1).cloned().unwrap_or_default()) }).collect()).unwrap_or_default();
+                let want: Vec<(String, String)> = j["train"]["merges"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|m| {
+                                let p = strings(m);
+                                (p.first().cloned().unwrap_or_default(), p.get(1).cloned().unwrap_or_default())
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 ensure(chars > 0 && !want.is_empty(), || format!("{EXPECTED} has no training reference; {}", crate::fixtures::REMAKE))?;
                 tk::train_bpe("a a", 257); // an untouched stub stops here ("not started"), even without data/
                 let text: String = shakespeare()?.chars().take(chars).collect();
@@ -396,11 +422,19 @@ pub fn exercises() -> Vec<Exercise> {
                     let n = vocab.len() as u32;
                     vocab.insert(format!("{a}{b}"), n);
                 }
-                let hf = BPE::builder().vocab_and_merges(vocab.into_iter().collect::<::tokenizers::models::bpe::Vocab>(), got.clone()).build().map_err(|e| Fail::Internal(e.to_string()))?;
+                let hf = BPE::builder()
+                    .vocab_and_merges(vocab.into_iter().collect::<::tokenizers::models::bpe::Vocab>(), got.clone())
+                    .build()
+                    .map_err(|e| Fail::Internal(e.to_string()))?;
                 let mut t = Tokenizer::new(hf);
                 t.with_pre_tokenizer(Some(ByteLevel::default().add_prefix_space(false)));
                 let n = hf_ids(&t, &text)?.len();
-                let report = format!("train_bpe: {} merges on {} bytes of Tiny Shakespeare; encoding that text takes {n} tokens: {:.3} bytes per token (1.0 without merges)\n", got.len(), text.len(), text.len() as f64 / n as f64);
+                let report = format!(
+                    "train_bpe: {} merges on {} bytes of Tiny Shakespeare; encoding that text takes {n} tokens: {:.3} bytes per token (1.0 without merges)\n",
+                    got.len(),
+                    text.len(),
+                    text.len() as f64 / n as f64
+                );
                 let _ = std::fs::create_dir_all(&ctx.out_dir);
                 let _ = std::fs::write(ctx.out_dir.join("week2-bpe-train.txt"), &report);
                 Ok(())

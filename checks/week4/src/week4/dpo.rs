@@ -28,25 +28,28 @@ const DAY: Day = Day::new("week4", "dpo", "src/dpo.rs");
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("seq_logprob", "the log-probability of a sequence").function("seq_logprob").hint("log_softmax(logits, D::Minus1)?.gather(&tokens.unsqueeze(2)?, 2)?.squeeze(2)? is [b, T]; multiply by the mask and sum over dim 1.")
-            .check("vs torch", |ctx| {
-                for c in FX.cases(ctx, "seq_logprob")? {
-                    let (l, t, m) = (c.t("logits")?, c.t("tokens")?, c.t("mask")?);
-                    let got = dp::seq_logprob(&l, &t, &m).learner()?;
-                    let lp = candle_nn::ops::log_softmax(&l, 2).grader()?.gather(&t.unsqueeze(2).grader()?, 2).grader()?.squeeze(2).grader()?;
-                    let unmasked = Candidate { description: "the sum over every position: multiply by the mask first", tensor: lp.sum(1).grader()? };
-                    close_with(&c.label(), &got, &c.out()?, SEQ, &[unmasked])?;
-                }
-                Ok(())
-            }),
-        DAY.exercise("dpo_loss", "the DPO loss and its gradients").function("dpo_loss").hint("r_w = β(π_w − ref_w), r_l = β(π_l − ref_l), z = r_w − r_l; log σ(z) = (z − |z|)/2 − log(1 + exp(−|z|)) (not z.minimum(0): candle splits a tie's gradient, and every pair starts at z = 0); loss = −mean.")
+        DAY.exercise("seq_logprob", "the log-probability of a sequence").function("seq_logprob").check("vs torch", |ctx| {
+            for c in FX.cases(ctx, "seq_logprob")? {
+                let (l, t, m) = (c.t("logits")?, c.t("tokens")?, c.t("mask")?);
+                let got = dp::seq_logprob(&l, &t, &m).learner()?;
+                let lp = candle_nn::ops::log_softmax(&l, 2).grader()?.gather(&t.unsqueeze(2).grader()?, 2).grader()?.squeeze(2).grader()?;
+                let unmasked = Candidate { description: "the sum over every position: multiply by the mask first", tensor: lp.sum(1).grader()? };
+                close_with(&c.label(), &got, &c.out()?, SEQ, &[unmasked])?;
+            }
+            Ok(())
+        }),
+        DAY.exercise("dpo_loss", "the DPO loss and its gradients")
+            .function("dpo_loss")
             .check("loss, implicit rewards and gradients vs torch", |ctx| {
                 for c in FX.cases(ctx, "dpo")? {
                     let (pc, pr) = (Var::from_tensor(&c.t("policy_chosen")?).grader()?, Var::from_tensor(&c.t("policy_rejected")?).grader()?);
                     let (rc, rr, beta) = (c.t("ref_chosen")?, c.t("ref_rejected")?, c.f("beta")?);
                     let out = dp::dpo_loss(pc.as_tensor(), pr.as_tensor(), &rc, &rr, beta).learner()?;
                     let l = c.label();
-                    let swapped = Candidate { description: "the loss with chosen and rejected swapped", tensor: dpo_ref(&c.t("policy_rejected")?, &c.t("policy_chosen")?, &rr, &rc, beta).grader()? };
+                    let swapped = Candidate {
+                        description: "the loss with chosen and rejected swapped",
+                        tensor: dpo_ref(&c.t("policy_rejected")?, &c.t("policy_chosen")?, &rr, &rc, beta).grader()?,
+                    };
                     close_with(&format!("loss, {l}"), &out.loss, &c.out()?, DPO, &[swapped])?;
                     close(&format!("chosen_rewards, {l}"), &out.chosen_rewards, &c.t("chosen_rewards")?, DPO)?;
                     close(&format!("rejected_rewards, {l}"), &out.rejected_rewards, &c.t("rejected_rewards")?, DPO)?;
@@ -65,11 +68,19 @@ pub fn exercises() -> Vec<Exercise> {
                 let (b, beta) = (lp.dim(0).grader()?, 0.5);
                 let (pc, pr) = (Var::from_tensor(&lp).grader()?, Var::from_tensor(&lr).grader()?);
                 let out = dp::dpo_loss(pc.as_tensor(), pr.as_tensor(), &lp, &lr, beta).learner()?;
-                crate::compare::scalar_close("loss at z = 0", crate::compare::to_f64(&out.loss)?.first().copied().unwrap_or(f64::NAN), std::f64::consts::LN_2, DPO)?;
+                crate::compare::scalar_close(
+                    "loss at z = 0",
+                    crate::compare::to_f64(&out.loss)?.first().copied().unwrap_or(f64::NAN),
+                    std::f64::consts::LN_2,
+                    DPO,
+                )?;
                 let grads = out.loss.backward().learner()?;
                 let g = |v: &Var, what: &str| grads.get(v.as_tensor()).cloned().ok_or_else(|| Fail::Mismatch(format!("no gradient reached {what}")));
                 let want = beta / (2.0 * b as f64);
-                let half = Candidate { description: "twice the derivative: a subgradient of minimum or relu at the tie z = 0 (write min(z, 0) as (z − |z|)/2)", tensor: (lp.ones_like().grader()? * (-2.0 * want)).grader()? };
+                let half = Candidate {
+                    description: "twice the derivative: a subgradient of minimum or relu at the tie z = 0 (write min(z, 0) as (z − |z|)/2)",
+                    tensor: (lp.ones_like().grader()? * (-2.0 * want)).grader()?,
+                };
                 close_with("d loss / d policy_chosen at z = 0", &g(&pc, "policy_chosen")?, &(lp.ones_like().grader()? * -want).grader()?, DPO, &[half])?;
                 close("d loss / d policy_rejected at z = 0", &g(&pr, "policy_rejected")?, &(lp.ones_like().grader()? * want).grader()?, DPO)
             })
@@ -86,7 +97,8 @@ pub fn exercises() -> Vec<Exercise> {
                 close("loss with β(π_w − ref_w) − β(π_l − ref_l) = −400 (= 400)", &out.loss, &want, Tol::new(1e-3, 1e-5))?;
                 close("its gradient (= −1)", &grad_of(&out.loss, &pc, "policy_chosen")?, &t(-1.0).on_learner()?, Tol::new(1e-5, 1e-5))
             }),
-        DAY.exercise("dpo_train", "a short DPO run raises the preference margin").function("dpo_train").hint("Reference log-probs once (detached): token_logps(...)?.sum(1)?. Per step: the policy's sums for chosen and rejected, dpo_loss, push mean(chosen_rewards − rejected_rewards) before opt.backward_step(&out.loss).")
+        DAY.exercise("dpo_train", "a short DPO run raises the preference margin")
+            .function("dpo_train")
             .timeout(std::time::Duration::from_secs(60))
             .check("the mean margin on the training pairs grows to ≥ 1", dpo_run)
             .check("four steps on 16 pairs: the margins of full-batch Adam steps (no weight decay) on the DPO loss", |ctx| {

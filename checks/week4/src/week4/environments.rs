@@ -66,60 +66,66 @@ fn show(b: &[i8; 9]) -> String {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("cartpole_step", "CartPole's Euler step").function("step").hint("Read the old state first; temp, then θ̈ (the pole), then ẍ (the cart, which uses θ̈); update all four from the old values (x uses the old ẋ). terminated: |x| > 2.4 or |θ| > 12·2π/360; truncated: steps ≥ 500 and not terminated.")
-            .check("gymnasium's CartPole-v1 episodes, step by step", |ctx| {
-                let fx = FX.open(ctx)?;
-                let mut worst = 0f64;
-                for k in 0.. {
-                    let key = |a: &str| format!("cartpole.{k}.{a}");
-                    if !fx.has(&key("init")) {
-                        ensure(k > 0, || format!("{FX} has no cases"))?;
-                        break;
+        DAY.exercise("cartpole_step", "CartPole's Euler step").function("step").check("gymnasium's CartPole-v1 episodes, step by step", |ctx| {
+            let fx = FX.open(ctx)?;
+            let mut worst = 0f64;
+            for k in 0.. {
+                let key = |a: &str| format!("cartpole.{k}.{a}");
+                if !fx.has(&key("init")) {
+                    ensure(k > 0, || format!("{FX} has no cases"))?;
+                    break;
+                }
+                let init = fx.host(&key("init"))?.to_vec1::<f64>().grader()?;
+                let actions = fx.values(&key("actions"))?;
+                let states = fx.host(&key("states"))?.to_vec2::<f64>().grader()?;
+                let rewards = fx.host(&key("rewards"))?.to_vec1::<f64>().grader()?;
+                let term = fx.host(&key("terminated"))?.to_vec1::<u8>().grader()?;
+                let trunc = fx.host(&key("truncated"))?.to_vec1::<u8>().grader()?;
+                let mut cp = env::CartPole::new([init[0], init[1], init[2], init[3]]);
+                for (t, &a) in actions.iter().enumerate() {
+                    let r = cp.step(a as usize);
+                    let label = format!("episode {k} (gymnasium reset(seed={k})), step {} (action {a})", t + 1);
+                    for j in 0..4 {
+                        let err = (r.state[j] - states[t][j]).abs();
+                        worst = worst.max(if err.is_nan() { f64::INFINITY } else { err });
+                        ensure(err <= STATE_TOL, || {
+                            format!(
+                                "{label}: state is {:?}, gymnasium has {:?} (component {j} = {} differs by {err:.3e})",
+                                r.state,
+                                states[t],
+                                ["x", "x_dot", "theta", "theta_dot"][j]
+                            )
+                        })?;
                     }
-                    let init = fx.host(&key("init"))?.to_vec1::<f64>().grader()?;
-                    let actions = fx.values(&key("actions"))?;
-                    let states = fx.host(&key("states"))?.to_vec2::<f64>().grader()?;
-                    let rewards = fx.host(&key("rewards"))?.to_vec1::<f64>().grader()?;
-                    let term = fx.host(&key("terminated"))?.to_vec1::<u8>().grader()?;
-                    let trunc = fx.host(&key("truncated"))?.to_vec1::<u8>().grader()?;
-                    let mut cp = env::CartPole::new([init[0], init[1], init[2], init[3]]);
-                    for (t, &a) in actions.iter().enumerate() {
-                        let r = cp.step(a as usize);
-                        let label = format!("episode {k} (gymnasium reset(seed={k})), step {} (action {a})", t + 1);
-                        for j in 0..4 {
-                            let err = (r.state[j] - states[t][j]).abs();
-                            worst = worst.max(if err.is_nan() { f64::INFINITY } else { err });
-                            ensure(err <= STATE_TOL, || {
-                                format!("{label}: state is {:?}, gymnasium has {:?} (component {j} = {} differs by {err:.3e})", r.state, states[t], ["x", "x_dot", "theta", "theta_dot"][j])
-                            })?;
-                        }
-                        ensure(cp.state == r.state, || format!("{label}: self.state {:?} differs from the returned state {:?}", cp.state, r.state))?;
-                        ensure(r.reward == rewards[t], || format!("{label}: reward {}, expected {}", r.reward, rewards[t]))?;
-                        ensure(r.terminated == (term[t] != 0), || format!("{label}: terminated = {}, gymnasium says {} (state {:?})", r.terminated, term[t] != 0, states[t]))?;
-                        ensure(r.truncated == (trunc[t] != 0), || format!("{label}: truncated = {}, gymnasium says {} (steps = {})", r.truncated, trunc[t] != 0, cp.steps))?;
-                    }
+                    ensure(cp.state == r.state, || format!("{label}: self.state {:?} differs from the returned state {:?}", cp.state, r.state))?;
+                    ensure(r.reward == rewards[t], || format!("{label}: reward {}, expected {}", r.reward, rewards[t]))?;
+                    ensure(r.terminated == (term[t] != 0), || {
+                        format!("{label}: terminated = {}, gymnasium says {} (state {:?})", r.terminated, term[t] != 0, states[t])
+                    })?;
+                    ensure(r.truncated == (trunc[t] != 0), || {
+                        format!("{label}: truncated = {}, gymnasium says {} (steps = {})", r.truncated, trunc[t] != 0, cp.steps)
+                    })?;
                 }
-                ctx.note(format!("largest state difference from gymnasium: {worst:.1e}"));
-                Ok(())
-            }),
-        DAY.exercise("ttt_winner", "tic-tac-toe: who has three in a line").function("winner").hint("Loop over LINES: a line whose three cells are equal and non-zero names the winner.")
-            .check("all 5,478 reachable positions", |ctx| {
-                for (b, (w, _)) in positions(ctx)? {
-                    let got = env::winner(&b);
-                    ensure(got == w, || format!("winner({}) = {got}, expected {w} (board {b:?}, row-major)", show(&b)))?;
-                }
-                Ok(())
-            }),
-        DAY.exercise("ttt_minimax", "tic-tac-toe: perfect-play values").function("minimax").hint("Recursion: a terminal position is worth winner(b); otherwise X takes the max and O the min over legal_moves of minimax(play(b, i)). Memoise in a HashMap<Board, i8> passed to an inner function.")
-            .check("all 5,478 reachable positions vs a Python minimax", |ctx| {
-                let all = positions(ctx)?;
-                let start = std::time::Instant::now();
-                for (b, (_, v)) in all.iter().rev() {
-                    let got = env::minimax(b);
-                    ensure(got == *v, || format!("minimax({}) = {got}, expected {v} ({} to move)", show(b), if env::to_move(b) == 1 { "X" } else { "O" }))?;
-                }
-                ctx.note(format!("{} positions in {:.2}s", all.len(), start.elapsed().as_secs_f64()));
-                Ok(())
-            }),
+            }
+            ctx.note(format!("largest state difference from gymnasium: {worst:.1e}"));
+            Ok(())
+        }),
+        DAY.exercise("ttt_winner", "tic-tac-toe: who has three in a line").function("winner").check("all 5,478 reachable positions", |ctx| {
+            for (b, (w, _)) in positions(ctx)? {
+                let got = env::winner(&b);
+                ensure(got == w, || format!("winner({}) = {got}, expected {w} (board {b:?}, row-major)", show(&b)))?;
+            }
+            Ok(())
+        }),
+        DAY.exercise("ttt_minimax", "tic-tac-toe: perfect-play values").function("minimax").check("all 5,478 reachable positions vs a Python minimax", |ctx| {
+            let all = positions(ctx)?;
+            let start = std::time::Instant::now();
+            for (b, (_, v)) in all.iter().rev() {
+                let got = env::minimax(b);
+                ensure(got == *v, || format!("minimax({}) = {got}, expected {v} ({} to move)", show(b), if env::to_move(b) == 1 { "X" } else { "O" }))?;
+            }
+            ctx.note(format!("{} positions in {:.2}s", all.len(), start.elapsed().as_secs_f64()));
+            Ok(())
+        }),
     ]
 }

@@ -47,31 +47,43 @@ fn adam_logistic(x: &[f64], y: f64, steps: usize, lr: f64) -> (Vec<f64>, f64) {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("kl_rewards", "the KL-penalised reward per token").function("kl_rewards").hint("(logp_policy − logp_ref) · (−β) gives [b, T]; add a [b, T] tensor that is zero except its last column, which is the scores (Tensor::cat of zeros (b, T − 1) and scores.reshape((b, 1)) on dim 1).")
+        DAY.exercise("kl_rewards", "the KL-penalised reward per token")
+            .function("kl_rewards")
             // A subtraction, a product and one addition in f32: a few ulps.
             .check("vs torch", |ctx| {
                 for c in FX.cases(ctx, "kl_rewards")? {
                     let (lp, lr, sc, beta) = (c.t("logp_policy")?, c.t("logp_ref")?, c.t("scores")?, c.f("beta")?);
                     let got = lm::kl_rewards(&lp, &lr, &sc, beta).learner()?;
                     let kl = ((&lp - &lr).grader()? * (-beta)).grader()?;
-                    let everywhere = Candidate { description: "the score added to every token (it belongs to the last token only)", tensor: kl.broadcast_add(&sc.unsqueeze(1).grader()?).grader()? };
-                    let sign = Candidate { description: "the KL term with the wrong sign (tokens the policy likes more than the reference should pay)", tensor: (c.out()? - (&kl * 2.0).grader()?).grader()? };
+                    let everywhere = Candidate {
+                        description: "the score added to every token (it belongs to the last token only)",
+                        tensor: kl.broadcast_add(&sc.unsqueeze(1).grader()?).grader()?,
+                    };
+                    let sign = Candidate {
+                        description: "the KL term with the wrong sign (tokens the policy likes more than the reference should pay)",
+                        tensor: (c.out()? - (&kl * 2.0).grader()?).grader()?,
+                    };
                     close_with(&c.label(), &got, &c.out()?, Tol::F32, &[everywhere, sign])?;
                 }
                 Ok(())
             }),
-        DAY.exercise("fudge", "FUDGE: a prefix classifier reweights the next token").function("fudge").hint("order = lm_logits.arg_sort_last_dim(false)?.narrow(1, 0, k)?; a keep mask from scatter_add of ones at `order` (or compare each logit with the k-th largest); joint = log_softmax(lm) + attr; where_cond(keep, joint, −∞); log_softmax again.")
+        DAY.exercise("fudge", "FUDGE: a prefix classifier reweights the next token")
+            .function("fudge")
             // Two log-softmaxes and a sum over ≤ 27 tokens in f32; −∞ entries must match exactly.
             .check("vs torch (top-k of the LM, renormalised)", |ctx| {
                 for c in FX.cases(ctx, "fudge")? {
                     let (l, a) = (c.t("lm_logits")?, c.t("attr_logp")?);
                     let got = lm::fudge(&l, &a, c.n("top_k")?).learner()?;
-                    let all = Candidate { description: "the reweighted distribution over all tokens: keep only the LM's top_k and give the others −∞", tensor: candle_nn::ops::log_softmax(&(candle_nn::ops::log_softmax(&l, 1).grader()? + &a).grader()?, 1).grader()? };
+                    let all = Candidate {
+                        description: "the reweighted distribution over all tokens: keep only the LM's top_k and give the others −∞",
+                        tensor: candle_nn::ops::log_softmax(&(candle_nn::ops::log_softmax(&l, 1).grader()? + &a).grader()?, 1).grader()?,
+                    };
                     close_with(&c.label(), &got, &c.out()?, Tol::F32, &[all])?;
                 }
                 Ok(())
             }),
-        DAY.exercise("sentiment_model", "a sentiment reward model").function("train_sentiment").hint("Zero-initialised Var w [FEATURES, 1] and b [1]; per minibatch: logits = trigram_features(texts)·w + b (Sentiment::logits), loss = binary_cross_entropy_with_logit(logits, y), opt.backward_step. A few epochs at lr 1e-2 are enough.")
+        DAY.exercise("sentiment_model", "a sentiment reward model")
+            .function("train_sentiment")
             .timeout(Duration::from_secs(120))
             .check("held-out accuracy ≥ 90 % on rule-labelled Shakespeare lines", |ctx| {
                 let (train, test) = labelled(ctx)?;
@@ -79,8 +91,17 @@ pub fn exercises() -> Vec<Exercise> {
                 let rm = lm::train_sentiment(&train, 3, 1e-2, &mut ChaCha8Rng::seed_from_u64(0), &ctx.device).learner()?;
                 let acc = accuracy(&rm, &test)?;
                 let pos = test.iter().filter(|e| e.1).count() as f64 / test.len() as f64;
-                ctx.note(format!("{} training lines, {} held out ({:.1} % positive); trained in {:.1}s; held-out accuracy {:.1} %", train.len(), test.len(), 100.0 * pos, start.elapsed().as_secs_f64(), 100.0 * acc));
-                ensure(acc >= 0.9, || format!("held-out accuracy {:.1} %, needs ≥ 90 % (always answering \"positive\" scores {:.1} %)", 100.0 * acc, 100.0 * pos))
+                ctx.note(format!(
+                    "{} training lines, {} held out ({:.1} % positive); trained in {:.1}s; held-out accuracy {:.1} %",
+                    train.len(),
+                    test.len(),
+                    100.0 * pos,
+                    start.elapsed().as_secs_f64(),
+                    100.0 * acc
+                ));
+                ensure(acc >= 0.9, || {
+                    format!("held-out accuracy {:.1} %, needs ≥ 90 % (always answering \"positive\" scores {:.1} %)", 100.0 * acc, 100.0 * pos)
+                })
             })
             .check("65 copies of one line, 2 epochs: w and b after Adam's four steps, in f64", |ctx| {
                 // Identical examples make the order irrelevant and every minibatch's gradient the
@@ -96,19 +117,28 @@ pub fn exercises() -> Vec<Exercise> {
                 // Four f32 Adam steps of size ≈ lr: rounding stays near 1e-8; one weight-decay step
                 // of 1 would move the weights by ~1e-4, one step more or less by ~1e-2.
                 let tol = Tol { abs: 1e-6, rel: 1e-4 };
-                let candidates = [Candidate { description: "two Adam steps (one per epoch: minibatches larger than 64, or one epoch fewer)", tensor: candle_core::Tensor::new(adam_logistic(&x, 1.0, 2, lr).0.iter().map(|&v| v as f32).collect::<Vec<_>>(), dev).grader()?.reshape((lm::FEATURES, 1)).grader()? }];
+                let candidates = [Candidate {
+                    description: "two Adam steps (one per epoch: minibatches larger than 64, or one epoch fewer)",
+                    tensor: candle_core::Tensor::new(adam_logistic(&x, 1.0, 2, lr).0.iter().map(|&v| v as f32).collect::<Vec<_>>(), dev)
+                        .grader()?
+                        .reshape((lm::FEATURES, 1))
+                        .grader()?,
+                }];
                 close_with("w after training", rm.w.as_tensor(), &want_w, tol, &candidates)?;
                 crate::compare::scalar_close("b after training", crate::compare::to_f64(rm.b.as_tensor())?.first().copied().unwrap_or(f64::NAN), b, tol)
             }),
-        DAY.exercise("rl_finetune", "KL-penalised RL towards positive text (long)").function("rl_finetune").hint("Per step: sample, score, token_logps of policy and reference, kl_rewards with the detached policy log-probs, reward-to-go (a reverse cumulative sum: a matmul with a triangular ones matrix), subtract its batch mean per position, loss = −mean(logp · advantage).")
+        DAY.exercise("rl_finetune", "KL-penalised RL towards positive text (long)")
+            .function("rl_finetune")
             .long()
             .timeout(Duration::from_secs(1800))
             .check("the reward rises by ≥ 0.15 with a final KL below 8 nats", rl_run),
-        DAY.exercise("value_head", "a value function over prefixes (long)").function("train_value_head").hint("Per step: sample continuations, final = rm.prob_positive(full texts), cut each at k = rng.random_range(1..=len), loss = binary_cross_entropy_with_logit(v.logits(prefix texts), final).")
+        DAY.exercise("value_head", "a value function over prefixes (long)")
+            .function("train_value_head")
             .long()
             .timeout(Duration::from_secs(1800))
             .check("R² ≥ 0.5 on full continuations, > 0 from half of them", value_run),
-        DAY.exercise("fudge_decode", "FUDGE-guided sampling raises the reward without training (long)").function("fudge_sample").hint("Per step: the LM's logits for the last CONTEXT ids; the top-k candidates (arg_sort_last_dim + narrow); classifier logits of prefix + candidate for each; log σ of them into a [b, V] tensor (0 elsewhere); fudge(...).exp() → sample_categorical per row.")
+        DAY.exercise("fudge_decode", "FUDGE-guided sampling raises the reward without training (long)")
+            .function("fudge_sample")
             .long()
             .timeout(Duration::from_secs(1800))
             .check("guided samples score ≥ 0.1 higher than plain ones", fudge_run),

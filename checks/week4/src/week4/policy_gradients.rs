@@ -31,31 +31,42 @@ const DAY: Day = Day::new("week4", "policy_gradients", "src/policy_gradients.rs"
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("discounted_returns", "discounted returns per episode").function("discounted_returns").hint("Walk t from the end: if dones[t] reset the running sum to 0 first; running = r[t] + γ·running; out[t] = running.")
-            .check("vs torch, with episode boundaries", |ctx| {
-                for c in FX.cases(ctx, "returns")? {
-                    let (r, d) = (vecf(&c.t("rewards")?)?, bools(&c.t("dones")?)?);
-                    let got = pg::discounted_returns(&r, &d, c.f("gamma")? as f32);
-                    same_len(&c.label(), got.len(), r.len())?;
-                    let no_bound = pg_no_boundaries(&r, c.f("gamma")? as f32);
-                    close_with(&c.label(), &t1(got, ctx)?, &c.out()?, REC, &[Candidate { description: "the returns ignoring the episode boundaries (reset the sum where dones[t])", tensor: t1(no_bound, ctx)? }])?;
-                }
-                Ok(())
-            }),
-        DAY.exercise("gae", "generalised advantage estimation").function("gae").hint("Backwards: next_v = last_value at t = T − 1, else values[t + 1]; m = 0 if dones[t] else 1; δ = r + γ·m·next_v − v; A = δ + γλ·m·A_next. returns = A + values.")
-            .check("advantages and returns vs torch (λ ∈ {0, 0.8, 0.95, 1}, with episode boundaries)", |ctx| {
+        DAY.exercise("discounted_returns", "discounted returns per episode").function("discounted_returns").check("vs torch, with episode boundaries", |ctx| {
+            for c in FX.cases(ctx, "returns")? {
+                let (r, d) = (vecf(&c.t("rewards")?)?, bools(&c.t("dones")?)?);
+                let got = pg::discounted_returns(&r, &d, c.f("gamma")? as f32);
+                same_len(&c.label(), got.len(), r.len())?;
+                let no_bound = pg_no_boundaries(&r, c.f("gamma")? as f32);
+                close_with(
+                    &c.label(),
+                    &t1(got, ctx)?,
+                    &c.out()?,
+                    REC,
+                    &[Candidate { description: "the returns ignoring the episode boundaries (reset the sum where dones[t])", tensor: t1(no_bound, ctx)? }],
+                )?;
+            }
+            Ok(())
+        }),
+        DAY.exercise("gae", "generalised advantage estimation").function("gae").check(
+            "advantages and returns vs torch (λ ∈ {0, 0.8, 0.95, 1}, with episode boundaries)",
+            |ctx| {
                 for c in FX.cases(ctx, "gae")? {
                     let (r, v, d) = (vecf(&c.t("rewards")?)?, vecf(&c.t("values")?)?, bools(&c.t("dones")?)?);
                     let (adv, ret) = pg::gae(&r, &v, &d, c.f("last_value")? as f32, c.f("gamma")? as f32, c.f("lam")? as f32);
                     same_len(&format!("advantages, {}", c.label()), adv.len(), r.len())?;
                     same_len(&format!("returns, {}", c.label()), ret.len(), r.len())?;
-                    let ignore = Candidate { description: "GAE computed as if no episode ended (mask δ's bootstrap and the recursion with 1 − dones[t])", tensor: t1(gae_no_dones(&r, &v, c.f("last_value")? as f32, c.f("gamma")? as f32, c.f("lam")? as f32), ctx)? };
+                    let ignore = Candidate {
+                        description: "GAE computed as if no episode ended (mask δ's bootstrap and the recursion with 1 − dones[t])",
+                        tensor: t1(gae_no_dones(&r, &v, c.f("last_value")? as f32, c.f("gamma")? as f32, c.f("lam")? as f32), ctx)?,
+                    };
                     close_with(&format!("advantages, {}", c.label()), &t1(adv, ctx)?, &c.out()?, REC, &[ignore])?;
                     close(&format!("returns, {}", c.label()), &t1(ret, ctx)?, &c.t("returns")?, REC)?;
                 }
                 Ok(())
-            }),
-        DAY.exercise("reinforce_loss", "REINFORCE with a baseline").function("reinforce_loss").hint("log_softmax(logits, D::Minus1)?.gather(&actions.unsqueeze(1)?, 1)?.squeeze(1)? is log π(a|s); multiply by (returns − baseline.detach()), mean_all, neg.")
+            },
+        ),
+        DAY.exercise("reinforce_loss", "REINFORCE with a baseline")
+            .function("reinforce_loss")
             .check("vs torch (value and d loss / d logits)", |ctx| {
                 for c in FX.cases(ctx, "reinforce")? {
                     let x = Var::from_tensor(&c.t("logits")?).grader()?;
@@ -76,14 +87,29 @@ pub fn exercises() -> Vec<Exercise> {
                 };
                 ensure(leak == 0.0, || format!("the baseline received a gradient (|g| summed = {leak}): detach it"))
             }),
-        DAY.exercise("ppo_loss", "PPO: clipped surrogate, value loss, entropy bonus").function("ppo_loss").hint("ratio = (logp − old_logp).exp(); policy = −mean(min(ratio·A, ratio.clamp(1 − ε, 1 + ε)·A)) (Tensor::minimum); value = 0.5·mean((values − returns)²); entropy = −mean(Σ_a p·log p) with p = logp_all.exp().")
-            .check("vs torch: the four parts and the gradients of total", |ctx| {
+        DAY.exercise("ppo_loss", "PPO: clipped surrogate, value loss, entropy bonus").function("ppo_loss").check(
+            "vs torch: the four parts and the gradients of total",
+            |ctx| {
                 for c in FX.cases(ctx, "ppo")? {
                     let x = Var::from_tensor(&c.t("logits")?).grader()?;
                     let v = Var::from_tensor(&c.t("values")?).grader()?;
-                    let out = pg::ppo_loss(x.as_tensor(), &c.t("old_logp")?, &c.t("actions")?, &c.t("advantages")?, v.as_tensor(), &c.t("returns")?, c.f("clip")?, c.f("vf_coef")?, c.f("ent_coef")?).learner()?;
+                    let out = pg::ppo_loss(
+                        x.as_tensor(),
+                        &c.t("old_logp")?,
+                        &c.t("actions")?,
+                        &c.t("advantages")?,
+                        v.as_tensor(),
+                        &c.t("returns")?,
+                        c.f("clip")?,
+                        c.f("vf_coef")?,
+                        c.f("ent_coef")?,
+                    )
+                    .learner()?;
                     let l = c.label();
-                    let unclipped = Candidate { description: "the unclipped surrogate −mean(ratio·A)", tensor: unclipped_surrogate(&c.t("logits")?, &c.t("old_logp")?, &c.t("actions")?, &c.t("advantages")?).grader()? };
+                    let unclipped = Candidate {
+                        description: "the unclipped surrogate −mean(ratio·A)",
+                        tensor: unclipped_surrogate(&c.t("logits")?, &c.t("old_logp")?, &c.t("actions")?, &c.t("advantages")?).grader()?,
+                    };
                     close_with(&format!("policy, {l}"), &out.policy, &c.t("policy")?, LOSS, &[unclipped])?;
                     close(&format!("value, {l}"), &out.value, &c.t("value")?, LOSS)?;
                     close(&format!("entropy, {l}"), &out.entropy, &c.t("entropy")?, LOSS)?;
@@ -95,25 +121,37 @@ pub fn exercises() -> Vec<Exercise> {
                     close(&format!("d total / d values, {l}"), gv, &c.t("grad_values")?, LOSS)?;
                 }
                 Ok(())
-            }),
-        DAY.exercise("ppo_cartpole", "PPO solves CartPole (long)").function("train_ppo").hint("Follow the doc's loop. If it stalls: normalise advantages per minibatch, use the log-probabilities recorded while acting as old_logp, and bootstrap GAE from the value of the state after the rollout.")
-            .long()
-            .timeout(Duration::from_secs(1800))
-            .check("greedy mean return ≥ 475 over 100 episodes", |ctx| {
+            },
+        ),
+        DAY.exercise("ppo_cartpole", "PPO solves CartPole (long)").function("train_ppo").long().timeout(Duration::from_secs(1800)).check(
+            "greedy mean return ≥ 475 over 100 episodes",
+            |ctx| {
                 let start = std::time::Instant::now();
                 let run = pg::train_ppo(&pg::PpoConfig::default(), &mut ChaCha8Rng::seed_from_u64(0), &ctx.device).learner()?;
                 let secs = start.elapsed().as_secs_f64();
                 let rets = cartpole_returns(100, 4321, |o| {
-                    let l = run.policy.forward(&Tensor::from_slice(o, (1, 4), &ctx.device).on_learner()?).learner()?.flatten_all().on_learner()?.to_vec1::<f32>().on_learner()?;
+                    let l = run
+                        .policy
+                        .forward(&Tensor::from_slice(o, (1, 4), &ctx.device).on_learner()?)
+                        .learner()?
+                        .flatten_all()
+                        .on_learner()?
+                        .to_vec1::<f32>()
+                        .on_learner()?;
                     Ok(argmax(&l) == 1)
                 })?;
                 let mean = rets.iter().sum::<f32>() / rets.len() as f32;
                 if !run.episode_returns.is_empty() {
                     crate::picture::lines(&ctx.artefact("week4/ppo_cartpole_returns.png")?, &[&run.episode_returns], 480, 240)?;
                 }
-                ctx.note(format!("{} environment steps, {} training episodes, {secs:.0}s; greedy mean return {mean:.1} over 100 episodes", run.steps, run.episode_returns.len()));
+                ctx.note(format!(
+                    "{} environment steps, {} training episodes, {secs:.0}s; greedy mean return {mean:.1} over 100 episodes",
+                    run.steps,
+                    run.episode_returns.len()
+                ));
                 ensure(mean >= 475.0, || format!("greedy mean return {mean:.1} over 100 episodes, needs ≥ 475"))
-            }),
+            },
+        ),
     ]
 }
 

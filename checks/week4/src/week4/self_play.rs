@@ -47,7 +47,8 @@ fn game(solver: &Solver, agent_side: i8, rng: &mut ChaCha8Rng, mut agent: impl F
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("self_play_move", "greedy (and ε-greedy) moves from a value table").function("choose_move").hint("sign = to_move(b) as f32; the greedy move maximises sign · table.value(&play(b, i)) over legal_moves(b) (strict > keeps the first). With probability eps pick moves[rng.random_range(0..moves.len())] instead.")
+        DAY.exercise("self_play_move", "greedy (and ε-greedy) moves from a value table")
+            .function("choose_move")
             .check("with exact minimax values, the greedy move is optimal in every position", |_ctx| {
                 let solver = Solver::new();
                 let table = sp::ValueTable { v: solver.value.iter().map(|(b, &v)| (*b, v as f32)).collect() };
@@ -58,7 +59,9 @@ pub fn exercises() -> Vec<Exercise> {
                     }
                     let i = sp::choose_move(&table, b, 0.0, &mut rng);
                     let best = solver.best_moves(b);
-                    ensure(best.contains(&i), || format!("in {} ({} to move) you chose cell {i}; the optimal moves are {best:?}", show(b), if mover(b) == 1 { "X" } else { "O" }))?;
+                    ensure(best.contains(&i), || {
+                        format!("in {} ({} to move) you chose cell {i}; the optimal moves are {best:?}", show(b), if mover(b) == 1 { "X" } else { "O" })
+                    })?;
                 }
                 Ok(())
             })
@@ -77,7 +80,13 @@ pub fn exercises() -> Vec<Exercise> {
                     }
                     tied += 1;
                     let i = sp::choose_move(&table, b, 0.0, &mut rng);
-                    ensure(i == best[0], || format!("in {} the optimal moves {best:?} tie; you chose cell {i}, the first is cell {} (keep a move only if it is strictly better)", show(b), best[0]))?;
+                    ensure(i == best[0], || {
+                        format!(
+                            "in {} the optimal moves {best:?} tie; you chose cell {i}, the first is cell {} (keep a move only if it is strictly better)",
+                            show(b),
+                            best[0]
+                        )
+                    })?;
                 }
                 ensure(tied > 0, || "the solver found no position with tied optimal moves".into())
             })
@@ -99,7 +108,8 @@ pub fn exercises() -> Vec<Exercise> {
                 ctx.note(format!("chi-square {stat:.1} (bound 35.9)"));
                 ensure(stat < 35.9, || format!("counts per cell {counts:?}: chi-square {stat:.1} > 35.9, not uniform over the legal moves"))
             }),
-        DAY.exercise("self_play_train", "a value table learned by self-play holds the perfect player (long)").function("train_self_play").hint("TD(0): after each move s → s', V(s) += α·(value(s') − V(s)). Many games (tens of thousands), α around 0.2–0.5, ε decaying from ~0.3. If it still loses, more exploration or more games.")
+        DAY.exercise("self_play_train", "a value table learned by self-play holds the perfect player (long)")
+            .function("train_self_play")
             .long()
             .timeout(Duration::from_secs(600))
             .check("≥ 95 % of 200 games won or drawn against a perfect player", self_play_vs_solver),

@@ -52,6 +52,10 @@ solution id:
 test:
     bash scripts/test.sh
 
+# Write each exercise's registered difficulty and minutes under its heading in the book (instructors)
+book-pace:
+    cargo run -q -p grader -- book-pace
+
 # Regenerate weeks/ stubs from solutions/ (instructors)
 stubs:
     cargo run -q -p grader -- stubs

@@ -218,6 +218,74 @@ pub fn problems(root: &Path, ids: &[(String, String)], known: &[String]) -> anyh
     Ok(problems)
 }
 
+/// The line under an exercise's heading that shows its pace, e.g. `*Difficulty ★★☆ · about 25
+/// minutes.*`.
+pub fn pace_line(difficulty: u8, minutes: u32) -> String {
+    let stars = format!("{}{}", "★".repeat(difficulty as usize), "☆".repeat(3usize.saturating_sub(difficulty as usize)));
+    format!("*Difficulty {stars} · about {minutes} minutes.*")
+}
+
+/// Whether `line` is a Markdown heading (any level) whose text is `anchor`.
+fn is_heading(line: &str, anchor: &str) -> bool {
+    line.starts_with('#') && line.trim_start_matches('#').trim() == anchor
+}
+
+/// Pages whose exercise headings do not show the registered pace on the line after the
+/// heading (a blank line between them is allowed).
+pub fn pace_problems(root: &Path, exercises: &[crate::registry::Exercise]) -> anyhow::Result<Vec<String>> {
+    let pages = pages(root)?;
+    let mut out = Vec::new();
+    for e in exercises {
+        let (file, anchor) = e.page.split_once('#').unwrap_or((&e.page, ""));
+        let Some(text) = pages.get(file) else { continue };
+        let lines: Vec<&str> = text.lines().collect();
+        let Some(h) = lines.iter().position(|l| is_heading(l, anchor)) else { continue };
+        let want = pace_line(e.difficulty, e.minutes);
+        let got = lines[h + 1..].iter().find(|l| !l.trim().is_empty()).map(|l| l.trim()).unwrap_or("");
+        if got != want {
+            out.push(format!(
+                "{}: book/src/{file} shows {got:?} under its heading `{anchor}`, the registry says {want:?} (`just registry` then `just book-pace`)",
+                e.id
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Write the registered pace under every exercise heading of the book (replacing an old pace
+/// line): `grader book-pace`, after a pace changes.
+pub fn write_pace(root: &Path, exercises: &[crate::registry::Exercise]) -> anyhow::Result<usize> {
+    let mut changed = 0;
+    let mut by_file: BTreeMap<&str, Vec<&crate::registry::Exercise>> = BTreeMap::new();
+    for e in exercises {
+        by_file.entry(e.page.split('#').next().unwrap_or("")).or_default().push(e);
+    }
+    for (file, exs) in by_file {
+        let path = root.join("book/src").join(file);
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let mut lines: Vec<String> = text.lines().map(String::from).collect();
+        for e in exs {
+            let anchor = e.page.split_once('#').map(|(_, a)| a).unwrap_or("");
+            let Some(h) = lines.iter().position(|l| is_heading(l, anchor)) else { continue };
+            let want = pace_line(e.difficulty, e.minutes);
+            // The pace line sits after one blank line; replace an old one.
+            let k = h + 2;
+            if k < lines.len() && lines[k].starts_with("*Difficulty ") {
+                lines[k] = want;
+            } else {
+                lines.insert(h + 1, String::new());
+                lines.insert(h + 2, want);
+            }
+        }
+        let new = lines.join("\n") + "\n";
+        if new != text {
+            std::fs::write(&path, new).with_context(|| format!("cannot write {}", path.display()))?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
 /// The registry's side: (id, page) of every exercise of every visible week.
 pub fn registered() -> Vec<(String, String)> {
     crate::registry::weeks().iter().filter(|w| !w.hidden).flat_map(|w| w.exercises().into_iter().map(|e| (e.id.to_string(), e.page.clone()))).collect()

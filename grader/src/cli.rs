@@ -109,6 +109,10 @@ enum Cmd {
     },
     /// Verify every fixture against fixtures/MANIFEST (regenerate them with `just fixtures`).
     Fixtures,
+    /// Write each exercise's registered difficulty and minutes under its heading in the book
+    /// (instructors, after changing a `.pace(…)`).
+    #[command(name = "book-pace")]
+    BookPace,
     /// Rewrite checks/registry.json from every week's checks program (instructors, after
     /// adding or renaming an exercise). `--check`: report drift only.
     Registry {
@@ -300,6 +304,16 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
                 ExitCode::SUCCESS
             }
         },
+        Cmd::BookPace => {
+            let all: Vec<Exercise> = registry::weeks().iter().filter(|w| !w.hidden).flat_map(|w| w.exercises()).collect();
+            match crate::book::write_pace(&root(), &all) {
+                Ok(n) => {
+                    println!("book-pace: {n} page(s) updated");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => failure("book-pace", e),
+            }
+        }
         Cmd::Fixtures => match fixtures::check_all() {
             Err(e) => failure("fixtures", e),
             Ok((n, bytes, problems)) if problems.is_empty() => {
@@ -829,24 +843,59 @@ fn list(week: Option<&str>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// What `grader list` prints: each week's exercises with their last status (`last` gives a
-/// week's last results).
+/// What `grader list` prints: each week's exercises with their last status, difficulty and
+/// estimated minutes, under a progress bar per week and per day with the time left by estimate
+/// (`last` gives a week's last results).
 pub fn list_text(weeks: &[&Week], last: impl Fn(&str) -> Vec<ExerciseReport>) -> String {
     let mut out = String::new();
     let skipped = crate::progress::skipped();
     for w in weeks {
         let last = last(w.name);
-        let status_of = |id: &str| last.iter().find(|r| r.id == id).map(|r| r.status.label()).unwrap_or("not graded yet");
-        out.push_str(&format!("{}\n", paint(BOLD, &format!("{} — {}", w.name, w.title))));
+        let status_of = |id: &str| last.iter().find(|r| r.id == id).map(|r| r.status);
         let exs = w.exercises();
+        let passed = |e: &Exercise| status_of(e.id) == Some(Status::Passed);
+        let summary = |group: &[&Exercise]| {
+            let done = group.iter().filter(|e| passed(e)).count();
+            let left: u32 = group.iter().filter(|e| !passed(e)).map(|e| e.minutes).sum();
+            format!("{done}/{} passed {} · {} left by estimate", group.len(), bar(done, group.len(), 20), duration(left))
+        };
+        let all: Vec<&Exercise> = exs.iter().collect();
+        out.push_str(&format!("{}\n  {}\n", paint(BOLD, &format!("{} — {}", w.name, w.title)), summary(&all)));
         let width = exs.iter().map(|e| e.id.len()).max().unwrap_or(0);
+        let mut days: Vec<&str> = Vec::new();
         for e in &exs {
-            let long = if e.long && !e.title.contains("--long") { " (--long)" } else { "" };
-            let skip = if skipped.contains(e.id) { "  [skipped by you]" } else { "" };
-            out.push_str(&format!("  {:<width$}  {:<16} {}{long}{skip}\n", e.id, status_of(e.id), e.title));
+            if !days.contains(&e.day()) {
+                days.push(e.day());
+            }
+        }
+        for day in days {
+            let group: Vec<&Exercise> = exs.iter().filter(|e| e.day() == day).collect();
+            out.push_str(&format!("\n  {}  {}\n", paint(BOLD, day), summary(&group)));
+            for e in group {
+                let long = if e.long && !e.title.contains("--long") { " (--long)" } else { "" };
+                let skip = if skipped.contains(e.id) { "  [skipped by you]" } else { "" };
+                let status = status_of(e.id).map(|s| s.label()).unwrap_or("not graded yet");
+                let stars = format!("{}{}", "★".repeat(e.difficulty as usize), "☆".repeat(3usize.saturating_sub(e.difficulty as usize)));
+                out.push_str(&format!("    {:<width$}  {:<16} {stars} {:>3} min  {}{long}{skip}\n", e.id, status, e.minutes, e.title));
+            }
         }
     }
     out
+}
+
+/// A progress bar of `width` cells, `done` of `total` filled.
+fn bar(done: usize, total: usize, width: usize) -> String {
+    let filled = (done * width + total / 2).checked_div(total).unwrap_or(0);
+    format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
+}
+
+/// "about 2 h 05 min" / "about 40 min" / "nothing".
+fn duration(minutes: u32) -> String {
+    match minutes {
+        0 => "nothing".into(),
+        m if m < 60 => format!("about {m} min"),
+        m => format!("about {} h {:02} min", m / 60, m % 60),
+    }
 }
 
 fn unknown_exercise(id: &str) -> ExitCode {

@@ -42,6 +42,10 @@ pub struct Exercise {
     /// reference file (see `hints`); filled from `checks/registry.json`, empty in a week's
     /// checks program.
     pub hints: Vec<&'static str>,
+    /// How hard it is (1 gentle, 2 some thought, 3 a real problem) and about how many minutes
+    /// it takes a learner, for pacing (`grader list`, the book).
+    pub difficulty: u8,
+    pub minutes: u32,
     pub checks: Vec<Check>,
     pub timeout: Duration,
     /// Runs only with `--long`.
@@ -68,6 +72,8 @@ impl Exercise {
             function: None,
             page,
             hints: Vec::new(),
+            difficulty: 0,
+            minutes: 0,
             checks: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
             long: false,
@@ -77,6 +83,12 @@ impl Exercise {
     }
     pub fn function(mut self, f: &'static str) -> Self {
         self.function = Some(f);
+        self
+    }
+    /// Difficulty (1–3) and the estimated minutes a learner spends on it.
+    pub fn pace(mut self, difficulty: u8, minutes: u32) -> Self {
+        self.difficulty = difficulty;
+        self.minutes = minutes;
         self
     }
     pub fn check(mut self, name: &'static str, run: fn(&Ctx) -> CheckResult) -> Self {
@@ -228,6 +240,10 @@ pub struct ExerciseMeta {
     pub function: Option<String>,
     pub page: String,
     pub hints: Vec<String>,
+    #[serde(default)]
+    pub difficulty: u8,
+    #[serde(default)]
+    pub minutes: u32,
     pub checks: Vec<String>,
     pub timeout_s: f64,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -271,6 +287,8 @@ impl ExerciseMeta {
             function: e.function.map(String::from),
             page: e.page.clone(),
             hints: hints_of(e),
+            difficulty: e.difficulty,
+            minutes: e.minutes,
             checks: e.checks.iter().map(|c| c.name.to_string()).collect(),
             timeout_s: e.timeout.as_secs_f64(),
             long: e.long,
@@ -290,6 +308,8 @@ impl ExerciseMeta {
             function: self.function.as_deref().map(leak),
             page: self.page.clone(),
             hints: self.hints.iter().map(|h| leak(h)).collect(),
+            difficulty: self.difficulty,
+            minutes: self.minutes,
             checks: self.checks.iter().map(|n| Check { name: leak(n), run: not_linked }).collect(),
             timeout: Duration::from_secs_f64(self.timeout_s),
             long: self.long,
@@ -402,6 +422,7 @@ mod tests {
                 assert!(!e.title.is_empty() && !e.file.is_empty(), "{} lacks a title or file", e.id);
                 if !w.hidden {
                     assert!(!e.hints.is_empty(), "{} has no hint (a `// HINT:` line after its doc comment in the reference file)", e.id);
+                    assert!((1..=3).contains(&e.difficulty) && e.minutes > 0, "{} has no pace: .pace(difficulty 1–3, minutes) in its registration", e.id);
                 }
             }
         }
@@ -414,6 +435,9 @@ mod tests {
     fn every_exercise_has_a_book_section() {
         let p = crate::book::problems(&crate::root(), &crate::book::registered(), &crate::book::bench_ids()).unwrap();
         assert!(p.is_empty(), "the book and the registry disagree:\n{}", p.join("\n"));
+        let all: Vec<Exercise> = weeks().iter().filter(|w| !w.hidden).flat_map(|w| w.exercises()).collect();
+        let p = crate::book::pace_problems(&crate::root(), &all).unwrap();
+        assert!(p.is_empty(), "the book's pace lines and the registry disagree:\n{}", p.join("\n"));
     }
 
     #[test]

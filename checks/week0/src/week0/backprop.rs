@@ -60,6 +60,7 @@ fn autograd_reference(p: &MlpBn, x: &Tensor, y: &Tensor) -> candle_core::Result<
 pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("cross_entropy_backward", "cross-entropy: dlogits = (softmax − one-hot) / B")
+            .pace(2, 20)
             .function("cross_entropy_backward")
             .forbid(NO_AUTOGRAD)
             .check("dlogits vs torch autograd", |ctx| {
@@ -77,6 +78,7 @@ pub fn exercises() -> Vec<Exercise> {
                 )
             }),
         DAY.exercise("cross_entropy_steps", "cross-entropy step by step: every intermediate's gradient")
+            .pace(3, 80)
             .function("cross_entropy_steps")
             .forbid(NO_AUTOGRAD)
             .check("each step's gradient vs torch autograd (retain_grad)", |ctx| {
@@ -98,18 +100,19 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("linear_backward", "a linear layer: dx, dW, db").function("linear_backward").forbid(NO_AUTOGRAD).check(
+        DAY.exercise("linear_backward", "a linear layer: dx, dW, db").pace(2, 15).function("linear_backward").forbid(NO_AUTOGRAD).check(
             "the output layer (h @ W2 + b2): dh, dW2, db2 vs torch",
             |ctx| {
                 let (dh, dw, db) = bp::linear_backward(&t(ctx, "h")?, &t(ctx, "W2")?, &t(ctx, "d.logits")?).learner()?;
                 grads(ctx, &[("h", &dh), ("W2", &dw), ("b2", &db)])
             },
         ),
-        DAY.exercise("tanh_backward", "tanh: (1 − h²) · dh").function("tanh_backward").forbid(NO_AUTOGRAD).check("dhpreact vs torch", |ctx| {
+        DAY.exercise("tanh_backward", "tanh: (1 − h²) · dh").pace(1, 10).function("tanh_backward").forbid(NO_AUTOGRAD).check("dhpreact vs torch", |ctx| {
             let got = bp::tanh_backward(&t(ctx, "h")?, &t(ctx, "d.h")?).learner()?;
             grads(ctx, &[("hpreact", &got)])
         }),
         DAY.exercise("batchnorm_backward", "batchnorm: the fused backward formula")
+            .pace(2, 35)
             .function("batchnorm_backward")
             .forbid(NO_AUTOGRAD)
             .check("dhprebn, dgamma, dbeta vs torch", |ctx| {
@@ -131,6 +134,7 @@ pub fn exercises() -> Vec<Exercise> {
                 close("dbeta", &db.flatten_all().on_learner()?, &wb, NEAR_CONSTANT)
             }),
         DAY.exercise("batchnorm_steps", "batchnorm step by step: every intermediate's gradient")
+            .pace(3, 40)
             .function("batchnorm_steps")
             .forbid(NO_AUTOGRAD)
             .check("each step's gradient vs torch autograd (retain_grad)", |ctx| {
@@ -160,7 +164,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let (want, _, _) = crate::independent::batchnorm_rows_backward(&x, &gamma.flatten_all().grader()?, &dy, 1e-5)?;
                 close("dhprebn", &g.hprebn, &want, NEAR_CONSTANT)
             }),
-        DAY.exercise("embedding_backward", "embedding: scatter-add into the table").function("embedding_backward").forbid(NO_AUTOGRAD).check(
+        DAY.exercise("embedding_backward", "embedding: scatter-add into the table").pace(1, 10).function("embedding_backward").forbid(NO_AUTOGRAD).check(
             "dC vs torch",
             |ctx| {
                 let got = bp::embedding_backward(&indices(ctx, FX, "bp.xb")?, &t(ctx, "d.emb")?, 27).learner()?;
@@ -168,6 +172,7 @@ pub fn exercises() -> Vec<Exercise> {
             },
         ),
         DAY.exercise("full_backward", "the whole backward pass")
+            .pace(3, 50)
             .function("full_backward")
             .forbid(NO_AUTOGRAD)
             .check("every parameter's gradient vs torch autograd", |ctx| {

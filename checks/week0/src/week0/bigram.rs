@@ -37,7 +37,7 @@ fn grader_probs(counts: &Tensor, k: f64) -> candle_core::Result<Tensor> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("counts", "the 27×27 bigram count matrix")
+        DAY.exercise("counts", "the 27×27 bigram count matrix").pace(2, 20)
             .check("vs torch on names.txt (writes target/candlecamp/week0/bigram_counts.png)", |ctx| {
                 super::probe(|w| bg::bigram_counts(w, &ctx.device));
                 let words = names()?;
@@ -53,7 +53,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let ones: Vec<usize> = (0..got.len()).filter(|&i| got[i] != 0.0).collect();
                 ensure(ones == [1, 27 + 2, 2 * 27] && ones.iter().all(|&i| got[i] == 1.0), || format!("non-zero cells (flat index) {ones:?}, expected [1, 29, 54] (.a, ab, b.) each 1"))
             }),
-        DAY.exercise("probs", "row normalisation by broadcasting, add-k smoothing")
+        DAY.exercise("probs", "row normalisation by broadcasting, add-k smoothing").pace(1, 10)
             .check("k = 0 and k = 1 vs torch", |ctx| {
                 let fx = FX.open(ctx)?;
                 let counts = fx.get("counts")?;
@@ -68,7 +68,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let p = bg::bigram_probs(&t, 1.0).learner()?;
                 close("bigram_probs(trigram counts, 1)", &p, &grader_probs(&t, 1.0).on_learner()?, Tol::F32)
             }),
-        DAY.exercise("nll", "the mean negative log-likelihood of names.txt")
+        DAY.exercise("nll", "the mean negative log-likelihood of names.txt").pace(2, 20)
             .check("k = 1 and k = 0 vs torch (≈ 2.45)", |ctx| {
                 super::probe(|w| bg::bigram_nll(w, &Tensor::ones((27, 27), candle_core::DType::F32, &ctx.device)?));
                 let words = names()?;
@@ -79,7 +79,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("sample", "sampling names by inverse CDF")
+        DAY.exercise("sample", "sampling names by inverse CDF").pace(3, 90)
             .check("20 names from torch's uniform numbers equal torch's names", |ctx| {
                 let fx = FX.open(ctx)?;
                 let u = fx.values("sample.uniforms")?;
@@ -112,7 +112,7 @@ pub fn exercises() -> Vec<Exercise> {
                 // the row, skips the first draw or is off by one index has p < 1e-100.
                 ensure(pval > 1e-4, || format!("first letters of 4000 names: chi-square {stat:.1} on {df} degrees of freedom, p = {pval:.2e} < 1e-4: the letters do not follow row 0 of the model"))
             }),
-        DAY.exercise("trigram", "the trigram model")
+        DAY.exercise("trigram", "the trigram model").pace(3, 40)
             .timeout(Duration::from_secs(20))
             .check("counts and NLL (k = 1) vs torch", |ctx| {
                 super::probe(|w| bg::trigram_counts(w, &ctx.device));
@@ -123,7 +123,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = bg::trigram_nll(&words, &grader_probs(&counts, 1.0).on_learner()?).learner()?;
                 scalar_close("trigram_nll(names.txt, k = 1)", got as f64, fx.f64("trigram.nll.k1")?, NLL)
             }),
-        DAY.exercise("split", "an 80/10/10 split with a fixed seed")
+        DAY.exercise("split", "an 80/10/10 split with a fixed seed").pace(2, 20)
             .check("sizes, a permutation of the input, deterministic per seed", |_| {
                 super::probe(|w| bg::split(w, &mut ChaCha8Rng::seed_from_u64(0)));
                 let words = names()?;
@@ -141,7 +141,7 @@ pub fn exercises() -> Vec<Exercise> {
                 ensure(other.0 != tr, || "seeds 42 and 43 gave the same split: is the rng used?".into())?;
                 ensure(tr[..100] != words[..100], || "the training set starts like the input: shuffle before cutting".into())
             }),
-        DAY.exercise("smoothing", "choosing the smoothing strength on dev")
+        DAY.exercise("smoothing", "choosing the smoothing strength on dev").pace(2, 35)
             .timeout(Duration::from_secs(20))
             .check("dev NLL per k and the chosen k vs torch (torch's split)", |ctx| {
                 let fx = FX.open(ctx)?;

@@ -163,10 +163,10 @@ fn vals(x: &[f64]) -> Vec<Value> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("ops", "Value: + − × ÷ pow exp tanh relu")
+        DAY.exercise("ops", "Value: + − × ÷ pow exp tanh relu").pace(2, 25)
             .check("values vs torch (float64) on 40 random graphs", |ctx| check_values(ctx, "graph"))
             .check("values of the reused-node graphs", |ctx| check_values(ctx, "reuse")),
-        DAY.exercise("backward", "backward(): topological order and the chain rule")
+        DAY.exercise("backward", "backward(): topological order and the chain rule").pace(3, 90)
             .check("gradients vs torch autograd (float64) on 40 random graphs", |ctx| check_grads(ctx, "graph"))
             .check("relu at exactly 0 passes no gradient (PyTorch's convention), at 0.5 all of it", |_| {
                 for (x, want) in [(0.0, 0.0), (0.5, 1.0), (-0.5, 0.0)] {
@@ -176,7 +176,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("reuse", "gradients accumulate over every use of a node")
+        DAY.exercise("reuse", "gradients accumulate over every use of a node").pace(1, 10)
             .check("a + a, a * a, a*a + a and longer graphs vs torch", |ctx| check_grads(ctx, "reuse"))
             .check("a leaf shared by two outputs collects both gradients (backward does not reset)", |_| {
                 let a = Value::new(0.7);
@@ -215,7 +215,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("neuron", "a neuron: weights from the generator, tanh(w·x + b)")
+        DAY.exercise("neuron", "a neuron: weights from the generator, tanh(w·x + b)").pace(3, 40)
             .check("parameters are the generator's draws, weights then bias", |_| {
                 let n = Neuron::new(3, true, &mut ChaCha8Rng::seed_from_u64(7));
                 let mut rng = ChaCha8Rng::seed_from_u64(7);
@@ -233,7 +233,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("mlp", "Layer and Mlp")
+        DAY.exercise("mlp", "Layer and Mlp").pace(2, 35)
             .check("Mlp::new(3, &[4, 4, 1]) has 41 parameters in layers of 4, 4, 1 neurons", |_| {
                 let m = Mlp::new(3, &[4, 4, 1], &mut ChaCha8Rng::seed_from_u64(0));
                 let sizes: Vec<usize> = m.layers.iter().map(|l| l.neurons.len()).collect();
@@ -251,7 +251,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("train_step", "train the four-point toy set to loss < 0.01")
+        DAY.exercise("train_step", "train the four-point toy set to loss < 0.01").pace(3, 40)
             .check("the first step's loss and update match finite differences", |_| {
                 let m = Mlp::new(3, &[4, 4, 1], &mut ChaCha8Rng::seed_from_u64(1337));
                 let before: Vec<f64> = m.parameters().iter().map(|p| p.data()).collect();

@@ -63,14 +63,17 @@ fn pca2(c: &[Vec<f32>]) -> Vec<(f32, f32)> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("dataset", "contexts of block_size characters").function("build_dataset").check("the first 20 names, block 3, vs torch", |ctx| {
-            super::probe(|w| m::build_dataset(w, 3, &ctx.device));
-            let words = super::names()?;
-            let (x, y) = m::build_dataset(&words[..20], 3, &ctx.device).learner()?;
-            exact("X", &x, &indices(ctx, FX, "dataset.x")?)?;
-            exact("Y", &y, &indices(ctx, FX, "dataset.y")?)
-        }),
-        DAY.exercise("forward", "embedding, tanh hidden layer, logits").function("mlp_forward").forbid(NO_NN).check(
+        DAY.exercise("dataset", "contexts of block_size characters").pace(2, 35).function("build_dataset").check(
+            "the first 20 names, block 3, vs torch",
+            |ctx| {
+                super::probe(|w| m::build_dataset(w, 3, &ctx.device));
+                let words = super::names()?;
+                let (x, y) = m::build_dataset(&words[..20], 3, &ctx.device).learner()?;
+                exact("X", &x, &indices(ctx, FX, "dataset.x")?)?;
+                exact("Y", &y, &indices(ctx, FX, "dataset.y")?)
+            },
+        ),
+        DAY.exercise("forward", "embedding, tanh hidden layer, logits").pace(2, 20).function("mlp_forward").forbid(NO_NN).check(
             "logits vs torch with fixture weights",
             |ctx| {
                 let got = m::mlp_forward(&params(ctx)?, &indices(ctx, FX, "mlp.xb")?).learner()?;
@@ -78,6 +81,7 @@ pub fn exercises() -> Vec<Exercise> {
             },
         ),
         DAY.exercise("cross_entropy", "a stable cross-entropy")
+            .pace(2, 15)
             .function("cross_entropy")
             .forbid(NO_NN)
             .check("vs F.cross_entropy on the fixture logits", |ctx| {
@@ -94,6 +98,7 @@ pub fn exercises() -> Vec<Exercise> {
                 scalar_close("cross_entropy(1000 · logits, yb)", got, ce(&big, &y).on_learner()?, Tol { abs: 1e-1, rel: 1e-4 })
             }),
         DAY.exercise("init", "initial loss ≈ ln 27; Kaiming init")
+            .pace(2, 25)
             .function("init_mlp")
             .check("shapes; W1's standard deviation is (5/3)/√fan_in within 5 %", |ctx| {
                 let p = m::init_mlp(10, 200, 3, &mut ChaCha8Rng::seed_from_u64(0), &ctx.device).learner()?;
@@ -133,6 +138,7 @@ pub fn exercises() -> Vec<Exercise> {
                 scalar_close("initial loss", loss, 27f64.ln(), Tol { abs: 0.05, rel: 0.0 })
             }),
         DAY.exercise("batchnorm", "BatchNorm1d: training and evaluation mode, running statistics")
+            .pace(2, 30)
             .function("batchnorm_train")
             .forbid(NO_NN)
             .check("training mode: output and running statistics vs nn.BatchNorm1d", |ctx| {
@@ -186,6 +192,7 @@ pub fn exercises() -> Vec<Exercise> {
                 close("y (eval mode, running statistics of a nearly constant batch)", &y, &want, Tol { abs: 1e-4, rel: 0.0 })
             }),
         DAY.exercise("train_long", "train the MLP to dev loss ≤ 2.2 (--long)")
+            .pace(3, 45)
             .function("train_mlp")
             .long()
             // The reference takes ~2–4 minutes on two shared CPU cores; 15 minutes leaves room

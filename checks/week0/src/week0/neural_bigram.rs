@@ -25,7 +25,7 @@ fn full_loss(w: &Tensor, xs: &Tensor, ys: &Tensor) -> candle_core::Result<f64> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("pairs", "the training pairs (xs, ys)").function("bigram_pairs").check(
+        DAY.exercise("pairs", "the training pairs (xs, ys)").pace(2, 30).function("bigram_pairs").check(
             "pair counts equal torch's bigram counts; the first pairs in order",
             |ctx| {
                 super::probe(|w| nb::bigram_pairs(w, &ctx.device));
@@ -54,6 +54,7 @@ pub fn exercises() -> Vec<Exercise> {
             },
         ),
         DAY.exercise("softmax", "a numerically stable softmax")
+            .pace(1, 10)
             .function("softmax")
             .forbid(NO_NN)
             .check("vs torch.softmax (including logits of magnitude 1000)", |ctx| {
@@ -66,6 +67,7 @@ pub fn exercises() -> Vec<Exercise> {
                 close("softmax of rows spanning ±1000", &nb::softmax(&x).learner()?, &want, Tol::F32)
             }),
         DAY.exercise("loss", "cross-entropy by row indexing, and its gradient")
+            .pace(2, 20)
             .function("nll_loss")
             .forbid(NO_NN)
             .check("loss and dloss/dW vs torch autograd", |ctx| {
@@ -107,6 +109,7 @@ pub fn exercises() -> Vec<Exercise> {
                 )
             }),
         DAY.exercise("train", "gradient descent to the counting model's loss")
+            .pace(3, 45)
             .function("train")
             .forbid(NO_NN)
             // A few hundred full-batch steps over 228,146 pairs take minutes on two shared

@@ -30,7 +30,7 @@ fn model(ctx: &Ctx) -> Result<WaveNet, Fail> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("flatten_consecutive", "FlattenConsecutive: pairs of positions side by side").function("flatten_consecutive").check(
+        DAY.exercise("flatten_consecutive", "FlattenConsecutive: pairs of positions side by side").pace(2, 20).function("flatten_consecutive").check(
             "n = 2 and n = 8 (the middle axis dropped) vs torch",
             |ctx| {
                 let fx = FX.open(ctx)?;
@@ -40,6 +40,7 @@ pub fn exercises() -> Vec<Exercise> {
             },
         ),
         DAY.exercise("batchnorm_nd", "BatchNorm over every axis but the last")
+            .pace(2, 30)
             .function("batchnorm_nd")
             .forbid(NO_NN)
             .check("2-D, training and eval mode, vs nn.BatchNorm1d", |ctx| {
@@ -95,6 +96,7 @@ pub fn exercises() -> Vec<Exercise> {
                 close("batchnorm_nd(nearly constant x [32, 64], training)", &wn::batchnorm_nd(&x, &lv, true).learner()?, &want, Tol { abs: 1e-4, rel: 0.0 })
             }),
         DAY.exercise("forward", "the hierarchical forward pass")
+            .pace(2, 25)
             .function("wavenet_forward")
             .forbid(NO_NN)
             .check("logits vs torch, training mode (batch statistics)", |ctx| {
@@ -107,6 +109,7 @@ pub fn exercises() -> Vec<Exercise> {
                 close("wavenet_forward(x [6, 8], eval)", &got, &FX.open(ctx)?.get("wn.logits_eval")?, Tol { abs: 1e-4, rel: 1e-4 })
             }),
         DAY.exercise("train_long", "train the WaveNet to dev loss ≤ 2.03 (--long)")
+            .pace(3, 45)
             .function("train_wavenet")
             .long()
             // The reference needs several minutes on two shared CPU cores (see the book page);

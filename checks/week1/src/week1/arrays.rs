@@ -19,22 +19,27 @@ const DAY: Day = Day::new("week1", "arrays", "src/arrays.rs");
 pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("ones", "a vector of ones from arange")
+            .pace(1, 10)
             .function("ones")
             .forbid(&["ones("])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "ones", Tol::EXACT, |c| a::ones(c.n("n")?, &ctx.device).learner())),
         DAY.exercise("sum", "sum as a dot product")
+            .pace(1, 10)
             .function("sum")
             .forbid(&[".sum(", "sum_all", "sum_keepdim"])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "sum", ROUNDING, |c| a::sum(&c.t("a")?).learner())),
         DAY.exercise("outer", "outer product by broadcasting")
+            .pace(1, 10)
             .function("outer")
             .forbid(&["matmul"])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "outer", Tol::EXACT, |c| a::outer(&c.t("a")?, &c.t("b")?).learner())),
         DAY.exercise("diag", "the diagonal of a matrix")
+            .pace(1, 10)
             .function("diag")
             .forbid(&["eye("])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "diag", ROUNDING, |c| a::diag(&c.t("a")?).learner())),
         DAY.exercise("eye", "the identity matrix")
+            .pace(1, 10)
             .function("eye")
             .forbid(&["eye("])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "eye", Tol::EXACT, |c| a::eye(c.n("n")?, &ctx.device).learner()))
@@ -46,10 +51,12 @@ pub fn exercises() -> Vec<Exercise> {
                 close("eye(7).matmul(x)", &e.matmul(&x).on_learner()?, &x, ROUNDING)
             }),
         DAY.exercise("triu", "upper-triangular ones")
+            .pace(1, 10)
             .function("triu")
             .forbid(&["triu2", "tril2"])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "triu", Tol::EXACT, |c| a::triu(c.n("n")?, &ctx.device).learner())),
         DAY.exercise("cumsum", "running sum with a triangular matmul")
+            .pace(1, 10)
             .function("cumsum")
             .forbid(&["cumsum("])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "cumsum", ROUNDING, |c| a::cumsum(&c.t("a")?).learner()))
@@ -67,13 +74,16 @@ pub fn exercises() -> Vec<Exercise> {
                 )
             }),
         DAY.exercise("diff", "differences of neighbours")
+            .pace(1, 10)
             .function("diff")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "diff", ROUNDING, |c| a::diff(&c.t("a")?).learner())),
         DAY.exercise("vstack", "stack two rows with where_cond")
+            .pace(2, 15)
             .function("vstack")
             .forbid(&["stack(", "cat("])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "vstack", Tol::EXACT, |c| a::vstack(&c.t("a")?, &c.t("b")?).learner())),
         DAY.exercise("roll", "rotate left by one")
+            .pace(2, 15)
             .function("roll")
             .forbid(&["roll("])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "roll", Tol::EXACT, |c| a::roll(&c.t("a")?).learner()))
@@ -86,6 +96,7 @@ pub fn exercises() -> Vec<Exercise> {
                 close("roll applied n times", &y, &x, Tol::EXACT)
             }),
         DAY.exercise("flip", "reverse a vector")
+            .pace(1, 10)
             .function("flip")
             .forbid(&["flip("])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "flip", Tol::EXACT, |c| a::flip(&c.t("a")?).learner()))
@@ -94,16 +105,20 @@ pub fn exercises() -> Vec<Exercise> {
                 close("flip twice", &a::flip(&a::flip(&x).learner()?).learner()?, &x, Tol::EXACT)
             }),
         DAY.exercise("compress", "pack the kept values to the front")
+            .pace(2, 20)
             .function("compress")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "compress", ROUNDING, |c| a::compress(&c.t("g")?, &c.t("v")?, c.n("len")?).learner())),
         DAY.exercise("pad_to", "cut or zero-pad to a length")
+            .pace(2, 15)
             .function("pad_to")
             .forbid(&["pad_with_zeros"])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "pad_to", ROUNDING, |c| a::pad_to(&c.t("a")?, c.n("len")?).learner())),
         DAY.exercise("sequence_mask", "mask positions past each length")
+            .pace(1, 10)
             .function("sequence_mask")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "sequence_mask", Tol::EXACT, |c| a::sequence_mask(&c.t("values")?, &c.t("lengths")?).learner())),
         DAY.exercise("bincount", "count occurrences")
+            .pace(1, 10)
             .function("bincount")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "bincount", Tol::EXACT, |c| a::bincount(&c.t("a")?, c.n("len")?).learner()))
             .check("counts add up to n", |ctx| {
@@ -112,43 +127,53 @@ pub fn exercises() -> Vec<Exercise> {
                 scalar_close("bincount(a, 9).sum()", total, x.dim(0).on_learner()? as f64, Tol::EXACT)
             }),
         DAY.exercise("scatter_add", "sum values into buckets")
+            .pace(1, 10)
             .function("scatter_add")
             .forbid(&["scatter_add", "index_add"])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "scatter_add", ROUNDING, |c| a::scatter_add(&c.t("values")?, &c.t("link")?, c.n("len")?).learner())),
         DAY.exercise("flatten", "flatten by indexing")
+            .pace(2, 20)
             .function("flatten")
             .forbid(&["reshape", "flatten"])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "flatten", Tol::EXACT, |c| a::flatten(&c.t("a")?).learner())),
-        DAY.exercise("linspace", "evenly spaced values").function("linspace").check("vs torch", |ctx| {
+        DAY.exercise("linspace", "evenly spaced values").pace(1, 10).function("linspace").check("vs torch", |ctx| {
             FX.vs_torch(ctx, "linspace", ROUNDING, |c| a::linspace(c.f("start")? as f32, c.f("end")? as f32, c.n("n")?, &ctx.device).learner())
         }),
         DAY.exercise("heaviside", "the step function")
+            .pace(1, 10)
             .function("heaviside")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "heaviside", Tol::EXACT, |c| a::heaviside(&c.t("a")?, &c.t("b")?).learner())),
         DAY.exercise("repeat", "copies as rows")
+            .pace(1, 10)
             .function("repeat")
             .forbid(&["repeat("])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "repeat", Tol::EXACT, |c| a::repeat(&c.t("a")?, c.n("d")?).learner())),
         DAY.exercise("bucketize", "which bucket each value falls in")
+            .pace(1, 10)
             .function("bucketize")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "bucketize", Tol::EXACT, |c| a::bucketize(&c.t("v")?, &c.t("boundaries")?).learner())),
         DAY.exercise("gather_rows", "one element per row with gather")
+            .pace(1, 10)
             .function("gather_rows")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "gather_rows", Tol::EXACT, |c| a::gather_rows(&c.t("a")?, &c.t("idx")?).learner())),
         DAY.exercise("select_rows", "rows by index (an embedding lookup)")
+            .pace(1, 10)
             .function("select_rows")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "select_rows", Tol::EXACT, |c| a::select_rows(&c.t("a")?, &c.t("rows")?).learner())),
         DAY.exercise("place", "write values at positions (scatter)")
+            .pace(1, 10)
             .function("place")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "place", Tol::EXACT, |c| a::place(&c.t("values")?, &c.t("at")?, c.n("len")?).learner())),
         DAY.exercise("one_hot", "one-hot rows")
+            .pace(1, 10)
             .function("one_hot")
             .forbid(&["one_hot("])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "one_hot", Tol::EXACT, |c| a::one_hot(&c.t("idx")?, c.n("classes")?).learner())),
-        DAY.exercise("masked_fill", "masked_fill with where_cond").function("masked_fill").check("vs torch", |ctx| {
+        DAY.exercise("masked_fill", "masked_fill with where_cond").pace(1, 10).function("masked_fill").check("vs torch", |ctx| {
             FX.vs_torch(ctx, "masked_fill", Tol::EXACT, |c| a::masked_fill(&c.t("a")?, &c.t("mask")?, c.f("value")? as f32).learner())
         }),
         DAY.exercise("softmax", "a numerically stable softmax")
+            .pace(1, 10)
             .function("softmax")
             .forbid(&["softmax"])
             .check("vs torch", |ctx| {
@@ -176,6 +201,7 @@ pub fn exercises() -> Vec<Exercise> {
                 close("softmax(300 · a)", &a::softmax(&x).learner()?, &crate::independent::softmax_last(&x)?, ROUNDING)
             }),
         DAY.exercise("standardize", "zero mean, unit variance rows")
+            .pace(2, 15)
             .function("standardize")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "standardize", ROUNDING, |c| a::standardize(&c.t("a")?).learner()))
             .check("nearly constant rows (variance far below eps), vs the definition in f64", |ctx| {
@@ -192,6 +218,7 @@ pub fn exercises() -> Vec<Exercise> {
                 )
             }),
         DAY.exercise("topk_mask", "mask of each row's k largest")
+            .pace(1, 10)
             .function("topk_mask")
             .forbid(&["topk"])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "topk_mask", Tol::EXACT, |c| a::topk_mask(&c.t("a")?, c.n("k")?).learner()))
@@ -203,13 +230,16 @@ pub fn exercises() -> Vec<Exercise> {
                 close("topk_mask(a, 3).sum(1)", &m, &Tensor::full(3f32, x.dim(0).on_learner()?, &ctx.device).on_learner()?, Tol::EXACT)
             }),
         DAY.exercise("batched_matmul", "batched matmul by broadcasting")
+            .pace(1, 10)
             .function("batched_matmul")
             .forbid(&["matmul"])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "batched_matmul", ROUNDING, |c| a::batched_matmul(&c.t("x")?, &c.t("y")?).learner())),
         DAY.exercise("pairwise_distances", "all pairwise Euclidean distances")
+            .pace(1, 10)
             .function("pairwise_distances")
             .check("vs torch", |ctx| FX.vs_torch(ctx, "pairwise_distances", ROUNDING, |c| a::pairwise_distances(&c.t("x")?, &c.t("y")?).learner())),
         DAY.exercise("two_sum", "two-sum without loops")
+            .pace(2, 25)
             .function("two_sum")
             .check("vs torch", |ctx| {
                 FX.vs_torch(ctx, "two_sum", Tol::EXACT, |c| {
@@ -234,6 +264,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             }),
         DAY.exercise("einsum", "a small einsum")
+            .pace(3, 90)
             .function("einsum")
             .check("vs torch", |ctx| {
                 let specs = ctx.json("week1/arrays.json")?;

@@ -41,7 +41,7 @@ fn pair_vs_torch(c: &Case, got: (Tensor, Tensor), tol: Tol, cands_a: &[Candidate
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("unbroadcast", "sum a broadcast gradient back to the input's shape").function("unbroadcast").forbid(NO_AUTOGRAD).check(
+        DAY.exercise("unbroadcast", "sum a broadcast gradient back to the input's shape").pace(2, 30).function("unbroadcast").forbid(NO_AUTOGRAD).check(
             "vs torch (gradient of x.expand)",
             |ctx| {
                 for c in FX.cases(ctx, "unbroadcast")? {
@@ -51,7 +51,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             },
         ),
-        DAY.exercise("log_back", "backward of log").function("log_back").forbid(NO_AUTOGRAD).check("vs torch", |ctx| {
+        DAY.exercise("log_back", "backward of log").pace(1, 10).function("log_back").forbid(NO_AUTOGRAD).check("vs torch", |ctx| {
             for c in FX.cases(ctx, "log_back")? {
                 let (g, x) = (c.t("grad")?, c.t("x")?);
                 let got = ag::log_back(&g, &x).learner()?;
@@ -65,7 +65,7 @@ pub fn exercises() -> Vec<Exercise> {
             }
             Ok(())
         }),
-        DAY.exercise("exp_back", "backward of exp, from the saved output").function("exp_back").forbid(NO_AUTOGRAD).check("vs torch", |ctx| {
+        DAY.exercise("exp_back", "backward of exp, from the saved output").pace(1, 10).function("exp_back").forbid(NO_AUTOGRAD).check("vs torch", |ctx| {
             for c in FX.cases(ctx, "exp_back")? {
                 let (g, y) = (c.t("grad")?, c.t("y")?);
                 let got = ag::exp_back(&g, &y).learner()?;
@@ -82,30 +82,36 @@ pub fn exercises() -> Vec<Exercise> {
             }
             Ok(())
         }),
-        DAY.exercise("add_back", "backward of a broadcasting add").function("add_back").forbid(NO_AUTOGRAD).check("vs torch (with broadcasting)", |ctx| {
-            for c in FX.cases(ctx, "add_back")? {
-                let got = ag::add_back(&c.t("grad")?, &shape(&c, "a_shape")?, &shape(&c, "b_shape")?).learner()?;
-                pair_vs_torch(&c, got, VJP, &[], &[])?;
-            }
-            Ok(())
-        }),
-        DAY.exercise("mul_back", "backward of a broadcasting multiply").function("mul_back").forbid(NO_AUTOGRAD).check("vs torch (with broadcasting)", |ctx| {
-            for c in FX.cases(ctx, "mul_back")? {
-                let (g, a, b) = (c.t("grad")?, c.t("a")?, c.t("b")?);
-                let got = ag::mul_back(&g, &a, &b).learner()?;
-                let swapped_a = swapped(&g, &a, &a)?;
-                let swapped_b = swapped(&g, &b, &b)?;
-                pair_vs_torch(
-                    &c,
-                    got,
-                    VJP,
-                    &[Candidate { description: "grad_out · a: multiply by the other input (b)", tensor: swapped_a }],
-                    &[Candidate { description: "grad_out · b: multiply by the other input (a)", tensor: swapped_b }],
-                )?;
-            }
-            Ok(())
-        }),
-        DAY.exercise("matmul_back", "backward of a (batched, broadcasting) matmul").function("matmul_back").forbid(NO_AUTOGRAD).check(
+        DAY.exercise("add_back", "backward of a broadcasting add").pace(1, 10).function("add_back").forbid(NO_AUTOGRAD).check(
+            "vs torch (with broadcasting)",
+            |ctx| {
+                for c in FX.cases(ctx, "add_back")? {
+                    let got = ag::add_back(&c.t("grad")?, &shape(&c, "a_shape")?, &shape(&c, "b_shape")?).learner()?;
+                    pair_vs_torch(&c, got, VJP, &[], &[])?;
+                }
+                Ok(())
+            },
+        ),
+        DAY.exercise("mul_back", "backward of a broadcasting multiply").pace(1, 10).function("mul_back").forbid(NO_AUTOGRAD).check(
+            "vs torch (with broadcasting)",
+            |ctx| {
+                for c in FX.cases(ctx, "mul_back")? {
+                    let (g, a, b) = (c.t("grad")?, c.t("a")?, c.t("b")?);
+                    let got = ag::mul_back(&g, &a, &b).learner()?;
+                    let swapped_a = swapped(&g, &a, &a)?;
+                    let swapped_b = swapped(&g, &b, &b)?;
+                    pair_vs_torch(
+                        &c,
+                        got,
+                        VJP,
+                        &[Candidate { description: "grad_out · a: multiply by the other input (b)", tensor: swapped_a }],
+                        &[Candidate { description: "grad_out · b: multiply by the other input (a)", tensor: swapped_b }],
+                    )?;
+                }
+                Ok(())
+            },
+        ),
+        DAY.exercise("matmul_back", "backward of a (batched, broadcasting) matmul").pace(1, 10).function("matmul_back").forbid(NO_AUTOGRAD).check(
             "vs torch (2-D, batched, broadcast batch axes)",
             |ctx| {
                 for c in FX.cases(ctx, "matmul_back")? {
@@ -115,7 +121,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             },
         ),
-        DAY.exercise("sum_back", "backward of sum over some axes").function("sum_back").forbid(NO_AUTOGRAD).check(
+        DAY.exercise("sum_back", "backward of sum over some axes").pace(2, 30).function("sum_back").forbid(NO_AUTOGRAD).check(
             "vs torch (dims in any order, keepdim or not)",
             |ctx| {
                 for c in FX.cases(ctx, "sum_back")? {
@@ -126,7 +132,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             },
         ),
-        DAY.exercise("index_back", "backward of row indexing (repeats accumulate)").function("index_back").forbid(NO_AUTOGRAD).check(
+        DAY.exercise("index_back", "backward of row indexing (repeats accumulate)").pace(1, 10).function("index_back").forbid(NO_AUTOGRAD).check(
             "vs torch (x[indices] with repeated and unpicked rows)",
             |ctx| {
                 for c in FX.cases(ctx, "index_back")? {
@@ -136,7 +142,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             },
         ),
-        DAY.exercise("maximum_back", "backward of maximum (ties split the gradient)").function("maximum_back").forbid(NO_AUTOGRAD).check(
+        DAY.exercise("maximum_back", "backward of maximum (ties split the gradient)").pace(2, 20).function("maximum_back").forbid(NO_AUTOGRAD).check(
             "vs torch (rounded inputs: many ties; with broadcasting)",
             |ctx| {
                 for c in FX.cases(ctx, "maximum_back")? {
@@ -154,7 +160,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             },
         ),
-        DAY.exercise("relu_back", "backward of relu (zero at x = 0)").function("relu_back").forbid(NO_AUTOGRAD).check(
+        DAY.exercise("relu_back", "backward of relu (zero at x = 0)").pace(1, 10).function("relu_back").forbid(NO_AUTOGRAD).check(
             "vs torch (inputs with exact zeros)",
             |ctx| {
                 for c in FX.cases(ctx, "relu_back")? {
@@ -173,6 +179,7 @@ pub fn exercises() -> Vec<Exercise> {
             },
         ),
         DAY.exercise("topological_sort", "order the graph: parents before children")
+            .pace(3, 55)
             .function("topological_sort")
             .forbid(NO_AUTOGRAD)
             .check("the doc example", |_| {
@@ -208,6 +215,7 @@ pub fn exercises() -> Vec<Exercise> {
                 valid_order("lattice of 2000 nodes", &parents, 0, &got)
             }),
         DAY.exercise("backward", "the backward pass over a graph")
+            .pace(3, 90)
             .function("backward")
             .forbid(NO_AUTOGRAD)
             .check("x · x + exp(x): a node used twice and by two children (vs candle's autograd)", |ctx| {

@@ -49,7 +49,7 @@ fn host(t: &Tensor) -> Result<Vec<f32>, Fail> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("strided_view", "overlapping windows as an ndarray view (no copy)").function("strided_view")
+        DAY.exercise("strided_view", "overlapping windows as an ndarray view (no copy)").pace(1, 10).function("strided_view")
             .check("vs torch (x.unfold), and every element is x's own", |ctx| {
                 for c in FX.cases(ctx, "strided_windows")? {
                     let (x, window, stride) = (host(&c.t("x")?)?, c.n("window")?, c.n("stride")?);
@@ -71,7 +71,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("windows_2d", "2-D windows as a 4-D view, strides taken from the input").function("windows_2d")
+        DAY.exercise("windows_2d", "2-D windows as a 4-D view, strides taken from the input").pace(2, 20).function("windows_2d")
             .check("a row-major matrix, its transpose and every other column: element [i, j, a, b] is x[[i·sh + a, j·sw + b]] itself", |_| {
                 let buf: Vec<f32> = (0..35).map(|v| v as f32).collect();
                 let x = ndarray::ArrayView2::from_shape((5, 7), &buf).map_err(|e| Fail::Internal(format!("a fixture matrix: {e}")))?;
@@ -92,7 +92,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("conv2d_single", "a single-channel conv2d over the windows").function("conv2d_single")
+        DAY.exercise("conv2d_single", "a single-channel conv2d over the windows").pace(1, 10).function("conv2d_single")
             .check("vs torch (F.conv2d), summed over the input channels", |ctx| {
                 // torch's multi-channel output is the sum over input channels of single-channel
                 // correlations (plus the bias): exactly what conv2d_single computes per pair.
@@ -132,10 +132,10 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("strided_windows", "overlapping windows by gathering").function("strided_windows")
+        DAY.exercise("strided_windows", "overlapping windows by gathering").pace(1, 10).function("strided_windows")
             .forbid(NO_KERNELS)
             .check("vs torch (x.unfold)", |ctx| FX.vs_torch(ctx, "strided_windows", Tol::EXACT, |c| cv::strided_windows(&c.t("x")?, c.n("window")?, c.n("stride")?).learner())),
-        DAY.exercise("conv1d_minimal", "conv1d: batch and channels, no stride or padding").function("conv1d_minimal")
+        DAY.exercise("conv1d_minimal", "conv1d: batch and channels, no stride or padding").pace(2, 20).function("conv1d_minimal")
             .forbid(NO_KERNELS)
             .check("vs torch (F.conv1d)", |ctx| {
                 for c in FX.cases(ctx, "conv1d_minimal")? {
@@ -146,7 +146,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("conv1d", "conv1d with stride, padding and dilation").function("conv1d")
+        DAY.exercise("conv1d", "conv1d with stride, padding and dilation").pace(2, 35).function("conv1d")
             .forbid(NO_KERNELS)
             .check("vs torch (F.conv1d)", |ctx| {
                 FX.vs_torch(ctx, "conv1d", CONV, |c| {
@@ -157,7 +157,7 @@ pub fn exercises() -> Vec<Exercise> {
             .check("stride 1, padding 0, dilation 1, no bias equals conv1d_minimal's cases", |ctx| {
                 FX.vs_torch(ctx, "conv1d_minimal", CONV, |c| cv::conv1d(&c.t("x")?, &c.t("weight")?, None, 1, 0, 1).learner())
             }),
-        DAY.exercise("conv2d_minimal", "conv2d: im2col and one matmul").function("conv2d_minimal")
+        DAY.exercise("conv2d_minimal", "conv2d: im2col and one matmul").pace(2, 20).function("conv2d_minimal")
             .forbid(NO_KERNELS)
             .check("vs torch (F.conv2d)", |ctx| {
                 for c in FX.cases(ctx, "conv2d_minimal")? {
@@ -168,7 +168,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("conv2d", "conv2d with stride, padding, dilation and bias").function("conv2d")
+        DAY.exercise("conv2d", "conv2d with stride, padding, dilation and bias").pace(2, 30).function("conv2d")
             .forbid(NO_KERNELS)
             .check("vs torch (F.conv2d)", |ctx| {
                 for c in FX.cases(ctx, "conv2d")? {
@@ -186,7 +186,7 @@ pub fn exercises() -> Vec<Exercise> {
             .check("stride 1, padding 0, dilation 1, no bias equals conv2d_minimal's cases", |ctx| {
                 FX.vs_torch(ctx, "conv2d_minimal", CONV, |c| cv::conv2d(&c.t("x")?, &c.t("weight")?, None, (1, 1), (0, 0), (1, 1)).learner())
             }),
-        DAY.exercise("pad2d", "constant padding on four sides").function("pad2d")
+        DAY.exercise("pad2d", "constant padding on four sides").pace(3, 60).function("pad2d")
             .forbid(NO_KERNELS_OR_PAD)
             .check("vs torch (F.pad)", |ctx| {
                 FX.vs_torch(ctx, "pad2d", Tol::EXACT, |c| {
@@ -194,17 +194,17 @@ pub fn exercises() -> Vec<Exercise> {
                     cv::pad2d(&c.t("x")?, (p[0], p[1], p[2], p[3]), c.f("value")? as f32).learner()
                 })
             }),
-        DAY.exercise("maxpool2d", "max pooling with stride and -inf padding").function("maxpool2d")
+        DAY.exercise("maxpool2d", "max pooling with stride and -inf padding").pace(1, 10).function("maxpool2d")
             .forbid(NO_KERNELS)
             .check("vs torch (F.max_pool2d)", |ctx| {
                 FX.vs_torch(ctx, "maxpool2d", Tol::EXACT, |c| cv::maxpool2d(&c.t("x")?, c.pair("kernel")?, c.pair("stride")?, c.pair("padding")?).learner())
             }),
-        DAY.exercise("avgpool2d", "average pooling (padded zeros count)").function("avgpool2d")
+        DAY.exercise("avgpool2d", "average pooling (padded zeros count)").pace(1, 10).function("avgpool2d")
             .forbid(NO_KERNELS)
             .check("vs torch (F.avg_pool2d)", |ctx| {
                 FX.vs_torch(ctx, "avgpool2d", AVG, |c| cv::avgpool2d(&c.t("x")?, c.pair("kernel")?, c.pair("stride")?, c.pair("padding")?).learner())
             }),
-        DAY.exercise("adaptive_avgpool2d", "adaptive average pooling to any output size").function("adaptive_avgpool2d")
+        DAY.exercise("adaptive_avgpool2d", "adaptive average pooling to any output size").pace(2, 15).function("adaptive_avgpool2d")
             .forbid(NO_KERNELS)
             .check("vs torch (F.adaptive_avg_pool2d)", |ctx| {
                 FX.vs_torch(ctx, "adaptive_avgpool2d", AVG, |c| cv::adaptive_avgpool2d(&c.t("x")?, c.pair("size")?).learner())

@@ -55,6 +55,7 @@ const DAY: Day = Day::new("week1", "modules", "src/modules.rs");
 pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("kaiming_uniform", "Kaiming-uniform initialisation")
+            .pace(2, 30)
             .check("statistics of 100,000 draws (ReLU gain)", |ctx| kaiming_stats(ctx, &[200, 500], 50, 2f64.sqrt(), 1))
             .check("statistics of 100,000 draws (PyTorch's default gain 1/√3)", |ctx| kaiming_stats(ctx, &[1000, 10, 10], 10, 1.0 / 3f64.sqrt(), 2))
             .check("a seed gives the same draws, another seed others", |ctx| {
@@ -65,6 +66,7 @@ pub fn exercises() -> Vec<Exercise> {
                 ensure(same < 0.01, || format!("seeds 7 and 8 gave {:.0} % identical values: use the rng you are given", same * 100.0))
             }),
         DAY.exercise("linear", "nn.Linear")
+            .pace(2, 35)
             .check("forward vs torch", |ctx| {
                 let vb = FX.open(ctx)?.var_builder()?;
                 for c in FX.cases(ctx, "linear")? {
@@ -95,6 +97,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             }),
         DAY.exercise("conv2d", "nn.Conv2d")
+            .pace(3, 40)
             .check("forward vs torch", |ctx| {
                 let vb = FX.open(ctx)?.var_builder()?;
                 for c in FX.cases(ctx, "conv2d")? {
@@ -125,6 +128,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             }),
         DAY.exercise("batchnorm2d", "nn.BatchNorm2d: train, eval, running statistics")
+            .pace(3, 90)
             .check("three training batches then eval, vs torch", |ctx| {
                 for c in FX.cases(ctx, "batchnorm2d")? {
                     let (w, b) = (c.t("weight")?, c.t("bias")?);
@@ -161,36 +165,39 @@ pub fn exercises() -> Vec<Exercise> {
                 // off by 1.6e-5; eps doubled moves them by ~30 %).
                 close("BatchNorm2d(3) on nearly constant x [4, 3, 3, 3], training", &got, &nchw(&want).grader()?, Tol { abs: 2e-4, rel: 0.0 })
             }),
-        DAY.exercise("groupnorm", "nn.GroupNorm").check("forward vs torch", |ctx| {
+        DAY.exercise("groupnorm", "nn.GroupNorm").pace(2, 30).check("forward vs torch", |ctx| {
             for c in FX.cases(ctx, "groupnorm")? {
                 let gn = md::GroupNorm { groups: c.n("groups")?, weight: c.t("weight")?, bias: c.t("bias")?, eps: 1e-5 };
                 close(&c.label(), &gn.forward(&c.t("x")?, true).learner()?, &c.out()?, NORM)?;
             }
             Ok(())
         }),
-        DAY.exercise("relu", "nn.ReLU").check("max(x, 0)", |ctx| {
+        DAY.exercise("relu", "nn.ReLU").pace(1, 10).check("max(x, 0)", |ctx| {
             let x = FX.open(ctx)?.get("groupnorm.0.x")?;
             let got = md::Relu.forward(&x, true).learner()?;
             let want: Vec<f32> = x.flatten_all().grader()?.to_vec1::<f32>().grader()?.into_iter().map(|v| if v > 0.0 { v } else { 0.0 }).collect();
             close("relu(x)", &got, &Tensor::from_vec(want, x.shape(), &ctx.device).on_learner()?, Tol::EXACT)
         }),
-        DAY.exercise("pooling_layers", "nn.MaxPool2d and nn.AdaptiveAvgPool2d").check("vs torch (the convolutions fixtures with square windows)", |ctx| {
-            let file = FixtureFile::new("week1/convolutions.safetensors");
-            for c in file.cases(ctx, "maxpool2d")? {
-                let (k, s, p) = (c.pair("kernel")?, c.pair("stride")?, c.pair("padding")?);
-                if k.0 != k.1 || s.0 != s.1 || p.0 != p.1 {
-                    continue;
+        DAY.exercise("pooling_layers", "nn.MaxPool2d and nn.AdaptiveAvgPool2d").pace(1, 10).check(
+            "vs torch (the convolutions fixtures with square windows)",
+            |ctx| {
+                let file = FixtureFile::new("week1/convolutions.safetensors");
+                for c in file.cases(ctx, "maxpool2d")? {
+                    let (k, s, p) = (c.pair("kernel")?, c.pair("stride")?, c.pair("padding")?);
+                    if k.0 != k.1 || s.0 != s.1 || p.0 != p.1 {
+                        continue;
+                    }
+                    let pool = md::MaxPool2d { kernel: k.0, stride: s.0, padding: p.0 };
+                    close(&c.label(), &pool.forward(&c.t("x")?, false).learner()?, &c.out()?, Tol::EXACT)?;
                 }
-                let pool = md::MaxPool2d { kernel: k.0, stride: s.0, padding: p.0 };
-                close(&c.label(), &pool.forward(&c.t("x")?, false).learner()?, &c.out()?, Tol::EXACT)?;
-            }
-            for c in file.cases(ctx, "adaptive_avgpool2d")? {
-                let pool = md::AdaptiveAvgPool2d { size: c.pair("size")? };
-                close(&c.label(), &pool.forward(&c.t("x")?, false).learner()?, &c.out()?, Tol::F32)?;
-            }
-            Ok(())
-        }),
-        DAY.exercise("sequential", "nn.Sequential and named parameters").check("forward and state_dict names vs torch", |ctx| {
+                for c in file.cases(ctx, "adaptive_avgpool2d")? {
+                    let pool = md::AdaptiveAvgPool2d { size: c.pair("size")? };
+                    close(&c.label(), &pool.forward(&c.t("x")?, false).learner()?, &c.out()?, Tol::F32)?;
+                }
+                Ok(())
+            },
+        ),
+        DAY.exercise("sequential", "nn.Sequential and named parameters").pace(2, 20).check("forward and state_dict names vs torch", |ctx| {
             let fx = FX.open(ctx)?;
             let vb = fx.var_builder()?.pp("sequential.0.state");
             let seq = md::Sequential {

@@ -203,11 +203,13 @@ const DAY: Day = Day::new("week1", "optimisers", "src/optimisers.rs");
 pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("sgd", "SGD with momentum, Nesterov and weight decay")
+            .pace(3, 50)
             .check("no candle-nn optimisers", no_candle_optim)
             .check("15 steps on a 2-D valley vs torch.optim.SGD (5 settings)", |ctx| trajectories(ctx, "sgd", Problem::Valley, sgd, op::Sgd::step))
             .check("12 steps on a small MLP vs torch.optim.SGD (5 settings)", |ctx| trajectories(ctx, "sgd_mlp", Problem::Mlp, sgd, op::Sgd::step))
             .check("lr = 0 leaves the parameters unchanged", |ctx| lr_zero_moves_nothing(ctx, op::Sgd::new(0.0, 0.9, 0.1, true), op::Sgd::step)),
         DAY.exercise("rmsprop", "RMSprop (with momentum)")
+            .pace(3, 60)
             .check("no candle-nn optimisers", no_candle_optim)
             .check("15 steps on a 2-D valley vs torch.optim.RMSprop (3 settings)", |ctx| {
                 trajectories(ctx, "rmsprop", Problem::Valley, rmsprop, op::RmsProp::step)
@@ -217,28 +219,35 @@ pub fn exercises() -> Vec<Exercise> {
             })
             .check("lr = 0 leaves the parameters unchanged", |ctx| lr_zero_moves_nothing(ctx, op::RmsProp::new(0.0, 0.9, 1e-8, 0.1, 0.9), op::RmsProp::step)),
         DAY.exercise("adam", "Adam with bias correction")
+            .pace(1, 10)
             .check("no candle-nn optimisers", no_candle_optim)
             .check("15 steps on a 2-D valley vs torch.optim.Adam (3 settings)", |ctx| trajectories(ctx, "adam", Problem::Valley, adam, op::Adam::step))
             .check("12 steps on a small MLP vs torch.optim.Adam (3 settings)", |ctx| trajectories(ctx, "adam_mlp", Problem::Mlp, adam, op::Adam::step))
             .check("lr = 0 leaves the parameters unchanged", |ctx| lr_zero_moves_nothing(ctx, op::Adam::new(0.0, 0.9, 0.999, 1e-8, 0.1), op::Adam::step)),
         DAY.exercise("adamw", "AdamW: decoupled weight decay")
+            .pace(3, 70)
             .check("no candle-nn optimisers", no_candle_optim)
             .check("15 steps on a 2-D valley vs torch.optim.AdamW (3 settings)", |ctx| trajectories(ctx, "adamw", Problem::Valley, adamw, op::Adam::step))
             .check("12 steps on a small MLP vs torch.optim.AdamW (3 settings)", |ctx| trajectories(ctx, "adamw_mlp", Problem::Mlp, adamw, op::Adam::step))
             .check("lr = 0 leaves the parameters unchanged", |ctx| lr_zero_moves_nothing(ctx, op::Adam::adamw(0.0, 0.9, 0.999, 1e-8, 0.5), op::Adam::step)),
-        DAY.exercise("step_lr", "StepLR: decay by gamma every step_size steps").check("vs torch.optim.lr_scheduler.StepLR (4 settings, 30 steps)", |ctx| {
-            schedule(ctx, "step_lr", |c, t| Ok(op::step_lr(f(c, "base_lr")?, c.n("step_size")?, f(c, "gamma")?, t)))
-        }),
-        DAY.exercise("cosine_lr", "cosine annealing").check("vs torch.optim.lr_scheduler.CosineAnnealingLR (4 settings, t = 0..=t_max)", |ctx| {
+        DAY.exercise("step_lr", "StepLR: decay by gamma every step_size steps")
+            .pace(1, 10)
+            .check("vs torch.optim.lr_scheduler.StepLR (4 settings, 30 steps)", |ctx| {
+                schedule(ctx, "step_lr", |c, t| Ok(op::step_lr(f(c, "base_lr")?, c.n("step_size")?, f(c, "gamma")?, t)))
+            }),
+        DAY.exercise("cosine_lr", "cosine annealing").pace(1, 10).check("vs torch.optim.lr_scheduler.CosineAnnealingLR (4 settings, t = 0..=t_max)", |ctx| {
             schedule(ctx, "cosine_lr", |c, t| Ok(op::cosine_lr(f(c, "base_lr")?, f(c, "eta_min")?, c.n("t_max")?, t)))
         }),
-        DAY.exercise("linear_warmup", "linear warmup").check("vs torch.optim.lr_scheduler.LinearLR (4 settings, 30 steps)", |ctx| {
+        DAY.exercise("linear_warmup", "linear warmup").pace(1, 10).check("vs torch.optim.lr_scheduler.LinearLR (4 settings, 30 steps)", |ctx| {
             schedule(ctx, "linear_warmup", |c, t| Ok(op::linear_warmup(f(c, "base_lr")?, f(c, "start_factor")?, c.n("warmup")?, t)))
         }),
-        DAY.exercise("warmup_cosine", "warmup, then cosine decay").check("vs torch SequentialLR(LinearLR, CosineAnnealingLR) (3 settings)", |ctx| {
-            schedule(ctx, "warmup_cosine", |c, t| {
-                Ok(op::warmup_cosine(f(c, "base_lr")?, f(c, "start_factor")?, c.n("warmup")?, c.n("total")?, f(c, "eta_min")?, t))
-            })
-        }),
+        DAY.exercise("warmup_cosine", "warmup, then cosine decay").pace(2, 20).check(
+            "vs torch SequentialLR(LinearLR, CosineAnnealingLR) (3 settings)",
+            |ctx| {
+                schedule(ctx, "warmup_cosine", |c, t| {
+                    Ok(op::warmup_cosine(f(c, "base_lr")?, f(c, "start_factor")?, c.n("warmup")?, c.n("total")?, f(c, "eta_min")?, t))
+                })
+            },
+        ),
     ]
 }

@@ -47,13 +47,16 @@ const DAY: Day = Day::new("week1", "pictures", "src/pictures.rs");
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("coordinate_grid", "the coordinates of every pixel").function("coordinate_grid").check("vs torch (meshgrid of linspace)", |ctx| {
-            for c in FX.cases(ctx, "coordinate_grid")? {
-                close(&c.label(), &pc::coordinate_grid(c.n("h")?, c.n("w")?, &ctx.device).learner()?, &c.out()?, Tol::F32)?;
-            }
-            Ok(())
-        }),
-        DAY.exercise("coord_mlp", "a coordinate MLP's image").function("coord_mlp").function("forward").check("image vs torch", |ctx| {
+        DAY.exercise("coordinate_grid", "the coordinates of every pixel").pace(2, 35).function("coordinate_grid").check(
+            "vs torch (meshgrid of linspace)",
+            |ctx| {
+                for c in FX.cases(ctx, "coordinate_grid")? {
+                    close(&c.label(), &pc::coordinate_grid(c.n("h")?, c.n("w")?, &ctx.device).learner()?, &c.out()?, Tol::F32)?;
+                }
+                Ok(())
+            },
+        ),
+        DAY.exercise("coord_mlp", "a coordinate MLP's image").pace(2, 20).function("coord_mlp").function("forward").check("image vs torch", |ctx| {
             for c in FX.cases(ctx, "coord_mlp")? {
                 let (h, w) = (c.n("h")?, c.n("w")?);
                 let img = mlp(&c)?.render(h, w).learner()?;
@@ -64,7 +67,7 @@ pub fn exercises() -> Vec<Exercise> {
             }
             Ok(())
         }),
-        DAY.exercise("make_rays_2d", "one ray per pixel").function("make_rays_2d").check("vs torch", |ctx| {
+        DAY.exercise("make_rays_2d", "one ray per pixel").pace(3, 90).function("make_rays_2d").check("vs torch", |ctx| {
             for c in FX.cases(ctx, "make_rays_2d")? {
                 let got = pc::make_rays_2d(c.n("ny")?, c.n("nz")?, c.f("ylim")? as f32, c.f("zlim")? as f32, &ctx.device).learner()?;
                 close(&c.label(), &got, &c.out()?, Tol::F32)?;
@@ -72,6 +75,7 @@ pub fn exercises() -> Vec<Exercise> {
             Ok(())
         }),
         DAY.exercise("intersect_segments", "rays against segments, all at once")
+            .pace(2, 30)
             .function("intersect_segments")
             .check("vs torch (float64 solve)", |ctx| {
                 hits_vs_torch(ctx, "intersect_segments", |c| pc::intersect_segments(&c.t("rays")?, &c.t("segments")?).learner())
@@ -88,6 +92,7 @@ pub fn exercises() -> Vec<Exercise> {
                 })
             }),
         DAY.exercise("intersect_triangle", "rays against a triangle (Möller–Trumbore)")
+            .pace(1, 10)
             .function("intersect_triangle")
             .check("vs torch (float64 solve)", |ctx| {
                 hits_vs_torch(ctx, "intersect_triangle", |c| pc::intersect_triangle(&c.t("rays")?, &c.t("triangle")?).learner())
@@ -101,6 +106,7 @@ pub fn exercises() -> Vec<Exercise> {
                 })
             }),
         DAY.exercise("raytrace_mesh", "a depth image of a mesh")
+            .pace(2, 20)
             .function("raytrace_mesh")
             .check("distances vs torch", |ctx| {
                 for c in FX.cases(ctx, "raytrace_mesh")? {

@@ -38,6 +38,7 @@ const DAY: Day = Day::new("week1", "regression", "src/regression.rs");
 pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("solve", "Gaussian elimination with partial pivoting")
+            .pace(3, 60)
             .function("solve")
             .forbid(&["linalg", "inverse"])
             .check("vs torch.linalg.solve", |ctx| {
@@ -60,21 +61,28 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("linear_closed_form", "least squares by the normal equations").function("linear_closed_form").check("vs torch.linalg.lstsq", |ctx| {
-            for c in FX.cases(ctx, "linear_closed_form")? {
-                close(&c.label(), &rg::linear_closed_form(&c.t("x")?, &c.t("y")?).learner()?, &c.out()?, NORMAL_EQ)?;
-            }
-            Ok(())
-        }),
-        DAY.exercise("linear_gd", "gradient descent on the mean squared error").function("linear_gd").check("parameters and loss curve vs torch", |ctx| {
-            for c in FX.cases(ctx, "linear_gd")? {
-                let (theta, losses) = rg::linear_gd(&c.t("x")?, &c.t("y")?, c.f("lr")?, c.n("steps")?).learner()?;
-                close(&format!("losses of {}", c.label()), &losses, &c.t("losses")?, GD)?;
-                close(&format!("θ = [w, b] of {}", c.label()), &theta, &c.out()?, GD)?;
-            }
-            Ok(())
-        }),
+        DAY.exercise("linear_closed_form", "least squares by the normal equations").pace(2, 20).function("linear_closed_form").check(
+            "vs torch.linalg.lstsq",
+            |ctx| {
+                for c in FX.cases(ctx, "linear_closed_form")? {
+                    close(&c.label(), &rg::linear_closed_form(&c.t("x")?, &c.t("y")?).learner()?, &c.out()?, NORMAL_EQ)?;
+                }
+                Ok(())
+            },
+        ),
+        DAY.exercise("linear_gd", "gradient descent on the mean squared error").pace(3, 40).function("linear_gd").check(
+            "parameters and loss curve vs torch",
+            |ctx| {
+                for c in FX.cases(ctx, "linear_gd")? {
+                    let (theta, losses) = rg::linear_gd(&c.t("x")?, &c.t("y")?, c.f("lr")?, c.n("steps")?).learner()?;
+                    close(&format!("losses of {}", c.label()), &losses, &c.t("losses")?, GD)?;
+                    close(&format!("θ = [w, b] of {}", c.label()), &theta, &c.out()?, GD)?;
+                }
+                Ok(())
+            },
+        ),
         DAY.exercise("cross_entropy", "cross-entropy, computed stably")
+            .pace(2, 20)
             .function("cross_entropy")
             .forbid(&["candle_nn::loss", "candle_nn::ops", "log_softmax"])
             .check("vs torch (F.cross_entropy)", |ctx| {
@@ -86,6 +94,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             }),
         DAY.exercise("softmax_regression_grad", "softmax regression gradients by hand")
+            .pace(3, 40)
             .function("softmax_regression_grad")
             .forbid(&["backward", "Var::"])
             .check("vs torch autograd", |ctx| {
@@ -109,7 +118,7 @@ pub fn exercises() -> Vec<Exercise> {
                 close("dw (w · 300)", &dw, &crate::independent::t_matmul(&x, &g)?, Tol { abs: 1e-5, rel: 1e-4 })?;
                 close("db (w · 300)", &db, &g.sum(0).grader()?, Tol { abs: 1e-5, rel: 1e-4 })
             }),
-        DAY.exercise("predict", "class predictions").function("predict").check("argmax of the logits", |ctx| {
+        DAY.exercise("predict", "class predictions").pace(1, 10).function("predict").check("argmax of the logits", |ctx| {
             for c in FX.cases(ctx, "softmax_regression_grad")? {
                 let (x, w, b) = (c.t("x")?, c.t("w")?, c.t("b")?);
                 let got = rg::predict(&x, &w, &b).learner()?;
@@ -120,6 +129,7 @@ pub fn exercises() -> Vec<Exercise> {
             Ok(())
         }),
         DAY.exercise("train_softmax_regression", "softmax regression on MNIST (≥ 90 % held out)")
+            .pace(3, 45)
             .function("train_softmax_regression")
             .timeout(std::time::Duration::from_secs(40))
             .check("held-out accuracy ≥ 90 %", |ctx| {

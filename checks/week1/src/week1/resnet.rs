@@ -25,6 +25,7 @@ const DAY: Day = Day::new("week1", "resnet", "src/resnet.rs");
 pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("basic_block", "a residual block")
+            .pace(3, 90)
             .check("layer2.0 (with downsample) vs torchvision, eval", |ctx| {
                 let vb = ctx.fixture(STATE)?.var_builder()?;
                 let io = ctx.fixture(IO)?;
@@ -37,6 +38,7 @@ pub fn exercises() -> Vec<Exercise> {
                 ensure(block.downsample.is_none(), || "layer1.0 keeps the shape (16 → 16, stride 1): its shortcut is the identity".into())
             }),
         DAY.exercise("resnet", "ResNet-18 (reduced width) vs torchvision, eval")
+            .pace(3, 90)
             .timeout(std::time::Duration::from_secs(30))
             .check("logits vs torchvision (eval mode)", |ctx| {
                 let model = load(ctx)?;
@@ -55,7 +57,7 @@ pub fn exercises() -> Vec<Exercise> {
                     format!("names missing from parameters()+buffers(): {missing:?}; names torchvision does not have: {extra:?}")
                 })
             }),
-        DAY.exercise("resnet_train", "ResNet-18 in training mode: batch statistics").timeout(std::time::Duration::from_secs(30)).check(
+        DAY.exercise("resnet_train", "ResNet-18 in training mode: batch statistics").pace(1, 10).timeout(std::time::Duration::from_secs(30)).check(
             "logits and running statistics vs torchvision (train mode)",
             |ctx| {
                 let model = load(ctx)?;

@@ -72,6 +72,7 @@ const DAY: Day = Day::new("week1", "training", "src/training.rs");
 pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("simple_cnn", "a small CNN from your modules")
+            .pace(3, 40)
             .check("shapes, names and parameter count", |ctx| {
                 let net = model(ctx, 0)?;
                 let x = Tensor::zeros((3, 1, 28, 28), DType::F32, &ctx.device).grader()?;
@@ -116,6 +117,7 @@ pub fn exercises() -> Vec<Exercise> {
                 )
             }),
         DAY.exercise("sgd_step", "SGD with momentum, in place")
+            .pace(2, 30)
             .check("two steps on a linear loss", |ctx| {
                 // loss = Σ c ⊙ p has gradient c everywhere, so the steps are known exactly:
                 // p1 = p0 − lr·c, p2 = p1 − lr·(m·c + c).
@@ -158,9 +160,11 @@ pub fn exercises() -> Vec<Exercise> {
                 ensure(r.is_err(), || "sgd_step returned Ok although the second parameter has no gradient: return an error (candle_core::bail!)".into())
             }),
         DAY.exercise("train_cnn", "the training loop (150 steps)")
+            .pace(3, 40)
             .timeout(Duration::from_secs(120))
             .check("150 steps of 32: the mean loss of the last 50 falls below 0.6", |ctx| train_and_judge(ctx, 150, 32, Some(0.6), None)),
         DAY.exercise("accuracy", "held-out accuracy, in batches")
+            .pace(2, 30)
             // Two passes over the 2,000 held-out images (yours and the grader's): ~4 s alone,
             // but it timed out at 10 s on a loaded 2-core machine.
             .timeout(Duration::from_secs(30))
@@ -171,7 +175,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let want = held_out(&net, &m)?;
                 scalar_close("accuracy of an untrained model on the held-out images", got, want, Tol::new(1e-12, 0.0))
             }),
-        DAY.exercise("data_parallel_grads", "data parallelism: split, backward per worker, all-reduce").timeout(Duration::from_secs(30)).check(
+        DAY.exercise("data_parallel_grads", "data parallelism: split, backward per worker, all-reduce").pace(3, 90).timeout(Duration::from_secs(30)).check(
             "equals the full-batch gradient (1, 3 and 4 workers, unequal shards)",
             |ctx| {
                 // Graded on the CPU whatever the device: the workers are threads over one
@@ -205,6 +209,7 @@ pub fn exercises() -> Vec<Exercise> {
             },
         ),
         DAY.exercise("train_cnn_long", "the CNN reaches ≥ 97 % held out (long)")
+            .pace(3, 45)
             .long()
             .timeout(Duration::from_secs(1800))
             .check("3,000 steps of 64: held-out accuracy ≥ 97 %", |ctx| train_and_judge(ctx, 3000, 64, None, Some(0.97))),

@@ -30,7 +30,7 @@ const NO_SDPA: &[&str] = &["sdpa", "softmax_last_dim"];
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("scaled_dot_product", "scaled dot-product attention with a mask").function("scaled_dot_product").forbid(NO_SDPA).check(
+        DAY.exercise("scaled_dot_product", "scaled dot-product attention with a mask").pace(2, 25).function("scaled_dot_product").forbid(NO_SDPA).check(
             "vs torch (F.scaled_dot_product_attention)",
             |ctx| {
                 for c in FX.cases(ctx, "scaled_dot_product")? {
@@ -50,7 +50,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             },
         ),
-        DAY.exercise("causal_mask", "the causal mask").function("causal_mask").check("vs torch (ones(t, t).tril())", |ctx| {
+        DAY.exercise("causal_mask", "the causal mask").pace(1, 10).function("causal_mask").check("vs torch (ones(t, t).tril())", |ctx| {
             for c in FX.cases(ctx, "causal_mask")? {
                 let got = at::causal_mask(c.n("t")?, &ctx.device).learner()?;
                 exact(&c.label(), &got, &c.out()?)?;
@@ -58,17 +58,25 @@ pub fn exercises() -> Vec<Exercise> {
             Ok(())
         }),
         DAY.exercise("padding_mask", "the padding mask of a right-padded batch")
+            .pace(1, 10)
             .function("padding_mask")
             .check("vs torch (arange(t) < lengths[:, None])", |ctx| {
                 FX.vs_torch(ctx, "padding_mask", Tol::EXACT, |c| at::padding_mask(&c.t("lengths")?, c.n("t")?).learner())
             }),
-        DAY.exercise("additive_scores", "additive (Bahdanau) scores").function("additive_scores").check("vs torch (v · tanh(W_q q + W_k k))", |ctx| {
-            FX.vs_torch(ctx, "additive_scores", SUMS, |c| at::additive_scores(&c.t("q")?, &c.t("k")?, &c.t("w_q")?, &c.t("w_k")?, &c.t("v")?).learner())
-        }),
-        DAY.exercise("bilinear_scores", "bilinear (Luong general) scores").function("bilinear_scores").check("vs torch (F.bilinear on every pair)", |ctx| {
-            FX.vs_torch(ctx, "bilinear_scores", SUMS, |c| at::bilinear_scores(&c.t("q")?, &c.t("k")?, &c.t("w")?).learner())
-        }),
+        DAY.exercise("additive_scores", "additive (Bahdanau) scores")
+            .pace(1, 10)
+            .function("additive_scores")
+            .check("vs torch (v · tanh(W_q q + W_k k))", |ctx| {
+                FX.vs_torch(ctx, "additive_scores", SUMS, |c| at::additive_scores(&c.t("q")?, &c.t("k")?, &c.t("w_q")?, &c.t("w_k")?, &c.t("v")?).learner())
+            }),
+        DAY.exercise("bilinear_scores", "bilinear (Luong general) scores")
+            .pace(1, 10)
+            .function("bilinear_scores")
+            .check("vs torch (F.bilinear on every pair)", |ctx| {
+                FX.vs_torch(ctx, "bilinear_scores", SUMS, |c| at::bilinear_scores(&c.t("q")?, &c.t("k")?, &c.t("w")?).learner())
+            }),
         DAY.exercise("split_heads", "heads as a batch axis")
+            .pace(1, 10)
             .function("split_heads")
             .check("vs torch (x.view(b, t, h, d).transpose(1, 2))", |ctx| {
                 FX.vs_torch(ctx, "split_heads", Tol::EXACT, |c| at::split_heads(&c.t("x")?, c.n("heads")?).learner())
@@ -80,9 +88,11 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("multi_head_attention", "multi-head self-attention (nn.MultiheadAttention)").function("multi_head_attention").forbid(NO_SDPA).check(
-            "vs torch (nn.MultiheadAttention, batch_first; padding and causal cases)",
-            |ctx| {
+        DAY.exercise("multi_head_attention", "multi-head self-attention (nn.MultiheadAttention)")
+            .pace(3, 50)
+            .function("multi_head_attention")
+            .forbid(NO_SDPA)
+            .check("vs torch (nn.MultiheadAttention, batch_first; padding and causal cases)", |ctx| {
                 FX.vs_torch(ctx, "multi_head_attention", SUMS, |c| {
                     let mask = c.opt("mask")?;
                     at::multi_head_attention(
@@ -97,9 +107,8 @@ pub fn exercises() -> Vec<Exercise> {
                     )
                     .learner()
                 })
-            },
-        ),
-        DAY.exercise("sinusoidal_positions", "sinusoidal positional encoding").function("sinusoidal_positions").check(
+            }),
+        DAY.exercise("sinusoidal_positions", "sinusoidal positional encoding").pace(2, 20).function("sinusoidal_positions").check(
             "vs torch (the formula of Vaswani et al.); picture: target/candlecamp/week2/sinusoidal_positions.png",
             |ctx| {
                 let mut last = None;

@@ -47,7 +47,7 @@ const VOCAB: u32 = 1000;
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("embeddings", "word + position + token-type embeddings, then LayerNorm").function("embeddings")
+        DAY.exercise("embeddings", "word + position + token-type embeddings, then LayerNorm").pace(3, 50).function("embeddings")
             .check("vs transformers (BertEmbeddings)", |ctx| {
                 let emb = bt::BertEmbeddings::load(vb(&ctx.device)?.pp("bert.embeddings"), &config()?).learner()?;
                 for c in FX.cases(ctx, "embeddings")? {
@@ -55,7 +55,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("attention", "bidirectional self-attention with a padding mask, post-norm").function("attention")
+        DAY.exercise("attention", "bidirectional self-attention with a padding mask, post-norm").pace(3, 65).function("attention")
             .check("vs transformers (BertAttention, layer 0; without and with padding)", |ctx| {
                 let att = bt::BertAttention::load(vb(&ctx.device)?.pp("bert.encoder.layer.0.attention"), &config()?).learner()?;
                 for c in FX.cases(ctx, "attention")? {
@@ -63,7 +63,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("layer", "a BERT layer: attention, intermediate, output").function("layer")
+        DAY.exercise("layer", "a BERT layer: attention, intermediate, output").pace(3, 40).function("layer")
             .check("vs transformers (BertLayer 0)", |ctx| {
                 let l = bt::BertLayer::load(vb(&ctx.device)?.pp("bert.encoder.layer.0"), &config()?).learner()?;
                 for c in FX.cases(ctx, "layer")? {
@@ -71,7 +71,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("model", "the encoder: every hidden state").function("model")
+        DAY.exercise("model", "the encoder: every hidden state").pace(3, 40).function("model")
             .function("hidden_states") // what `grader reset` restores (the exercise also writes load)
             .check("hidden states of a padded batch vs transformers (BertModel)", |ctx| {
                 let fx = FX.open(ctx)?;
@@ -84,7 +84,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("pooler", "the pooler: tanh of a dense layer on [CLS]").function("pooler")
+        DAY.exercise("pooler", "the pooler: tanh of a dense layer on [CLS]").pace(1, 10).function("pooler")
             .check("vs torch (tanh(dense(h[:, 0])))", |ctx| {
                 let fx = FX.open(ctx)?;
                 let h = fx.get("model.hidden.2")?;
@@ -92,7 +92,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let mean = h.mean(1).grader()?.broadcast_matmul(&fx.get("pooler.weight")?.t().grader()?).grader()?.broadcast_add(&fx.get("pooler.bias")?).grader()?.tanh().grader()?;
                 close_with("pooler(last hidden state)", &got, &fx.get("pooler.out")?, LAYER, &[Candidate { description: "the pooler applied to the mean over positions instead of the first ([CLS]) position", tensor: mean }])
             }),
-        DAY.exercise("mlm_head", "BertForMaskedLM: logits, loss and every gradient").function("mlm_head")
+        DAY.exercise("mlm_head", "BertForMaskedLM: logits, loss and every gradient").pace(3, 60).function("mlm_head")
             .check("logits and loss vs transformers", |ctx| {
                 let fx = FX.open(ctx)?;
                 let m = bt::BertForMaskedLM::load(vb(&ctx.device)?, &config()?).learner()?;
@@ -121,7 +121,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("mlm_mask", "80/10/10 masking with a seeded RNG").function("mlm_mask")
+        DAY.exercise("mlm_mask", "80/10/10 masking with a seeded RNG").pace(3, 40).function("mlm_mask")
             .check("the rule, exactly (200 000 tokens)", |_ctx| {
                 let (ids, special) = corpus(200_000);
                 let (inp, lab) = bt::mlm_mask(&ids, &special, 0.15, MASK_ID, VOCAB, &mut ChaCha8Rng::seed_from_u64(1));
@@ -167,7 +167,7 @@ pub fn exercises() -> Vec<Exercise> {
                 // ~2 900 uniform draws from 1 000 ids cover ~940 of them; 800 is far below.
                 ensure(distinct.len() > 800, || format!("random replacements use only {} distinct ids: draw uniformly from 0..vocab", distinct.len()))
             }),
-        DAY.exercise("pretrained", "the real bert-base-uncased, from the Hub").function("pretrained")
+        DAY.exercise("pretrained", "the real bert-base-uncased, from the Hub").pace(1, 10).function("pretrained")
             .pretrained()
             .timeout(std::time::Duration::from_secs(600)) // may download 440 MB through hf-hub first
             .check("MLM logits of `bert-base-uncased` on a fixed sentence vs transformers", |ctx| {

@@ -40,7 +40,7 @@ fn signed(c: &crate::cases::Case, arg: &str) -> Result<i64, Fail> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("log_bucket", "log-bucketed relative positions").function("log_bucket").check(
+        DAY.exercise("log_bucket", "log-bucketed relative positions").pace(2, 30).function("log_bucket").check(
             "vs transformers (make_log_bucket_position), rel in −600..600",
             |ctx| {
                 for c in FX.cases(ctx, "log_bucket")? {
@@ -50,7 +50,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             },
         ),
-        DAY.exercise("relative_positions", "the relative position matrix").function("relative_positions").check(
+        DAY.exercise("relative_positions", "the relative position matrix").pace(2, 35).function("relative_positions").check(
             "vs transformers (build_relative_position); picture: target/candlecamp/week2/deberta_relative_positions.png",
             |ctx| {
                 for c in FX.cases(ctx, "relative_positions")? {
@@ -67,22 +67,31 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             },
         ),
-        DAY.exercise("c2p", "content → position scores").function("c2p").check("vs the lines of DisentangledSelfAttention (torch.gather)", |ctx| {
+        DAY.exercise("c2p", "content → position scores").pace(1, 10).function("c2p").check("vs the lines of DisentangledSelfAttention (torch.gather)", |ctx| {
             for c in FX.cases(ctx, "c2p")? {
                 let got = db::c2p(&c.t("query")?, &c.t("pos_key")?, &c.t("rel")?, c.n("span")?).learner()?;
                 close(&c.label(), &got, &c.out()?, TERMS)?;
             }
             Ok(())
         }),
-        DAY.exercise("p2c", "position → content scores").function("p2c").check("vs the lines of DisentangledSelfAttention (torch.gather, transposed)", |ctx| {
-            for c in FX.cases(ctx, "p2c")? {
-                let got = db::p2c(&c.t("key")?, &c.t("pos_query")?, &c.t("rel")?, c.n("span")?).learner()?;
-                let untransposed = got.transpose(1, 2).on_learner()?.contiguous().on_learner()?;
-                close_with(&c.label(), &got, &c.out()?, TERMS, &[Candidate { description: "the p2c term without the final transpose", tensor: untransposed }])?;
-            }
-            Ok(())
-        }),
-        DAY.exercise("rel_embeddings", "the layer-normed relative embedding table").function("rel_embeddings").check(
+        DAY.exercise("p2c", "position → content scores").pace(1, 10).function("p2c").check(
+            "vs the lines of DisentangledSelfAttention (torch.gather, transposed)",
+            |ctx| {
+                for c in FX.cases(ctx, "p2c")? {
+                    let got = db::p2c(&c.t("key")?, &c.t("pos_query")?, &c.t("rel")?, c.n("span")?).learner()?;
+                    let untransposed = got.transpose(1, 2).on_learner()?.contiguous().on_learner()?;
+                    close_with(
+                        &c.label(),
+                        &got,
+                        &c.out()?,
+                        TERMS,
+                        &[Candidate { description: "the p2c term without the final transpose", tensor: untransposed }],
+                    )?;
+                }
+                Ok(())
+            },
+        ),
+        DAY.exercise("rel_embeddings", "the layer-normed relative embedding table").pace(1, 10).function("rel_embeddings").check(
             "vs transformers (encoder.get_rel_embedding())",
             |ctx| {
                 let got = db::rel_embeddings(vb(&ctx.device)?.pp("encoder"), &config()?).learner()?;
@@ -90,7 +99,7 @@ pub fn exercises() -> Vec<Exercise> {
                 close("rel_embeddings", &got, &FX.open(ctx)?.get("rel_embeddings")?, Tol::F32)
             },
         ),
-        DAY.exercise("attention", "one layer of disentangled attention").function("attention").check(
+        DAY.exercise("attention", "one layer of disentangled attention").pace(3, 90).function("attention").check(
             "vs transformers (DebertaV2Attention, layer 0; with and without padding)",
             |ctx: &Ctx| {
                 let fx = FX.open(ctx)?;

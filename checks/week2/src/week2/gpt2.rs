@@ -94,7 +94,7 @@ fn trainable(dev: &Device) -> Result<(VarMap, g::Gpt2), Fail> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("layer_norm", "layer norm with a backward pass").function("layer_norm")
+        DAY.exercise("layer_norm", "layer norm with a backward pass").pace(2, 20).function("layer_norm")
             .forbid(NO_FUSED)
             .check("vs torch (F.layer_norm)", |ctx| {
                 for c in FX.cases(ctx, "layer_norm")? {
@@ -123,7 +123,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("gelu_new", "GPT-2's tanh GELU").function("gelu_new")
+        DAY.exercise("gelu_new", "GPT-2's tanh GELU").pace(1, 10).function("gelu_new")
             .check("vs transformers (NewGELUActivation)", |ctx| {
                 for c in FX.cases(ctx, "gelu_new")? {
                     let x = c.t("x")?;
@@ -132,7 +132,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("attention", "causal multi-head self-attention (Conv1D weights)").function("attention")
+        DAY.exercise("attention", "causal multi-head self-attention (Conv1D weights)").pace(2, 20).function("attention")
                         .check("vs transformers (GPT2Attention, block 0; causal, then causal + padding)", |ctx| {
                 let (dev, cfg) = (&ctx.device, config()?);
                 let attn = g::Attention::load(vb(dev)?.pp("transformer.h.0.attn"), &cfg).learner()?;
@@ -143,7 +143,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("mlp", "the feed-forward block").function("mlp")
+        DAY.exercise("mlp", "the feed-forward block").pace(2, 20).function("mlp")
             .check("vs transformers (GPT2MLP, block 0)", |ctx| {
                 let mlp = g::Mlp::load(vb(&ctx.device)?.pp("transformer.h.0.mlp"), &config()?).learner()?;
                 for c in FX.cases(ctx, "mlp")? {
@@ -151,7 +151,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("block", "a pre-norm transformer block").function("block")
+        DAY.exercise("block", "a pre-norm transformer block").pace(3, 40).function("block")
                         .check("vs transformers (GPT2Block 0)", |ctx| {
                 let blk = g::Block::load(vb(&ctx.device)?.pp("transformer.h.0"), &config()?).learner()?;
                 for c in FX.cases(ctx, "block")? {
@@ -160,7 +160,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("model", "GPT2LMHeadModel: embeddings, blocks, ln_f, tied head").function("model")
+        DAY.exercise("model", "GPT2LMHeadModel: embeddings, blocks, ln_f, tied head").pace(3, 70).function("model")
             .function("hidden_states") // what `grader reset` restores (the exercise also writes load and forward_masked)
                         .check("hidden states and logits vs transformers", |ctx| {
                 let fx = FX.open(ctx)?;
@@ -206,7 +206,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let want = fx.get("padded.logits")?;
                 close_with("logits × mask (padding positions zeroed)", &got.broadcast_mul(&keep).on_learner()?, &want.broadcast_mul(&keep).on_learner()?, MODEL_TOL, &[Candidate { description: "the logits without the padding mask (causal mask only) — but with right padding real tokens never see padding, so look at the causal part", tensor: unmasked.broadcast_mul(&keep).on_learner()? }])
             }),
-        DAY.exercise("lm_loss", "the shifted language-modelling loss").function("lm_loss")
+        DAY.exercise("lm_loss", "the shifted language-modelling loss").pace(2, 30).function("lm_loss")
             .forbid(NO_FUSED)
             .check("vs transformers' loss (labels = ids, and a padded batch with -100)", |ctx| {
                 let fx = FX.open(ctx)?;
@@ -218,7 +218,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = g::lm_loss(&fx.get("padded.logits")?, &fx.get("padded.labels")?).learner()?;
                 close("lm_loss(padded logits, labels with -100)", &got, &fx.get("padded.loss")?, Tol::F32)
             }),
-        DAY.exercise("train_step", "gradients of every parameter, and three AdamW steps").function("train_step")
+        DAY.exercise("train_step", "gradients of every parameter, and three AdamW steps").pace(2, 15).function("train_step")
             .forbid(NO_FUSED)
             .check("loss and the gradient of every parameter vs transformers", |ctx| {
                 let fx = FX.open(ctx)?;
@@ -262,7 +262,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("pretrained", "the real GPT-2 small, from the Hub").function("pretrained")
+        DAY.exercise("pretrained", "the real GPT-2 small, from the Hub").pace(1, 10).function("pretrained")
             .pretrained()
             .timeout(std::time::Duration::from_secs(600)) // may download 550 MB through hf-hub first
             .check("logits of `gpt2` on a fixed prompt vs transformers", |ctx| {

@@ -86,29 +86,37 @@ fn chi_square(label: &str, logits: &[f32], n: usize, seed: u64, dev: &candle_cor
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("greedy", "greedy decoding: the argmax").function("greedy").check("vs torch.argmax", |ctx| {
+        DAY.exercise("greedy", "greedy decoding: the argmax").pace(1, 10).function("greedy").check("vs torch.argmax", |ctx| {
             for c in FX.cases(ctx, "greedy")? {
                 exact(&c.label(), &sm::greedy(&c.t("logits")?).learner()?, &u32s(&c.out()?)?)?;
             }
             Ok(())
         }),
         DAY.exercise("temperature", "temperature")
+            .pace(1, 10)
             .function("apply_temperature")
             .check("vs TemperatureLogitsWarper", |ctx| FX.vs_torch(ctx, "temperature", ARITH, |c| sm::apply_temperature(&c.t("logits")?, c.f("t")?).learner())),
-        DAY.exercise("top_k", "top-k filtering").function("top_k_filter").check("vs TopKLogitsWarper (kept logits exactly, the rest -inf)", |ctx| {
-            for c in FX.cases(ctx, "top_k")? {
-                let x = c.t("logits")?;
-                let k = c.n("k")?;
-                let got = sm::top_k_filter(&x, k).learner()?;
-                let cand = [Candidate { description: "the logits unfiltered", tensor: x.clone() }];
-                close_with(&c.label(), &got, &c.out()?, Tol::EXACT, &cand)?;
-            }
-            Ok(())
-        }),
-        DAY.exercise("top_p", "top-p (nucleus) filtering").function("top_p_filter").check("vs TopPLogitsWarper (kept logits exactly, the rest -inf)", |ctx| {
-            FX.vs_torch(ctx, "top_p", Tol::EXACT, |c| sm::top_p_filter(&c.t("logits")?, c.f("p")?).learner())
-        }),
+        DAY.exercise("top_k", "top-k filtering").pace(2, 15).function("top_k_filter").check(
+            "vs TopKLogitsWarper (kept logits exactly, the rest -inf)",
+            |ctx| {
+                for c in FX.cases(ctx, "top_k")? {
+                    let x = c.t("logits")?;
+                    let k = c.n("k")?;
+                    let got = sm::top_k_filter(&x, k).learner()?;
+                    let cand = [Candidate { description: "the logits unfiltered", tensor: x.clone() }];
+                    close_with(&c.label(), &got, &c.out()?, Tol::EXACT, &cand)?;
+                }
+                Ok(())
+            },
+        ),
+        DAY.exercise("top_p", "top-p (nucleus) filtering")
+            .pace(3, 40)
+            .function("top_p_filter")
+            .check("vs TopPLogitsWarper (kept logits exactly, the rest -inf)", |ctx| {
+                FX.vs_torch(ctx, "top_p", Tol::EXACT, |c| sm::top_p_filter(&c.t("logits")?, c.f("p")?).learner())
+            }),
         DAY.exercise("repetition_penalty", "repetition penalty (CTRL)")
+            .pace(1, 10)
             .function("repetition_penalty")
             .check("vs RepetitionPenaltyLogitsProcessor", |ctx| {
                 FX.vs_torch(ctx, "repetition_penalty", ARITH, |c| sm::repetition_penalty(&c.t("logits")?, &u32s(&c.t("history")?)?, c.f("penalty")?).learner())
@@ -123,10 +131,14 @@ pub fn exercises() -> Vec<Exercise> {
                 let want = Tensor::from_vec(want, (1, xs.len()), &ctx.device).grader()?;
                 close("repetition_penalty(logits, every token, 2.0)", &sm::repetition_penalty(&logits, &history, 2.0).learner()?, &want, ARITH)
             }),
-        DAY.exercise("frequency_penalty", "frequency penalty").function("frequency_penalty").check("vs torch (logits - alpha * bincount(history))", |ctx| {
-            FX.vs_torch(ctx, "frequency_penalty", ARITH, |c| sm::frequency_penalty(&c.t("logits")?, &u32s(&c.t("history")?)?, c.f("alpha")?).learner())
-        }),
+        DAY.exercise("frequency_penalty", "frequency penalty")
+            .pace(1, 10)
+            .function("frequency_penalty")
+            .check("vs torch (logits - alpha * bincount(history))", |ctx| {
+                FX.vs_torch(ctx, "frequency_penalty", ARITH, |c| sm::frequency_penalty(&c.t("logits")?, &u32s(&c.t("history")?)?, c.f("alpha")?).learner())
+            }),
         DAY.exercise("sample", "sampling with a seeded RNG")
+            .pace(3, 40)
             .function("sample")
             .check("the same seed gives the same tokens", |ctx| {
                 let x = FX.open(ctx)?.get("sample.logits")?;
@@ -152,7 +164,7 @@ pub fn exercises() -> Vec<Exercise> {
                 chi_square("sample(TopPLogitsWarper(0.8)(logits))", &p8, 20_000, 14, &ctx.device)
             })
             .timeout(Duration::from_secs(30)), // 80,000 draws, each a small softmax through the learner's debug build
-        DAY.exercise("mix_contexts", "sampling from a pair of contexts (guidance)").function("mix_contexts").check(
+        DAY.exercise("mix_contexts", "sampling from a pair of contexts (guidance)").pace(1, 10).function("mix_contexts").check(
             "vs torch (log_softmax(a) + w · (log_softmax(a) − log_softmax(b)))",
             |ctx| {
                 // log-probabilities of 50 tokens are O(1–10): f32 rounding of the log-sum-exp
@@ -160,11 +172,12 @@ pub fn exercises() -> Vec<Exercise> {
             },
         ),
         DAY.exercise("causal_mask", "a causal mask with a cache offset")
+            .pace(2, 20)
             .function("causal_mask")
             .check("vs torch.full(-inf).triu(diagonal = t_total - t_new + 1)", |ctx| {
                 FX.vs_torch(ctx, "causal_mask", Tol::EXACT, |c| sm::causal_mask(c.n("t_new")?, c.n("t_total")?, &ctx.device).learner())
             }),
-        DAY.exercise("kv_cache", "a KV cache: append the new keys and values").function("KvCache::append").check(
+        DAY.exercise("kv_cache", "a KV cache: append the new keys and values").pace(2, 20).function("KvCache::append").check(
             "pieces of 5, 1 and 10 positions appended to two layers reassemble each layer's keys and values exactly",
             |ctx| {
                 // Keys and values [1, 4, 16, 250] cut from the fixture's logits (any numbers do):
@@ -204,6 +217,7 @@ pub fn exercises() -> Vec<Exercise> {
             },
         ),
         Exercise::new("week2.sampling.cached_attention", "GPT-2 attention with a KV cache", "src/gpt2.rs")
+            .pace(3, 40)
             .function("forward_cached")
             .check("no cache: equals GPT2Attention (block 0; causal, then causal + padding) with the bias additive_mask(t, mask)", |ctx| {
                 let (dev, cfg) = (&ctx.device, gpt2_config()?);
@@ -252,6 +266,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             }),
         Exercise::new("week2.sampling.cached_model", "GPT-2 with a KV cache, position ids and a key mask", "src/gpt2.rs")
+            .pace(3, 80)
             .function("forward_with")
             .check("one token at a time: every step's logits equal GPT2LMHeadModel's on the whole sequence", |ctx| {
                 let m = model(ctx)?;
@@ -342,7 +357,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = m.next_logits(&ids.narrow(1, 10, t - 10).on_learner()?, Some(&mut cache)).learner()?;
                 close("next_logits(ids[10..], cache of 10)", &got, &want.i((.., t - 1, ..)).on_learner()?, MODEL_TOL)
             }),
-        DAY.exercise("generate_greedy", "greedy generation with the cache").function("generate_greedy").check(
+        DAY.exercise("generate_greedy", "greedy generation with the cache").pace(2, 30).function("generate_greedy").check(
             "vs GPT2LMHeadModel.generate(do_sample=False), 20 new tokens",
             |ctx| {
                 let m = model(ctx)?;
@@ -354,6 +369,7 @@ pub fn exercises() -> Vec<Exercise> {
             },
         ),
         DAY.exercise("generate_batch", "batched generation with left padding and attention masks")
+            .pace(3, 90)
             .function("generate_batch")
             .check("greedy: each row equals GPT2LMHeadModel.generate on its prompt alone (prompts of 3, 8 and 5 tokens)", |ctx| {
                 let m = model(ctx)?;
@@ -391,27 +407,30 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("beam_search", "beam search").function("beam_search").check("vs GPT2LMHeadModel.generate(num_beams=4), 12 new tokens", |ctx| {
-            let m = model(ctx)?;
-            let fx = FX.open(ctx)?;
-            let prompt = ids_of(&fx.get("beam.prompt")?)?;
-            let want = ids_of(&fx.get("beam.out")?)?;
-            let f = |ids: &Tensor| m.forward(ids);
-            let got = sm::beam_search(&f, &prompt, 4, want.len() - prompt.len(), &ctx.device).learner()?;
-            let greedy: Vec<u32> = {
-                let mut s = prompt.clone();
-                for _ in prompt.len()..want.len() {
-                    let ids = Tensor::new(s.as_slice(), &ctx.device).grader()?.unsqueeze(0).grader()?;
-                    s.push(m.next_logits(&ids, None).learner()?.argmax(D::Minus1).on_learner()?.to_vec1::<u32>().on_learner()?[0]);
-                }
-                s
-            };
-            ensure(got == want, || {
-                let note = if got == greedy { " (your result is the greedy sequence: are the beams kept by their total log-probability?)" } else { "" };
-                format!("beam_search(prompt {prompt:?}, 4 beams) = {got:?}, transformers gives {want:?}{note}")
-            })
-        }),
-        DAY.exercise("score_continuations", "scoring continuations with one cached prefix pass").function("score_continuations").check(
+        DAY.exercise("beam_search", "beam search").pace(3, 70).function("beam_search").check(
+            "vs GPT2LMHeadModel.generate(num_beams=4), 12 new tokens",
+            |ctx| {
+                let m = model(ctx)?;
+                let fx = FX.open(ctx)?;
+                let prompt = ids_of(&fx.get("beam.prompt")?)?;
+                let want = ids_of(&fx.get("beam.out")?)?;
+                let f = |ids: &Tensor| m.forward(ids);
+                let got = sm::beam_search(&f, &prompt, 4, want.len() - prompt.len(), &ctx.device).learner()?;
+                let greedy: Vec<u32> = {
+                    let mut s = prompt.clone();
+                    for _ in prompt.len()..want.len() {
+                        let ids = Tensor::new(s.as_slice(), &ctx.device).grader()?.unsqueeze(0).grader()?;
+                        s.push(m.next_logits(&ids, None).learner()?.argmax(D::Minus1).on_learner()?.to_vec1::<u32>().on_learner()?[0]);
+                    }
+                    s
+                };
+                ensure(got == want, || {
+                    let note = if got == greedy { " (your result is the greedy sequence: are the beams kept by their total log-probability?)" } else { "" };
+                    format!("beam_search(prompt {prompt:?}, 4 beams) = {got:?}, transformers gives {want:?}{note}")
+                })
+            },
+        ),
+        DAY.exercise("score_continuations", "scoring continuations with one cached prefix pass").pace(2, 35).function("score_continuations").check(
             "vs GPT2LMHeadModel log-probabilities of prefix + candidate, 6 candidates",
             |ctx| {
                 let m = model(ctx)?;

@@ -116,7 +116,7 @@ fn topic_similarity(emb: &Tensor) -> Result<(f64, f64), Fail> {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("sgns_loss", "skip-gram negative-sampling loss").function("sgns_loss")
+        DAY.exercise("sgns_loss", "skip-gram negative-sampling loss").pace(3, 40).function("sgns_loss")
             .check("loss vs torch", |ctx| {
                 FX.vs_torch(ctx, "sgns", Tol::F32, |c| sq::sgns_loss(&c.t("center_emb")?, &c.t("context_emb")?, &c.t("centers")?, &c.t("contexts")?, &c.t("negatives")?).learner())
             })
@@ -164,7 +164,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let double = Candidate { description: "twice the exact gradient: a subgradient of minimum at the tie x = 0 (write min(x, 0) as (x − |x|)/2)", tensor: (&want * 2.0).grader()? };
                 close_with("d loss / d context_emb at a zero context table", gx, &want, Tol::F32, &[double])
             }),
-        DAY.exercise("train_sgns", "training word2vec: related words move together").function("train_sgns")
+        DAY.exercise("train_sgns", "training word2vec: related words move together").pace(3, 80).function("train_sgns")
             .check("within-topic cosine similarity rises above across-topic (5 topics × 8 words); picture: target/candlecamp/week2/word2vec_similarity.png", |ctx| {
                 let mut rng = ChaCha8Rng::seed_from_u64(3);
                 let corpus = topic_corpus(&mut rng);
@@ -193,7 +193,7 @@ pub fn exercises() -> Vec<Exercise> {
                 ensure(lo >= -bound - 1e-7 && hi <= bound + 1e-7, || format!("values range over [{lo:.4}, {hi:.4}], outside ±0.5/dim = ±{bound:.4}"))?;
                 ensure(lo < -0.96 * bound && hi > 0.96 * bound, || format!("values range over [{lo:.4}, {hi:.4}]: a uniform draw in ±{bound:.4} reaches nearer both ends"))
             }),
-        DAY.exercise("addk_perplexity", "n-gram LM with add-k smoothing").function("addk_perplexity")
+        DAY.exercise("addk_perplexity", "n-gram LM with add-k smoothing").pace(2, 30).function("addk_perplexity")
             .check("perplexities vs an independent Python implementation", |ctx| {
                 let (v, train, test, all) = ngram(ctx)?;
                 for c in cases_of(&all, "addk")? {
@@ -202,7 +202,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("interpolated_perplexity", "interpolating trigram, bigram and unigram").function("interpolated_perplexity")
+        DAY.exercise("interpolated_perplexity", "interpolating trigram, bigram and unigram").pace(3, 55).function("interpolated_perplexity")
             .check("perplexities vs an independent Python implementation", |ctx| {
                 let (v, train, test, all) = ngram(ctx)?;
                 for c in cases_of(&all, "interpolated")? {
@@ -212,7 +212,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("kneser_ney_perplexity", "interpolated Kneser–Ney").function("kneser_ney_perplexity")
+        DAY.exercise("kneser_ney_perplexity", "interpolated Kneser–Ney").pace(3, 70).function("kneser_ney_perplexity")
             .check("perplexities vs an independent Python implementation", |ctx| {
                 let (_, train, test, all) = ngram(ctx)?;
                 for c in cases_of(&all, "kneser_ney")? {
@@ -231,10 +231,10 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("rnn_cell", "an Elman RNN cell").function("rnn_cell")
+        DAY.exercise("rnn_cell", "an Elman RNN cell").pace(1, 10).function("rnn_cell")
             .check("vs torch (nn.RNNCell)", |ctx| FX.vs_torch(ctx, "rnn_cell", RNN, |c| sq::rnn_cell(&c.t("x")?, &c.t("h")?, &weights(c)?).learner()))
             .check("x sliced out of a sequence (rows not contiguous)", |ctx| FX.vs_torch(ctx, "rnn_cell", RNN, |c| sq::rnn_cell(&time_step(&c.t("x")?)?, &c.t("h")?, &weights(c)?).learner())),
-        DAY.exercise("lstm_cell", "an LSTM cell").function("lstm_cell")
+        DAY.exercise("lstm_cell", "an LSTM cell").pace(2, 20).function("lstm_cell")
             .check("vs torch (nn.LSTMCell): h' and c'", |ctx| {
                 FX.vs_torch(ctx, "lstm_cell", RNN, |c| {
                     let (h, cc) = sq::lstm_cell(&c.t("x")?, &c.t("h")?, &c.t("c")?, &weights(c)?).learner()?;
@@ -247,10 +247,10 @@ pub fn exercises() -> Vec<Exercise> {
                     Tensor::stack(&[h, cc], 0).on_learner()
                 })
             }),
-        DAY.exercise("gru_cell", "a GRU cell").function("gru_cell")
+        DAY.exercise("gru_cell", "a GRU cell").pace(2, 20).function("gru_cell")
             .check("vs torch (nn.GRUCell)", |ctx| FX.vs_torch(ctx, "gru_cell", RNN, |c| sq::gru_cell(&c.t("x")?, &c.t("h")?, &weights(c)?).learner()))
             .check("x sliced out of a sequence (rows not contiguous)", |ctx| FX.vs_torch(ctx, "gru_cell", RNN, |c| sq::gru_cell(&time_step(&c.t("x")?)?, &c.t("h")?, &weights(c)?).learner())),
-        DAY.exercise("rnn", "an RNN over a sequence").function("rnn")
+        DAY.exercise("rnn", "an RNN over a sequence").pace(2, 25).function("rnn")
             .check("vs torch (nn.RNN, batch_first): outputs and h_n", |ctx| {
                 for c in FX.cases(ctx, "rnn")? {
                     let (out, hn) = sq::rnn(&c.t("x")?, &c.t("h0")?, &weights(&c)?).learner()?;
@@ -259,7 +259,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("lstm", "an LSTM over a sequence").function("lstm")
+        DAY.exercise("lstm", "an LSTM over a sequence").pace(2, 25).function("lstm")
             .check("vs torch (nn.LSTM, batch_first): outputs, h_n and c_n", |ctx| {
                 for c in FX.cases(ctx, "lstm")? {
                     let (out, hn, cn) = sq::lstm(&c.t("x")?, &c.t("h0")?, &c.t("c0")?, &weights(&c)?).learner()?;
@@ -269,7 +269,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("gru", "a GRU over a sequence").function("gru")
+        DAY.exercise("gru", "a GRU over a sequence").pace(2, 25).function("gru")
             .check("vs torch (nn.GRU, batch_first): outputs and h_n", |ctx| {
                 for c in FX.cases(ctx, "gru")? {
                     let (out, hn) = sq::gru(&c.t("x")?, &c.t("h0")?, &weights(&c)?).learner()?;

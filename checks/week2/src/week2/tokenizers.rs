@@ -240,6 +240,7 @@ fn gpt2_real(ctx: &Ctx) -> Result<(VocabMerges, tiktoken_rs::CoreBPE), Fail> {
 pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("basic_tokenizer", "BERT's basic tokenizer: clean, CJK, accents, lowercase, punctuation")
+            .pace(3, 90)
             .function("basic_tokenize")
             .check("vs HF tokenizers (Python) on the multilingual test texts", |ctx| {
                 for c in cases(ctx)? {
@@ -252,7 +253,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let text = shakespeare_start()?;
                 same_seq("basic_tokenize(Tiny Shakespeare)", &tk::basic_tokenize(&text), &hf_bert_words(&text)?)
             }),
-        DAY.exercise("wordpiece", "WordPiece: greedy longest match with ## continuations").function("WordPiece::tokenize_word").check(
+        DAY.exercise("wordpiece", "WordPiece: greedy longest match with ## continuations").pace(3, 80).function("WordPiece::tokenize_word").check(
             "vs the HF tokenizers crate's WordPiece on every word of the test texts",
             |ctx| {
                 let wp = wordpiece(ctx)?;
@@ -270,6 +271,7 @@ pub fn exercises() -> Vec<Exercise> {
             },
         ),
         DAY.exercise("bert_encode", "BERT ids of a text")
+            .pace(1, 10)
             .function("WordPiece::encode")
             .check("vs HF tokenizers (Python) on the multilingual test texts", |ctx| {
                 let wp = wordpiece(ctx)?;
@@ -285,7 +287,7 @@ pub fn exercises() -> Vec<Exercise> {
                 same_seq("encode(Tiny Shakespeare)", &wp.encode(&text), &hf_ids(&hf_bert()?, &text)?)
             })
             .timeout(Duration::from_secs(30)), // 400 kB through the learner's debug-mode normaliser: 2-4 s here, more on a busy machine
-        DAY.exercise("bytes_to_unicode", "GPT-2's byte ↔ printable character table").function("bytes_to_unicode").check(
+        DAY.exercise("bytes_to_unicode", "GPT-2's byte ↔ printable character table").pace(3, 50).function("bytes_to_unicode").check(
             "vs transformers' bytes_to_unicode",
             |ctx| {
                 let j = ctx.json(EXPECTED)?;
@@ -295,6 +297,7 @@ pub fn exercises() -> Vec<Exercise> {
             },
         ),
         DAY.exercise("gpt2_pretokenize", "GPT-2's pre-tokenisation regex")
+            .pace(1, 10)
             .function("gpt2_pretokenize")
             .check("vs HF tokenizers (Python) on the test texts", |ctx| {
                 for c in cases(ctx)? {
@@ -316,7 +319,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("bpe_merge", "the BPE merge loop").function("merge_word").check(
+        DAY.exercise("bpe_merge", "the BPE merge loop").pace(3, 50).function("merge_word").check(
             "vs the HF tokenizers crate's BPE on every piece of the test texts and of Tiny Shakespeare's first 20,000 pieces",
             |ctx| {
                 let b = bpe()?;
@@ -338,6 +341,7 @@ pub fn exercises() -> Vec<Exercise> {
             },
         ),
         DAY.exercise("bpe_encode", "byte-level BPE encoding")
+            .pace(3, 40)
             .function("Bpe::encode")
             .check("vs HF tokenizers (Python) on the test texts", |ctx| {
                 let b = bpe()?;
@@ -369,6 +373,7 @@ pub fn exercises() -> Vec<Exercise> {
             })
             .timeout(Duration::from_secs(40)), // 1.5 MB through the learner's debug-mode merge loop and a 50k-token vocabulary to build: 6-14 s here
         DAY.exercise("bpe_decode", "byte-level BPE decoding")
+            .pace(1, 10)
             .function("decode")
             .check("decodes transformers' ids of the test texts back to the texts", |ctx| {
                 let b = bpe()?;
@@ -393,6 +398,7 @@ pub fn exercises() -> Vec<Exercise> {
                 ensure(got == "\u{fffd}", || format!("decode([first byte of 🙂]) = {got:?}, expected \"\\u{{fffd}}\" (from_utf8_lossy)"))
             }),
         DAY.exercise("bpe_train", "training a byte-level BPE (HF BpeTrainer's rules)")
+            .pace(3, 90)
             .function("train_bpe")
             .check("merges equal HF BpeTrainer's on the start of Tiny Shakespeare; compression reported", |ctx| {
                 let j = ctx.json(EXPECTED)?;

@@ -28,7 +28,7 @@ const DAY: Day = Day::new("week4", "dpo", "src/dpo.rs");
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("seq_logprob", "the log-probability of a sequence").function("seq_logprob").check("vs torch", |ctx| {
+        DAY.exercise("seq_logprob", "the log-probability of a sequence").pace(1, 10).function("seq_logprob").check("vs torch", |ctx| {
             for c in FX.cases(ctx, "seq_logprob")? {
                 let (l, t, m) = (c.t("logits")?, c.t("tokens")?, c.t("mask")?);
                 let got = dp::seq_logprob(&l, &t, &m).learner()?;
@@ -39,6 +39,7 @@ pub fn exercises() -> Vec<Exercise> {
             Ok(())
         }),
         DAY.exercise("dpo_loss", "the DPO loss and its gradients")
+            .pace(2, 20)
             .function("dpo_loss")
             .check("loss, implicit rewards and gradients vs torch", |ctx| {
                 for c in FX.cases(ctx, "dpo")? {
@@ -98,6 +99,7 @@ pub fn exercises() -> Vec<Exercise> {
                 close("its gradient (= −1)", &grad_of(&out.loss, &pc, "policy_chosen")?, &t(-1.0).on_learner()?, Tol::new(1e-5, 1e-5))
             }),
         DAY.exercise("dpo_train", "a short DPO run raises the preference margin")
+            .pace(3, 45)
             .function("dpo_train")
             .timeout(std::time::Duration::from_secs(60))
             .check("the mean margin on the training pairs grows to ≥ 1", dpo_run)

@@ -34,7 +34,7 @@ const DAY: Day = Day::new("week4", "dqn", "src/dqn.rs");
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("replay_buffer", "a replay buffer: ring storage, uniform sampling").function("push")
+        DAY.exercise("replay_buffer", "a replay buffer: ring storage, uniform sampling").pace(3, 70).function("push")
             .check("wrap-around keeps exactly the last `capacity` transitions", |_ctx| {
                 let mut buf = dq::ReplayBuffer::new(5);
                 for i in 0..3 {
@@ -100,7 +100,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let buf = dq::ReplayBuffer::new(4);
                 ensure(buf.sample(2, &mut ChaCha8Rng::seed_from_u64(0), &ctx.device).is_err(), || "sample() on an empty buffer returned Ok".into())
             }),
-        DAY.exercise("epsilon_schedule", "a linear ε schedule").function("epsilon")
+        DAY.exercise("epsilon_schedule", "a linear ε schedule").pace(1, 10).function("epsilon")
             .check("endpoints, linearity, constant afterwards", |_ctx| {
                 for &(start, end, decay) in &[(1.0, 0.1, 100usize), (1.0, 0.02, 15_000), (0.5, 0.5, 10), (0.9, 0.05, 7)] {
                     for t in [0, 1, decay / 3, decay / 2, decay - 1, decay, decay + 1, 10 * decay] {
@@ -112,7 +112,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("epsilon_greedy", "ε-greedy action choice").function("epsilon_greedy")
+        DAY.exercise("epsilon_greedy", "ε-greedy action choice").pace(2, 30).function("epsilon_greedy")
             .check("ε = 0 is greedy (first index on ties)", |_ctx| {
                 let mut rng = ChaCha8Rng::seed_from_u64(2);
                 for q in [vec![0.1f32, 0.5, -1.0], vec![3.0, 3.0, 1.0], vec![-2.0, -1.0, -1.0, -5.0], vec![7.0]] {
@@ -145,7 +145,7 @@ pub fn exercises() -> Vec<Exercise> {
                 ctx.note(format!("counts {counts:?} of {n}"));
                 Ok(())
             }),
-        DAY.exercise("td_target", "the TD target r + γ(1 − done) max Q'").function("td_target")
+        DAY.exercise("td_target", "the TD target r + γ(1 − done) max Q'").pace(1, 10).function("td_target")
             .check("vs torch", |ctx| {
                 for c in FX.cases(ctx, "td_target")? {
                     let (r, nq, d, g) = (c.t("rewards")?, c.t("next_q")?, c.t("dones")?, c.f("gamma")?);
@@ -156,7 +156,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("huber", "the Huber loss and its gradient").function("huber")
+        DAY.exercise("huber", "the Huber loss and its gradient").pace(2, 15).function("huber")
             .check("vs torch F.huber_loss (value and gradient)", |ctx| {
                 for c in FX.cases(ctx, "huber")? {
                     let (p, t, delta) = (c.t("pred")?, c.t("target")?, c.f("delta")?);
@@ -168,7 +168,7 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             }),
-        DAY.exercise("dqn_loss", "the DQN loss of a batch").function("dqn_loss")
+        DAY.exercise("dqn_loss", "the DQN loss of a batch").pace(1, 10).function("dqn_loss")
             .check("vs torch F.smooth_l1_loss on q[actions] (value and gradient)", |ctx| {
                 for c in FX.cases(ctx, "dqn_loss")? {
                     let (q, a, y) = (c.t("q")?, c.t("actions")?, c.t("targets")?);
@@ -190,7 +190,7 @@ pub fn exercises() -> Vec<Exercise> {
                 };
                 ensure(leak == 0.0, || format!("the targets received a gradient (|g| summed = {leak}): detach them, a TD target is a fixed label"))
             }),
-        DAY.exercise("target_sync", "target network: hard and soft updates").function("sync_target")
+        DAY.exercise("target_sync", "target network: hard and soft updates").pace(2, 20).function("sync_target")
             .check("τ = 1 copies, the copy is independent, τ = 0.25 averages", |ctx| {
                 let dev = &ctx.device;
                 let online = dq::Mlp::new(&[3, 5, 2], &mut ChaCha8Rng::seed_from_u64(4), dev).learner()?;
@@ -211,7 +211,7 @@ pub fn exercises() -> Vec<Exercise> {
                 close("the target's first weight after the online network changed", &t0, &w0, Tol::EXACT)
                     .map_err(|_| Fail::Mismatch("after sync_target the target shares storage with the online network: changing the online weights changed the target (use Var::set with a computed tensor)".into()))
             }),
-        DAY.exercise("dqn_cartpole", "DQN solves CartPole (long)").function("train_dqn")
+        DAY.exercise("dqn_cartpole", "DQN solves CartPole (long)").pace(3, 45).function("train_dqn")
             .long()
             .timeout(Duration::from_secs(1800))
             .check("greedy mean return ≥ 475 over 100 episodes", |ctx| {

@@ -66,7 +66,7 @@ fn show(b: &[i8; 9]) -> String {
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("cartpole_step", "CartPole's Euler step").function("step").check("gymnasium's CartPole-v1 episodes, step by step", |ctx| {
+        DAY.exercise("cartpole_step", "CartPole's Euler step").pace(3, 40).function("step").check("gymnasium's CartPole-v1 episodes, step by step", |ctx| {
             let fx = FX.open(ctx)?;
             let mut worst = 0f64;
             for k in 0.. {
@@ -110,22 +110,25 @@ pub fn exercises() -> Vec<Exercise> {
             ctx.note(format!("largest state difference from gymnasium: {worst:.1e}"));
             Ok(())
         }),
-        DAY.exercise("ttt_winner", "tic-tac-toe: who has three in a line").function("winner").check("all 5,478 reachable positions", |ctx| {
+        DAY.exercise("ttt_winner", "tic-tac-toe: who has three in a line").pace(2, 20).function("winner").check("all 5,478 reachable positions", |ctx| {
             for (b, (w, _)) in positions(ctx)? {
                 let got = env::winner(&b);
                 ensure(got == w, || format!("winner({}) = {got}, expected {w} (board {b:?}, row-major)", show(&b)))?;
             }
             Ok(())
         }),
-        DAY.exercise("ttt_minimax", "tic-tac-toe: perfect-play values").function("minimax").check("all 5,478 reachable positions vs a Python minimax", |ctx| {
-            let all = positions(ctx)?;
-            let start = std::time::Instant::now();
-            for (b, (_, v)) in all.iter().rev() {
-                let got = env::minimax(b);
-                ensure(got == *v, || format!("minimax({}) = {got}, expected {v} ({} to move)", show(b), if env::to_move(b) == 1 { "X" } else { "O" }))?;
-            }
-            ctx.note(format!("{} positions in {:.2}s", all.len(), start.elapsed().as_secs_f64()));
-            Ok(())
-        }),
+        DAY.exercise("ttt_minimax", "tic-tac-toe: perfect-play values").pace(3, 55).function("minimax").check(
+            "all 5,478 reachable positions vs a Python minimax",
+            |ctx| {
+                let all = positions(ctx)?;
+                let start = std::time::Instant::now();
+                for (b, (_, v)) in all.iter().rev() {
+                    let got = env::minimax(b);
+                    ensure(got == *v, || format!("minimax({}) = {got}, expected {v} ({} to move)", show(b), if env::to_move(b) == 1 { "X" } else { "O" }))?;
+                }
+                ctx.note(format!("{} positions in {:.2}s", all.len(), start.elapsed().as_secs_f64()));
+                Ok(())
+            },
+        ),
     ]
 }

@@ -48,6 +48,7 @@ fn adam_logistic(x: &[f64], y: f64, steps: usize, lr: f64) -> (Vec<f64>, f64) {
 pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("kl_rewards", "the KL-penalised reward per token")
+            .pace(2, 15)
             .function("kl_rewards")
             // A subtraction, a product and one addition in f32: a few ulps.
             .check("vs torch", |ctx| {
@@ -68,6 +69,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             }),
         DAY.exercise("fudge", "FUDGE: a prefix classifier reweights the next token")
+            .pace(2, 25)
             .function("fudge")
             // Two log-softmaxes and a sum over ≤ 27 tokens in f32; −∞ entries must match exactly.
             .check("vs torch (top-k of the LM, renormalised)", |ctx| {
@@ -83,6 +85,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             }),
         DAY.exercise("sentiment_model", "a sentiment reward model")
+            .pace(3, 45)
             .function("train_sentiment")
             .timeout(Duration::from_secs(120))
             .check("held-out accuracy ≥ 90 % on rule-labelled Shakespeare lines", |ctx| {
@@ -128,16 +131,19 @@ pub fn exercises() -> Vec<Exercise> {
                 crate::compare::scalar_close("b after training", crate::compare::to_f64(rm.b.as_tensor())?.first().copied().unwrap_or(f64::NAN), b, tol)
             }),
         DAY.exercise("rl_finetune", "KL-penalised RL towards positive text (long)")
+            .pace(3, 45)
             .function("rl_finetune")
             .long()
             .timeout(Duration::from_secs(1800))
             .check("the reward rises by ≥ 0.15 with a final KL below 8 nats", rl_run),
         DAY.exercise("value_head", "a value function over prefixes (long)")
+            .pace(3, 45)
             .function("train_value_head")
             .long()
             .timeout(Duration::from_secs(1800))
             .check("R² ≥ 0.5 on full continuations, > 0 from half of them", value_run),
         DAY.exercise("fudge_decode", "FUDGE-guided sampling raises the reward without training (long)")
+            .pace(3, 45)
             .function("fudge_sample")
             .long()
             .timeout(Duration::from_secs(1800))

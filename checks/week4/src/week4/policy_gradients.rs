@@ -31,23 +31,26 @@ const DAY: Day = Day::new("week4", "policy_gradients", "src/policy_gradients.rs"
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
-        DAY.exercise("discounted_returns", "discounted returns per episode").function("discounted_returns").check("vs torch, with episode boundaries", |ctx| {
-            for c in FX.cases(ctx, "returns")? {
-                let (r, d) = (vecf(&c.t("rewards")?)?, bools(&c.t("dones")?)?);
-                let got = pg::discounted_returns(&r, &d, c.f("gamma")? as f32);
-                same_len(&c.label(), got.len(), r.len())?;
-                let no_bound = pg_no_boundaries(&r, c.f("gamma")? as f32);
-                close_with(
-                    &c.label(),
-                    &t1(got, ctx)?,
-                    &c.out()?,
-                    REC,
-                    &[Candidate { description: "the returns ignoring the episode boundaries (reset the sum where dones[t])", tensor: t1(no_bound, ctx)? }],
-                )?;
-            }
-            Ok(())
-        }),
-        DAY.exercise("gae", "generalised advantage estimation").function("gae").check(
+        DAY.exercise("discounted_returns", "discounted returns per episode").pace(2, 30).function("discounted_returns").check(
+            "vs torch, with episode boundaries",
+            |ctx| {
+                for c in FX.cases(ctx, "returns")? {
+                    let (r, d) = (vecf(&c.t("rewards")?)?, bools(&c.t("dones")?)?);
+                    let got = pg::discounted_returns(&r, &d, c.f("gamma")? as f32);
+                    same_len(&c.label(), got.len(), r.len())?;
+                    let no_bound = pg_no_boundaries(&r, c.f("gamma")? as f32);
+                    close_with(
+                        &c.label(),
+                        &t1(got, ctx)?,
+                        &c.out()?,
+                        REC,
+                        &[Candidate { description: "the returns ignoring the episode boundaries (reset the sum where dones[t])", tensor: t1(no_bound, ctx)? }],
+                    )?;
+                }
+                Ok(())
+            },
+        ),
+        DAY.exercise("gae", "generalised advantage estimation").pace(2, 35).function("gae").check(
             "advantages and returns vs torch (λ ∈ {0, 0.8, 0.95, 1}, with episode boundaries)",
             |ctx| {
                 for c in FX.cases(ctx, "gae")? {
@@ -66,6 +69,7 @@ pub fn exercises() -> Vec<Exercise> {
             },
         ),
         DAY.exercise("reinforce_loss", "REINFORCE with a baseline")
+            .pace(1, 10)
             .function("reinforce_loss")
             .check("vs torch (value and d loss / d logits)", |ctx| {
                 for c in FX.cases(ctx, "reinforce")? {
@@ -87,7 +91,7 @@ pub fn exercises() -> Vec<Exercise> {
                 };
                 ensure(leak == 0.0, || format!("the baseline received a gradient (|g| summed = {leak}): detach it"))
             }),
-        DAY.exercise("ppo_loss", "PPO: clipped surrogate, value loss, entropy bonus").function("ppo_loss").check(
+        DAY.exercise("ppo_loss", "PPO: clipped surrogate, value loss, entropy bonus").pace(2, 30).function("ppo_loss").check(
             "vs torch: the four parts and the gradients of total",
             |ctx| {
                 for c in FX.cases(ctx, "ppo")? {
@@ -123,7 +127,7 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             },
         ),
-        DAY.exercise("ppo_cartpole", "PPO solves CartPole (long)").function("train_ppo").long().timeout(Duration::from_secs(1800)).check(
+        DAY.exercise("ppo_cartpole", "PPO solves CartPole (long)").pace(3, 45).function("train_ppo").long().timeout(Duration::from_secs(1800)).check(
             "greedy mean return ≥ 475 over 100 episodes",
             |ctx| {
                 let start = std::time::Instant::now();

@@ -48,6 +48,7 @@ fn game(solver: &Solver, agent_side: i8, rng: &mut ChaCha8Rng, mut agent: impl F
 pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("self_play_move", "greedy (and ε-greedy) moves from a value table")
+            .pace(3, 40)
             .function("choose_move")
             .check("with exact minimax values, the greedy move is optimal in every position", |_ctx| {
                 let solver = Solver::new();
@@ -109,6 +110,7 @@ pub fn exercises() -> Vec<Exercise> {
                 ensure(stat < 35.9, || format!("counts per cell {counts:?}: chi-square {stat:.1} > 35.9, not uniform over the legal moves"))
             }),
         DAY.exercise("self_play_train", "a value table learned by self-play holds the perfect player (long)")
+            .pace(3, 45)
             .function("train_self_play")
             .long()
             .timeout(Duration::from_secs(600))

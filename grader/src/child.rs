@@ -38,6 +38,28 @@ fn install_panic_hook() {
     }));
 }
 
+/// Where a `todo!()` was reached: in the exercise's own code ("reached todo!() at …"), or in a
+/// helper that is another exercise of the week ("calls triu (week1.arrays.triu), which is
+/// still todo!() at …: solve that one first").
+fn todo_detail(ex: &Exercise, location: &str) -> String {
+    let plain = format!("reached todo!() at {location}");
+    let mut parts = location.rsplitn(3, ':');
+    let (Some(_col), Some(line), Some(file)) = (parts.next(), parts.next(), parts.next()) else { return plain };
+    let Ok(line) = line.parse::<usize>() else { return plain };
+    let Some(week) = registry::find_week(ex.week()) else { return plain };
+    let Ok(src) = std::fs::read_to_string(crate::root().join(file)) else { return plain };
+    let at: usize = src.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let mine: Vec<Exercise> = week.exercises().into_iter().filter(|e| crate::subject::learner_file(e) == file).collect();
+    let names: Vec<(&str, Option<&str>)> = mine.iter().map(|e| (e.id.rsplit('.').next().unwrap_or(""), e.function)).collect();
+    match crate::reset::exercise_at(&src, &names, at).map(|k| &mine[k]) {
+        Some(other) if other.id != ex.id => {
+            let name = other.function.unwrap_or(names[mine.iter().position(|e| e.id == other.id).unwrap_or(0)].0);
+            format!("calls {name} ({}), which is still todo!() at {location}: solve that one first", other.id)
+        }
+        _ => plain,
+    }
+}
+
 fn is_todo(message: &str) -> bool {
     message.starts_with("not yet implemented") || message.starts_with("not implemented")
 }
@@ -116,7 +138,7 @@ fn run_checks(week_dir: &str, ex: &Exercise, ctx: &Ctx) -> Vec<CheckReport> {
         let main_panic = new.iter().rev().find(|p| p.thread == me);
         let other_panic = new.iter().find(|p| p.thread != me);
         let (status, detail) = match (result, main_panic, other_panic) {
-            (Err(_), Some(p), _) | (Ok(_), _, Some(p)) if is_todo(&p.message) => (Status::NotStarted, Some(format!("reached todo!() at {}", p.location))),
+            (Err(_), Some(p), _) | (Ok(_), _, Some(p)) if is_todo(&p.message) => (Status::NotStarted, Some(todo_detail(ex, &p.location))),
             (Err(_), Some(p), _) => (Status::Failed, Some(with_device_diagnosis(format!("panicked at {}: {}", p.location, p.message)))),
             (Err(_), None, _) => (Status::Failed, Some("panicked (no message was recorded)".into())),
             (Ok(_), _, Some(p)) => {

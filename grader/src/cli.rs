@@ -667,22 +667,12 @@ fn next(week: Option<&str>, open: bool) -> ExitCode {
         None => registry::weeks().iter().filter(|w| !w.hidden).collect(),
     };
     let skipped = crate::progress::skipped();
-    // Short exercises first; the long training targets once every short one has passed.
-    for long in [false, true] {
-        for w in &weeks {
-            let last = last_results(w.name);
-            for e in w.exercises().into_iter().filter(|e| e.long == long && !e.pretrained) {
-                let status = last.iter().find(|r| r.id == e.id).map(|r| r.status);
-                if status == Some(Status::Passed) || skipped.contains(e.id) {
-                    continue;
-                }
-                print!("{}", next_text(w, &e, status));
-                if open {
-                    return open_in_editor(&e);
-                }
-                return ExitCode::SUCCESS;
-            }
+    if let Some((w, e, status)) = next_unfinished(&weeks) {
+        print!("{}", next_text(w, &e, status));
+        if open {
+            return open_in_editor(&e);
         }
+        return ExitCode::SUCCESS;
     }
     if skipped.is_empty() {
         println!("{}", paint(report::GREEN, "every exercise has passed: well done."));
@@ -694,6 +684,24 @@ fn next(week: Option<&str>, open: bool) -> ExitCode {
         );
     }
     ExitCode::SUCCESS
+}
+
+/// The first exercise of `weeks` not passed yet and not skipped, with its last status: short
+/// exercises first, the long training targets once every short one has passed.
+pub fn next_unfinished<'a>(weeks: &[&'a Week]) -> Option<(&'a Week, Exercise, Option<Status>)> {
+    let skipped = crate::progress::skipped();
+    for long in [false, true] {
+        for w in weeks {
+            let last = last_results(w.name);
+            for e in w.exercises().into_iter().filter(|e| e.long == long && !e.pretrained) {
+                let status = last.iter().find(|r| r.id == e.id).map(|r| r.status);
+                if status != Some(Status::Passed) && !skipped.contains(e.id) {
+                    return Some((w, e, status));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// What `grader next` prints for exercise `e` of week `w`.

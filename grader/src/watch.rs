@@ -169,6 +169,9 @@ pub fn run(w: &'static Week, debounce: f64, grader_bin: Option<&Path>) -> ExitCo
     let shown = dir.strip_prefix(crate::root()).unwrap_or(&dir).display().to_string();
     let waiting = || {
         println!("\n{}", paint(BOLD, &progress(w)));
+        if let Some((_, e, _)) = crate::cli::next_unfinished(&[w]) {
+            println!("next unfinished: {} — {} ({})", e.id, e.title, crate::subject::learner_file(&e));
+        }
         println!("{}", paint(DIM, &format!("watching {shown} — save a file to regrade its exercises; Ctrl-C quits")));
         let _ = std::io::stdout().flush();
     };

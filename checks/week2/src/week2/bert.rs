@@ -166,6 +166,26 @@ pub fn exercises() -> Vec<Exercise> {
                 let distinct: std::collections::BTreeSet<u32> = sel.iter().filter(|&&i| inp[i] != MASK_ID && inp[i] != ids[i]).map(|&i| inp[i]).collect();
                 // ~2 900 uniform draws from 1 000 ids cover ~940 of them; 800 is far below.
                 ensure(distinct.len() > 800, || format!("random replacements use only {} distinct ids: draw uniformly from 0..vocab", distinct.len()))
+            })
+            .check("40 000 four-token sequences, none special, vocabulary 10: the first position is selected like the others and every id, 0 included, is drawn", |_ctx| {
+                let (mut first, mut random) = (0usize, [0usize; 10]);
+                let mut rng = ChaCha8Rng::seed_from_u64(11);
+                let n = 40_000;
+                for s in 0..n {
+                    let ids: Vec<u32> = (0..4).map(|k| ((s + k) % 8 + 1) as u32).collect();
+                    let (inp, lab) = bt::mlm_mask(&ids, &[false; 4], 0.15, 9, 10, &mut rng);
+                    first += usize::from(lab.first() != Some(&-100));
+                    for k in 0..4 {
+                        if lab.get(k).is_some_and(|l| *l != -100) && inp[k] != 9 && inp[k] != ids[k] {
+                            random[inp[k] as usize] += 1;
+                        }
+                    }
+                }
+                let sd = (n as f64 * 0.15 * 0.85).sqrt();
+                scalar_close(&format!("sequences whose first position was selected ({first} of {n})"), first as f64, n as f64 * 0.15, Tol::new(5.0 * sd, 0.0))?;
+                // 24 000 selections, ~2 400 random replacements over 10 ids (minus the mask id
+                // and the original): ~300 each, so 50 is > 14 standard deviations below.
+                ensure(random[0] > 50, || format!("random replacements per id {random:?}: id 0 is never drawn (draw from 0..vocab)"))
             }),
         DAY.exercise("pretrained", "the real bert-base-uncased, from the Hub").pace(1, 10).function("pretrained")
             .pretrained()

@@ -24,6 +24,36 @@ const LAYER: Tol = Tol { abs: 2e-5, rel: 2e-5 };
 
 const DAY: Day = Day::new("week2", "deberta", "src/deberta.rs");
 
+/// c2p (or p2c) on raw distances `rel[i, j] = i − j` over `t = 2·span + 3` positions, so that
+/// some pairs lie beyond ±span and the clamp decides their row, against the exercise's
+/// definition written as loops in f64.
+fn edge_check(ctx: &Ctx, p2c: bool) -> Result<(), Fail> {
+    let (bh, span, d) = (2usize, 3usize, 4usize);
+    let t = 2 * span + 3;
+    let dev = &ctx.device;
+    let val = |n: usize, salt: f64| -> Vec<f32> { (0..n).map(|k| ((k as f64 * 0.37 + salt).sin()) as f32).collect() };
+    let (content, pos) = (val(bh * t * d, 0.1), val(bh * 2 * span * d, 1.3));
+    let rel: Vec<i64> = (0..t * t).map(|k| (k / t) as i64 - (k % t) as i64).collect();
+    let c = Tensor::from_vec(content.clone(), (bh, t, d), dev).grader()?;
+    let pm = Tensor::from_vec(pos.clone(), (bh, 2 * span, d), dev).grader()?;
+    let r = Tensor::from_vec(rel.clone(), (t, t), dev).grader()?;
+    let got = if p2c { db::p2c(&c, &pm, &r, span) } else { db::c2p(&c, &pm, &r, span) }.learner()?;
+    let clamp = |v: i64| v.clamp(0, 2 * span as i64 - 1) as usize;
+    let mut want = vec![0f64; bh * t * t];
+    for n in 0..bh {
+        for i in 0..t {
+            for j in 0..t {
+                // c2p: query i with position row clamp(rel[i, j] + span); p2c: key j with
+                // position row clamp(−rel[j, i] + span).
+                let (row, col) = if p2c { (j, clamp(-rel[j * t + i] + span as i64)) } else { (i, clamp(rel[i * t + j] + span as i64)) };
+                want[(n * t + i) * t + j] = (0..d).map(|k| content[(n * t + row) * d + k] as f64 * pos[(n * 2 * span + col) * d + k] as f64).sum();
+            }
+        }
+    }
+    let want = Tensor::from_vec(want, (bh, t, t), dev).grader()?.to_dtype(DType::F32).grader()?;
+    close(&format!("{}(rel = i − j over {t} positions, span {span})", if p2c { "p2c" } else { "c2p" }), &got, &want, TERMS)
+}
+
 fn config() -> Result<db::DebertaConfig, Fail> {
     let text = fixture_text(CONFIG)?;
     db::DebertaConfig::from_json(&text).map_err(|e| Fail::Internal(format!("{CONFIG}: {e}")))
@@ -67,13 +97,17 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             },
         ),
-        DAY.exercise("c2p", "content → position scores").pace(1, 10).function("c2p").check("vs the lines of DisentangledSelfAttention (torch.gather)", |ctx| {
-            for c in FX.cases(ctx, "c2p")? {
-                let got = db::c2p(&c.t("query")?, &c.t("pos_key")?, &c.t("rel")?, c.n("span")?).learner()?;
-                close(&c.label(), &got, &c.out()?, TERMS)?;
-            }
-            Ok(())
-        }),
+        DAY.exercise("c2p", "content → position scores")
+            .pace(1, 10)
+            .function("c2p")
+            .check("vs the lines of DisentangledSelfAttention (torch.gather)", |ctx| {
+                for c in FX.cases(ctx, "c2p")? {
+                    let got = db::c2p(&c.t("query")?, &c.t("pos_key")?, &c.t("rel")?, c.n("span")?).learner()?;
+                    close(&c.label(), &got, &c.out()?, TERMS)?;
+                }
+                Ok(())
+            })
+            .check("distances beyond ±span use the first and last position rows (the clamp), vs the definition in f64", |ctx| edge_check(ctx, false)),
         DAY.exercise("p2c", "position → content scores").pace(1, 10).function("p2c").check(
             "vs the lines of DisentangledSelfAttention (torch.gather, transposed)",
             |ctx| {
@@ -88,6 +122,7 @@ pub fn exercises() -> Vec<Exercise> {
                         &[Candidate { description: "the p2c term without the final transpose", tensor: untransposed }],
                     )?;
                 }
+                edge_check(ctx, true)?;
                 Ok(())
             },
         ),

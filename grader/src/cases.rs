@@ -4,7 +4,7 @@
 //! expected output).
 
 use crate::check::{CheckResult, Ctx, Fail, Fixture};
-use crate::compare::{close, Tol};
+use crate::compare::Tol;
 use candle_core::{DType, Tensor};
 use std::rc::Rc;
 
@@ -113,13 +113,28 @@ impl FixtureFile {
     }
     /// Run the learner's function on every case of `name` and compare with PyTorch's output.
     pub fn vs_torch(self, ctx: &Ctx, name: &'static str, tol: Tol, f: impl Fn(&Case) -> Result<Tensor, Fail>) -> CheckResult {
+        self.vs_torch_with(ctx, name, tol, f, |_, _| Ok(Vec::new()))
+    }
+
+    /// `vs_torch` with the likely mistakes of each case (`near_misses(case, expected)`), which a
+    /// mismatch names when the learner's output equals one of them.
+    pub fn vs_torch_with(
+        self,
+        ctx: &Ctx,
+        name: &'static str,
+        tol: Tol,
+        f: impl Fn(&Case) -> Result<Tensor, Fail>,
+        near_misses: impl Fn(&Case, &Tensor) -> Result<Vec<crate::compare::Candidate<'static>>, Fail>,
+    ) -> CheckResult {
         for case in self.cases(ctx, name)? {
             // An error from the learner's function names its input case, as a mismatch does.
             let got = f(&case).map_err(|e| match e {
                 Fail::LearnerError(m) => Fail::LearnerError(format!("{}: {m}", case.label())),
                 other => other,
             })?;
-            close(&case.label(), &got, &case.out()?, tol)?;
+            let want = case.out()?;
+            let misses = near_misses(&case, &want)?;
+            crate::compare::close_with(&case.label(), &got, &want, tol, &misses)?;
         }
         Ok(())
     }

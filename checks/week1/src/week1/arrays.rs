@@ -86,7 +86,23 @@ pub fn exercises() -> Vec<Exercise> {
             .pace(2, 15)
             .function("roll")
             .forbid(&["roll("])
-            .check("vs torch", |ctx| FX.vs_torch(ctx, "roll", Tol::EXACT, |c| a::roll(&c.t("a")?).learner()))
+            .check("vs torch", |ctx| {
+                FX.vs_torch_with(
+                    ctx,
+                    "roll",
+                    Tol::EXACT,
+                    |c| a::roll(&c.t("a")?).learner(),
+                    |c, _| {
+                        // The other direction: out[i] = a[i − 1].
+                        let x = c.t("a")?;
+                        let n = x.dim(0).grader()?;
+                        let right = Tensor::cat(&[&x.narrow(0, n - 1, 1).grader()?, &x.narrow(0, 0, n - 1).grader()?], 0).grader()?;
+                        Ok(vec![Candidate {
+                            description: "a roll to the right (out[i] = a[i − 1]); this one rotates left: out[i] = a[i + 1]", tensor: right
+                        }])
+                    },
+                )
+            })
             .check("n rolls give the input back", |ctx| {
                 let x = FX.open(ctx)?.get("roll.2.a")?;
                 let mut y = x.clone();
@@ -203,7 +219,25 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("standardize", "zero mean, unit variance rows")
             .pace(2, 15)
             .function("standardize")
-            .check("vs torch", |ctx| FX.vs_torch(ctx, "standardize", ROUNDING, |c| a::standardize(&c.t("a")?).learner()))
+            .check("vs torch", |ctx| {
+                FX.vs_torch_with(
+                    ctx,
+                    "standardize",
+                    ROUNDING,
+                    |c| a::standardize(&c.t("a")?).learner(),
+                    |c, _| {
+                        // The sample variance (divide by m − 1) in place of the population's.
+                        let x = c.t("a")?;
+                        let m = *x.dims().last().unwrap_or(&1) as f64;
+                        let unbiased = crate::independent::standardize_last(&x, 1e-5)?;
+                        let scale = ((m - 1.0) / m).sqrt();
+                        Ok(vec![Candidate {
+                            description: "the unbiased (sample) variance, dividing by m − 1: use the population variance, dividing by m",
+                            tensor: (unbiased * scale).grader()?,
+                        }])
+                    },
+                )
+            })
             .check("nearly constant rows (variance far below eps), vs the definition in f64", |ctx| {
                 // Variance ≈ 8e-8 ≪ 1e-5: the output is decided by eps (and √(var − eps) is
                 // NaN). f32 deviations of values near 1 carry ~1e-7 rounding, ~3e-5 after the
@@ -234,10 +268,17 @@ pub fn exercises() -> Vec<Exercise> {
             .function("batched_matmul")
             .forbid(&["matmul"])
             .check("vs torch", |ctx| FX.vs_torch(ctx, "batched_matmul", ROUNDING, |c| a::batched_matmul(&c.t("x")?, &c.t("y")?).learner())),
-        DAY.exercise("pairwise_distances", "all pairwise Euclidean distances")
-            .pace(1, 10)
-            .function("pairwise_distances")
-            .check("vs torch", |ctx| FX.vs_torch(ctx, "pairwise_distances", ROUNDING, |c| a::pairwise_distances(&c.t("x")?, &c.t("y")?).learner())),
+        DAY.exercise("pairwise_distances", "all pairwise Euclidean distances").pace(1, 10).function("pairwise_distances").check("vs torch", |ctx| {
+            FX.vs_torch_with(
+                ctx,
+                "pairwise_distances",
+                ROUNDING,
+                |c| a::pairwise_distances(&c.t("x")?, &c.t("y")?).learner(),
+                |_, want| {
+                    Ok(vec![Candidate { description: "the squared distances: take the square root of the summed squares", tensor: want.sqr().grader()? }])
+                },
+            )
+        }),
         DAY.exercise("two_sum", "two-sum without loops")
             .pace(2, 25)
             .function("two_sum")

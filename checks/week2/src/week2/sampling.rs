@@ -114,6 +114,19 @@ pub fn exercises() -> Vec<Exercise> {
             .function("top_p_filter")
             .check("vs TopPLogitsWarper (kept logits exactly, the rest -inf)", |ctx| {
                 FX.vs_torch(ctx, "top_p", Tol::EXACT, |c| sm::top_p_filter(&c.t("logits")?, c.f("p")?).learner())
+            })
+            .check("p = 0 keeps exactly the most likely token (never every token removed)", |ctx| {
+                let x = FX.cases(ctx, "top_p")?[0].t("logits")?;
+                let got = sm::top_p_filter(&x, 0.0).learner()?;
+                let (v, m) = (crate::compare::to_f64(&x)?, *x.dims().last().unwrap_or(&1));
+                let want: Vec<f32> = v
+                    .chunks(m)
+                    .flat_map(|row| {
+                        let best = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+                        row.iter().map(move |&l| if l == best { l as f32 } else { f32::NEG_INFINITY }).collect::<Vec<_>>()
+                    })
+                    .collect();
+                close("top_p_filter(logits, 0)", &got, &Tensor::from_vec(want, x.shape(), &ctx.device).grader()?, Tol::EXACT)
             }),
         DAY.exercise("repetition_penalty", "repetition penalty (CTRL)")
             .pace(1, 10)
@@ -430,9 +443,10 @@ pub fn exercises() -> Vec<Exercise> {
                 })
             },
         ),
-        DAY.exercise("score_continuations", "scoring continuations with one cached prefix pass").pace(2, 35).function("score_continuations").check(
-            "vs GPT2LMHeadModel log-probabilities of prefix + candidate, 6 candidates",
-            |ctx| {
+        DAY.exercise("score_continuations", "scoring continuations with one cached prefix pass")
+            .pace(2, 35)
+            .function("score_continuations")
+            .check("vs GPT2LMHeadModel log-probabilities of prefix + candidate, 6 candidates", |ctx| {
                 let m = model(ctx)?;
                 let fx = FX.open(ctx)?;
                 let prefix = ids_of(&fx.get("score.prefix")?)?;
@@ -440,8 +454,32 @@ pub fn exercises() -> Vec<Exercise> {
                 // sums of 5 log-probabilities of magnitude ~7 from two different GPT-2
                 // implementations: the model tolerance, scaled by the 5 terms
                 close("score_continuations", &sm::score_continuations(&m, &prefix, &cands).learner()?, &fx.get("score.out")?, Tol { abs: 5e-4, rel: 1e-4 })
-            },
-        ),
+            })
+            .check("candidates of 1 and 2 tokens equal scoring prefix + candidate from scratch with the model's forward", |ctx| {
+                let m = model(ctx)?;
+                let fx = FX.open(ctx)?;
+                let prefix = ids_of(&fx.get("score.prefix")?)?;
+                let cands = u32s(&fx.get("score.cands")?)?;
+                for l in [1, 2] {
+                    let short = cands.narrow(1, 0, l).grader()?.contiguous().grader()?;
+                    let n = short.dim(0).grader()?;
+                    // From scratch: the model over prefix + candidate, the log-probabilities of the
+                    // candidate's tokens at the positions that predict them.
+                    let p = prefix.len();
+                    let full =
+                        Tensor::cat(&[&Tensor::new(prefix.as_slice(), &ctx.device).grader()?.unsqueeze(0).grader()?.repeat((n, 1)).grader()?, &short], 1)
+                            .grader()?;
+                    let lp = candle_nn::ops::log_softmax(&m.forward(&full).learner()?.narrow(1, p - 1, l).on_learner()?, D::Minus1).on_learner()?;
+                    let want = lp.gather(&short.unsqueeze(2).grader()?, 2).on_learner()?.squeeze(2).on_learner()?.sum(1).on_learner()?;
+                    close(
+                        &format!("score_continuations with {l}-token candidates"),
+                        &sm::score_continuations(&m, &prefix, &short).learner()?,
+                        &want,
+                        Tol { abs: 5e-4, rel: 1e-4 },
+                    )?;
+                }
+                Ok(())
+            }),
     ]
 }
 

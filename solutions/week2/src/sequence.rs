@@ -53,7 +53,12 @@ fn log_sigmoid(x: &Tensor) -> Result<Tensor> {
 /// context table to zeros (both `Var`s, from `rng`), then for `steps` steps: draw `batch`
 /// (center, context) pairs — a random position `i` and a random offset `1 ≤ |o| ≤ window` with
 /// `i + o` inside the corpus — and `negatives` uniform negative words per pair; take one
-/// `candle_nn::AdamW` step (lr `lr`, no weight decay) on `sgns_loss`. All randomness from `rng`.
+/// `candle_nn::AdamW` step (lr `lr`, no weight decay) on `sgns_loss`. All randomness from `rng`,
+/// in this order (the grader replays it): the table, `vocab · dim` draws
+/// `rng.random_range(-0.5f32..0.5) / dim` row by row; then per pair `i = rng.random_range(0..n)`,
+/// `|o| = rng.random_range(1..=window)`, the sign `rng.random::<bool>()` (true: +), a pair whose
+/// `i + o` falls outside the corpus dropped and drawn again from `i`, then its negatives, each
+/// `rng.random_range(0..vocab)`.
 // HINT: Build the batch in plain Vecs (positions and offsets from rng), then Tensor::from_vec; AdamW over [center, context] Vars; opt.backward_step(&sgns_loss(...)).
 #[allow(clippy::too_many_arguments)]
 pub fn train_sgns(

@@ -50,7 +50,7 @@ learner_copy() {
   (cd "$dir" && for w in $(weeks); do
     CARGO_TARGET_DIR="$target" cargo run -q -p grader -- grade "$w" --expect not-started | tail -1 || exit 1
     # reset finds the pristine stubs dist shipped (.candlecamp/stubs): on a stub it changes nothing.
-    id=$(CARGO_TARGET_DIR="$target" cargo run -q -p grader -- list "$w" | awk 'NR == 2 { print $1 }')
+    id=$(CARGO_TARGET_DIR="$target" cargo run -q -p grader -- list "$w" | awk '!n && $1 ~ /^week[0-9]+\./ { print $1; n = 1 }')
     CARGO_TARGET_DIR="$target" cargo run -q -p grader -- reset "$id" || exit 1
   done) && compile_isolation "$dir" "$target"
   local rc=$?

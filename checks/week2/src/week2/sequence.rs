@@ -285,6 +285,28 @@ pub fn exercises() -> Vec<Exercise> {
                     scalar_close(&format!("interpolated perplexity, λ = {l:?}"), sq::interpolated_perplexity(&train, &test, v, [l[0], l[1], l[2]]), num(&c, "perplexity")?, PPL)?;
                 }
                 Ok(())
+            })
+            .check("a test text with a word unseen in training and unseen contexts, vs the formula in f64", |_| {
+                // Word 7 never occurs in training: only the add-one unigram gives it mass; the
+                // contexts (7, x) and (x, 7) are unseen, so their ML estimates are 0.
+                let train = [1u32, 2, 3, 1, 2, 4, 2, 3, 1];
+                let test = [1u32, 2, 7, 3, 1, 2, 3];
+                let (vocab, l) = (8usize, [0.5, 0.3, 0.2]);
+                let count = |gram: &[u32]| train.windows(gram.len()).filter(|w| *w == gram).count() as f64;
+                let ml = |gram: &[u32]| {
+                    // c(h) counts h where it is followed by a word, as ngram_counts does.
+                    let h = train[..train.len() - 1].windows(gram.len() - 1).filter(|w| *w == &gram[..gram.len() - 1]).count() as f64;
+                    if h == 0.0 {
+                        0.0
+                    } else {
+                        count(gram) / h
+                    }
+                };
+                let nll: f64 = (2..test.len())
+                    .map(|i| -(l[0] * ml(&test[i - 2..=i]) + l[1] * ml(&test[i - 1..=i]) + l[2] * (count(&test[i..=i]) + 1.0) / (train.len() + vocab) as f64).ln())
+                    .sum();
+                let want = (nll / (test.len() - 2) as f64).exp();
+                scalar_close(&format!("interpolated perplexity of {test:?} after {train:?}"), sq::interpolated_perplexity(&train, &test, vocab, l), want, PPL)
             }),
         DAY.exercise("kneser_ney_perplexity", "interpolated Kneser–Ney").pace(3, 70).function("kneser_ney_perplexity")
             .check("perplexities vs an independent Python implementation", |ctx| {

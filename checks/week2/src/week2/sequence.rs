@@ -325,6 +325,10 @@ pub fn exercises() -> Vec<Exercise> {
                 for d in [0.5, 0.75] {
                     scalar_close(&format!("Kneser–Ney perplexity of {test:?} after {train:?}, d = {d}"), sq::kneser_ney_perplexity(&train, &test, d), kneser_ney(&train, &test, d), PPL)?;
                 }
+                // A test word that never follows anything in training has P_cont = 0, so
+                // probability 0 whatever its context: the perplexity is infinite.
+                let never = sq::kneser_ney_perplexity(&train, &[1, 9, 2], 0.5);
+                ensure(never == f64::INFINITY, || format!("a word never seen after any word in training has probability 0 (P_cont = 0): the perplexity of [1, 9, 2] must be infinite, got {never}"))?;
                 Ok(())
             }),
         DAY.exercise("rnn_cell", "an Elman RNN cell").pace(1, 10).function("rnn_cell")

@@ -252,6 +252,10 @@ pub fn exercises() -> Vec<Exercise> {
                 tk::basic_tokenize("a"); // an untouched stub stops here ("not started"), even without data/
                 let text = shakespeare_start()?;
                 same_seq("basic_tokenize(Tiny Shakespeare)", &tk::basic_tokenize(&text), &hf_bert_words(&text)?)
+            })
+            .check("every Unicode space separator (no-break, thin, ideographic, …) splits words, as in the HF tokenizers crate", |_| {
+                let text = "to\u{00A0}be or\u{2009}not\u{3000}to\u{202F}be:\u{2003}that\tis the\u{205F}question\u{2028}whether\u{2029}tis";
+                same_seq(&format!("basic_tokenize({text:?})"), &tk::basic_tokenize(text), &hf_bert_words(text)?)
             }),
         DAY.exercise("wordpiece", "WordPiece: greedy longest match with ## continuations").pace(3, 80).function("WordPiece::tokenize_word").check(
             "vs the HF tokenizers crate's WordPiece on every word of the test texts",

@@ -765,17 +765,44 @@ fn skip(id: &str, on: bool) -> ExitCode {
     }
     match crate::progress::set_skipped(id, on) {
         Ok(changed) => {
-            let what = match (on, changed) {
-                (true, true) => "skipped: `next` passes over it; it still grades and counts as unfinished",
-                (true, false) => "was already skipped",
-                (false, true) => "is back: `next` shows it again when it comes up",
-                (false, false) => "was not skipped",
-            };
-            println!("{id} {what}");
+            println!("{}", skip_text(id, on, changed));
             ExitCode::SUCCESS
         }
         Err(e) => failure("skip", anyhow::Error::new(e).context("cannot write .candlecamp/state/skipped")),
     }
+}
+
+/// What `grader skip` / `unskip` print (`changed`: whether the choice was new).
+pub fn skip_text(id: &str, on: bool, changed: bool) -> String {
+    let what = match (on, changed) {
+        (true, true) => "skipped: `next` passes over it; it still grades and counts as unfinished",
+        (true, false) => "was already skipped",
+        (false, true) => "is back: `next` shows it again when it comes up",
+        (false, false) => "was not skipped",
+    };
+    format!("{id} {what}")
+}
+
+/// What `grader solution` prints before the exercise has passed.
+pub fn solution_refused_text(e: &Exercise) -> String {
+    let name = e.id.rsplit('.').next().unwrap_or(e.id);
+    format!(
+        "{} has not passed in this copy yet: its reference solution is shown once it has (`{} grade {} {name}`; stuck? `{} {}`).",
+        e.id,
+        command_prefix(),
+        e.week(),
+        hint_command(),
+        e.id
+    )
+}
+
+/// What `grader solution` prints once the exercise has passed: the reference items `text`.
+pub fn solution_text(e: &Exercise, text: &str) -> String {
+    format!(
+        "{} — the reference solution (compare it with yours in {}; helpers of the reference file are not shown)\n\n{text}",
+        paint(BOLD, e.id),
+        subject::learner_file(e)
+    )
 }
 
 fn solution(id: &str) -> ExitCode {

@@ -177,6 +177,21 @@ fn regex_free_line(text: &str) -> String {
 }
 
 #[test]
+fn skip_and_solution() {
+    settings().bind(|| {
+        let (_, e) = grader::registry::find_exercise("week1.arrays.ones").unwrap();
+        let text = [
+            grader::cli::skip_text(e.id, true, true),
+            grader::cli::skip_text(e.id, true, false),
+            grader::cli::skip_text(e.id, false, true),
+            grader::cli::solution_refused_text(&e),
+            grader::cli::solution_text(&e, "pub fn ones(n: usize, dev: &Device) -> Result<Tensor> {\n    …\n}"),
+        ];
+        insta::assert_snapshot!(text.join("\n"));
+    });
+}
+
+#[test]
 fn the_stub_of_a_sample_solution() {
     let src = include_str!("data/sample_solution.rs");
     insta::assert_snapshot!(grader::stubs::transform(src, "sample_solution.rs").unwrap());

@@ -200,6 +200,36 @@ fn schedule(ctx: &Ctx, name: &'static str, lr_at: impl Fn(&Case, usize) -> Resul
 
 const DAY: Day = Day::new("week1", "optimisers", "src/optimisers.rs");
 
+/// Three steps of Adam (or AdamW) with weight decay exactly 1 (a value where "is there a
+/// weight decay?" tests must not misfire) on fixed gradients, against the update rule in f64.
+fn decay_one(ctx: &Ctx, decoupled: bool) -> CheckResult {
+    let (lr, b1, b2, eps, wd) = (0.01, 0.9, 0.999, 1e-8, 1.0);
+    let p0 = [0.5f64, -1.5, 2.0];
+    let grads = [[0.1f64, -0.2, 0.3], [0.05, 0.1, -0.4], [-0.3, 0.2, 0.1]];
+    let mut opt = if decoupled { op::Adam::adamw(lr, b1, b2, eps, wd) } else { op::Adam::new(lr, b1, b2, eps, wd) };
+    let dev = &ctx.device;
+    let mut params = vec![Tensor::new(&p0.map(|v| v as f32), dev).grader()?];
+    let (mut p, mut m, mut v) = (p0, [0f64; 3], [0f64; 3]);
+    for (t, g) in grads.iter().enumerate() {
+        opt.step(&mut params, &[Tensor::new(&g.map(|x| x as f32), dev).grader()?]).learner()?;
+        let t = t as i32 + 1;
+        for k in 0..3 {
+            let mut gk = g[k];
+            if decoupled {
+                p[k] *= 1.0 - lr * wd;
+            } else {
+                gk += wd * p[k];
+            }
+            m[k] = b1 * m[k] + (1.0 - b1) * gk;
+            v[k] = b2 * v[k] + (1.0 - b2) * gk * gk;
+            p[k] -= lr / (1.0 - b1.powi(t)) * m[k] / (v[k].sqrt() / (1.0 - b2.powi(t)).sqrt() + eps);
+        }
+    }
+    let want = Tensor::new(&p.map(|x| x as f32), dev).grader()?;
+    // Three f32 steps of size ~lr: rounding ~1e-7; skipping the decay moves p by ~1e-2.
+    close(&format!("parameters after 3 steps, weight decay 1{}", if decoupled { " (decoupled)" } else { "" }), &params[0], &want, Tol { abs: 1e-5, rel: 1e-5 })
+}
+
 pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("sgd", "SGD with momentum, Nesterov and weight decay")
@@ -223,13 +253,15 @@ pub fn exercises() -> Vec<Exercise> {
             .check("no candle-nn optimisers", no_candle_optim)
             .check("15 steps on a 2-D valley vs torch.optim.Adam (3 settings)", |ctx| trajectories(ctx, "adam", Problem::Valley, adam, op::Adam::step))
             .check("12 steps on a small MLP vs torch.optim.Adam (3 settings)", |ctx| trajectories(ctx, "adam_mlp", Problem::Mlp, adam, op::Adam::step))
-            .check("lr = 0 leaves the parameters unchanged", |ctx| lr_zero_moves_nothing(ctx, op::Adam::new(0.0, 0.9, 0.999, 1e-8, 0.1), op::Adam::step)),
+            .check("lr = 0 leaves the parameters unchanged", |ctx| lr_zero_moves_nothing(ctx, op::Adam::new(0.0, 0.9, 0.999, 1e-8, 0.1), op::Adam::step))
+            .check("weight decay 1 (the L2 term), three steps vs Adam in f64", |ctx| decay_one(ctx, false)),
         DAY.exercise("adamw", "AdamW: decoupled weight decay")
             .pace(3, 70)
             .check("no candle-nn optimisers", no_candle_optim)
             .check("15 steps on a 2-D valley vs torch.optim.AdamW (3 settings)", |ctx| trajectories(ctx, "adamw", Problem::Valley, adamw, op::Adam::step))
             .check("12 steps on a small MLP vs torch.optim.AdamW (3 settings)", |ctx| trajectories(ctx, "adamw_mlp", Problem::Mlp, adamw, op::Adam::step))
-            .check("lr = 0 leaves the parameters unchanged", |ctx| lr_zero_moves_nothing(ctx, op::Adam::adamw(0.0, 0.9, 0.999, 1e-8, 0.5), op::Adam::step)),
+            .check("lr = 0 leaves the parameters unchanged", |ctx| lr_zero_moves_nothing(ctx, op::Adam::adamw(0.0, 0.9, 0.999, 1e-8, 0.5), op::Adam::step))
+            .check("weight decay 1 (decoupled), three steps vs AdamW in f64", |ctx| decay_one(ctx, true)),
         DAY.exercise("step_lr", "StepLR: decay by gamma every step_size steps")
             .pace(1, 10)
             .check("vs torch.optim.lr_scheduler.StepLR (4 settings, 30 steps)", |ctx| {

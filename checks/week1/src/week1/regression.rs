@@ -132,6 +132,32 @@ pub fn exercises() -> Vec<Exercise> {
             .pace(3, 45)
             .function("train_softmax_regression")
             .timeout(std::time::Duration::from_secs(40))
+            .check("one epoch of one full batch from zero: w = −lr·dw and b = −lr·db at p = 1/10, vs the gradient in f64", |ctx| {
+                // From zero weights every class has probability 1/10, so the first gradient is
+                // (1/10 − onehot) / B through xᵀ and the column sums; one batch of all 50 images
+                // makes the shuffle irrelevant.
+                let m = crate::data::mnist(&ctx.device)?;
+                let (x, y) = (m.train_images.narrow(0, 0, 50).grader()?, m.train_labels.narrow(0, 0, 50).grader()?);
+                let lr = 0.5;
+                let (w, b) = rg::train_softmax_regression(&x, &y, 1, 50, lr, &mut rand_chacha::ChaCha8Rng::seed_from_u64(0)).learner()?;
+                let (xv, yv) = (crate::compare::to_f64(&x)?, crate::compare::to_f64(&y)?);
+                let (n, d) = (50usize, 784usize);
+                let mut dw = vec![0f64; d * 10];
+                let mut db = vec![0f64; 10];
+                for r in 0..n {
+                    for c in 0..10 {
+                        let g = (0.1 - f64::from(u8::from(yv[r] as usize == c))) / n as f64;
+                        db[c] += g;
+                        for k in 0..d {
+                            dw[k * 10 + c] += xv[r * d + k] * g;
+                        }
+                    }
+                }
+                let want_w = Tensor::new(dw.iter().map(|g| (-lr * g) as f32).collect::<Vec<_>>(), &ctx.device).grader()?.reshape((d, 10)).grader()?;
+                let want_b = Tensor::new(db.iter().map(|g| (-lr * g) as f32).collect::<Vec<_>>(), &ctx.device).grader()?;
+                close("w after one step", &w, &want_w, Tol { abs: 1e-6, rel: 1e-4 })?;
+                close("b after one step", &b, &want_b, Tol { abs: 1e-6, rel: 1e-4 })
+            })
             .check("held-out accuracy ≥ 90 %", |ctx| {
                 let m = crate::data::mnist(&ctx.device)?;
                 let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);

@@ -174,6 +174,20 @@ pub fn exercises() -> Vec<Exercise> {
                 let got = tr::accuracy(&net, &m.test_images, &m.test_labels, 128).learner()?;
                 let want = held_out(&net, &m)?;
                 scalar_close("accuracy of an untrained model on the held-out images", got, want, Tol::new(1e-12, 0.0))
+            })
+            .check("7 images in batches of 3, labelled with the model's own predictions: 1 exactly (every image counted)", |ctx| {
+                let m = mnist(ctx)?;
+                let net = model(ctx, 5)?;
+                let x = m.test_images.narrow(0, 0, 7).grader()?;
+                let own = net
+                    .forward(&x.reshape((7, 1, 28, 28)).grader()?, false)
+                    .learner()?
+                    .argmax(candle_core::D::Minus1)
+                    .on_learner()?
+                    .to_dtype(m.test_labels.dtype())
+                    .on_learner()?;
+                let got = tr::accuracy(&net, &x, &own, 3).learner()?;
+                scalar_close("accuracy(7 images, their predicted labels, batch 3)", got, 1.0, Tol::new(1e-12, 0.0))
             }),
         DAY.exercise("data_parallel_grads", "data parallelism: split, backward per worker, all-reduce").pace(3, 90).timeout(Duration::from_secs(30)).check(
             "equals the full-batch gradient (1, 3 and 4 workers, unequal shards)",

@@ -143,7 +143,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let (xv, yv) = (crate::compare::to_f64(&x)?, crate::compare::to_f64(&y)?);
                 let (n, d) = (50usize, 784usize);
                 let mut dw = vec![0f64; d * 10];
-                let mut db = vec![0f64; 10];
+                let mut db = [0f64; 10];
                 for r in 0..n {
                     for c in 0..10 {
                         let g = (0.1 - f64::from(u8::from(yv[r] as usize == c))) / n as f64;

@@ -45,6 +45,27 @@ pub fn exercises() -> Vec<Exercise> {
                 let io = ctx.fixture(IO)?;
                 close("resnet(x) logits, eval", &model.forward(&io.get("x")?, false).learner()?, &io.get("logits_eval")?, DEEP)
             })
+            .check("every BatchNorm has torchvision's eps 1e-5 and momentum 0.1 (the module doc)", |ctx| {
+                // In eval mode with the fixture's running variances (≈ 1) a different eps moves
+                // the logits by less than any tolerance: read the layers' settings instead.
+                let model = load(ctx)?;
+                let mut bns = vec![("bn1".to_string(), &model.bn1)];
+                for (l, layer) in model.layers.iter().enumerate() {
+                    for (k, b) in layer.iter().enumerate() {
+                        bns.push((format!("layer{}.{k}.bn1", l + 1), &b.bn1));
+                        bns.push((format!("layer{}.{k}.bn2", l + 1), &b.bn2));
+                        if let Some((_, d)) = &b.downsample {
+                            bns.push((format!("layer{}.{k}.downsample.1", l + 1), d));
+                        }
+                    }
+                }
+                for (name, bn) in bns {
+                    ensure(bn.eps == 1e-5 && bn.momentum == 0.1, || {
+                        format!("{name}: eps {} and momentum {}, torchvision's BatchNorm2d uses 1e-5 and 0.1", bn.eps, bn.momentum)
+                    })?;
+                }
+                Ok(())
+            })
             .check("parameter and buffer names are torchvision's", |ctx| {
                 let model = load(ctx)?;
                 let state = ctx.fixture(STATE)?;

@@ -52,6 +52,9 @@ impl Mutant {
     }
 }
 
+/// The comment that marks a solution region as code only long targets run.
+pub const LONG_ONLY: &str = "// mutants: long targets only";
+
 /// Replacements tried at every code position of a solution region: (from, to).
 const SWAPS: &[(&str, &str)] = &[
     (" + ", " - "),
@@ -105,6 +108,9 @@ pub fn of_file(week: &'static str, file: &str, src: &str) -> Vec<Mutant> {
     let mut out = Vec::new();
     let mut offset = 0;
     let mut in_region = false;
+    // A helper region marked `// mutants: long targets only` is code that only a long training
+    // target runs (the default grade cannot judge it; `--long` does).
+    let mut region_long = false;
     for (n, line) in src.split_inclusive('\n').enumerate() {
         let t = line.trim();
         let start = offset;
@@ -115,6 +121,11 @@ pub fn of_file(week: &'static str, file: &str, src: &str) -> Vec<Mutant> {
         }
         if t == "// END SOLUTION" {
             in_region = false;
+            region_long = false;
+            continue;
+        }
+        if in_region && t == LONG_ONLY {
+            region_long = true;
             continue;
         }
         if !in_region || t.is_empty() || t.starts_with("//") || t.starts_with("use ") || t.starts_with("#[") {
@@ -125,7 +136,17 @@ pub fn of_file(week: &'static str, file: &str, src: &str) -> Vec<Mutant> {
             if in_capacity(line, at - start) {
                 return;
             }
-            out.push(Mutant { week, file: file.to_string(), line: n + 1, at, from: from.to_string(), to, text: t.to_string(), exercise: None, long: false });
+            out.push(Mutant {
+                week,
+                file: file.to_string(),
+                line: n + 1,
+                at,
+                from: from.to_string(),
+                to,
+                text: t.to_string(),
+                exercise: None,
+                long: region_long,
+            });
         };
         for (from, to) in SWAPS {
             let mut k = 0;
@@ -202,7 +223,7 @@ pub fn of_week(root: &Path, week: &'static Week) -> anyhow::Result<Vec<Mutant>> 
         for mut m in of_file(week.name, &rel, &src) {
             if let Some(k) = crate::reset::exercise_at(&src, &names, m.at) {
                 m.exercise = Some(mine[k].id.to_string());
-                m.long = mine[k].long || mine[k].pretrained;
+                m.long = m.long || mine[k].long || mine[k].pretrained;
             }
             out.push(m);
         }

@@ -375,6 +375,7 @@ pub fn train_dqn(cfg: &DqnConfig, rng: &mut impl Rng, dev: &Device) -> Result<Dq
 }
 
 // BEGIN SOLUTION ONLY
+// mutants: long targets only
 /// Mean return of `episodes` greedy episodes.
 fn greedy_return(net: &Mlp, episodes: usize, rng: &mut impl Rng) -> Result<f32> {
     let mut total = 0f32;

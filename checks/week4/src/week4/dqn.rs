@@ -110,6 +110,10 @@ pub fn exercises() -> Vec<Exercise> {
                         scalar_close(&format!("epsilon({t}, {start}, {end}, {decay})"), dq::epsilon(t, start, end, decay), want, Tol::new(1e-12, 1e-12))?;
                     }
                 }
+                // The shortest decay: start at step 0, end from step 1 on.
+                for (t, want) in [(0, 1.0), (1, 0.1), (2, 0.1)] {
+                    scalar_close(&format!("epsilon({t}, 1.0, 0.1, 1)"), dq::epsilon(t, 1.0, 0.1, 1), want, Tol::new(1e-12, 1e-12))?;
+                }
                 Ok(())
             }),
         DAY.exercise("epsilon_greedy", "ε-greedy action choice").pace(2, 30).function("epsilon_greedy")

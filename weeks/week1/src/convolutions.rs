@@ -38,7 +38,8 @@ pub fn strided_view(x: &[f32], window: usize, stride: usize) -> ArrayView2<'_, f
 
 /// ## windows_2d
 /// Every `kh × kw` window of the matrix `x`, one every `stride = (sh, sw)` rows and columns, as a
-/// view of shape `[oh, ow, kh, kw]` (`oh = (h - kh) / sh + 1`, `ow = (w - kw) / sw + 1`) over
+/// view of shape `[oh, ow, kh, kw]` (`oh = (h - kh) / sh + 1`, `ow = (w - kw) / sw + 1`; no
+/// window at all, `[0, 0, kh, kw]`, when the kernel is larger than `x` along either axis) over
 /// `x`'s buffer: element `[i, j, a, b]` is `x[[i * sh + a, j * sw + b]]`. Take the strides from
 /// `x.strides()` (`[rs, cs]`, in elements) rather than assuming a row-major matrix: a
 /// transposed view (`x.t()`) or every other column (`x.slice(s![.., ..;2])`) has other strides

@@ -329,6 +329,23 @@ pub fn exercises() -> Vec<Exercise> {
                 let (x, y) = (fx.get("einsum.0.x0")?, fx.get("einsum.0.x1")?);
                 close("einsum(\"ij,jk->ik\") vs candle matmul", &a::einsum("ij,jk->ik", &[&x, &y]).learner()?, &x.matmul(&y).on_learner()?, ROUNDING)?;
                 exact("einsum(\"ij->ji\") vs candle t()", &a::einsum("ij->ji", &[&x]).learner()?, &x.t().on_learner()?.contiguous().on_learner()?)
+            })
+            .check("a letter repeated inside a 3-axis operand (iij->j, iji->ij, jii->) vs sums in f64", |ctx| {
+                let (n, m) = (3usize, 2usize);
+                let v: Vec<f32> = (0..n * n * m).map(|k| ((k as f32) * 0.7).sin()).collect();
+                for (spec, shape) in [("iij->j", (n, n, m)), ("iji->ij", (n, m, n)), ("jii->", (m, n, n))] {
+                    let t = Tensor::from_vec(v.clone(), shape, &ctx.device).grader()?;
+                    let at = |a: usize, b: usize, c: usize| v[(a * shape.1 + b) * shape.2 + c] as f64;
+                    let want: Vec<f64> = match spec {
+                        "iij->j" => (0..m).map(|j| (0..n).map(|i| at(i, i, j)).sum()).collect(),
+                        "iji->ij" => (0..n).flat_map(|i| (0..m).map(move |j| (i, j))).map(|(i, j)| at(i, j, i)).collect(),
+                        _ => vec![(0..m).map(|j| (0..n).map(|i| at(j, i, i)).sum::<f64>()).sum()],
+                    };
+                    let got = a::einsum(spec, &[&t]).learner()?;
+                    let want = Tensor::new(want.iter().map(|x| *x as f32).collect::<Vec<_>>(), &ctx.device).grader()?.reshape(got.shape()).on_learner()?;
+                    close(&format!("einsum({spec:?}, x {shape:?})"), &got, &want, ROUNDING)?;
+                }
+                Ok(())
             }),
     ]
 }

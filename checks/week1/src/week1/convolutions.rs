@@ -91,6 +91,15 @@ pub fn exercises() -> Vec<Exercise> {
                     }
                 }
                 Ok(())
+            })
+            .check("a kernel as large as the matrix gives one window; a larger one along either axis gives none", |_| {
+                let buf: Vec<f32> = (0..12).map(|v| v as f32).collect();
+                let x = ndarray::ArrayView2::from_shape((3, 4), &buf).map_err(|e| Fail::Internal(format!("a test matrix: {e}")))?;
+                for (kernel, want) in [((3, 4), (1, 1, 3, 4)), ((4, 2), (0, 0, 4, 2)), ((2, 5), (0, 0, 2, 5)), ((4, 5), (0, 0, 4, 5))] {
+                    let v = cv::windows_2d(&x, kernel, (1, 1));
+                    ensure(v.dim() == want, || format!("windows_2d(x [3, 4], kernel {kernel:?}): shape {:?}, expected {want:?}", v.dim()))?;
+                }
+                Ok(())
             }),
         DAY.exercise("conv2d_single", "a single-channel conv2d over the windows").pace(1, 10).function("conv2d_single")
             .check("vs torch (F.conv2d), summed over the input channels", |ctx| {

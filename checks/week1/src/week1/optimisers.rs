@@ -200,6 +200,29 @@ fn schedule(ctx: &Ctx, name: &'static str, lr_at: impl Fn(&Case, usize) -> Resul
 
 const DAY: Day = Day::new("week1", "optimisers", "src/optimisers.rs");
 
+/// Three steps of an optimiser (`step`) on fixed gradients against `rule(p, g, state)`, its
+/// update of one f64 parameter (`state`: two slots of per-parameter state, starting at 0).
+fn three_steps(
+    ctx: &Ctx,
+    what: &str,
+    mut step: impl FnMut(&mut [Tensor], &[Tensor]) -> candle_core::Result<()>,
+    rule: impl Fn(f64, f64, &mut [f64; 2]) -> f64,
+) -> CheckResult {
+    let p0 = [0.5f64, -1.5, 2.0];
+    let grads = [[0.1f64, -0.2, 0.3], [0.05, 0.1, -0.4], [-0.3, 0.2, 0.1]];
+    let dev = &ctx.device;
+    let mut params = vec![Tensor::new(&p0.map(|v| v as f32), dev).grader()?];
+    let (mut p, mut st) = (p0, [[0f64; 2]; 3]);
+    for g in &grads {
+        step(&mut params, &[Tensor::new(&g.map(|x| x as f32), dev).grader()?]).learner()?;
+        for k in 0..3 {
+            p[k] = rule(p[k], g[k], &mut st[k]);
+        }
+    }
+    // Three f32 steps of size ~lr: rounding ~1e-7; a skipped decay or momentum moves p by ~1e-2.
+    close(&format!("{what}: parameters after 3 steps"), &params[0], &Tensor::new(&p.map(|x| x as f32), dev).grader()?, Tol { abs: 1e-5, rel: 1e-5 })
+}
+
 /// Three steps of Adam (or AdamW) with weight decay exactly 1 (a value where "is there a
 /// weight decay?" tests must not misfire) on fixed gradients, against the update rule in f64.
 fn decay_one(ctx: &Ctx, decoupled: bool) -> CheckResult {
@@ -237,7 +260,25 @@ pub fn exercises() -> Vec<Exercise> {
             .check("no candle-nn optimisers", no_candle_optim)
             .check("15 steps on a 2-D valley vs torch.optim.SGD (5 settings)", |ctx| trajectories(ctx, "sgd", Problem::Valley, sgd, op::Sgd::step))
             .check("12 steps on a small MLP vs torch.optim.SGD (5 settings)", |ctx| trajectories(ctx, "sgd_mlp", Problem::Mlp, sgd, op::Sgd::step))
-            .check("lr = 0 leaves the parameters unchanged", |ctx| lr_zero_moves_nothing(ctx, op::Sgd::new(0.0, 0.9, 0.1, true), op::Sgd::step)),
+            .check("lr = 0 leaves the parameters unchanged", |ctx| lr_zero_moves_nothing(ctx, op::Sgd::new(0.0, 0.9, 0.1, true), op::Sgd::step))
+            .check("weight decay 1, then momentum 1, three steps each vs SGD in f64", |ctx| {
+                for (momentum, wd, nesterov) in [(0.5, 1.0, false), (1.0, 0.0, false), (1.0, 1.0, true)] {
+                    let mut opt = op::Sgd::new(0.01, momentum, wd, nesterov);
+                    three_steps(
+                        ctx,
+                        &format!("SGD momentum {momentum}, weight decay {wd}, nesterov {nesterov}"),
+                        |p, g| opt.step(p, g),
+                        |p, g, st| {
+                            let g = g + wd * p;
+                            st[0] = if st[1] == 0.0 { g } else { momentum * st[0] + g };
+                            st[1] = 1.0;
+                            let g = if nesterov { g + momentum * st[0] } else { st[0] };
+                            p - 0.01 * g
+                        },
+                    )?;
+                }
+                Ok(())
+            }),
         DAY.exercise("rmsprop", "RMSprop (with momentum)")
             .pace(3, 60)
             .check("no candle-nn optimisers", no_candle_optim)
@@ -247,7 +288,30 @@ pub fn exercises() -> Vec<Exercise> {
             .check("12 steps on a small MLP vs torch.optim.RMSprop (3 settings)", |ctx| {
                 trajectories(ctx, "rmsprop_mlp", Problem::Mlp, rmsprop, op::RmsProp::step)
             })
-            .check("lr = 0 leaves the parameters unchanged", |ctx| lr_zero_moves_nothing(ctx, op::RmsProp::new(0.0, 0.9, 1e-8, 0.1, 0.9), op::RmsProp::step)),
+            .check("lr = 0 leaves the parameters unchanged", |ctx| lr_zero_moves_nothing(ctx, op::RmsProp::new(0.0, 0.9, 1e-8, 0.1, 0.9), op::RmsProp::step))
+            .check("weight decay 1, with and without momentum, three steps vs RMSprop in f64", |ctx| {
+                for momentum in [0.0, 0.9] {
+                    let (lr, alpha, eps, wd) = (0.01, 0.9, 1e-8, 1.0);
+                    let mut opt = op::RmsProp::new(lr, alpha, eps, wd, momentum);
+                    three_steps(
+                        ctx,
+                        &format!("RMSprop momentum {momentum}, weight decay 1"),
+                        |p, g| opt.step(p, g),
+                        |p, g, st| {
+                            let g = g + wd * p;
+                            st[0] = alpha * st[0] + (1.0 - alpha) * g * g;
+                            let d = st[0].sqrt() + eps;
+                            if momentum > 0.0 {
+                                st[1] = momentum * st[1] + g / d;
+                                p - lr * st[1]
+                            } else {
+                                p - lr * g / d
+                            }
+                        },
+                    )?;
+                }
+                Ok(())
+            }),
         DAY.exercise("adam", "Adam with bias correction")
             .pace(1, 10)
             .check("no candle-nn optimisers", no_candle_optim)

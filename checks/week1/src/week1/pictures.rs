@@ -2,7 +2,7 @@
 //! PyTorch (fixtures/gen/week1_pictures.py); the images are written as PNGs.
 
 use crate::cases::{Case, FixtureFile};
-use crate::check::{CheckResult, Ctx, Fail, Learner};
+use crate::check::{ensure, CheckResult, Ctx, Fail, Learner};
 use crate::compare::{close, exact, Tol};
 use crate::registry::{Day, Exercise};
 use crate::subject::week1::pictures as pc;
@@ -90,6 +90,60 @@ pub fn exercises() -> Vec<Exercise> {
                     let segments = c.t("segments")?.broadcast_add(&both).grader()?;
                     pc::intersect_segments(&rays, &segments).learner()
                 })
+            })
+            .check("reversed rays, and rays among segments on every side, vs Cramer's rule in f64", |ctx| {
+                // The fixture's segments lie ahead of its rays (u > 0): reversed rays, and rays
+                // from scattered origins, are where the test u ≥ 0 decides. Rays within 1e-4 of
+                // an ambiguous case (an endpoint, u = 0, a nearly parallel segment) are skipped.
+                let compare = |label: &str, rays: &Tensor, segs: &Tensor| -> CheckResult {
+                    let got = crate::compare::to_f64(&pc::intersect_segments(rays, segs).learner()?)?;
+                    let (r, s) = (crate::compare::to_f64(rays)?, crate::compare::to_f64(segs)?);
+                    let (nr, ns) = (rays.dim(0).grader()?, segs.dim(0).grader()?);
+                    ensure(got.len() == nr, || format!("{label}: {} values for {nr} rays", got.len()))?;
+                    for i in 0..nr {
+                        let (ox, oy, dx, dy) = (r[i * 6], r[i * 6 + 1], r[i * 6 + 3], r[i * 6 + 4]);
+                        let (mut hit, mut ambiguous) = (false, false);
+                        for k in 0..ns {
+                            let (l1x, l1y, l2x, l2y) = (s[k * 6], s[k * 6 + 1], s[k * 6 + 3], s[k * 6 + 4]);
+                            let (bx, by, ex, ey) = (l1x - l2x, l1y - l2y, l1x - ox, l1y - oy);
+                            let det = dx * by - dy * bx;
+                            if det.abs() < 1e-4 {
+                                ambiguous |= det.abs() > 1e-12;
+                                continue;
+                            }
+                            let (u, v) = ((ex * by - ey * bx) / det, (dx * ey - dy * ex) / det);
+                            ambiguous |= u.abs() < 1e-4 || v.abs() < 1e-4 || (v - 1.0).abs() < 1e-4;
+                            hit |= u >= 0.0 && (0.0..=1.0).contains(&v);
+                        }
+                        if !ambiguous {
+                            ensure((got[i] != 0.0) == hit, || {
+                                format!(
+                                    "{label}, ray {i} (origin ({ox:.3}, {oy:.3}), direction ({dx:.3}, {dy:.3})): you say {}, Cramer's rule says {}",
+                                    got[i] != 0.0,
+                                    hit
+                                )
+                            })?;
+                        }
+                    }
+                    Ok(())
+                };
+                for c in FX.cases(ctx, "intersect_segments")? {
+                    let flip = Tensor::new(&[[[1f32], [-1.0]]], &ctx.device).grader()?;
+                    compare(&format!("{} with reversed rays", c.label()), &c.t("rays")?.broadcast_mul(&flip).grader()?, &c.t("segments")?)?;
+                }
+                // 60 rays from scattered origins among 8 segments, from a fixed sequence.
+                let mut seed = 12345u64;
+                let mut next = || {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    ((seed >> 33) as f64 / (1u64 << 31) as f64) * 4.0 - 2.0
+                };
+                let rays: Vec<f32> = (0..60).flat_map(|_| [next(), next(), 0.0, next(), next(), 0.0]).map(|x| x as f32).collect();
+                let segs: Vec<f32> = (0..8).flat_map(|_| [next(), next(), 0.0, next(), next(), 0.0]).map(|x| x as f32).collect();
+                compare(
+                    "60 scattered rays, 8 segments",
+                    &Tensor::from_vec(rays, (60, 2, 3), &ctx.device).grader()?,
+                    &Tensor::from_vec(segs, (8, 2, 3), &ctx.device).grader()?,
+                )
             }),
         DAY.exercise("intersect_triangle", "rays against a triangle (Möller–Trumbore)")
             .pace(1, 10)

@@ -36,6 +36,18 @@ pub fn exercises() -> Vec<Exercise> {
                 let vb = ctx.fixture(STATE)?.var_builder()?;
                 let block = rn::BasicBlock::load(vb.pp("layer1.0"), 16, 16, 1).learner()?;
                 ensure(block.downsample.is_none(), || "layer1.0 keeps the shape (16 → 16, stride 1): its shortcut is the identity".into())
+            })
+            .check("a downsample exactly when the stride or the width changes (either one alone too)", |ctx| {
+                // ResNet-18 only changes both at once; the rule is "stride ≠ 1 or in ≠ out".
+                for (inputs, outputs, stride, want) in [(4, 8, 1, true), (4, 4, 2, true), (4, 8, 2, true), (4, 4, 1, false)] {
+                    let vm = candle_nn::VarMap::new();
+                    let vb = candle_nn::VarBuilder::from_varmap(&vm, candle_core::DType::F32, &ctx.device);
+                    let block = rn::BasicBlock::load(vb, inputs, outputs, stride).learner()?;
+                    ensure(block.downsample.is_some() == want, || {
+                        format!("BasicBlock({inputs} → {outputs}, stride {stride}): downsample {}, expected {}", block.downsample.is_some(), want)
+                    })?;
+                }
+                Ok(())
             }),
         DAY.exercise("resnet", "ResNet-18 (reduced width) vs torchvision, eval")
             .pace(3, 90)

@@ -140,7 +140,8 @@ pub fn accuracy(model: &SimpleCnn, images: &Tensor, labels: &Tensor, batch: usiz
 /// (`std::thread::scope`) the gradients of that shard's mean cross-entropy with respect to
 /// `model.parameters("")`. Then *all-reduce*: combine the workers' gradients into the gradient
 /// of the mean loss over the whole batch. (Careful: shards of different sizes must be weighted
-/// by their size, `Σ (nᵢ / n) gᵢ`, not averaged equally.) Returns one gradient per parameter, in
+/// by their size, `Σ (nᵢ / n) gᵢ`, not averaged equally; with more workers than examples the
+/// extra shards are empty and do no work.) Returns one gradient per parameter, in
 /// `parameters("")` order. On a machine with several GPUs each shard would live on its own
 /// device; the arithmetic is the same.
 // HINT: Shard w gets n/workers (+1 for the first n % workers) rows; in std::thread::scope spawn one closure per shard: loss on x.narrow(0, start, len), backward, grads.get(p) · (len / n) for each parameter; then add the workers' lists element-wise.

@@ -79,7 +79,8 @@ pub fn accuracy(model: &SimpleCnn, images: &Tensor, labels: &Tensor, batch: usiz
 /// (`std::thread::scope`) the gradients of that shard's mean cross-entropy with respect to
 /// `model.parameters("")`. Then *all-reduce*: combine the workers' gradients into the gradient
 /// of the mean loss over the whole batch. (Careful: shards of different sizes must be weighted
-/// by their size, `Σ (nᵢ / n) gᵢ`, not averaged equally.) Returns one gradient per parameter, in
+/// by their size, `Σ (nᵢ / n) gᵢ`, not averaged equally; with more workers than examples the
+/// extra shards are empty and do no work.) Returns one gradient per parameter, in
 /// `parameters("")` order. On a machine with several GPUs each shard would live on its own
 /// device; the arithmetic is the same.
 pub fn data_parallel_grads(model: &SimpleCnn, x: &Tensor, y: &Tensor, workers: usize) -> Result<Vec<Tensor>> {

@@ -165,13 +165,31 @@ pub fn exercises() -> Vec<Exercise> {
                 // off by 1.6e-5; eps doubled moves them by ~30 %).
                 close("BatchNorm2d(3) on nearly constant x [4, 3, 3, 3], training", &got, &nchw(&want).grader()?, Tol { abs: 2e-4, rel: 0.0 })
             }),
-        DAY.exercise("groupnorm", "nn.GroupNorm").pace(2, 30).check("forward vs torch", |ctx| {
-            for c in FX.cases(ctx, "groupnorm")? {
-                let gn = md::GroupNorm { groups: c.n("groups")?, weight: c.t("weight")?, bias: c.t("bias")?, eps: 1e-5 };
-                close(&c.label(), &gn.forward(&c.t("x")?, true).learner()?, &c.out()?, NORM)?;
-            }
-            Ok(())
-        }),
+        DAY.exercise("groupnorm", "nn.GroupNorm")
+            .pace(2, 30)
+            .check("forward vs torch", |ctx| {
+                for c in FX.cases(ctx, "groupnorm")? {
+                    let gn = md::GroupNorm { groups: c.n("groups")?, weight: c.t("weight")?, bias: c.t("bias")?, eps: 1e-5 };
+                    close(&c.label(), &gn.forward(&c.t("x")?, true).learner()?, &c.out()?, NORM)?;
+                }
+                Ok(())
+            })
+            .check("nearly constant groups (variance ≪ eps) vs the definition in f64", |ctx| {
+                // Each group of [2, 4, 3, 3] (2 groups of 2 channels) varies by 1e-3: eps decides the
+                // scale, so a wrong eps is off by ~30 % and var − eps is NaN.
+                let (n, c, h, w, g) = (2, 4, 3, 3, 2);
+                let rows = crate::independent::nearly_constant(n * g, c / g * h * w, 0.0, 1e-3, &ctx.device)?;
+                let x = rows.reshape((n, c, h, w)).grader()?;
+                let want = crate::independent::standardize_last(&rows, 1e-5)?.reshape((n, c, h, w)).grader()?;
+                let gn = md::GroupNorm {
+                    groups: g,
+                    weight: Tensor::ones(c, candle_core::DType::F32, &ctx.device).grader()?,
+                    bias: Tensor::zeros(c, candle_core::DType::F32, &ctx.device).grader()?,
+                    eps: 1e-5,
+                };
+                // Values within [0, 2) that differ by ~1e-3 keep ~5 digits in f32; outputs are O(1).
+                close("GroupNorm(2 groups) of nearly constant groups", &gn.forward(&x, true).learner()?, &want, Tol { abs: 2e-4, rel: 0.0 })
+            }),
         DAY.exercise("relu", "nn.ReLU").pace(1, 10).check("max(x, 0)", |ctx| {
             let x = FX.open(ctx)?.get("groupnorm.0.x")?;
             let got = md::Relu.forward(&x, true).learner()?;

@@ -162,6 +162,21 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("train_cnn", "the training loop (150 steps)")
             .pace(3, 40)
             .timeout(Duration::from_secs(120))
+            .check("the first loss is that of the batch the doc's draws pick (8 indices in 0..n from the seed)", |ctx| {
+                use rand::Rng;
+                let m = mnist(ctx)?;
+                let (images, labels) = (m.train_images.narrow(0, 0, 1000).grader()?, m.train_labels.narrow(0, 0, 1000).grader()?);
+                let net = model(ctx, 3)?;
+                // Before any step: the grader draws the same indices and takes the loss itself.
+                let mut rng = ChaCha8Rng::seed_from_u64(4);
+                let idx: Vec<u32> = (0..8).map(|_| rng.random_range(0..1000u32)).collect();
+                let idx = Tensor::new(idx, &ctx.device).grader()?;
+                let x = images.index_select(&idx, 0).grader()?.reshape((8, 1, 28, 28)).grader()?;
+                let want = candle_nn::loss::cross_entropy(&net.forward(&x, true).learner()?, &labels.index_select(&idx, 0).grader()?).on_learner()?;
+                let losses = tr::train_cnn(&net, &images, &labels, 1, 8, 0.01, &mut ChaCha8Rng::seed_from_u64(4)).learner()?;
+                ensure(losses.len() == 1, || format!("one step returned {} losses", losses.len()))?;
+                scalar_close("the loss of step 1", losses[0] as f64, crate::compare::to_f64(&want)?[0], Tol::new(1e-5, 1e-5))
+            })
             .check("150 steps of 32: the mean loss of the last 50 falls below 0.6", |ctx| train_and_judge(ctx, 150, 32, Some(0.6), None)),
         DAY.exercise("accuracy", "held-out accuracy, in batches")
             .pace(2, 30)
@@ -190,7 +205,7 @@ pub fn exercises() -> Vec<Exercise> {
                 scalar_close("accuracy(7 images, their predicted labels, batch 3)", got, 1.0, Tol::new(1e-12, 0.0))
             }),
         DAY.exercise("data_parallel_grads", "data parallelism: split, backward per worker, all-reduce").pace(3, 90).timeout(Duration::from_secs(30)).check(
-            "equals the full-batch gradient (1, 3 and 4 workers, unequal shards)",
+            "equals the full-batch gradient (1, 3, 4, 6 and 12 workers: unequal shards, shards of one, empty shards)",
             |ctx| {
                 // Graded on the CPU whatever the device: the workers are threads over one
                 // device, which is the CPU's cores here. On one GPU they would only queue on its
@@ -211,7 +226,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let loss = candle_nn::loss::cross_entropy(&net.forward(&x, true).learner()?, &y).on_learner()?;
                 let grads = loss.backward().on_learner()?;
                 let params = net.parameters("");
-                for workers in [1, 3, 4] {
+                for workers in [1, 3, 4, 6, 12] {
                     let got = tr::data_parallel_grads(&net, &x, &y, workers).learner()?;
                     ensure(got.len() == params.len(), || format!("{workers} workers: {} gradients for {} parameters", got.len(), params.len()))?;
                     for ((name, p), g) in params.iter().zip(&got) {

@@ -17,6 +17,18 @@ const DAY: Day = Day::new("week0", "wavenet", "src/wavenet.rs");
 
 const NO_NN: &[&str] = &["BatchNorm", "batch_norm", "candle_nn::loss", "ops::log_softmax"];
 
+/// The fixture's BatchNorm level (`bn.*`: gamma, beta and the running statistics before the
+/// training-mode step; `w` is unused by batchnorm_nd).
+fn bn_level(fx: &crate::check::Fixture) -> Result<Level, Fail> {
+    Ok(Level {
+        w: fx.get("bn.gamma")?,
+        gamma: fx.get("bn.gamma")?,
+        beta: fx.get("bn.beta")?,
+        running_mean: fx.get("bn.running_mean")?,
+        running_var: fx.get("bn.running_var")?,
+    })
+}
+
 fn model(ctx: &Ctx) -> Result<WaveNet, Fail> {
     let fx = FX.open(ctx)?;
     let levels = (0..3)
@@ -45,13 +57,7 @@ pub fn exercises() -> Vec<Exercise> {
             .forbid(NO_NN)
             .check("2-D, training and eval mode, vs nn.BatchNorm1d", |ctx| {
                 let fx = FX.open(ctx)?;
-                let lv = Level {
-                    w: fx.get("bn.gamma")?,
-                    gamma: fx.get("bn.gamma")?,
-                    beta: fx.get("bn.beta")?,
-                    running_mean: fx.get("bn.running_mean")?,
-                    running_var: fx.get("bn.running_var")?,
-                };
+                let lv = bn_level(&fx)?;
                 let x = fx.get("bn.x")?;
                 // Means and variances of 32 values: a few f32 ulps of outputs ~3.
                 close("batchnorm_nd(x [32, 64], training)", &wn::batchnorm_nd(&x, &lv, true).learner()?, &fx.get("bn.y_train")?, Tol { abs: 2e-5, rel: 1e-5 })?;
@@ -61,13 +67,7 @@ pub fn exercises() -> Vec<Exercise> {
             })
             .check("3-D input [4, 8, 64] equals the 2-D result on [32, 64] (statistics over batch and positions)", |ctx| {
                 let fx = FX.open(ctx)?;
-                let lv = Level {
-                    w: fx.get("bn.gamma")?,
-                    gamma: fx.get("bn.gamma")?,
-                    beta: fx.get("bn.beta")?,
-                    running_mean: fx.get("bn.running_mean")?,
-                    running_var: fx.get("bn.running_var")?,
-                };
+                let lv = bn_level(&fx)?;
                 let x3 = fx.get("bn.x")?.reshape((4, 8, 64)).grader()?;
                 let got = wn::batchnorm_nd(&x3, &lv, true).learner()?;
                 ensure(got.dims() == [4, 8, 64], || format!("shape {:?}, expected [4, 8, 64]", got.dims()))?;
@@ -82,13 +82,7 @@ pub fn exercises() -> Vec<Exercise> {
                 // Each feature varies by 1e-3 over the batch (variance ~1e-7): eps = 1e-5 decides
                 // the scale, so a wrong eps is off by ~30 % and var − eps has no square root.
                 let fx = FX.open(ctx)?;
-                let lv = Level {
-                    w: fx.get("bn.gamma")?,
-                    gamma: fx.get("bn.gamma")?,
-                    beta: fx.get("bn.beta")?,
-                    running_mean: fx.get("bn.running_mean")?,
-                    running_var: fx.get("bn.running_var")?,
-                };
+                let lv = bn_level(&fx)?;
                 let x = crate::independent::nearly_constant_columns(32, 64, 1e-3, &ctx.device)?;
                 let want = crate::independent::batchnorm_rows(&x, &lv.gamma, &lv.beta, 1e-5)?;
                 // x − mean keeps ~5 digits in f32 here; outputs are O(0.3): 1e-4 absolute (the reference is off by 1.4e-5;

@@ -24,6 +24,7 @@ week2 attention.rs bilinear_scores week2.attention.bilinear_scores
 week2 attention.rs split_heads week2.attention.split_heads
 week2 attention.rs sinusoidal_positions week2.attention.sinusoidal_positions
 week2 bert.rs pooler week2.bert.pooler
+week3 train_loop.rs dropout week3.train_loop.dropout
 week4 dqn.rs td_target week4.dqn.td_target
 week4 dqn.rs huber week4.dqn.huber
 week4 lm_rl.rs kl_rewards week4.lm_rl.kl_rewards
@@ -75,7 +76,7 @@ echo "$DRILLS" | while read -r week file func id; do
 done || exit 1
 
 status=0
-for week in week0 week1 week2 week4; do
+for week in week0 week1 week2 week3 week4; do
   for mode in shape transpose; do
     out="$tmp/$week-$mode.json"
     (cd "$copy" && CANDLECAMP_DRILL=$mode CARGO_TARGET_DIR="$copy/target" cargo run -q -p grader --features reference -- grade "$week" --json > "$out" 2>"$tmp/err")

@@ -60,11 +60,20 @@ pub fn root() -> PathBuf {
 #[macro_export]
 macro_rules! week_program {
     ($week:ident, $benches:expr) => {
+        $crate::week_program!($week, $benches, || None);
+    };
+    // `$entry` runs first: a week whose checks start helper processes of this same program
+    // (week 3 kills a training child mid-run) recognises them there and returns their exit code.
+    ($week:ident, $benches:expr, $entry:expr) => {
         fn linked() -> $crate::registry::Linked {
             $crate::registry::Linked { week: stringify!($week), exercises: $week::exercises, benches: $benches }
         }
 
         fn main() -> std::process::ExitCode {
+            let entry: fn() -> Option<std::process::ExitCode> = $entry;
+            if let Some(code) = entry() {
+                return code;
+            }
             $crate::cli::runner_main(linked())
         }
 

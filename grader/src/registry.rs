@@ -170,6 +170,7 @@ pub static WEEKS: &[Week] = &[
     Week { name: "week0", title: "from zero: autograd and language models", dir: "week0", hidden: false },
     Week { name: "week1", title: "tensors, convolutions, optimisers", dir: "week1", hidden: false },
     Week { name: "week2", title: "transformers", dir: "week2", hidden: false },
+    Week { name: "week3", title: "training transformers", dir: "week3", hidden: false },
     Week { name: "week4", title: "reinforcement learning", dir: "week4", hidden: false },
     Week { name: "faults", title: "the grader's own fault drills", dir: "../checks/faults", hidden: true },
 ];

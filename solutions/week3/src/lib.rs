@@ -1,0 +1,9 @@
+//! candlecamp week 3: training transformers.
+//!
+//! One module per day. Read the doc comment of each function, replace its `todo!()`, and run
+//! `just grade week3` (or `cargo grade week3`) to see which exercises pass. `model` is given:
+//! the small language model the train loop trains.
+
+pub mod analysis;
+pub mod model;
+pub mod train_loop;

@@ -5,5 +5,6 @@
 //! the small language model the train loop trains.
 
 pub mod analysis;
+pub mod chargpt;
 pub mod model;
 pub mod train_loop;

@@ -56,6 +56,9 @@ pub struct Config {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelConfig {
+    /// Transformer layers and attention heads (the GPT of the next day; `TinyLm` has none).
+    pub n_layer: usize,
+    pub n_head: usize,
     /// Characters per training sequence.
     pub block_size: usize,
     pub n_embd: usize,

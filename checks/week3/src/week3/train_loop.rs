@@ -39,6 +39,8 @@ seed = 3
 checkpoint_every = 5
 
 [model]
+n_layer = 1
+n_head = 1
 block_size = 16
 n_embd = 24
 n_hidden = 64

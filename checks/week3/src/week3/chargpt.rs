@@ -1,0 +1,316 @@
+//! Checks for week3 day "chargpt": the character vocabulary against the grader's own, the
+//! GPT's logits, loss and every gradient against torch (fixtures/gen/week3_chargpt.py), 20
+//! steps of nanoGPT's recipe built from the learner's train-loop pieces against torch's run
+//! from the same weights and batches, sampling replayed, a short run of the learner's `train`
+//! that must beat the unigram baseline on held-out text, and (long) nanoGPT's CPU "baby GPT",
+//! saved for weeks 4 and 5.
+
+use crate::cases::FixtureFile;
+use crate::check::{ensure, CheckResult, Ctx, Fail, Learner};
+use crate::compare::{close, scalar_close, Tol};
+use crate::registry::{Day, Exercise};
+use crate::subject::week3::chargpt as cg;
+use crate::subject::week3::model::Model;
+use crate::subject::week3::train_loop as tl;
+use candle_core::{DType, Device, Tensor};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+const FX: FixtureFile = FixtureFile::new("week3/chargpt.safetensors");
+
+const DAY: Day = Day::new("week3", "chargpt", "src/chargpt.rs");
+
+/// The fixture's model: vocab 65, 2 layers, 4 heads, 32 wide, 32 positions, no dropout.
+const TINY: cg::GptConfig = cg::GptConfig { vocab: 65, n_layer: 2, n_head: 4, n_embd: 32, block_size: 32, dropout: 0.0 };
+
+pub fn exercises() -> Vec<Exercise> {
+    vec![
+        DAY.exercise("vocab", "a character vocabulary").pace(1, 10).function("Vocab::new").check(
+            "Tiny Shakespeare's 65 characters, sorted; round trips; unknown characters refused",
+            |_| {
+                let text = crate::data::text(&crate::data::TINY_SHAKESPEARE)?;
+                let v = cg::Vocab::new(&text);
+                let mine: Vec<char> = text.chars().collect::<std::collections::BTreeSet<char>>().into_iter().collect();
+                ensure(v.chars == mine, || {
+                    format!(
+                        "{} characters {:?}…, expected the {} distinct characters in sorted order",
+                        v.chars.len(),
+                        &v.chars[..v.chars.len().min(8)],
+                        mine.len()
+                    )
+                })?;
+                let sample = &text[..2000];
+                let ids = v.encode(sample).learner()?;
+                let want: Vec<u32> = sample.chars().map(|c| mine.binary_search(&c).unwrap_or(0) as u32).collect();
+                ensure(ids == want, || "encode gives ids other than each character's index in the sorted vocabulary".into())?;
+                ensure(v.decode(&ids) == sample, || "decode(encode(text)) is not the text".into())?;
+                ensure(v.encode("to be or not to be — ").is_err(), || "encode accepted '—', which Tiny Shakespeare does not contain".into())
+            },
+        ),
+        DAY.exercise("forward", "nanoGPT's GPT: logits, loss and gradients vs torch")
+            .pace(3, 60)
+            .function("CharGpt::forward")
+            .check("logits vs torch", |ctx| {
+                let (m, fx) = fixture_model(ctx)?;
+                let x = fx.get("fwd.x")?.to_dtype(DType::U32).grader()?;
+                let logits = m.forward(&x, false, &mut ChaCha8Rng::seed_from_u64(0)).learner()?;
+                // Two blocks of f32 matmuls over 32-wide rows: a few ulps of values of order 1.
+                close("logits [2, 32, 65]", &logits, &fx.get("fwd.logits")?, Tol::new(2e-5, 1e-4))
+            })
+            .check("the loss's gradient reaches every weight, as in torch", |ctx| {
+                let (m, fx) = fixture_model(ctx)?;
+                let ids = |k: &str| -> Result<Tensor, Fail> { fx.get(k)?.to_dtype(DType::U32).grader() };
+                let loss = m.loss(&ids("fwd.x")?, &ids("fwd.y")?, false, &mut ChaCha8Rng::seed_from_u64(0)).learner()?;
+                scalar_close("loss", loss.to_scalar::<f32>().on_learner()? as f64, fx.f64("fwd.loss")?, Tol::new(1e-5, 1e-5))?;
+                let grads = loss.backward().on_learner()?;
+                for (name, var) in &m.vars {
+                    let g = grads.get(var.as_tensor()).ok_or_else(|| {
+                        Fail::Mismatch(format!("no gradient reached {name} (candle's fused LayerNorm and softmax_last_dim have no backward)"))
+                    })?;
+                    // Gradients of order 1e-3..1e-1 through two blocks: f32 rounding ~1e-6.
+                    close(&format!("d loss / d {name}"), g, &fx.get(&format!("fwd.grad.{name}"))?, Tol::new(1e-5, 1e-3))?;
+                }
+                Ok(())
+            })
+            .check("causal: changing the last character changes no earlier position's logits", |ctx| {
+                let (m, fx) = fixture_model(ctx)?;
+                let x = fx.get("fwd.x")?.to_dtype(DType::U32).grader()?;
+                let mut v = x.to_vec2::<u32>().grader()?;
+                let before = m.forward(&x, false, &mut ChaCha8Rng::seed_from_u64(0)).learner()?;
+                for row in v.iter_mut() {
+                    let last = row.len() - 1;
+                    row[last] = (row[last] + 7) % 65;
+                }
+                let after = m.forward(&Tensor::new(v, &ctx.device).grader()?, false, &mut ChaCha8Rng::seed_from_u64(0)).learner()?;
+                close(
+                    "logits of positions 0..31 after the last character changed",
+                    &after.narrow(1, 0, 31).on_learner()?,
+                    &before.narrow(1, 0, 31).on_learner()?,
+                    Tol::new(1e-6, 1e-6),
+                )
+            }),
+        DAY.exercise("recipe", "20 steps of nanoGPT's recipe track torch's")
+            .pace(2, 20)
+            .check("losses, gradient norms and weights after 20 steps, from your train-loop pieces", recipe),
+        DAY.exercise("sample", "sampling characters").pace(1, 20).function("sample").check("the stated draws, replayed on your model", |ctx| {
+            let (m, _) = fixture_model(ctx)?;
+            let prompt: Vec<u32> = (0..40).map(|i| (i * 7 % 65) as u32).collect();
+            for (temp, seed) in [(1.0, 3u64), (0.5, 4), (2.0, 5)] {
+                let got = cg::sample(&m, &prompt, 12, temp, &mut ChaCha8Rng::seed_from_u64(seed)).learner()?;
+                let want = replay_sample(&m, &prompt, 12, temp, seed)?;
+                ensure(got == want, || {
+                    format!("temperature {temp}, seed {seed}: sampled {got:?}, expected {want:?} (the context is the last block_size = 32 ids)")
+                })?;
+            }
+            Ok(())
+        }),
+        DAY.exercise("train_chargpt", "a short run beats the unigram baseline on held-out text").pace(2, 20).timeout(Duration::from_secs(120)).check(
+            "300 steps of your train on your GPT: validation loss below the unigram entropy",
+            |ctx| {
+                let cfg = tl::parse_config(SHORT, &[]).map_err(Fail::Internal)?;
+                let r = run(ctx, &cfg, "chargpt-short", 10)?;
+                ensure(r.val < r.unigram - 0.5, || {
+                    format!(
+                        "validation loss {:.3} after {} steps, needs < {:.3} (the unigram entropy {:.3} − 0.5)",
+                        r.val,
+                        cfg.max_steps,
+                        r.unigram - 0.5,
+                        r.unigram
+                    )
+                })
+            },
+        ),
+        DAY.exercise("baby_gpt", "nanoGPT's CPU baby GPT to validation loss ≤ 1.90").pace(2, 30).long().timeout(Duration::from_secs(3600)).check(
+            "4 layers, 4 heads, 128 wide, 64 positions, batch 12, 2,000 steps: validation loss ≤ 1.90; saved for weeks 4 and 5",
+            |ctx| {
+                let cfg = tl::parse_config(BABY, &[]).map_err(Fail::Internal)?;
+                let r = run(ctx, &cfg, "chargpt", 50)?;
+                ensure(r.val <= 1.90, || format!("validation loss {:.3} after {} steps, needs ≤ 1.90", r.val, cfg.max_steps))
+            },
+        ),
+    ]
+}
+
+/// The short default-grade run: a 2-layer, 64-wide GPT.
+const SHORT: &str = r#"
+lr = 0.003
+min_lr = 0.0003
+warmup_steps = 20
+max_steps = 300
+batch_size = 8
+accumulate = 1
+weight_decay = 0.1
+grad_clip = 1.0
+seed = 1
+checkpoint_every = 100
+
+[model]
+n_layer = 2
+n_head = 4
+block_size = 32
+n_embd = 64
+n_hidden = 256
+dropout = 0.0
+"#;
+
+/// nanoGPT's `config/train_shakespeare_char.py` as its README's CPU run changes it
+/// (`--n_layer=4 --n_head=4 --n_embd=128 --block_size=64 --batch_size=12 --max_iters=2000
+/// --lr_decay_iters=2000 --dropout=0.0`), with its lr 1e-3, min_lr 1e-4, warmup 100,
+/// weight decay 0.1, clip 1.0.
+const BABY: &str = r#"
+lr = 0.001
+min_lr = 0.0001
+warmup_steps = 100
+max_steps = 2000
+batch_size = 12
+accumulate = 1
+weight_decay = 0.1
+grad_clip = 1.0
+seed = 1337
+checkpoint_every = 250
+
+[model]
+n_layer = 4
+n_head = 4
+block_size = 64
+n_embd = 128
+n_hidden = 512
+dropout = 0.0
+"#;
+
+fn fixture_model(ctx: &Ctx) -> Result<(cg::CharGpt, std::rc::Rc<crate::check::Fixture>), Fail> {
+    let fx = FX.open(ctx)?;
+    let mut w = BTreeMap::new();
+    for (name, _) in cg::CharGpt::shapes(&TINY) {
+        w.insert(name.clone(), fx.get(&format!("w.{name}"))?);
+    }
+    Ok((cg::CharGpt::from_tensors(TINY, &w).grader()?, fx))
+}
+
+fn recipe(ctx: &Ctx) -> CheckResult {
+    let (m, fx) = fixture_model(ctx)?;
+    let mut cfg = tl::parse_config(SHORT, &[]).map_err(Fail::Internal)?;
+    (cfg.lr, cfg.min_lr, cfg.warmup_steps, cfg.max_steps, cfg.weight_decay, cfg.grad_clip) = (1e-3, 1e-4, 4, 20, 0.1, 1.0);
+    let want_loss = crate::compare::to_f64(&fx.get("train.loss")?)?;
+    let want_norm = crate::compare::to_f64(&fx.get("train.grad_norm")?)?;
+    let mut opt = tl::AdamW::new(m.vars(), cfg.weight_decay).learner()?;
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    for s in 0..20 {
+        let ids = |k: String| -> Result<Tensor, Fail> { fx.get(&k)?.to_dtype(DType::U32).grader() };
+        let micro = vec![(ids(format!("train.x.{s}.0"))?, ids(format!("train.y.{s}.0"))?), (ids(format!("train.x.{s}.1"))?, ids(format!("train.y.{s}.1"))?)];
+        let (loss, grads) = tl::accumulate(&m, &micro, true, &mut rng).learner()?;
+        let (grads, norm) = tl::clip_grad_norm(&grads, cfg.grad_clip).learner()?;
+        // The trajectories drift apart slowly through f32 rounding (~1e-6 per step): 2e-4
+        // relative over 20 steps is far below the effect of any change to the recipe (a wrong
+        // schedule, decay group or clip moves the loss by 1e-3 or more within a few steps).
+        scalar_close(&format!("loss before step {s}"), loss as f64, want_loss[s], Tol::new(1e-5, 2e-4))?;
+        scalar_close(&format!("gradient norm at step {s}"), norm, want_norm[s], Tol::new(1e-5, 2e-3))?;
+        opt.step(&grads, tl::lr_at(s, &cfg)).learner()?;
+    }
+    for (name, var) in &m.vars {
+        close(&format!("{name} after 20 steps"), var.as_tensor(), &fx.get(&format!("train.after.{name}"))?, Tol::new(2e-5, 1e-3))?;
+    }
+    Ok(())
+}
+
+fn replay_sample(m: &cg::CharGpt, prompt: &[u32], n: usize, temp: f64, seed: u64) -> Result<Vec<u32>, Fail> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut ids = prompt.to_vec();
+    for _ in 0..n {
+        let window = ids[ids.len().saturating_sub(m.cfg.block_size)..].to_vec();
+        let t = window.len();
+        let logits = m.forward(&Tensor::new(window, &Device::Cpu).grader()?.unsqueeze(0).grader()?, false, &mut rng).learner()?;
+        let last: Vec<f64> = crate::compare::to_f64(&logits.narrow(1, t - 1, 1).on_learner()?)?.iter().map(|v| v / temp).collect();
+        let top = last.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let z: f64 = last.iter().map(|v| (v - top).exp()).sum();
+        let u = rng.random::<f32>() as f64;
+        let mut acc = 0.0;
+        let mut pick = last.len() - 1;
+        for (i, v) in last.iter().enumerate() {
+            acc += (v - top).exp() / z;
+            if acc > u {
+                pick = i;
+                break;
+            }
+        }
+        ids.push(pick as u32);
+    }
+    Ok(ids[prompt.len()..].to_vec())
+}
+
+struct RunResult {
+    val: f64,
+    unigram: f64,
+}
+
+/// Train a GPT of `cfg`'s sizes with the learner's `train` on the first 90 % of Tiny Shakespeare, then
+/// measure the mean loss of `batches` held-out batches of the last 10 % and the unigram entropy
+/// of the training text.
+fn run(ctx: &Ctx, cfg: &tl::Config, name: &str, batches: usize) -> Result<RunResult, Fail> {
+    let text = crate::data::text(&crate::data::TINY_SHAKESPEARE)?;
+    let mut chars: Vec<char> = text.chars().collect();
+    chars.sort_unstable();
+    chars.dedup();
+    let ids: Vec<u32> = text.chars().map(|c| chars.binary_search(&c).unwrap_or(0) as u32).collect();
+    let split = ids.len() * 9 / 10;
+    let (train, val) = (&ids[..split], &ids[split..]);
+    let m = &cfg.model;
+    let gcfg = cg::GptConfig {
+        vocab: chars.len(),
+        n_layer: m.n_layer,
+        n_head: m.n_head,
+        n_embd: cfg.model.n_embd,
+        block_size: cfg.model.block_size,
+        dropout: cfg.model.dropout,
+    };
+    let model = cg::CharGpt::new(gcfg, cfg.seed, &ctx.device).grader()?;
+    let dir = std::env::temp_dir().join(format!("candlecamp-week3-{}", std::process::id())).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    let start = Instant::now();
+    let losses = tl::train(cfg, &model, train, &dir).learner()?;
+    let secs = start.elapsed().as_secs_f64();
+    ensure(losses.len() == cfg.max_steps, || format!("train returned {} losses for {} steps", losses.len(), cfg.max_steps))?;
+
+    let mut counts = vec![0f64; chars.len()];
+    train.iter().for_each(|&i| counts[i as usize] += 1.0);
+    let unigram = -counts.iter().filter(|&&c| c > 0.0).map(|c| c / train.len() as f64 * (c / train.len() as f64).ln()).sum::<f64>();
+    let (t, b) = (cfg.model.block_size, 8);
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut total = 0.0;
+    for _ in 0..batches {
+        let starts: Vec<usize> = (0..b).map(|_| rng.random_range(0..val.len() - t - 1)).collect();
+        let x: Vec<u32> = starts.iter().flat_map(|&s| val[s..s + t].to_vec()).collect();
+        let y: Vec<u32> = starts.iter().flat_map(|&s| val[s + 1..s + t + 1].to_vec()).collect();
+        let xt = Tensor::from_vec(x, (b, t), &ctx.device).grader()?;
+        let yt = Tensor::from_vec(y, (b, t), &ctx.device).grader()?;
+        total += model.loss(&xt, &yt, false, &mut rng).learner()?.to_scalar::<f32>().on_learner()? as f64;
+    }
+    let val_loss = total / batches as f64;
+    let curve: Vec<f32> = losses.chunks(10).map(|c| c.iter().sum::<f32>() / c.len() as f32).collect();
+    let png = ctx.artefact(&format!("week3/{name}_loss.png"))?;
+    crate::picture::lines(&png, &[&curve], 480, 240)?;
+    let vocab = cg::Vocab { chars: chars.clone() };
+    let prompt = vocab.encode("ROMEO:\n").learner()?;
+    let text_out = cg::sample(&model, &prompt, 200, 0.8, &mut ChaCha8Rng::seed_from_u64(1)).learner()?;
+    ctx.note(format!(
+        "{} steps in {secs:.1}s ({:.0} ms/step): training loss {:.3} → {:.3}, validation loss {val_loss:.3} (unigram entropy {unigram:.3}); curve in {}",
+        cfg.max_steps,
+        1000.0 * secs / cfg.max_steps as f64,
+        losses[0],
+        losses[losses.len() - 1],
+        png.display()
+    ));
+    ctx.note(format!("sample: ROMEO:\n{}", vocab.decode(&text_out)));
+    if name == "chargpt" {
+        // Saved for weeks 4 and 5: the weights, and the sizes and vocabulary beside them.
+        let out = ctx.artefact("week3/chargpt.safetensors")?;
+        let tensors: std::collections::HashMap<String, Tensor> = model.vars.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect();
+        candle_core::safetensors::save(&tensors, &out).grader()?;
+        let meta = serde_json::json!({ "config": gcfg, "chars": chars.iter().collect::<String>(), "val_loss": val_loss, "steps": cfg.max_steps });
+        std::fs::write(out.with_extension("json"), meta.to_string()).map_err(|e| Fail::Internal(e.to_string()))?;
+        ctx.note(format!("saved {} (and its config and vocabulary beside it, .json)", out.display()));
+    }
+    Ok(RunResult { val: val_loss, unigram })
+}

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the command-line tools candlecamp's recipes use, when they are missing:
 #   just — the command runner behind `just grade`, `just test`, …
+#   PostgreSQL's server binaries (Debian's `postgresql` package) — week 3's job-queue checks
+#   start a throwaway server of their own; without them those checks report "skipped".
 # It takes the prebuilt binary from the `rust-just` package on PyPI when pip can fetch it, and
 # otherwise builds it with `cargo install`. Both land in cargo's bin folder (already on PATH for
 # anyone with Rust). Safe to run again: it does nothing when the tools are there.
@@ -31,6 +33,18 @@ PY
   else
     cargo install just --locked --version "$JUST_VERSION"
   fi
+fi
+if { command -v pg_config >/dev/null 2>&1 && [ -x "$(pg_config --bindir)/initdb" ]; } || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "setup: PostgreSQL's server binaries are installed"
+elif command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+  echo "setup: installing PostgreSQL (Debian's postgresql package) for week 3's job-queue checks"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  # Only the binaries are needed: the checks run their own throwaway servers.
+  command -v service >/dev/null 2>&1 && service postgresql stop >/dev/null 2>&1 || true
+elif command -v apt-get >/dev/null 2>&1; then
+  echo "setup: week 3's job-queue checks need PostgreSQL: sudo apt-get install postgresql (or run this script as root)"
+else
+  echo "setup: week 3's job-queue checks need PostgreSQL's server binaries (initdb, postgres, pg_ctl) on PATH or via pg_config"
 fi
 case ":$PATH:" in
   *":$BIN:"*) ;;

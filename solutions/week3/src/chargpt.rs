@@ -217,7 +217,6 @@ impl Model for CharGpt {
 // HINT(recipe): Nothing new to write: this exercise runs 20 steps of your accumulate, clip_grad_norm, lr_at and AdamW on your CharGpt from torch's initial weights and batches. If forward passes and this fails, compare the loss of the first step (before any update), then the gradient norm, then the weights.
 // HINT(train_chargpt): Nothing new to write: your train trains your CharGpt for 300 steps on 90 % of Tiny Shakespeare. A validation loss near the unigram entropy (≈ 3.3) means the model learned only character frequencies: check the causal mask and the positions.
 // HINT(baby_gpt): Run it with `just grade week3 baby_gpt --long` (minutes on a CPU). If the loss stalls above 2, check the learning-rate schedule and that weight decay skips biases and layer-norm gains.
-
 /// ## sample
 /// Generate `n` characters after `prompt` (ids, at least one): repeatedly run the model in
 /// evaluation mode on the last `block_size` ids, take the last position's logits divided by

@@ -227,7 +227,7 @@ impl<T> Iterator for Prefetch<T> {
 
 impl<T> Drop for Prefetch<T> {
     fn drop(&mut self) {
-        // BEGIN SOLUTION ONLY
+        // BEGIN SOLUTION
         drop(self.rx.take());
         if let Some(h) = self.handle.take() {
             let _ = h.join();

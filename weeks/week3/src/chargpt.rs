@@ -167,7 +167,6 @@ impl Model for CharGpt {
     }
 }
 
-
 /// ## sample
 /// Generate `n` characters after `prompt` (ids, at least one): repeatedly run the model in
 /// evaluation mode on the last `block_size` ids, take the last position's logits divided by

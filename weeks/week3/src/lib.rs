@@ -7,4 +7,5 @@
 pub mod analysis;
 pub mod chargpt;
 pub mod model;
+pub mod search;
 pub mod train_loop;

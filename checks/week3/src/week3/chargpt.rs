@@ -217,9 +217,9 @@ fn recipe(ctx: &Ctx) -> CheckResult {
 
 fn replay_sample(m: &cg::CharGpt, prompt: &[u32], n: usize, temp: f64, seed: u64) -> Result<Vec<u32>, Fail> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut ids = prompt.to_vec();
+    let mut seq: Vec<u32> = Vec::from(prompt);
     for _ in 0..n {
-        let window = ids[ids.len().saturating_sub(m.cfg.block_size)..].to_vec();
+        let window = seq[seq.len().saturating_sub(m.cfg.block_size)..].to_vec();
         let t = window.len();
         let logits = m.forward(&Tensor::new(window, &Device::Cpu).grader()?.unsqueeze(0).grader()?, false, &mut rng).learner()?;
         let last: Vec<f64> = crate::compare::to_f64(&logits.narrow(1, t - 1, 1).on_learner()?)?.iter().map(|v| v / temp).collect();
@@ -235,9 +235,9 @@ fn replay_sample(m: &cg::CharGpt, prompt: &[u32], n: usize, temp: f64, seed: u64
                 break;
             }
         }
-        ids.push(pick as u32);
+        seq.push(pick as u32);
     }
-    Ok(ids[prompt.len()..].to_vec())
+    Ok(seq.split_off(prompt.len()))
 }
 
 struct RunResult {
@@ -250,9 +250,7 @@ struct RunResult {
 /// of the training text.
 fn run(ctx: &Ctx, cfg: &tl::Config, name: &str, batches: usize) -> Result<RunResult, Fail> {
     let text = crate::data::text(&crate::data::TINY_SHAKESPEARE)?;
-    let mut chars: Vec<char> = text.chars().collect();
-    chars.sort_unstable();
-    chars.dedup();
+    let chars: Vec<char> = text.chars().collect::<std::collections::BTreeSet<char>>().into_iter().collect();
     let ids: Vec<u32> = text.chars().map(|c| chars.binary_search(&c).unwrap_or(0) as u32).collect();
     let split = ids.len() * 9 / 10;
     let (train, val) = (&ids[..split], &ids[split..]);
@@ -266,8 +264,7 @@ fn run(ctx: &Ctx, cfg: &tl::Config, name: &str, batches: usize) -> Result<RunRes
         dropout: cfg.model.dropout,
     };
     let model = cg::CharGpt::new(gcfg, cfg.seed, &ctx.device).grader()?;
-    let dir = std::env::temp_dir().join(format!("candlecamp-week3-{}", std::process::id())).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = super::train_loop::scratch(ctx, name)?;
     let start = Instant::now();
     let losses = tl::train(cfg, &model, train, &dir).learner()?;
     let secs = start.elapsed().as_secs_f64();

@@ -118,14 +118,16 @@ pub struct Batch {
 }
 
 /// ## loader
-/// A seeded, resumable loader of next-character batches. The text is cut into
-/// `n = (len − 1) / block` windows; window `w` is `data[w·block .. (w+1)·block]` and its
-/// targets `data[w·block + 1 .. (w+1)·block + 1]`. Epoch `e` visits the windows in the order of
-/// `(0..n)` shuffled by `SliceRandom::shuffle` with `ChaCha8Rng::seed_from_u64(seed + e)`, in
-/// batches of `batch` consecutive windows of that order (the `n % batch` windows left at the
-/// end of an epoch are skipped), then the next epoch starts. `new` starts at `start`; any
-/// position a loader has reported can be given back to a new loader, which then returns
-/// exactly the batches the old one would have.
+/// A seeded, resumable loader of next-character batches. Epoch `e` draws from
+/// `ChaCha8Rng::seed_from_u64(seed + e)`: first a phase `shift = rng.random_range(0..block)`,
+/// then the order of its windows. The epoch's text starts at `shift` (so that windows do not
+/// begin at the same characters every epoch) and is cut into `n = (len − 1 − shift) / block`
+/// windows: window `w` is `data[shift + w·block ..][..block]`, its targets the same range one
+/// character later. The windows are visited in the order of `(0..n)` shuffled by
+/// `SliceRandom::shuffle` with the same RNG, in batches of `batch` consecutive windows of that
+/// order (the `n % batch` windows left at the end of an epoch are skipped), then the next epoch
+/// starts. `new` starts at `start`; any position a loader has reported can be given back to a
+/// new loader, which then returns exactly the batches the old one would have.
 pub struct Loader {
     // BEGIN SOLUTION ONLY
     data: Vec<u32>,
@@ -154,14 +156,18 @@ impl Loader {
     }
 
     // BEGIN SOLUTION ONLY
+    /// The epoch's window starts, in the order it visits them.
     fn shuffle(&mut self) {
-        let n = (self.data.len().saturating_sub(1)) / self.block;
-        self.order = (0..n).collect();
-        self.order.shuffle(&mut ChaCha8Rng::seed_from_u64(self.seed.wrapping_add(self.pos.epoch)));
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed.wrapping_add(self.pos.epoch));
+        let shift = rng.random_range(0..self.block);
+        let n = self.data.len().saturating_sub(1 + shift) / self.block;
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut rng);
+        self.order = order.into_iter().map(|w| shift + w * self.block).collect();
     }
     // END SOLUTION
 
-    // HINT(loader): Keep the epoch's shuffled order; windows order[batch·k .. batch·(k+1)] make batch k. When (k+1)·batch would pass the end of the order, move to epoch + 1, batch 0, and reshuffle with the new seed.
+    // HINT(loader): Keep the epoch's window starts in visiting order (shift + w·block for the shuffled w); starts[batch·k .. batch·(k+1)] make batch k. When (k+1)·batch would pass the end of the order, move to epoch + 1, batch 0, and reshuffle with the new seed.
     pub fn next_batch(&mut self) -> Batch {
         // BEGIN SOLUTION
         if (self.pos.batch + 1) * self.batch > self.order.len() {
@@ -170,9 +176,9 @@ impl Loader {
             assert!(self.batch <= self.order.len(), "a batch of {} windows is more than the {} windows the text has", self.batch, self.order.len());
         }
         let (mut x, mut y) = (Vec::with_capacity(self.batch * self.block), Vec::with_capacity(self.batch * self.block));
-        for &w in &self.order[self.pos.batch * self.batch..(self.pos.batch + 1) * self.batch] {
-            x.extend_from_slice(&self.data[w * self.block..(w + 1) * self.block]);
-            y.extend_from_slice(&self.data[w * self.block + 1..(w + 1) * self.block + 1]);
+        for &start in &self.order[self.pos.batch * self.batch..(self.pos.batch + 1) * self.batch] {
+            x.extend_from_slice(&self.data[start..start + self.block]);
+            y.extend_from_slice(&self.data[start + 1..start + self.block + 1]);
         }
         self.pos.batch += 1;
         Batch { x, y, next: self.pos }

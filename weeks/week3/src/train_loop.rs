@@ -95,14 +95,16 @@ pub struct Batch {
 }
 
 /// ## loader
-/// A seeded, resumable loader of next-character batches. The text is cut into
-/// `n = (len − 1) / block` windows; window `w` is `data[w·block .. (w+1)·block]` and its
-/// targets `data[w·block + 1 .. (w+1)·block + 1]`. Epoch `e` visits the windows in the order of
-/// `(0..n)` shuffled by `SliceRandom::shuffle` with `ChaCha8Rng::seed_from_u64(seed + e)`, in
-/// batches of `batch` consecutive windows of that order (the `n % batch` windows left at the
-/// end of an epoch are skipped), then the next epoch starts. `new` starts at `start`; any
-/// position a loader has reported can be given back to a new loader, which then returns
-/// exactly the batches the old one would have.
+/// A seeded, resumable loader of next-character batches. Epoch `e` draws from
+/// `ChaCha8Rng::seed_from_u64(seed + e)`: first a phase `shift = rng.random_range(0..block)`,
+/// then the order of its windows. The epoch's text starts at `shift` (so that windows do not
+/// begin at the same characters every epoch) and is cut into `n = (len − 1 − shift) / block`
+/// windows: window `w` is `data[shift + w·block ..][..block]`, its targets the same range one
+/// character later. The windows are visited in the order of `(0..n)` shuffled by
+/// `SliceRandom::shuffle` with the same RNG, in batches of `batch` consecutive windows of that
+/// order (the `n % batch` windows left at the end of an epoch are skipped), then the next epoch
+/// starts. `new` starts at `start`; any position a loader has reported can be given back to a
+/// new loader, which then returns exactly the batches the old one would have.
 pub struct Loader {}
 
 impl Loader {

@@ -311,3 +311,28 @@ fn run(ctx: &Ctx, cfg: &tl::Config, name: &str, batches: usize) -> Result<RunRes
     }
     Ok(RunResult { val: val_loss, unigram })
 }
+
+/// Benchmarks of this day (`grader bench`, `just bench chargpt` against bench/week3.py).
+pub fn benches() -> Vec<crate::bench::Bench> {
+    vec![crate::bench::Bench {
+        id: "week3.chargpt.train_step",
+        about: "one step of the baby GPT (4 layers, 128 wide, 64 positions, batch 12): forward, loss, backward, clip, AdamW",
+        setup: train_step_bench,
+    }]
+}
+
+fn train_step_bench(dev: &Device) -> candle_core::Result<crate::bench::Iteration> {
+    let cfg = cg::GptConfig { vocab: 65, n_layer: 4, n_head: 4, n_embd: 128, block_size: 64, dropout: 0.0 };
+    let model = cg::CharGpt::new(cfg, 0, dev)?;
+    let (b, t) = (12usize, 64usize);
+    let x: Vec<u32> = (0..b * t).map(|i| (i * 7919 % 65) as u32).collect();
+    let y: Vec<u32> = x.iter().map(|v| (v + 1) % 65).collect();
+    let micro = vec![(Tensor::from_vec(x, (b, t), dev)?, Tensor::from_vec(y, (b, t), dev)?)];
+    let mut opt = tl::AdamW::new(model.vars(), 0.1)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    Ok(Box::new(move || {
+        let (_, grads) = tl::accumulate(&model, &micro, false, &mut rng)?;
+        let (grads, _) = tl::clip_grad_norm(&grads, 1.0)?;
+        opt.step(&grads, 1e-3)
+    }))
+}

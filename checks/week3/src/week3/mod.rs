@@ -17,7 +17,7 @@ pub fn exercises() -> Vec<Exercise> {
 }
 
 pub fn benches() -> Vec<crate::bench::Bench> {
-    Vec::new()
+    chargpt::benches()
 }
 
 /// The helper processes this week's checks start (a training run to kill, search workers):

@@ -119,6 +119,7 @@ pub fn fit_power_law(n: &[f64], loss: &[f64]) -> PowerLaw {
     // END SOLUTION
 }
 
+// HINT(scaling): Nothing new to write: the grader runs five widths as jobs through your create_search_jobs and work, each trained by your train, and fits the validation losses with your fit_power_law. If the fit fails here but passed against scipy, check that α stays in (0, 3].
 /// ## worst_examples
 /// The validation examples a model gets most wrong. `logits` `[b, T, V]` and `targets`
 /// `[b, T]` (u32) are `b` sequences; an example's loss is its mean cross-entropy over its `T`

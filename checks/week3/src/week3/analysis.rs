@@ -99,6 +99,10 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             },
         ),
+        DAY.exercise("scaling", "a scaling law from a search over model sizes")
+            .pace(2, 20)
+            .timeout(std::time::Duration::from_secs(120))
+            .check("five widths trained through your queue and loop; your fit beats a grid search's", scaling),
         DAY.exercise("worst_examples", "the examples a model gets most wrong").pace(1, 20).function("worst_examples").check(
             "vs torch's per-example cross-entropy, ties by index",
             |ctx| {
@@ -145,4 +149,73 @@ fn replay(a: &[f64], b: &[f64], resamples: usize, level: f64, seed: u64) -> (f64
         m[i] + (h - i as f64) * (m[j] - m[i])
     };
     (q((1.0 - level) / 2.0), q((1.0 + level) / 2.0))
+}
+
+/// Five widths of TinyLm (n_embd 4 … 64, n_hidden 4·n_embd), each 150 steps of the learner's
+/// `train` on Tiny Shakespeare's first 100,000 characters, run as jobs of the learner's queue
+/// (SQLite, one in-process worker); the validation loss (the next 20,000 characters) against
+/// the parameter count, fitted with the learner's `fit_power_law`.
+fn scaling(ctx: &Ctx) -> crate::check::CheckResult {
+    use crate::subject::week3::model::{Model, TinyLm, TinyLmConfig};
+    use crate::subject::week3::search as sr;
+    use crate::subject::week3::train_loop as tl;
+    let text: String = crate::data::text(&crate::data::TINY_SHAKESPEARE)?.chars().take(120_000).collect();
+    let chars: Vec<char> = text.chars().collect::<std::collections::BTreeSet<char>>().into_iter().collect();
+    let ids: Vec<u32> = text.chars().map(|c| chars.binary_search(&c).unwrap_or(0) as u32).collect();
+    let (train, val) = ids.split_at(100_000);
+    let vocab = chars.len();
+    let base = "lr = 0.01\nmin_lr = 0.001\nwarmup_steps = 10\nmax_steps = 150\nbatch_size = 16\naccumulate = 1\nweight_decay = 0.0\ngrad_clip = 1.0\nseed = 1\ncheckpoint_every = 1000\n[model]\nn_layer = 1\nn_head = 1\nblock_size = 32\nn_embd = 8\nn_hidden = 32\ndropout = 0.0\n";
+    let dir = super::train_loop::scratch(ctx, "scaling")?;
+    let run = |overrides: &[String]| -> candle_core::Result<f64> {
+        let refs: Vec<&str> = overrides.iter().map(String::as_str).collect();
+        let mut cfg = tl::parse_config(base, &refs).map_err(candle_core::Error::Msg)?;
+        cfg.model.n_hidden = 4 * cfg.model.n_embd;
+        let m = &cfg.model;
+        let model = TinyLm::new(TinyLmConfig { vocab, n_embd: m.n_embd, n_hidden: m.n_hidden, dropout: 0.0 }, 1, &candle_core::Device::Cpu)?;
+        tl::train(&cfg, &model, train, &dir.join(overrides.join("_")))?;
+        let t = val.len() - 1;
+        let x = candle_core::Tensor::new(&val[..t], &candle_core::Device::Cpu)?.unsqueeze(0)?;
+        let y = candle_core::Tensor::new(&val[1..], &candle_core::Device::Cpu)?.unsqueeze(0)?;
+        Ok(model.loss(&x, &y, false, &mut ChaCha8Rng::seed_from_u64(0))?.to_scalar::<f32>()? as f64)
+    };
+    let url = format!("sqlite:{}", dir.join("queue.sqlite").display());
+    let mut q = sr::Queue::open(&url, 30.0).grader()?;
+    let widths = [4usize, 8, 16, 32, 64];
+    sr::create_search_jobs(&mut q, &[("model.n_embd", widths.iter().map(|w| w.to_string()).collect())]).learner()?;
+    sr::work(&mut q, "scaling", &run).learner()?;
+    let rows = sr::open_db(&url).grader()?.query("SELECT config, result FROM jobs WHERE state = 'done' ORDER BY id", &[]).grader()?;
+    ensure(rows.len() == widths.len(), || format!("{} of {} jobs done", rows.len(), widths.len()))?;
+    let params = |d: usize| (vocab * d + 2 * d + 4 * d * d + 4 * d + vocab * 4 * d + vocab) as f64;
+    let n: Vec<f64> = widths.iter().map(|&d| params(d)).collect();
+    let loss: Vec<f64> = rows.iter().map(|r| r[1].real()).collect::<candle_core::Result<_>>().grader()?;
+    let fit = an::fit_power_law(&n, &loss);
+    let sse = |a: f64, alpha: f64, c: f64| n.iter().zip(&loss).map(|(x, y)| (a * x.powf(-alpha) + c - y).powi(2)).sum::<f64>();
+    // The grader's own fit: α on a grid of 0.001 in (0, 3], a and c by least squares for each.
+    let mine = (1..=3000)
+        .map(|k| {
+            let alpha = k as f64 / 1000.0;
+            let z: Vec<f64> = n.iter().map(|x| x.powf(-alpha)).collect();
+            let m = z.len() as f64;
+            let (sz, sl) = (z.iter().sum::<f64>(), loss.iter().sum::<f64>());
+            let szz: f64 = z.iter().map(|v| v * v).sum();
+            let szl: f64 = z.iter().zip(&loss).map(|(a, b)| a * b).sum();
+            let a = (m * szl - sz * sl) / (m * szz - sz * sz);
+            let c = (sl - a * sz) / m;
+            sse(a, alpha, c)
+        })
+        .fold(f64::INFINITY, f64::min);
+    let got = sse(fit.a, fit.alpha, fit.c);
+    let png = ctx.artefact("week3/scaling.png")?;
+    let fitted: Vec<f32> = n.iter().map(|x| fit.predict(*x) as f32).collect();
+    let points: Vec<f32> = loss.iter().map(|v| *v as f32).collect();
+    crate::picture::lines(&png, &[&points, &fitted], 480, 240)?;
+    ctx.note(format!(
+        "validation loss by parameter count: {}; fit L(N) = {:.3}·N^(−{:.3}) + {:.3} (the loss no width removes); picture (measured, fitted) in {}",
+        n.iter().zip(&loss).map(|(x, y)| format!("{x:.0}: {y:.3}")).collect::<Vec<_>>().join(", "),
+        fit.a,
+        fit.alpha,
+        fit.c,
+        png.display()
+    ));
+    ensure(got <= mine * (1.0 + 1e-9) + 1e-12, || format!("your fit's sum of squared residuals is {got:e}; a grid search over α finds {mine:e}"))
 }

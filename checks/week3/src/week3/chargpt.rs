@@ -74,6 +74,39 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             })
+            .check("dropout only in training mode, one draw per element of the stated tensors", |ctx| {
+                let (m, fx) = fixture_model(ctx)?;
+                let x = fx.get("fwd.x")?.to_dtype(DType::U32).grader()?;
+                let plain = m.forward(&x, false, &mut ChaCha8Rng::seed_from_u64(0)).learner()?;
+                let mut w = BTreeMap::new();
+                for (name, var) in &m.vars {
+                    w.insert(name.clone(), var.as_tensor().clone());
+                }
+                let dropped = cg::CharGpt::from_tensors(cg::GptConfig { dropout: 0.1, ..TINY }, &w).grader()?;
+                // The stream position of a ChaCha8Rng after `n` f32 draws from seed 9.
+                let after = |n: usize| {
+                    let mut r = ChaCha8Rng::seed_from_u64(9);
+                    (0..n).for_each(|_| {
+                        r.random::<f32>();
+                    });
+                    r.random::<u64>()
+                };
+                for (model, train, what) in [(&m, true, "training mode with dropout 0"), (&dropped, false, "evaluation mode with dropout 0.1")] {
+                    let mut rng = ChaCha8Rng::seed_from_u64(9);
+                    let out = model.forward(&x, train, &mut rng).learner()?;
+                    close(&format!("logits in {what}"), &out, &plain, Tol::new(1e-6, 1e-6))?;
+                    ensure(rng.random::<u64>() == after(0), || format!("the forward drew from the RNG in {what}: dropout must be skipped"))?;
+                }
+                let mut rng = ChaCha8Rng::seed_from_u64(9);
+                let out = dropped.forward(&x, true, &mut rng).learner()?;
+                let (b, t, c, h, l) = (2, 32, TINY.n_embd, TINY.n_head, TINY.n_layer);
+                let draws = b * t * c + l * (b * h * t * t + 2 * b * t * c);
+                ensure(rng.random::<u64>() == after(draws), || {
+                    format!("in training mode with dropout 0.1 the forward did not draw exactly {draws} values (one per element of the embeddings, then per layer the attention weights, the attention output and the MLP output)")
+                })?;
+                let diff = (&out - &plain).on_learner()?.abs().on_learner()?.max_all().on_learner()?.to_scalar::<f32>().on_learner()?;
+                ensure(diff > 1e-3, || "training mode with dropout 0.1 gave the same logits as evaluation mode".into())
+            })
             .check("causal: changing the last character changes no earlier position's logits", |ctx| {
                 let (m, fx) = fixture_model(ctx)?;
                 let x = fx.get("fwd.x")?.to_dtype(DType::U32).grader()?;

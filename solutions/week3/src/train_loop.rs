@@ -44,6 +44,9 @@ pub struct Config {
     pub accumulate: usize,
     /// AdamW's decoupled weight decay, applied to the matrices only (see `AdamW`).
     pub weight_decay: f64,
+    /// AdamW's β2: nanoGPT uses 0.95 for GPT-2 and 0.99 for its small character model, whose
+    /// batches hold few tokens (a longer average of the squared gradients steadies the steps).
+    pub beta2: f64,
     /// Global gradient-norm clip.
     pub grad_clip: f64,
     pub seed: u64,
@@ -328,7 +331,8 @@ pub fn accumulate(model: &dyn Model, micro: &[(Tensor, Tensor)], train: bool, rn
 }
 
 /// ## adamw
-/// AdamW (`torch.optim.AdamW`, β = (0.9, 0.95) as in nanoGPT, eps = 1e-8) with nanoGPT's two
+/// AdamW (`torch.optim.AdamW`, β1 = 0.9, β2 = `self.beta2` (`new` sets 0.95, as nanoGPT does
+/// for GPT-2), eps = 1e-8) with nanoGPT's two
 /// parameter groups: variables of rank ≥ 2 (the embedding and the weight matrices) decay,
 /// variables of rank < 2 (biases, layer-norm gains) do not; decaying a layer norm's gain
 /// towards 0 would fight the normalisation, and a bias has no scale for decay to control.
@@ -344,6 +348,8 @@ pub fn accumulate(model: &dyn Model, micro: &[(Tensor, Tensor)], train: bool, rn
 pub struct AdamW {
     pub vars: Vec<(String, Var)>,
     pub weight_decay: f64,
+    /// β2 of the squared-gradient average (0.95 from `new`; `train` sets the config's).
+    pub beta2: f64,
     // BEGIN SOLUTION ONLY
     m: Vec<Tensor>,
     v: Vec<Tensor>,
@@ -355,7 +361,7 @@ impl AdamW {
     pub fn new(vars: Vec<(String, Var)>, weight_decay: f64) -> Result<AdamW> {
         // BEGIN SOLUTION
         let m: Vec<Tensor> = vars.iter().map(|(_, v)| v.as_tensor().zeros_like()).collect::<Result<_>>()?;
-        Ok(AdamW { v: m.clone(), m, vars, weight_decay, t: 0 })
+        Ok(AdamW { v: m.clone(), m, vars, weight_decay, beta2: 0.95, t: 0 })
         // END SOLUTION
     }
 
@@ -369,7 +375,7 @@ impl AdamW {
     // HINT(adamw): For each variable i: w = var.as_tensor(); if decays, w = (w * (1 − lr·wd))?; update m[i], v[i]; var.set(&(w − update)?)?. Bias corrections use powi(t).
     pub fn step(&mut self, grads: &[Tensor], lr: f64) -> Result<()> {
         // BEGIN SOLUTION
-        let (b1, b2, eps) = (0.9f64, 0.95f64, 1e-8);
+        let (b1, b2, eps) = (0.9f64, self.beta2, 1e-8);
         self.t += 1;
         let (c1, c2) = (1.0 - b1.powi(self.t as i32), 1.0 - b2.powi(self.t as i32));
         for (i, ((_, var), g)) in self.vars.iter().zip(grads).enumerate() {
@@ -549,7 +555,8 @@ impl Checkpoint {
 /// One step `s`: `lr = lr_at(s)`; `cfg.accumulate` micro-batches of `cfg.batch_size` windows
 /// of `cfg.model.block_size` from a `Loader` (seed `cfg.seed`) run in a `Prefetch` thread
 /// (depth 2); `accumulate` in training mode with the RNG (`ChaCha8Rng::seed_from_u64(cfg.seed)`
-/// at the start); `clip_grad_norm` at `cfg.grad_clip`; `AdamW` (`cfg.weight_decay`) steps.
+/// at the start); `clip_grad_norm` at `cfg.grad_clip`; `AdamW` (`cfg.weight_decay`, β2
+/// `cfg.beta2`) steps.
 /// Returns the losses of the steps this call ran.
 // HINT: The data position to save is the `next` of the last batch the step consumed, not the loader's own position (the prefetch thread runs ahead). ChaCha8Rng: from_seed(seed), set_stream, set_word_pos restore it exactly.
 pub fn train(cfg: &Config, model: &dyn Model, data: &[u32], run_dir: &Path) -> Result<Vec<f32>> {
@@ -560,6 +567,7 @@ pub fn train(cfg: &Config, model: &dyn Model, data: &[u32], run_dir: &Path) -> R
     let vars = model.vars();
     let dev = vars.first().map(|(_, v)| v.device().clone()).unwrap_or(Device::Cpu);
     let mut opt = AdamW::new(vars.clone(), cfg.weight_decay)?;
+    opt.beta2 = cfg.beta2;
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let (mut step, mut pos) = (0usize, Position::default());
     if ckpt_path.exists() {

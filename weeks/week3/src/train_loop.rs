@@ -44,6 +44,9 @@ pub struct Config {
     pub accumulate: usize,
     /// AdamW's decoupled weight decay, applied to the matrices only (see `AdamW`).
     pub weight_decay: f64,
+    /// AdamW's β2: nanoGPT uses 0.95 for GPT-2 and 0.99 for its small character model, whose
+    /// batches hold few tokens (a longer average of the squared gradients steadies the steps).
+    pub beta2: f64,
     /// Global gradient-norm clip.
     pub grad_clip: f64,
     pub seed: u64,
@@ -199,7 +202,8 @@ pub fn accumulate(model: &dyn Model, micro: &[(Tensor, Tensor)], train: bool, rn
 }
 
 /// ## adamw
-/// AdamW (`torch.optim.AdamW`, β = (0.9, 0.95) as in nanoGPT, eps = 1e-8) with nanoGPT's two
+/// AdamW (`torch.optim.AdamW`, β1 = 0.9, β2 = `self.beta2` (`new` sets 0.95, as nanoGPT does
+/// for GPT-2), eps = 1e-8) with nanoGPT's two
 /// parameter groups: variables of rank ≥ 2 (the embedding and the weight matrices) decay,
 /// variables of rank < 2 (biases, layer-norm gains) do not; decaying a layer norm's gain
 /// towards 0 would fight the normalisation, and a bias has no scale for decay to control.
@@ -215,6 +219,8 @@ pub fn accumulate(model: &dyn Model, micro: &[(Tensor, Tensor)], train: bool, rn
 pub struct AdamW {
     pub vars: Vec<(String, Var)>,
     pub weight_decay: f64,
+    /// β2 of the squared-gradient average (0.95 from `new`; `train` sets the config's).
+    pub beta2: f64,
 }
 
 impl AdamW {
@@ -325,7 +331,8 @@ impl Checkpoint {
 /// One step `s`: `lr = lr_at(s)`; `cfg.accumulate` micro-batches of `cfg.batch_size` windows
 /// of `cfg.model.block_size` from a `Loader` (seed `cfg.seed`) run in a `Prefetch` thread
 /// (depth 2); `accumulate` in training mode with the RNG (`ChaCha8Rng::seed_from_u64(cfg.seed)`
-/// at the start); `clip_grad_norm` at `cfg.grad_clip`; `AdamW` (`cfg.weight_decay`) steps.
+/// at the start); `clip_grad_norm` at `cfg.grad_clip`; `AdamW` (`cfg.weight_decay`, β2
+/// `cfg.beta2`) steps.
 /// Returns the losses of the steps this call ran.
 pub fn train(cfg: &Config, model: &dyn Model, data: &[u32], run_dir: &Path) -> Result<Vec<f32>> {
     todo!()

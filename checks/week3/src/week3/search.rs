@@ -431,7 +431,7 @@ fn train_job(overrides: &[String], slow: bool) -> candle_core::Result<f64> {
 fn train_job_uncached(overrides: &[String], slow: bool) -> candle_core::Result<f64> {
     use crate::subject::week3::model::{TinyLm, TinyLmConfig};
     use crate::subject::week3::train_loop as tl;
-    let base = "lr = 0.01\nmin_lr = 0.001\nwarmup_steps = 2\nmax_steps = 20\nbatch_size = 4\naccumulate = 1\nweight_decay = 0.1\ngrad_clip = 1.0\nseed = 1\ncheckpoint_every = 100\n[model]\nn_layer = 1\nn_head = 1\nblock_size = 16\nn_embd = 16\nn_hidden = 32\ndropout = 0.0\n";
+    let base = "lr = 0.01\nmin_lr = 0.001\nwarmup_steps = 2\nmax_steps = 20\nbatch_size = 4\naccumulate = 1\nweight_decay = 0.1\nbeta2 = 0.95\ngrad_clip = 1.0\nseed = 1\ncheckpoint_every = 100\n[model]\nn_layer = 1\nn_head = 1\nblock_size = 16\nn_embd = 16\nn_hidden = 32\ndropout = 0.0\n";
     let refs: Vec<&str> = overrides.iter().map(String::as_str).collect();
     let cfg = tl::parse_config(base, &refs).map_err(candle_core::Error::Msg)?;
     let text = crate::data::text(&crate::data::TINY_SHAKESPEARE).map_err(|e| candle_core::Error::Msg(e.to_string()))?;

@@ -34,6 +34,7 @@ max_steps = 40
 batch_size = 8
 accumulate = 2
 weight_decay = 0.1
+beta2 = 0.95
 grad_clip = 1.0
 seed = 3
 checkpoint_every = 5
@@ -297,6 +298,40 @@ pub fn exercises() -> Vec<Exercise> {
                         // torch's by ~1e-7 relative.
                         close(&format!("{n} after step {}", step + 1), v.as_tensor(), &fx.get(&format!("adamw.after.{step}.{n}"))?, Tol::new(1e-6, 1e-5))?;
                     }
+                }
+                Ok(())
+            })
+            .check("with beta2 = 0.99 (nanoGPT's character model): three steps vs candle-nn's AdamW, one per group", |ctx| {
+                use candle_nn::optim::{Optimizer, ParamsAdamW};
+                let fx = FX.open(ctx)?;
+                let (a, b) = (adamw_vars(ctx)?, adamw_vars(ctx)?);
+                let mut opt = tl::AdamW::new(a.clone(), 0.1).learner()?;
+                opt.beta2 = 0.99;
+                let group = |decay: bool| b.iter().filter(|(_, v)| (v.rank() >= 2) == decay).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+                let params = |wd| ParamsAdamW { lr: 1e-2, beta1: 0.9, beta2: 0.99, eps: 1e-8, weight_decay: wd };
+                let mut mine =
+                    [candle_nn::optim::AdamW::new(group(true), params(0.1)).grader()?, candle_nn::optim::AdamW::new(group(false), params(0.0)).grader()?];
+                for step in 0..3 {
+                    let grads: Vec<Tensor> = a.iter().map(|(n, _)| fx.get(&format!("adamw.grad.{step}.{n}"))).collect::<Result<_, _>>()?;
+                    opt.step(&grads, 1e-2).learner()?;
+                    let loss = b.iter().zip(&grads).map(|((_, v), g)| (v.as_tensor() * g).and_then(|p| p.sum_all())).try_fold(
+                        None::<Tensor>,
+                        |acc, t| -> candle_core::Result<Option<Tensor>> {
+                            let t = t?;
+                            Ok(Some(match acc {
+                                None => t,
+                                Some(s) => (s + t)?,
+                            }))
+                        },
+                    );
+                    let loss = loss.grader()?.ok_or_else(|| Fail::Internal("no variables".into()))?;
+                    let g = loss.backward().grader()?;
+                    for o in mine.iter_mut() {
+                        o.step(&g).grader()?;
+                    }
+                }
+                for ((n, va), (_, vb)) in a.iter().zip(&b) {
+                    close(&format!("{n} after 3 steps with beta2 = 0.99"), va.as_tensor(), vb.as_tensor(), Tol::new(1e-6, 1e-5))?;
                 }
                 Ok(())
             })
@@ -584,7 +619,7 @@ fn replay_first_steps(ctx: &Ctx) -> CheckResult {
     let mine = model_for(&cfg, vocab).grader()?;
     let vars = mine.vars();
     let group = |decay: bool| vars.iter().filter(|(_, v)| (v.rank() >= 2) == decay).map(|(_, v)| v.clone()).collect::<Vec<_>>();
-    let params = |wd| ParamsAdamW { lr: cfg.lr, beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: wd };
+    let params = |wd| ParamsAdamW { lr: cfg.lr, beta1: 0.9, beta2: cfg.beta2, eps: 1e-8, weight_decay: wd };
     let mut opts = [AdamW::new(group(true), params(cfg.weight_decay)).grader()?, AdamW::new(group(false), params(0.0)).grader()?];
     let (b, t) = (cfg.batch_size, cfg.model.block_size);
     let batches = replay_batches(&ids, t, b, cfg.seed, 4 * cfg.accumulate);

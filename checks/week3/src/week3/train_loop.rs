@@ -485,10 +485,10 @@ fn replay_batches(data: &[u32], block: usize, batch: usize, seed: u64, count: us
         let shift: usize = rng.random_range(0..block);
         let n = (data.len() - 1 - shift) / block;
         let per_epoch = n / batch;
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut rng);
+        let mut perm = Vec::from_iter(0..n);
+        SliceRandom::shuffle(perm.as_mut_slice(), &mut rng);
         for b in 0..per_epoch {
-            let ws = &order[b * batch..(b + 1) * batch];
+            let ws = &perm[b * batch..(b + 1) * batch];
             let at = |w: usize, off: usize| data[shift + w * block + off..shift + (w + 1) * block + off].to_vec();
             let x = ws.iter().flat_map(|&w| at(w, 0)).collect();
             let y = ws.iter().flat_map(|&w| at(w, 1)).collect();

@@ -159,9 +159,7 @@ fn scaling(ctx: &Ctx) -> crate::check::CheckResult {
     use crate::subject::week3::model::{Model, TinyLm, TinyLmConfig};
     use crate::subject::week3::search as sr;
     use crate::subject::week3::train_loop as tl;
-    let text: String = crate::data::text(&crate::data::TINY_SHAKESPEARE)?.chars().take(120_000).collect();
-    let chars: Vec<char> = text.chars().collect::<std::collections::BTreeSet<char>>().into_iter().collect();
-    let ids: Vec<u32> = text.chars().map(|c| chars.binary_search(&c).unwrap_or(0) as u32).collect();
+    let (ids, chars) = super::shakespeare(120_000)?;
     let (train, val) = ids.split_at(100_000);
     let vocab = chars.len();
     let base = "lr = 0.01\nmin_lr = 0.001\nwarmup_steps = 10\nmax_steps = 150\nbatch_size = 16\naccumulate = 1\nweight_decay = 0.0\nbeta2 = 0.95\ngrad_clip = 1.0\nseed = 1\ncheckpoint_every = 1000\n[model]\nn_layer = 1\nn_head = 1\nblock_size = 32\nn_embd = 8\nn_hidden = 32\ndropout = 0.0\n";

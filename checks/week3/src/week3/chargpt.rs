@@ -142,7 +142,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("train_chargpt", "a short run beats the unigram baseline on held-out text").pace(2, 20).timeout(Duration::from_secs(120)).check(
             "300 steps of your train on your GPT: validation loss below the unigram entropy",
             |ctx| {
-                let cfg = tl::parse_config(SHORT, &[]).map_err(Fail::Internal)?;
+                let cfg = super::config(SHORT)?;
                 let r = run(ctx, &cfg, "chargpt-short")?;
                 ensure(r.val < r.unigram - 0.5, || {
                     format!(
@@ -158,7 +158,7 @@ pub fn exercises() -> Vec<Exercise> {
         DAY.exercise("baby_gpt", "nanoGPT's CPU baby GPT to validation loss ≤ 1.90").pace(2, 30).long().timeout(Duration::from_secs(3600)).check(
             "4 layers, 4 heads, 128 wide, 64 positions, batch 12, 2,000 steps: validation loss ≤ 1.90; saved for weeks 4 and 5",
             |ctx| {
-                let cfg = tl::parse_config(BABY, &[]).map_err(Fail::Internal)?;
+                let cfg = super::config(BABY)?;
                 let r = run(ctx, &cfg, "chargpt")?;
                 ensure(r.val <= 1.90, || format!("validation loss {:.3} after {} steps, needs ≤ 1.90", r.val, cfg.max_steps))
             },
@@ -226,7 +226,7 @@ fn fixture_model(ctx: &Ctx) -> Result<(cg::CharGpt, std::rc::Rc<crate::check::Fi
 
 fn recipe(ctx: &Ctx) -> CheckResult {
     let (m, fx) = fixture_model(ctx)?;
-    let mut cfg = tl::parse_config(SHORT, &[]).map_err(Fail::Internal)?;
+    let mut cfg = super::config(SHORT)?;
     (cfg.lr, cfg.min_lr, cfg.warmup_steps, cfg.max_steps, cfg.weight_decay, cfg.grad_clip) = (1e-3, 1e-4, 4, 20, 0.1, 1.0);
     let want_loss = crate::compare::to_f64(&fx.get("train.loss")?)?;
     let want_norm = crate::compare::to_f64(&fx.get("train.grad_norm")?)?;
@@ -284,9 +284,7 @@ struct RunResult {
 /// Train a GPT of `cfg`'s sizes with the learner's `train` on the first 90 % of Tiny Shakespeare, then
 /// measure the loss on the last 10 % and the unigram entropy of the training text.
 fn run(ctx: &Ctx, cfg: &tl::Config, name: &str) -> Result<RunResult, Fail> {
-    let text = crate::data::text(&crate::data::TINY_SHAKESPEARE)?;
-    let chars: Vec<char> = text.chars().collect::<std::collections::BTreeSet<char>>().into_iter().collect();
-    let ids: Vec<u32> = text.chars().map(|c| chars.binary_search(&c).unwrap_or(0) as u32).collect();
+    let (ids, chars) = super::shakespeare(usize::MAX)?;
     let split = ids.len() * 9 / 10;
     let (train, val) = (&ids[..split], &ids[split..]);
     let m = &cfg.model;

@@ -1,6 +1,8 @@
 //! Week 3: training transformers. One file per day.
 
+use crate::check::Fail;
 use crate::registry::Exercise;
+use crate::subject::week3::train_loop as tl;
 
 pub mod analysis;
 pub mod chargpt;
@@ -24,4 +26,20 @@ pub fn benches() -> Vec<crate::bench::Bench> {
 /// when this program was started as one, run it and return its exit code.
 pub fn child_entry() -> Option<std::process::ExitCode> {
     train_loop::child_entry().or_else(search::worker_entry)
+}
+
+/// A config the grader wrote, read with the `Config` type's own serde derive (given code), not
+/// with the learner's `parse_config`: a mistake there is the config exercise's, not every
+/// check's that needs a config.
+pub(crate) fn config(text: &str) -> Result<tl::Config, Fail> {
+    toml::from_str(text).map_err(|e| Fail::Internal(format!("the grader's config does not parse: {e}")))
+}
+
+/// The first `n` characters of Tiny Shakespeare (all of it for `usize::MAX`) as ids of their
+/// sorted character set, and that set.
+pub(crate) fn shakespeare(n: usize) -> Result<(Vec<u32>, Vec<char>), Fail> {
+    let text: String = crate::data::text(&crate::data::TINY_SHAKESPEARE)?.chars().take(n).collect();
+    let chars: Vec<char> = text.chars().collect::<std::collections::BTreeSet<char>>().into_iter().collect();
+    let ids = text.chars().map(|c| chars.binary_search(&c).unwrap_or(0) as u32).collect();
+    Ok((ids, chars))
 }

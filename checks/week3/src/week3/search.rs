@@ -178,7 +178,12 @@ struct Row {
 }
 
 fn rows(url: &str) -> Result<Vec<Row>, Fail> {
-    let mut db = sr::open_db(url).grader()?;
+    rows_in(sr::open_db(url).grader()?.as_mut())
+}
+
+/// `rows` on a connection already open (a polling loop keeps one rather than connecting on
+/// every look: a PostgreSQL connection is a server process).
+fn rows_in(db: &mut dyn sr::Db) -> Result<Vec<Row>, Fail> {
     let raw = db.query("SELECT id, config, state, worker, attempts, result, error, completions, lease_until FROM jobs ORDER BY id", &[]).grader()?;
     raw.into_iter()
         .map(|r| {
@@ -434,10 +439,7 @@ fn train_job_uncached(overrides: &[String], slow: bool) -> candle_core::Result<f
     let base = "lr = 0.01\nmin_lr = 0.001\nwarmup_steps = 2\nmax_steps = 20\nbatch_size = 4\naccumulate = 1\nweight_decay = 0.1\nbeta2 = 0.95\ngrad_clip = 1.0\nseed = 1\ncheckpoint_every = 100\n[model]\nn_layer = 1\nn_head = 1\nblock_size = 16\nn_embd = 16\nn_hidden = 32\ndropout = 0.0\n";
     let refs: Vec<&str> = overrides.iter().map(String::as_str).collect();
     let cfg = tl::parse_config(base, &refs).map_err(candle_core::Error::Msg)?;
-    let text = crate::data::text(&crate::data::TINY_SHAKESPEARE).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-    let text: String = text.chars().take(20_000).collect();
-    let chars: Vec<char> = text.chars().collect::<std::collections::BTreeSet<char>>().into_iter().collect();
-    let ids: Vec<u32> = text.chars().map(|c| chars.binary_search(&c).unwrap_or(0) as u32).collect();
+    let (ids, chars) = super::shakespeare(20_000).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
     let m = &cfg.model;
     let model =
         TinyLm::new(TinyLmConfig { vocab: chars.len(), n_embd: m.n_embd, n_hidden: m.n_hidden, dropout: m.dropout }, cfg.seed, &candle_core::Device::Cpu)?;
@@ -475,8 +477,9 @@ fn four_workers(ctx: &Ctx, url: &str) -> CheckResult {
         (0..4).map(|i| Ok((format!("worker-{i}"), spawn_worker(url, &format!("worker-{i}"))?))).collect::<Result<_, Fail>>()?;
     // Kill worker-0 as soon as it holds a job.
     let mut killed = None;
+    let mut watch = sr::open_db(url).grader()?;
     while start.elapsed() < Duration::from_secs(60) {
-        if let Some(r) = rows(url)?.into_iter().find(|r| r.state == "running" && r.worker.as_deref() == Some("worker-0")) {
+        if let Some(r) = rows_in(watch.as_mut())?.into_iter().find(|r| r.state == "running" && r.worker.as_deref() == Some("worker-0")) {
             workers[0].1.kill().map_err(|e| Fail::Internal(e.to_string()))?;
             let _ = workers[0].1.wait();
             killed = Some(r.id);

@@ -218,7 +218,7 @@ pub fn exercises() -> Vec<Exercise> {
             let configs = j["configs"].as_array().ok_or_else(|| Fail::Fixture("lr_schedule.json has no configs".into()))?;
             for c in configs {
                 let num = |k: &str| c[k].as_f64().ok_or_else(|| Fail::Fixture(format!("lr_schedule.json: no {k}")));
-                let mut cfg = tl::parse_config(BASE, &[]).map_err(|e| Fail::Internal(e.to_string()))?;
+                let mut cfg = super::config(BASE)?;
                 cfg.lr = num("lr")?;
                 cfg.min_lr = num("min_lr")?;
                 cfg.warmup_steps = num("warmup_steps")? as usize;
@@ -587,12 +587,9 @@ pub(crate) fn scratch(_ctx: &Ctx, name: &str) -> Result<Scratch, Fail> {
     Ok(Scratch(dir))
 }
 
-/// Tiny Shakespeare's first 60,000 characters as ids of its sorted character set.
+/// Tiny Shakespeare's first 60,000 characters as ids, and the size of their character set.
 fn shakespeare_ids() -> Result<(Vec<u32>, usize), Fail> {
-    let text = crate::data::text(&crate::data::TINY_SHAKESPEARE)?;
-    let text: String = text.chars().take(60_000).collect();
-    let chars: Vec<char> = text.chars().collect::<std::collections::BTreeSet<char>>().into_iter().collect();
-    let ids = text.chars().map(|c| chars.binary_search(&c).unwrap_or(0) as u32).collect();
+    let (ids, chars) = super::shakespeare(60_000)?;
     Ok((ids, chars.len()))
 }
 
@@ -606,7 +603,7 @@ fn model_for(cfg: &tl::Config, vocab: usize) -> candle_core::Result<TinyLm> {
 fn replay_first_steps(ctx: &Ctx) -> CheckResult {
     use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
     let (ids, vocab) = shakespeare_ids()?;
-    let mut cfg = tl::parse_config(BASE, &[]).map_err(Fail::Internal)?;
+    let mut cfg = super::config(BASE)?;
     cfg.max_steps = 4;
     cfg.model.dropout = 0.0;
     let dir = scratch(ctx, "train-replay")?;
@@ -750,7 +747,7 @@ fn metric_lines(dir: &Path) -> usize {
 
 fn kill_and_resume(ctx: &Ctx) -> CheckResult {
     let cfg_text = BASE.to_string();
-    let cfg: tl::Config = toml::from_str(&cfg_text).map_err(|e| Fail::Internal(e.to_string()))?;
+    let cfg = super::config(&cfg_text)?;
     let (whole, broken) = (scratch(ctx, "train-whole")?, scratch(ctx, "train-killed")?);
     for d in [&whole, &broken] {
         std::fs::write(d.join("config.toml"), &cfg_text).map_err(|e| Fail::Internal(e.to_string()))?;

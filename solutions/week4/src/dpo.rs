@@ -7,6 +7,7 @@
 //! log-probabilities.
 // STUB: #![allow(unused_variables, unused_imports, unused_mut)] // remove once you have solved a few
 
+use super::lm_rl::CharLm;
 use candle_core::{Result, Tensor, D};
 use candle_nn::ops::log_softmax;
 

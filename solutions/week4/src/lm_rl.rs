@@ -9,11 +9,19 @@
 //! reweights the language model's next-token distribution at every step.
 //!
 //! The second half of the day trains the pieces end to end on characters, small enough for a
-//! CPU: a character-level language model (given: an MLP over the last `CONTEXT` characters,
-//! pretrained on Tiny Shakespeare), a sentiment reward model (a logistic regression over
+//! CPU: a character-level language model, a sentiment reward model (a logistic regression over
 //! character trigrams, trained on Shakespeare lines labelled by a word list), a KL-penalised
 //! REINFORCE loop that makes the language model's continuations more positive, and a value
 //! function that predicts the final reward from a prefix.
+//!
+//! The language model is any [`CharLm`]. RL fine-tunes **your week-3 char-GPT** (the model
+//! `just grade week3 baby_gpt --long` saved in `target/candlecamp/week3/chargpt.safetensors`),
+//! once you have ported its forward pass into [`CharGpt::logits`]: one model runs through
+//! training (week 3), alignment (here) and interpretation (week 5). Without that file, or
+//! before the port passes, the grader says so and falls back to [`CharMlp`] (an MLP over the
+//! last `CONTEXT` characters, given) pretrained on the spot. The value head and FUDGE always
+//! use the MLP: they sample tens of thousands of continuations, and a GPT without a KV cache
+//! recomputes every prefix at every character.
 //!
 //! Shapes: a batch of `b` sampled continuations of `T` tokens each; `logp_*` `[b, T]` are the
 //! log-probabilities the policy and the frozen reference model gave the sampled tokens.
@@ -23,6 +31,7 @@ use candle_core::{DType, Device, Result, Tensor, Var, D};
 use candle_nn::ops::log_softmax;
 use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
 use rand::Rng;
+use std::collections::BTreeMap;
 
 /// ## kl_rewards
 /// The per-token rewards of KL-penalised RL fine-tuning: every token pays
@@ -89,6 +98,36 @@ pub fn decode(ids: &[u32]) -> String {
     ids.iter().map(|&i| v[i as usize]).collect()
 }
 
+/// A character language model that RL fine-tunes (given): [`CharMlp`] or week 3's [`CharGpt`].
+/// Ids are in the model's own vocabulary: convert text with `encode` and `decode`.
+pub trait CharLm: Sized {
+    /// Every trainable variable.
+    fn vars(&self) -> Vec<Var>;
+    /// A frozen copy (new storage), e.g. the reference model of RL fine-tuning.
+    fn copy(&self) -> Result<Self>;
+    /// Text → ids.
+    fn encode(&self, text: &str) -> Vec<u32>;
+    /// Ids → text.
+    fn decode(&self, ids: &[u32]) -> String;
+    /// Next-token logits `[b, V]` after each row of `hist` (rows of equal length).
+    fn next_logits(&self, hist: &[Vec<u32>]) -> Result<Tensor>;
+    /// The log-probabilities `[b, T]` of `tokens[i][t]` given `prompts[i]` and `tokens[i][..t]`
+    /// (differentiable with respect to the model). Prompts have equal lengths.
+    fn token_logps(&self, prompts: &[Vec<u32>], tokens: &[Vec<u32>]) -> Result<Tensor>;
+    /// Sample `len` tokens after each prompt (temperature 1) with
+    /// `policy_gradients::sample_categorical`: only the continuations, without the prompts.
+    fn sample(&self, prompts: &[Vec<u32>], len: usize, rng: &mut impl Rng) -> Result<Vec<Vec<u32>>> {
+        let mut hist: Vec<Vec<u32>> = prompts.to_vec();
+        for _ in 0..len {
+            let p = candle_nn::ops::softmax_last_dim(&self.next_logits(&hist)?)?.to_vec2::<f32>()?;
+            for (h, row) in hist.iter_mut().zip(p) {
+                h.push(super::policy_gradients::sample_categorical(&row, rng) as u32);
+            }
+        }
+        Ok(hist.iter().zip(prompts).map(|(h, p)| h[p.len()..].to_vec()).collect())
+    }
+}
+
 /// A character language model (Bengio et al. 2003): embed the last `CONTEXT` characters,
 /// concatenate, one tanh hidden layer, logits over the vocabulary. Given.
 pub struct CharMlp {
@@ -118,16 +157,6 @@ impl CharMlp {
         Ok(CharMlp { emb, w1, b1, w2, b2 })
     }
 
-    pub fn vars(&self) -> Vec<Var> {
-        vec![self.emb.clone(), self.w1.clone(), self.b1.clone(), self.w2.clone(), self.b2.clone()]
-    }
-
-    /// A frozen copy (new storage), e.g. the reference model of RL fine-tuning.
-    pub fn copy(&self) -> Result<CharMlp> {
-        let c = |v: &Var| Var::from_tensor(&v.as_tensor().copy()?);
-        Ok(CharMlp { emb: c(&self.emb)?, w1: c(&self.w1)?, b1: c(&self.b1)?, w2: c(&self.w2)?, b2: c(&self.b2)? })
-    }
-
     /// `ctx: [n, CONTEXT]` u32 → logits `[n, V]`.
     pub fn logits(&self, ctx: &Tensor) -> Result<Tensor> {
         let n = ctx.dim(0)?;
@@ -135,10 +164,33 @@ impl CharMlp {
         let h = e.matmul(self.w1.as_tensor())?.broadcast_add(self.b1.as_tensor())?.tanh()?;
         h.matmul(self.w2.as_tensor())?.broadcast_add(self.b2.as_tensor())
     }
+}
 
-    /// The log-probabilities `[b, T]` of `tokens[i][t]` given `prompts[i]` and `tokens[i][..t]`
-    /// (differentiable with respect to the model). Every prompt has at least `CONTEXT` ids.
-    pub fn token_logps(&self, prompts: &[Vec<u32>], tokens: &[Vec<u32>]) -> Result<Tensor> {
+impl CharLm for CharMlp {
+    fn vars(&self) -> Vec<Var> {
+        vec![self.emb.clone(), self.w1.clone(), self.b1.clone(), self.w2.clone(), self.b2.clone()]
+    }
+
+    /// A frozen copy (new storage), e.g. the reference model of RL fine-tuning.
+    fn copy(&self) -> Result<CharMlp> {
+        let c = |v: &Var| Var::from_tensor(&v.as_tensor().copy()?);
+        Ok(CharMlp { emb: c(&self.emb)?, w1: c(&self.w1)?, b1: c(&self.b1)?, w2: c(&self.w2)?, b2: c(&self.b2)? })
+    }
+
+    fn encode(&self, text: &str) -> Vec<u32> {
+        encode(text)
+    }
+
+    fn decode(&self, ids: &[u32]) -> String {
+        decode(ids)
+    }
+
+    fn next_logits(&self, hist: &[Vec<u32>]) -> Result<Tensor> {
+        let ctx: Vec<u32> = hist.iter().flat_map(|h| h[h.len() - CONTEXT..].to_vec()).collect();
+        self.logits(&Tensor::from_vec(ctx, (hist.len(), CONTEXT), self.emb.device())?)
+    }
+
+    fn token_logps(&self, prompts: &[Vec<u32>], tokens: &[Vec<u32>]) -> Result<Tensor> {
         let (b, t) = (tokens.len(), tokens[0].len());
         let mut ctx = Vec::with_capacity(b * t * CONTEXT);
         for (p, s) in prompts.iter().zip(tokens) {
@@ -153,20 +205,139 @@ impl CharMlp {
         let tok = Tensor::from_vec(tokens.concat(), (b * t, 1), &dev)?;
         log_softmax(&self.logits(&ctx)?, D::Minus1)?.gather(&tok, 1)?.reshape((b, t))
     }
+}
 
-    /// Sample `len` characters after each prompt (temperature 1). Given.
-    pub fn sample(&self, prompts: &[Vec<u32>], len: usize, rng: &mut impl Rng) -> Result<Vec<Vec<u32>>> {
-        let dev = self.emb.device().clone();
-        let mut hist: Vec<Vec<u32>> = prompts.to_vec();
-        for _ in 0..len {
-            let ctx: Vec<u32> = hist.iter().flat_map(|h| h[h.len() - CONTEXT..].to_vec()).collect();
-            let ctx = Tensor::from_vec(ctx, (hist.len(), CONTEXT), &dev)?;
-            let p = candle_nn::ops::softmax_last_dim(&self.logits(&ctx)?)?.to_vec2::<f32>()?;
-            for (h, row) in hist.iter_mut().zip(p) {
-                h.push(super::policy_gradients::sample_categorical(&row, rng) as u32);
-            }
+/// The sizes of week 3's char-GPT (as `week3::chargpt::GptConfig`, without dropout: RL runs
+/// it without).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GptConfig {
+    pub vocab: usize,
+    pub n_layer: usize,
+    pub n_head: usize,
+    pub n_embd: usize,
+    pub block_size: usize,
+}
+
+/// Week 3's char-GPT with nanoGPT's variable names (`transformer.wte.weight`,
+/// `transformer.h.0.attn.c_attn.weight`, …, as week 3 saved them) and its character
+/// vocabulary. Given, except [`CharGpt::logits`].
+pub struct CharGpt {
+    pub cfg: GptConfig,
+    /// The vocabulary: id `i` is `chars[i]`.
+    pub chars: Vec<char>,
+    /// Every trainable variable by name.
+    pub vars: BTreeMap<String, Var>,
+}
+
+impl CharGpt {
+    /// A model with the given weights (the grader reads them from week 3's file, or from week
+    /// 3's torch fixture). Every tensor becomes a trainable f32 variable.
+    pub fn from_tensors(cfg: GptConfig, chars: Vec<char>, tensors: &BTreeMap<String, Tensor>) -> Result<CharGpt> {
+        if chars.len() != cfg.vocab {
+            candle_core::bail!("{} characters for a vocabulary of {}", chars.len(), cfg.vocab);
         }
-        Ok(hist.iter().zip(prompts).map(|(h, p)| h[p.len()..].to_vec()).collect())
+        let mut vars = BTreeMap::new();
+        for (name, t) in tensors {
+            vars.insert(name.clone(), Var::from_tensor(&t.to_dtype(DType::F32)?)?);
+        }
+        Ok(CharGpt { cfg, chars, vars })
+    }
+
+    /// A variable's current value.
+    pub fn w(&self, name: &str) -> Result<&Tensor> {
+        self.vars.get(name).map(|v| v.as_tensor()).ok_or_else(|| candle_core::Error::Msg(format!("the model has no {name}")))
+    }
+
+    /// ## gpt_logits
+    /// Logits `[b, T, V]` for ids `x` `[b, T]` (u32, `T ≤ block_size`): week 3's
+    /// `CharGpt::forward` in evaluation mode. Copy your week-3 forward here and drop the
+    /// dropout (and its `train` and `rng` arguments): `h = wte[x] + wpe[0..T]`; per layer
+    /// `h = h + attn(ln_1(h))`, `h = h + mlp(ln_2(h))`; `logits = ln_f(h) · wteᵀ`, with layer
+    /// norms of eps 1e-5 written out (RL needs their gradient), causal attention with
+    /// `n_head` heads scaled by `1/√head_dim`, and the erf GELU. The grader compares it with
+    /// torch on week 3's fixture model before RL uses it.
+    // HINT: This is week 3's forward without the three kinds of dropout: paste it and delete every `drop(...)` (keep what it wraps).
+    pub fn logits(&self, x: &Tensor) -> Result<Tensor> {
+        // BEGIN SOLUTION
+        let (b, t) = x.dims2()?;
+        let c = self.cfg.n_embd;
+        let (nh, hd) = (self.cfg.n_head, c / self.cfg.n_head);
+        let w = |n: &str| self.w(n);
+        let affine = |x: &Tensor, p: &str| -> Result<Tensor> { x.broadcast_matmul(&w(&format!("{p}.weight"))?.t()?)?.broadcast_add(w(&format!("{p}.bias"))?) };
+        let ln = |x: &Tensor, p: &str| -> Result<Tensor> {
+            let centred = x.broadcast_sub(&x.mean_keepdim(D::Minus1)?)?;
+            let inv = (centred.sqr()?.mean_keepdim(D::Minus1)? + 1e-5)?.sqrt()?.recip()?;
+            centred.broadcast_mul(&inv)?.broadcast_mul(w(&format!("{p}.weight"))?)?.broadcast_add(w(&format!("{p}.bias"))?)
+        };
+        let wte = w("transformer.wte.weight")?;
+        let mut h = wte.embedding(&x.flatten_all()?)?.reshape((b, t, c))?.broadcast_add(&w("transformer.wpe.weight")?.narrow(0, 0, t)?)?;
+        let causal: Vec<f32> = (0..t).flat_map(|i| (0..t).map(move |j| if j <= i { 0.0 } else { f32::NEG_INFINITY })).collect();
+        let causal = Tensor::from_vec(causal, (t, t), x.device())?;
+        for l in 0..self.cfg.n_layer {
+            let p = format!("transformer.h.{l}");
+            let qkv = affine(&ln(&h, &format!("{p}.ln_1"))?, &format!("{p}.attn.c_attn"))?;
+            let split = |i: usize| qkv.narrow(2, i * c, c)?.reshape((b, t, nh, hd))?.transpose(1, 2)?.contiguous();
+            let (q, k, v) = (split(0)?, split(1)?, split(2)?);
+            let scores = (q.matmul(&k.transpose(2, 3)?.contiguous()?)? * (1.0 / (hd as f64).sqrt()))?.broadcast_add(&causal)?;
+            let mixed = candle_nn::ops::softmax(&scores, D::Minus1)?.matmul(&v)?.transpose(1, 2)?.reshape((b, t, c))?;
+            h = (h + affine(&mixed, &format!("{p}.attn.c_proj"))?)?;
+            let up = affine(&ln(&h, &format!("{p}.ln_2"))?, &format!("{p}.mlp.c_fc"))?.gelu_erf()?;
+            h = (&h + affine(&up, &format!("{p}.mlp.c_proj"))?)?;
+        }
+        ln(&h, "transformer.ln_f")?.broadcast_matmul(&wte.t()?)
+        // END SOLUTION
+    }
+}
+
+impl CharLm for CharGpt {
+    fn vars(&self) -> Vec<Var> {
+        self.vars.values().cloned().collect()
+    }
+
+    fn copy(&self) -> Result<CharGpt> {
+        let mut vars = BTreeMap::new();
+        for (k, v) in &self.vars {
+            vars.insert(k.clone(), Var::from_tensor(&v.as_tensor().copy()?)?);
+        }
+        Ok(CharGpt { cfg: self.cfg, chars: self.chars.clone(), vars })
+    }
+
+    /// Characters outside the vocabulary become the space's id (or 0).
+    fn encode(&self, text: &str) -> Vec<u32> {
+        let unknown = self.chars.iter().position(|&c| c == ' ').unwrap_or(0);
+        text.chars().map(|c| self.chars.iter().position(|&v| v == c).unwrap_or(unknown) as u32).collect()
+    }
+
+    fn decode(&self, ids: &[u32]) -> String {
+        ids.iter().map(|&i| self.chars.get(i as usize).copied().unwrap_or('?')).collect()
+    }
+
+    /// Reads the last `block_size` ids of each row.
+    fn next_logits(&self, hist: &[Vec<u32>]) -> Result<Tensor> {
+        let n = hist[0].len().min(self.cfg.block_size);
+        let ids: Vec<u32> = hist.iter().flat_map(|h| h[h.len() - n..].to_vec()).collect();
+        let logits = self.logits(&Tensor::from_vec(ids, (hist.len(), n), self.emb_device())?)?;
+        logits.narrow(1, n - 1, 1)?.squeeze(1)?.contiguous()
+    }
+
+    /// One pass over `prompt + tokens` (without the last token): needs
+    /// `prompt.len() + T − 1 ≤ block_size`, so that every token was sampled seeing the whole
+    /// prompt, as here.
+    fn token_logps(&self, prompts: &[Vec<u32>], tokens: &[Vec<u32>]) -> Result<Tensor> {
+        let (b, t, p) = (tokens.len(), tokens[0].len(), prompts[0].len());
+        if p + t - 1 > self.cfg.block_size {
+            candle_core::bail!("a prompt of {p} and {t} tokens do not fit the model's {} positions", self.cfg.block_size);
+        }
+        let ids: Vec<u32> = prompts.iter().zip(tokens).flat_map(|(p, s)| p.iter().chain(&s[..t - 1]).copied().collect::<Vec<_>>()).collect();
+        let logits = self.logits(&Tensor::from_vec(ids, (b, p + t - 1), self.emb_device())?)?.narrow(1, p - 1, t)?.contiguous()?;
+        let tok = Tensor::from_vec(tokens.concat(), (b, t, 1), logits.device())?;
+        log_softmax(&logits, D::Minus1)?.gather(&tok, 2)?.squeeze(2)
+    }
+}
+
+impl CharGpt {
+    fn emb_device(&self) -> &Device {
+        self.vars.values().next().map(|v| v.device()).unwrap_or(&Device::Cpu)
     }
 }
 
@@ -293,8 +464,9 @@ pub struct RlReport {
 /// KL-penalised REINFORCE on the language model `policy` (updated in place); `reference` is
 /// the frozen model it started from, `rm` the reward model. Each of `cfg.steps` steps:
 /// 1. pick `cfg.batch` prompts from `prompts` (uniformly with `rng`) and sample a continuation of
-///    `cfg.len` characters for each from the policy (`CharMlp::sample`);
-/// 2. score each continuation's text (`decode`, without the prompt) with `rm.prob_positive`;
+///    `cfg.len` characters for each from the policy (`policy.sample`);
+/// 2. score each continuation's text (`policy.decode`, without the prompt) with
+///    `rm.prob_positive`;
 /// 3. `token_logps` of the sampled tokens under the policy (with gradient) and the reference
 ///    (without), and the per-token rewards `kl_rewards(policy.detach(), reference, scores, β)`;
 /// 4. the advantage of token `t` is its reward-to-go `Σ_{u ≥ t} r_u` minus the batch mean of
@@ -303,16 +475,17 @@ pub struct RlReport {
 ///
 /// Record the mean score and the mean KL estimate `Σ_t (log π − log π_ref)` of every step. The
 /// grader needs the mean score of the last 10 steps to exceed that of the first 10 by at least
-/// 0.15, with a final KL estimate below 8 nats per continuation.
+/// 0.15, with a final KL estimate below 8 nats per continuation. Write it once for any
+/// [`CharLm`]: the grader runs it on week 3's char-GPT (or the char-MLP without it).
 // HINT: Per step: sample, score, token_logps of policy and reference, kl_rewards with the detached policy log-probs, reward-to-go (a reverse cumulative sum: a matmul with a triangular ones matrix), subtract its batch mean per position, loss = −mean(logp · advantage).
-pub fn rl_finetune(policy: &CharMlp, reference: &CharMlp, rm: &Sentiment, prompts: &[Vec<u32>], cfg: &RlConfig, rng: &mut impl Rng) -> Result<RlReport> {
+pub fn rl_finetune<M: CharLm>(policy: &M, reference: &M, rm: &Sentiment, prompts: &[Vec<u32>], cfg: &RlConfig, rng: &mut impl Rng) -> Result<RlReport> {
     // BEGIN SOLUTION
     let mut opt = AdamW::new(policy.vars(), ParamsAdamW { lr: cfg.lr, weight_decay: 0.0, ..Default::default() })?;
     let (mut scores_log, mut kls) = (Vec::new(), Vec::new());
     for _ in 0..cfg.steps {
         let ps: Vec<Vec<u32>> = (0..cfg.batch).map(|_| prompts[rng.random_range(0..prompts.len())].clone()).collect();
         let toks = policy.sample(&ps, cfg.len, rng)?;
-        let texts: Vec<String> = toks.iter().map(|t| decode(t)).collect();
+        let texts: Vec<String> = toks.iter().map(|t| policy.decode(t)).collect();
         let scores = rm.prob_positive(&texts)?;
         let lp = policy.token_logps(&ps, &toks)?;
         let lr = reference.token_logps(&ps, &toks)?.detach();
@@ -347,7 +520,7 @@ pub fn rl_finetune(policy: &CharMlp, reference: &CharMlp, rm: &Sentiment, prompt
 // HINT: Per step: sample continuations, final = rm.prob_positive(full texts), cut each at k = rng.random_range(1..=len), loss = binary_cross_entropy_with_logit(v.logits(prefix texts), final).
 #[allow(clippy::too_many_arguments)]
 pub fn train_value_head(
-    policy: &CharMlp,
+    policy: &impl CharLm,
     rm: &Sentiment,
     prompts: &[Vec<u32>],
     steps: usize,
@@ -357,14 +530,14 @@ pub fn train_value_head(
     rng: &mut impl Rng,
 ) -> Result<Sentiment> {
     // BEGIN SOLUTION
-    let dev = policy.emb.device().clone();
+    let dev = policy.vars()[0].device().clone();
     let v = Sentiment { w: Var::zeros((FEATURES, 1), DType::F32, &dev)?, b: Var::zeros(1, DType::F32, &dev)? };
     let mut opt = AdamW::new(vec![v.w.clone(), v.b.clone()], ParamsAdamW { lr, weight_decay: 0.0, ..Default::default() })?;
     for _ in 0..steps {
         let ps: Vec<Vec<u32>> = (0..batch).map(|_| prompts[rng.random_range(0..prompts.len())].clone()).collect();
         let toks = policy.sample(&ps, len, rng)?;
-        let finals = rm.prob_positive(&toks.iter().map(|t| decode(t)).collect::<Vec<_>>())?;
-        let prefixes: Vec<String> = toks.iter().map(|t| decode(&t[..rng.random_range(1..=len)])).collect();
+        let finals = rm.prob_positive(&toks.iter().map(|t| policy.decode(t)).collect::<Vec<_>>())?;
+        let prefixes: Vec<String> = toks.iter().map(|t| policy.decode(&t[..rng.random_range(1..=len)])).collect();
         let y = Tensor::from_vec(finals, batch, &dev)?;
         let loss = candle_nn::loss::binary_cross_entropy_with_logit(&v.logits(&prefixes)?, &y)?;
         opt.backward_step(&loss)?;
@@ -388,10 +561,10 @@ pub fn train_value_head(
 /// your `train_value_head` as the classifier, strength 4 and top-k 10, and needs guided samples
 /// to score at least 0.1 higher (reward model's mean P(positive)) than plain samples from the
 /// same model.
-// HINT: Per step: the LM's logits for the last CONTEXT ids; the top-k candidates (arg_sort_last_dim + narrow); classifier logits of prefix + candidate for each; log σ of them into a [b, V] tensor (0 elsewhere); fudge(...).exp() → sample_categorical per row.
+// HINT: Per step: lm.next_logits(&hist); the top-k candidates (arg_sort_last_dim + narrow); classifier logits of prefix + candidate for each; log σ of them into a [b, V] tensor (0 elsewhere); fudge(...).exp() → sample_categorical per row.
 #[allow(clippy::too_many_arguments)]
 pub fn fudge_sample(
-    lm: &CharMlp,
+    lm: &impl CharLm,
     classifier: &Sentiment,
     prompts: &[Vec<u32>],
     len: usize,
@@ -400,18 +573,17 @@ pub fn fudge_sample(
     rng: &mut impl Rng,
 ) -> Result<Vec<Vec<u32>>> {
     // BEGIN SOLUTION
-    let dev = lm.emb.device().clone();
-    let (b, v) = (prompts.len(), vocab_size());
+    let b = prompts.len();
     let mut hist: Vec<Vec<u32>> = prompts.to_vec();
     for step in 0..len {
-        let ctx: Vec<u32> = hist.iter().flat_map(|h| h[h.len() - CONTEXT..].to_vec()).collect();
-        let logits = lm.logits(&Tensor::from_vec(ctx, (b, CONTEXT), &dev)?)?;
+        let logits = lm.next_logits(&hist)?;
+        let (v, dev) = (logits.dim(1)?, logits.device().clone());
         let top = logits.arg_sort_last_dim(false)?.narrow(1, 0, top_k)?.to_vec2::<u32>()?;
         let mut texts = Vec::with_capacity(b * top_k);
         for (h, cands) in hist.iter().zip(&top) {
-            let prefix = decode(&h[h.len() - step..]);
+            let prefix = lm.decode(&h[h.len() - step..]);
             for &x in cands {
-                texts.push(format!("{prefix}{}", decode(&[x])));
+                texts.push(format!("{prefix}{}", lm.decode(&[x])));
             }
         }
         let lp = (candle_nn::ops::sigmoid(&classifier.logits(&texts)?)?.log()? * strength)?.to_vec1::<f32>()?;

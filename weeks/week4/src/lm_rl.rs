@@ -9,11 +9,19 @@
 //! reweights the language model's next-token distribution at every step.
 //!
 //! The second half of the day trains the pieces end to end on characters, small enough for a
-//! CPU: a character-level language model (given: an MLP over the last `CONTEXT` characters,
-//! pretrained on Tiny Shakespeare), a sentiment reward model (a logistic regression over
+//! CPU: a character-level language model, a sentiment reward model (a logistic regression over
 //! character trigrams, trained on Shakespeare lines labelled by a word list), a KL-penalised
 //! REINFORCE loop that makes the language model's continuations more positive, and a value
 //! function that predicts the final reward from a prefix.
+//!
+//! The language model is any [`CharLm`]. RL fine-tunes **your week-3 char-GPT** (the model
+//! `just grade week3 baby_gpt --long` saved in `target/candlecamp/week3/chargpt.safetensors`),
+//! once you have ported its forward pass into [`CharGpt::logits`]: one model runs through
+//! training (week 3), alignment (here) and interpretation (week 5). Without that file, or
+//! before the port passes, the grader says so and falls back to [`CharMlp`] (an MLP over the
+//! last `CONTEXT` characters, given) pretrained on the spot. The value head and FUDGE always
+//! use the MLP: they sample tens of thousands of continuations, and a GPT without a KV cache
+//! recomputes every prefix at every character.
 //!
 //! Shapes: a batch of `b` sampled continuations of `T` tokens each; `logp_*` `[b, T]` are the
 //! log-probabilities the policy and the frozen reference model gave the sampled tokens.
@@ -23,6 +31,7 @@ use candle_core::{DType, Device, Result, Tensor, Var, D};
 use candle_nn::ops::log_softmax;
 use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};
 use rand::Rng;
+use std::collections::BTreeMap;
 
 /// ## kl_rewards
 /// The per-token rewards of KL-penalised RL fine-tuning: every token pays
@@ -73,6 +82,36 @@ pub fn decode(ids: &[u32]) -> String {
     ids.iter().map(|&i| v[i as usize]).collect()
 }
 
+/// A character language model that RL fine-tunes (given): [`CharMlp`] or week 3's [`CharGpt`].
+/// Ids are in the model's own vocabulary: convert text with `encode` and `decode`.
+pub trait CharLm: Sized {
+    /// Every trainable variable.
+    fn vars(&self) -> Vec<Var>;
+    /// A frozen copy (new storage), e.g. the reference model of RL fine-tuning.
+    fn copy(&self) -> Result<Self>;
+    /// Text → ids.
+    fn encode(&self, text: &str) -> Vec<u32>;
+    /// Ids → text.
+    fn decode(&self, ids: &[u32]) -> String;
+    /// Next-token logits `[b, V]` after each row of `hist` (rows of equal length).
+    fn next_logits(&self, hist: &[Vec<u32>]) -> Result<Tensor>;
+    /// The log-probabilities `[b, T]` of `tokens[i][t]` given `prompts[i]` and `tokens[i][..t]`
+    /// (differentiable with respect to the model). Prompts have equal lengths.
+    fn token_logps(&self, prompts: &[Vec<u32>], tokens: &[Vec<u32>]) -> Result<Tensor>;
+    /// Sample `len` tokens after each prompt (temperature 1) with
+    /// `policy_gradients::sample_categorical`: only the continuations, without the prompts.
+    fn sample(&self, prompts: &[Vec<u32>], len: usize, rng: &mut impl Rng) -> Result<Vec<Vec<u32>>> {
+        let mut hist: Vec<Vec<u32>> = prompts.to_vec();
+        for _ in 0..len {
+            let p = candle_nn::ops::softmax_last_dim(&self.next_logits(&hist)?)?.to_vec2::<f32>()?;
+            for (h, row) in hist.iter_mut().zip(p) {
+                h.push(super::policy_gradients::sample_categorical(&row, rng) as u32);
+            }
+        }
+        Ok(hist.iter().zip(prompts).map(|(h, p)| h[p.len()..].to_vec()).collect())
+    }
+}
+
 /// A character language model (Bengio et al. 2003): embed the last `CONTEXT` characters,
 /// concatenate, one tanh hidden layer, logits over the vocabulary. Given.
 pub struct CharMlp {
@@ -102,16 +141,6 @@ impl CharMlp {
         Ok(CharMlp { emb, w1, b1, w2, b2 })
     }
 
-    pub fn vars(&self) -> Vec<Var> {
-        vec![self.emb.clone(), self.w1.clone(), self.b1.clone(), self.w2.clone(), self.b2.clone()]
-    }
-
-    /// A frozen copy (new storage), e.g. the reference model of RL fine-tuning.
-    pub fn copy(&self) -> Result<CharMlp> {
-        let c = |v: &Var| Var::from_tensor(&v.as_tensor().copy()?);
-        Ok(CharMlp { emb: c(&self.emb)?, w1: c(&self.w1)?, b1: c(&self.b1)?, w2: c(&self.w2)?, b2: c(&self.b2)? })
-    }
-
     /// `ctx: [n, CONTEXT]` u32 → logits `[n, V]`.
     pub fn logits(&self, ctx: &Tensor) -> Result<Tensor> {
         let n = ctx.dim(0)?;
@@ -119,10 +148,33 @@ impl CharMlp {
         let h = e.matmul(self.w1.as_tensor())?.broadcast_add(self.b1.as_tensor())?.tanh()?;
         h.matmul(self.w2.as_tensor())?.broadcast_add(self.b2.as_tensor())
     }
+}
 
-    /// The log-probabilities `[b, T]` of `tokens[i][t]` given `prompts[i]` and `tokens[i][..t]`
-    /// (differentiable with respect to the model). Every prompt has at least `CONTEXT` ids.
-    pub fn token_logps(&self, prompts: &[Vec<u32>], tokens: &[Vec<u32>]) -> Result<Tensor> {
+impl CharLm for CharMlp {
+    fn vars(&self) -> Vec<Var> {
+        vec![self.emb.clone(), self.w1.clone(), self.b1.clone(), self.w2.clone(), self.b2.clone()]
+    }
+
+    /// A frozen copy (new storage), e.g. the reference model of RL fine-tuning.
+    fn copy(&self) -> Result<CharMlp> {
+        let c = |v: &Var| Var::from_tensor(&v.as_tensor().copy()?);
+        Ok(CharMlp { emb: c(&self.emb)?, w1: c(&self.w1)?, b1: c(&self.b1)?, w2: c(&self.w2)?, b2: c(&self.b2)? })
+    }
+
+    fn encode(&self, text: &str) -> Vec<u32> {
+        encode(text)
+    }
+
+    fn decode(&self, ids: &[u32]) -> String {
+        decode(ids)
+    }
+
+    fn next_logits(&self, hist: &[Vec<u32>]) -> Result<Tensor> {
+        let ctx: Vec<u32> = hist.iter().flat_map(|h| h[h.len() - CONTEXT..].to_vec()).collect();
+        self.logits(&Tensor::from_vec(ctx, (hist.len(), CONTEXT), self.emb.device())?)
+    }
+
+    fn token_logps(&self, prompts: &[Vec<u32>], tokens: &[Vec<u32>]) -> Result<Tensor> {
         let (b, t) = (tokens.len(), tokens[0].len());
         let mut ctx = Vec::with_capacity(b * t * CONTEXT);
         for (p, s) in prompts.iter().zip(tokens) {
@@ -137,20 +189,111 @@ impl CharMlp {
         let tok = Tensor::from_vec(tokens.concat(), (b * t, 1), &dev)?;
         log_softmax(&self.logits(&ctx)?, D::Minus1)?.gather(&tok, 1)?.reshape((b, t))
     }
+}
 
-    /// Sample `len` characters after each prompt (temperature 1). Given.
-    pub fn sample(&self, prompts: &[Vec<u32>], len: usize, rng: &mut impl Rng) -> Result<Vec<Vec<u32>>> {
-        let dev = self.emb.device().clone();
-        let mut hist: Vec<Vec<u32>> = prompts.to_vec();
-        for _ in 0..len {
-            let ctx: Vec<u32> = hist.iter().flat_map(|h| h[h.len() - CONTEXT..].to_vec()).collect();
-            let ctx = Tensor::from_vec(ctx, (hist.len(), CONTEXT), &dev)?;
-            let p = candle_nn::ops::softmax_last_dim(&self.logits(&ctx)?)?.to_vec2::<f32>()?;
-            for (h, row) in hist.iter_mut().zip(p) {
-                h.push(super::policy_gradients::sample_categorical(&row, rng) as u32);
-            }
+/// The sizes of week 3's char-GPT (as `week3::chargpt::GptConfig`, without dropout: RL runs
+/// it without).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GptConfig {
+    pub vocab: usize,
+    pub n_layer: usize,
+    pub n_head: usize,
+    pub n_embd: usize,
+    pub block_size: usize,
+}
+
+/// Week 3's char-GPT with nanoGPT's variable names (`transformer.wte.weight`,
+/// `transformer.h.0.attn.c_attn.weight`, …, as week 3 saved them) and its character
+/// vocabulary. Given, except [`CharGpt::logits`].
+pub struct CharGpt {
+    pub cfg: GptConfig,
+    /// The vocabulary: id `i` is `chars[i]`.
+    pub chars: Vec<char>,
+    /// Every trainable variable by name.
+    pub vars: BTreeMap<String, Var>,
+}
+
+impl CharGpt {
+    /// A model with the given weights (the grader reads them from week 3's file, or from week
+    /// 3's torch fixture). Every tensor becomes a trainable f32 variable.
+    pub fn from_tensors(cfg: GptConfig, chars: Vec<char>, tensors: &BTreeMap<String, Tensor>) -> Result<CharGpt> {
+        if chars.len() != cfg.vocab {
+            candle_core::bail!("{} characters for a vocabulary of {}", chars.len(), cfg.vocab);
         }
-        Ok(hist.iter().zip(prompts).map(|(h, p)| h[p.len()..].to_vec()).collect())
+        let mut vars = BTreeMap::new();
+        for (name, t) in tensors {
+            vars.insert(name.clone(), Var::from_tensor(&t.to_dtype(DType::F32)?)?);
+        }
+        Ok(CharGpt { cfg, chars, vars })
+    }
+
+    /// A variable's current value.
+    pub fn w(&self, name: &str) -> Result<&Tensor> {
+        self.vars.get(name).map(|v| v.as_tensor()).ok_or_else(|| candle_core::Error::Msg(format!("the model has no {name}")))
+    }
+
+    /// ## gpt_logits
+    /// Logits `[b, T, V]` for ids `x` `[b, T]` (u32, `T ≤ block_size`): week 3's
+    /// `CharGpt::forward` in evaluation mode. Copy your week-3 forward here and drop the
+    /// dropout (and its `train` and `rng` arguments): `h = wte[x] + wpe[0..T]`; per layer
+    /// `h = h + attn(ln_1(h))`, `h = h + mlp(ln_2(h))`; `logits = ln_f(h) · wteᵀ`, with layer
+    /// norms of eps 1e-5 written out (RL needs their gradient), causal attention with
+    /// `n_head` heads scaled by `1/√head_dim`, and the erf GELU. The grader compares it with
+    /// torch on week 3's fixture model before RL uses it.
+    pub fn logits(&self, x: &Tensor) -> Result<Tensor> {
+        todo!()
+    }
+}
+
+impl CharLm for CharGpt {
+    fn vars(&self) -> Vec<Var> {
+        self.vars.values().cloned().collect()
+    }
+
+    fn copy(&self) -> Result<CharGpt> {
+        let mut vars = BTreeMap::new();
+        for (k, v) in &self.vars {
+            vars.insert(k.clone(), Var::from_tensor(&v.as_tensor().copy()?)?);
+        }
+        Ok(CharGpt { cfg: self.cfg, chars: self.chars.clone(), vars })
+    }
+
+    /// Characters outside the vocabulary become the space's id (or 0).
+    fn encode(&self, text: &str) -> Vec<u32> {
+        let unknown = self.chars.iter().position(|&c| c == ' ').unwrap_or(0);
+        text.chars().map(|c| self.chars.iter().position(|&v| v == c).unwrap_or(unknown) as u32).collect()
+    }
+
+    fn decode(&self, ids: &[u32]) -> String {
+        ids.iter().map(|&i| self.chars.get(i as usize).copied().unwrap_or('?')).collect()
+    }
+
+    /// Reads the last `block_size` ids of each row.
+    fn next_logits(&self, hist: &[Vec<u32>]) -> Result<Tensor> {
+        let n = hist[0].len().min(self.cfg.block_size);
+        let ids: Vec<u32> = hist.iter().flat_map(|h| h[h.len() - n..].to_vec()).collect();
+        let logits = self.logits(&Tensor::from_vec(ids, (hist.len(), n), self.emb_device())?)?;
+        logits.narrow(1, n - 1, 1)?.squeeze(1)?.contiguous()
+    }
+
+    /// One pass over `prompt + tokens` (without the last token): needs
+    /// `prompt.len() + T − 1 ≤ block_size`, so that every token was sampled seeing the whole
+    /// prompt, as here.
+    fn token_logps(&self, prompts: &[Vec<u32>], tokens: &[Vec<u32>]) -> Result<Tensor> {
+        let (b, t, p) = (tokens.len(), tokens[0].len(), prompts[0].len());
+        if p + t - 1 > self.cfg.block_size {
+            candle_core::bail!("a prompt of {p} and {t} tokens do not fit the model's {} positions", self.cfg.block_size);
+        }
+        let ids: Vec<u32> = prompts.iter().zip(tokens).flat_map(|(p, s)| p.iter().chain(&s[..t - 1]).copied().collect::<Vec<_>>()).collect();
+        let logits = self.logits(&Tensor::from_vec(ids, (b, p + t - 1), self.emb_device())?)?.narrow(1, p - 1, t)?.contiguous()?;
+        let tok = Tensor::from_vec(tokens.concat(), (b, t, 1), logits.device())?;
+        log_softmax(&logits, D::Minus1)?.gather(&tok, 2)?.squeeze(2)
+    }
+}
+
+impl CharGpt {
+    fn emb_device(&self) -> &Device {
+        self.vars.values().next().map(|v| v.device()).unwrap_or(&Device::Cpu)
     }
 }
 
@@ -259,8 +402,9 @@ pub struct RlReport {
 /// KL-penalised REINFORCE on the language model `policy` (updated in place); `reference` is
 /// the frozen model it started from, `rm` the reward model. Each of `cfg.steps` steps:
 /// 1. pick `cfg.batch` prompts from `prompts` (uniformly with `rng`) and sample a continuation of
-///    `cfg.len` characters for each from the policy (`CharMlp::sample`);
-/// 2. score each continuation's text (`decode`, without the prompt) with `rm.prob_positive`;
+///    `cfg.len` characters for each from the policy (`policy.sample`);
+/// 2. score each continuation's text (`policy.decode`, without the prompt) with
+///    `rm.prob_positive`;
 /// 3. `token_logps` of the sampled tokens under the policy (with gradient) and the reference
 ///    (without), and the per-token rewards `kl_rewards(policy.detach(), reference, scores, β)`;
 /// 4. the advantage of token `t` is its reward-to-go `Σ_{u ≥ t} r_u` minus the batch mean of
@@ -269,8 +413,9 @@ pub struct RlReport {
 ///
 /// Record the mean score and the mean KL estimate `Σ_t (log π − log π_ref)` of every step. The
 /// grader needs the mean score of the last 10 steps to exceed that of the first 10 by at least
-/// 0.15, with a final KL estimate below 8 nats per continuation.
-pub fn rl_finetune(policy: &CharMlp, reference: &CharMlp, rm: &Sentiment, prompts: &[Vec<u32>], cfg: &RlConfig, rng: &mut impl Rng) -> Result<RlReport> {
+/// 0.15, with a final KL estimate below 8 nats per continuation. Write it once for any
+/// [`CharLm`]: the grader runs it on week 3's char-GPT (or the char-MLP without it).
+pub fn rl_finetune<M: CharLm>(policy: &M, reference: &M, rm: &Sentiment, prompts: &[Vec<u32>], cfg: &RlConfig, rng: &mut impl Rng) -> Result<RlReport> {
     todo!()
 }
 
@@ -287,7 +432,7 @@ pub fn rl_finetune(policy: &CharMlp, reference: &CharMlp, rm: &Sentiment, prompt
 /// R² ≥ 0.5 for full continuations and R² > 0 from half of them.
 #[allow(clippy::too_many_arguments)]
 pub fn train_value_head(
-    policy: &CharMlp,
+    policy: &impl CharLm,
     rm: &Sentiment,
     prompts: &[Vec<u32>],
     steps: usize,
@@ -316,7 +461,7 @@ pub fn train_value_head(
 /// same model.
 #[allow(clippy::too_many_arguments)]
 pub fn fudge_sample(
-    lm: &CharMlp,
+    lm: &impl CharLm,
     classifier: &Sentiment,
     prompts: &[Vec<u32>],
     len: usize,

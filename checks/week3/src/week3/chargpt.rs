@@ -155,12 +155,13 @@ pub fn exercises() -> Vec<Exercise> {
                 })
             },
         ),
-        DAY.exercise("baby_gpt", "nanoGPT's CPU baby GPT to validation loss ≤ 1.90").pace(2, 30).long().timeout(Duration::from_secs(3600)).check(
-            "4 layers, 4 heads, 128 wide, 64 positions, batch 12, 2,000 steps: validation loss ≤ 1.90; saved for weeks 4 and 5",
+        DAY.exercise("baby_gpt", "nanoGPT's baby GPT to validation loss ≤ 1.90 (CPU) or ≤ 1.55 (CUDA)").pace(2, 30).long().timeout(Duration::from_secs(3600)).check(
+            "CPU: 4 layers, 128 wide, 64 positions, batch 12, 2,000 steps, ≤ 1.90; CUDA: 6 layers, 384 wide, 256 positions, batch 64, 5,000 steps, ≤ 1.55; saved for weeks 4 and 5",
             |ctx| {
-                let cfg = super::config(BABY)?;
+                let (recipe, bar) = if ctx.device.is_cuda() { (GPU, 1.55) } else { (BABY, 1.90) };
+                let cfg = super::config(recipe)?;
                 let r = run(ctx, &cfg, "chargpt")?;
-                ensure(r.val <= 1.90, || format!("validation loss {:.3} after {} steps, needs ≤ 1.90", r.val, cfg.max_steps))
+                ensure(r.val <= bar, || format!("validation loss {:.3} after {} steps, needs ≤ {bar}", r.val, cfg.max_steps))
             },
         ),
     ]
@@ -213,6 +214,33 @@ block_size = 64
 n_embd = 128
 n_hidden = 512
 dropout = 0.0
+"#;
+
+/// nanoGPT's GPU recipe for the same data (its config/train_shakespeare_char.py: 6 layers, 6
+/// heads, 384 wide, 256 positions, batch 64, dropout 0.2, lr 1e-3 → 1e-4 over 5,000 steps,
+/// β2 0.99), which nanoGPT reports at a validation loss of about 1.47. Used on `--device
+/// cuda`; the bar 1.55 leaves 0.08 for a different initialisation stream and loader. Not yet
+/// run to the end on a GPU (see the book's week-3 results).
+const GPU: &str = r#"
+lr = 0.001
+min_lr = 0.0001
+warmup_steps = 100
+max_steps = 5000
+batch_size = 64
+accumulate = 1
+weight_decay = 0.1
+beta2 = 0.99
+grad_clip = 1.0
+seed = 1337
+checkpoint_every = 500
+
+[model]
+n_layer = 6
+n_head = 6
+block_size = 256
+n_embd = 384
+n_hidden = 1536
+dropout = 0.2
 "#;
 
 fn fixture_model(ctx: &Ctx) -> Result<(cg::CharGpt, std::rc::Rc<crate::check::Fixture>), Fail> {

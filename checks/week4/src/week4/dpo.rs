@@ -11,6 +11,7 @@ use crate::compare::{close, close_with, Candidate, Tol};
 use crate::registry::{Day, Exercise};
 use crate::subject::week4::dpo as dp;
 use crate::subject::week4::lm_rl as lm;
+use crate::subject::week4::lm_rl::CharLm;
 use candle_core::Var;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

@@ -6,6 +6,8 @@
 
 pub mod analysis;
 pub mod chargpt;
+pub mod distillation;
 pub mod model;
+pub mod quantisation;
 pub mod search;
 pub mod train_loop;

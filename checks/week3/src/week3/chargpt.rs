@@ -194,7 +194,7 @@ dropout = 0.0
 /// (`--n_layer=4 --n_head=4 --n_embd=128 --block_size=64 --batch_size=12 --max_iters=2000
 /// --lr_decay_iters=2000 --dropout=0.0`), with its lr 1e-3, min_lr 1e-4, warmup 100,
 /// weight decay 0.1, clip 1.0 and β2 0.99.
-const BABY: &str = r#"
+pub(crate) const BABY: &str = r#"
 lr = 0.001
 min_lr = 0.0001
 warmup_steps = 100
@@ -311,6 +311,22 @@ struct RunResult {
 
 /// Train a GPT of `cfg`'s sizes with the learner's `train` on the first 90 % of Tiny Shakespeare, then
 /// measure the loss on the last 10 % and the unigram entropy of the training text.
+/// The validation loss over the whole held-out 10 %: every non-overlapping window of `t`
+/// characters, in batches of 64 windows, weighted by their sizes.
+pub(crate) fn val_loss(ctx: &Ctx, model: &dyn Model, val: &[u32], t: usize) -> Result<f64, Fail> {
+    let windows = (val.len() - 1) / t;
+    let (mut total, mut rng) = (0.0, ChaCha8Rng::seed_from_u64(7));
+    for first in (0..windows).step_by(64) {
+        let ws: Vec<usize> = (first..windows.min(first + 64)).collect();
+        let x: Vec<u32> = ws.iter().flat_map(|&w| val[w * t..(w + 1) * t].to_vec()).collect();
+        let y: Vec<u32> = ws.iter().flat_map(|&w| val[w * t + 1..(w + 1) * t + 1].to_vec()).collect();
+        let xt = Tensor::from_vec(x, (ws.len(), t), &ctx.device).grader()?;
+        let yt = Tensor::from_vec(y, (ws.len(), t), &ctx.device).grader()?;
+        total += ws.len() as f64 * model.loss(&xt, &yt, false, &mut rng).learner()?.to_scalar::<f32>().on_learner()? as f64;
+    }
+    Ok(total / windows as f64)
+}
+
 fn run(ctx: &Ctx, cfg: &tl::Config, name: &str) -> Result<RunResult, Fail> {
     let (ids, chars) = super::shakespeare(usize::MAX)?;
     let split = ids.len() * 9 / 10;
@@ -334,20 +350,7 @@ fn run(ctx: &Ctx, cfg: &tl::Config, name: &str) -> Result<RunResult, Fail> {
     let mut counts = vec![0f64; chars.len()];
     train.iter().for_each(|&i| counts[i as usize] += 1.0);
     let unigram = -counts.iter().filter(|&&c| c > 0.0).map(|c| c / train.len() as f64 * (c / train.len() as f64).ln()).sum::<f64>();
-    // The validation loss over the whole held-out 10 %: every non-overlapping window of it,
-    // in batches of 64 windows, weighted by their sizes.
-    let t = cfg.model.block_size;
-    let windows = (val.len() - 1) / t;
-    let (mut total, mut rng) = (0.0, ChaCha8Rng::seed_from_u64(7));
-    for first in (0..windows).step_by(64) {
-        let ws: Vec<usize> = (first..windows.min(first + 64)).collect();
-        let x: Vec<u32> = ws.iter().flat_map(|&w| val[w * t..(w + 1) * t].to_vec()).collect();
-        let y: Vec<u32> = ws.iter().flat_map(|&w| val[w * t + 1..(w + 1) * t + 1].to_vec()).collect();
-        let xt = Tensor::from_vec(x, (ws.len(), t), &ctx.device).grader()?;
-        let yt = Tensor::from_vec(y, (ws.len(), t), &ctx.device).grader()?;
-        total += ws.len() as f64 * model.loss(&xt, &yt, false, &mut rng).learner()?.to_scalar::<f32>().on_learner()? as f64;
-    }
-    let val_loss = total / windows as f64;
+    let val_loss = val_loss(ctx, &model, val, cfg.model.block_size)?;
     let curve: Vec<f32> = losses.chunks(10).map(|c| c.iter().sum::<f32>() / c.len() as f32).collect();
     let png = ctx.artefact(&format!("week3/{name}_loss.png"))?;
     crate::picture::lines(&png, &[&curve], 480, 240)?;

@@ -6,6 +6,8 @@ use crate::subject::week3::train_loop as tl;
 
 pub mod analysis;
 pub mod chargpt;
+pub mod distillation;
+pub mod quantisation;
 pub mod search;
 pub mod train_loop;
 
@@ -15,6 +17,8 @@ pub fn exercises() -> Vec<Exercise> {
     v.extend(chargpt::exercises());
     v.extend(search::exercises());
     v.extend(analysis::exercises());
+    v.extend(quantisation::exercises());
+    v.extend(distillation::exercises());
     v
 }
 

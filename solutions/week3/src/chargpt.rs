@@ -74,6 +74,10 @@ pub struct CharGpt {
     pub cfg: GptConfig,
     /// Every trainable variable by name.
     pub vars: BTreeMap<String, Var>,
+    /// Every weight the forward pass reads, by name (`w` reads them). For a plain model each is
+    /// its variable's tensor; a LoRA model (the `lora` day) reads computed weights here while
+    /// its variables are only the adapters.
+    pub weights: BTreeMap<String, Tensor>,
 }
 
 impl CharGpt {
@@ -102,7 +106,13 @@ impl CharGpt {
             };
             vars.insert(name, Var::from_tensor(&t)?);
         }
-        Ok(CharGpt { cfg, vars })
+        Ok(CharGpt::with_vars(cfg, vars))
+    }
+
+    /// A plain model whose weights are its variables (given).
+    pub fn with_vars(cfg: GptConfig, vars: BTreeMap<String, Var>) -> CharGpt {
+        let weights = vars.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect();
+        CharGpt { cfg, vars, weights }
     }
 
     /// Every variable's name and shape, in name order (given).
@@ -144,12 +154,12 @@ impl CharGpt {
             }
             vars.insert(name, Var::from_tensor(&t.to_dtype(DType::F32)?)?);
         }
-        Ok(CharGpt { cfg, vars })
+        Ok(CharGpt::with_vars(cfg, vars))
     }
 
-    /// A variable's current value (given).
+    /// A weight's current value (given).
     pub fn w(&self, name: &str) -> Result<&Tensor> {
-        self.vars.get(name).map(|v| v.as_tensor()).ok_or_else(|| candle_core::Error::Msg(format!("the model has no {name}")))
+        self.weights.get(name).ok_or_else(|| candle_core::Error::Msg(format!("the model has no {name}")))
     }
 
     /// ## forward

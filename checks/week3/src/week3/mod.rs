@@ -7,6 +7,7 @@ use crate::subject::week3::train_loop as tl;
 pub mod analysis;
 pub mod chargpt;
 pub mod distillation;
+pub mod lora;
 pub mod quantisation;
 pub mod search;
 pub mod train_loop;
@@ -17,6 +18,7 @@ pub fn exercises() -> Vec<Exercise> {
     v.extend(chargpt::exercises());
     v.extend(search::exercises());
     v.extend(analysis::exercises());
+    v.extend(lora::exercises());
     v.extend(quantisation::exercises());
     v.extend(distillation::exercises());
     v

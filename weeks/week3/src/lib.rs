@@ -9,6 +9,7 @@ pub mod chargpt;
 pub mod distillation;
 pub mod lora;
 pub mod model;
+pub mod qlora;
 pub mod quantisation;
 pub mod search;
 pub mod train_loop;

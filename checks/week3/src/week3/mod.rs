@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod chargpt;
 pub mod distillation;
 pub mod lora;
+pub mod qlora;
 pub mod quantisation;
 pub mod search;
 pub mod train_loop;
@@ -20,6 +21,7 @@ pub fn exercises() -> Vec<Exercise> {
     v.extend(analysis::exercises());
     v.extend(lora::exercises());
     v.extend(quantisation::exercises());
+    v.extend(qlora::exercises());
     v.extend(distillation::exercises());
     v
 }

@@ -59,6 +59,14 @@ pub fn exercises() -> Vec<Exercise> {
                 // Two blocks of f32 matmuls over 32-wide rows: a few ulps of values of order 1.
                 close("logits [2, 32, 65]", &logits, &fx.get("fwd.logits")?, Tol::new(2e-5, 1e-4))
             })
+            .check("the exact (erf) GELU, on MLP pre-activations of order 1", |ctx| {
+                let (m, fx) = fixture_model(ctx)?;
+                let big = scaled_mlp(&m, fx.f64("big.scale")?)?;
+                let x = fx.get("fwd.x")?.to_dtype(DType::U32).grader()?;
+                let logits = big.forward(&x, false, &mut ChaCha8Rng::seed_from_u64(0)).learner()?;
+                // The tanh approximation moves these logits by ~1.4e-4; the reference is within 1e-6.
+                close("logits with the MLP weights scaled", &logits, &fx.get("big.logits")?, Tol::new(5e-6, 2e-5))
+            })
             .check("the loss's gradient reaches every weight, as in torch", |ctx| {
                 let (m, fx) = fixture_model(ctx)?;
                 let ids = |k: &str| -> Result<Tensor, Fail> { fx.get(k)?.to_dtype(DType::U32).grader() };
@@ -242,6 +250,16 @@ n_embd = 384
 n_hidden = 1536
 dropout = 0.2
 "#;
+
+/// `m` with both MLP weights of every block multiplied by `k` (as the fixture's `big` model).
+fn scaled_mlp(m: &cg::CharGpt, k: f64) -> Result<cg::CharGpt, Fail> {
+    let mut w = BTreeMap::new();
+    for (name, t) in &m.weights {
+        let scaled = name.ends_with("mlp.c_fc.weight") || name.ends_with("mlp.c_proj.weight");
+        w.insert(name.clone(), if scaled { (t * k).grader()? } else { t.clone() });
+    }
+    cg::CharGpt::from_tensors(m.cfg, &w).grader()
+}
 
 fn fixture_model(ctx: &Ctx) -> Result<(cg::CharGpt, std::rc::Rc<crate::check::Fixture>), Fail> {
     let fx = FX.open(ctx)?;

@@ -145,6 +145,19 @@ pub fn exercises() -> Vec<Exercise> {
             .pace(1, 15)
             .function("CharGpt::logits")
             .check("logits vs torch on week 3's fixture model", port_matches)
+            .check("the exact (erf) GELU, on MLP pre-activations of order 1", |ctx| {
+                let (m, fx) = fixture_gpt(ctx)?;
+                let k = fx.f64("big.scale")?;
+                let mut w = BTreeMap::new();
+                for (name, v) in &m.vars {
+                    let scaled = name.ends_with("mlp.c_fc.weight") || name.ends_with("mlp.c_proj.weight");
+                    w.insert(name.clone(), if scaled { (v.as_tensor() * k).grader()? } else { v.as_tensor().clone() });
+                }
+                let big = lm::CharGpt::from_tensors(m.cfg, m.chars.clone(), &w).grader()?;
+                let logits = big.logits(&fx.get("fwd.x")?.to_dtype(DType::U32).grader()?).learner()?;
+                // As in week 3: the tanh approximation moves these logits by ~1.4e-4.
+                close("logits with the MLP weights scaled", &logits, &fx.get("big.logits")?, Tol::new(5e-6, 2e-5))
+            })
             .check("the loss's gradient reaches every weight, as in torch", |ctx| {
                 let (m, fx) = fixture_gpt(ctx)?;
                 let ids = |k: &str| -> Result<Tensor, Fail> { fx.get(k)?.to_dtype(DType::U32).grader() };

@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod chargpt;
 pub mod distillation;
+pub mod instruct;
 pub mod lora;
 pub mod model;
 pub mod qlora;

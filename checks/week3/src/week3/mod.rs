@@ -7,6 +7,7 @@ use crate::subject::week3::train_loop as tl;
 pub mod analysis;
 pub mod chargpt;
 pub mod distillation;
+pub mod instruct;
 pub mod lora;
 pub mod qlora;
 pub mod quantisation;
@@ -23,6 +24,7 @@ pub fn exercises() -> Vec<Exercise> {
     v.extend(quantisation::exercises());
     v.extend(qlora::exercises());
     v.extend(distillation::exercises());
+    v.extend(instruct::exercises());
     v
 }
 

@@ -1,0 +1,146 @@
+//! Checks for week3 day "instruct": the chat template and the masked labels of one example
+//! against the grader's own reading of the stated template, the masked loss and its gradient
+//! against torch's `cross_entropy(ignore_index=-100)` (fixtures/gen/week3_instruct.py), and
+//! (long) supervised fine-tuning of week 3's char-GPT until it follows the format on held-out
+//! instructions.
+
+use crate::cases::FixtureFile;
+use crate::check::{ensure, Ctx, Fail, Learner};
+use crate::compare::{close, scalar_close, Tol};
+use crate::registry::{Day, Exercise};
+use crate::subject::week3::chargpt as cg;
+use crate::subject::week3::instruct as it;
+use candle_core::{Tensor, Var};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+const FX: FixtureFile = FixtureFile::new("week3/instruct.safetensors");
+
+const DAY: Day = Day::new("week3", "instruct", "src/instruct.rs");
+
+fn vocab() -> Result<cg::Vocab, Fail> {
+    let (_, chars) = super::shakespeare(usize::MAX)?;
+    Ok(cg::Vocab { chars })
+}
+
+pub fn exercises() -> Vec<Exercise> {
+    vec![
+        DAY.exercise("chat_prompt", "a chat template with role markers").pace(1, 5).function("chat_prompt").check(
+            "USER, the instruction, a newline, BOT",
+            |_| {
+                for i in ["upper: king", "reverse: ab", ""] {
+                    let got = it::chat_prompt(i);
+                    let want = [it::USER, i, "\n", it::BOT].concat();
+                    ensure(got == want, || format!("chat_prompt({i:?}) is {got:?}, expected {want:?}"))?;
+                }
+                Ok(())
+            },
+        ),
+        DAY.exercise("sft_example", "inputs and labels of one example, the prompt masked").pace(2, 20).function("sft_example").check(
+            "labels shifted by one, IGNORE on every prompt character, the response and its newline kept",
+            |_| {
+                let v = vocab()?;
+                for (i, r) in [("upper: king", "KING"), ("reverse: abc", "cba"), ("upper: a", "A")] {
+                    let (x, y) = it::sft_example(&v, i, r).learner()?;
+                    let prompt: Vec<char> = [it::USER, i, "\n", it::BOT].concat().chars().collect();
+                    let full: Vec<char> = prompt.iter().copied().chain(r.chars()).chain(['\n']).collect();
+                    let ids: Vec<u32> = full.iter().map(|c| v.chars.binary_search(c).unwrap_or(0) as u32).collect();
+                    ensure(x == ids[..ids.len() - 1], || format!("{i:?} → {r:?}: the inputs are not the ids of the whole text without its last character"))?;
+                    ensure(y.len() == x.len(), || format!("{i:?} → {r:?}: {} labels for {} inputs", y.len(), x.len()))?;
+                    for (k, &label) in y.iter().enumerate() {
+                        let want = if k + 1 < prompt.len() { it::IGNORE } else { ids[k + 1] };
+                        ensure(label == want, || {
+                            let shown = |l: u32| if l == it::IGNORE { "IGNORE".to_string() } else { format!("{:?}", v.chars[l as usize]) };
+                            format!(
+                                "{i:?} → {r:?}: label {k} (after {:?}) is {}, expected {} (only the response and its final newline count)",
+                                full[..=k].iter().collect::<String>(),
+                                shown(label),
+                                shown(want)
+                            )
+                        })?;
+                    }
+                }
+                ensure(it::sft_example(&v, "upper: é", "É").is_err(), || "a character outside the vocabulary was accepted".into())
+            },
+        ),
+        DAY.exercise("masked_loss", "the loss over the response only, as transformers' −100 labels").pace(2, 20).function("masked_loss").check(
+            "value and gradient vs torch's cross_entropy(ignore_index=-100)",
+            |ctx| {
+                for c in FX.cases(ctx, "masked")? {
+                    let logits = Var::from_tensor(&c.t("logits")?).grader()?;
+                    let labels: Vec<u32> = c.values("labels")?.iter().map(|&l| if l < 0.0 { it::IGNORE } else { l as u32 }).collect();
+                    let n = labels.len();
+                    let y = Tensor::from_vec(labels, n, &ctx.device).grader()?;
+                    let loss = it::masked_loss(logits.as_tensor(), &y).learner()?;
+                    ensure(loss.dims().is_empty(), || format!("{}: the loss has shape {:?}, expected a scalar", c.label(), loss.dims()))?;
+                    // Sums of ≤ 20 log-probabilities in f32.
+                    scalar_close(&format!("{}: loss", c.label()), loss.to_scalar::<f32>().on_learner()? as f64, c.values("out")?[0], Tol::new(1e-5, 1e-5))?;
+                    let grads = loss.backward().on_learner()?;
+                    let g = grads.get(logits.as_tensor()).ok_or_else(|| Fail::Mismatch(format!("{}: no gradient reached the logits", c.label())))?;
+                    close(&format!("{}: d loss / d logits", c.label()), g, &c.t("grad")?, Tol::new(1e-6, 1e-4))?;
+                }
+                Ok(())
+            },
+        ),
+        DAY.exercise("sft", "supervised fine-tuning: the char-GPT follows the format on held-out instructions (long)")
+            .pace(2, 20)
+            .long()
+            .timeout(Duration::from_secs(3600))
+            .check("≥ 90 % exact answers to 200 held-out instructions", sft_run),
+    ]
+}
+
+/// SFT settings: steps of the given `sft_train`, examples a batch, learning rate.
+const STEPS: usize = 1000;
+const BATCH: usize = 32;
+const LR: f64 = 1e-3;
+
+fn sft_run(ctx: &Ctx) -> Result<(), Fail> {
+    let v = vocab()?;
+    let path = ctx.out_dir.join("week3/chargpt.safetensors");
+    let meta: serde_json::Value = std::fs::read_to_string(path.with_extension("json"))
+        .ok()
+        .and_then(|m| serde_json::from_str(&m).ok())
+        .ok_or_else(|| Fail::Skipped("needs week 3's char-GPT: run `just grade week3 baby_gpt --long` first".into()))?;
+    let size = |k: &str| meta["config"][k].as_u64().map(|x| x as usize).ok_or_else(|| Fail::Skipped(format!("chargpt.json has no config.{k}")));
+    let cfg = cg::GptConfig {
+        vocab: size("vocab")?,
+        n_layer: size("n_layer")?,
+        n_head: size("n_head")?,
+        n_embd: size("n_embd")?,
+        block_size: size("block_size")?,
+        dropout: 0.0,
+    };
+    let w: BTreeMap<String, Tensor> = candle_core::safetensors::load(&path, &ctx.device).grader()?.into_iter().collect();
+    let model = cg::CharGpt::from_tensors(cfg, &w).grader()?;
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let train = it::tasks(5000, &mut rng);
+    let held: Vec<(String, String)> = it::tasks(400, &mut ChaCha8Rng::seed_from_u64(12)).into_iter().filter(|t| !train.contains(t)).take(200).collect();
+    let before = exact(ctx, &model, &v, &held[..50])?;
+    let start = Instant::now();
+    let losses = it::sft_train(&model, &v, &train, STEPS, BATCH, LR, &mut rng).learner()?;
+    let secs = start.elapsed().as_secs_f64();
+    let after = exact(ctx, &model, &v, &held)?;
+    for (i, r) in held.iter().take(4) {
+        ctx.note(format!("{i:?} → {:?} (expected {r:?})", it::answer(&model, &v, i, 12, &ctx.device).learner()?));
+    }
+    ctx.note(format!(
+        "{STEPS} steps of {BATCH} in {secs:.0}s, loss {:.3} → {:.3}; exact answers: {:.0} % of 50 before, {:.1} % of {} after",
+        losses[0],
+        losses[losses.len() - 1],
+        100.0 * before,
+        100.0 * after,
+        held.len()
+    ));
+    ensure(after >= 0.9, || format!("{:.1} % of the held-out instructions answered exactly, needs ≥ 90 %", 100.0 * after))
+}
+
+fn exact(ctx: &Ctx, m: &cg::CharGpt, v: &cg::Vocab, set: &[(String, String)]) -> Result<f64, Fail> {
+    let mut right = 0;
+    for (i, r) in set {
+        right += (it::answer(m, v, i, 12, &ctx.device).learner()? == *r) as usize;
+    }
+    Ok(right as f64 / set.len() as f64)
+}

@@ -28,6 +28,7 @@ pub const IGNORE: u32 = u32::MAX;
 /// ## chat_prompt
 /// The prompt of one exchange: `USER`, the instruction, a newline, then `BOT`:
 /// `"USER: upper: king\nBOT: "`. The model's answer follows it and ends with a newline.
+// HINT: format! with the two constants: USER, the instruction, "\n", BOT (no newline after BOT: the answer follows on the same line).
 pub fn chat_prompt(instruction: &str) -> String {
     // BEGIN SOLUTION
     format!("{USER}{instruction}\n{BOT}")

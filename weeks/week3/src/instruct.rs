@@ -93,8 +93,11 @@ pub fn sft_train(model: &CharGpt, vocab: &Vocab, examples: &[(String, String)], 
         let logits = model.forward(&x, true, rng)?;
         let loss = masked_loss(&logits.flatten_to(1)?, &y)?;
         let grads = loss.backward()?;
-        let gs: Vec<Tensor> =
-            model.vars().iter().map(|(_, v)| grads.get(v.as_tensor()).cloned().unwrap_or_else(|| v.as_tensor().zeros_like().expect("zeros"))).collect();
+        let gs = model
+            .vars()
+            .iter()
+            .map(|(_, v)| grads.get(v.as_tensor()).map_or_else(|| v.as_tensor().zeros_like(), |g| Ok(g.clone())))
+            .collect::<Result<Vec<_>>>()?;
         opt.step(&gs, lr)?;
         losses.push(loss.to_scalar::<f32>()?);
     }

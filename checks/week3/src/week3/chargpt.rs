@@ -23,7 +23,7 @@ const FX: FixtureFile = FixtureFile::new("week3/chargpt.safetensors");
 const DAY: Day = Day::new("week3", "chargpt", "src/chargpt.rs");
 
 /// The fixture's model: vocab 65, 2 layers, 4 heads, 32 wide, 32 positions, no dropout.
-const TINY: cg::GptConfig = cg::GptConfig { vocab: 65, n_layer: 2, n_head: 4, n_embd: 32, block_size: 32, dropout: 0.0 };
+pub(crate) const TINY: cg::GptConfig = cg::GptConfig { vocab: 65, n_layer: 2, n_head: 4, n_embd: 32, block_size: 32, dropout: 0.0 };
 
 pub fn exercises() -> Vec<Exercise> {
     vec![
@@ -261,7 +261,9 @@ fn scaled_mlp(m: &cg::CharGpt, k: f64) -> Result<cg::CharGpt, Fail> {
     cg::CharGpt::from_tensors(m.cfg, &w).grader()
 }
 
-fn fixture_model(ctx: &Ctx) -> Result<(cg::CharGpt, std::rc::Rc<crate::check::Fixture>), Fail> {
+/// The fixture's GPT (`TINY`, torch's initial weights), and the fixture (its batch and expected
+/// values). The LoRA and QLoRA days adapt and quantise this model too.
+pub(crate) fn fixture_model(ctx: &Ctx) -> Result<(cg::CharGpt, std::rc::Rc<crate::check::Fixture>), Fail> {
     let fx = FX.open(ctx)?;
     let mut w = BTreeMap::new();
     for (name, _) in cg::CharGpt::shapes(&TINY) {
@@ -329,6 +331,36 @@ struct RunResult {
 
 /// Train a GPT of `cfg`'s sizes with the learner's `train` on the first 90 % of Tiny Shakespeare, then
 /// measure the loss on the last 10 % and the unigram entropy of the training text.
+/// Week 3's saved char-GPT (what `baby_gpt` writes below), read back for the days that build on
+/// it: the model, its vocabulary and its validation loss, or why it cannot be read.
+pub(crate) struct Saved {
+    pub model: cg::CharGpt,
+    pub chars: Vec<char>,
+    pub val_loss: f64,
+}
+
+pub(crate) fn saved_chargpt(ctx: &Ctx) -> Result<Saved, String> {
+    let path = ctx.out_dir.join("week3/chargpt.safetensors");
+    let meta = std::fs::read_to_string(path.with_extension("json"))
+        .map_err(|_| "target/candlecamp/week3/chargpt.json was not found (run `just grade week3 baby_gpt --long` to make it)".to_string())?;
+    let meta: serde_json::Value = serde_json::from_str(&meta).map_err(|e| format!("chargpt.json does not parse: {e}"))?;
+    let size = |k: &str| meta["config"][k].as_u64().map(|v| v as usize).ok_or_else(|| format!("chargpt.json has no config.{k}"));
+    let cfg = cg::GptConfig {
+        vocab: size("vocab")?,
+        n_layer: size("n_layer")?,
+        n_head: size("n_head")?,
+        n_embd: size("n_embd")?,
+        block_size: size("block_size")?,
+        dropout: 0.0,
+    };
+    let chars = meta["chars"].as_str().unwrap_or_default().chars().collect();
+    let val_loss = meta["val_loss"].as_f64().unwrap_or(f64::NAN);
+    let loaded = candle_core::safetensors::load(&path, &ctx.device).map_err(|e| format!("chargpt.safetensors does not load: {e}"))?;
+    let w: BTreeMap<String, Tensor> = loaded.into_iter().collect();
+    let model = cg::CharGpt::from_tensors(cfg, &w).map_err(|e| format!("chargpt.safetensors does not fit its config: {e}"))?;
+    Ok(Saved { model, chars, val_loss })
+}
+
 /// The validation loss over the whole held-out 10 %: every non-overlapping window of `t`
 /// characters, in batches of 64 windows, weighted by their sizes.
 pub(crate) fn val_loss(ctx: &Ctx, model: &dyn Model, val: &[u32], t: usize) -> Result<f64, Fail> {

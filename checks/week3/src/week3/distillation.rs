@@ -11,7 +11,6 @@ use crate::subject::week3::chargpt as cg;
 use crate::subject::week3::distillation as ds;
 use crate::subject::week3::train_loop as tl;
 use candle_core::{DType, Tensor, Var, D};
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 const FX: FixtureFile = FixtureFile::new("week3/distillation.safetensors");
@@ -101,27 +100,12 @@ const ALPHA: f64 = 0.9;
 
 /// Week 3's saved char-GPT as the teacher, or why not.
 fn saved_teacher(ctx: &Ctx, chars: &[char]) -> Result<(cg::CharGpt, f64), String> {
-    let path = ctx.out_dir.join("week3/chargpt.safetensors");
-    let meta = std::fs::read_to_string(path.with_extension("json"))
-        .map_err(|_| "target/candlecamp/week3/chargpt.json was not found (baby_gpt makes it)".to_string())?;
-    let meta: serde_json::Value = serde_json::from_str(&meta).map_err(|e| format!("chargpt.json does not parse: {e}"))?;
-    let size = |k: &str| meta["config"][k].as_u64().map(|v| v as usize).ok_or_else(|| format!("chargpt.json has no config.{k}"));
-    let cfg = cg::GptConfig {
-        vocab: size("vocab")?,
-        n_layer: size("n_layer")?,
-        n_head: size("n_head")?,
-        n_embd: size("n_embd")?,
-        block_size: size("block_size")?,
-        dropout: 0.0,
-    };
-    let val = meta["val_loss"].as_f64().unwrap_or(f64::NAN);
-    ensure_str(meta["chars"].as_str().map(|s| s.chars().eq(chars.iter().copied())) == Some(true), "its vocabulary is not Tiny Shakespeare's")?;
+    let saved = super::chargpt::saved_chargpt(ctx)?;
+    let (cfg, val) = (saved.model.cfg, saved.val_loss);
+    ensure_str(saved.chars == chars, "its vocabulary is not Tiny Shakespeare's")?;
     ensure_str(val <= 2.2, &format!("its validation loss {val:.3} is above 2.2"))?;
     ensure_str(cfg.block_size >= 64 && cfg.n_embd >= 128, "it is smaller than the baby GPT")?;
-    let loaded = candle_core::safetensors::load(&path, &ctx.device).map_err(|e| format!("chargpt.safetensors does not load: {e}"))?;
-    let w: BTreeMap<String, Tensor> = loaded.into_iter().collect();
-    let m = cg::CharGpt::from_tensors(cfg, &w).map_err(|e| format!("chargpt.safetensors does not fit its config: {e}"))?;
-    Ok((m, val))
+    Ok((saved.model, val))
 }
 
 fn ensure_str(ok: bool, why: &str) -> Result<(), String> {

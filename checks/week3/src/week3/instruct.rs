@@ -13,7 +13,6 @@ use crate::subject::week3::instruct as it;
 use candle_core::{Tensor, Var};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 const FX: FixtureFile = FixtureFile::new("week3/instruct.safetensors");
@@ -99,22 +98,8 @@ const LR: f64 = 1e-3;
 
 fn sft_run(ctx: &Ctx) -> Result<(), Fail> {
     let v = vocab()?;
-    let path = ctx.out_dir.join("week3/chargpt.safetensors");
-    let meta: serde_json::Value = std::fs::read_to_string(path.with_extension("json"))
-        .ok()
-        .and_then(|m| serde_json::from_str(&m).ok())
-        .ok_or_else(|| Fail::Skipped("needs week 3's char-GPT: run `just grade week3 baby_gpt --long` first".into()))?;
-    let size = |k: &str| meta["config"][k].as_u64().map(|x| x as usize).ok_or_else(|| Fail::Skipped(format!("chargpt.json has no config.{k}")));
-    let cfg = cg::GptConfig {
-        vocab: size("vocab")?,
-        n_layer: size("n_layer")?,
-        n_head: size("n_head")?,
-        n_embd: size("n_embd")?,
-        block_size: size("block_size")?,
-        dropout: 0.0,
-    };
-    let w: BTreeMap<String, Tensor> = candle_core::safetensors::load(&path, &ctx.device).grader()?.into_iter().collect();
-    let model = cg::CharGpt::from_tensors(cfg, &w).grader()?;
+    // Without week 3's model (or with one that does not load) there is nothing to fine-tune.
+    let model = super::chargpt::saved_chargpt(ctx).map_err(|why| Fail::Skipped(format!("needs week 3's char-GPT: {why}")))?.model;
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     let train = it::tasks(5000, &mut rng);
     let held: Vec<(String, String)> = it::tasks(400, &mut ChaCha8Rng::seed_from_u64(12)).into_iter().filter(|t| !train.contains(t)).take(200).collect();

@@ -18,22 +18,17 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 
 const FX: FixtureFile = FixtureFile::new("week3/lora.safetensors");
-const GPT: FixtureFile = FixtureFile::new("week3/chargpt.safetensors");
 
 const DAY: Day = Day::new("week3", "lora", "src/lora.rs");
 
-const TINY: cg::GptConfig = cg::GptConfig { vocab: 65, n_layer: 2, n_head: 4, n_embd: 32, block_size: 32, dropout: 0.0 };
-const TARGETS: [&str; 3] = ["c_attn", "c_proj", "c_fc"];
+/// peft's `target_modules` in the fixture (and the QLoRA day's quantised weights).
+pub(crate) const TARGETS: [&str; 3] = ["c_attn", "c_proj", "c_fc"];
 
 /// Week 3's fixture GPT, and its batch.
 fn base(ctx: &Ctx) -> Result<(cg::CharGpt, Tensor, Tensor), Fail> {
-    let fx = GPT.open(ctx)?;
-    let mut w = BTreeMap::new();
-    for (name, _) in cg::CharGpt::shapes(&TINY) {
-        w.insert(name.clone(), fx.get(&format!("w.{name}"))?);
-    }
+    let (m, fx) = super::chargpt::fixture_model(ctx)?;
     let ids = |k: &str| -> Result<Tensor, Fail> { fx.get(k)?.to_dtype(DType::U32).grader() };
-    Ok((cg::CharGpt::from_tensors(TINY, &w).grader()?, ids("fwd.x")?, ids("fwd.y")?))
+    Ok((m, ids("fwd.x")?, ids("fwd.y")?))
 }
 
 /// The adapted weights' names, from the fixture.
@@ -42,7 +37,7 @@ fn adapted(ctx: &Ctx) -> Result<Vec<String>, Fail> {
 }
 
 /// peft's adapters (the fixture's A and B values) as a `Lora` of the grader's making.
-fn fixture_lora(ctx: &Ctx) -> Result<lr::Lora, Fail> {
+pub(crate) fn fixture_lora(ctx: &Ctx) -> Result<lr::Lora, Fail> {
     let fx = FX.open(ctx)?;
     let mut adapters = BTreeMap::new();
     for name in adapted(ctx)? {
@@ -79,7 +74,7 @@ pub fn exercises() -> Vec<Exercise> {
                 ensure(count == peft, || format!("{count} trainable parameters; peft's model has {peft}"))?;
                 let only = lr::lora_init(&m, &["c_attn"], 2, 4.0, &mut ChaCha8Rng::seed_from_u64(0)).learner()?;
                 let names: Vec<&String> = only.adapters.keys().collect();
-                ensure(names.len() == TINY.n_layer && names.iter().all(|n| n.ends_with(".attn.c_attn.weight")), || {
+                ensure(names.len() == super::chargpt::TINY.n_layer && names.iter().all(|n| n.ends_with(".attn.c_attn.weight")), || {
                     format!("targets [\"c_attn\"] adapted {names:?}")
                 })
             })

@@ -12,27 +12,22 @@ use crate::subject::week3::chargpt as cg;
 use crate::subject::week3::lora as lr;
 use crate::subject::week3::qlora as ql;
 use crate::subject::week3::train_loop as tl;
-use candle_core::{DType, Tensor, Var};
+use candle_core::{DType, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 const FX: FixtureFile = FixtureFile::new("week3/lora.safetensors");
-const GPT: FixtureFile = FixtureFile::new("week3/chargpt.safetensors");
 
 const DAY: Day = Day::new("week3", "qlora", "src/qlora.rs");
 
-const TINY: cg::GptConfig = cg::GptConfig { vocab: 65, n_layer: 2, n_head: 4, n_embd: 32, block_size: 32, dropout: 0.0 };
-const TARGETS: [&str; 3] = ["c_attn", "c_proj", "c_fc"];
+use super::lora::TARGETS;
 
+/// Week 3's fixture GPT, and its batch's inputs.
 fn base(ctx: &Ctx) -> Result<(cg::CharGpt, Tensor), Fail> {
-    let fx = GPT.open(ctx)?;
-    let mut w = BTreeMap::new();
-    for (name, _) in cg::CharGpt::shapes(&TINY) {
-        w.insert(name.clone(), fx.get(&format!("w.{name}"))?);
-    }
-    Ok((cg::CharGpt::from_tensors(TINY, &w).grader()?, fx.get("fwd.x")?.to_dtype(DType::U32).grader()?))
+    let (m, fx) = super::chargpt::fixture_model(ctx)?;
+    Ok((m, fx.get("fwd.x")?.to_dtype(DType::U32).grader()?))
 }
 
 fn quantised_names(ctx: &Ctx) -> Result<Vec<String>, Fail> {
@@ -112,13 +107,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let (m, x) = base(ctx)?;
                 let fx = FX.open(ctx)?;
                 let d = ql::quantise_model(&m, &TARGETS).learner()?.dequantise(&ctx.device).learner()?;
-                let mut adapters = BTreeMap::new();
-                for name in quantised_names(ctx)? {
-                    let a = Var::from_tensor(&fx.get(&format!("a.{name}"))?).grader()?;
-                    let b = Var::from_tensor(&fx.get(&format!("b.{name}"))?).grader()?;
-                    adapters.insert(name, (a, b));
-                }
-                let l = lr::Lora { r: 4, alpha: 8.0, adapters };
+                let l = super::lora::fixture_lora(ctx)?;
                 let logits = l.apply(&d).learner()?.forward(&x, false, &mut ChaCha8Rng::seed_from_u64(0)).learner()?;
                 close("QLoRA logits", &logits, &fx.get("q.lora_logits")?, Tol::new(2e-5, 1e-4))
             })

@@ -4,6 +4,7 @@
 //! `just grade week3` (or `cargo grade week3`) to see which exercises pass. `model` is given:
 //! the small language model the train loop trains.
 
+pub mod adapters;
 pub mod analysis;
 pub mod chargpt;
 pub mod distillation;

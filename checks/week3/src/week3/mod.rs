@@ -4,6 +4,7 @@ use crate::check::Fail;
 use crate::registry::Exercise;
 use crate::subject::week3::train_loop as tl;
 
+pub mod adapters;
 pub mod analysis;
 pub mod chargpt;
 pub mod distillation;
@@ -21,6 +22,7 @@ pub fn exercises() -> Vec<Exercise> {
     v.extend(search::exercises());
     v.extend(analysis::exercises());
     v.extend(lora::exercises());
+    v.extend(adapters::exercises());
     v.extend(quantisation::exercises());
     v.extend(qlora::exercises());
     v.extend(distillation::exercises());

@@ -241,6 +241,10 @@ pub fn run() -> Result<(), DataError> {
             Err(_) => println!("data: {:32} not available offline (optional: {})", f.rel, f.what),
         }
     }
+    match crate::minilm::fetch(&cache, &mirror, allow) {
+        Ok(line) => println!("data: {:32} {line}", "minilm (all-MiniLM-L6-v2)"),
+        Err(e) => println!("data: {:32} not available (optional: week 2's pretrained BERT; {e})", "minilm (all-MiniLM-L6-v2)"),
+    }
     if missing.is_empty() {
         Ok(())
     } else {

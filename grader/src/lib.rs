@@ -26,6 +26,7 @@ pub mod hints;
 pub mod hub;
 pub mod independent;
 pub mod launch;
+pub mod minilm;
 pub mod mutants;
 pub mod parity;
 pub mod picture;

@@ -403,6 +403,78 @@ pub fn write_idx(dims: &[usize], data: &[u8], out: &mut impl Write) -> std::io::
     out.write_all(data)
 }
 
+// ------------------------------------------------------------------------------------------------
+// A labelled sentiment set: Tiny Shakespeare's lines, labelled by word lists (weeks 3 and 4).
+// ------------------------------------------------------------------------------------------------
+
+/// Words that make a line positive, for [`sentiment_label`].
+pub const POSITIVE: &[&str] = &[
+    "love",
+    "loved",
+    "loves",
+    "loving",
+    "sweet",
+    "good",
+    "gentle",
+    "fair",
+    "joy",
+    "happy",
+    "kind",
+    "dear",
+    "noble",
+    "honour",
+    "honest",
+    "grace",
+    "gracious",
+    "blessed",
+    "bless",
+    "merry",
+    "glad",
+    "peace",
+    "smile",
+    "true",
+    "heaven",
+    "beauty",
+    "beautiful",
+    "best",
+    "friend",
+    "friends",
+];
+/// Words that make a line negative.
+pub const NEGATIVE: &[&str] = &[
+    "hate", "hated", "death", "dead", "die", "kill", "killed", "murder", "blood", "bloody", "foul", "vile", "false", "traitor", "villain", "grief", "woe",
+    "sorrow", "curse", "cursed", "fear", "evil", "wicked", "enemy", "enemies", "poison", "tears", "weep", "war", "sick",
+];
+
+/// The rule: more positive than negative words → Some(true), more negative → Some(false).
+pub fn sentiment_label(line: &str) -> Option<bool> {
+    let lower = line.to_lowercase();
+    let words = lower.split(|c: char| !(c.is_ascii_lowercase() || c == '\'')).filter(|w| !w.is_empty());
+    let (mut p, mut n) = (0, 0);
+    for w in words {
+        p += POSITIVE.contains(&w) as i32;
+        n += NEGATIVE.contains(&w) as i32;
+    }
+    (p != n).then_some(p > n)
+}
+
+/// Every line of Tiny Shakespeare that [`sentiment_label`] labels, in order, split into training
+/// lines and test lines (every fifth).
+#[allow(clippy::type_complexity)]
+pub fn sentiment_lines() -> Result<(Vec<(String, bool)>, Vec<(String, bool)>), DataError> {
+    let text = text(&TINY_SHAKESPEARE)?;
+    let all: Vec<(String, bool)> = text.lines().filter(|l| !l.trim().is_empty()).filter_map(|l| sentiment_label(l).map(|y| (l.to_string(), y))).collect();
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for (i, e) in all.into_iter().enumerate() {
+        if i % 5 == 4 {
+            test.push(e);
+        } else {
+            train.push(e);
+        }
+    }
+    Ok((train, test))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

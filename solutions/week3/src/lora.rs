@@ -23,6 +23,25 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 
+/// A model whose forward pass reads named weights (given): week 3's [`CharGpt`], and the
+/// MiniLM of the `pretrained` day. LoRA works on any of them.
+pub trait Weighted: Sized {
+    /// Every weight the forward pass reads, by name.
+    fn weights(&self) -> &BTreeMap<String, Tensor>;
+    /// The same model reading `weights` and training `vars`.
+    fn rebuild(&self, weights: BTreeMap<String, Tensor>, vars: BTreeMap<String, Var>) -> Self;
+}
+
+impl Weighted for CharGpt {
+    fn weights(&self) -> &BTreeMap<String, Tensor> {
+        &self.weights
+    }
+
+    fn rebuild(&self, weights: BTreeMap<String, Tensor>, vars: BTreeMap<String, Var>) -> CharGpt {
+        CharGpt { cfg: self.cfg, vars, weights }
+    }
+}
+
 /// LoRA adapters for some of a model's weights.
 pub struct Lora {
     /// The rank `r`.
@@ -41,11 +60,11 @@ pub struct Lora {
 /// `±1/√in` (torch's `kaiming_uniform_(a = √5)`, as peft initialises it) with
 /// `rng.random_range(-bound..bound)` in f32, row by row, weights in name order; `B`
 /// `[out, r]` zeros. On the model's device.
-// HINT: for (name, w) in &model.weights: keep it if w.rank() == 2 and targets.iter().any(|t| name.ends_with(&format!(".{t}.weight"))); let (out, inp) = w.dims2()?; A from a Vec<f32> of r·inp draws; B = Var::zeros((out, r), DType::F32, w.device()).
-pub fn lora_init(model: &CharGpt, targets: &[&str], r: usize, alpha: f64, rng: &mut ChaCha8Rng) -> Result<Lora> {
+// HINT: for (name, w) in model.weights(): keep it if w.rank() == 2 and targets.iter().any(|t| name.ends_with(&format!(".{t}.weight"))); let (out, inp) = w.dims2()?; A from a Vec<f32> of r·inp draws; B = Var::zeros((out, r), DType::F32, w.device()).
+pub fn lora_init(model: &impl Weighted, targets: &[&str], r: usize, alpha: f64, rng: &mut ChaCha8Rng) -> Result<Lora> {
     // BEGIN SOLUTION
     let mut adapters = BTreeMap::new();
-    for (name, w) in &model.weights {
+    for (name, w) in model.weights() {
         if w.rank() != 2 || !targets.iter().any(|t| name.ends_with(&format!(".{t}.weight"))) {
             continue;
         }
@@ -77,21 +96,21 @@ impl Lora {
     }
 
     /// ## lora_model
-    /// The adapted model: a [`CharGpt`] with `base`'s config, whose `weights` are `base`'s,
+    /// The adapted model: `base` rebuilt ([`Weighted::rebuild`]) with `base`'s weights,
     /// detached (the base is frozen: no gradient may reach any of its weights), except that
     /// each adapted `W` becomes `W + scale() · B · A` (computed from the adapters' tensors, so
-    /// that gradients reach `A` and `B`), and whose `vars` are only the adapters, named as
+    /// that gradients reach `A` and `B`), and with only the adapters as its `vars`, named as
     /// [`Lora::vars`] names them. The sum is computed when the
     /// model is built: build it again after every optimiser step ([`LoraModel`] does).
-    // HINT: weights: every base weight .detach()ed into a new BTreeMap; for each adapter: weights.insert(name, (w + (b.matmul(a)? * scale)?)?) with w the detached W; vars: self.vars().into_iter().collect(); CharGpt { cfg: base.cfg, vars, weights }.
-    pub fn apply(&self, base: &CharGpt) -> Result<CharGpt> {
+    // HINT: weights: every base weight (base.weights()) .detach()ed into a new BTreeMap; for each adapter: weights.insert(name, (w + (b.matmul(a)? * scale)?)?) with w the detached W; vars: self.vars().into_iter().collect(); then base.rebuild(weights, vars).
+    pub fn apply<M: Weighted>(&self, base: &M) -> Result<M> {
         // BEGIN SOLUTION
-        let mut weights: BTreeMap<String, Tensor> = base.weights.iter().map(|(k, v)| (k.clone(), v.detach())).collect();
+        let mut weights: BTreeMap<String, Tensor> = base.weights().iter().map(|(k, v)| (k.clone(), v.detach())).collect();
         for (name, (a, b)) in &self.adapters {
-            let w = base.w(name)?.detach();
+            let w = weights.get(name).ok_or_else(|| candle_core::Error::Msg(format!("the model has no {name}")))?;
             weights.insert(name.clone(), (w + (b.as_tensor().matmul(a.as_tensor())? * self.scale())?)?);
         }
-        Ok(CharGpt { cfg: base.cfg, vars: self.vars().into_iter().collect(), weights })
+        Ok(base.rebuild(weights, self.vars().into_iter().collect()))
         // END SOLUTION
     }
 

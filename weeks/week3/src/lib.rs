@@ -11,6 +11,7 @@ pub mod distillation;
 pub mod instruct;
 pub mod lora;
 pub mod model;
+pub mod pretrained;
 pub mod qlora;
 pub mod quantisation;
 pub mod search;

@@ -10,6 +10,7 @@ pub mod chargpt;
 pub mod distillation;
 pub mod instruct;
 pub mod lora;
+pub mod pretrained;
 pub mod qlora;
 pub mod quantisation;
 pub mod search;
@@ -27,6 +28,7 @@ pub fn exercises() -> Vec<Exercise> {
     v.extend(qlora::exercises());
     v.extend(distillation::exercises());
     v.extend(instruct::exercises());
+    v.extend(pretrained::exercises());
     v
 }
 

@@ -7,7 +7,7 @@
 //! port passes, a character MLP pretrained on the spot, and the report says which and why.
 //!
 //! The labelled set: every non-empty line of Tiny Shakespeare, lower-cased and split into
-//! words; a line with more words from `POSITIVE` than from `NEGATIVE` is positive, one with
+//! words; a line with more words from `grader::data::POSITIVE` than from `grader::data::NEGATIVE` is positive, one with
 //! more from `NEGATIVE` negative, any other line is left out (about 4,700 lines remain, 64 %
 //! positive). Every fifth labelled line is held out.
 
@@ -195,69 +195,12 @@ pub fn exercises() -> Vec<Exercise> {
     ]
 }
 
-const POSITIVE: &[&str] = &[
-    "love",
-    "loved",
-    "loves",
-    "loving",
-    "sweet",
-    "good",
-    "gentle",
-    "fair",
-    "joy",
-    "happy",
-    "kind",
-    "dear",
-    "noble",
-    "honour",
-    "honest",
-    "grace",
-    "gracious",
-    "blessed",
-    "bless",
-    "merry",
-    "glad",
-    "peace",
-    "smile",
-    "true",
-    "heaven",
-    "beauty",
-    "beautiful",
-    "best",
-    "friend",
-    "friends",
-];
-const NEGATIVE: &[&str] = &[
-    "hate", "hated", "death", "dead", "die", "kill", "killed", "murder", "blood", "bloody", "foul", "vile", "false", "traitor", "villain", "grief", "woe",
-    "sorrow", "curse", "cursed", "fear", "evil", "wicked", "enemy", "enemies", "poison", "tears", "weep", "war", "sick",
-];
-
-/// The rule: more positive than negative words → Some(true), more negative → Some(false).
-fn label(line: &str) -> Option<bool> {
-    let lower = line.to_lowercase();
-    let words = lower.split(|c: char| !(c.is_ascii_lowercase() || c == '\'')).filter(|w| !w.is_empty());
-    let (mut p, mut n) = (0, 0);
-    for w in words {
-        p += POSITIVE.contains(&w) as i32;
-        n += NEGATIVE.contains(&w) as i32;
-    }
-    (p != n).then_some(p > n)
-}
-
 pub(crate) type Examples = Vec<(String, bool)>;
 
+/// Tiny Shakespeare's lines labelled by the word lists (`grader::data::sentiment_lines`): every
+/// fifth line for testing, the rest for training.
 pub(crate) fn labelled(_ctx: &Ctx) -> Result<(Examples, Examples), Fail> {
-    let text = crate::data::text(&crate::data::TINY_SHAKESPEARE)?;
-    let all: Examples = text.lines().filter(|l| !l.trim().is_empty()).filter_map(|l| label(l).map(|y| (l.to_string(), y))).collect();
-    let (mut train, mut test) = (Vec::new(), Vec::new());
-    for (i, e) in all.into_iter().enumerate() {
-        if i % 5 == 4 {
-            test.push(e);
-        } else {
-            train.push(e);
-        }
-    }
-    Ok((train, test))
+    Ok(crate::data::sentiment_lines()?)
 }
 
 fn accuracy(rm: &lm::Sentiment, test: &Examples) -> Result<f64, Fail> {

@@ -102,7 +102,7 @@ compile_isolation() {
   (cd "$dir" && set -o pipefail && {
     cp weeks/week1/src/arrays.rs /tmp/candlecamp-arrays.$$
     echo 'fn broken( {' >> weeks/week1/src/arrays.rs
-    for w in week0 week2 week3 week4; do
+    for w in week0 week2 week3 week4 week5; do
       CARGO_TARGET_DIR="$target" cargo run -q -p grader -- grade "$w" --expect not-started | tail -1 || exit 1
     done
     out=$(CARGO_TARGET_DIR="$target" cargo run -q -p grader -- grade week1 --json 2>/dev/null); rc=$?
@@ -116,7 +116,7 @@ compile_isolation() {
     cp /tmp/candlecamp-arrays.$$ weeks/week1/src/arrays.rs && rm /tmp/candlecamp-arrays.$$
     [ "$rc" -eq 1 ] || { echo "grading a week with a type error exited $rc"; exit 1; }
     echo "$out" | grep -q 'in week1.arrays.cumsum' && echo "$out" | grep -q 'mismatched types' || { echo "$out"; exit 1; }
-    echo "compile isolation: week0, week2, week3, week4 graded beside a broken week1; its type error reported in week1.arrays.cumsum"
+    echo "compile isolation: week0, week2, week3, week4, week5 graded beside a broken week1; its type error reported in week1.arrays.cumsum"
   })
 }
 

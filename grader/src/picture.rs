@@ -18,6 +18,46 @@ pub fn save(path: &Path, img: image::RgbImage) -> Result<(), Fail> {
     img.save(path).map_err(|e| Fail::Internal(format!("cannot write {}: {e}", path.display())))
 }
 
+/// 2-D vectors drawn as arrows from the centre of a `size`-pixel square (the longest reaching
+/// 45 % of the width), on light axes, each in a colour of its own: e.g. a toy model's feature
+/// directions.
+pub fn arrows(path: &Path, vectors: &[(f32, f32)], size: u32) -> Result<(), Fail> {
+    const COLOURS: [[u8; 3]; 8] =
+        [[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189], [140, 86, 75], [227, 119, 194], [127, 127, 127]];
+    let mut img = image::RgbImage::from_pixel(size, size, image::Rgb([255, 255, 255]));
+    let c = size as f32 / 2.0;
+    for k in 0..size {
+        img.put_pixel(k, size / 2, image::Rgb([220, 220, 220]));
+        img.put_pixel(size / 2, k, image::Rgb([220, 220, 220]));
+    }
+    let longest = vectors.iter().map(|(x, y)| x.hypot(*y)).fold(0f32, f32::max).max(1e-12);
+    let scale = 0.45 * size as f32 / longest;
+    for (i, (x, y)) in vectors.iter().enumerate() {
+        let colour = image::Rgb(COLOURS[i % COLOURS.len()]);
+        let steps = (x.hypot(*y) * scale).ceil().max(1.0) as usize * 2;
+        for s in 0..=steps {
+            let f = s as f32 / steps as f32;
+            let (px, py) = (c + f * x * scale, c - f * y * scale);
+            for (dx, dy) in [(0.0, 0.0), (1.0, 0.0), (0.0, 1.0)] {
+                let (qx, qy) = ((px + dx) as i64, (py + dy) as i64);
+                if qx >= 0 && qy >= 0 && (qx as u32) < size && (qy as u32) < size {
+                    img.put_pixel(qx as u32, qy as u32, colour);
+                }
+            }
+        }
+        let (tx, ty) = ((c + x * scale) as i64, (c - y * scale) as i64);
+        for dx in -3..=3i64 {
+            for dy in -3..=3i64 {
+                let (qx, qy) = (tx + dx, ty + dy);
+                if qx >= 0 && qy >= 0 && (qx as u32) < size && (qy as u32) < size {
+                    img.put_pixel(qx as u32, qy as u32, colour);
+                }
+            }
+        }
+    }
+    save(path, img)
+}
+
 /// An `[h, w, 3]` image with values in [0, 1] (clamped), scaled up `zoom` times.
 pub fn rgb(path: &Path, t: &Tensor, zoom: u32) -> Result<(), Fail> {
     let (h, w, c) = t.dims3().map_err(|e| Fail::Mismatch(format!("picture {}: {e}", path.display())))?;

@@ -172,6 +172,7 @@ pub static WEEKS: &[Week] = &[
     Week { name: "week2", title: "transformers", dir: "week2", hidden: false },
     Week { name: "week3", title: "training transformers", dir: "week3", hidden: false },
     Week { name: "week4", title: "reinforcement learning", dir: "week4", hidden: false },
+    Week { name: "week5", title: "interpretability and robustness", dir: "week5", hidden: false },
     Week { name: "faults", title: "the grader's own fault drills", dir: "../checks/faults", hidden: true },
 ];
 

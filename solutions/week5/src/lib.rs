@@ -1,0 +1,6 @@
+//! candlecamp week 5: interpretability and robustness.
+//!
+//! One module per day. Read the doc comment of each function, replace its `todo!()`, and run
+//! `just grade week5` (or `cargo grade week5`) to see which exercises pass.
+
+pub mod superposition;

@@ -81,11 +81,7 @@ fn trains<P: ad::Peft>(ctx: &Ctx, m: &cg::CharGpt, method: &P) -> CheckResult {
         let loss = tuned.loss(&x, &y, true, &mut rng).learner()?;
         losses.push(loss.to_scalar::<f32>().on_learner()? as f64);
         let grads = loss.backward().on_learner()?;
-        let gs: Vec<Tensor> = tuned
-            .vars()
-            .iter()
-            .map(|(n, v)| grads.get(v.as_tensor()).cloned().ok_or_else(|| Fail::Mismatch(format!("no gradient reached {n} during training"))))
-            .collect::<Result<_, _>>()?;
+        let gs = super::grads_of(&grads, &tuned.vars())?;
         opt.step(&gs, 1e-2).learner()?;
     }
     let after: Vec<Vec<f32>> = m.vars.values().map(|v| v.as_tensor().flatten_all().and_then(|t| t.to_vec1::<f32>())).collect::<Result<_, _>>().grader()?;

@@ -137,11 +137,7 @@ pub fn exercises() -> Vec<Exercise> {
                 let mut opt = tl::AdamW::new(model.vars(), 0.1).learner()?;
                 let loss = model.loss(&x, &y, false, &mut ChaCha8Rng::seed_from_u64(0)).learner()?;
                 let grads = loss.backward().on_learner()?;
-                let gs: Vec<Tensor> = model
-                    .vars()
-                    .iter()
-                    .map(|(n, v)| grads.get(v.as_tensor()).cloned().ok_or_else(|| Fail::Mismatch(format!("no gradient reached {n}"))))
-                    .collect::<Result<_, _>>()?;
+                let gs = super::grads_of(&grads, &model.vars())?;
                 opt.step(&gs, 1e-2).learner()?;
                 for (name, (a, b)) in &l.adapters {
                     // One Adam step of size ≈ lr = 1e-2 from f32 gradients.

@@ -42,6 +42,12 @@ pub fn child_entry() -> Option<std::process::ExitCode> {
     train_loop::child_entry().or_else(search::worker_entry)
 }
 
+/// The gradient of each named variable, in order (what an optimiser step takes); a variable
+/// that no gradient reached is the learner's mismatch, named.
+pub(crate) fn grads_of(grads: &candle_core::backprop::GradStore, vars: &[(String, candle_core::Var)]) -> Result<Vec<candle_core::Tensor>, Fail> {
+    vars.iter().map(|(n, v)| grads.get(v.as_tensor()).cloned().ok_or_else(|| Fail::Mismatch(format!("no gradient reached {n}")))).collect()
+}
+
 /// A config the grader wrote, read with the `Config` type's own serde derive (given code), not
 /// with the learner's `parse_config`: a mistake there is the config exercise's, not every
 /// check's that needs a config.

@@ -156,11 +156,7 @@ fn sentiment(ctx: &Ctx) -> CheckResult {
         let loss = candle_nn::loss::cross_entropy(&clf.logits(&i, &t, &k).learner()?, &y).learner()?;
         losses.push(loss.to_scalar::<f32>().on_learner()?);
         let g = loss.backward().on_learner()?;
-        let gs: Vec<Tensor> = clf
-            .vars()
-            .iter()
-            .map(|(n, v)| g.get(v.as_tensor()).cloned().ok_or_else(|| Fail::Mismatch(format!("no gradient reached {n}"))))
-            .collect::<Result<_, _>>()?;
+        let gs = super::grads_of(&g, &clf.vars())?;
         opt.step(&gs, 1e-3).learner()?;
     }
     let adapted = lora.apply(&base).learner()?;

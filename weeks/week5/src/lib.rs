@@ -3,4 +3,5 @@
 //! One module per day. Read the doc comment of each function, replace its `todo!()`, and run
 //! `just grade week5` (or `cargo grade week5`) to see which exercises pass.
 
+pub mod adversarial;
 pub mod superposition;

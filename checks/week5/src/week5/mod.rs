@@ -2,11 +2,13 @@
 
 use crate::registry::Exercise;
 
+pub mod adversarial;
 pub mod superposition;
 
 pub fn exercises() -> Vec<Exercise> {
     let mut v = Vec::new();
     v.extend(superposition::exercises());
+    v.extend(adversarial::exercises());
     v
 }
 

@@ -89,7 +89,6 @@ pub fn pgd(model: &Cnn, x: &Tensor, y: &Tensor, eps: f64, alpha: f64, steps: usi
 }
 
 // HINT(robustness): Nothing new to write: your fgsm and pgd on 200 held-out images, against torch's attacks on the same model. If the accuracies differ by more than a few images, check the projection (clip to x ± eps before clamping to [0, 1]) and the step size.
-
 /// The fraction of `x` `[b, 784]` that `model` labels as `y` (given).
 pub fn accuracy(model: &Cnn, x: &Tensor, y: &Tensor) -> Result<f64> {
     let right = model.forward(x)?.argmax(1)?.eq(y)?.to_dtype(DType::F32)?.mean_all()?;

@@ -106,20 +106,20 @@ fn replay_batch(batch: usize, n: usize, sparsity: f64, rng: &mut ChaCha8Rng, dev
 /// 20 steps of the stated recipe, replayed by the grader (the given initialisation, its own
 /// batches and loss, candle's AdamW), against the learner's `train_toy` with the same seed.
 fn recipe(ctx: &Ctx) -> CheckResult {
-    use candle_nn::Optimizer;
     let cfg = sp::ToyConfig { n: 6, m: 3, sparsity: 0.5, importance: vec![1.0, 0.8, 0.6, 0.5, 0.4, 0.3], steps: 20, lr: 3e-3 };
     let got = sp::train_toy(&cfg, &mut ChaCha8Rng::seed_from_u64(5), &ctx.device).learner()?;
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let want = sp::ToyModel::new(cfg.n, cfg.m, &mut rng, &ctx.device).grader()?;
     let imp = Tensor::from_slice(&cfg.importance, cfg.n, &ctx.device).grader()?;
-    let params = candle_nn::ParamsAdamW { lr: cfg.lr, weight_decay: 0.0, ..Default::default() };
-    let mut opt = candle_nn::AdamW::new(vec![want.w.clone(), want.b.clone()], params).grader()?;
+    // candle's defaults but for the learning rate and no weight decay (its default is 0.01).
+    let params = candle_nn::ParamsAdamW { weight_decay: 0.0, lr: cfg.lr, ..candle_nn::ParamsAdamW::default() };
+    let mut opt = <candle_nn::AdamW as candle_nn::Optimizer>::new(vec![want.w.clone(), want.b.clone()], params).grader()?;
     for _ in 0..cfg.steps {
         let x = replay_batch(1024, cfg.n, cfg.sparsity, &mut rng, &ctx.device)?;
         let w = want.w.as_tensor();
         let out = x.matmul(&w.t().grader()?).grader()?.matmul(w).grader()?.broadcast_add(want.b.as_tensor()).grader()?.relu().grader()?;
         let loss = (&x - &out).grader()?.sqr().grader()?.broadcast_mul(&imp).grader()?.sum(1).grader()?.mean_all().grader()?;
-        opt.backward_step(&loss).grader()?;
+        candle_nn::Optimizer::backward_step(&mut opt, &loss).grader()?;
     }
     // The same arithmetic in the same order: only summation-order rounding may differ.
     close("W after 20 steps (n 6, m 3, sparsity 0.5, lr 3e-3) vs the stated recipe", got.w.as_tensor(), want.w.as_tensor(), Tol::new(1e-5, 1e-4))?;

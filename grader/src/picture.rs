@@ -30,6 +30,11 @@ pub fn arrows(path: &Path, vectors: &[(f32, f32)], size: u32) -> Result<(), Fail
         img.put_pixel(k, size / 2, image::Rgb([220, 220, 220]));
         img.put_pixel(size / 2, k, image::Rgb([220, 220, 220]));
     }
+    let put = |img: &mut image::RgbImage, x: i64, y: i64, colour: image::Rgb<u8>| {
+        if x >= 0 && y >= 0 && (x as u32) < size && (y as u32) < size {
+            img.put_pixel(x as u32, y as u32, colour);
+        }
+    };
     let longest = vectors.iter().map(|(x, y)| x.hypot(*y)).fold(0f32, f32::max).max(1e-12);
     let scale = 0.45 * size as f32 / longest;
     for (i, (x, y)) in vectors.iter().enumerate() {
@@ -39,19 +44,13 @@ pub fn arrows(path: &Path, vectors: &[(f32, f32)], size: u32) -> Result<(), Fail
             let f = s as f32 / steps as f32;
             let (px, py) = (c + f * x * scale, c - f * y * scale);
             for (dx, dy) in [(0.0, 0.0), (1.0, 0.0), (0.0, 1.0)] {
-                let (qx, qy) = ((px + dx) as i64, (py + dy) as i64);
-                if qx >= 0 && qy >= 0 && (qx as u32) < size && (qy as u32) < size {
-                    img.put_pixel(qx as u32, qy as u32, colour);
-                }
+                put(&mut img, (px + dx) as i64, (py + dy) as i64, colour);
             }
         }
         let (tx, ty) = ((c + x * scale) as i64, (c - y * scale) as i64);
         for dx in -3..=3i64 {
             for dy in -3..=3i64 {
-                let (qx, qy) = (tx + dx, ty + dy);
-                if qx >= 0 && qy >= 0 && (qx as u32) < size && (qy as u32) < size {
-                    img.put_pixel(qx as u32, qy as u32, colour);
-                }
+                put(&mut img, tx + dx, ty + dy, colour);
             }
         }
     }

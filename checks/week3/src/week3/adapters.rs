@@ -72,7 +72,7 @@ fn against_fixture<P: ad::Peft>(ctx: &Ctx, method: &P, what: &str, grad_key: imp
 /// every base weight as it was.
 fn trains<P: ad::Peft>(ctx: &Ctx, m: &cg::CharGpt, method: &P) -> CheckResult {
     let (_, x, y) = base(ctx)?;
-    let before: Vec<Vec<f32>> = m.vars.values().map(|v| v.as_tensor().flatten_all().and_then(|t| t.to_vec1::<f32>())).collect::<Result<_, _>>().grader()?;
+    let before: Vec<Vec<f32>> = super::snapshot(m.vars.values().map(|v| v.as_tensor()))?;
     let tuned = ad::Tuned { base: m, method };
     let mut opt = tl::AdamW::new(tuned.vars(), 0.0).learner()?;
     let mut rng = ChaCha8Rng::seed_from_u64(0);
@@ -84,7 +84,7 @@ fn trains<P: ad::Peft>(ctx: &Ctx, m: &cg::CharGpt, method: &P) -> CheckResult {
         let gs = super::grads_of(&grads, &tuned.vars())?;
         opt.step(&gs, 1e-2).learner()?;
     }
-    let after: Vec<Vec<f32>> = m.vars.values().map(|v| v.as_tensor().flatten_all().and_then(|t| t.to_vec1::<f32>())).collect::<Result<_, _>>().grader()?;
+    let after: Vec<Vec<f32>> = super::snapshot(m.vars.values().map(|v| v.as_tensor()))?;
     ensure(before == after, || "a base weight changed during training".into())?;
     // The fixture GPT is untrained (weights of size 0.02), so little steers it: the reference
     // lowers this batch's loss by 0.16 (adapters), 0.018 (prompt) and 0.026 (prefix) nats in

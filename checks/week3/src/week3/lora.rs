@@ -129,8 +129,7 @@ pub fn exercises() -> Vec<Exercise> {
             })
             .check("one step of your AdamW on the adapters equals torch's; the base stays bit for bit", |ctx| {
                 let (m, x, y) = base(ctx)?;
-                let before: Vec<Vec<f32>> =
-                    m.vars.values().map(|v| v.as_tensor().flatten_all().and_then(|t| t.to_vec1::<f32>())).collect::<Result<_, _>>().grader()?;
+                let before: Vec<Vec<f32>> = super::snapshot(m.vars.values().map(|v| v.as_tensor()))?;
                 let fx = FX.open(ctx)?;
                 let l = fixture_lora(ctx)?;
                 let model = lr::LoraModel { base: &m, lora: &l };
@@ -144,8 +143,7 @@ pub fn exercises() -> Vec<Exercise> {
                     close(&format!("A of {name} after the step"), a.as_tensor(), &fx.get(&format!("step_a.{name}"))?, Tol::new(1e-6, 1e-5))?;
                     close(&format!("B of {name} after the step"), b.as_tensor(), &fx.get(&format!("step_b.{name}"))?, Tol::new(1e-6, 1e-5))?;
                 }
-                let after: Vec<Vec<f32>> =
-                    m.vars.values().map(|v| v.as_tensor().flatten_all().and_then(|t| t.to_vec1::<f32>())).collect::<Result<_, _>>().grader()?;
+                let after: Vec<Vec<f32>> = super::snapshot(m.vars.values().map(|v| v.as_tensor()))?;
                 ensure(before == after, || "a base weight changed during the step".into())
             }),
         DAY.exercise("merge", "merge B·A into W, and take it out again")

@@ -1,6 +1,6 @@
 //! Week 3: training transformers. One file per day.
 
-use crate::check::Fail;
+use crate::check::{Fail, Learner};
 use crate::registry::Exercise;
 use crate::subject::week3::train_loop as tl;
 
@@ -46,6 +46,12 @@ pub fn child_entry() -> Option<std::process::ExitCode> {
 /// that no gradient reached is the learner's mismatch, named.
 pub(crate) fn grads_of(grads: &candle_core::backprop::GradStore, vars: &[(String, candle_core::Var)]) -> Result<Vec<candle_core::Tensor>, Fail> {
     vars.iter().map(|(n, v)| grads.get(v.as_tensor()).cloned().ok_or_else(|| Fail::Mismatch(format!("no gradient reached {n}")))).collect()
+}
+
+/// Every value of `tensors`, on the host: a snapshot to compare bit for bit after training (a
+/// frozen base must not move).
+pub(crate) fn snapshot<'a>(tensors: impl IntoIterator<Item = &'a candle_core::Tensor>) -> Result<Vec<Vec<f32>>, Fail> {
+    tensors.into_iter().map(|t| t.flatten_all().and_then(|t| t.to_vec1::<f32>())).collect::<Result<_, _>>().grader()
 }
 
 /// A config the grader wrote, read with the `Config` type's own serde derive (given code), not

@@ -157,9 +157,7 @@ fn fine_tune(ctx: &Ctx) -> CheckResult {
     let q = ql::quantise_model(&m, &TARGETS).learner()?;
     let before = storage(&q);
     let d = q.dequantise(&ctx.device).learner()?;
-    let weights = |g: &cg::CharGpt| -> Result<Vec<Vec<f32>>, Fail> {
-        g.weights.values().map(|t| t.flatten_all().and_then(|t| t.to_vec1::<f32>())).collect::<Result<_, _>>().grader()
-    };
+    let weights = |g: &cg::CharGpt| super::snapshot(g.weights.values());
     let weights_before = weights(&d)?;
     let (losses, adapter_bytes) = adapt(ctx, &d, "qlora")?;
     ensure(storage(&q) == before, || "the quantised storage changed during training".into())?;

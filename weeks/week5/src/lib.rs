@@ -4,4 +4,7 @@
 //! `just grade week5` (or `cargo grade week5`) to see which exercises pass.
 
 pub mod adversarial;
+pub mod attribution;
+pub mod explain;
+pub mod hooks;
 pub mod superposition;

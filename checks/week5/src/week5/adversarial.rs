@@ -16,7 +16,7 @@ const FX: FixtureFile = FixtureFile::new("week5/adversarial.safetensors");
 
 const DAY: Day = Day::new("week5", "adversarial", "src/adversarial.rs");
 
-fn model(ctx: &Ctx) -> Result<adv::Cnn, Fail> {
+pub(crate) fn model(ctx: &Ctx) -> Result<adv::Cnn, Fail> {
     let fx = FX.open(ctx)?;
     let mut weights = BTreeMap::new();
     for n in ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc.weight", "fc.bias"] {
@@ -25,7 +25,7 @@ fn model(ctx: &Ctx) -> Result<adv::Cnn, Fail> {
     Ok(adv::Cnn { weights })
 }
 
-fn batch(ctx: &Ctx) -> Result<(Tensor, Tensor), Fail> {
+pub(crate) fn batch(ctx: &Ctx) -> Result<(Tensor, Tensor), Fail> {
     let fx = FX.open(ctx)?;
     Ok((fx.get("x")?, fx.get("y")?.to_dtype(DType::U32).grader()?))
 }

@@ -3,10 +3,16 @@
 use crate::registry::Exercise;
 
 pub mod adversarial;
+pub mod attribution;
+pub mod explain;
+pub mod hooks;
 pub mod superposition;
 
 pub fn exercises() -> Vec<Exercise> {
     let mut v = Vec::new();
+    v.extend(attribution::exercises());
+    v.extend(explain::exercises());
+    v.extend(hooks::exercises());
     v.extend(superposition::exercises());
     v.extend(adversarial::exercises());
     v

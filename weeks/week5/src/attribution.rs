@@ -1,0 +1,167 @@
+//! # Attribution: which inputs made the model say that?
+//!
+//! An attribution method gives every input feature (a pixel, a token) a number saying how much
+//! it contributed to one output score: a class's logit, a logit difference. The simplest look at
+//! the gradient of the score with respect to the input: its size (*saliency*, Simonyan et al.
+//! 2014), or the gradient times the input (*input × gradient*). Gradients are noisy and local;
+//! *SmoothGrad* (Smilkov et al. 2017) averages saliency over noisy copies of the input, and
+//! *integrated gradients* (Sundararajan et al. 2017) integrate the gradient along the straight
+//! path from a *baseline* (a black image, zero embeddings) to the input:
+//!
+//! `IGᵢ(x) = (xᵢ − x'ᵢ) · ∫₀¹ ∂f(x' + α (x − x')) / ∂xᵢ dα`.
+//!
+//! Its attributions are *complete*: they add up to `f(x) − f(x')`, which says how good a
+//! numerical integration was. The integral is approximated by a quadrature rule, `Σₖ wₖ g(αₖ)`;
+//! captum (PyTorch's attribution library, which the checks compare with) offers four Riemann
+//! rules and Gauss–Legendre, and so will you.
+//!
+//! The models: the week-5 MNIST CNN of the adversarial day (its logit of the true class), and a
+//! small attention classifier of names (given below) that says whether a name contains an `x`
+//! or a `z`; its attributions through the token embeddings should point at those letters.
+#![allow(unused_variables, unused_imports, unused_mut, dead_code)] // remove once you have solved a few
+
+use super::adversarial::Cnn;
+use candle_core::{Device, Result, Tensor, Var, D};
+use std::collections::BTreeMap;
+
+/// A score function: inputs `[b, …]` to one score per input `[b]`, row `i` of the score
+/// depending only on row `i` of the inputs. Every method below explains one.
+pub type Score<'a> = &'a dyn Fn(&Tensor) -> Result<Tensor>;
+
+/// The CNN's logit of class `target[i]` for image `i` (given): `[b, 784]` → `[b]`.
+pub fn class_logit<'a>(model: &'a Cnn, target: &'a Tensor) -> impl Fn(&Tensor) -> Result<Tensor> + 'a {
+    move |x: &Tensor| model.forward(x)?.gather(&target.unsqueeze(1)?, 1)?.squeeze(1)
+}
+
+/// ## saliency
+/// `gradient`: `∂(Σᵢ f(x)ᵢ) / ∂x`, the same shape as `x` (since row `i` of the score depends
+/// only on row `i` of `x`, row `i` of this is the gradient of score `i`). `saliency`: its
+/// absolute value, elementwise (captum's `Saliency` with `abs=True`).
+pub fn gradient(f: Score, x: &Tensor) -> Result<Tensor> {
+    todo!()
+}
+
+/// See [`gradient`].
+pub fn saliency(f: Score, x: &Tensor) -> Result<Tensor> {
+    todo!()
+}
+
+/// ## input_x_gradient
+/// `x ⊙ ∇ₓ f`: the gradient, signed, times the input, elementwise (captum's `InputXGradient`).
+/// For a linear score with no bias these add up to the score itself.
+pub fn input_x_gradient(f: Score, x: &Tensor) -> Result<Tensor> {
+    todo!()
+}
+
+/// ## smoothgrad
+/// SmoothGrad: the mean over `s` of `saliency(f, x + noise[s])`, for `noise` `[samples, …x's
+/// shape]` (in practice Gaussian with a standard deviation of 10–20 % of the input range; the
+/// check hands you the noise captum drew, so that the results can be compared).
+pub fn smoothgrad(f: Score, x: &Tensor, noise: &Tensor) -> Result<Tensor> {
+    todo!()
+}
+
+/// How to place the `n` points `αₖ` of the path integral `∫₀¹ g(α) dα ≈ Σₖ wₖ g(αₖ)`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Rule {
+    /// `αₖ = k / n`, k = 0..n; every `wₖ = 1 / n`.
+    RiemannLeft,
+    /// `αₖ = (k + 1) / n`; every `wₖ = 1 / n`.
+    RiemannRight,
+    /// `αₖ = (k + ½) / n`; every `wₖ = 1 / n`.
+    RiemannMiddle,
+    /// `n` points evenly from 0 to 1 inclusive, `αₖ = k / (n − 1)`; `wₖ = 1 / n`, halved at the
+    /// two ends (captum's weights: they sum to `1 − 1/n`, not 1).
+    RiemannTrapezoid,
+    /// Gauss–Legendre: the `n` roots `tₖ` of the Legendre polynomial `Pₙ` on [−1, 1] with
+    /// weights `2 / ((1 − tₖ²) Pₙ'(tₖ)²)`, moved to [0, 1]: `αₖ = (1 + tₖ) / 2`, `wₖ` halved.
+    /// Ascending `α`. Exact for polynomials of degree up to `2n − 1`.
+    GaussLegendre,
+}
+
+/// ## quadrature
+/// The points `αₖ` (ascending) and weights `wₖ` of `rule` with `n` points (`n ≥ 2`), as captum
+/// builds them. For Gauss–Legendre find each root by Newton's method on `Pₙ` from the guess
+/// `cos(π (k + ¾) / (n + ½))`, evaluating `Pₙ` and `Pₙ'` with the three-term recurrence
+/// `(j + 1) Pⱼ₊₁(t) = (2j + 1) t Pⱼ(t) − j Pⱼ₋₁(t)` and `Pₙ'(t) = n (t Pₙ(t) − Pₙ₋₁(t)) /
+/// (t² − 1)`; iterate until the step is below 1e-15 (at most 100 times).
+pub fn quadrature(rule: Rule, n: usize) -> (Vec<f64>, Vec<f64>) {
+    todo!()
+}
+
+/// ## integrated_gradients
+/// `integrated_gradients`: `(x − baseline) ⊙ Σₖ wₖ ∇f(baseline + αₖ (x − baseline))` with the
+/// points and weights of [`quadrature`]`(rule, n)`; the same shape as `x`.
+/// `convergence_delta`: how far attributions `[b, …]` are from complete, per input:
+/// `Σ attributionsᵢ − (f(x)ᵢ − f(baseline)ᵢ)` `[b]` (captum's convergence delta).
+pub fn integrated_gradients(f: Score, x: &Tensor, baseline: &Tensor, n: usize, rule: Rule) -> Result<Tensor> {
+    todo!()
+}
+
+/// See [`integrated_gradients`].
+pub fn convergence_delta(f: Score, x: &Tensor, baseline: &Tensor, attributions: &Tensor) -> Result<Tensor> {
+    todo!()
+}
+
+/// A small attention classifier of names (given): does the name contain an `x` or a `z`?
+/// Tokens are makemore's (`.` = 0 pads, `a`..`z` = 1..26), 15 per name. Token embeddings
+/// `tok` `[27, 16]` plus position embeddings `pos` `[15, 16]`; one attention head with a
+/// residual, `h + softmax(q kᵀ / 4) v Woᵀ` (`q = h Wqᵀ`, …); the mean over positions;
+/// `fc2(relu(fc1(·)))` to two logits. Weights by torch's names (`tok`, `pos`, `q.weight`, …,
+/// `fc1.weight`, `fc1.bias`, `fc2.weight`, `fc2.bias`).
+pub struct Names {
+    pub weights: BTreeMap<String, Tensor>,
+}
+
+impl Names {
+    fn w(&self, name: &str) -> Result<&Tensor> {
+        self.weights.get(name).ok_or_else(|| candle_core::Error::Msg(format!("the names classifier has no {name}")))
+    }
+
+    /// A name as 15 tokens (`.`-padded) `[1, 15]`, u32.
+    pub fn encode(name: &str, dev: &Device) -> Result<Tensor> {
+        let mut t: Vec<u32> = name.bytes().map(|c| (c - b'a' + 1) as u32).collect();
+        t.resize(15, 0);
+        Tensor::from_vec(t, (1, 15), dev)
+    }
+
+    /// The token embeddings `[b, 15, 16]` of tokens `[b, 15]` (positions not yet added).
+    pub fn embed(&self, tokens: &Tensor) -> Result<Tensor> {
+        let (b, t) = tokens.dims2()?;
+        self.w("tok")?.index_select(&tokens.flatten_all()?, 0)?.reshape((b, t, 16))
+    }
+
+    /// The attention pattern `[b, 15, 15]` (rows: queries) of token embeddings `e`.
+    pub fn attention(&self, e: &Tensor) -> Result<Tensor> {
+        let h = e.broadcast_add(self.w("pos")?)?;
+        let q = h.broadcast_matmul(&self.w("q.weight")?.t()?)?;
+        let k = h.broadcast_matmul(&self.w("k.weight")?.t()?)?;
+        // softmax_last_dim is fused and has no backward: the differentiable form.
+        candle_nn::ops::softmax(&(q.matmul(&k.transpose(1, 2)?)? / 4.0)?, D::Minus1)
+    }
+
+    /// The two logits `[b, 2]` for token embeddings `e` `[b, 15, 16]`.
+    pub fn logits(&self, e: &Tensor) -> Result<Tensor> {
+        let h = e.broadcast_add(self.w("pos")?)?;
+        let v = h.broadcast_matmul(&self.w("v.weight")?.t()?)?;
+        let mixed = self.attention(e)?.matmul(&v)?.broadcast_matmul(&self.w("o.weight")?.t()?)?;
+        let pooled = (h + mixed)?.mean(1)?;
+        let z = pooled.broadcast_matmul(&self.w("fc1.weight")?.t()?)?.broadcast_add(self.w("fc1.bias")?)?.relu()?;
+        z.broadcast_matmul(&self.w("fc2.weight")?.t()?)?.broadcast_add(self.w("fc2.bias")?)
+    }
+
+    /// The score `logit[1] − logit[0]` `[b]` ("contains x or z" minus "does not").
+    pub fn score(&self, e: &Tensor) -> Result<Tensor> {
+        let z = self.logits(e)?;
+        z.narrow(1, 1, 1)?.squeeze(1)? - z.narrow(1, 0, 1)?.squeeze(1)?
+    }
+}
+
+/// ## token_attributions
+/// Integrated gradients for text: attribute the classifier's [`Names::score`] to its token
+/// embeddings (zero embeddings as the baseline; the positions stay), Gauss–Legendre with `n`
+/// points, and add each token's attributions over its 16 embedding dimensions: `[b, 15]` for
+/// tokens `[b, 15]`. (captum calls this layer integrated gradients on the embedding layer.)
+pub fn token_attributions(model: &Names, tokens: &Tensor, n: usize) -> Result<Tensor> {
+    todo!()
+}

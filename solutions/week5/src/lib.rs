@@ -7,4 +7,7 @@ pub mod adversarial;
 pub mod attribution;
 pub mod explain;
 pub mod hooks;
+pub mod memorisation;
+pub mod probes;
+pub mod steering;
 pub mod superposition;

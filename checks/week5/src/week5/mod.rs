@@ -6,6 +6,9 @@ pub mod adversarial;
 pub mod attribution;
 pub mod explain;
 pub mod hooks;
+pub mod memorisation;
+pub mod probes;
+pub mod steering;
 pub mod superposition;
 
 pub fn exercises() -> Vec<Exercise> {
@@ -13,8 +16,11 @@ pub fn exercises() -> Vec<Exercise> {
     v.extend(attribution::exercises());
     v.extend(explain::exercises());
     v.extend(hooks::exercises());
+    v.extend(probes::exercises());
+    v.extend(steering::exercises());
     v.extend(superposition::exercises());
     v.extend(adversarial::exercises());
+    v.extend(memorisation::exercises());
     v
 }
 

@@ -12,7 +12,9 @@
 //! `fixtures/week5/adversarial.safetensors`.
 // STUB: #![allow(unused_variables, unused_imports, unused_mut, dead_code)] // remove once you have solved a few
 
-use candle_core::{DType, Result, Tensor, Var};
+use candle_core::{DType, Device, Result, Tensor, Var};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
@@ -93,4 +95,84 @@ pub fn pgd(model: &Cnn, x: &Tensor, y: &Tensor, eps: f64, alpha: f64, steps: usi
 pub fn accuracy(model: &Cnn, x: &Tensor, y: &Tensor) -> Result<f64> {
     let right = model.forward(x)?.argmax(1)?.eq(y)?.to_dtype(DType::F32)?.mean_all()?;
     Ok(right.to_scalar::<f32>()? as f64)
+}
+
+/// A fresh CNN with torch's default initialisation (given): every weight and bias uniform in
+/// ±1/√fan_in (fan_in 9 for conv1, 72 for conv2, 784 for fc), drawn from `rng` in the order
+/// conv1.weight, conv1.bias, conv2.weight, conv2.bias, fc.weight, fc.bias, row-major. The
+/// model's tensors are the returned variables' own, so an optimiser stepping the variables
+/// trains the model.
+pub fn init_cnn(rng: &mut ChaCha8Rng, dev: &Device) -> Result<(Cnn, Vec<Var>)> {
+    let shapes: [(&str, Vec<usize>, usize); 6] = [
+        ("conv1.weight", vec![8, 1, 3, 3], 9),
+        ("conv1.bias", vec![8], 9),
+        ("conv2.weight", vec![16, 8, 3, 3], 72),
+        ("conv2.bias", vec![16], 72),
+        ("fc.weight", vec![10, 784], 784),
+        ("fc.bias", vec![10], 784),
+    ];
+    let (mut weights, mut vars) = (BTreeMap::new(), Vec::new());
+    for (name, shape, fan_in) in shapes {
+        let bound = 1.0 / (fan_in as f32).sqrt();
+        let n: usize = shape.iter().product();
+        let v: Vec<f32> = (0..n).map(|_| rng.random_range(-bound..bound)).collect();
+        let var = Var::from_tensor(&Tensor::from_vec(v, shape, dev)?)?;
+        weights.insert(name.to_string(), var.as_tensor().clone());
+        vars.push(var);
+    }
+    Ok((Cnn { weights }, vars))
+}
+
+/// ## targeted_pgd
+/// Targeted PGD: like [`pgd`] without a random start, but *descending* the loss towards labels
+/// `target`: `steps` times `x' ← clamp(clip(x' − alpha · sign(∇ CE(model(x'), target)), x − eps,
+/// x + eps), 0, 1)`.
+// HINT: Your pgd loop with the step subtracted, and target in place of y.
+pub fn targeted_pgd(model: &Cnn, x: &Tensor, target: &Tensor, eps: f64, alpha: f64, steps: usize) -> Result<Tensor> {
+    // BEGIN SOLUTION
+    let (lo, hi) = ((x - eps)?, (x + eps)?);
+    let mut cur = x.clone();
+    for _ in 0..steps {
+        let s = input_gradient(model, &cur, target)?.sign()?;
+        cur = (cur - (s * alpha)?)?.maximum(&lo)?.minimum(&hi)?.clamp(0f32, 1f32)?;
+    }
+    Ok(cur)
+    // END SOLUTION
+}
+
+/// An attack to train against: PGD with `eps`, `alpha`, `steps` and a random start.
+#[derive(Clone, Copy, Debug)]
+pub struct Attack {
+    pub eps: f64,
+    pub alpha: f64,
+    pub steps: usize,
+}
+
+/// ## robust_training
+/// Train a fresh CNN ([`init_cnn`] from `rng`) on images `x` `[n, 784]` and labels `y` `[n]`:
+/// `epochs` epochs; each epoch shuffles the row indices `0..n` with `shuffle(rng)` (rand's
+/// `SliceRandom`) and takes batches of 64 in that order (the last one may be smaller); with
+/// `attack`, each batch is first replaced by your [`pgd`] against the current model (random
+/// start from `rng`); one step of Adam (lr 1e-3, candle's `AdamW` with `weight_decay: 0.0`) on
+/// the mean cross-entropy of the batch.
+// HINT: let (model, vars) = init_cnn(rng, x.device())?; an AdamW over vars; per batch: xb = x.index_select(&idx, 0)?, and if let Some(a) = attack { xb = pgd(&model, &xb, &yb, a.eps, a.alpha, a.steps, Some(&mut *rng))? }; opt.backward_step(&cross_entropy(&model.forward(&xb)?, &yb)?)?.
+pub fn robust_training(x: &Tensor, y: &Tensor, epochs: usize, attack: Option<Attack>, rng: &mut ChaCha8Rng) -> Result<Cnn> {
+    // BEGIN SOLUTION
+    let (model, vars) = init_cnn(rng, x.device())?;
+    let mut opt = AdamW::new(vars, ParamsAdamW { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 })?;
+    let n = x.dim(0)?;
+    for _ in 0..epochs {
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.shuffle(rng);
+        for chunk in order.chunks(64) {
+            let idx = Tensor::new(chunk, x.device())?;
+            let (mut xb, yb) = (x.index_select(&idx, 0)?, y.index_select(&idx, 0)?);
+            if let Some(a) = attack {
+                xb = pgd(&model, &xb, &yb, a.eps, a.alpha, a.steps, Some(&mut *rng))?;
+            }
+            opt.backward_step(&candle_nn::loss::cross_entropy(&model.forward(&xb)?, &yb)?)?;
+        }
+    }
+    Ok(model)
+    // END SOLUTION
 }

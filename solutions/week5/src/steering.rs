@@ -44,8 +44,8 @@ pub fn gather_activations(model: &AttnOnly, tokens: &Tensor, point: &str, at: &[
 /// differences `posᵢ − negᵢ`, signed to agree with the difference of means (positive dot
 /// product). Find the component by power iteration on `Xᵀ X` (`X` the centred differences):
 /// start from the difference of means, normalise after each multiplication, and iterate 500
-/// times.
-// HINT: let x = (pos − neg) centred (broadcast_sub of its mean over rows); let c = x.t()?.matmul(&x)?; v ← c · v / ‖v‖ 500 times (v as a [d, 1] column). Flip the sign if v · diff < 0.
+/// times. (Started there, it already agrees in sign: `dᵀ (XᵀX)ᵏ d ≥ 0`.)
+// HINT: let x = (pos − neg) centred (broadcast_sub of its mean over rows); let c = x.t()?.matmul(&x)?; v ← c · v / ‖v‖ 500 times (v as a [d, 1] column).
 pub fn reading_vectors(pos: &Tensor, neg: &Tensor) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let diff = (pos.mean(0)? - neg.mean(0)?)?;
@@ -57,10 +57,7 @@ pub fn reading_vectors(pos: &Tensor, neg: &Tensor) -> Result<(Tensor, Tensor)> {
         let w = c.matmul(&v)?;
         v = w.broadcast_div(&w.sqr()?.sum_all()?.sqrt()?)?;
     }
-    let v = v.squeeze(1)?;
-    let sign = (&v * &diff)?.sum_all()?.to_scalar::<f32>()?;
-    let v = if sign < 0.0 { v.neg()? } else { v };
-    Ok((diff, v))
+    Ok((diff, v.squeeze(1)?))
     // END SOLUTION
 }
 

@@ -9,5 +9,6 @@ pub mod explain;
 pub mod hooks;
 pub mod memorisation;
 pub mod probes;
+pub mod sae;
 pub mod steering;
 pub mod superposition;

@@ -8,6 +8,7 @@ pub mod explain;
 pub mod hooks;
 pub mod memorisation;
 pub mod probes;
+pub mod sae;
 pub mod steering;
 pub mod superposition;
 
@@ -19,6 +20,7 @@ pub fn exercises() -> Vec<Exercise> {
     v.extend(probes::exercises());
     v.extend(steering::exercises());
     v.extend(superposition::exercises());
+    v.extend(sae::exercises());
     v.extend(adversarial::exercises());
     v.extend(memorisation::exercises());
     v

@@ -140,6 +140,7 @@ pub fn targeted_pgd(model: &Cnn, x: &Tensor, target: &Tensor, eps: f64, alpha: f
     // END SOLUTION
 }
 
+// HINT(not_bugs_features): Nothing new to write: your targeted_pgd relabels the images and your robust_training (without an attack) trains on them. If the fresh model stays near chance, check that targeted_pgd descends the loss towards the target (x − alpha · sign) and that it reaches most targets at ε 0.3.
 /// An attack to train against: PGD with `eps`, `alpha`, `steps` and a random start.
 #[derive(Clone, Copy, Debug)]
 pub struct Attack {
@@ -174,5 +175,75 @@ pub fn robust_training(x: &Tensor, y: &Tensor, epochs: usize, attack: Option<Att
         }
     }
     Ok(model)
+    // END SOLUTION
+}
+
+/// A common corruption of an image ("the many faces of robustness": Hendrycks & Dietterich
+/// 2019; Hendrycks et al. 2021).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Corruption {
+    /// `clamp(x + sigma · z, 0, 1)`, `z` standard normal by Box–Muller: for each pixel, row-major,
+    /// draw `u1 = rng.random::<f32>()` then `u2 = rng.random::<f32>()`, and
+    /// `z = √(−2 ln(1 − u1)) · cos(2π u2)` (in f32).
+    Noise { sigma: f64 },
+    /// A 3×3 Gaussian blur: weights `exp(−(i² + j²) / 2σ²)` for `i, j ∈ {−1, 0, 1}`, divided by
+    /// their sum; zero padding (the image keeps its size).
+    Blur { sigma: f64 },
+    /// Rotation by `degrees` counter-clockwise about the centre (13.5, 13.5), nearest source
+    /// pixel: output pixel (row r, column c) has `x = c − 13.5`, `y = 13.5 − r`; its source is
+    /// `x' = x cos θ + y sin θ`, `y' = −x sin θ + y cos θ`, at column `⌊x' + 13.5 + ½⌋` and row
+    /// `⌊13.5 − y' + ½⌋` (in f64), or 0 outside the image.
+    Rotate { degrees: f64 },
+    /// `clamp(m + factor · (x − m), 0, 1)` with `m` the image's mean pixel.
+    Contrast { factor: f64 },
+}
+
+/// ## corruptions
+/// Images `x` `[b, 784]` under corruption `c` (`rng` is used by `Noise` only).
+// HINT: Blur: a [1, 1, 3, 3] kernel and x.reshape((b, 1, 28, 28))?.conv2d(&k, 1, 1, 1, 1). Rotate: compute each output pixel's source index once (a Vec<Option<usize>>) and gather on the host. Contrast: x.mean_keepdim(1).
+pub fn corrupt(x: &Tensor, c: Corruption, rng: &mut ChaCha8Rng) -> Result<Tensor> {
+    // BEGIN SOLUTION
+    let b = x.dim(0)?;
+    match c {
+        Corruption::Noise { sigma } => {
+            let z: Vec<f32> = (0..x.elem_count())
+                .map(|_| {
+                    let (u1, u2) = (rng.random::<f32>(), rng.random::<f32>());
+                    (-2.0 * (1.0 - u1).ln()).sqrt() * (2.0 * std::f32::consts::PI * u2).cos()
+                })
+                .collect();
+            (x + (Tensor::from_vec(z, x.shape(), x.device())? * sigma)?)?.clamp(0f32, 1f32)
+        }
+        Corruption::Blur { sigma } => {
+            let mut k = Vec::with_capacity(9);
+            for i in -1i32..=1 {
+                for j in -1i32..=1 {
+                    k.push((-((i * i + j * j) as f64) / (2.0 * sigma * sigma)).exp());
+                }
+            }
+            let total: f64 = k.iter().sum();
+            let k: Vec<f32> = k.iter().map(|v| (v / total) as f32).collect();
+            let k = Tensor::from_vec(k, (1, 1, 3, 3), x.device())?;
+            x.reshape((b, 1, 28, 28))?.conv2d(&k, 1, 1, 1, 1)?.reshape((b, 784))
+        }
+        Corruption::Rotate { degrees } => {
+            let (sin, cos) = degrees.to_radians().sin_cos();
+            let src: Vec<Option<usize>> = (0..784)
+                .map(|p| {
+                    let (px, py) = ((p % 28) as f64 - 13.5, 13.5 - (p / 28) as f64);
+                    let (sx, sy) = (px * cos + py * sin, -px * sin + py * cos);
+                    let (col, row) = ((sx + 13.5 + 0.5).floor(), (13.5 - sy + 0.5).floor());
+                    ((0.0..28.0).contains(&col) && (0.0..28.0).contains(&row)).then(|| row as usize * 28 + col as usize)
+                })
+                .collect();
+            let rows = x.to_vec2::<f32>()?;
+            let out: Vec<f32> = rows.iter().flat_map(|r| src.iter().map(move |s| s.map_or(0.0, |i| r[i]))).collect();
+            Tensor::from_vec(out, (b, 784), x.device())
+        }
+        Corruption::Contrast { factor } => {
+            let m = x.mean_keepdim(1)?;
+            (x.broadcast_sub(&m)? * factor)?.broadcast_add(&m)?.clamp(0f32, 1f32)
+        }
+    }
     // END SOLUTION
 }

@@ -130,3 +130,29 @@ pub struct Attack {
 pub fn robust_training(x: &Tensor, y: &Tensor, epochs: usize, attack: Option<Attack>, rng: &mut ChaCha8Rng) -> Result<Cnn> {
     todo!()
 }
+
+/// A common corruption of an image ("the many faces of robustness": Hendrycks & Dietterich
+/// 2019; Hendrycks et al. 2021).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Corruption {
+    /// `clamp(x + sigma · z, 0, 1)`, `z` standard normal by Box–Muller: for each pixel, row-major,
+    /// draw `u1 = rng.random::<f32>()` then `u2 = rng.random::<f32>()`, and
+    /// `z = √(−2 ln(1 − u1)) · cos(2π u2)` (in f32).
+    Noise { sigma: f64 },
+    /// A 3×3 Gaussian blur: weights `exp(−(i² + j²) / 2σ²)` for `i, j ∈ {−1, 0, 1}`, divided by
+    /// their sum; zero padding (the image keeps its size).
+    Blur { sigma: f64 },
+    /// Rotation by `degrees` counter-clockwise about the centre (13.5, 13.5), nearest source
+    /// pixel: output pixel (row r, column c) has `x = c − 13.5`, `y = 13.5 − r`; its source is
+    /// `x' = x cos θ + y sin θ`, `y' = −x sin θ + y cos θ`, at column `⌊x' + 13.5 + ½⌋` and row
+    /// `⌊13.5 − y' + ½⌋` (in f64), or 0 outside the image.
+    Rotate { degrees: f64 },
+    /// `clamp(m + factor · (x − m), 0, 1)` with `m` the image's mean pixel.
+    Contrast { factor: f64 },
+}
+
+/// ## corruptions
+/// Images `x` `[b, 784]` under corruption `c` (`rng` is used by `Noise` only).
+pub fn corrupt(x: &Tensor, c: Corruption, rng: &mut ChaCha8Rng) -> Result<Tensor> {
+    todo!()
+}

@@ -307,6 +307,16 @@ fn corruptions(ctx: &Ctx) -> CheckResult {
             side / corner
         )
     })?;
+    // Rotation by 0° is the identity, to the last pixel of the border (MNIST's borders are
+    // blank, so a rotation that drops edge pixels looks right on digits).
+    let noisy = adv::corrupt(&white, adv::Corruption::Noise { sigma: 0.3 }, &mut ChaCha8Rng::seed_from_u64(5)).learner()?;
+    let same = adv::corrupt(&noisy, adv::Corruption::Rotate { degrees: 0.0 }, &mut rng).learner()?;
+    crate::compare::close("rotation by 0° of a noisy white image vs the image itself", &same, &noisy, crate::compare::Tol::EXACT)?;
+    // Raised contrast must still be clamped to [0, 1].
+    let bright = to_f64(&adv::corrupt(&x, adv::Corruption::Contrast { factor: 3.0 }, &mut rng).learner()?)?;
+    ensure(bright.iter().all(|v| (0.0..=1.0).contains(v)) && bright.contains(&1.0), || {
+        "contrast 3: pixels must be clamped to [0, 1] (and the brightest reach 1)".into()
+    })?;
     // Independent: standard normal draws (12,544 of them): mean within 0.03 (about 3.4 standard
     // errors) and standard deviation within 0.03 of 1.
     let n = z.len() as f64;

@@ -25,6 +25,10 @@ pub fn grade(exercises: &[Exercise], opts: &Options, on_done: &(dyn Fn(usize, &E
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<ExerciseReport>>> = Mutex::new(vec![None; exercises.len()]);
     let jobs = opts.jobs.clamp(1, exercises.len().max(1));
+    // The children divide the cores and the memory by the number that really run side by side:
+    // one exercise graded alone (a long target, `grade week5 robust_training`) gets every core,
+    // not the share it would have beside a second one that is not there.
+    let opts = &Options { device: opts.device.clone(), long: opts.long, jobs, timeout_scale: opts.timeout_scale, record: opts.record };
     let scratch = scratch_dir();
     std::thread::scope(|s| {
         for _ in 0..jobs {

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+#[derive(Clone)]
 pub struct Options {
     pub device: String,
     pub long: bool,
@@ -28,7 +29,7 @@ pub fn grade(exercises: &[Exercise], opts: &Options, on_done: &(dyn Fn(usize, &E
     // The children divide the cores and the memory by the number that really run side by side:
     // one exercise graded alone (a long target, `grade week5 robust_training`) gets every core,
     // not the share it would have beside a second one that is not there.
-    let opts = &Options { device: opts.device.clone(), long: opts.long, jobs, timeout_scale: opts.timeout_scale, record: opts.record };
+    let opts = &Options { jobs, ..opts.clone() };
     let scratch = scratch_dir();
     std::thread::scope(|s| {
         for _ in 0..jobs {

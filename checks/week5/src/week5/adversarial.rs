@@ -104,11 +104,7 @@ fn pgd(ctx: &Ctx) -> CheckResult {
 
 fn robust(ctx: &Ctx) -> CheckResult {
     let m = model(ctx)?;
-    let data = crate::data::mnist(&ctx.device)?;
-    // The last 2,000 of MNIST's test images are held out from the fixture model's training in
-    // both splits the loader knows; the first 200 of them.
-    let n = data.test_images.dim(0).grader()?;
-    let (x, y) = (data.test_images.narrow(0, n - 2000, 200).grader()?, data.test_labels.narrow(0, n - 2000, 200).grader()?.to_dtype(DType::U32).grader()?);
+    let (x, y) = held_out(&crate::data::mnist(&ctx.device)?)?;
     let want = crate::compare::to_f64(&FX.open(ctx)?.get("acc")?)?;
     let clean = adv::accuracy(&m, &x, &y).grader()?;
     ensure((clean - want[0]).abs() < 1e-9, || format!("clean accuracy {clean:.3}, the fixture's {:.3}: not the same images", want[0]))?;
@@ -147,11 +143,7 @@ fn robust(ctx: &Ctx) -> CheckResult {
 
 fn targeted(ctx: &Ctx) -> CheckResult {
     let (m, (x, y)) = (model(ctx)?, batch(ctx)?);
-    let target = ((y.to_dtype(DType::F32).grader()? + 1.0).grader()?.to_dtype(DType::U32).grader()?.to_vec1::<u32>().grader()?)
-        .iter()
-        .map(|v| v % 10)
-        .collect::<Vec<u32>>();
-    let target = Tensor::new(target, &ctx.device).grader()?;
+    let target = next_labels(&y)?;
     let got = adv::targeted_pgd(&m, &x, &target, 0.3, 0.3 / 8.0, 20).learner()?;
     in_ball("targeted PGD at ε = 0.3", &got, &x, 0.3)?;
     // Twenty steps, as for PGD: a sign that rounds the other way early moves later steps too.
@@ -169,10 +161,21 @@ type Labelled = (Tensor, Tensor);
 /// 2,000 test images, held out in both.
 fn splits(ctx: &Ctx) -> Result<(Labelled, Labelled), Fail> {
     let data = crate::data::mnist(&ctx.device)?;
-    let n = data.test_images.dim(0).grader()?;
     let train = (data.train_images.narrow(0, 0, 8000).grader()?, data.train_labels.narrow(0, 0, 8000).grader()?.to_dtype(DType::U32).grader()?);
-    let held = (data.test_images.narrow(0, n - 2000, 200).grader()?, data.test_labels.narrow(0, n - 2000, 200).grader()?.to_dtype(DType::U32).grader()?);
-    Ok((train, held))
+    Ok((train, held_out(&data)?))
+}
+
+/// The first 200 of the last 2,000 of MNIST's test images, held out from the fixture model's
+/// training in both splits the loader knows.
+fn held_out(data: &crate::data::Mnist) -> Result<Labelled, Fail> {
+    let n = data.test_images.dim(0).grader()?;
+    Ok((data.test_images.narrow(0, n - 2000, 200).grader()?, data.test_labels.narrow(0, n - 2000, 200).grader()?.to_dtype(DType::U32).grader()?))
+}
+
+/// The targeted attacks' labels: `(y + 1) mod 10`.
+fn next_labels(y: &Tensor) -> Result<Tensor, Fail> {
+    let shifted: Vec<u32> = y.to_vec1::<u32>().grader()?.iter().map(|v| (v + 1) % 10).collect();
+    Tensor::new(shifted, y.device()).grader()
 }
 
 fn robust_training(ctx: &Ctx) -> CheckResult {
@@ -215,8 +218,7 @@ fn not_bugs(ctx: &Ctx) -> CheckResult {
     let ((x, y), (xe, ye)) = splits(ctx)?;
     let m = model(ctx)?;
     let fx = FX.open(ctx)?;
-    let shifted: Vec<u32> = y.to_vec1::<u32>().grader()?.iter().map(|v| (v + 1) % 10).collect();
-    let target = Tensor::new(shifted, &ctx.device).grader()?;
+    let target = next_labels(&y)?;
     let mut parts = Vec::new();
     for i in (0..8000).step_by(500) {
         parts.push(adv::targeted_pgd(&m, &x.narrow(0, i, 500).grader()?, &target.narrow(0, i, 500).grader()?, 0.3, 0.3 / 8.0, 20).learner()?);
@@ -324,9 +326,7 @@ fn corruptions(ctx: &Ctx) -> CheckResult {
     let sd = (z.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
     ensure(mean.abs() < 0.03 && (sd - 1.0).abs() < 0.03, || format!("(the stated noise has mean {mean:.3} and standard deviation {sd:.3})"))?;
     // The table: the standard model on 200 held-out images.
-    let data = crate::data::mnist(&ctx.device)?;
-    let k = data.test_images.dim(0).grader()?;
-    let (xe, ye) = (data.test_images.narrow(0, k - 2000, 200).grader()?, data.test_labels.narrow(0, k - 2000, 200).grader()?.to_dtype(DType::U32).grader()?);
+    let (xe, ye) = held_out(&crate::data::mnist(&ctx.device)?)?;
     let want = to_f64(&fx.get("corrupt.acc")?)?;
     let kinds = [
         ("clean", None),

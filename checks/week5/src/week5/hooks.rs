@@ -24,7 +24,13 @@ const ACT: Tol = Tol { abs: 1e-4, rel: 1e-4 };
 const HALF: usize = 12;
 
 pub(crate) fn model(ctx: &Ctx) -> Result<hk::AttnOnly, Fail> {
-    let fx = FX.open(ctx)?;
+    load_model(ctx, FX)
+}
+
+/// An attention-only transformer from the weights (by their names, not the activations stored
+/// beside them) of a fixture file: this day's, or the names language model's.
+pub(crate) fn load_model(ctx: &Ctx, file: FixtureFile) -> Result<hk::AttnOnly, Fail> {
+    let fx = file.open(ctx)?;
     let mut weights = BTreeMap::new();
     let mut names = vec!["W_E".to_string(), "W_pos".to_string(), "W_U".to_string()];
     for l in 0..2 {
@@ -36,6 +42,13 @@ pub(crate) fn model(ctx: &Ctx) -> Result<hk::AttnOnly, Fail> {
         weights.insert(n.clone(), fx.get(&n)?);
     }
     Ok(hk::AttnOnly { weights })
+}
+
+/// The activation at hook point `point` of a recording run of the learner's forward pass.
+pub(crate) fn recorded(m: &hk::AttnOnly, tokens: &Tensor, point: &str) -> Result<Tensor, Fail> {
+    let mut rec = hk::Hooks::recording();
+    m.run(tokens, &mut rec).learner()?;
+    rec.cache.remove(point).ok_or_else(|| Fail::Mismatch(format!("your run recorded nothing at {point}: hand it to hooks.point")))
 }
 
 fn tokens(ctx: &Ctx, name: &str) -> Result<Tensor, Fail> {

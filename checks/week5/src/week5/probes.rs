@@ -36,16 +36,7 @@ fn features(ctx: &Ctx) -> CheckResult {
     let x = pr::probe_features(&m, &tok, h[2]).learner()?;
     ensure(x.dims() == [200 * 24, 64], || format!("features at resid_final: shape {:?}, expected [4800, 64] (positions 1..25 of 200 sequences)", x.dims()))?;
     // Row 24·s + (i − 1) is sequence s at position i: compare with the grader's own recording.
-    let mut rec = crate::subject::week5::hooks::Hooks::recording();
-    m.run(&tok.narrow(0, 3, 1).grader()?, &mut rec).learner()?;
-    let want = rec
-        .cache
-        .get("resid_final")
-        .ok_or_else(|| Fail::Mismatch("your run recorded nothing at resid_final".into()))?
-        .get(0)
-        .grader()?
-        .narrow(0, 1, 24)
-        .grader()?;
+    let want = super::hooks::recorded(&m, &tok.narrow(0, 3, 1).grader()?, "resid_final")?.get(0).grader()?.narrow(0, 1, 24).grader()?;
     close("features rows 72..96 vs sequence 3's resid_final at positions 1..24", &x.narrow(0, 72, 24).grader()?, &want, Tol::new(1e-5, 1e-5))
 }
 
@@ -63,9 +54,7 @@ fn train(ctx: &Ctx) -> CheckResult {
     let m = super::hooks::model(ctx)?;
     let tok = tokens(ctx)?.narrow(0, 0, 150).grader()?;
     // The grader's own features and labels (the recording of the learner's run is checked above).
-    let mut rec = crate::subject::week5::hooks::Hooks::recording();
-    m.run(&tok, &mut rec).learner()?;
-    let act = rec.cache.get("resid_final").ok_or_else(|| Fail::Mismatch("your run recorded nothing at resid_final".into()))?;
+    let act = super::hooks::recorded(&m, &tok, "resid_final")?;
     let x = act.narrow(1, 1, 24).grader()?.reshape((150 * 24, 64)).grader()?;
     let y = fx.get("repeat")?.narrow(0, 0, 150).grader()?.flatten_all().grader()?.to_dtype(DType::F32).grader()?;
     let p = pr::train_probe(&x, &y, C, LR, STEPS).learner()?;

@@ -8,7 +8,6 @@ use crate::cases::FixtureFile;
 use crate::check::{ensure, CheckResult, Ctx, Fail, Learner};
 use crate::compare::{close, to_f64, Tol};
 use crate::registry::{Day, Exercise};
-use crate::subject::week5::hooks as hk;
 use crate::subject::week5::sae as sa;
 use candle_core::{Tensor, Var};
 
@@ -38,9 +37,7 @@ fn same(what: &str, s: &sa::Sae, ctx: &Ctx, prefix: &str, tol: Tol) -> CheckResu
 fn activations(ctx: &Ctx) -> Result<Tensor, Fail> {
     let m = super::steering::model(ctx)?;
     let tok = super::steering::names(ctx, "train")?;
-    let mut rec = hk::Hooks::recording();
-    m.run(&tok, &mut rec).learner()?;
-    let act = rec.cache.get("blocks.1.resid_pre").ok_or_else(|| Fail::Mismatch("your run recorded nothing at blocks.1.resid_pre".into()))?;
+    let act = super::hooks::recorded(&m, &tok, "blocks.1.resid_pre")?;
     let rows = tok.to_vec2::<u32>().grader()?;
     let mut parts = Vec::new();
     for (b, r) in rows.iter().enumerate() {

@@ -11,7 +11,6 @@ use crate::registry::{Day, Exercise};
 use crate::subject::week5::hooks as hk;
 use crate::subject::week5::steering as st;
 use candle_core::{DType, Tensor, D};
-use std::collections::BTreeMap;
 
 pub(crate) const FX: FixtureFile = FixtureFile::new("week5/names_lm.safetensors");
 
@@ -20,12 +19,7 @@ const DAY: Day = Day::new("week5", "steering", "src/steering.rs");
 const POINT: &str = "blocks.1.resid_pre";
 
 pub(crate) fn model(ctx: &Ctx) -> Result<hk::AttnOnly, Fail> {
-    let fx = FX.open(ctx)?;
-    let mut weights = BTreeMap::new();
-    for n in fx.names_with_prefix("W_").into_iter().chain(fx.names_with_prefix("blocks.")) {
-        weights.insert(n.clone(), fx.get(&n)?);
-    }
-    Ok(hk::AttnOnly { weights })
+    super::hooks::load_model(ctx, FX)
 }
 
 pub(crate) fn names(ctx: &Ctx, set: &str) -> Result<Tensor, Fail> {
@@ -67,9 +61,7 @@ fn gather(ctx: &Ctx) -> CheckResult {
     let at = pairs(ctx, "steer.pos_at")?;
     let got = st::gather_activations(&m, &tok, POINT, &at).learner()?;
     ensure(got.dims() == [200, 64], || format!("shape {:?}, expected [200, 64]", got.dims()))?;
-    let mut rec = hk::Hooks::recording();
-    m.run(&tok, &mut rec).learner()?;
-    let act = rec.cache.get(POINT).ok_or_else(|| Fail::Mismatch(format!("your run recorded nothing at {POINT}")))?;
+    let act = super::hooks::recorded(&m, &tok, POINT)?;
     for &i in &[0usize, 57, 199] {
         let (s, p) = at[i];
         close(&format!("row {i} vs the activation of name {s} at position {p}"), &got.get(i).grader()?, &act.get(s).grader()?.get(p).grader()?, Tol::EXACT)?;

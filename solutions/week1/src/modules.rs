@@ -153,7 +153,9 @@ impl Conv2d {
 impl Layer for Conv2d {
     fn forward(&self, x: &Tensor, _train: bool) -> Result<Tensor> {
         // BEGIN SOLUTION
-        let y = x.conv2d(&self.weight, self.padding, self.stride, 1, 1)?;
+        // The reference takes the fast CPU kernel (same values and gradients as
+        // `x.conv2d(&self.weight, self.padding, self.stride, 1, 1)`; issue 15).
+        let y = fastops::conv2d(x, &self.weight, self.padding, self.stride)?;
         match &self.bias {
             Some(b) => y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?),
             None => Ok(y),

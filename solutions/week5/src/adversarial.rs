@@ -24,7 +24,9 @@ use std::collections::BTreeMap;
 /// layer is constant over the blank background, a pool's maxima tie, and torch sends their
 /// gradient to one input where candle sends it to all: the attacks would differ from torch's
 /// for reasons that are not yours.) Weights by torch's names (`conv1.weight`, `conv1.bias`,
-/// `conv2.weight`, `conv2.bias`, `fc.weight`, `fc.bias`).
+/// `conv2.weight`, `conv2.bias`, `fc.weight`, `fc.bias`). Its convolutions run on
+/// `fastops::conv2d`, the course's fast CPU kernel: candle's `conv2d` values and gradients, at
+/// matmul speed.
 pub struct Cnn {
     pub weights: BTreeMap<String, Tensor>,
 }
@@ -39,7 +41,7 @@ impl Cnn {
         let b = x.dim(0)?;
         let conv = |h: &Tensor, n: &str| -> Result<Tensor> {
             let bias = self.w(&format!("{n}.bias"))?;
-            h.conv2d(self.w(&format!("{n}.weight"))?, 1, 2, 1, 1)?.broadcast_add(&bias.reshape((1, bias.dim(0)?, 1, 1))?)?.relu()
+            fastops::conv2d(h, self.w(&format!("{n}.weight"))?, 1, 2)?.broadcast_add(&bias.reshape((1, bias.dim(0)?, 1, 1))?)?.relu()
         };
         let h = conv(&conv(&x.reshape((b, 1, 28, 28))?, "conv1")?, "conv2")?.flatten_from(1)?;
         h.broadcast_matmul(&self.w("fc.weight")?.t()?)?.broadcast_add(self.w("fc.bias")?)

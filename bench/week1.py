@@ -10,6 +10,18 @@ def conv2d():
     return lambda: F.conv2d(x, w, padding=1)
 
 
+def conv2d_backward():
+    x = torch.randn(8, 64, 56, 56, requires_grad=True)
+    w = torch.randn(64, 64, 3, 3, requires_grad=True)
+    up = torch.randn(8, 64, 56, 56)
+
+    def run():
+        x.grad = w.grad = None
+        (F.conv2d(x, w, padding=1) * up).sum().backward()
+
+    return run
+
+
 def resnet_forward(batch):
     def setup():
         model = torchvision.models.resnet18().eval()
@@ -47,6 +59,9 @@ def cnn_step():
 BENCHES = {
     "week1.conv2d.im2col": conv2d,
     "week1.conv2d.candle": conv2d,
+    "week1.conv2d.fastops": conv2d,
+    "week1.conv2d.backward_candle": conv2d_backward,
+    "week1.conv2d.backward_fastops": conv2d_backward,
     "week1.resnet18.forward_b1": resnet_forward(1),
     "week1.resnet18.forward_b8": resnet_forward(8),
     "week1.cnn.train_step": cnn_step,

@@ -1,6 +1,6 @@
 //! Week 1 benchmarks (`grader bench week1`; the PyTorch side is bench/week1.py): the day-
-//! "convolutions" conv2d (im2col + one matmul) and candle's conv2d kernel against
-//! `F.conv2d`, the ResNet-18 forward at full width against torchvision's, and one training step
+//! "convolutions" conv2d (im2col + one matmul), candle's conv2d kernel and the reference's
+//! `fastops::conv2d` against `F.conv2d` (forward, and forward with backward), the ResNet-18 forward at full width against torchvision's, and one training step
 //! of the MNIST CNN against the same network in PyTorch.
 
 use crate::bench::{Bench, Iteration};
@@ -27,6 +27,17 @@ fn resnet_forward(dev: &Device, batch: usize) -> Result<Iteration> {
     Ok(Box::new(move || model.forward(&x, false).map(drop)))
 }
 
+/// `sum(conv2d(x, w) · up)` and its gradients with respect to `x` and `w`.
+fn conv_backward(dev: &Device, fast: bool) -> Result<Iteration> {
+    let x = candle_core::Var::from_tensor(&randn(&[8, 64, 56, 56], dev)?)?;
+    let w = candle_core::Var::from_tensor(&randn(&[64, 64, 3, 3], dev)?)?;
+    let up = randn(&[8, 64, 56, 56], dev)?;
+    Ok(Box::new(move || {
+        let y = if fast { fastops::conv2d(&x, &w, 1, 1)? } else { x.conv2d(&w, 1, 1, 1, 1)? };
+        (y * &up)?.sum_all()?.backward().map(drop)
+    }))
+}
+
 pub fn benches() -> Vec<Bench> {
     vec![
         Bench {
@@ -45,6 +56,20 @@ pub fn benches() -> Vec<Bench> {
                 Ok(Box::new(move || x.conv2d(&w, 1, 1, 1, 1).map(drop)))
             },
         },
+        Bench {
+            id: "week1.conv2d.fastops",
+            about: "fastops::conv2d (the reference's kernel: im2col custom op + one gemm), same shapes",
+            setup: |dev| {
+                let (x, w) = (randn(&[8, 64, 56, 56], dev)?, randn(&[64, 64, 3, 3], dev)?);
+                Ok(Box::new(move || fastops::conv2d(&x, &w, 1, 1).map(drop)))
+            },
+        },
+        Bench {
+            id: "week1.conv2d.backward_candle",
+            about: "candle's conv2d, forward and backward (input and weight gradients), same shapes",
+            setup: |dev| conv_backward(dev, false),
+        },
+        Bench { id: "week1.conv2d.backward_fastops", about: "fastops::conv2d, forward and backward, same shapes", setup: |dev| conv_backward(dev, true) },
         Bench { id: "week1.resnet18.forward_b1", about: "ResNet-18 (full width) forward, eval, [1, 3, 224, 224]", setup: |dev| resnet_forward(dev, 1) },
         Bench { id: "week1.resnet18.forward_b8", about: "ResNet-18 (full width) forward, eval, [8, 3, 224, 224]", setup: |dev| resnet_forward(dev, 8) },
         Bench {

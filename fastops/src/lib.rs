@@ -57,12 +57,14 @@ impl Geometry {
     }
 }
 
-fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
+/// The op's input as a contiguous f32 slice of `len` elements (the length `g` implies).
+fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str, len: usize, g: &Geometry) -> Result<&'a [f32]> {
     let CpuStorage::F32(v) = storage else { candle_core::bail!("{op}: f32 only") };
-    match layout.contiguous_offsets() {
-        Some((a, b)) => Ok(&v[a..b]),
-        None => candle_core::bail!("{op}: the input must be contiguous"),
+    let Some((a, b)) = layout.contiguous_offsets() else { candle_core::bail!("{op}: the input must be contiguous") };
+    if b - a != len {
+        candle_core::bail!("{op}: input of {} elements for {g:?}", b - a)
     }
+    Ok(&v[a..b])
 }
 
 /// `x: [b, c, h, w]` → the im2col matrix `[c·kh·kw, b·oh·ow]`: entry
@@ -83,24 +85,22 @@ impl CustomOp1 for Im2Col {
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let g = self.0;
-        let x = contiguous_f32(storage, layout, self.name())?;
+        let x = contiguous_f32(storage, layout, self.name(), g.batch * g.channels * g.h * g.w, &g)?;
         let (oh, ow, n) = (g.out_h(), g.out_w(), g.cols());
-        if x.len() != g.batch * g.channels * g.h * g.w {
-            candle_core::bail!("{}: input of {} elements for {g:?}", self.name(), x.len())
-        }
         let mut out = vec![0f32; g.rows() * n];
         out.par_chunks_mut(n).enumerate().for_each(|(row, dst)| {
             let (ci, ki, kj) = (row / (g.kh * g.kw), (row / g.kw) % g.kh, row % g.kw);
             let (lo, hi) = g.valid_x(kj);
+            if lo == hi {
+                return; // this kernel column reads only padding: the row stays zero
+            }
             for bi in 0..g.batch {
                 let image = &x[(bi * g.channels + ci) * g.h * g.w..][..g.h * g.w];
                 for oy in 0..oh {
                     let Some(iy) = g.in_y(oy, ki) else { continue };
                     let src = &image[iy * g.w..][..g.w];
                     let d = &mut dst[(bi * oh + oy) * ow..][..ow];
-                    if lo == hi {
-                        continue;
-                    } else if g.stride == 1 {
+                    if g.stride == 1 {
                         d[lo..hi].copy_from_slice(&src[lo + kj - g.padding..hi + kj - g.padding]);
                     } else {
                         for ox in lo..hi {
@@ -125,11 +125,8 @@ impl CustomOp1 for Col2Im {
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let g = self.0;
-        let cols = contiguous_f32(storage, layout, self.name())?;
+        let cols = contiguous_f32(storage, layout, self.name(), g.rows() * g.cols(), &g)?;
         let (oh, ow, n) = (g.out_h(), g.out_w(), g.cols());
-        if cols.len() != g.rows() * n {
-            candle_core::bail!("{}: input of {} elements for {g:?}", self.name(), cols.len())
-        }
         let mut out = vec![0f32; g.batch * g.channels * g.h * g.w];
         // One task per (image, channel): the pixels it writes are its own.
         out.par_chunks_mut(g.h * g.w).enumerate().for_each(|(bc, image)| {

@@ -1,7 +1,8 @@
 //! Week 1 benchmarks (`grader bench week1`; the PyTorch side is bench/week1.py): the day-
 //! "convolutions" conv2d (im2col + one matmul), candle's conv2d kernel and the reference's
-//! `fastops::conv2d` against `F.conv2d` (forward, and forward with backward), the ResNet-18 forward at full width against torchvision's, and one training step
-//! of the MNIST CNN against the same network in PyTorch.
+//! `fastops::conv2d` against `F.conv2d` (forward, and forward with backward), the ResNet-18
+//! forward at full width against torchvision's, and one training step of the MNIST CNN against
+//! the same network in PyTorch.
 
 use crate::bench::{Bench, Iteration};
 use crate::subject::week1::modules::Layer;

@@ -11,9 +11,24 @@
 //!   `conv_transpose2d` loop (~10 GFLOP/s here, against ~200 for its matmul). This one lowers
 //!   the convolution to one matrix product over an im2col matrix, [`Im2Col`], whose backward
 //!   (col2im) is a scatter-add: forward, input and weight gradients then all run in gemm.
+//! - [`layer_norm`], [`batch_norm`], [`softmax_last_dim`], [`causal_softmax`], [`gelu_erf`], [`gelu_tanh`],
+//!   [`cross_entropy`], [`add_bias`] and [`linear`]: fused row-wise kernels with their
+//!   backward, for models made of many small operations (the char-GPT, GPT-2), where candle's
+//!   per-operation cost and its single-threaded sums over broadcast dimensions dominate.
+//! - [`adamw_step`]: one AdamW update in two passes over memory.
+//! - [`causal_self_attention`]: GPT-style attention from the fused `qkv` projection to the
+//!   merged heads, one node in the graph instead of some twenty.
 
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
-use rayon::prelude::*;
+use par::rows_mut;
+
+mod adamw;
+mod attention;
+mod fused;
+mod par;
+pub use adamw::{adamw_step, AdamWStep};
+pub use attention::causal_self_attention;
+pub use fused::{add_bias, batch_norm, causal_softmax, cross_entropy, cross_entropy_ignoring, gelu_erf, gelu_tanh, layer_norm, linear, softmax_last_dim};
 
 /// The shape of one 2-D convolution (`groups = 1`, `dilation = 1`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,7 +103,7 @@ impl CustomOp1 for Im2Col {
         let x = contiguous_f32(storage, layout, self.name(), g.batch * g.channels * g.h * g.w, &g)?;
         let (oh, ow, n) = (g.out_h(), g.out_w(), g.cols());
         let mut out = vec![0f32; g.rows() * n];
-        out.par_chunks_mut(n).enumerate().for_each(|(row, dst)| {
+        rows_mut(&mut out, n, |row, dst| {
             let (ci, ki, kj) = (row / (g.kh * g.kw), (row / g.kw) % g.kh, row % g.kw);
             let (lo, hi) = g.valid_x(kj);
             if lo == hi {
@@ -129,7 +144,7 @@ impl CustomOp1 for Col2Im {
         let (oh, ow, n) = (g.out_h(), g.out_w(), g.cols());
         let mut out = vec![0f32; g.batch * g.channels * g.h * g.w];
         // One task per (image, channel): the pixels it writes are its own.
-        out.par_chunks_mut(g.h * g.w).enumerate().for_each(|(bc, image)| {
+        rows_mut(&mut out, g.h * g.w, |bc, image| {
             let (bi, ci) = (bc / g.channels, bc % g.channels);
             for ki in 0..g.kh {
                 for kj in 0..g.kw {

@@ -31,6 +31,11 @@
 use super::sampling::{causal_mask, KvCache};
 use candle_core::{DType, Device, Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
+// BEGIN SOLUTION ONLY
+// fastops' fused layer norm has a backward pass, unlike the fused kernels this day's rules
+// forbid (candle's `ops::layer_norm`); the alias keeps the two apart for the rules' scan.
+use fastops::layer_norm as fused_layer_norm;
+// END SOLUTION
 use std::path::Path;
 
 /// The hyper-parameters of a GPT-2, as in its `config.json` (provided).
@@ -91,11 +96,10 @@ pub fn hf_var_builder(path: &Path, dev: &Device) -> Result<VarBuilder<'static>> 
 // HINT: mean_keepdim(D::Minus1), subtract (broadcast_sub), the mean of the squares of that is the biased variance; divide by (var + eps).sqrt(), then broadcast_mul the weight and broadcast_add the bias.
 pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
-    let mean = x.mean_keepdim(D::Minus1)?;
-    let xc = x.broadcast_sub(&mean)?;
-    let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
-    let xn = xc.broadcast_div(&(var + eps)?.sqrt()?)?;
-    xn.broadcast_mul(weight)?.broadcast_add(bias)
+    // The reference runs fastops' fused kernel (issue 15), which computes, with its backward:
+    //   mean = x.mean_keepdim(-1); xc = x − mean; var = (xc²).mean_keepdim(-1);
+    //   xc / sqrt(var + eps) · weight + bias
+    fused_layer_norm(x, weight, bias, eps)
     // END SOLUTION
 }
 
@@ -106,10 +110,9 @@ pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Resul
 // HINT: 0.5·x·(1 + tanh(c·(x + 0.044715·x³))) with c = (2/π).sqrt(): x.powf(3.0) or x.sqr()·x, affine ops with f64 scalars, .tanh().
 pub fn gelu_new(x: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
-    let c = (2.0 / std::f64::consts::PI).sqrt();
-    // x·x² rather than powf(3): the same cube, without a libm pow per element.
-    let inner = ((x + ((x.sqr()? * x)? * 0.044715)?)? * c)?;
-    (x * 0.5)? * (inner.tanh()? + 1.0)?
+    // The reference runs fastops' fused kernel (issue 15), which computes, with its backward:
+    //   inner = sqrt(2/π) · (x + 0.044715 · x·x²); 0.5 · x · (1 + tanh(inner))
+    fastops::gelu_tanh(x)
     // END SOLUTION
 }
 
@@ -151,7 +154,9 @@ impl Module for Conv1D {
         // One [b·t, in] × [in, out] matmul instead of b batched ones (faster on the CPU).
         let mut dims = x.dims().to_vec();
         let d_in = dims.pop().unwrap_or(1);
-        let y = x.reshape(((), d_in))?.matmul(&self.weight)?.broadcast_add(&self.bias)?;
+        // fastops::add_bias is broadcast_add whose bias gradient sums the rows in one parallel
+        // pass (candle sums over broadcast dimensions one element at a time).
+        let y = fastops::add_bias(&x.reshape(((), d_in))?.matmul(&self.weight)?, &self.bias)?;
         dims.push(self.weight.dim(1)?);
         y.reshape(dims)
     }
@@ -204,6 +209,12 @@ impl Attention {
 
     pub fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         // BEGIN SOLUTION
+        if mask.is_none() {
+            // Causal attention without padding: the reference runs fastops' fused kernel
+            // (issue 15), the same computation as below in one operation with its backward.
+            let (b, t, _) = x.dims3()?;
+            return self.c_proj.forward(&fastops::causal_self_attention(&self.c_attn.forward(x)?, b, t, self.n_head)?);
+        }
         // The uncached pass is the cached one with no cache (the sampling day's exercise).
         self.forward_cached(x, &additive_mask(x.dim(1)?, mask, x.device())?, None, 0)
         // END SOLUTION
@@ -298,6 +309,11 @@ impl Block {
 
     pub fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         // BEGIN SOLUTION
+        if mask.is_none() {
+            // The reference's fused attention (see Attention::forward).
+            let x = (x + self.attn.forward(&self.ln_1.forward(x)?, None)?)?;
+            return &x + self.mlp.forward(&self.ln_2.forward(&x)?)?;
+        }
         self.forward_with_cache(x, &additive_mask(x.dim(1)?, mask, x.device())?, None, 0)
         // END SOLUTION
     }

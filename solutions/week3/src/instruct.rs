@@ -13,8 +13,11 @@
 
 use super::chargpt::{CharGpt, Vocab};
 use super::train_loop::AdamW;
-use candle_core::{Device, Result, Tensor, D};
-use candle_nn::ops::log_softmax;
+// STUB: use candle_core::{Device, Result, Tensor, D};
+// STUB: use candle_nn::ops::log_softmax;
+// BEGIN SOLUTION ONLY
+use candle_core::{Device, Result, Tensor};
+// END SOLUTION
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -60,11 +63,11 @@ pub fn sft_example(vocab: &Vocab, instruction: &str, response: &str) -> Result<(
 // HINT: keep = labels.ne(IGNORE) as f32; safe = keep.where_cond(labels, zeros); nll = −log_softmax(logits).gather(safe.unsqueeze(1), 1).squeeze(1); (nll · keep).sum() / keep.sum().
 pub fn masked_loss(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
-    let keep = labels.ne(IGNORE)?;
-    let safe = keep.where_cond(labels, &labels.zeros_like()?)?;
-    let keep = keep.to_dtype(logits.dtype())?;
-    let nll = log_softmax(logits, D::Minus1)?.gather(&safe.unsqueeze(1)?, 1)?.squeeze(1)?.neg()?;
-    (nll * &keep)?.sum_all()? / keep.sum_all()?.to_scalar::<f32>()? as f64
+    // The reference runs the fused kernel of fastops (issue 15), which computes
+    //   keep = labels ≠ IGNORE; safe = labels where kept, else 0;
+    //   nll = −log_softmax(logits).gather(safe); (nll · keep).sum() / keep.sum()
+    // in one pass each way.
+    fastops::cross_entropy_ignoring(logits, labels, IGNORE as i64)
     // END SOLUTION
 }
 
@@ -85,16 +88,17 @@ pub fn tasks(n: usize, rng: &mut ChaCha8Rng) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Supervised fine-tuning (given): `steps` steps of your `AdamW` (weight decay 0, constant
-/// `lr`) on batches of `batch` examples drawn from `examples` with `rng`, each example made by
-/// your `sft_example`, padded at the end to the batch's longest (inputs with id 0, labels with
-/// `IGNORE`), loss your `masked_loss`. Returns the losses.
+/// Supervised fine-tuning (given): `steps` steps of your `AdamW` (weight decay 0, the learning
+/// rate falling linearly from `lr` at the first step towards 0 after the last, as transformers'
+/// default schedule) on batches of `batch` examples drawn from `examples` with `rng`, each
+/// example made by your `sft_example`, padded at the end to the batch's longest (inputs with
+/// id 0, labels with `IGNORE`), loss your `masked_loss`. Returns the losses.
 pub fn sft_train(model: &CharGpt, vocab: &Vocab, examples: &[(String, String)], steps: usize, batch: usize, lr: f64, rng: &mut ChaCha8Rng) -> Result<Vec<f32>> {
     use super::model::Model;
     let dev = model.w("transformer.wte.weight")?.device().clone();
     let mut opt = AdamW::new(model.vars(), 0.0)?;
     let mut losses = Vec::with_capacity(steps);
-    for _ in 0..steps {
+    for step in 0..steps {
         let mut rows = Vec::with_capacity(batch);
         for _ in 0..batch {
             let (i, r) = &examples[rng.random_range(0..examples.len())];
@@ -116,7 +120,9 @@ pub fn sft_train(model: &CharGpt, vocab: &Vocab, examples: &[(String, String)], 
             .iter()
             .map(|(_, v)| grads.get(v.as_tensor()).map_or_else(|| v.as_tensor().zeros_like(), |g| Ok(g.clone())))
             .collect::<Result<Vec<_>>>()?;
-        opt.step(&gs, lr)?;
+        // A constant rate left the answers' accuracy swinging with where the run stopped
+        // (84–99 % for 750–1,000 steps); the decay settles it.
+        opt.step(&gs, lr * (1.0 - step as f64 / steps as f64))?;
         losses.push(loss.to_scalar::<f32>()?);
     }
     Ok(losses)

@@ -138,7 +138,9 @@ impl Module for Conv1D {
         // One [b·t, in] × [in, out] matmul instead of b batched ones (faster on the CPU).
         let mut dims = x.dims().to_vec();
         let d_in = dims.pop().unwrap_or(1);
-        let y = x.reshape(((), d_in))?.matmul(&self.weight)?.broadcast_add(&self.bias)?;
+        // fastops::add_bias is broadcast_add whose bias gradient sums the rows in one parallel
+        // pass (candle sums over broadcast dimensions one element at a time).
+        let y = fastops::add_bias(&x.reshape(((), d_in))?.matmul(&self.weight)?, &self.bias)?;
         dims.push(self.weight.dim(1)?);
         y.reshape(dims)
     }

@@ -164,7 +164,7 @@ pub fn exercises() -> Vec<Exercise> {
             },
         ),
         DAY.exercise("baby_gpt", "nanoGPT's baby GPT to validation loss ≤ 1.90 (CPU) or ≤ 1.55 (CUDA)").pace(2, 30).long().timeout(Duration::from_secs(3600)).check(
-            "CPU: 4 layers, 128 wide, 64 positions, batch 12, 2,000 steps, ≤ 1.90; CUDA: 6 layers, 384 wide, 256 positions, batch 64, 5,000 steps, ≤ 1.55; saved for weeks 4 and 5",
+            "CPU: 4 layers, 128 wide, 64 positions, batch 12, 1,600 steps at lr 2e-3, ≤ 1.90; CUDA: 6 layers, 384 wide, 256 positions, batch 64, 5,000 steps, ≤ 1.55; saved for weeks 4 and 5",
             |ctx| {
                 let (recipe, bar) = if ctx.device.is_cuda() { (GPU, 1.55) } else { (BABY, 1.90) };
                 let cfg = super::config(recipe)?;
@@ -199,14 +199,16 @@ dropout = 0.0
 "#;
 
 /// nanoGPT's `config/train_shakespeare_char.py` as its README's CPU run changes it
-/// (`--n_layer=4 --n_head=4 --n_embd=128 --block_size=64 --batch_size=12 --max_iters=2000
-/// --lr_decay_iters=2000 --dropout=0.0`), with its lr 1e-3, min_lr 1e-4, warmup 100,
-/// weight decay 0.1, clip 1.0 and β2 0.99.
+/// (`--n_layer=4 --n_head=4 --n_embd=128 --block_size=64 --batch_size=12 --dropout=0.0`), with
+/// its warmup 100, weight decay 0.1, clip 1.0 and β2 0.99, but twice its learning rate (2e-3
+/// to 2e-4) over 1,600 steps instead of 1e-3 to 1e-4 over 2,000: for a model this small the
+/// higher rate learns faster. The reference reached 1.861 this way against 1.897 with
+/// nanoGPT's rate and length, in four fifths of the time (issue 15).
 pub(crate) const BABY: &str = r#"
-lr = 0.001
-min_lr = 0.0001
+lr = 0.002
+min_lr = 0.0002
 warmup_steps = 100
-max_steps = 2000
+max_steps = 1600
 batch_size = 12
 accumulate = 1
 weight_decay = 0.1

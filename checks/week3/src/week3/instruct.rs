@@ -91,8 +91,12 @@ pub fn exercises() -> Vec<Exercise> {
     ]
 }
 
-/// SFT settings: steps of the given `sft_train`, examples a batch, learning rate.
-const STEPS: usize = 1000;
+/// SFT settings: steps of the given `sft_train`, examples a batch, learning rate (decayed
+/// linearly to 0 by `sft_train`). Until issue 15 the recipe was 1,000 steps at a constant rate
+/// over 5,000 tasks: the held-out accuracy then swung between 84 and 99 % with where the run
+/// stopped (750, 900, 1,000 steps), and a change of rounding took it below the bar. With
+/// 20,000 tasks (fewer repeats to memorise) and the decay, 800 steps reached 100 %.
+const STEPS: usize = 800;
 const BATCH: usize = 32;
 const LR: f64 = 1e-3;
 
@@ -101,7 +105,7 @@ fn sft_run(ctx: &Ctx) -> Result<(), Fail> {
     // Without week 3's model (or with one that does not load) there is nothing to fine-tune.
     let model = super::chargpt::saved_chargpt(ctx).map_err(|why| Fail::Skipped(format!("needs week 3's char-GPT: {why}")))?.model;
     let mut rng = ChaCha8Rng::seed_from_u64(11);
-    let train = it::tasks(5000, &mut rng);
+    let train = it::tasks(20_000, &mut rng);
     let held: Vec<(String, String)> = it::tasks(400, &mut ChaCha8Rng::seed_from_u64(12)).into_iter().filter(|t| !train.contains(t)).take(200).collect();
     let before = exact(ctx, &model, &v, &held[..50])?;
     let start = Instant::now();

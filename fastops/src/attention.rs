@@ -1,0 +1,245 @@
+//! Causal multi-head self-attention as one operation with its backward: from the fused
+//! projection `qkv` (queries, keys and values side by side, as GPT-2's `c_attn` makes them) to
+//! the heads' outputs already merged, `[.., c]`. In candle's operations this is some twenty
+//! nodes per layer (narrows, reshapes, transposes, copies, two batched matmuls, the mask and
+//! the softmax), each allocating its output and, in the backward pass, a zeroed gradient it
+//! adds into; here the heads are read in place through strides and each (sequence, head) pair
+//! runs its three small matrix products in gemm on its own thread.
+
+use crate::fused::f32s;
+use crate::par::{for_ranges, SyncPtr};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
+
+/// `C (=|+=) s · A·B` for `A: [m, k]`, `B: [k, n]`, `C: [m, n]`, each a pointer with its row
+/// and column strides (in elements), single-threaded.
+///
+/// # Safety
+/// Every element addressed by the shapes and strides must lie inside its buffer, and `c` must
+/// not overlap `a`, `b` or memory another thread writes.
+#[allow(clippy::too_many_arguments)]
+unsafe fn mm(
+    m: usize,
+    n: usize,
+    k: usize,
+    c: *mut f32,
+    c_rs: usize,
+    accumulate: bool,
+    a: *const f32,
+    a_rs: usize,
+    a_cs: usize,
+    b: *const f32,
+    b_rs: usize,
+    b_cs: usize,
+    s: f32,
+) {
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c,
+            1,
+            c_rs as isize,
+            accumulate,
+            a,
+            a_cs as isize,
+            a_rs as isize,
+            b,
+            b_cs as isize,
+            b_rs as isize,
+            1.0,
+            s,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Attention {
+    b: usize,
+    t: usize,
+    h: usize,
+}
+
+impl Attention {
+    fn c(&self, len: usize) -> Result<usize> {
+        let rows = self.b * self.t;
+        if rows == 0 || self.h == 0 || !len.is_multiple_of(3 * rows) || !(len / (3 * rows)).is_multiple_of(self.h) {
+            candle_core::bail!("fastops attention: {len} elements are not [{} · {}, 3 · c] with c a multiple of {} heads", self.b, self.t, self.h)
+        }
+        Ok(len / (3 * rows))
+    }
+
+    /// The attention weights `P` (`t × t`, zero above the diagonal) of sequence `bi`, head
+    /// `hi`, into `p`.
+    fn weights(&self, qkv: &[f32], c: usize, bi: usize, hi: usize, p: &mut [f32]) {
+        let (t, d) = (self.t, c / self.h);
+        let q = qkv[bi * t * 3 * c + hi * d..].as_ptr();
+        let k = qkv[bi * t * 3 * c + c + hi * d..].as_ptr();
+        // S = Q·Kᵀ / √d: Kᵀ read through K's strides.
+        unsafe { mm(t, t, d, p.as_mut_ptr(), t, false, q, 3 * c, 1, k, 1, 3 * c, 1.0 / (d as f32).sqrt()) };
+        for (i, row) in p.chunks_mut(t).enumerate() {
+            let max = row[..=i].iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v));
+            let mut sum = 0f32;
+            for v in &mut row[..=i] {
+                *v = (*v - max).exp();
+                sum += *v;
+            }
+            let inv = 1.0 / sum;
+            for v in &mut row[..=i] {
+                *v *= inv;
+            }
+            row[i + 1..].fill(0.0);
+        }
+    }
+}
+
+fn out_shape(qkv: &Shape, c: usize) -> Shape {
+    let mut dims = qkv.dims().to_vec();
+    *dims.last_mut().unwrap() = c;
+    Shape::from(dims)
+}
+
+impl CustomOp1 for Attention {
+    fn name(&self) -> &'static str {
+        "fastops-causal-self-attention"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let qkv = f32s(storage, layout, self.name())?;
+        let c = self.c(qkv.len())?;
+        let (t, d) = (self.t, c / self.h);
+        let mut out = vec![0f32; self.b * t * c];
+        let y = SyncPtr::new(out.as_mut_ptr());
+        for_ranges(self.b * self.h, |range| {
+            let mut p = vec![0f32; t * t];
+            for bh in range {
+                let (bi, hi) = (bh / self.h, bh % self.h);
+                self.weights(qkv, c, bi, hi, &mut p);
+                let v = qkv[bi * t * 3 * c + 2 * c + hi * d..].as_ptr();
+                // Y_h = P·V, written into the head's columns of the merged output (this task's
+                // own columns of its own rows).
+                unsafe { mm(t, d, t, y.at(bi * t * c + hi * d), c, false, p.as_ptr(), t, 1, v, 3 * c, 1, 1.0) };
+            }
+        });
+        Ok((CpuStorage::F32(out), out_shape(layout.shape(), c)))
+    }
+
+    fn bwd(&self, qkv: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(qkv.apply_op2_no_bwd(&grad.contiguous()?, &AttentionGrad(*self))?))
+    }
+}
+
+/// `(qkv, dy)` → `dqkv`, recomputing each head's weights.
+struct AttentionGrad(Attention);
+
+impl CustomOp2 for AttentionGrad {
+    fn name(&self) -> &'static str {
+        "fastops-causal-self-attention-grad"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let a = self.0;
+        let (qkv, dy) = (f32s(s1, l1, self.name())?, f32s(s2, l2, self.name())?);
+        let c = a.c(qkv.len())?;
+        if dy.len() * 3 != qkv.len() {
+            candle_core::bail!("{}: a gradient of {} elements for {} inputs", self.name(), dy.len(), qkv.len())
+        }
+        let (t, d) = (a.t, c / a.h);
+        let scale = 1.0 / (d as f32).sqrt();
+        let mut out = vec![0f32; qkv.len()];
+        let dqkv = SyncPtr::new(out.as_mut_ptr());
+        for_ranges(a.b * a.h, |range| {
+            let (mut p, mut ds) = (vec![0f32; t * t], vec![0f32; t * t]);
+            for bh in range {
+                let (bi, hi) = (bh / a.h, bh % a.h);
+                a.weights(qkv, c, bi, hi, &mut p);
+                let base = bi * t * 3 * c + hi * d;
+                let (q, k, v) = (qkv[base..].as_ptr(), qkv[base + c..].as_ptr(), qkv[base + 2 * c..].as_ptr());
+                let dyh = dy[bi * t * c + hi * d..].as_ptr();
+                // Safety: each (sequence, head) writes only its own columns of its own rows.
+                unsafe {
+                    // dP = dY·Vᵀ
+                    mm(t, t, d, ds.as_mut_ptr(), t, false, dyh, c, 1, v, 1, 3 * c, 1.0);
+                    // dS = P ⊙ (dP − rowsum(dP ⊙ P)), times the score scale.
+                    for (pr, dr) in p.chunks(t).zip(ds.chunks_mut(t)) {
+                        let dot: f32 = pr.iter().zip(dr.iter()).map(|(a, b)| a * b).sum();
+                        for (g, &pv) in dr.iter_mut().zip(pr) {
+                            *g = scale * pv * (*g - dot);
+                        }
+                    }
+                    // dQ = dS·K, dK = dSᵀ·Q, dV = Pᵀ·dY.
+                    mm(t, d, t, dqkv.at(base), 3 * c, false, ds.as_ptr(), t, 1, k, 3 * c, 1, 1.0);
+                    mm(t, d, t, dqkv.at(base + c), 3 * c, false, ds.as_ptr(), 1, t, q, 3 * c, 1, 1.0);
+                    mm(t, d, t, dqkv.at(base + 2 * c), 3 * c, false, p.as_ptr(), 1, t, dyh, c, 1, 1.0);
+                }
+            }
+        });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+}
+
+/// Causal multi-head self-attention from the fused projection `qkv` — `[b, t, 3c]`, or
+/// `[b·t, 3c]` with `b` and `t` given — whose last dimension holds the queries, keys and values
+/// side by side, each `n_head` heads of `c / n_head`: per sequence and head,
+/// `softmax(Q·Kᵀ/√d + causal mask)·V`, the heads merged back into `c` columns. The output has
+/// `qkv`'s shape with `c` for `3c`. Its gradient comes in one pass too. Off the CPU or for
+/// dtypes other than f32 it is the same computation in candle's operations.
+pub fn causal_self_attention(qkv: &Tensor, b: usize, t: usize, n_head: usize) -> Result<Tensor> {
+    let a = Attention { b, t, h: n_head };
+    let c = a.c(qkv.elem_count())?;
+    if !(qkv.device().is_cpu() && qkv.dtype() == candle_core::DType::F32) {
+        let d = c / n_head;
+        let x = qkv.reshape((b, t, 3 * c))?;
+        let heads = |k: usize| -> Result<Tensor> { x.narrow(2, k * c, c)?.reshape((b, t, n_head, d))?.transpose(1, 2)?.contiguous() };
+        let (q, k, v) = (heads(0)?, heads(1)?, heads(2)?);
+        let att = super::causal_softmax(&q.matmul(&k.t()?.contiguous()?)?, 1.0 / (d as f64).sqrt())?;
+        let y = att.matmul(&v)?.transpose(1, 2)?.reshape((b, t, c))?;
+        return y.reshape(out_shape(qkv.shape(), c));
+    }
+    qkv.contiguous()?.apply_op1(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var, D};
+    use rand::{Rng, SeedableRng};
+
+    /// Values and the input gradient against the same attention in candle's own operations
+    /// (narrow, reshape, transpose, matmul, an explicit −∞ mask and the exp/sum softmax).
+    #[test]
+    fn attention_matches_candle() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(21);
+        for (b, t, h, d) in [(2, 5, 3, 4), (3, 64, 4, 32), (1, 1, 2, 8), (2, 17, 1, 6)] {
+            let c = h * d;
+            let v: Vec<f32> = (0..b * t * 3 * c).map(|_| rng.random_range(-2.0f32..2.0)).collect();
+            let x = Var::from_tensor(&Tensor::from_vec(v, (b * t, 3 * c), &Device::Cpu).unwrap()).unwrap();
+            let up: Vec<f32> = (0..b * t * c).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+            let up = Tensor::from_vec(up, (b * t, c), &Device::Cpu).unwrap();
+            let slow = |x: &Tensor| -> Result<Tensor> {
+                let x = x.reshape((b, t, 3 * c))?;
+                let heads = |k: usize| -> Result<Tensor> { x.narrow(2, k * c, c)?.reshape((b, t, h, d))?.transpose(1, 2)?.contiguous() };
+                let (q, k, v) = (heads(0)?, heads(1)?, heads(2)?);
+                let mask: Vec<f32> = (0..t * t).map(|i| if i % t > i / t { f32::NEG_INFINITY } else { 0.0 }).collect();
+                let s = (q.matmul(&k.t()?.contiguous()?)? / (d as f64).sqrt())?.broadcast_add(&Tensor::from_vec(mask, (t, t), &Device::Cpu)?)?;
+                let e = s.broadcast_sub(&s.max_keepdim(D::Minus1)?)?.exp()?;
+                let p = e.broadcast_div(&e.sum_keepdim(D::Minus1)?)?;
+                p.matmul(&v)?.transpose(1, 2)?.reshape((b * t, c))
+            };
+            let (yf, ys) = (causal_self_attention(x.as_tensor(), b, t, h).unwrap(), slow(x.as_tensor()).unwrap());
+            let diff = |a: &Tensor, b: &Tensor| (a - b).unwrap().abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
+            assert!(diff(&yf, &ys) < 1e-5, "values differ by {} for {:?}", diff(&yf, &ys), (b, t, h, d));
+            let gf = (yf * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            let gs = (ys * &up).unwrap().sum_all().unwrap().backward().unwrap();
+            let (gf, gs) = (gf.get(&x).unwrap(), gs.get(&x).unwrap());
+            assert!(diff(gf, gs) < 1e-5, "gradients differ by {} for {:?}", diff(gf, gs), (b, t, h, d));
+        }
+        let three = Tensor::zeros((2, 4, 3 * 6), candle_core::DType::F32, &Device::Cpu).unwrap();
+        assert_eq!(causal_self_attention(&three, 2, 4, 3).unwrap().dims(), &[2, 4, 6]);
+        assert!(causal_self_attention(&three, 2, 4, 4).is_err(), "6 columns do not split into 4 heads");
+    }
+}

@@ -1,0 +1,65 @@
+//! Parallel loops on candle's own worker threads (`candle_core::utils::barrier_pool`): the
+//! threads that run candle's kernels between ours, already awake. A second pool (rayon's)
+//! would put more threads than cores on a small machine, each waiting for the other to yield.
+
+use std::ops::Range;
+
+/// A raw pointer that may cross threads; each task writes only its own part of the buffer.
+#[derive(Clone, Copy)]
+pub(crate) struct SyncPtr<T>(*mut T);
+unsafe impl<T> Send for SyncPtr<T> {}
+unsafe impl<T> Sync for SyncPtr<T> {}
+
+impl<T> SyncPtr<T> {
+    pub(crate) fn new(p: *mut T) -> Self {
+        SyncPtr(p)
+    }
+    /// The pointer `i` elements on.
+    ///
+    /// # Safety
+    /// As `pointer::add`.
+    pub(crate) unsafe fn at(&self, i: usize) -> *mut T {
+        unsafe { self.0.add(i) }
+    }
+}
+
+/// Runs `f` on ranges that cover `0..n` once, across the pool.
+pub(crate) fn for_ranges(n: usize, f: impl Fn(Range<usize>) + Sync) {
+    candle_core::utils::barrier_pool().execute_chunked(n, f)
+}
+
+/// `f(first element, chunk)` on consecutive chunks of `size` elements of `out` (the last may be
+/// shorter), in parallel.
+pub(crate) fn chunks_mut(out: &mut [f32], size: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    if size == 0 || out.is_empty() {
+        return;
+    }
+    let (len, p) = (out.len(), SyncPtr::new(out.as_mut_ptr()));
+    for_ranges(len.div_ceil(size), |r| {
+        for i in r {
+            let start = i * size;
+            // Safety: chunk i is `start..start + size` clipped to the buffer, written by this
+            // task alone.
+            let chunk = unsafe { std::slice::from_raw_parts_mut(p.at(start), size.min(len - start)) };
+            f(start, chunk)
+        }
+    })
+}
+
+/// `f(row index, row)` on every row of `n` elements of `out`, in parallel.
+pub(crate) fn rows_mut(out: &mut [f32], n: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+    chunks_mut(out, n, |start, row| f(start / n, row))
+}
+
+/// `[f(0), …, f(count − 1)]`, computed in parallel, in order.
+pub(crate) fn map_indexed<T: Send>(count: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let mut out: Vec<Option<T>> = (0..count).map(|_| None).collect();
+    let p = SyncPtr::new(out.as_mut_ptr());
+    for_ranges(count, |r| {
+        for i in r {
+            // Safety: slot i is written by this task alone, and `out` outlives the loop.
+            unsafe { *p.at(i) = Some(f(i)) }
+        }
+    });
+    out.into_iter().map(|v| v.expect("every index ran")).collect()
+}

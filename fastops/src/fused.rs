@@ -34,6 +34,14 @@ fn blocks<T: Send>(x: &[f32], n: usize, f: impl Fn(usize, &[f32]) -> T + Sync) -
     map_indexed(rows.div_ceil(per), |k| f(k * per, &x[k * per * n..((k + 1) * per).min(rows) * n]))
 }
 
+/// Whether every tensor is f32 on the CPU: where the fused kernels without a fallback
+/// ([`layer_norm`], [`batch_norm`], [`cross_entropy_ignoring`], [`crate::causal_self_attention`],
+/// [`crate::adamw_step`]) run. Elsewhere the caller computes the same thing in candle's
+/// operations; this crate ships to learners, so it does not spell out those formulas.
+pub fn on_cpu_f32(ts: &[&Tensor]) -> bool {
+    is_cpu_f32(ts)
+}
+
 fn is_cpu_f32(ts: &[&Tensor]) -> bool {
     ts.iter().all(|t| t.device().is_cpu() && t.dtype() == DType::F32)
 }
@@ -156,14 +164,10 @@ fn sum_in_order(partial: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
 }
 
 /// Layer norm over the last dimension: `(x − mean)/√(var + eps) · w + b` (biased variance),
-/// as torch's `F.layer_norm`, with its gradients for `x`, `w` and `b`. Off the CPU or for
-/// other dtypes it is the same formula in candle's operations.
+/// as torch's `F.layer_norm`, with its gradients for `x`, `w` and `b`. CPU f32 only.
 pub fn layer_norm(x: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> Result<Tensor> {
     if !is_cpu_f32(&[x, w, b]) {
-        let mu = x.mean_keepdim(D::Minus1)?;
-        let xc = x.broadcast_sub(&mu)?;
-        let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
-        return xc.broadcast_div(&(var + eps)?.sqrt()?)?.broadcast_mul(w)?.broadcast_add(b);
+        candle_core::bail!("fastops::layer_norm: CPU f32 only (see `on_cpu_f32`)")
     }
     x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, LayerNorm { eps: eps as f32 })
 }
@@ -286,11 +290,7 @@ impl CustomOp3 for BatchNormGrad {
 /// statistics), with its gradients for `x`, `gamma` and `beta`.
 pub fn batch_norm(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64) -> Result<Tensor> {
     if !is_cpu_f32(&[x, gamma, beta]) {
-        let d = x.dim(D::Minus1)?;
-        let flat = x.reshape(((), d))?;
-        let mean = flat.mean(0)?;
-        let var = flat.broadcast_sub(&mean)?.sqr()?.mean(0)?;
-        return x.broadcast_sub(&mean)?.broadcast_div(&(var + eps)?.sqrt()?)?.broadcast_mul(gamma)?.broadcast_add(beta);
+        candle_core::bail!("fastops::batch_norm: CPU f32 only (see `on_cpu_f32`)")
     }
     x.contiguous()?.apply_op3(&gamma.contiguous()?, &beta.contiguous()?, BatchNorm { eps: eps as f32 })
 }
@@ -386,8 +386,7 @@ impl CustomOp2 for SoftmaxGrad {
 }
 
 fn softmax_composed(x: &Tensor) -> Result<Tensor> {
-    let e = x.broadcast_sub(&x.max_keepdim(D::Minus1)?)?.exp()?;
-    e.broadcast_div(&e.sum_keepdim(D::Minus1)?)
+    candle_nn::ops::softmax(x, D::Minus1)
 }
 
 /// Softmax over the last dimension, with its gradient (candle's fused
@@ -700,18 +699,10 @@ impl CustomOp2 for CrossEntropyGrad {
 fn cross_entropy_impl(logits: &Tensor, targets: &Tensor, ignore: Option<i64>) -> Result<Tensor> {
     let (rows, _) = logits.dims2()?;
     if !is_cpu_f32(&[logits]) || rows == 0 {
-        let max = logits.max_keepdim(1)?;
-        let shifted = logits.broadcast_sub(&max)?;
-        let logp = shifted.broadcast_sub(&shifted.exp()?.sum_keepdim(1)?.log()?)?;
-        let targets = targets.to_dtype(DType::I64)?;
-        let keep = match ignore {
-            Some(i) => targets.ne(i)?,
-            None => targets.ones_like()?.to_dtype(DType::U8)?,
+        return match ignore {
+            None => candle_nn::loss::cross_entropy(logits, targets),
+            Some(_) => candle_core::bail!("fastops::cross_entropy_ignoring: CPU f32 only (see `on_cpu_f32`)"),
         };
-        let safe = keep.where_cond(&targets, &targets.zeros_like()?)?;
-        let keep = keep.to_dtype(logits.dtype())?;
-        let picked = logp.gather(&safe.unsqueeze(1)?, 1)?.squeeze(1)?;
-        return ((picked * &keep)?.sum_all()? / keep.sum_all()?.to_scalar::<f32>()? as f64)?.neg();
     }
     logits.contiguous()?.apply_op2(&targets.contiguous()?, CrossEntropy { ignore })
 }
@@ -725,159 +716,7 @@ pub fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
 
 /// [`cross_entropy`] over the rows whose target is not `ignore` (torch's `ignore_index`): the
 /// mean over the kept rows, and no gradient for the others. With no kept row it is NaN, as in
-/// torch.
+/// torch. CPU f32 only.
 pub fn cross_entropy_ignoring(logits: &Tensor, targets: &Tensor, ignore: i64) -> Result<Tensor> {
     cross_entropy_impl(logits, targets, Some(ignore))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use candle_core::{Device, Var};
-    use rand::{Rng, SeedableRng};
-
-    fn randn(rng: &mut rand_chacha::ChaCha8Rng, shape: &[usize], scale: f32) -> Tensor {
-        let n = shape.iter().product();
-        let v: Vec<f32> = (0..n).map(|_| rng.random_range(-scale..scale)).collect();
-        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
-    }
-
-    /// The largest difference relative to the reference's largest magnitude (at least 1).
-    fn rel_diff(a: &Tensor, b: &Tensor) -> f32 {
-        assert_eq!(a.dims(), b.dims());
-        let m = |t: &Tensor| t.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f32>().unwrap();
-        m(&(a - b).unwrap()) / m(b).max(1.0)
-    }
-
-    /// Runs `fast` and `slow` (candle's own operations) on the same variables with the same
-    /// upstream gradient, and compares the values and every variable's gradient.
-    fn agree(vars: &[Var], fast: impl Fn(&[Tensor]) -> Result<Tensor>, slow: impl Fn(&[Tensor]) -> Result<Tensor>, seed: u64, what: &str) {
-        let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
-        let (yf, ys) = (fast(&ts).unwrap(), slow(&ts).unwrap());
-        assert!(rel_diff(&yf, &ys) < 1e-5, "{what}: values differ by {}", rel_diff(&yf, &ys));
-        // A random upstream gradient, so that every output element's weight differs.
-        let up = randn(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed), ys.dims(), 1.0);
-        let (gf, gs) = ((yf * &up).unwrap().sum_all().unwrap().backward().unwrap(), (ys * &up).unwrap().sum_all().unwrap().backward().unwrap());
-        for (i, v) in vars.iter().enumerate() {
-            let (a, b) = (gf.get(v).unwrap_or_else(|| panic!("{what}: no fast gradient for input {i}")), gs.get(v).unwrap());
-            assert!(rel_diff(a, b) < 1e-5, "{what}: gradient of input {i} differs by {}", rel_diff(a, b));
-        }
-    }
-
-    #[test]
-    fn layer_norm_matches_candle() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-        for shape in [vec![3, 5, 16], vec![7, 128], vec![2000, 8]] {
-            let n = *shape.last().unwrap();
-            let x = Var::from_tensor(&(randn(&mut rng, &shape, 2.0) + 0.5).unwrap()).unwrap();
-            let w = Var::from_tensor(&randn(&mut rng, &[n], 1.5)).unwrap();
-            let b = Var::from_tensor(&randn(&mut rng, &[n], 1.0)).unwrap();
-            let slow = |t: &[Tensor]| {
-                let mu = t[0].mean_keepdim(D::Minus1)?;
-                let xc = t[0].broadcast_sub(&mu)?;
-                let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
-                xc.broadcast_div(&(var + 1e-5)?.sqrt()?)?.broadcast_mul(&t[1])?.broadcast_add(&t[2])
-            };
-            agree(&[x, w, b], |t| layer_norm(&t[0], &t[1], &t[2], 1e-5), slow, 2, &format!("layer norm {shape:?}"));
-        }
-    }
-
-    #[test]
-    fn batch_norm_matches_candle() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(16);
-        for shape in [vec![64, 4, 12], vec![300, 7], vec![2, 5]] {
-            let d = *shape.last().unwrap();
-            let x = Var::from_tensor(&(randn(&mut rng, &shape, 2.0) + 0.7).unwrap()).unwrap();
-            let w = Var::from_tensor(&randn(&mut rng, &[d], 1.5)).unwrap();
-            let b = Var::from_tensor(&randn(&mut rng, &[d], 1.0)).unwrap();
-            let slow = |t: &[Tensor]| {
-                let flat = t[0].reshape(((), d))?;
-                let mean = flat.mean(0)?;
-                let var = flat.broadcast_sub(&mean)?.sqr()?.mean(0)?;
-                t[0].broadcast_sub(&mean)?.broadcast_div(&(var + 1e-5)?.sqrt()?)?.broadcast_mul(&t[1])?.broadcast_add(&t[2])
-            };
-            agree(&[x, w, b], |t| batch_norm(&t[0], &t[1], &t[2], 1e-5), slow, 17, &format!("batch norm {shape:?}"));
-        }
-    }
-
-    #[test]
-    fn softmaxes_match_candle() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
-        for shape in [vec![4, 9], vec![2, 3, 6, 6], vec![2, 5, 8], vec![1, 1, 1]] {
-            let x = Var::from_tensor(&randn(&mut rng, &shape, 4.0)).unwrap();
-            agree(std::slice::from_ref(&x), |t| softmax_last_dim(&t[0]), |t| softmax_composed(&t[0]), 4, &format!("softmax {shape:?}"));
-            if shape.len() >= 2 {
-                let (q, k) = (shape[shape.len() - 2], shape[shape.len() - 1]);
-                if q <= k {
-                    let scale = 0.37;
-                    let slow = move |t: &[Tensor]| {
-                        let mask: Vec<f32> = (0..q * k).map(|i| if i % k > i / k + (k - q) { f32::NEG_INFINITY } else { 0.0 }).collect();
-                        softmax_composed(&(&t[0] * scale)?.broadcast_add(&Tensor::from_vec(mask, (q, k), &Device::Cpu)?)?)
-                    };
-                    agree(std::slice::from_ref(&x), |t| causal_softmax(&t[0], scale), slow, 5, &format!("causal softmax {shape:?}"));
-                }
-            }
-        }
-    }
-
-    /// The formula's error against libm's `erff` over [−6, 6], and its odd symmetry.
-    #[test]
-    fn erf_formula_is_accurate() {
-        let worst = (-60_000..=60_000).map(|i| i as f32 * 1e-4).map(|z| (erf_and_gauss(z).0 - libm::erff(z)).abs()).fold(0f32, f32::max);
-        // The formula's own error (1.5e-7) plus f32 rounding in its polynomial and exp: measured
-        // 5.1e-7, against GELU values whose f32 rounding is 6e-8 relative.
-        assert!(worst < 6e-7, "erf off by {worst}");
-        assert_eq!(erf_and_gauss(-0.3).0, -erf_and_gauss(0.3).0);
-        assert!(erf_and_gauss(0.0).0.abs() < 6e-7);
-    }
-
-    #[test]
-    fn gelus_match_candle() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(6);
-        let x = Var::from_tensor(&randn(&mut rng, &[3, 5000], 6.0)).unwrap();
-        agree(std::slice::from_ref(&x), |t| gelu_erf(&t[0]), |t| t[0].gelu_erf(), 7, "gelu erf");
-        agree(std::slice::from_ref(&x), |t| gelu_tanh(&t[0]), |t| t[0].gelu(), 8, "gelu tanh");
-    }
-
-    #[test]
-    fn linear_and_bias_match_candle() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
-        let x = Var::from_tensor(&randn(&mut rng, &[3, 70, 24], 1.0)).unwrap();
-        let w = Var::from_tensor(&randn(&mut rng, &[10, 24], 1.0)).unwrap();
-        let b = Var::from_tensor(&randn(&mut rng, &[10], 1.0)).unwrap();
-        let slow = |t: &[Tensor]| t[0].broadcast_matmul(&t[1].t()?)?.broadcast_add(&t[2]);
-        agree(&[x.clone(), w.clone(), b], |t| linear(&t[0], &t[1], Some(&t[2])), slow, 10, "linear");
-        agree(&[x.clone(), w.clone()], |t| linear(&t[0], &t[1], None), |t| t[0].broadcast_matmul(&t[1].t()?), 11, "linear without bias");
-        let x2 = Var::from_tensor(&x.as_tensor().reshape((210, 24)).unwrap()).unwrap();
-        let b = Var::from_tensor(&randn(&mut rng, &[10], 1.0)).unwrap();
-        agree(&[x2, w, b], |t| linear(&t[0], &t[1], Some(&t[2])), slow, 15, "linear on rows");
-    }
-
-    #[test]
-    fn cross_entropy_matches_candle() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
-        let (rows, v) = (300, 65);
-        let x = Var::from_tensor(&randn(&mut rng, &[rows, v], 5.0)).unwrap();
-        let t: Vec<u32> = (0..rows).map(|_| rng.random_range(0..v as u32)).collect();
-        let t = Tensor::from_vec(t, rows, &Device::Cpu).unwrap();
-        let slow = |ts: &[Tensor]| {
-            let logp = ts[0].broadcast_sub(&ts[0].exp()?.sum_keepdim(1)?.log()?)?;
-            logp.gather(&t.unsqueeze(1)?, 1)?.mean_all()?.neg()
-        };
-        agree(std::slice::from_ref(&x), |ts| cross_entropy(&ts[0], &t), slow, 13, "cross-entropy");
-        let bad = Tensor::from_vec(vec![v as u32; rows], rows, &Device::Cpu).unwrap();
-        assert!(cross_entropy(x.as_tensor(), &bad).is_err(), "a target outside the vocabulary must be an error");
-        // Every third row ignored (u32::MAX, as week 3's IGNORE): the mean over the others.
-        let ignore = u32::MAX;
-        let tv: Vec<u32> = t.to_vec1::<u32>().unwrap().into_iter().enumerate().map(|(i, c)| if i % 3 == 1 { ignore } else { c }).collect();
-        let kept: Vec<u32> = (0..rows as u32).filter(|i| i % 3 != 1).collect();
-        let tm = Tensor::from_vec(tv, rows, &Device::Cpu).unwrap();
-        let kept = Tensor::from_vec(kept, rows - rows / 3, &Device::Cpu).unwrap();
-        let slow_kept = |ts: &[Tensor]| {
-            let x = ts[0].index_select(&kept, 0)?;
-            let logp = x.broadcast_sub(&x.exp()?.sum_keepdim(1)?.log()?)?;
-            logp.gather(&t.index_select(&kept, 0)?.unsqueeze(1)?, 1)?.mean_all()?.neg()
-        };
-        agree(std::slice::from_ref(&x), |ts| cross_entropy_ignoring(&ts[0], &tm, ignore as i64), slow_kept, 18, "cross-entropy ignoring");
-    }
 }

@@ -4,17 +4,23 @@
 //!
 //! Each function here gives the same values as the candle operation it replaces (up to the
 //! order of floating-point sums) and keeps a backward pass, so training code can switch to it
-//! without other changes. Off the CPU, or for dtypes other than f32, each falls back to
-//! candle's own operation.
+//! without other changes. Off the CPU, or for dtypes other than f32, those with a candle
+//! equivalent fall back to it; the others are errors, and their callers (the reference's
+//! solution code) branch on [`on_cpu_f32`]. This crate ships in the learner's copy, so it
+//! spells out no exercise's formula in candle's operations; its tests, which compare against
+//! those formulas, live in `fastops/tests/` and do not ship.
 //!
 //! - [`conv2d`]: candle's CPU `conv2d` computes its input gradient with a direct
 //!   `conv_transpose2d` loop (~10 GFLOP/s here, against ~200 for its matmul). This one lowers
 //!   the convolution to one matrix product over an im2col matrix, [`Im2Col`], whose backward
 //!   (col2im) is a scatter-add: forward, input and weight gradients then all run in gemm.
-//! - [`layer_norm`], [`batch_norm`], [`softmax_last_dim`], [`causal_softmax`], [`gelu_erf`], [`gelu_tanh`],
-//!   [`cross_entropy`], [`add_bias`] and [`linear`]: fused row-wise kernels with their
-//!   backward, for models made of many small operations (the char-GPT, GPT-2), where candle's
-//!   per-operation cost and its single-threaded sums over broadcast dimensions dominate.
+//! - [`layer_norm`], [`batch_norm`], [`softmax_last_dim`], [`causal_softmax`], [`gelu_erf`],
+//!   [`gelu_tanh`], [`cross_entropy`], [`cross_entropy_ignoring`], [`add_bias`] and [`linear`]:
+//!   fused row-wise kernels with their backward, for models made of many small operations (the
+//!   char-GPT, GPT-2, the WaveNet), where candle's per-operation cost and its single-threaded
+//!   sums over broadcast dimensions dominate.
+//!
+//! Every parallel loop runs on candle's own worker threads (see `par`).
 //! - [`adamw_step`]: one AdamW update in two passes over memory.
 //! - [`causal_self_attention`]: GPT-style attention from the fused `qkv` projection to the
 //!   merged heads, one node in the graph instead of some twenty.
@@ -28,7 +34,9 @@ mod fused;
 mod par;
 pub use adamw::{adamw_step, AdamWStep};
 pub use attention::causal_self_attention;
-pub use fused::{add_bias, batch_norm, causal_softmax, cross_entropy, cross_entropy_ignoring, gelu_erf, gelu_tanh, layer_norm, linear, softmax_last_dim};
+pub use fused::{
+    add_bias, batch_norm, causal_softmax, cross_entropy, cross_entropy_ignoring, gelu_erf, gelu_tanh, layer_norm, linear, on_cpu_f32, softmax_last_dim,
+};
 
 /// The shape of one 2-D convolution (`groups = 1`, `dilation = 1`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -158,16 +158,20 @@ pub fn train_wavenet(train: &(Tensor, Tensor), dev: &(Tensor, Tensor), rng: &mut
         let idx: Vec<u32> = (0..WN_BATCH).map(|_| rng.random_range(0..n) as u32).collect();
         let idx = Tensor::from_vec(idx, WN_BATCH, device)?;
         let (xb, yb) = (train.0.index_select(&idx, 0)?, train.1.index_select(&idx, 0)?);
-        // The reference trains through fastops' fused batch norm and cross-entropy (issue 15):
-        // the values of batchnorm_nd in training mode and of cross_entropy, in fewer and
-        // larger operations. Your training loop calls your own wavenet_forward.
-        let (b, t) = xb.dims2()?;
-        let mut h = c.as_tensor().index_select(&xb.flatten_all()?, 0)?.reshape((b, t, n_embd))?;
-        for (w, g, be) in &level_vars {
-            let f = if h.rank() == 3 { flatten_consecutive(&h, 2)? } else { h.clone() };
-            h = fastops::batch_norm(&f.broadcast_matmul(w.as_tensor())?, g.as_tensor(), be.as_tensor(), 1e-5)?.tanh()?;
-        }
-        let loss = fastops::cross_entropy(&fastops::add_bias(&h.matmul(w_out.as_tensor())?, b_out.as_tensor())?, &yb)?;
+        // On the CPU the reference trains through fastops' fused batch norm and cross-entropy
+        // (issue 15): the values of batchnorm_nd in training mode and of cross_entropy, in fewer
+        // and larger operations. Your training loop calls your own wavenet_forward.
+        let loss = if fastops::on_cpu_f32(&[c.as_tensor()]) {
+            let (b, t) = xb.dims2()?;
+            let mut h = c.as_tensor().index_select(&xb.flatten_all()?, 0)?.reshape((b, t, n_embd))?;
+            for (w, g, be) in &level_vars {
+                let f = if h.rank() == 3 { flatten_consecutive(&h, 2)? } else { h.clone() };
+                h = fastops::batch_norm(&f.broadcast_matmul(w.as_tensor())?, g.as_tensor(), be.as_tensor(), 1e-5)?.tanh()?;
+            }
+            fastops::cross_entropy(&fastops::add_bias(&h.matmul(w_out.as_tensor())?, b_out.as_tensor())?, &yb)?
+        } else {
+            cross_entropy(&wavenet_forward(&build(&stats), &xb, true)?, &yb)?
+        };
         let t = step as f64 / WN_STEPS as f64;
         opt.set_learning_rate(lr0 * (0.05 + 0.95 * 0.5 * (1.0 + (std::f64::consts::PI * t).cos())));
         opt.backward_step(&loss)?;

@@ -96,10 +96,16 @@ pub fn hf_var_builder(path: &Path, dev: &Device) -> Result<VarBuilder<'static>> 
 // HINT: mean_keepdim(D::Minus1), subtract (broadcast_sub), the mean of the squares of that is the biased variance; divide by (var + eps).sqrt(), then broadcast_mul the weight and broadcast_add the bias.
 pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
-    // The reference runs fastops' fused kernel (issue 15), which computes, with its backward:
-    //   mean = x.mean_keepdim(-1); xc = x − mean; var = (xc²).mean_keepdim(-1);
-    //   xc / sqrt(var + eps) · weight + bias
-    fused_layer_norm(x, weight, bias, eps)
+    if fastops::on_cpu_f32(&[x, weight, bias]) {
+        // On the CPU the reference runs fastops' fused kernel (issue 15): the formula below,
+        // with its backward, in one pass each way.
+        return fused_layer_norm(x, weight, bias, eps);
+    }
+    let mean = x.mean_keepdim(D::Minus1)?;
+    let xc = x.broadcast_sub(&mean)?;
+    let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
+    let xn = xc.broadcast_div(&(var + eps)?.sqrt()?)?;
+    xn.broadcast_mul(weight)?.broadcast_add(bias)
     // END SOLUTION
 }
 
@@ -209,7 +215,7 @@ impl Attention {
 
     pub fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         // BEGIN SOLUTION
-        if mask.is_none() {
+        if mask.is_none() && fastops::on_cpu_f32(&[x]) {
             // Causal attention without padding: the reference runs fastops' fused kernel
             // (issue 15), the same computation as below in one operation with its backward.
             let (b, t, _) = x.dims3()?;
@@ -309,7 +315,7 @@ impl Block {
 
     pub fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         // BEGIN SOLUTION
-        if mask.is_none() {
+        if mask.is_none() && fastops::on_cpu_f32(&[x]) {
             // The reference's fused attention (see Attention::forward).
             let x = (x + self.attn.forward(&self.ln_1.forward(x)?, None)?)?;
             return &x + self.mlp.forward(&self.ln_2.forward(&x)?)?;

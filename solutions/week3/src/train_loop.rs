@@ -377,16 +377,26 @@ impl AdamW {
         // BEGIN SOLUTION
         let (b1, b2, eps) = (0.9f64, self.beta2, 1e-8);
         self.t += 1;
+        let (c1, c2) = (1.0 - b1.powi(self.t as i32), 1.0 - b2.powi(self.t as i32));
         for (i, ((_, var), g)) in self.vars.iter().zip(grads).enumerate() {
-            // The reference runs the formula above as one fused kernel (fastops, issue 15);
-            // in candle's operations it reads:
-            //   w = w · (1 − lr·wd) if decays; m = m·β1 + g·(1 − β1); v = v·β2 + g²·(1 − β2);
-            //   w = w − lr · (m / (1 − β1^t)) / (sqrt(v / (1 − β2^t)) + eps).
-            let weight_decay = if Self::decays(var) { self.weight_decay } else { 0.0 };
-            let h = fastops::AdamWStep { lr, beta1: b1, beta2: b2, eps, weight_decay, t: self.t };
-            let (w, m, v) = fastops::adamw_step(var.as_tensor(), g, &self.m[i], &self.v[i], h)?;
-            (self.m[i], self.v[i]) = (m, v);
-            var.set(&w)?;
+            if fastops::on_cpu_f32(&[var.as_tensor(), g]) {
+                // On the CPU the reference runs the formula below as one fused kernel
+                // (fastops, issue 15).
+                let weight_decay = if Self::decays(var) { self.weight_decay } else { 0.0 };
+                let h = fastops::AdamWStep { lr, beta1: b1, beta2: b2, eps, weight_decay, t: self.t };
+                let (w, m, v) = fastops::adamw_step(var.as_tensor(), g, &self.m[i], &self.v[i], h)?;
+                (self.m[i], self.v[i]) = (m, v);
+                var.set(&w)?;
+                continue;
+            }
+            let mut w = var.as_tensor().clone();
+            if Self::decays(var) {
+                w = (w * (1.0 - lr * self.weight_decay))?;
+            }
+            self.m[i] = ((&self.m[i] * b1)? + (g * (1.0 - b1))?)?;
+            self.v[i] = ((&self.v[i] * b2)? + (g.sqr()? * (1.0 - b2))?)?;
+            let update = ((&self.m[i] / c1)? / ((&self.v[i] / c2)?.sqrt()? + eps)?)?;
+            var.set(&(w - (update * lr)?)?)?;
         }
         Ok(())
         // END SOLUTION

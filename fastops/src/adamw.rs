@@ -2,7 +2,7 @@
 //! operations (each a pass, several of them single-threaded scalar affines).
 
 use crate::fused::f32s;
-use crate::par::rows_mut;
+use crate::par::chunks_mut;
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor};
 
 /// AdamW's hyperparameters for one step (`t` counts from 1).
@@ -37,14 +37,12 @@ impl CustomOp3 for Moments {
         let (b1, b2) = (self.0.beta1 as f32, self.0.beta2 as f32);
         let mut out = vec![0f32; 2 * n];
         let (mo, vo) = out.split_at_mut(n);
-        rows_mut(mo, CHUNK.min(n.max(1)), |k, o| {
-            let s = k * CHUNK.min(n.max(1));
+        chunks_mut(mo, CHUNK, |s, o| {
             for (i, o) in o.iter_mut().enumerate() {
                 *o = b1 * m[s + i] + (1.0 - b1) * g[s + i];
             }
         });
-        rows_mut(vo, CHUNK.min(n.max(1)), |k, o| {
-            let s = k * CHUNK.min(n.max(1));
+        chunks_mut(vo, CHUNK, |s, o| {
             for (i, o) in o.iter_mut().enumerate() {
                 *o = b2 * v[s + i] + (1.0 - b2) * g[s + i] * g[s + i];
             }
@@ -72,9 +70,7 @@ impl CustomOp2 for Update {
         let (inv_c1, inv_c2, lr, eps, keep) = ((1.0 / c1) as f32, (1.0 / c2) as f32, h.lr as f32, h.eps as f32, (1.0 - h.lr * h.weight_decay) as f32);
         let (m, v) = mv.split_at(n);
         let mut out = vec![0f32; n];
-        let chunk = CHUNK.min(n.max(1));
-        rows_mut(&mut out, chunk, |k, o| {
-            let s = k * chunk;
+        chunks_mut(&mut out, CHUNK, |s, o| {
             for (i, o) in o.iter_mut().enumerate() {
                 let j = s + i;
                 *o = w[j] * keep - lr * (m[j] * inv_c1) / ((v[j] * inv_c2).sqrt() + eps);

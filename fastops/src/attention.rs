@@ -6,7 +6,7 @@
 //! adds into; here the heads are read in place through strides and each (sequence, head) pair
 //! runs its three small matrix products in gemm on its own thread.
 
-use crate::fused::f32s;
+use crate::fused::{f32s, softmax_grad_in_place, softmax_in_place};
 use crate::par::{for_ranges, SyncPtr};
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 
@@ -82,16 +82,7 @@ impl Attention {
         // S = Q·Kᵀ / √d: Kᵀ read through K's strides.
         unsafe { mm(t, t, d, p.as_mut_ptr(), t, false, q, 3 * c, 1, k, 1, 3 * c, 1.0 / (d as f32).sqrt()) };
         for (i, row) in p.chunks_mut(t).enumerate() {
-            let max = row[..=i].iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v));
-            let mut sum = 0f32;
-            for v in &mut row[..=i] {
-                *v = (*v - max).exp();
-                sum += *v;
-            }
-            let inv = 1.0 / sum;
-            for v in &mut row[..=i] {
-                *v *= inv;
-            }
+            softmax_in_place(&mut row[..=i], 1.0);
             row[i + 1..].fill(0.0);
         }
     }
@@ -166,10 +157,7 @@ impl CustomOp2 for AttentionGrad {
                     mm(t, t, d, ds.as_mut_ptr(), t, false, dyh, c, 1, v, 1, 3 * c, 1.0);
                     // dS = P ⊙ (dP − rowsum(dP ⊙ P)), times the score scale.
                     for (pr, dr) in p.chunks(t).zip(ds.chunks_mut(t)) {
-                        let dot: f32 = pr.iter().zip(dr.iter()).map(|(a, b)| a * b).sum();
-                        for (g, &pv) in dr.iter_mut().zip(pr) {
-                            *g = scale * pv * (*g - dot);
-                        }
+                        softmax_grad_in_place(pr, dr, scale);
                     }
                     // dQ = dS·K, dK = dSᵀ·Q, dV = Pᵀ·dY.
                     mm(t, d, t, dqkv.at(base), 3 * c, false, ds.as_ptr(), t, 1, k, 3 * c, 1, 1.0);

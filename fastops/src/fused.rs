@@ -339,18 +339,9 @@ impl CustomOp1 for Softmax {
         let q = self.query_rows(layout)?;
         let mut out = vec![0f32; x.len()];
         rows_mut(&mut out, n, |r, y| {
-            let x = &x[r * n..][..n];
             let m = self.visible(r, q, n);
-            let max = x[..m].iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v * self.scale));
-            let mut sum = 0f32;
-            for i in 0..m {
-                y[i] = (x[i] * self.scale - max).exp();
-                sum += y[i];
-            }
-            let inv = 1.0 / sum;
-            for v in &mut y[..m] {
-                *v *= inv;
-            }
+            y[..m].copy_from_slice(&x[r * n..][..m]);
+            softmax_in_place(&mut y[..m], self.scale);
         });
         Ok((CpuStorage::F32(out), layout.shape().clone()))
     }
@@ -375,13 +366,33 @@ impl CustomOp2 for SoftmaxGrad {
         let (n, _) = rows_of(l1, self.name())?;
         let mut out = vec![0f32; y.len()];
         rows_mut(&mut out, n, |r, dx| {
-            let (y, g) = (&y[r * n..][..n], &g[r * n..][..n]);
-            let dot: f32 = y.iter().zip(g).map(|(a, b)| a * b).sum();
-            for i in 0..n {
-                dx[i] = self.scale * y[i] * (g[i] - dot);
-            }
+            dx.copy_from_slice(&g[r * n..][..n]);
+            softmax_grad_in_place(&y[r * n..][..n], dx, self.scale);
         });
         Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+}
+
+/// `row` ← the softmax of `scale · row` (shared with the fused attention).
+pub(crate) fn softmax_in_place(row: &mut [f32], scale: f32) {
+    let max = row.iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v * scale));
+    let mut sum = 0f32;
+    for v in row.iter_mut() {
+        *v = (*v * scale - max).exp();
+        sum += *v;
+    }
+    let inv = 1.0 / sum;
+    for v in row.iter_mut() {
+        *v *= inv;
+    }
+}
+
+/// `g` ← `scale · y · (g − Σ g·y)`: the gradient of a softmax's input (before `scale`) from the
+/// gradient `g` of its output `y` (shared with the fused attention).
+pub(crate) fn softmax_grad_in_place(y: &[f32], g: &mut [f32], scale: f32) {
+    let dot: f32 = y.iter().zip(g.iter()).map(|(a, b)| a * b).sum();
+    for (g, &y) in g.iter_mut().zip(y) {
+        *g = scale * y * (*g - dot);
     }
 }
 

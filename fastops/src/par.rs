@@ -23,6 +23,13 @@ impl<T> SyncPtr<T> {
     }
 }
 
+/// The number of candle's worker threads (with the calling thread), computed once: candle's
+/// own `get_num_threads` reads the CPU mask and `/proc/cpuinfo` at every call (14 µs here).
+pub(crate) fn threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| candle_core::utils::get_num_threads().max(1))
+}
+
 /// Runs `f` on ranges that cover `0..n` once, across the pool.
 pub(crate) fn for_ranges(n: usize, f: impl Fn(Range<usize>) + Sync) {
     candle_core::utils::barrier_pool().execute_chunked(n, f)

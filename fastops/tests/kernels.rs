@@ -232,3 +232,61 @@ fn adamw_matches_the_formula() {
         "f64 is not served"
     );
 }
+
+/// Max pooling as candle operations: pad with a very negative value, gather each kernel
+/// offset's strided grid of pixels, stack them and take the maximum.
+fn max_pool_composed(x: &Tensor, k: usize, s: usize, p: usize) -> Result<Tensor> {
+    let (b, c, h, w) = x.dims4()?;
+    let wall = |dims: (usize, usize, usize, usize)| Tensor::full(-1e30f32, dims, x.device());
+    let x = Tensor::cat(&[&wall((b, c, p, w))?, x, &wall((b, c, p, w))?], 2)?;
+    let x = Tensor::cat(&[&wall((b, c, h + 2 * p, p))?, &x, &wall((b, c, h + 2 * p, p))?], 3)?;
+    let (oh, ow) = ((h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1);
+    let grid = |n: usize, off: usize| Tensor::new((0..n as u32).map(|o| o * s as u32 + off as u32).collect::<Vec<_>>(), x.device());
+    let mut windows = Vec::new();
+    for ki in 0..k {
+        for kj in 0..k {
+            windows.push(x.index_select(&grid(oh, ki)?, 2)?.index_select(&grid(ow, kj)?, 3)?);
+        }
+    }
+    Tensor::stack(&windows, 4)?.max(4)
+}
+
+#[test]
+fn max_pool_matches_candle() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    // (b, c, h, w, kernel, stride, padding): the MNIST CNN's 2/2/0, the ResNet stem's 3/2/1,
+    // odd sizes that leave a remainder, overlapping windows with stride 1.
+    for (b, c, h, w, k, s, p) in [(2, 3, 8, 8, 2, 2, 0), (1, 4, 9, 7, 3, 2, 1), (3, 2, 5, 6, 2, 2, 1), (2, 2, 6, 6, 3, 1, 1), (1, 1, 4, 4, 4, 4, 0)] {
+        let x = Var::from_tensor(&randn(&mut rng, &[b, c, h, w], 3.0)).unwrap();
+        agree(&[x], |t| max_pool2d(&t[0], k, s, p), |t| max_pool_composed(&t[0], k, s, p), 10, &format!("max pool {b}×{c}×{h}×{w}, {k}/{s}/{p}"));
+    }
+    // Ties: the gradient goes to the first largest entry of each window, as torch's.
+    let x = Var::from_tensor(&Tensor::new(&[[[[1f32, 5.0, 5.0, 0.0], [5.0, 2.0, 0.0, 0.0]]]], &Device::Cpu).unwrap()).unwrap();
+    let g = max_pool2d(&x, 2, 2, 0).unwrap().sum_all().unwrap().backward().unwrap();
+    let dx: Vec<f32> = g.get(&x).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    assert_eq!(dx, [0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+    assert!(max_pool2d(&x.as_tensor().to_dtype(DType::F64).unwrap(), 2, 2, 0).is_err(), "off CPU f32 it refuses");
+}
+
+#[test]
+fn channel_bias_matches_candle() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    for (b, c, h, w) in [(2, 3, 5, 4), (1, 8, 1, 1), (5, 2, 7, 9)] {
+        let y = Var::from_tensor(&randn(&mut rng, &[b, c, h, w], 2.0)).unwrap();
+        let bias = Var::from_tensor(&randn(&mut rng, &[c], 1.0)).unwrap();
+        let slow = |t: &[Tensor]| t[0].broadcast_add(&t[1].reshape((1, c, 1, 1))?);
+        agree(&[y, bias], |t| add_channel_bias(&t[0], &t[1]), slow, 12, &format!("channel bias {b}×{c}×{h}×{w}"));
+    }
+}
+
+#[test]
+fn channel_affine_matches_candle() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+    for (b, c, h, w) in [(2, 3, 5, 4), (1, 8, 1, 1), (5, 2, 7, 9)] {
+        let x = Var::from_tensor(&randn(&mut rng, &[b, c, h, w], 2.0)).unwrap();
+        let scale = Var::from_tensor(&randn(&mut rng, &[c], 1.5)).unwrap();
+        let shift = Var::from_tensor(&randn(&mut rng, &[c], 1.0)).unwrap();
+        let slow = |t: &[Tensor]| t[0].broadcast_mul(&t[1].reshape((1, c, 1, 1))?)?.broadcast_add(&t[2].reshape((1, c, 1, 1))?);
+        agree(&[x, scale, shift], |t| channel_affine(&t[0], &t[1], &t[2]), slow, 14, &format!("channel affine {b}×{c}×{h}×{w}"));
+    }
+}

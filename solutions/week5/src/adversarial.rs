@@ -25,8 +25,8 @@ use std::collections::BTreeMap;
 /// gradient to one input where candle sends it to all: the attacks would differ from torch's
 /// for reasons that are not yours.) Weights by torch's names (`conv1.weight`, `conv1.bias`,
 /// `conv2.weight`, `conv2.bias`, `fc.weight`, `fc.bias`). Its convolutions run on
-/// `fastops::conv2d`, the course's fast CPU kernel: candle's `conv2d` values and gradients, at
-/// matmul speed.
+/// `fastops::conv2d` and `fastops::add_channel_bias`, the course's fast CPU kernels: candle's
+/// `conv2d` and bias add, same values and gradients, at matmul speed.
 pub struct Cnn {
     pub weights: BTreeMap<String, Tensor>,
 }
@@ -41,7 +41,7 @@ impl Cnn {
         let b = x.dim(0)?;
         let conv = |h: &Tensor, n: &str| -> Result<Tensor> {
             let bias = self.w(&format!("{n}.bias"))?;
-            fastops::conv2d(h, self.w(&format!("{n}.weight"))?, 1, 2)?.broadcast_add(&bias.reshape((1, bias.dim(0)?, 1, 1))?)?.relu()
+            fastops::add_channel_bias(&fastops::conv2d(h, self.w(&format!("{n}.weight"))?, 1, 2)?, bias)?.relu()
         };
         let h = conv(&conv(&x.reshape((b, 1, 28, 28))?, "conv1")?, "conv2")?.flatten_from(1)?;
         h.broadcast_matmul(&self.w("fc.weight")?.t()?)?.broadcast_add(self.w("fc.bias")?)

@@ -1,0 +1,416 @@
+//! 2-D convolution lowered to gemm over im2col, one slab of output columns at a time.
+//!
+//! The forward pass copies a slab of the im2col matrix (a few whole images, or a strip of
+//! output rows of one image: at most [`SLAB`] floats) into a buffer that stays in cache and
+//! multiplies the weight by it straight into the output, which is already `[b, c_out, oh, ow]`.
+//! The backward pass does the same per slab: the input gradient is `Wᵀ · dy` scattered back by
+//! col2im, the weight gradient `Σ dy · colsᵀ` over the slabs in order (so the sum's order does
+//! not depend on the thread count). No buffer grows with the batch, and no transpose is needed.
+
+use crate::par::{for_ranges, rows_mut, threads, SyncPtr};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Result, Shape, Tensor};
+
+/// The shape of one 2-D convolution (`groups = 1`, `dilation = 1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    pub batch: usize,
+    pub channels: usize,
+    pub h: usize,
+    pub w: usize,
+    pub kh: usize,
+    pub kw: usize,
+    pub stride: usize,
+    pub padding: usize,
+}
+
+impl Geometry {
+    pub fn out_h(&self) -> usize {
+        (self.h + 2 * self.padding - self.kh) / self.stride + 1
+    }
+    pub fn out_w(&self) -> usize {
+        (self.w + 2 * self.padding - self.kw) / self.stride + 1
+    }
+    /// Rows of the im2col matrix: one per (channel, kernel row, kernel column).
+    pub fn rows(&self) -> usize {
+        self.channels * self.kh * self.kw
+    }
+    /// Columns of the im2col matrix: one per (image, output row, output column).
+    pub fn cols(&self) -> usize {
+        self.batch * self.out_h() * self.out_w()
+    }
+    /// The output columns `ox` whose input column `ox·stride + kj − padding` lies inside the
+    /// image, as a half-open range.
+    fn valid_x(&self, kj: usize) -> (usize, usize) {
+        let (s, p) = (self.stride, self.padding);
+        let lo = if p > kj { (p - kj).div_ceil(s) } else { 0 };
+        let hi = if self.w + p > kj { ((self.w + p - kj - 1) / s + 1).min(self.out_w()) } else { 0 };
+        (lo.min(hi), hi)
+    }
+    /// The input row of output row `oy` under kernel row `ki`, if it lies inside the image.
+    fn in_y(&self, oy: usize, ki: usize) -> Option<usize> {
+        (oy * self.stride + ki).checked_sub(self.padding).filter(|&y| y < self.h)
+    }
+    fn image_len(&self) -> usize {
+        self.channels * self.h * self.w
+    }
+    /// The slabs that cover every column once, in order: whole images, as many as fit in
+    /// [`SLAB`] floats of im2col, or strips of output rows when one image does not fit.
+    fn slabs(&self) -> Vec<Slab> {
+        let (oh, ow) = (self.out_h(), self.out_w());
+        let fit = (SLAB / self.rows().max(1)).max(ow);
+        let mut out = Vec::new();
+        if oh * ow <= fit {
+            let per = fit / (oh * ow);
+            let mut i = 0;
+            while i < self.batch {
+                let n = per.min(self.batch - i);
+                out.push(Slab { image: i, images: n, oy: 0, rows: oh });
+                i += n;
+            }
+        } else {
+            let per = fit / ow;
+            for i in 0..self.batch {
+                let mut oy = 0;
+                while oy < oh {
+                    let rows = per.min(oh - oy);
+                    out.push(Slab { image: i, images: 1, oy, rows });
+                    oy += rows;
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The most floats of im2col held at once (4 MiB).
+const SLAB: usize = 1 << 20;
+
+/// Columns of the im2col matrix: `images` whole images from `image` on, or output rows
+/// `oy..oy + rows` of one image.
+#[derive(Clone, Copy, Debug)]
+struct Slab {
+    image: usize,
+    images: usize,
+    oy: usize,
+    rows: usize,
+}
+
+impl Slab {
+    fn per_image(&self, g: &Geometry) -> usize {
+        self.rows * g.out_w()
+    }
+    fn cols(&self, g: &Geometry) -> usize {
+        self.images * self.per_image(g)
+    }
+}
+
+/// Writes the slab's columns of im2col(`x`) into `out` (`[g.rows(), slab.cols()]`): entry
+/// `((ci·kh + ki)·kw + kj, (i·rows + oy')·ow + ox)` is `x[image + i, ci, (oy + oy')·s + ki − p,
+/// ox·s + kj − p]`, or 0 in the padding.
+fn im2col(g: &Geometry, x: &[f32], slab: Slab, out: &mut [f32]) {
+    let (ow, n) = (g.out_w(), slab.cols(g));
+    rows_mut(out, n, |row, dst| {
+        let (ci, ki, kj) = (row / (g.kh * g.kw), (row / g.kw) % g.kh, row % g.kw);
+        let (lo, hi) = g.valid_x(kj);
+        for (i, dst) in dst.chunks_exact_mut(slab.per_image(g)).enumerate() {
+            let image = &x[((slab.image + i) * g.channels + ci) * g.h * g.w..][..g.h * g.w];
+            for (r, d) in dst.chunks_exact_mut(ow).enumerate() {
+                let Some(iy) = g.in_y(slab.oy + r, ki).filter(|_| lo < hi) else {
+                    d.fill(0.0);
+                    continue;
+                };
+                let src = &image[iy * g.w..][..g.w];
+                d[..lo].fill(0.0);
+                d[hi..].fill(0.0);
+                if g.stride == 1 {
+                    d[lo..hi].copy_from_slice(&src[lo + kj - g.padding..hi + kj - g.padding]);
+                } else {
+                    for ox in lo..hi {
+                        d[ox] = src[ox * g.stride + kj - g.padding];
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// The adjoint of [`im2col`]: adds each entry of `cols` (`[g.rows(), slab.cols()]`) to the
+/// pixel of `dx` (the whole `[b, c, h, w]` gradient) it was read from.
+fn col2im_add(g: &Geometry, cols: &[f32], slab: Slab, dx: &mut [f32]) {
+    let (ow, n, hw) = (g.out_w(), slab.cols(g), g.h * g.w);
+    let images = &mut dx[slab.image * g.image_len()..][..slab.images * g.image_len()];
+    // One task per (image, channel): the pixels it writes are its own.
+    rows_mut(images, hw, |ic, image| {
+        let (i, ci) = (ic / g.channels, ic % g.channels);
+        for ki in 0..g.kh {
+            for kj in 0..g.kw {
+                let (lo, hi) = g.valid_x(kj);
+                let row = &cols[((ci * g.kh + ki) * g.kw + kj) * n + i * slab.per_image(g)..][..slab.per_image(g)];
+                for (r, src) in row.chunks_exact(ow).enumerate() {
+                    let Some(iy) = g.in_y(slab.oy + r, ki) else { continue };
+                    let d = &mut image[iy * g.w..][..g.w];
+                    for ox in lo..hi {
+                        d[ox * g.stride + kj - g.padding] += src[ox];
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// A dense f32 matrix operand: its start and its row and column strides, in elements.
+#[derive(Clone, Copy)]
+struct Mat {
+    p: *const f32,
+    rs: usize,
+    cs: usize,
+}
+
+impl Mat {
+    fn at(&self, r: usize, c: usize) -> *const f32 {
+        // Safety (of the callers): (r, c) lies inside the operand.
+        unsafe { self.p.add(r * self.rs + c * self.cs) }
+    }
+}
+
+/// `dst[m, n] (+)= a[m, k] · b[k, n]`, with `dst`'s rows `dst_rs` apart, its `n` columns split
+/// across candle's worker threads (each piece one single-threaded gemm).
+///
+/// # Safety
+/// Every operand must be valid for its shape and strides, and `dst` must not alias `a` or `b`.
+unsafe fn matmul((m, n, k): (usize, usize, usize), dst: *mut f32, dst_rs: usize, accumulate: bool, a: Mat, b: Mat) {
+    // Pieces of at least 64 columns (a multiple of the AVX-512 kernel's width), one per thread.
+    let piece = n.div_ceil(threads()).next_multiple_of(16).max(64);
+    let dst = SyncPtr::new(dst);
+    let (a, b) = (SendMat(a), SendMat(b));
+    for_ranges(n.div_ceil(piece), |r| {
+        let (a, b) = (&a, &b);
+        for i in r {
+            let (c0, len) = (i * piece, piece.min(n - i * piece));
+            // Safety: columns c0..c0 + len of dst are this task's alone; the operands are valid
+            // by the caller's contract.
+            unsafe {
+                gemm::gemm(
+                    m,
+                    len,
+                    k,
+                    dst.at(c0),
+                    1,
+                    dst_rs as isize,
+                    accumulate,
+                    a.0.p,
+                    a.0.cs as isize,
+                    a.0.rs as isize,
+                    b.0.at(0, c0),
+                    b.0.cs as isize,
+                    b.0.rs as isize,
+                    1.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                )
+            }
+        }
+    })
+}
+
+/// The first `n` floats of `buf`, grown if needed (its contents are overwritten by the caller).
+fn slab_buffer(buf: &mut Vec<f32>, n: usize) -> &mut [f32] {
+    if buf.len() < n {
+        buf.resize(n, 0.0);
+    }
+    &mut buf[..n]
+}
+
+struct SendMat(Mat);
+unsafe impl Send for SendMat {}
+unsafe impl Sync for SendMat {}
+
+/// The op's input as a contiguous f32 slice of `len` elements (the length `g` implies).
+fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str, len: usize, g: &Geometry) -> Result<&'a [f32]> {
+    let CpuStorage::F32(v) = storage else { candle_core::bail!("{op}: f32 only") };
+    let Some((a, b)) = layout.contiguous_offsets() else { candle_core::bail!("{op}: the input must be contiguous") };
+    if b - a != len {
+        candle_core::bail!("{op}: input of {} elements for {g:?}", b - a)
+    }
+    Ok(&v[a..b])
+}
+
+/// `x: [b, c, h, w]` → the im2col matrix `[c·kh·kw, b·oh·ow]`: entry
+/// `((ci·kh + ki)·kw + kj, (bi·oh + oy)·ow + ox)` is `x[bi, ci, oy·s + ki − p, ox·s + kj − p]`,
+/// or 0 in the padding. Its backward is [`Col2Im`].
+#[derive(Clone, Copy, Debug)]
+pub struct Im2Col(pub Geometry);
+
+/// The adjoint of [`Im2Col`]: `[c·kh·kw, b·oh·ow]` → `[b, c, h, w]`, each entry added to the
+/// pixel it was read from. Its backward is [`Im2Col`].
+#[derive(Clone, Copy, Debug)]
+pub struct Col2Im(pub Geometry);
+
+impl Geometry {
+    /// All the columns, as one slab.
+    fn whole(&self) -> Slab {
+        Slab { image: 0, images: self.batch, oy: 0, rows: self.out_h() }
+    }
+}
+
+impl CustomOp1 for Im2Col {
+    fn name(&self) -> &'static str {
+        "fastops-im2col"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let g = self.0;
+        let x = contiguous_f32(storage, layout, self.name(), g.batch * g.image_len(), &g)?;
+        let mut out = vec![0f32; g.rows() * g.cols()];
+        im2col(&g, x, g.whole(), &mut out);
+        Ok((CpuStorage::F32(out), Shape::from((g.rows(), g.cols()))))
+    }
+
+    fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(grad.contiguous()?.apply_op1(Col2Im(self.0))?))
+    }
+}
+
+impl CustomOp1 for Col2Im {
+    fn name(&self) -> &'static str {
+        "fastops-col2im"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let g = self.0;
+        let cols = contiguous_f32(storage, layout, self.name(), g.rows() * g.cols(), &g)?;
+        let mut out = vec![0f32; g.batch * g.image_len()];
+        col2im_add(&g, cols, g.whole(), &mut out);
+        Ok((CpuStorage::F32(out), Shape::from((g.batch, g.channels, g.h, g.w))))
+    }
+
+    fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(grad.contiguous()?.apply_op1(Im2Col(self.0))?))
+    }
+}
+
+/// What one convolution op computes from its two (contiguous, f32) inputs.
+#[derive(Clone, Copy, Debug)]
+enum Pass {
+    /// `(x, w)` → `y: [b, c_out, oh, ow]`.
+    Forward,
+    /// `(w, dy)` → `dx: [b, c, h, w]`.
+    InputGrad,
+    /// `(x, dy)` → `dw: [c_out, c, kh, kw]`.
+    WeightGrad,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Conv {
+    g: Geometry,
+    c_out: usize,
+    pass: Pass,
+}
+
+impl CustomOp2 for Conv {
+    fn name(&self) -> &'static str {
+        match self.pass {
+            Pass::Forward => "fastops-conv2d",
+            Pass::InputGrad => "fastops-conv2d-input-grad",
+            Pass::WeightGrad => "fastops-conv2d-weight-grad",
+        }
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (g, co, name) = (self.g, self.c_out, self.name());
+        let (k, hw_out) = (g.rows(), g.out_h() * g.out_w());
+        let (x_len, w_len, y_len) = (g.batch * g.image_len(), co * k, g.batch * co * hw_out);
+        let mut buf = Vec::new();
+        // Safety (of every matmul below): the operands are slices of the lengths checked
+        // above, and the strides keep each access inside them.
+        let out = match self.pass {
+            Pass::Forward => {
+                let x = contiguous_f32(s1, l1, name, x_len, &g)?;
+                let w = contiguous_f32(s2, l2, name, w_len, &g)?;
+                let mut y = vec![0f32; y_len];
+                for slab in g.slabs() {
+                    let cols = slab_buffer(&mut buf, k * slab.cols(&g));
+                    im2col(&g, x, slab, cols);
+                    let (n, per) = (slab.cols(&g), slab.per_image(&g));
+                    for i in 0..slab.images {
+                        let dst = y[((slab.image + i) * co * hw_out + slab.oy * g.out_w())..].as_mut_ptr();
+                        let a = Mat { p: w.as_ptr(), rs: k, cs: 1 };
+                        let b = Mat { p: cols[i * per..].as_ptr(), rs: n, cs: 1 };
+                        unsafe { matmul((co, per, k), dst, hw_out, false, a, b) }
+                    }
+                }
+                y
+            }
+            Pass::InputGrad => {
+                let w = contiguous_f32(s1, l1, name, w_len, &g)?;
+                let dy = contiguous_f32(s2, l2, name, y_len, &g)?;
+                let mut dx = vec![0f32; x_len];
+                for slab in g.slabs() {
+                    let cols = slab_buffer(&mut buf, k * slab.cols(&g));
+                    let (n, per) = (slab.cols(&g), slab.per_image(&g));
+                    for i in 0..slab.images {
+                        let dst = cols[i * per..].as_mut_ptr();
+                        let a = Mat { p: w.as_ptr(), rs: 1, cs: k };
+                        let b = Mat { p: dy[((slab.image + i) * co * hw_out + slab.oy * g.out_w())..].as_ptr(), rs: hw_out, cs: 1 };
+                        unsafe { matmul((k, per, co), dst, n, false, a, b) }
+                    }
+                    col2im_add(&g, cols, slab, &mut dx);
+                }
+                dx
+            }
+            Pass::WeightGrad => {
+                let x = contiguous_f32(s1, l1, name, x_len, &g)?;
+                let dy = contiguous_f32(s2, l2, name, y_len, &g)?;
+                let mut dw = vec![0f32; w_len];
+                for (s, slab) in g.slabs().into_iter().enumerate() {
+                    let cols = slab_buffer(&mut buf, k * slab.cols(&g));
+                    im2col(&g, x, slab, cols);
+                    let (n, per) = (slab.cols(&g), slab.per_image(&g));
+                    for i in 0..slab.images {
+                        let a = Mat { p: dy[((slab.image + i) * co * hw_out + slab.oy * g.out_w())..].as_ptr(), rs: hw_out, cs: 1 };
+                        let b = Mat { p: cols[i * per..].as_ptr(), rs: 1, cs: n };
+                        unsafe { matmul((co, k, per), dw.as_mut_ptr(), k, s + i > 0, a, b) }
+                    }
+                }
+                dw
+            }
+        };
+        let shape = match self.pass {
+            Pass::Forward => Shape::from((g.batch, co, g.out_h(), g.out_w())),
+            Pass::InputGrad => Shape::from((g.batch, g.channels, g.h, g.w)),
+            Pass::WeightGrad => Shape::from((co, g.channels, g.kh, g.kw)),
+        };
+        Ok((CpuStorage::F32(out), shape))
+    }
+
+    fn bwd(&self, a1: &Tensor, a2: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let Pass::Forward = self.pass else { candle_core::bail!("{}: no second derivative", self.name()) };
+        let dy = grad.contiguous()?;
+        // The input gradient only when the input needs one (the images fed to a first layer
+        // do not), as PyTorch skips it.
+        let dx = if a1.track_op() { Some(a2.apply_op2(&dy, Conv { pass: Pass::InputGrad, ..*self })?) } else { None };
+        let dw = if a2.track_op() { Some(a1.apply_op2(&dy, Conv { pass: Pass::WeightGrad, ..*self })?) } else { None };
+        Ok((dx, dw))
+    }
+}
+
+/// `x.conv2d(weight, padding, stride, 1, 1)` for `x: [b, c, h, w]`, `weight: [c_out, c, kh, kw]`
+/// (no bias), with the same values and gradients, lowered to gemm over im2col one slab at a
+/// time (see the module's notes). Off the CPU, for a dtype other than f32, or for shapes candle
+/// would reject, it is candle's `conv2d`.
+pub fn conv2d(x: &Tensor, weight: &Tensor, padding: usize, stride: usize) -> Result<Tensor> {
+    let slow = || x.conv2d(weight, padding, stride, 1, 1);
+    if !x.device().is_cpu() || x.dtype() != DType::F32 || weight.dtype() != DType::F32 || x.rank() != 4 || weight.rank() != 4 || stride == 0 {
+        return slow();
+    }
+    let (batch, channels, h, w) = x.dims4()?;
+    let (c_out, c_in, kh, kw) = weight.dims4()?;
+    if c_in != channels || h + 2 * padding < kh || w + 2 * padding < kw || batch == 0 || c_out == 0 {
+        return slow();
+    }
+    let g = Geometry { batch, channels, h, w, kh, kw, stride, padding };
+    x.contiguous()?.apply_op2(&weight.contiguous()?, Conv { g, c_out, pass: Pass::Forward })
+}

@@ -1,0 +1,225 @@
+//! Per-channel kernels for `[b, c, h, w]` images: max pooling and the bias add that follows a
+//! convolution, each with its backward. candle spells both as a chain of small operations
+//! whose gradients sum over leading dimensions one element at a time.
+
+use crate::fused::f32s;
+use crate::par::{map_indexed, rows_mut};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
+
+/// One max-pooling window geometry: square kernel `k`, stride `s`, padding `p` (padding never
+/// wins a maximum, as if it were −∞).
+#[derive(Clone, Copy, Debug)]
+struct Pool {
+    c: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+    s: usize,
+    p: usize,
+}
+
+impl Pool {
+    fn out(&self) -> (usize, usize) {
+        ((self.h + 2 * self.p - self.k) / self.s + 1, (self.w + 2 * self.p - self.k) / self.s + 1)
+    }
+    /// The input rows (or columns, with `n` the width) of window `o`, clipped to the image.
+    fn span(&self, o: usize, n: usize) -> std::ops::Range<usize> {
+        let start = o * self.s;
+        start.saturating_sub(self.p)..(start + self.k).saturating_sub(self.p).min(n)
+    }
+    /// For each window of `image` (`[h, w]`), `f(window index, index in image of its first
+    /// largest entry, in row-major order)`. Every window holds at least one pixel.
+    fn argmax(&self, image: &[f32], mut f: impl FnMut(usize, usize)) {
+        let (oh, ow) = self.out();
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let mut best = (f32::NEG_INFINITY, usize::MAX);
+                for y in self.span(oy, self.h) {
+                    for x in self.span(ox, self.w) {
+                        let v = image[y * self.w + x];
+                        // The first maximum wins, and a NaN wins as in torch.
+                        if best.1 == usize::MAX || v > best.0 || v.is_nan() && !best.0.is_nan() {
+                            best = (v, y * self.w + x);
+                        }
+                    }
+                }
+                f(oy * ow + ox, best.1)
+            }
+        }
+    }
+}
+
+impl CustomOp1 for Pool {
+    fn name(&self) -> &'static str {
+        "fastops-max-pool2d"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let x = f32s(storage, layout, self.name())?;
+        let ((oh, ow), hw) = (self.out(), self.h * self.w);
+        let mut out = vec![0f32; x.len() / hw * oh * ow];
+        rows_mut(&mut out, oh * ow, |i, y| {
+            let image = &x[i * hw..][..hw];
+            self.argmax(image, |o, at| y[o] = image[at]);
+        });
+        let b = x.len() / (self.c * hw);
+        Ok((CpuStorage::F32(out), Shape::from((b, self.c, oh, ow))))
+    }
+
+    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(arg.apply_op2(&grad.contiguous()?, PoolGrad(*self))?))
+    }
+}
+
+/// `(x, dy)` → `dx`: each window's gradient goes to its first largest input, as torch's.
+struct PoolGrad(Pool);
+
+impl CustomOp2 for PoolGrad {
+    fn name(&self) -> &'static str {
+        "fastops-max-pool2d-grad"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (x, dy) = (f32s(s1, l1, self.name())?, f32s(s2, l2, self.name())?);
+        let ((oh, ow), hw) = (self.0.out(), self.0.h * self.0.w);
+        let mut out = vec![0f32; x.len()];
+        rows_mut(&mut out, hw, |i, dx| {
+            let g = &dy[i * oh * ow..][..oh * ow];
+            self.0.argmax(&x[i * hw..][..hw], |o, at| dx[at] += g[o]);
+        });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+}
+
+/// `F.max_pool2d(x, k, stride, padding)` for `x: [b, c, h, w]` (square windows, torch's
+/// defaults otherwise), with its gradient (to each window's first largest input, as torch's).
+/// CPU f32 only (see [`crate::on_cpu_f32`]); the padding must be at most half the kernel, as
+/// torch requires.
+pub fn max_pool2d(x: &Tensor, k: usize, stride: usize, padding: usize) -> Result<Tensor> {
+    let (_, c, h, w) = x.dims4()?;
+    if !crate::on_cpu_f32(&[x]) || k == 0 || stride == 0 || 2 * padding > k || h + 2 * padding < k || w + 2 * padding < k {
+        candle_core::bail!("fastops::max_pool2d: CPU f32, a kernel that fits, padding ≤ kernel / 2 (got {k}, {stride}, {padding} on {:?})", x.dims())
+    }
+    x.contiguous()?.apply_op1(Pool { c, h, w, k, s: stride, p: padding })
+}
+
+/// `(y, bias)` → `y + bias` broadcast over `[b, c, h, w]`'s channels.
+struct ChannelBias;
+
+impl CustomOp2 for ChannelBias {
+    fn name(&self) -> &'static str {
+        "fastops-channel-bias"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (y, bias) = (f32s(s1, l1, self.name())?, f32s(s2, l2, self.name())?);
+        let hw: usize = l1.dims()[2..].iter().product();
+        let mut out = y.to_vec();
+        rows_mut(&mut out, hw, |i, plane| {
+            let b = bias[i % bias.len()];
+            plane.iter_mut().for_each(|v| *v += b);
+        });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+
+    fn bwd(&self, _y: &Tensor, bias: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let db = grad.contiguous()?.apply_op1_no_bwd(&ChannelSums(bias.dim(0)?))?;
+        Ok((Some(grad.clone()), Some(db)))
+    }
+}
+
+/// `[b, c, h, w]` → `[c]`: each channel's sum, over the images in order.
+struct ChannelSums(usize);
+
+impl CustomOp1 for ChannelSums {
+    fn name(&self) -> &'static str {
+        "fastops-channel-sums"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let g = f32s(storage, layout, self.name())?;
+        let c = self.0;
+        let hw: usize = layout.dims()[2..].iter().product();
+        let sums = map_indexed(c, |ci| g.chunks_exact(hw).skip(ci).step_by(c).map(|plane| plane.iter().sum::<f32>()).sum());
+        Ok((CpuStorage::F32(sums), Shape::from(c)))
+    }
+}
+
+/// `y + bias.reshape((1, c, 1, 1))` for `y: [b, c, h, w]` and `bias: [c]`, with both gradients
+/// (the bias's is one pass over `y`'s gradient, channel by channel). Off the CPU or for another
+/// dtype it is that broadcast add.
+pub fn add_channel_bias(y: &Tensor, bias: &Tensor) -> Result<Tensor> {
+    let c = bias.dim(0)?;
+    if !crate::on_cpu_f32(&[y, bias]) || y.rank() != 4 || y.dim(1)? != c || bias.rank() != 1 || y.elem_count() == 0 {
+        return y.broadcast_add(&bias.reshape((1, c, 1, 1))?);
+    }
+    y.contiguous()?.apply_op2(&bias.contiguous()?, ChannelBias)
+}
+
+/// `(x, scale, shift)` → `x · scale + shift`, each broadcast over `[b, c, h, w]`'s channels.
+struct ChannelAffine;
+
+impl candle_core::CustomOp3 for ChannelAffine {
+    fn name(&self) -> &'static str {
+        "fastops-channel-affine"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout, s3: &CpuStorage, l3: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (x, scale, shift) = (f32s(s1, l1, self.name())?, f32s(s2, l2, self.name())?, f32s(s3, l3, self.name())?);
+        let hw: usize = l1.dims()[2..].iter().product();
+        let mut out = vec![0f32; x.len()];
+        rows_mut(&mut out, hw, |i, plane| {
+            let (a, b) = (scale[i % scale.len()], shift[i % shift.len()]);
+            for (o, &v) in plane.iter_mut().zip(&x[i * hw..][..hw]) {
+                *o = v * a + b;
+            }
+        });
+        Ok((CpuStorage::F32(out), l1.shape().clone()))
+    }
+
+    fn bwd(&self, x: &Tensor, scale: &Tensor, shift: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let dy = grad.contiguous()?;
+        let dx = dy.apply_op3_no_bwd(scale, &shift.zeros_like()?, &ChannelAffine)?;
+        let sums = x.apply_op2_no_bwd(&dy, &ChannelDot(scale.dim(0)?))?;
+        Ok((Some(dx), Some(sums.get(0)?), Some(sums.get(1)?)))
+    }
+}
+
+/// `(x, dy)` of `[b, c, h, w]` → `[2, c]`: per channel `Σ dy·x` and `Σ dy`, over the images in
+/// order.
+struct ChannelDot(usize);
+
+impl CustomOp2 for ChannelDot {
+    fn name(&self) -> &'static str {
+        "fastops-channel-dot"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (x, dy) = (f32s(s1, l1, self.name())?, f32s(s2, l2, self.name())?);
+        let c = self.0;
+        let hw: usize = l1.dims()[2..].iter().product();
+        let sums = map_indexed(c, |ci| {
+            let (mut dot, mut sum) = (0f32, 0f32);
+            for (xs, gs) in x.chunks_exact(hw).zip(dy.chunks_exact(hw)).skip(ci).step_by(c) {
+                dot += xs.iter().zip(gs).map(|(a, b)| a * b).sum::<f32>();
+                sum += gs.iter().sum::<f32>();
+            }
+            (dot, sum)
+        });
+        let (dots, sums): (Vec<f32>, Vec<f32>) = sums.into_iter().unzip();
+        Ok((CpuStorage::F32([dots, sums].concat()), Shape::from((2, c))))
+    }
+}
+
+/// `x · scale.reshape((1, c, 1, 1)) + shift.reshape((1, c, 1, 1))` for `x: [b, c, h, w]` and
+/// `scale`, `shift: [c]`, with the three gradients: one pass over memory each way instead of
+/// two broadcast operations and their sums. Off the CPU or for another dtype it is those two
+/// broadcast operations.
+pub fn channel_affine(x: &Tensor, scale: &Tensor, shift: &Tensor) -> Result<Tensor> {
+    let c = scale.dim(0)?;
+    if !crate::on_cpu_f32(&[x, scale, shift]) || x.rank() != 4 || x.dim(1)? != c || scale.rank() != 1 || shift.dims() != [c] || x.elem_count() == 0 {
+        let per_channel = |t: &Tensor| t.reshape((1, c, 1, 1));
+        return x.broadcast_mul(&per_channel(scale)?)?.broadcast_add(&per_channel(shift)?);
+    }
+    x.contiguous()?.apply_op3(&scale.contiguous()?, &shift.contiguous()?, ChannelAffine)
+}

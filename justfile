@@ -78,7 +78,8 @@ data:
 
 # Time the reference code against PyTorch on this machine: `just bench`, `just bench conv2d`
 bench *args: _venv
-    fixtures/gen/.venv/bin/python bench/run_torch.py {{args}}
+    # The same malloc setting the grader gives the week programs (grader/src/launch.rs).
+    GLIBC_TUNABLES="${GLIBC_TUNABLES:-glibc.malloc.hugetlb=1}" fixtures/gen/.venv/bin/python bench/run_torch.py {{args}}
     cargo run -q -p grader --features reference -- bench {{args}}
 
 # The pinned PyTorch venv in fixtures/gen/.venv (made once, reused)

@@ -7,7 +7,8 @@
 //! col2im, the weight gradient `Σ dy · colsᵀ` over the slabs in order (so the sum's order does
 //! not depend on the thread count). No buffer grows with the batch, and no transpose is needed.
 
-use crate::par::{for_ranges, rows_mut, threads, SyncPtr};
+use crate::matmul::{gemm_into, Mat};
+use crate::par::rows_mut;
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Result, Shape, Tensor};
 
 /// The shape of one 2-D convolution (`groups = 1`, `dilation = 1`).
@@ -158,64 +159,6 @@ fn col2im_add(g: &Geometry, cols: &[f32], slab: Slab, dx: &mut [f32]) {
     });
 }
 
-/// A dense f32 matrix operand: its start and its row and column strides, in elements.
-#[derive(Clone, Copy)]
-struct Mat {
-    p: *const f32,
-    rs: usize,
-    cs: usize,
-}
-
-impl Mat {
-    fn at(&self, r: usize, c: usize) -> *const f32 {
-        // Safety (of the callers): (r, c) lies inside the operand.
-        unsafe { self.p.add(r * self.rs + c * self.cs) }
-    }
-}
-
-/// `dst[m, n] (+)= a[m, k] · b[k, n]`, with `dst`'s rows `dst_rs` apart, its `n` columns split
-/// across candle's worker threads (each piece one single-threaded gemm).
-///
-/// # Safety
-/// Every operand must be valid for its shape and strides, and `dst` must not alias `a` or `b`.
-unsafe fn matmul((m, n, k): (usize, usize, usize), dst: *mut f32, dst_rs: usize, accumulate: bool, a: Mat, b: Mat) {
-    // Pieces of at least 64 columns (a multiple of the AVX-512 kernel's width), one per thread.
-    let piece = n.div_ceil(threads()).next_multiple_of(16).max(64);
-    let dst = SyncPtr::new(dst);
-    let (a, b) = (SendMat(a), SendMat(b));
-    for_ranges(n.div_ceil(piece), |r| {
-        let (a, b) = (&a, &b);
-        for i in r {
-            let (c0, len) = (i * piece, piece.min(n - i * piece));
-            // Safety: columns c0..c0 + len of dst are this task's alone; the operands are valid
-            // by the caller's contract.
-            unsafe {
-                gemm::gemm(
-                    m,
-                    len,
-                    k,
-                    dst.at(c0),
-                    1,
-                    dst_rs as isize,
-                    accumulate,
-                    a.0.p,
-                    a.0.cs as isize,
-                    a.0.rs as isize,
-                    b.0.at(0, c0),
-                    b.0.cs as isize,
-                    b.0.rs as isize,
-                    1.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                )
-            }
-        }
-    })
-}
-
 /// The first `n` floats of `buf`, grown if needed (its contents are overwritten by the caller).
 fn slab_buffer(buf: &mut Vec<f32>, n: usize) -> &mut [f32] {
     if buf.len() < n {
@@ -223,10 +166,6 @@ fn slab_buffer(buf: &mut Vec<f32>, n: usize) -> &mut [f32] {
     }
     &mut buf[..n]
 }
-
-struct SendMat(Mat);
-unsafe impl Send for SendMat {}
-unsafe impl Sync for SendMat {}
 
 /// The op's input as a contiguous f32 slice of `len` elements (the length `g` implies).
 fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str, len: usize, g: &Geometry) -> Result<&'a [f32]> {
@@ -324,7 +263,7 @@ impl CustomOp2 for Conv {
         let (k, hw_out) = (g.rows(), g.out_h() * g.out_w());
         let (x_len, w_len, y_len) = (g.batch * g.image_len(), co * k, g.batch * co * hw_out);
         let mut buf = Vec::new();
-        // Safety (of every matmul below): the operands are slices of the lengths checked
+        // Safety (of every gemm_into below): the operands are slices of the lengths checked
         // above, and the strides keep each access inside them.
         let out = match self.pass {
             Pass::Forward => {
@@ -339,7 +278,7 @@ impl CustomOp2 for Conv {
                         let dst = y[((slab.image + i) * co * hw_out + slab.oy * g.out_w())..].as_mut_ptr();
                         let a = Mat { p: w.as_ptr(), rs: k, cs: 1 };
                         let b = Mat { p: cols[i * per..].as_ptr(), rs: n, cs: 1 };
-                        unsafe { matmul((co, per, k), dst, hw_out, false, a, b) }
+                        unsafe { gemm_into((co, per, k), dst, hw_out, false, a, b) }
                     }
                 }
                 y
@@ -355,7 +294,7 @@ impl CustomOp2 for Conv {
                         let dst = cols[i * per..].as_mut_ptr();
                         let a = Mat { p: w.as_ptr(), rs: 1, cs: k };
                         let b = Mat { p: dy[((slab.image + i) * co * hw_out + slab.oy * g.out_w())..].as_ptr(), rs: hw_out, cs: 1 };
-                        unsafe { matmul((k, per, co), dst, n, false, a, b) }
+                        unsafe { gemm_into((k, per, co), dst, n, false, a, b) }
                     }
                     col2im_add(&g, cols, slab, &mut dx);
                 }
@@ -372,7 +311,7 @@ impl CustomOp2 for Conv {
                     for i in 0..slab.images {
                         let a = Mat { p: dy[((slab.image + i) * co * hw_out + slab.oy * g.out_w())..].as_ptr(), rs: hw_out, cs: 1 };
                         let b = Mat { p: cols[i * per..].as_ptr(), rs: 1, cs: n };
-                        unsafe { matmul((co, k, per), dw.as_mut_ptr(), k, s + i > 0, a, b) }
+                        unsafe { gemm_into((co, k, per), dw.as_mut_ptr(), k, s + i > 0, a, b) }
                     }
                 }
                 dw

@@ -595,19 +595,15 @@ pub fn add_bias(x: &Tensor, b: &Tensor) -> Result<Tensor> {
 }
 
 /// A torch `nn.Linear`: `x · wᵀ + b` for `x: [.., in]`, `w: [out, in]`, `b: [out]`, as one
-/// 2-D matrix product over all rows and [`add_bias`] (a rank-2 `x` is used as it is, with no
-/// reshape in the graph).
-///
-/// A single custom operation (gemm starting from the bias, two products and a sum of rows
-/// back) was tried and dropped: it made the char-GPT's training step twice as slow inside the
-/// grader although it was faster alone, for a reason not found (issue 15's notes).
+/// 2-D [`crate::matmul_t`] over all rows and [`add_bias`] (a rank-2 `x` is used as it is, with
+/// no reshape in the graph).
 pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
     let mut dims = x.dims().to_vec();
     let k = dims.pop().ok_or_else(|| candle_core::Error::Msg("fastops::linear: a scalar input".into()))?;
     let (out, _) = w.dims2()?;
     dims.push(out);
     let x2 = if x.rank() == 2 { x.contiguous()? } else { x.contiguous()?.reshape(((), k))? };
-    let y = x2.matmul(&w.t()?)?;
+    let y = crate::matmul::matmul_t(&x2, w)?;
     let y = match b {
         Some(b) => add_bias(&y, b)?,
         None => y,

@@ -20,6 +20,9 @@
 //!   fused row-wise kernels with their backward, for models made of many small operations (the
 //!   char-GPT, GPT-2, the WaveNet), where candle's per-operation cost and its single-threaded
 //!   sums over broadcast dimensions dominate.
+//! - [`matmul`] and [`matmul_t`] (which [`linear`] uses): 2-D products in gemm on candle's
+//!   worker threads, one piece of the output per thread, where candle's matmul hands gemm to
+//!   rayon's pool (whose threads compete for the cores with candle's spinning workers).
 //! - [`max_pool2d`], [`add_channel_bias`] and [`channel_affine`]: max pooling, a
 //!   convolution's bias and a per-channel affine map (evaluation-mode batch norm) over
 //!   `[b, c, h, w]`, with their backward (the MNIST CNN's and the ResNet's).
@@ -33,6 +36,7 @@ mod adamw;
 mod attention;
 mod conv;
 mod fused;
+mod matmul;
 mod par;
 mod pool;
 pub use adamw::{adamw_step, AdamWStep};
@@ -41,6 +45,7 @@ pub use conv::{conv2d, Col2Im, Geometry, Im2Col};
 pub use fused::{
     add_bias, batch_norm, causal_softmax, cross_entropy, cross_entropy_ignoring, gelu_erf, gelu_tanh, layer_norm, linear, on_cpu_f32, softmax_last_dim,
 };
+pub use matmul::{matmul, matmul_t};
 pub use pool::{add_channel_bias, channel_affine, max_pool2d};
 
 #[cfg(test)]

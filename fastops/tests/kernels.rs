@@ -290,3 +290,16 @@ fn channel_affine_matches_candle() {
         agree(&[x, scale, shift], |t| channel_affine(&t[0], &t[1], &t[2]), slow, 14, &format!("channel affine {b}×{c}×{h}×{w}"));
     }
 }
+
+#[test]
+fn matmuls_match_candle() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(15);
+    // (m, k, n): split by columns, by rows, one piece, pieces that do not divide evenly.
+    for (m, k, n) in [(3, 5, 300), (300, 7, 5), (1, 4, 1), (130, 33, 129), (257, 64, 70)] {
+        let a = Var::from_tensor(&randn(&mut rng, &[m, k], 1.0)).unwrap();
+        let b = Var::from_tensor(&randn(&mut rng, &[k, n], 1.0)).unwrap();
+        let bt = Var::from_tensor(&randn(&mut rng, &[n, k], 1.0)).unwrap();
+        agree(&[a.clone(), b], |t| matmul(&t[0], &t[1]), |t| t[0].matmul(&t[1]), 16, &format!("matmul {m}×{k}·{k}×{n}"));
+        agree(&[a, bt], |t| matmul_t(&t[0], &t[1]), |t| t[0].matmul(&t[1].t()?), 17, &format!("matmul_t {m}×{k}·({n}×{k})ᵀ"));
+    }
+}

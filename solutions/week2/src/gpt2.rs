@@ -162,7 +162,8 @@ impl Module for Conv1D {
         let d_in = dims.pop().unwrap_or(1);
         // fastops::add_bias is broadcast_add whose bias gradient sums the rows in one parallel
         // pass (candle sums over broadcast dimensions one element at a time).
-        let y = fastops::add_bias(&x.reshape(((), d_in))?.matmul(&self.weight)?, &self.bias)?;
+        // fastops::matmul is candle's matmul run in gemm on candle's worker threads.
+        let y = fastops::add_bias(&fastops::matmul(&x.reshape(((), d_in))?, &self.weight)?, &self.bias)?;
         dims.push(self.weight.dim(1)?);
         y.reshape(dims)
     }
@@ -474,7 +475,8 @@ impl Gpt2 {
     /// The tied head: `h: [b, t, d]` → `h · wteᵀ`, `[b, t, vocab]`.
     fn head(&self, h: &Tensor) -> Result<Tensor> {
         let (b, t, d) = h.dims3()?;
-        h.reshape((b * t, d))?.matmul(&self.wte.t()?)?.reshape((b, t, self.cfg.vocab_size))
+        // fastops::matmul_t(a, b) is a.matmul(&b.t()?) in gemm on candle's worker threads.
+        fastops::matmul_t(&h.reshape((b * t, d))?, &self.wte)?.reshape((b, t, self.cfg.vocab_size))
     }
     // END SOLUTION
 }

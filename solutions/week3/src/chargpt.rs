@@ -221,7 +221,8 @@ impl CharGpt {
             let m = fastops::gelu_erf(&linear(&norm(&hs, &format!("{p}.ln_2"))?, &format!("{p}.mlp.c_fc"))?)?;
             hs = (&hs + drop(linear(&m, &format!("{p}.mlp.c_proj"))?, rng)?)?;
         }
-        norm(&hs, "transformer.ln_f")?.matmul(&wte.t()?)?.reshape((b, t, cfg.vocab))
+        // fastops::matmul_t(a, b) is a.matmul(&b.t()?) in gemm on candle's worker threads.
+        fastops::matmul_t(&norm(&hs, "transformer.ln_f")?, wte)?.reshape((b, t, cfg.vocab))
         // END SOLUTION
     }
 }

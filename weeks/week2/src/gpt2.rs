@@ -140,7 +140,8 @@ impl Module for Conv1D {
         let d_in = dims.pop().unwrap_or(1);
         // fastops::add_bias is broadcast_add whose bias gradient sums the rows in one parallel
         // pass (candle sums over broadcast dimensions one element at a time).
-        let y = fastops::add_bias(&x.reshape(((), d_in))?.matmul(&self.weight)?, &self.bias)?;
+        // fastops::matmul is candle's matmul run in gemm on candle's worker threads.
+        let y = fastops::add_bias(&fastops::matmul(&x.reshape(((), d_in))?, &self.weight)?, &self.bias)?;
         dims.push(self.weight.dim(1)?);
         y.reshape(dims)
     }

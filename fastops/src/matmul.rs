@@ -1,0 +1,139 @@
+//! Matrix products in gemm on candle's worker threads: the output split into one piece per
+//! thread (by rows or by columns, whichever is longer), each piece one single-threaded gemm.
+//! candle's own matmul hands gemm to rayon's pool, whose threads then compete for the cores
+//! with candle's spinning workers.
+
+use crate::fused::f32s;
+use crate::par::{for_ranges, threads, SyncPtr};
+use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
+
+/// A dense f32 matrix operand: its start and its row and column strides, in elements.
+#[derive(Clone, Copy)]
+pub(crate) struct Mat {
+    pub(crate) p: *const f32,
+    pub(crate) rs: usize,
+    pub(crate) cs: usize,
+}
+
+impl Mat {
+    fn at(&self, r: usize, c: usize) -> *const f32 {
+        // Safety (of the callers): (r, c) lies inside the operand.
+        unsafe { self.p.add(r * self.rs + c * self.cs) }
+    }
+}
+
+struct SendMat(Mat);
+unsafe impl Send for SendMat {}
+unsafe impl Sync for SendMat {}
+
+/// `dst[m, n] (+)= a[m, k] · b[k, n]`, with `dst`'s rows `dst_rs` apart and its columns
+/// adjacent.
+///
+/// # Safety
+/// Every operand must be valid for its shape and strides, and `dst` must not alias `a` or `b`.
+pub(crate) unsafe fn gemm_into((m, n, k): (usize, usize, usize), dst: *mut f32, dst_rs: usize, accumulate: bool, a: Mat, b: Mat) {
+    // Pieces of at least 64 rows or columns (a multiple of the AVX-512 kernel's width), one per
+    // thread, along the longer side.
+    let by_rows = m > n;
+    let long = if by_rows { m } else { n };
+    let piece = long.div_ceil(threads()).next_multiple_of(16).max(64);
+    let dst = SyncPtr::new(dst);
+    let (a, b) = (SendMat(a), SendMat(b));
+    for_ranges(long.div_ceil(piece), |r| {
+        let (a, b) = (&a, &b);
+        for i in r {
+            let (start, len) = (i * piece, piece.min(long - i * piece));
+            let (rows, cols, d, lhs, rhs) = if by_rows { (len, n, start * dst_rs, a.0.at(start, 0), b.0.p) } else { (m, len, start, a.0.p, b.0.at(0, start)) };
+            // Safety: this piece of dst is this task's alone; the operands are valid by the
+            // caller's contract.
+            unsafe {
+                gemm::gemm(
+                    rows,
+                    cols,
+                    k,
+                    dst.at(d),
+                    1,
+                    dst_rs as isize,
+                    accumulate,
+                    lhs,
+                    a.0.cs as isize,
+                    a.0.rs as isize,
+                    rhs,
+                    b.0.cs as isize,
+                    b.0.rs as isize,
+                    1.0,
+                    1.0,
+                    false,
+                    false,
+                    false,
+                    gemm::Parallelism::None,
+                )
+            }
+        }
+    })
+}
+
+/// `op(a) · op(b)` for contiguous 2-D f32 `a` and `b`, where `op` transposes when the flag
+/// says so.
+#[derive(Clone, Copy, Debug)]
+struct MatMul {
+    ta: bool,
+    tb: bool,
+}
+
+impl MatMul {
+    /// The operand as `op(x)`: its (rows, cols) and strides.
+    fn operand(x: &[f32], l: &Layout, t: bool) -> Result<(usize, usize, Mat)> {
+        let (r, c) = l.shape().dims2()?;
+        let p = x.as_ptr();
+        Ok(if t { (c, r, Mat { p, rs: 1, cs: c }) } else { (r, c, Mat { p, rs: c, cs: 1 }) })
+    }
+}
+
+impl CustomOp2 for MatMul {
+    fn name(&self) -> &'static str {
+        "fastops-matmul"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (x, y) = (f32s(s1, l1, self.name())?, f32s(s2, l2, self.name())?);
+        let ((m, k, a), (k2, n, b)) = (Self::operand(x, l1, self.ta)?, Self::operand(y, l2, self.tb)?);
+        if k != k2 {
+            candle_core::bail!("fastops-matmul: [{m}, {k}] · [{k2}, {n}]")
+        }
+        let mut out = vec![0f32; m * n];
+        if k > 0 && m > 0 && n > 0 {
+            // Safety: a and b are the contiguous inputs with their own shapes; out is m × n.
+            unsafe { gemm_into((m, n, k), out.as_mut_ptr(), n, false, a, b) }
+        }
+        Ok((CpuStorage::F32(out), Shape::from((m, n))))
+    }
+
+    fn bwd(&self, a: &Tensor, b: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let (ta, tb, dc) = (self.ta, self.tb, grad.contiguous()?);
+        // C = op(A)·op(B): d op(A) = dC·op(B)ᵀ and d op(B) = op(A)ᵀ·dC, transposed back where
+        // op transposes.
+        let da = if ta { b.apply_op2(&dc, MatMul { ta: tb, tb: true })? } else { dc.apply_op2(b, MatMul { ta: false, tb: !tb })? };
+        let db = if tb { dc.apply_op2(a, MatMul { ta: true, tb: ta })? } else { a.apply_op2(&dc, MatMul { ta: !ta, tb: false })? };
+        Ok((Some(da), Some(db)))
+    }
+}
+
+/// `a.matmul(b)` for 2-D `a: [m, k]` and `b: [k, n]`, with both gradients, each product one
+/// gemm split across candle's worker threads. Off the CPU, for another dtype or rank, it is
+/// candle's `matmul`.
+pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if !crate::on_cpu_f32(&[a, b]) || a.rank() != 2 || b.rank() != 2 {
+        return a.matmul(b);
+    }
+    a.contiguous()?.apply_op2(&b.contiguous()?, MatMul { ta: false, tb: false })
+}
+
+/// `a.matmul(&b.t()?)` for 2-D `a: [m, k]` and `b: [n, k]` (a linear layer's `x · wᵀ`, or
+/// logits against a tied embedding), as [`matmul`].
+pub fn matmul_t(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if !crate::on_cpu_f32(&[a, b]) || a.rank() != 2 || b.rank() != 2 {
+        return a.matmul(&b.t()?);
+    }
+    a.contiguous()?.apply_op2(&b.contiguous()?, MatMul { ta: false, tb: true })
+}

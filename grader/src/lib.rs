@@ -43,6 +43,13 @@ pub mod watch;
 
 use std::path::PathBuf;
 
+/// Whether the thread count came from the person running the program (its value is then left
+/// alone everywhere: the runner divides the cores among parallel children only when it did not).
+pub fn threads_set_by_user() -> bool {
+    static FROM_USER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FROM_USER.get_or_init(|| std::env::var_os("RAYON_NUM_THREADS").is_some())
+}
+
 /// Fix the thread count candle asks for at every matrix product. Unless `RAYON_NUM_THREADS` is
 /// set, `candle_core::utils::get_num_threads` works it out afresh at each call from the CPU
 /// mask and `/proc/cpuinfo`: 14 µs a call here against 52 ns with the variable set, which is
@@ -50,7 +57,7 @@ use std::path::PathBuf;
 /// bench` and a week program run by hand did not). Called first in `main`, before any thread
 /// starts; the value is the one candle would compute.
 pub fn pin_thread_count() {
-    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+    if !threads_set_by_user() {
         std::env::set_var("RAYON_NUM_THREADS", candle_core::utils::get_num_threads().to_string());
     }
 }

@@ -77,7 +77,9 @@ pub fn run_one(ex: &Exercise, opts: &Options, dir: &Path) -> ExerciseReport {
             let share = crate::child::physical_memory() / 10 * 8 / opts.jobs.max(1) as u64;
             cmd.env("CANDLECAMP_MEM_LIMIT", share.max(4 << 30).to_string());
         }
-        if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // Unless the person running the grader chose a thread count (`pin_thread_count` sets
+        // the variable in this process, so its presence alone says nothing).
+        if !crate::threads_set_by_user() {
             let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
             cmd.env("RAYON_NUM_THREADS", (cores / opts.jobs.max(1)).max(1).to_string());
         }

@@ -150,8 +150,15 @@ fn col2im_add(g: &Geometry, cols: &[f32], slab: Slab, dx: &mut [f32]) {
                 for (r, src) in row.chunks_exact(ow).enumerate() {
                     let Some(iy) = g.in_y(slab.oy + r, ki) else { continue };
                     let d = &mut image[iy * g.w..][..g.w];
-                    for ox in lo..hi {
-                        d[ox * g.stride + kj - g.padding] += src[ox];
+                    if g.stride == 1 {
+                        // Contiguous on both sides: a loop the compiler vectorises.
+                        for (d, s) in d[lo + kj - g.padding..hi + kj - g.padding].iter_mut().zip(&src[lo..hi]) {
+                            *d += s;
+                        }
+                    } else {
+                        for ox in lo..hi {
+                            d[ox * g.stride + kj - g.padding] += src[ox];
+                        }
                     }
                 }
             }

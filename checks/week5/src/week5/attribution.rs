@@ -245,3 +245,42 @@ pub fn exercises() -> Vec<Exercise> {
             .check("32 names vs captum; the top letter of every x/z name is an x or a z", tokens),
     ]
 }
+
+/// The attribution day's benchmark, against `bench/week5.py`: integrated gradients on the week-5
+/// CNN (random weights), 16 images, 32 points of the midpoint rule: 32 forward and backward
+/// passes of the CNN, as the reference's `integrated_gradients` runs them one point at a time.
+pub fn benches() -> Vec<crate::bench::Bench> {
+    vec![crate::bench::Bench {
+        id: "week5.attribution.integrated_gradients",
+        about: "integrated gradients on the week-5 MNIST CNN (random weights): 16 images, 32 midpoints, one forward and backward pass each",
+        setup: ig_bench,
+    }]
+}
+
+fn ig_bench(dev: &candle_core::Device) -> candle_core::Result<crate::bench::Iteration> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+    let mut randn = |shape: &[usize], scale: f32| {
+        let v: Vec<f32> = (0..shape.iter().product::<usize>()).map(|_| rng.random_range(-scale..scale)).collect();
+        Tensor::from_vec(v, shape, dev)
+    };
+    let mut weights = BTreeMap::new();
+    for (name, shape, scale) in [
+        ("conv1.weight", &[8, 1, 3, 3][..], 1.0 / 3.0),
+        ("conv1.bias", &[8][..], 1.0 / 3.0),
+        ("conv2.weight", &[16, 8, 3, 3][..], 1.0 / 72f32.sqrt()),
+        ("conv2.bias", &[16][..], 1.0 / 72f32.sqrt()),
+        ("fc.weight", &[10, 784][..], 1.0 / 28.0),
+        ("fc.bias", &[10][..], 1.0 / 28.0),
+    ] {
+        weights.insert(name.to_string(), randn(shape, scale)?);
+    }
+    let model = crate::subject::week5::adversarial::Cnn { weights };
+    let x = randn(&[16, 784], 1.0)?.abs()?;
+    let target = Tensor::from_vec((0..16u32).map(|i| i % 10).collect::<Vec<_>>(), 16, dev)?;
+    let baseline = x.zeros_like()?;
+    Ok(Box::new(move || {
+        let f = at::class_logit(&model, &target);
+        at::integrated_gradients(&f, &x, &baseline, 32, at::Rule::RiemannMiddle).map(drop)
+    }))
+}

@@ -27,5 +27,5 @@ pub fn exercises() -> Vec<Exercise> {
 }
 
 pub fn benches() -> Vec<crate::bench::Bench> {
-    Vec::new()
+    attribution::benches()
 }

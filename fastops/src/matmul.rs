@@ -101,11 +101,20 @@ impl CustomOp2 for MatMul {
         if k != k2 {
             candle_core::bail!("fastops-matmul: [{m}, {k}] · [{k2}, {n}]")
         }
-        let mut out = vec![0f32; m * n];
-        if k > 0 && m > 0 && n > 0 {
-            // Safety: a and b are the contiguous inputs with their own shapes; out is m × n.
-            unsafe { gemm_into((m, n, k), out.as_mut_ptr(), n, false, a, b) }
-        }
+        let out = if k > 0 && m > 0 && n > 0 {
+            // No zeroing first: gemm writes every element of the output without reading it
+            // (`accumulate` false).
+            let mut out = Vec::<f32>::with_capacity(m * n);
+            // Safety: a and b are the contiguous inputs with their own shapes; out has room for
+            // m × n, all of which gemm writes before the length is set.
+            unsafe {
+                gemm_into((m, n, k), out.as_mut_ptr(), n, false, a, b);
+                out.set_len(m * n);
+            }
+            out
+        } else {
+            vec![0f32; m * n]
+        };
         Ok((CpuStorage::F32(out), Shape::from((m, n))))
     }
 

@@ -7,55 +7,9 @@
 //! runs its three small matrix products in gemm on its own thread.
 
 use crate::fused::{f32s, softmax_grad_in_place, softmax_in_place};
+use crate::matmul::mm;
 use crate::par::{for_ranges, SyncPtr};
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
-
-/// `C (=|+=) s · A·B` for `A: [m, k]`, `B: [k, n]`, `C: [m, n]`, each a pointer with its row
-/// and column strides (in elements), single-threaded.
-///
-/// # Safety
-/// Every element addressed by the shapes and strides must lie inside its buffer, and `c` must
-/// not overlap `a`, `b` or memory another thread writes.
-#[allow(clippy::too_many_arguments)]
-unsafe fn mm(
-    m: usize,
-    n: usize,
-    k: usize,
-    c: *mut f32,
-    c_rs: usize,
-    accumulate: bool,
-    a: *const f32,
-    a_rs: usize,
-    a_cs: usize,
-    b: *const f32,
-    b_rs: usize,
-    b_cs: usize,
-    s: f32,
-) {
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            c,
-            1,
-            c_rs as isize,
-            accumulate,
-            a,
-            a_cs as isize,
-            a_rs as isize,
-            b,
-            b_cs as isize,
-            b_rs as isize,
-            1.0,
-            s,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        )
-    }
-}
 
 #[derive(Clone, Copy, Debug)]
 struct Attention {

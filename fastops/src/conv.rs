@@ -9,7 +9,7 @@
 
 use crate::matmul::{gemm_into, Mat};
 use crate::par::rows_mut;
-use candle_core::{CpuStorage, CustomOp1, CustomOp2, DType, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor};
 
 /// The shape of one 2-D convolution (`groups = 1`, `dilation = 1`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +103,11 @@ impl Slab {
     fn cols(&self, g: &Geometry) -> usize {
         self.images * self.per_image(g)
     }
+    /// Where the slab's image `i` starts in a `[b, c_out, oh, ow]` tensor (the output, or its
+    /// gradient): its first output row, channel 0.
+    fn out_offset(&self, g: &Geometry, c_out: usize, i: usize) -> usize {
+        (self.image + i) * c_out * g.out_h() * g.out_w() + self.oy * g.out_w()
+    }
 }
 
 /// Writes the slab's columns of im2col(`x`) into `out` (`[g.rows(), slab.cols()]`): entry
@@ -135,7 +140,7 @@ fn im2col(g: &Geometry, x: &[f32], slab: Slab, out: &mut [f32]) {
     });
 }
 
-/// The adjoint of [`im2col`]: adds each entry of `cols` (`[g.rows(), slab.cols()]`) to the
+/// The adjoint of [`im2col`] (a test checks it): adds each entry of `cols` (`[g.rows(), slab.cols()]`) to the
 /// pixel of `dx` (the whole `[b, c, h, w]` gradient) it was read from.
 fn col2im_add(g: &Geometry, cols: &[f32], slab: Slab, dx: &mut [f32]) {
     let (ow, n, hw) = (g.out_w(), slab.cols(g), g.h * g.w);
@@ -184,57 +189,11 @@ fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str, len: u
     Ok(&v[a..b])
 }
 
-/// `x: [b, c, h, w]` → the im2col matrix `[c·kh·kw, b·oh·ow]`: entry
-/// `((ci·kh + ki)·kw + kj, (bi·oh + oy)·ow + ox)` is `x[bi, ci, oy·s + ki − p, ox·s + kj − p]`,
-/// or 0 in the padding. Its backward is [`Col2Im`].
-#[derive(Clone, Copy, Debug)]
-pub struct Im2Col(pub Geometry);
-
-/// The adjoint of [`Im2Col`]: `[c·kh·kw, b·oh·ow]` → `[b, c, h, w]`, each entry added to the
-/// pixel it was read from. Its backward is [`Im2Col`].
-#[derive(Clone, Copy, Debug)]
-pub struct Col2Im(pub Geometry);
-
 impl Geometry {
     /// All the columns, as one slab.
+    #[cfg(test)]
     fn whole(&self) -> Slab {
         Slab { image: 0, images: self.batch, oy: 0, rows: self.out_h() }
-    }
-}
-
-impl CustomOp1 for Im2Col {
-    fn name(&self) -> &'static str {
-        "fastops-im2col"
-    }
-
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let g = self.0;
-        let x = contiguous_f32(storage, layout, self.name(), g.batch * g.image_len(), &g)?;
-        let mut out = vec![0f32; g.rows() * g.cols()];
-        im2col(&g, x, g.whole(), &mut out);
-        Ok((CpuStorage::F32(out), Shape::from((g.rows(), g.cols()))))
-    }
-
-    fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(grad.contiguous()?.apply_op1(Col2Im(self.0))?))
-    }
-}
-
-impl CustomOp1 for Col2Im {
-    fn name(&self) -> &'static str {
-        "fastops-col2im"
-    }
-
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let g = self.0;
-        let cols = contiguous_f32(storage, layout, self.name(), g.rows() * g.cols(), &g)?;
-        let mut out = vec![0f32; g.batch * g.image_len()];
-        col2im_add(&g, cols, g.whole(), &mut out);
-        Ok((CpuStorage::F32(out), Shape::from((g.batch, g.channels, g.h, g.w))))
-    }
-
-    fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(grad.contiguous()?.apply_op1(Im2Col(self.0))?))
     }
 }
 
@@ -282,7 +241,7 @@ impl CustomOp2 for Conv {
                     im2col(&g, x, slab, cols);
                     let (n, per) = (slab.cols(&g), slab.per_image(&g));
                     for i in 0..slab.images {
-                        let dst = y[((slab.image + i) * co * hw_out + slab.oy * g.out_w())..].as_mut_ptr();
+                        let dst = y[slab.out_offset(&g, co, i)..].as_mut_ptr();
                         let a = Mat { p: w.as_ptr(), rs: k, cs: 1 };
                         let b = Mat { p: cols[i * per..].as_ptr(), rs: n, cs: 1 };
                         unsafe { gemm_into((co, per, k), dst, hw_out, false, a, b) }
@@ -300,7 +259,7 @@ impl CustomOp2 for Conv {
                     for i in 0..slab.images {
                         let dst = cols[i * per..].as_mut_ptr();
                         let a = Mat { p: w.as_ptr(), rs: 1, cs: k };
-                        let b = Mat { p: dy[((slab.image + i) * co * hw_out + slab.oy * g.out_w())..].as_ptr(), rs: hw_out, cs: 1 };
+                        let b = Mat { p: dy[slab.out_offset(&g, co, i)..].as_ptr(), rs: hw_out, cs: 1 };
                         unsafe { gemm_into((k, per, co), dst, n, false, a, b) }
                     }
                     col2im_add(&g, cols, slab, &mut dx);
@@ -316,7 +275,7 @@ impl CustomOp2 for Conv {
                     im2col(&g, x, slab, cols);
                     let (n, per) = (slab.cols(&g), slab.per_image(&g));
                     for i in 0..slab.images {
-                        let a = Mat { p: dy[((slab.image + i) * co * hw_out + slab.oy * g.out_w())..].as_ptr(), rs: hw_out, cs: 1 };
+                        let a = Mat { p: dy[slab.out_offset(&g, co, i)..].as_ptr(), rs: hw_out, cs: 1 };
                         let b = Mat { p: cols[i * per..].as_ptr(), rs: 1, cs: n };
                         unsafe { gemm_into((co, k, per), dw.as_mut_ptr(), k, s + i > 0, a, b) }
                     }
@@ -359,4 +318,37 @@ pub fn conv2d(x: &Tensor, weight: &Tensor, padding: usize, stride: usize) -> Res
     }
     let g = Geometry { batch, channels, h, w, kh, kw, stride, padding };
     x.contiguous()?.apply_op2(&weight.contiguous()?, Conv { g, c_out, pass: Pass::Forward })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// col2im is the adjoint of im2col: ⟨im2col(x), y⟩ = ⟨x, col2im(y)⟩ for random x and y, over
+    /// the whole matrix and slab by slab; an independent property (no candle convolution
+    /// involved).
+    #[test]
+    fn col2im_is_the_adjoint_of_im2col() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(a, b)| (a * b) as f64).sum::<f64>();
+        for g in [
+            Geometry { batch: 2, channels: 3, h: 6, w: 5, kh: 3, kw: 2, stride: 1, padding: 1 },
+            Geometry { batch: 1, channels: 2, h: 9, w: 9, kh: 3, kw: 3, stride: 2, padding: 2 },
+            Geometry { batch: 3, channels: 64, h: 40, w: 40, kh: 5, kw: 5, stride: 1, padding: 2 },
+        ] {
+            let x: Vec<f32> = (0..g.batch * g.image_len()).map(|_| rng.random_range(-1.0..1.0)).collect();
+            let slabs = g.slabs();
+            for slab in std::iter::once(g.whole()).chain(slabs.iter().copied()) {
+                let y: Vec<f32> = (0..g.rows() * slab.cols(&g)).map(|_| rng.random_range(-1.0..1.0)).collect();
+                let mut cols = vec![f32::NAN; y.len()];
+                im2col(&g, &x, slab, &mut cols);
+                let mut back = vec![0f32; x.len()];
+                col2im_add(&g, &y, slab, &mut back);
+                let (lhs, rhs) = (dot(&cols, &y), dot(&x, &back));
+                assert!((lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0), "{g:?} {slab:?}: {lhs} vs {rhs}");
+            }
+            assert!(slabs.len() > 1 || g.channels < 64, "{g:?}: the big case must span several slabs");
+        }
+    }
 }

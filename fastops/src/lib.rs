@@ -14,7 +14,7 @@
 //!   `conv_transpose2d` loop (~10 GFLOP/s here, against ~200 for its matmul). This one lowers
 //!   the convolution to gemm over im2col, one cache-sized slab of columns at a time, straight
 //!   into the `[b, c_out, oh, ow]` output; its backward runs gemm per slab too (col2im, the
-//!   adjoint of [`Im2Col`], scatters the input gradient back).
+//!   adjoint of im2col, scatters the input gradient back).
 //! - [`layer_norm`], [`batch_norm`], [`softmax_last_dim`], [`causal_softmax`], [`gelu_erf`],
 //!   [`gelu_tanh`], [`cross_entropy`], [`cross_entropy_ignoring`], [`add_bias`] and [`linear`]:
 //!   fused row-wise kernels with their backward, for models made of many small operations (the
@@ -41,7 +41,7 @@ mod par;
 mod pool;
 pub use adamw::{adamw_step, AdamWStep};
 pub use attention::causal_self_attention;
-pub use conv::{conv2d, Col2Im, Geometry, Im2Col};
+pub use conv::{conv2d, Geometry};
 pub use fused::{
     add_bias, batch_norm, causal_softmax, cross_entropy, cross_entropy_ignoring, gelu_erf, gelu_tanh, layer_norm, linear, on_cpu_f32, softmax_last_dim,
 };
@@ -107,23 +107,6 @@ mod tests {
                 let (a, e) = (gf.get(v).unwrap(), gs.get(v).unwrap());
                 assert!(max_diff(a, e) < 10.0 * tol(e), "{case}: {name} gradient differs by {}", max_diff(a, e));
             }
-        }
-    }
-
-    /// col2im is the adjoint of im2col: ⟨im2col(x), y⟩ = ⟨x, col2im(y)⟩ for random x and y; an
-    /// independent property (no candle convolution involved).
-    #[test]
-    fn col2im_is_the_adjoint_of_im2col() {
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-        for g in [
-            Geometry { batch: 2, channels: 3, h: 6, w: 5, kh: 3, kw: 2, stride: 1, padding: 1 },
-            Geometry { batch: 1, channels: 2, h: 9, w: 9, kh: 3, kw: 3, stride: 2, padding: 2 },
-        ] {
-            let x = randn(&mut rng, &[g.batch, g.channels, g.h, g.w]);
-            let y = randn(&mut rng, &[g.rows(), g.cols()]);
-            let lhs = (x.apply_op1(Im2Col(g)).unwrap() * &y).unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap();
-            let rhs = (x * y.apply_op1(Col2Im(g)).unwrap()).unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap();
-            assert!((lhs - rhs).abs() < 1e-3 * lhs.abs().max(1.0), "{g:?}: {lhs} vs {rhs}");
         }
     }
 

@@ -22,6 +22,53 @@ impl Mat {
     }
 }
 
+/// `C (=|+=) s · A·B` for `A: [m, k]`, `B: [k, n]`, `C: [m, n]`, each a pointer with its row
+/// and column strides (in elements), single-threaded.
+///
+/// # Safety
+/// Every element addressed by the shapes and strides must lie inside its buffer, and `c` must
+/// not overlap `a`, `b` or memory another thread writes.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn mm(
+    m: usize,
+    n: usize,
+    k: usize,
+    c: *mut f32,
+    c_rs: usize,
+    accumulate: bool,
+    a: *const f32,
+    a_rs: usize,
+    a_cs: usize,
+    b: *const f32,
+    b_rs: usize,
+    b_cs: usize,
+    s: f32,
+) {
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c,
+            1,
+            c_rs as isize,
+            accumulate,
+            a,
+            a_cs as isize,
+            a_rs as isize,
+            b,
+            b_cs as isize,
+            b_rs as isize,
+            1.0,
+            s,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        )
+    }
+}
+
 struct SendMat(Mat);
 unsafe impl Send for SendMat {}
 unsafe impl Sync for SendMat {}
@@ -46,29 +93,7 @@ pub(crate) unsafe fn gemm_into((m, n, k): (usize, usize, usize), dst: *mut f32, 
             let (rows, cols, d, lhs, rhs) = if by_rows { (len, n, start * dst_rs, a.0.at(start, 0), b.0.p) } else { (m, len, start, a.0.p, b.0.at(0, start)) };
             // Safety: this piece of dst is this task's alone; the operands are valid by the
             // caller's contract.
-            unsafe {
-                gemm::gemm(
-                    rows,
-                    cols,
-                    k,
-                    dst.at(d),
-                    1,
-                    dst_rs as isize,
-                    accumulate,
-                    lhs,
-                    a.0.cs as isize,
-                    a.0.rs as isize,
-                    rhs,
-                    b.0.cs as isize,
-                    b.0.rs as isize,
-                    1.0,
-                    1.0,
-                    false,
-                    false,
-                    false,
-                    gemm::Parallelism::None,
-                )
-            }
+            unsafe { mm(rows, cols, k, dst.at(d), dst_rs, accumulate, lhs, a.0.rs, a.0.cs, rhs, b.0.rs, b.0.cs, 1.0) }
         }
     })
 }

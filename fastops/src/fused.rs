@@ -595,30 +595,25 @@ pub fn add_bias(x: &Tensor, b: &Tensor) -> Result<Tensor> {
 }
 
 /// A torch `nn.Linear`: `x · wᵀ + b` for `x: [.., in]`, `w: [out, in]`, `b: [out]`, as one
-/// 2-D [`crate::matmul_t`] over all rows and [`add_bias`] (a rank-2 `x` is used as it is, with
-/// no reshape in the graph).
+/// [`crate::matmul_t`] over all rows and [`add_bias`], with no reshape in the graph.
 pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
-    let mut dims = x.dims().to_vec();
-    let k = dims.pop().ok_or_else(|| candle_core::Error::Msg("fastops::linear: a scalar input".into()))?;
-    let (out, _) = w.dims2()?;
-    dims.push(out);
-    let x2 = if x.rank() == 2 { x.contiguous()? } else { x.contiguous()?.reshape(((), k))? };
-    let y = crate::matmul::matmul_t(&x2, w)?;
-    let y = match b {
-        Some(b) => add_bias(&y, b)?,
-        None => y,
-    };
-    if x.rank() == 2 {
-        Ok(y)
-    } else {
-        y.reshape(dims)
+    match x.rank() {
+        0 => candle_core::bail!("fastops::linear: a scalar input"),
+        1 => linear(&x.unsqueeze(0)?, w, b)?.squeeze(0),
+        _ => {
+            let y = crate::matmul::matmul_t(x, w)?;
+            match b {
+                Some(b) => add_bias(&y, b),
+                None => Ok(y),
+            }
+        }
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Cross-entropy
 
-/// `(logits [rows, v], targets [rows])` → the mean over the kept rows (those whose target is
+/// `(logits [.., v], targets [..])` (as `[rows, v]` and `[rows]`) → the mean over the kept rows (those whose target is
 /// not `ignore`) of `logsumexp(row) − row[target]`.
 struct CrossEntropy {
     ignore: Option<i64>,
@@ -658,7 +653,7 @@ impl CustomOp2 for CrossEntropy {
 
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = f32s(s1, l1, self.name())?;
-        let (rows, v) = l1.shape().dims2()?;
+        let (v, rows) = rows_of(l1, self.name())?;
         let t = targets_of(s2, l2, rows, v, self.ignore)?;
         let kept = t.iter().flatten().count();
         let partial = blocks(x, v, |first, xs| xs.chunks(v).enumerate().filter_map(|(r, row)| t[first + r].map(|c| logsumexp(row) - row[c])).sum::<f32>());
@@ -668,15 +663,17 @@ impl CustomOp2 for CrossEntropy {
     }
 
     fn bwd(&self, logits: &Tensor, targets: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        let d = logits.apply_op2_no_bwd(targets, &CrossEntropyGrad { ignore: self.ignore })?;
-        Ok((Some(d.broadcast_mul(grad)?), None))
+        // The loss is a scalar: its gradient scales the logits' in the same pass.
+        let scale = grad.to_dtype(candle_core::DType::F32)?.to_scalar::<f32>()?;
+        Ok((Some(logits.apply_op2_no_bwd(targets, &CrossEntropyGrad { ignore: self.ignore, scale })?), None))
     }
 }
 
-/// `(logits, targets)` → `(softmax(row) − onehot(target)) / kept` on kept rows, 0 on ignored
-/// ones.
+/// `(logits, targets)` → `scale · (softmax(row) − onehot(target)) / kept` on kept rows, 0 on
+/// ignored ones.
 struct CrossEntropyGrad {
     ignore: Option<i64>,
+    scale: f32,
 }
 
 impl CustomOp2 for CrossEntropyGrad {
@@ -686,9 +683,9 @@ impl CustomOp2 for CrossEntropyGrad {
 
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = f32s(s1, l1, self.name())?;
-        let (rows, v) = l1.shape().dims2()?;
+        let (v, rows) = rows_of(l1, self.name())?;
         let t = targets_of(s2, l2, rows, v, self.ignore)?;
-        let inv = 1.0 / t.iter().flatten().count() as f32;
+        let inv = self.scale / t.iter().flatten().count() as f32;
         let mut out = vec![0f32; x.len()];
         rows_mut(&mut out, v, |r, d| {
             let Some(c) = t[r] else { return };
@@ -704,19 +701,23 @@ impl CustomOp2 for CrossEntropyGrad {
 }
 
 fn cross_entropy_impl(logits: &Tensor, targets: &Tensor, ignore: Option<i64>) -> Result<Tensor> {
-    let (rows, _) = logits.dims2()?;
-    if !is_cpu_f32(&[logits]) || rows == 0 {
+    if logits.rank() < 2 {
+        candle_core::bail!("fastops cross-entropy: logits of shape {:?} (rows of classes expected)", logits.dims())
+    }
+    if !is_cpu_f32(&[logits]) || logits.elem_count() == 0 {
         return match ignore {
-            None => candle_nn::loss::cross_entropy(logits, targets),
+            None => candle_nn::loss::cross_entropy(&logits.flatten_to(logits.rank() - 2)?, &targets.flatten_all()?),
             Some(_) => candle_core::bail!("fastops::cross_entropy_ignoring: CPU f32 only (see `on_cpu_f32`)"),
         };
     }
     logits.contiguous()?.apply_op2(&targets.contiguous()?, CrossEntropy { ignore })
 }
 
-/// The mean cross-entropy of `logits: [rows, v]` against class indices `targets: [rows]`
-/// (u8, u32 or i64), as `candle_nn::loss::cross_entropy` and torch's `F.cross_entropy`, with
-/// the logits' gradient, in one pass each way. A target outside `0..v` is an error.
+/// The mean cross-entropy of `logits: [.., v]` against class indices `targets: [..]` (u8,
+/// u32 or i64; as many as there are rows of logits), as `candle_nn::loss::cross_entropy` and
+/// torch's `F.cross_entropy` on the rows, with the logits' gradient, in one pass each way. A
+/// target outside `0..v` is an error. Logits of rank above 2 need no reshape (no extra node in
+/// the graph).
 pub fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
     cross_entropy_impl(logits, targets, None)
 }

@@ -98,8 +98,11 @@ pub(crate) unsafe fn gemm_into((m, n, k): (usize, usize, usize), dst: *mut f32, 
     })
 }
 
-/// `op(a) · op(b)` for contiguous 2-D f32 `a` and `b`, where `op` transposes when the flag
-/// says so.
+/// `op(a) · op(b)` for contiguous f32 `a` and `b`, where `op` transposes when the flag says
+/// so. An operand of rank above 2 is a matrix of its rows (`[.., c]` as `[rows, c]`), so a
+/// linear layer's `[b, t, d]` input needs no reshape (no extra node in the graph, whose
+/// backward would cost a pass over the activations); the output keeps an untransposed `a`'s
+/// leading dimensions.
 #[derive(Clone, Copy, Debug)]
 struct MatMul {
     ta: bool,
@@ -109,9 +112,24 @@ struct MatMul {
 impl MatMul {
     /// The operand as `op(x)`: its (rows, cols) and strides.
     fn operand(x: &[f32], l: &Layout, t: bool) -> Result<(usize, usize, Mat)> {
-        let (r, c) = l.shape().dims2()?;
+        let dims = l.dims();
+        if dims.len() < 2 {
+            candle_core::bail!("fastops-matmul: an operand of rank {} (2 or more expected)", dims.len())
+        }
+        let c = dims[dims.len() - 1];
+        let r = dims[..dims.len() - 1].iter().product::<usize>();
         let p = x.as_ptr();
         Ok(if t { (c, r, Mat { p, rs: 1, cs: c }) } else { (r, c, Mat { p, rs: c, cs: 1 }) })
+    }
+
+    /// The output's shape: `[m, n]`, or an untransposed `a`'s leading dimensions and `n`.
+    fn out_shape(&self, l1: &Layout, m: usize, n: usize) -> Shape {
+        if self.ta {
+            return Shape::from((m, n));
+        }
+        let mut dims = l1.dims().to_vec();
+        *dims.last_mut().expect("rank checked by operand") = n;
+        Shape::from(dims)
     }
 }
 
@@ -140,7 +158,7 @@ impl CustomOp2 for MatMul {
         } else {
             vec![0f32; m * n]
         };
-        Ok((CpuStorage::F32(out), Shape::from((m, n))))
+        Ok((CpuStorage::F32(out), self.out_shape(l1, m, n)))
     }
 
     fn bwd(&self, a: &Tensor, b: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
@@ -149,25 +167,29 @@ impl CustomOp2 for MatMul {
         // op transposes.
         let da = if ta { b.apply_op2(&dc, MatMul { ta: tb, tb: true })? } else { dc.apply_op2(b, MatMul { ta: false, tb: !tb })? };
         let db = if tb { dc.apply_op2(a, MatMul { ta: true, tb: ta })? } else { a.apply_op2(&dc, MatMul { ta: !ta, tb: false })? };
-        Ok((Some(da), Some(db)))
+        // A transposed operand of rank above 2 (only in a product made by a backward pass)
+        // gets its gradient as a matrix: give it back its own shape.
+        let fit = |g: Tensor, x: &Tensor| if g.dims() == x.dims() { Ok(g) } else { g.reshape(x.shape()) };
+        Ok((Some(fit(da, a)?), Some(fit(db, b)?)))
     }
 }
 
-/// `a.matmul(b)` for 2-D `a: [m, k]` and `b: [k, n]`, with both gradients, each product one
-/// gemm split across candle's worker threads. Off the CPU, for another dtype or rank, it is
-/// candle's `matmul`.
+/// `a · b` for `a: [.., m, k]` (its leading dimensions taken as more rows) and 2-D
+/// `b: [k, n]`, with both gradients, each product one gemm split across candle's worker
+/// threads. Off the CPU, for another dtype or a `b` that is not 2-D, it is candle's
+/// `broadcast_matmul`.
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    if !crate::on_cpu_f32(&[a, b]) || a.rank() != 2 || b.rank() != 2 {
-        return a.matmul(b);
+    if !crate::on_cpu_f32(&[a, b]) || a.rank() < 2 || b.rank() != 2 {
+        return a.broadcast_matmul(b);
     }
     a.contiguous()?.apply_op2(&b.contiguous()?, MatMul { ta: false, tb: false })
 }
 
-/// `a.matmul(&b.t()?)` for 2-D `a: [m, k]` and `b: [n, k]` (a linear layer's `x · wᵀ`, or
-/// logits against a tied embedding), as [`matmul`].
+/// `a · bᵀ` for `a: [.., m, k]` and 2-D `b: [n, k]` (a linear layer's `x · wᵀ`, or logits
+/// against a tied embedding), as [`matmul`].
 pub fn matmul_t(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    if !crate::on_cpu_f32(&[a, b]) || a.rank() != 2 || b.rank() != 2 {
-        return a.matmul(&b.t()?);
+    if !crate::on_cpu_f32(&[a, b]) || a.rank() < 2 || b.rank() != 2 {
+        return a.broadcast_matmul(&b.t()?);
     }
     a.contiguous()?.apply_op2(&b.contiguous()?, MatMul { ta: false, tb: true })
 }

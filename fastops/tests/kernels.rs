@@ -161,6 +161,10 @@ fn cross_entropy_matches_candle() {
         logp.gather(&t.index_select(&kept, 0)?.unsqueeze(1)?, 1)?.mean_all()?.neg()
     };
     agree(std::slice::from_ref(&x), |ts| cross_entropy_ignoring(&ts[0], &tm, ignore as i64), slow_kept, 18, "cross-entropy ignoring");
+    // Logits of rank 3 with targets of rank 2: the same as their rows.
+    let (x3, t3) = (Var::from_tensor(&x.as_tensor().reshape((4, 75, v)).unwrap()).unwrap(), t.reshape((4, 75)).unwrap());
+    let slow3 = |ts: &[Tensor]| slow(&[ts[0].reshape((rows, v))?]);
+    agree(std::slice::from_ref(&x3), |ts| cross_entropy(&ts[0], &t3), slow3, 19, "cross-entropy on [4, 75, v]");
 }
 
 /// Values and the input gradient against the same attention in candle's own operations
@@ -301,5 +305,13 @@ fn matmuls_match_candle() {
         let bt = Var::from_tensor(&randn(&mut rng, &[n, k], 1.0)).unwrap();
         agree(&[a.clone(), b], |t| matmul(&t[0], &t[1]), |t| t[0].matmul(&t[1]), 16, &format!("matmul {m}×{k}·{k}×{n}"));
         agree(&[a, bt], |t| matmul_t(&t[0], &t[1]), |t| t[0].matmul(&t[1].t()?), 17, &format!("matmul_t {m}×{k}·({n}×{k})ᵀ"));
+    }
+    // A left operand of rank 3 or 4: its rows as one matrix, its leading dimensions kept.
+    for dims in [vec![3, 70, 24], vec![2, 3, 5, 24]] {
+        let a = Var::from_tensor(&randn(&mut rng, &dims, 1.0)).unwrap();
+        let b = Var::from_tensor(&randn(&mut rng, &[24, 33], 1.0)).unwrap();
+        let bt = Var::from_tensor(&randn(&mut rng, &[33, 24], 1.0)).unwrap();
+        agree(&[a.clone(), b], |t| matmul(&t[0], &t[1]), |t| t[0].broadcast_matmul(&t[1]), 18, &format!("matmul {dims:?}·24×33"));
+        agree(&[a, bt], |t| matmul_t(&t[0], &t[1]), |t| t[0].broadcast_matmul(&t[1].t()?), 19, &format!("matmul_t {dims:?}·(33×24)ᵀ"));
     }
 }

@@ -135,15 +135,12 @@ impl Conv1D {
 
 impl Module for Conv1D {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        // One [b·t, in] × [in, out] matmul instead of b batched ones (faster on the CPU).
-        let mut dims = x.dims().to_vec();
-        let d_in = dims.pop().unwrap_or(1);
+        // One [b·t, in] × [in, out] matmul instead of b batched ones (faster on the CPU):
+        // fastops::matmul is x.broadcast_matmul(w) with x's rows, whatever its rank, as one
+        // matrix, in gemm on candle's worker threads.
         // fastops::add_bias is broadcast_add whose bias gradient sums the rows in one parallel
         // pass (candle sums over broadcast dimensions one element at a time).
-        // fastops::matmul is candle's matmul run in gemm on candle's worker threads.
-        let y = fastops::add_bias(&fastops::matmul(&x.reshape(((), d_in))?, &self.weight)?, &self.bias)?;
-        dims.push(self.weight.dim(1)?);
-        y.reshape(dims)
+        fastops::add_bias(&fastops::matmul(x, &self.weight)?, &self.bias)
     }
 }
 

@@ -315,3 +315,16 @@ fn matmuls_match_candle() {
         agree(&[a, bt], |t| matmul_t(&t[0], &t[1]), |t| t[0].broadcast_matmul(&t[1].t()?), 19, &format!("matmul_t {dims:?}·(33×24)ᵀ"));
     }
 }
+
+#[test]
+fn relu_matches_candle() {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(20);
+    // 21,000 elements: two of the kernel's chunks, the second short.
+    let x = Var::from_tensor(&randn(&mut rng, &[3, 7, 1000], 1.0)).unwrap();
+    agree(std::slice::from_ref(&x), |t| relu(&t[0]), |t| t[0].relu(), 20, "relu");
+    // At 0 torch passes no gradient (candle's relu passes it); a NaN stays NaN.
+    let z = Var::from_tensor(&Tensor::new(&[0f32, -1.0, 2.0], &Device::Cpu).unwrap()).unwrap();
+    let g = relu(z.as_tensor()).unwrap().sum_all().unwrap().backward().unwrap();
+    assert_eq!(g.get(&z).unwrap().to_vec1::<f32>().unwrap(), [0.0, 0.0, 1.0]);
+    assert!(relu(&Tensor::new(&[f32::NAN], &Device::Cpu).unwrap()).unwrap().to_vec1::<f32>().unwrap()[0].is_nan());
+}

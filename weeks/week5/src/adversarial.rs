@@ -41,7 +41,7 @@ impl Cnn {
         let b = x.dim(0)?;
         let conv = |h: &Tensor, n: &str| -> Result<Tensor> {
             let bias = self.w(&format!("{n}.bias"))?;
-            fastops::add_channel_bias(&fastops::conv2d(h, self.w(&format!("{n}.weight"))?, 1, 2)?, bias)?.relu()
+            fastops::relu(&fastops::add_channel_bias(&fastops::conv2d(h, self.w(&format!("{n}.weight"))?, 1, 2)?, bias)?)
         };
         let h = conv(&conv(&x.reshape((b, 1, 28, 28))?, "conv1")?, "conv2")?.flatten_from(1)?;
         h.broadcast_matmul(&self.w("fc.weight")?.t()?)?.broadcast_add(self.w("fc.bias")?)

@@ -6,6 +6,10 @@
 //! The backward pass does the same per slab: the input gradient is `Wᵀ · dy` scattered back by
 //! col2im, the weight gradient `Σ dy · colsᵀ` over the slabs in order (so the sum's order does
 //! not depend on the thread count). No buffer grows with the batch, and no transpose is needed.
+//!
+//! At stride 1, with enough channels and output positions, the forward pass skips im2col
+//! instead: the padded image is read in place by one product per kernel offset
+//! ([`forward_stride_1`]).
 
 use crate::matmul::{gemm_into, Mat};
 use crate::par::rows_mut;
@@ -85,6 +89,12 @@ impl Geometry {
 
 /// The most floats of im2col held at once (4 MiB).
 const SLAB: usize = 1 << 20;
+
+/// The stride-1 forward pass without im2col ([`forward_stride_1`]) needs products deep enough
+/// (input channels) and wide enough (output positions) to pay for `kh·kw` calls to gemm. Below
+/// these, as in ResNet-18's deeper layers (14×14 and 7×7 at batch 8), im2col was faster.
+const STRIDE_1_MIN_CHANNELS: usize = 32;
+const STRIDE_1_MIN_POSITIONS: usize = 2048;
 
 /// Columns of the im2col matrix: `images` whole images from `image` on, or output rows
 /// `oy..oy + rows` of one image.
@@ -197,6 +207,45 @@ impl Geometry {
     }
 }
 
+/// The forward pass at stride 1 with no im2col: one image at a time, copied into a padded
+/// buffer `xp: [c, hp, wp]`, the output is `kh·kw` accumulated products, one per kernel offset
+/// `(ki, kj)`: `d[o, q] += Σ_c w[o, c, ki, kj] · xp[c, q + ki·wp + kj]`, where `q = oy·wp + ox`
+/// numbers output positions on rows as wide as the padded input (the `wp − ow` columns past each
+/// row's end are computed and dropped). Each product reads the padded image in place, so it stays
+/// in cache across the `kh·kw` products.
+fn forward_stride_1(g: &Geometry, co: usize, x: &[f32], w: &[f32]) -> Vec<f32> {
+    let (hp, wp, p) = (g.h + 2 * g.padding, g.w + 2 * g.padding, g.padding);
+    let (oh, ow, k) = (g.out_h(), g.out_w(), g.rows());
+    let q = (oh - 1) * wp + ow;
+    let mut y = vec![0f32; g.batch * co * oh * ow];
+    // The padding stays 0; each image overwrites the interior.
+    let mut xp = vec![0f32; g.channels * hp * wp];
+    let mut d = vec![0f32; co * q];
+    for (image, y) in y.chunks_exact_mut(co * oh * ow).enumerate() {
+        rows_mut(&mut xp, hp * wp, |c, plane| {
+            let src = &x[(image * g.channels + c) * g.h * g.w..][..g.h * g.w];
+            for (r, row) in src.chunks_exact(g.w).enumerate() {
+                plane[(r + p) * wp + p..][..g.w].copy_from_slice(row);
+            }
+        });
+        for ki in 0..g.kh {
+            for kj in 0..g.kw {
+                let a = Mat { p: w[ki * g.kw + kj..].as_ptr(), rs: k, cs: g.kh * g.kw };
+                let b = Mat { p: xp[ki * wp + kj..].as_ptr(), rs: hp * wp, cs: 1 };
+                // Safety: a reads w[o·k + c·kh·kw + ki·kw + kj] < co·k; b reads
+                // xp[c·hp·wp + ki·wp + kj + q'] with q' < q, at most (c+1)·hp·wp − 1.
+                unsafe { gemm_into((co, q, g.channels), d.as_mut_ptr(), q, ki + kj > 0, a, b) }
+            }
+        }
+        rows_mut(y, oh * ow, |o, plane| {
+            for (oy, row) in plane.chunks_exact_mut(ow).enumerate() {
+                row.copy_from_slice(&d[o * q + oy * wp..][..ow]);
+            }
+        });
+    }
+    y
+}
+
 /// What one convolution op computes from its two (contiguous, f32) inputs.
 #[derive(Clone, Copy, Debug)]
 enum Pass {
@@ -232,6 +281,11 @@ impl CustomOp2 for Conv {
         // Safety (of every gemm_into below): the operands are slices of the lengths checked
         // above, and the strides keep each access inside them.
         let out = match self.pass {
+            Pass::Forward if g.stride == 1 && g.channels >= STRIDE_1_MIN_CHANNELS && g.out_h() * g.out_w() >= STRIDE_1_MIN_POSITIONS => {
+                let x = contiguous_f32(s1, l1, name, x_len, &g)?;
+                let w = contiguous_f32(s2, l2, name, w_len, &g)?;
+                forward_stride_1(&g, co, x, w)
+            }
             Pass::Forward => {
                 let x = contiguous_f32(s1, l1, name, x_len, &g)?;
                 let w = contiguous_f32(s2, l2, name, w_len, &g)?;

@@ -88,6 +88,10 @@ mod tests {
             (5, 16, 50, 50, 3, 3, 3, 1, 1),
             (2, 64, 61, 61, 2, 5, 5, 2, 2),
             (1, 64, 60, 60, 2, 5, 5, 1, 2),
+            // Stride 1 without im2col (at least 32 channels and 2,048 output positions): a
+            // 3×3 kernel, and a kernel wider than tall with padding past half the kernel.
+            (2, 32, 48, 50, 3, 3, 3, 1, 1),
+            (1, 40, 50, 47, 5, 2, 4, 1, 3),
         ];
         for (b, c, h, w, co, kh, kw, s, p) in cases {
             let x = Var::from_tensor(&randn(&mut rng, &[b, c, h, w])).unwrap();

@@ -12,8 +12,9 @@
 //! ([`forward_stride_1`]).
 
 use crate::matmul::{gemm_into, Mat};
-use crate::par::rows_mut;
+use crate::par::{chunks_mut, rows_mut};
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor};
+use std::mem::MaybeUninit;
 
 /// The shape of one 2-D convolution (`groups = 1`, `dilation = 1`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,7 +218,9 @@ fn forward_stride_1(g: &Geometry, co: usize, x: &[f32], w: &[f32]) -> Vec<f32> {
     let (hp, wp, p) = (g.h + 2 * g.padding, g.w + 2 * g.padding, g.padding);
     let (oh, ow, k) = (g.out_h(), g.out_w(), g.rows());
     let q = (oh - 1) * wp + ow;
-    let mut y = vec![0f32; g.batch * co * oh * ow];
+    let mut y: Vec<MaybeUninit<f32>> = Vec::with_capacity(g.batch * co * oh * ow);
+    // Safety: a MaybeUninit needs no initialisation.
+    unsafe { y.set_len(g.batch * co * oh * ow) };
     // The padding stays 0; each image overwrites the interior.
     let mut xp = vec![0f32; g.channels * hp * wp];
     let mut d = vec![0f32; co * q];
@@ -237,13 +240,19 @@ fn forward_stride_1(g: &Geometry, co: usize, x: &[f32], w: &[f32]) -> Vec<f32> {
                 unsafe { gemm_into((co, q, g.channels), d.as_mut_ptr(), q, ki + kj > 0, a, b) }
             }
         }
-        rows_mut(y, oh * ow, |o, plane| {
+        chunks_mut(y, oh * ow, |start, plane| {
+            let o = start / (oh * ow);
             for (oy, row) in plane.chunks_exact_mut(ow).enumerate() {
-                row.copy_from_slice(&d[o * q + oy * wp..][..ow]);
+                for (v, &s) in row.iter_mut().zip(&d[o * q + oy * wp..][..ow]) {
+                    v.write(s);
+                }
             }
         });
     }
-    y
+    // Safety: every image's every output plane was written above; MaybeUninit<f32> has f32's
+    // layout.
+    let mut y = std::mem::ManuallyDrop::new(y);
+    unsafe { Vec::from_raw_parts(y.as_mut_ptr().cast::<f32>(), y.len(), y.capacity()) }
 }
 
 /// What one convolution op computes from its two (contiguous, f32) inputs.
@@ -289,18 +298,22 @@ impl CustomOp2 for Conv {
             Pass::Forward => {
                 let x = contiguous_f32(s1, l1, name, x_len, &g)?;
                 let w = contiguous_f32(s2, l2, name, w_len, &g)?;
-                let mut y = vec![0f32; y_len];
+                // No zeroing first: the slabs cover every column, and gemm writes each element
+                // of its part of y without reading it (`accumulate` false).
+                let mut y = Vec::<f32>::with_capacity(y_len);
                 for slab in g.slabs() {
                     let cols = slab_buffer(&mut buf, k * slab.cols(&g));
                     im2col(&g, x, slab, cols);
                     let (n, per) = (slab.cols(&g), slab.per_image(&g));
                     for i in 0..slab.images {
-                        let dst = y[slab.out_offset(&g, co, i)..].as_mut_ptr();
+                        let dst = y.as_mut_ptr().wrapping_add(slab.out_offset(&g, co, i));
                         let a = Mat { p: w.as_ptr(), rs: k, cs: 1 };
                         let b = Mat { p: cols[i * per..].as_ptr(), rs: n, cs: 1 };
                         unsafe { gemm_into((co, per, k), dst, hw_out, false, a, b) }
                     }
                 }
+                // Safety: every element of y was written above.
+                unsafe { y.set_len(y_len) };
                 y
             }
             Pass::InputGrad => {

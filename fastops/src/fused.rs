@@ -8,7 +8,7 @@
 //! rows in parallel and then the blocks' partial sums in order, so a result never depends on
 //! the number of threads or on how work was stolen.
 
-use crate::par::{chunks_mut, map_indexed, rows_mut};
+use crate::par::{make_chunks, map_indexed, rows_mut};
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, CustomOp3, DType, Layout, Result, Shape, Tensor, D};
 
 /// The op's input as a contiguous f32 slice.
@@ -476,10 +476,9 @@ impl CustomOp1 for Gelu {
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = f32s(storage, layout, self.name())?;
-        let mut out = vec![0f32; x.len()];
-        chunks_mut(&mut out, 4096, |start, y| {
+        let out = make_chunks(x.len(), 4096, |start, y| {
             for (y, &x) in y.iter_mut().zip(&x[start..]) {
-                *y = self.value(x);
+                y.write(self.value(x));
             }
         });
         Ok((CpuStorage::F32(out), layout.shape().clone()))
@@ -500,11 +499,9 @@ impl CustomOp2 for GeluGrad {
 
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
         let (x, g) = (f32s(s1, l1, self.name())?, f32s(s2, l2, self.name())?);
-        let mut out = vec![0f32; x.len()];
-        chunks_mut(&mut out, 4096, |start, d| {
-            let (x, g) = (&x[start..], &g[start..]);
-            for i in 0..d.len() {
-                d[i] = g[i] * self.0.derivative(x[i]);
+        let out = make_chunks(x.len(), 4096, |start, d| {
+            for (d, (&x, &g)) in d.iter_mut().zip(x[start..].iter().zip(&g[start..])) {
+                d.write(g * self.0.derivative(x));
             }
         });
         Ok((CpuStorage::F32(out), l1.shape().clone()))
@@ -542,10 +539,9 @@ impl CustomOp1 for Relu {
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = f32s(storage, layout, self.name())?;
-        let mut out = vec![0f32; x.len()];
-        chunks_mut(&mut out, 1 << 14, |start, y| {
+        let out = make_chunks(x.len(), 1 << 14, |start, y| {
             for (y, &x) in y.iter_mut().zip(&x[start..]) {
-                *y = if x < 0.0 { 0.0 } else { x };
+                y.write(if x < 0.0 { 0.0 } else { x });
             }
         });
         Ok((CpuStorage::F32(out), layout.shape().clone()))
@@ -569,10 +565,9 @@ impl CustomOp2 for ReluGrad {
         if y.len() != g.len() {
             candle_core::bail!("{}: {} outputs, {} gradients", self.name(), y.len(), g.len())
         }
-        let mut out = vec![0f32; y.len()];
-        chunks_mut(&mut out, 1 << 14, |start, d| {
+        let out = make_chunks(y.len(), 1 << 14, |start, d| {
             for (d, (&y, &g)) in d.iter_mut().zip(y[start..].iter().zip(&g[start..])) {
-                *d = if y <= 0.0 { 0.0 } else { g };
+                d.write(if y <= 0.0 { 0.0 } else { g });
             }
         });
         Ok((CpuStorage::F32(out), l1.shape().clone()))

@@ -2,6 +2,7 @@
 //! threads that run candle's kernels between ours, already awake. A second pool (rayon's)
 //! would put more threads than cores on a small machine, each waiting for the other to yield.
 
+use std::mem::MaybeUninit;
 use std::ops::Range;
 
 /// A raw pointer that may cross threads; each task writes only its own part of the buffer.
@@ -37,7 +38,7 @@ pub(crate) fn for_ranges(n: usize, f: impl Fn(Range<usize>) + Sync) {
 
 /// `f(first element, chunk)` on consecutive chunks of `size` elements of `out` (the last may be
 /// shorter), in parallel.
-pub(crate) fn chunks_mut(out: &mut [f32], size: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+pub(crate) fn chunks_mut<T: Send>(out: &mut [T], size: usize, f: impl Fn(usize, &mut [T]) + Sync) {
     if size == 0 || out.is_empty() {
         return;
     }
@@ -51,6 +52,19 @@ pub(crate) fn chunks_mut(out: &mut [f32], size: usize, f: impl Fn(usize, &mut [f
             f(start, chunk)
         }
     })
+}
+
+/// A vector of `len` floats made in parallel by `f(first element, chunk)` on consecutive
+/// chunks of `size` elements (the last may be shorter), with no zeroing first: `f` must write
+/// every element of its chunk.
+pub(crate) fn make_chunks(len: usize, size: usize, f: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync) -> Vec<f32> {
+    let mut v: Vec<MaybeUninit<f32>> = Vec::with_capacity(len);
+    // Safety: a MaybeUninit needs no initialisation.
+    unsafe { v.set_len(len) };
+    chunks_mut(&mut v, size, f);
+    let mut v = std::mem::ManuallyDrop::new(v);
+    // Safety: `f` wrote every element (its contract), and MaybeUninit<f32> has f32's layout.
+    unsafe { Vec::from_raw_parts(v.as_mut_ptr().cast::<f32>(), v.len(), v.capacity()) }
 }
 
 /// `f(row index, row)` on every row of `n` elements of `out`, in parallel.

@@ -3,7 +3,7 @@
 //! whose gradients sum over leading dimensions one element at a time.
 
 use crate::fused::f32s;
-use crate::par::{map_indexed, rows_mut};
+use crate::par::{make_chunks, map_indexed, rows_mut};
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 
 /// One max-pooling window geometry: square kernel `k`, stride `s`, padding `p` (padding never
@@ -114,10 +114,11 @@ impl CustomOp2 for ChannelBias {
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
         let (y, bias) = (f32s(s1, l1, self.name())?, f32s(s2, l2, self.name())?);
         let hw: usize = l1.dims()[2..].iter().product();
-        let mut out = y.to_vec();
-        rows_mut(&mut out, hw, |i, plane| {
-            let b = bias[i % bias.len()];
-            plane.iter_mut().for_each(|v| *v += b);
+        let out = make_chunks(y.len(), hw, |start, plane| {
+            let b = bias[(start / hw) % bias.len()];
+            for (o, &v) in plane.iter_mut().zip(&y[start..]) {
+                o.write(v + b);
+            }
         });
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
@@ -167,11 +168,11 @@ impl candle_core::CustomOp3 for ChannelAffine {
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout, s3: &CpuStorage, l3: &Layout) -> Result<(CpuStorage, Shape)> {
         let (x, scale, shift) = (f32s(s1, l1, self.name())?, f32s(s2, l2, self.name())?, f32s(s3, l3, self.name())?);
         let hw: usize = l1.dims()[2..].iter().product();
-        let mut out = vec![0f32; x.len()];
-        rows_mut(&mut out, hw, |i, plane| {
+        let out = make_chunks(x.len(), hw, |start, plane| {
+            let i = start / hw;
             let (a, b) = (scale[i % scale.len()], shift[i % shift.len()]);
-            for (o, &v) in plane.iter_mut().zip(&x[i * hw..][..hw]) {
-                *o = v * a + b;
+            for (o, &v) in plane.iter_mut().zip(&x[start..]) {
+                o.write(v * a + b);
             }
         });
         Ok((CpuStorage::F32(out), l1.shape().clone()))

@@ -78,8 +78,9 @@ data:
 
 # Time the reference code against PyTorch on this machine: `just bench`, `just bench conv2d`
 bench *args: _venv
-    # The same malloc settings the grader gives the week programs (MALLOC_TUNABLES in
-    # grader/src/launch.rs; a test keeps the two equal).
+    # PyTorch allocates with glibc's malloc: huge pages, and every block kept on the heap and
+    # never given back (about 13 % off GPT-2 small's backward pass, see book/src/speed.md).
+    # The week programs allocate with mimalloc instead (grader/src/lib.rs).
     GLIBC_TUNABLES="${GLIBC_TUNABLES:-glibc.malloc.hugetlb=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736:glibc.malloc.top_pad=268435456}" fixtures/gen/.venv/bin/python bench/run_torch.py {{args}}
     cargo run -q -p grader --features reference -- bench {{args}}
 

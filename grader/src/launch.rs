@@ -162,26 +162,16 @@ fn compile_error(m: &serde_json::Value) -> Option<CompileError> {
     })
 }
 
-/// glibc malloc's settings for week programs (unless `GLIBC_TUNABLES` is already set), the
-/// same for the PyTorch side of `just bench` (the justfile spells them out; a test keeps the
-/// two equal). Other C libraries ignore the variable. A training step allocates and frees
-/// buffers of tens to hundreds of MB (GPT-2's embedding gradient is 154 MB):
-/// - `hugetlb=1`: large blocks on transparent huge pages. glibc serves a block over 32 MiB with
-///   a fresh `mmap`, which the kernel faults in 4 KiB at a time and zeroes: GPT-2 small's loss
-///   and backward went from 1077 to 818 ms (PyTorch's from 597 to 460 ms).
-/// - `mmap_max=0`, a `trim_threshold` of 64 GiB and a `top_pad` of 256 MiB: every block from the
-///   heap, which grows in 256 MiB steps and is never given back, so a step reuses the previous
-///   step's memory instead of faulting in fresh pages. GPT-2 small's loss and backward, median
-///   of eight runs each way alternately: about 800 → 690 ms, and no more slow runs (up to 1.3 s
-///   before); PyTorch's 548 → 478 ms. A process keeps its peak memory until it exits, which a
-///   week program (one grade, one benchmark) does.
-pub const MALLOC_TUNABLES: &str = "glibc.malloc.hugetlb=1:glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736:glibc.malloc.top_pad=268435456";
-
-/// The week's checks program `exe`, with glibc's malloc set as [`MALLOC_TUNABLES`] says.
+/// The week's checks program `exe`, with mimalloc (its Rust allocator, see `lib.rs`) told never
+/// to give freed memory back to the system (`MIMALLOC_PURGE_DELAY=-1`, unless already set). By
+/// default mimalloc does so 10 ms after a free, and the next training step faults the pages in
+/// again, zeroed: GPT-2 small's loss and backward took about 790 ms that way against 640 ms
+/// (alternate runs, three each). A week program (one grade, one benchmark run) keeps its peak
+/// memory until it exits.
 fn week_program(exe: &PathBuf) -> Command {
     let mut cmd = Command::new(exe);
-    if std::env::var_os("GLIBC_TUNABLES").is_none() {
-        cmd.env("GLIBC_TUNABLES", MALLOC_TUNABLES);
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        cmd.env("MIMALLOC_PURGE_DELAY", "-1");
     }
     cmd
 }
@@ -231,16 +221,4 @@ pub fn registry(check: bool) -> anyhow::Result<usize> {
         std::fs::write(&path, text).with_context(|| format!("{}", path.display()))?;
     }
     Ok(changed)
-}
-
-#[cfg(test)]
-mod tests {
-    /// `just bench` runs PyTorch under the malloc settings the week programs get, so that the
-    /// ratios compare like with like.
-    #[test]
-    fn the_bench_recipe_gives_pytorch_the_same_malloc_settings() {
-        let justfile = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../justfile")).expect("the workspace's justfile");
-        let expected = format!("GLIBC_TUNABLES=\"${{GLIBC_TUNABLES:-{}}}\"", super::MALLOC_TUNABLES);
-        assert!(justfile.contains(&expected), "the justfile's bench recipe should set {expected}");
-    }
 }

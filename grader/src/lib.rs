@@ -11,6 +11,15 @@
 //! the context of each step; a [`cli::Usage`] error inside one exits with status 2, any other
 //! with 1.
 
+/// Every program that links the grader (the grader itself and each week's checks program)
+/// allocates with mimalloc instead of glibc's malloc (issue 15; `book/src/speed.md` has the
+/// measurements). A training step allocates and frees buffers of up to hundreds of MB (GPT-2's
+/// embedding gradient is 154 MB); glibc gives the largest back to the system and faults them in
+/// again, zeroed, at the next step, however it is tuned. The launcher tells mimalloc to keep
+/// freed memory for good (`MIMALLOC_PURGE_DELAY=-1`, see `launch::week_program`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod bench;
 pub mod book;
 pub mod bundle;
@@ -62,21 +71,6 @@ pub fn pin_thread_count() {
     }
 }
 
-/// Tell glibc's malloc to keep freed memory for reuse: a week's program allocates and frees a
-/// tensor's buffer at every operation, and by default each buffer above 128 KiB is a fresh
-/// `mmap` whose pages the kernel faults in and zeroes again (a third of the MNIST CNN's
-/// training time went to the kernel). Measured: week1.cnn.train_step 35.5 → 28.0 ms (issue 15).
-/// Buffers up to 32 MiB (glibc's largest threshold) now come from the heap, and the heap is
-/// trimmed only past 1 GiB of free space at its top.
-pub fn keep_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes malloc's tuning; it is called before any other thread starts.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
-    }
-}
-
 /// The repository root (where the grader was compiled, or `CANDLECAMP_ROOT`).
 pub fn root() -> PathBuf {
     match std::env::var_os("CANDLECAMP_ROOT") {
@@ -105,7 +99,6 @@ macro_rules! week_program {
         }
 
         fn main() -> std::process::ExitCode {
-            $crate::keep_freed_memory();
             $crate::pin_thread_count();
             let entry: fn() -> Option<std::process::ExitCode> = $entry;
             if let Some(code) = entry() {

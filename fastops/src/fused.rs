@@ -423,13 +423,15 @@ pub fn causal_softmax(x: &Tensor, scale: f64) -> Result<Tensor> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// GELU
+// Element-wise activations: GELU and ReLU
 
-/// Which GELU: the exact one (erf) or GPT-2's tanh approximation.
+/// An element-wise activation with its gradient, one pass each way: the exact GELU (erf),
+/// GPT-2's tanh GELU, or ReLU.
 #[derive(Clone, Copy)]
-enum Gelu {
-    Erf,
-    Tanh,
+enum Pointwise {
+    GeluErf,
+    GeluTanh,
+    Relu,
 }
 
 const SQRT_2_OVER_PI: f32 = 0.797_884_6;
@@ -447,31 +449,52 @@ fn erf_and_gauss(z: f32) -> (f32, f32) {
     ((1.0 - poly * gauss).copysign(z), gauss)
 }
 
-impl Gelu {
+impl Pointwise {
     fn value(self, x: f32) -> f32 {
         match self {
-            Gelu::Erf => 0.5 * x * (1.0 + erf_and_gauss(x * std::f32::consts::FRAC_1_SQRT_2).0),
-            Gelu::Tanh => 0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (1.0 + 0.044715 * x * x)).tanh()),
+            Pointwise::GeluErf => 0.5 * x * (1.0 + erf_and_gauss(x * std::f32::consts::FRAC_1_SQRT_2).0),
+            Pointwise::GeluTanh => 0.5 * x * (1.0 + (SQRT_2_OVER_PI * x * (1.0 + 0.044715 * x * x)).tanh()),
+            // A NaN stays NaN, as in torch.
+            Pointwise::Relu => {
+                if x < 0.0 {
+                    0.0
+                } else {
+                    x
+                }
+            }
         }
     }
 
-    fn derivative(self, x: f32) -> f32 {
+    /// The input's gradient from the input `x` and the output's gradient `g`.
+    fn grad(self, x: f32, g: f32) -> f32 {
         match self {
-            Gelu::Erf => {
+            Pointwise::GeluErf => {
                 let (erf, gauss) = erf_and_gauss(x * std::f32::consts::FRAC_1_SQRT_2);
-                0.5 * (1.0 + erf) + x * gauss * 0.398_942_3 // Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π)
+                g * (0.5 * (1.0 + erf) + x * gauss * 0.398_942_3) // Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π)
             }
-            Gelu::Tanh => {
+            Pointwise::GeluTanh => {
                 let t = (SQRT_2_OVER_PI * x * (1.0 + 0.044715 * x * x)).tanh();
-                0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044715 * x * x)
+                g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044715 * x * x))
+            }
+            // torch's threshold_backward: nothing where the output is ≤ 0 (x ≤ 0 exactly when
+            // relu(x) ≤ 0), the gradient itself elsewhere (a NaN input included).
+            Pointwise::Relu => {
+                if x <= 0.0 {
+                    0.0
+                } else {
+                    g
+                }
             }
         }
     }
 }
 
-impl CustomOp1 for Gelu {
+impl CustomOp1 for Pointwise {
     fn name(&self) -> &'static str {
-        "fastops-gelu"
+        match self {
+            Pointwise::GeluErf | Pointwise::GeluTanh => "fastops-gelu",
+            Pointwise::Relu => "fastops-relu",
+        }
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
@@ -485,23 +508,29 @@ impl CustomOp1 for Gelu {
     }
 
     fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(arg.apply_op2_no_bwd(&grad.contiguous()?, &GeluGrad(*self))?))
+        Ok(Some(arg.apply_op2_no_bwd(&grad.contiguous()?, &PointwiseGrad(*self))?))
     }
 }
 
-/// `(x, g)` → `g · gelu'(x)`.
-struct GeluGrad(Gelu);
+/// `(x, g)` → the input's gradient, element by element.
+struct PointwiseGrad(Pointwise);
 
-impl CustomOp2 for GeluGrad {
+impl CustomOp2 for PointwiseGrad {
     fn name(&self) -> &'static str {
-        "fastops-gelu-grad"
+        match self.0 {
+            Pointwise::GeluErf | Pointwise::GeluTanh => "fastops-gelu-grad",
+            Pointwise::Relu => "fastops-relu-grad",
+        }
     }
 
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
         let (x, g) = (f32s(s1, l1, self.name())?, f32s(s2, l2, self.name())?);
+        if x.len() != g.len() {
+            candle_core::bail!("{}: {} inputs, {} gradients", self.name(), x.len(), g.len())
+        }
         let out = make_chunks(x.len(), 4096, |start, d| {
             for (d, (&x, &g)) in d.iter_mut().zip(x[start..].iter().zip(&g[start..])) {
-                d.write(g * self.0.derivative(x));
+                d.write(self.0.grad(x, g));
             }
         });
         Ok((CpuStorage::F32(out), l1.shape().clone()))
@@ -514,7 +543,7 @@ pub fn gelu_erf(x: &Tensor) -> Result<Tensor> {
     if !is_cpu_f32(&[x]) {
         return x.gelu_erf();
     }
-    x.contiguous()?.apply_op1(Gelu::Erf)
+    x.contiguous()?.apply_op1(Pointwise::GeluErf)
 }
 
 /// GPT-2's tanh GELU, `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))` (candle's `gelu`, torch's
@@ -523,55 +552,7 @@ pub fn gelu_tanh(x: &Tensor) -> Result<Tensor> {
     if !is_cpu_f32(&[x]) {
         return x.gelu();
     }
-    x.contiguous()?.apply_op1(Gelu::Tanh)
-}
-
-// ---------------------------------------------------------------------------------------------
-// ReLU
-
-/// `max(x, 0)`, a NaN staying NaN (torch's `relu`).
-struct Relu;
-
-impl CustomOp1 for Relu {
-    fn name(&self) -> &'static str {
-        "fastops-relu"
-    }
-
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let x = f32s(storage, layout, self.name())?;
-        let out = make_chunks(x.len(), 1 << 14, |start, y| {
-            for (y, &x) in y.iter_mut().zip(&x[start..]) {
-                y.write(if x < 0.0 { 0.0 } else { x });
-            }
-        });
-        Ok((CpuStorage::F32(out), layout.shape().clone()))
-    }
-
-    fn bwd(&self, _arg: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(res.apply_op2_no_bwd(&grad.contiguous()?, &ReluGrad)?))
-    }
-}
-
-/// `(y, g)` → `g` where the output `y` is not `≤ 0`, else 0 (torch's `threshold_backward`).
-struct ReluGrad;
-
-impl CustomOp2 for ReluGrad {
-    fn name(&self) -> &'static str {
-        "fastops-relu-grad"
-    }
-
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (y, g) = (f32s(s1, l1, self.name())?, f32s(s2, l2, self.name())?);
-        if y.len() != g.len() {
-            candle_core::bail!("{}: {} outputs, {} gradients", self.name(), y.len(), g.len())
-        }
-        let out = make_chunks(y.len(), 1 << 14, |start, d| {
-            for (d, (&y, &g)) in d.iter_mut().zip(y[start..].iter().zip(&g[start..])) {
-                d.write(if y <= 0.0 { 0.0 } else { g });
-            }
-        });
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
-    }
+    x.contiguous()?.apply_op1(Pointwise::GeluTanh)
 }
 
 /// torch's `relu`, `max(x, 0)`, with its gradient in one pass (candle's backward takes four:
@@ -581,7 +562,7 @@ pub fn relu(x: &Tensor) -> Result<Tensor> {
     if !is_cpu_f32(&[x]) {
         return x.relu();
     }
-    x.contiguous()?.apply_op1(Relu)
+    x.contiguous()?.apply_op1(Pointwise::Relu)
 }
 
 // ---------------------------------------------------------------------------------------------

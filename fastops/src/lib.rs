@@ -23,7 +23,7 @@
 //! - [`matmul`] and [`matmul_t`] (which [`linear`] uses): 2-D products in gemm on candle's
 //!   worker threads, one piece of the output per thread, where candle's matmul hands gemm to
 //!   rayon's pool (whose threads compete for the cores with candle's spinning workers).
-//! - [`relu`]: its gradient in one pass (candle's takes four).
+//! - [`relu`]: its gradient in one pass (candle's takes four), the same element-wise op as the GELUs.
 //! - [`max_pool2d`], [`add_channel_bias`] and [`channel_affine`]: max pooling, a
 //!   convolution's bias and a per-channel affine map (evaluation-mode batch norm) over
 //!   `[b, c, h, w]`, with their backward (the MNIST CNN's and the ResNet's).

@@ -12,9 +12,8 @@
 //! ([`forward_stride_1`]).
 
 use crate::matmul::{gemm_into, Mat};
-use crate::par::{chunks_mut, rows_mut};
+use crate::par::{assume_init, chunks_mut, rows_mut, uninit};
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor};
-use std::mem::MaybeUninit;
 
 /// The shape of one 2-D convolution (`groups = 1`, `dilation = 1`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,9 +217,7 @@ fn forward_stride_1(g: &Geometry, co: usize, x: &[f32], w: &[f32]) -> Vec<f32> {
     let (hp, wp, p) = (g.h + 2 * g.padding, g.w + 2 * g.padding, g.padding);
     let (oh, ow, k) = (g.out_h(), g.out_w(), g.rows());
     let q = (oh - 1) * wp + ow;
-    let mut y: Vec<MaybeUninit<f32>> = Vec::with_capacity(g.batch * co * oh * ow);
-    // Safety: a MaybeUninit needs no initialisation.
-    unsafe { y.set_len(g.batch * co * oh * ow) };
+    let mut y = uninit(g.batch * co * oh * ow);
     // The padding stays 0; each image overwrites the interior.
     let mut xp = vec![0f32; g.channels * hp * wp];
     let mut d = vec![0f32; co * q];
@@ -249,10 +246,8 @@ fn forward_stride_1(g: &Geometry, co: usize, x: &[f32], w: &[f32]) -> Vec<f32> {
             }
         });
     }
-    // Safety: every image's every output plane was written above; MaybeUninit<f32> has f32's
-    // layout.
-    let mut y = std::mem::ManuallyDrop::new(y);
-    unsafe { Vec::from_raw_parts(y.as_mut_ptr().cast::<f32>(), y.len(), y.capacity()) }
+    // Safety: every image's every output plane was written above.
+    unsafe { assume_init(y) }
 }
 
 /// What one convolution op computes from its two (contiguous, f32) inputs.

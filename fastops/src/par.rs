@@ -54,17 +54,34 @@ pub(crate) fn chunks_mut<T: Send>(out: &mut [T], size: usize, f: impl Fn(usize, 
     })
 }
 
+/// `len` floats not yet written, for a kernel that writes every one of them before
+/// [`assume_init`] (no zeroing first).
+pub(crate) fn uninit(len: usize) -> Vec<MaybeUninit<f32>> {
+    let mut v = Vec::with_capacity(len);
+    // Safety: a MaybeUninit needs no initialisation.
+    unsafe { v.set_len(len) };
+    v
+}
+
+/// The floats of [`uninit`], once written.
+///
+/// # Safety
+/// Every element of `v` must have been written.
+pub(crate) unsafe fn assume_init(v: Vec<MaybeUninit<f32>>) -> Vec<f32> {
+    let mut v = std::mem::ManuallyDrop::new(v);
+    // Safety: every element is written (the caller's contract), and MaybeUninit<f32> has f32's
+    // layout.
+    unsafe { Vec::from_raw_parts(v.as_mut_ptr().cast::<f32>(), v.len(), v.capacity()) }
+}
+
 /// A vector of `len` floats made in parallel by `f(first element, chunk)` on consecutive
 /// chunks of `size` elements (the last may be shorter), with no zeroing first: `f` must write
 /// every element of its chunk.
 pub(crate) fn make_chunks(len: usize, size: usize, f: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync) -> Vec<f32> {
-    let mut v: Vec<MaybeUninit<f32>> = Vec::with_capacity(len);
-    // Safety: a MaybeUninit needs no initialisation.
-    unsafe { v.set_len(len) };
+    let mut v = uninit(len);
     chunks_mut(&mut v, size, f);
-    let mut v = std::mem::ManuallyDrop::new(v);
-    // Safety: `f` wrote every element (its contract), and MaybeUninit<f32> has f32's layout.
-    unsafe { Vec::from_raw_parts(v.as_mut_ptr().cast::<f32>(), v.len(), v.capacity()) }
+    // Safety: `f` wrote every element (its contract).
+    unsafe { assume_init(v) }
 }
 
 /// `f(row index, row)` on every row of `n` elements of `out`, in parallel.

@@ -234,8 +234,9 @@ impl Model for CharGpt {
 
     fn loss(&self, x: &Tensor, y: &Tensor, train: bool, rng: &mut ChaCha8Rng) -> Result<Tensor> {
         let logits = self.forward(x, train, rng)?;
-        // candle_nn::loss::cross_entropy's values and gradient, fused into one pass each way.
-        fastops::cross_entropy(&logits.reshape(((), self.cfg.vocab))?, &y.flatten_all()?)
+        // candle_nn::loss::cross_entropy's values and gradient over every position, fused into
+        // one pass each way (it takes [b, t, vocab] logits as they are: no reshape in the graph).
+        fastops::cross_entropy(&logits, y)
     }
 }
 

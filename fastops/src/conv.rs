@@ -7,13 +7,18 @@
 //! col2im, the weight gradient `Σ dy · colsᵀ` over the slabs in order (so the sum's order does
 //! not depend on the thread count). No buffer grows with the batch, and no transpose is needed.
 //!
-//! At stride 1, with enough channels and output positions, the forward pass skips im2col
-//! instead: the padded image is read in place by one product per kernel offset
-//! ([`forward_stride_1`]).
+//! At stride 1, with enough channels and positions, every pass skips im2col instead:
+//! - the forward pass reads the padded image in place, one product per kernel offset
+//!   ([`forward_stride_1`]);
+//! - the input gradient is the same kind of convolution, of `dy` with the kernel turned round
+//!   ([`input_grad_as_conv`]);
+//! - the weight gradient reads the image copied channels-last, one product per kernel row
+//!   ([`weight_grad_stride_1`]).
 
-use crate::matmul::{gemm_into, Mat};
-use crate::par::{assume_init, chunks_mut, rows_mut, uninit};
+use crate::matmul::{gemm_into, mm, Mat};
+use crate::par::{assume_init, chunks_mut, for_ranges, rows_mut, threads, uninit, SyncPtr};
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Result, Shape, Tensor};
+use std::mem::MaybeUninit;
 
 /// The shape of one 2-D convolution (`groups = 1`, `dilation = 1`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +100,10 @@ const SLAB: usize = 1 << 20;
 /// these, as in ResNet-18's deeper layers (14×14 and 7×7 at batch 8), im2col was faster.
 const STRIDE_1_MIN_CHANNELS: usize = 32;
 const STRIDE_1_MIN_POSITIONS: usize = 2048;
+/// The weight gradient without im2col ([`weight_grad_stride_1`]) runs a group of images per
+/// thread, so it needs a few images to keep the threads busy. A fixed number rather than the
+/// thread count, so that which sum is taken does not depend on the machine.
+const WEIGHT_GRAD_MIN_BATCH: usize = 4;
 
 /// Columns of the im2col matrix: `images` whole images from `image` on, or output rows
 /// `oy..oy + rows` of one image.
@@ -207,47 +216,165 @@ impl Geometry {
     }
 }
 
-/// The forward pass at stride 1 with no im2col: one image at a time, copied into a padded
-/// buffer `xp: [c, hp, wp]`, the output is `kh·kw` accumulated products, one per kernel offset
+/// The forward pass at stride 1 with no im2col: each image is copied into a padded buffer
+/// `xp: [c, hp, wp]`, and its output is `kh·kw` accumulated products, one per kernel offset
 /// `(ki, kj)`: `d[o, q] += Σ_c w[o, c, ki, kj] · xp[c, q + ki·wp + kj]`, where `q = oy·wp + ox`
 /// numbers output positions on rows as wide as the padded input (the `wp − ow` columns past each
 /// row's end are computed and dropped). Each product reads the padded image in place, so it stays
-/// in cache across the `kh·kw` products.
+/// in cache across the `kh·kw` products. With at least as many images as threads, each thread
+/// takes whole images with buffers of its own (no waiting on the others between products);
+/// with fewer, the images go one at a time, each product split across the threads. Every
+/// output is the same sum either way.
 fn forward_stride_1(g: &Geometry, co: usize, x: &[f32], w: &[f32]) -> Vec<f32> {
-    let (hp, wp, p) = (g.h + 2 * g.padding, g.w + 2 * g.padding, g.padding);
-    let (oh, ow, k) = (g.out_h(), g.out_w(), g.rows());
-    let q = (oh - 1) * wp + ow;
-    let mut y = uninit(g.batch * co * oh * ow);
+    let (hp, wp) = (g.h + 2 * g.padding, g.w + 2 * g.padding);
+    let out_len = co * g.out_h() * g.out_w();
+    let q = (g.out_h() - 1) * wp + g.out_w();
+    let mut y = uninit(g.batch * out_len);
     // The padding stays 0; each image overwrites the interior.
-    let mut xp = vec![0f32; g.channels * hp * wp];
-    let mut d = vec![0f32; co * q];
-    for (image, y) in y.chunks_exact_mut(co * oh * ow).enumerate() {
-        rows_mut(&mut xp, hp * wp, |c, plane| {
-            let src = &x[(image * g.channels + c) * g.h * g.w..][..g.h * g.w];
-            for (r, row) in src.chunks_exact(g.w).enumerate() {
-                plane[(r + p) * wp + p..][..g.w].copy_from_slice(row);
+    let buffers = || (vec![0f32; g.channels * hp * wp], vec![0f32; co * q]);
+    if g.batch >= threads() {
+        let y = SyncPtr::new(y.as_mut_ptr());
+        for_ranges(g.batch, |images| {
+            let (mut xp, mut d) = buffers();
+            for image in images {
+                // Safety: image `image`'s outputs, written by this task alone.
+                let y = unsafe { std::slice::from_raw_parts_mut(y.at(image * out_len), out_len) };
+                image_stride_1(g, co, &x[image * g.image_len()..][..g.image_len()], w, &mut xp, &mut d, y, false);
             }
         });
-        for ki in 0..g.kh {
-            for kj in 0..g.kw {
-                let a = Mat { p: w[ki * g.kw + kj..].as_ptr(), rs: k, cs: g.kh * g.kw };
-                let b = Mat { p: xp[ki * wp + kj..].as_ptr(), rs: hp * wp, cs: 1 };
-                // Safety: a reads w[o·k + c·kh·kw + ki·kw + kj] < co·k; b reads
-                // xp[c·hp·wp + ki·wp + kj + q'] with q' < q, at most (c+1)·hp·wp − 1.
-                unsafe { gemm_into((co, q, g.channels), d.as_mut_ptr(), q, ki + kj > 0, a, b) }
-            }
+    } else {
+        let (mut xp, mut d) = buffers();
+        for (image, y) in y.chunks_exact_mut(out_len).enumerate() {
+            image_stride_1(g, co, &x[image * g.image_len()..][..g.image_len()], w, &mut xp, &mut d, y, true);
         }
-        chunks_mut(y, oh * ow, |start, plane| {
-            let o = start / (oh * ow);
-            for (oy, row) in plane.chunks_exact_mut(ow).enumerate() {
-                for (v, &s) in row.iter_mut().zip(&d[o * q + oy * wp..][..ow]) {
-                    v.write(s);
-                }
-            }
-        });
     }
     // Safety: every image's every output plane was written above.
     unsafe { assume_init(y) }
+}
+
+/// One image of [`forward_stride_1`]: `x` its `[c, h, w]` values, `xp` and `d` the padded image
+/// and the wide output (`[c_out, q]`), `y` its `[c_out, oh, ow]` output, all written; with
+/// `split`, each step is split across the threads, otherwise this thread does it all.
+#[allow(clippy::too_many_arguments)]
+fn image_stride_1(g: &Geometry, co: usize, x: &[f32], w: &[f32], xp: &mut [f32], d: &mut [f32], y: &mut [MaybeUninit<f32>], split: bool) {
+    let (hp, wp, p) = (g.h + 2 * g.padding, g.w + 2 * g.padding, g.padding);
+    let (oh, ow, k) = (g.out_h(), g.out_w(), g.rows());
+    let q = (oh - 1) * wp + ow;
+    let pad = |c: usize, plane: &mut [f32]| {
+        for (r, row) in x[c * g.h * g.w..][..g.h * g.w].chunks_exact(g.w).enumerate() {
+            plane[(r + p) * wp + p..][..g.w].copy_from_slice(row);
+        }
+    };
+    if split {
+        rows_mut(xp, hp * wp, pad);
+    } else {
+        xp.chunks_exact_mut(hp * wp).enumerate().for_each(|(c, plane)| pad(c, plane));
+    }
+    for ki in 0..g.kh {
+        for kj in 0..g.kw {
+            let a = Mat { p: w[ki * g.kw + kj..].as_ptr(), rs: k, cs: g.kh * g.kw };
+            let b = Mat { p: xp[ki * wp + kj..].as_ptr(), rs: hp * wp, cs: 1 };
+            let acc = ki + kj > 0;
+            // Safety: a reads w[o·k + c·kh·kw + ki·kw + kj] < co·k; b reads
+            // xp[c·hp·wp + ki·wp + kj + q'] with q' < q, at most (c+1)·hp·wp − 1.
+            unsafe {
+                if split {
+                    gemm_into((co, q, g.channels), d.as_mut_ptr(), q, acc, a, b)
+                } else {
+                    mm(co, q, g.channels, d.as_mut_ptr(), q, acc, a.p, a.rs, a.cs, b.p, b.rs, b.cs, 1.0)
+                }
+            }
+        }
+    }
+    let unpad = |start: usize, plane: &mut [MaybeUninit<f32>]| {
+        let o = start / (oh * ow);
+        for (oy, row) in plane.chunks_exact_mut(ow).enumerate() {
+            for (v, &s) in row.iter_mut().zip(&d[o * q + oy * wp..][..ow]) {
+                v.write(s);
+            }
+        }
+    };
+    if split {
+        chunks_mut(y, oh * ow, unpad);
+    } else {
+        y.chunks_exact_mut(oh * ow).enumerate().for_each(|(o, plane)| unpad(o * oh * ow, plane));
+    }
+}
+
+/// At stride 1 with a square kernel, the input gradient is itself a stride-1 convolution, of
+/// `dy` (`c_out` channels, `oh × ow`) with the weight's channel axes swapped and its kernel
+/// turned by 180°, padded by `k − 1 − p`: the geometry of that convolution, when it holds and
+/// [`forward_stride_1`] would run it (the same thresholds as the forward pass).
+fn input_grad_as_conv(g: &Geometry, co: usize) -> Option<Geometry> {
+    let padding = (g.kh - 1).checked_sub(g.padding)?;
+    let t = Geometry { batch: g.batch, channels: co, h: g.out_h(), w: g.out_w(), kh: g.kh, kw: g.kw, stride: 1, padding };
+    let direct = g.stride == 1 && g.kh == g.kw && co >= STRIDE_1_MIN_CHANNELS && g.h * g.w >= STRIDE_1_MIN_POSITIONS;
+    direct.then_some(t)
+}
+
+/// The weight gradient at stride 1 with no im2col. Each image is copied channels-last into a
+/// zero-padded buffer `xc: [hp, wp, c]`, and its output gradient into rows as wide as the padded
+/// input (`dp: [c_out, q]`, zero past each row's `ow` values; `q` as in [`forward_stride_1`]).
+/// Then for kernel row `ki`, the kernel columns and channels together: `dw[o, ki, kj, c] =
+/// Σ_q dp[o, q] · xc[q + ki·wp + kj, c]`, one product of `[c_out, q]` by a `[q, kw·c]` matrix that
+/// is `xc` itself read from row `ki·wp` (rows `c` floats apart, each `kw·c` long, overlapping).
+/// Images are taken in fixed groups (at most 8 partial sums, however many threads run), each
+/// group by one thread, and the partial sums added in order.
+fn weight_grad_stride_1(g: &Geometry, co: usize, x: &[f32], dy: &[f32]) -> Vec<f32> {
+    let (hp, wp, p, c) = (g.h + 2 * g.padding, g.w + 2 * g.padding, g.padding, g.channels);
+    let (oh, ow, kk) = (g.out_h(), g.out_w(), g.kh * g.kw);
+    let q = (oh - 1) * wp + ow;
+    let (kwc, len) = (g.kw * c, co * kk * c);
+    let group = g.batch.div_ceil(8);
+    let groups = g.batch.div_ceil(group);
+    let mut partials = vec![0f32; groups * len];
+    let out = SyncPtr::new(partials.as_mut_ptr());
+    for_ranges(groups, |r| {
+        // Buffers for this task's groups: the padding of both stays 0, each image overwrites
+        // the rest.
+        let (mut xc, mut dp) = (vec![0f32; hp * wp * c], vec![0f32; co * q]);
+        for gi in r {
+            // Safety: group gi's partial sum, written by this task alone.
+            let part = unsafe { std::slice::from_raw_parts_mut(out.at(gi * len), len) };
+            for (n, image) in (gi * group..((gi + 1) * group).min(g.batch)).enumerate() {
+                let src = &x[image * g.image_len()..][..g.image_len()];
+                for y in 0..g.h {
+                    for (xx, px) in xc[((y + p) * wp + p) * c..][..g.w * c].chunks_exact_mut(c).enumerate() {
+                        for (ch, v) in px.iter_mut().enumerate() {
+                            *v = src[(ch * g.h + y) * g.w + xx];
+                        }
+                    }
+                }
+                let d = &dy[image * co * oh * ow..][..co * oh * ow];
+                for o in 0..co {
+                    for oy in 0..oh {
+                        dp[o * q + oy * wp..][..ow].copy_from_slice(&d[(o * oh + oy) * ow..][..ow]);
+                    }
+                }
+                for ki in 0..g.kh {
+                    // Safety: dp is [co, q]; xc is read at (ki·wp + q')·c + j for q' < q and
+                    // j < kw·c, at most c·hp·wp − 1 since oh − 1 + ki < hp and ow − 1 + kw = wp.
+                    unsafe { mm(co, kwc, q, part[ki * kwc..].as_mut_ptr(), kk * c, n > 0, dp.as_ptr(), q, 1, xc[ki * wp * c..].as_ptr(), c, 1, 1.0) }
+                }
+            }
+        }
+    });
+    let (sum, rest) = partials.split_at_mut(len);
+    for part in rest.chunks_exact(len) {
+        for (s, v) in sum.iter_mut().zip(part) {
+            *s += v;
+        }
+    }
+    // [o, ki, kj, c] → [o, c, ki, kj].
+    let mut dw = vec![0f32; len];
+    for o in 0..co {
+        for k in 0..kk {
+            for ch in 0..c {
+                dw[(o * c + ch) * kk + k] = sum[(o * kk + k) * c + ch];
+            }
+        }
+    }
+    dw
 }
 
 /// What one convolution op computes from its two (contiguous, f32) inputs.
@@ -311,6 +438,19 @@ impl CustomOp2 for Conv {
                 unsafe { y.set_len(y_len) };
                 y
             }
+            Pass::InputGrad if input_grad_as_conv(&g, co).is_some() => {
+                let w = contiguous_f32(s1, l1, name, w_len, &g)?;
+                let dy = contiguous_f32(s2, l2, name, y_len, &g)?;
+                let t = input_grad_as_conv(&g, co).expect("checked by the guard");
+                // w[o, c, ki, kj] → [c, o, kh − 1 − ki, kw − 1 − kj].
+                let (kk, c) = (g.kh * g.kw, g.channels);
+                let mut flipped = vec![0f32; w_len];
+                for (i, f) in flipped.iter_mut().enumerate() {
+                    let (ci, o, k) = (i / (co * kk), (i / kk) % co, i % kk);
+                    *f = w[(o * c + ci) * kk + kk - 1 - k];
+                }
+                forward_stride_1(&t, c, dy, &flipped)
+            }
             Pass::InputGrad => {
                 let w = contiguous_f32(s1, l1, name, w_len, &g)?;
                 let dy = contiguous_f32(s2, l2, name, y_len, &g)?;
@@ -327,6 +467,11 @@ impl CustomOp2 for Conv {
                     col2im_add(&g, cols, slab, &mut dx);
                 }
                 dx
+            }
+            Pass::WeightGrad if g.stride == 1 && g.channels >= STRIDE_1_MIN_CHANNELS && g.batch >= WEIGHT_GRAD_MIN_BATCH => {
+                let x = contiguous_f32(s1, l1, name, x_len, &g)?;
+                let dy = contiguous_f32(s2, l2, name, y_len, &g)?;
+                weight_grad_stride_1(&g, co, x, dy)
             }
             Pass::WeightGrad => {
                 let x = contiguous_f32(s1, l1, name, x_len, &g)?;
@@ -375,7 +520,7 @@ pub fn conv2d(x: &Tensor, weight: &Tensor, padding: usize, stride: usize) -> Res
     }
     let (batch, channels, h, w) = x.dims4()?;
     let (c_out, c_in, kh, kw) = weight.dims4()?;
-    if c_in != channels || h + 2 * padding < kh || w + 2 * padding < kw || batch == 0 || c_out == 0 {
+    if c_in != channels || kh == 0 || kw == 0 || h + 2 * padding < kh || w + 2 * padding < kw || batch == 0 || c_out == 0 {
         return slow();
     }
     let g = Geometry { batch, channels, h, w, kh, kw, stride, padding };

@@ -413,13 +413,39 @@ pub(crate) fn exp(x: f32) -> f32 {
     }
 }
 
+/// The largest of `scale · row` (−∞ for an empty row; a NaN is passed over, as by `f32::max`),
+/// in eight running maxima so that the loop compiles to vector instructions.
+fn max_of(row: &[f32], scale: f32) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; 8];
+    let mut chunks = row.chunks_exact(8);
+    for c in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a = a.max(v * scale);
+        }
+    }
+    let tail = chunks.remainder().iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v * scale));
+    acc.iter().fold(tail, |a, &v| a.max(v))
+}
+
+/// The sum of `row` in eight running sums (so that the loop compiles to vector instructions).
+fn sum_of(row: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let mut eights = row.chunks_exact(8);
+    for c in &mut eights {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += v;
+        }
+    }
+    acc.iter().sum::<f32>() + eights.remainder().iter().sum::<f32>()
+}
+
 /// `row` ← the softmax of `scale · row` (shared with the fused attention).
 pub(crate) fn softmax_in_place(row: &mut [f32], scale: f32) {
     let max = row.iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v * scale));
     for v in row.iter_mut() {
         *v = exp(*v * scale - max);
     }
-    let sum: f32 = row.iter().sum();
+    let sum = sum_of(row);
     let inv = 1.0 / sum;
     for v in row.iter_mut() {
         *v *= inv;
@@ -743,17 +769,18 @@ fn targets_of(s: &CpuStorage, l: &Layout, rows: usize, v: usize, ignore: Option<
 }
 
 fn logsumexp(row: &[f32]) -> f32 {
-    let max = row.iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v));
-    // Eight running sums, so that the loop compiles to vector instructions.
-    let mut acc = [0f32; 8];
-    let mut chunks = row.chunks_exact(8);
-    for c in &mut chunks {
-        for (a, &v) in acc.iter_mut().zip(c) {
-            *a += exp(v - max);
+    let max = max_of(row, 1.0);
+    // The exponentials a block at a time into a buffer (a plain loop, which compiles to vector
+    // instructions; with the sum in the same loop it does not), then summed.
+    let (mut buf, mut sum) = ([0f32; 256], 0f32);
+    for block in row.chunks(256) {
+        let e = &mut buf[..block.len()];
+        for (e, &v) in e.iter_mut().zip(block) {
+            *e = exp(v - max);
         }
+        sum += sum_of(e);
     }
-    let tail: f32 = chunks.remainder().iter().map(|&v| exp(v - max)).sum();
-    max + (acc.iter().sum::<f32>() + tail).ln()
+    max + sum.ln()
 }
 
 impl CustomOp2 for CrossEntropy {
@@ -801,8 +828,8 @@ impl CustomOp2 for CrossEntropyGrad {
             let Some(c) = t[r] else { return };
             let x = &x[r * v..][..v];
             let lse = logsumexp(x);
-            for i in 0..v {
-                d[i] = exp(x[i] - lse) * inv;
+            for (d, &x) in d.iter_mut().zip(x) {
+                *d = exp(x - lse) * inv;
             }
             d[c] -= inv;
         });

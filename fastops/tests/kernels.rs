@@ -95,6 +95,23 @@ fn softmaxes_match_candle() {
     }
 }
 
+/// Rows whose largest entry lies past the last whole block of eight (the kernels take their
+/// maximum eight lanes at a time, then the rest), far enough above the others that leaving it
+/// out of the maximum overflows `exp`: the softmax and cross-entropy still match candle's.
+#[test]
+fn softmax_and_cross_entropy_are_stable() {
+    let (rows, v) = (3, 13);
+    let mut x = vec![0.5f32; rows * v];
+    for r in 0..rows {
+        x[r * v + 8 + 2 * r] = 300.0;
+    }
+    let x = Var::from_tensor(&Tensor::from_vec(x, (rows, v), &Device::Cpu).unwrap()).unwrap();
+    agree(std::slice::from_ref(&x), |t| softmax_last_dim(&t[0]), |t| softmax_composed(&t[0]), 20, "softmax with a large tail");
+    let t = Tensor::from_vec(vec![0u32, 10, 3], rows, &Device::Cpu).unwrap();
+    let slow = |ts: &[Tensor]| candle_nn::loss::cross_entropy(&ts[0], &t);
+    agree(std::slice::from_ref(&x), |ts| cross_entropy(&ts[0], &t), slow, 21, "cross-entropy with a large tail");
+}
+
 /// GELU's erf formula against libm's `erff` over [−6, 6] (through the public `gelu_erf`), and
 /// its odd symmetry.
 #[test]

@@ -310,8 +310,12 @@ fn image_stride_1(g: &Geometry, co: usize, x: &[f32], w: &[f32], xp: &mut [f32],
 fn input_grad_as_conv(g: &Geometry, co: usize) -> Option<Geometry> {
     let padding = (g.kh - 1).checked_sub(g.padding)?;
     let t = Geometry { batch: g.batch, channels: co, h: g.out_h(), w: g.out_w(), kh: g.kh, kw: g.kw, stride: 1, padding };
-    let direct = g.stride == 1 && g.kh == g.kw && co >= STRIDE_1_MIN_CHANNELS && g.h * g.w >= STRIDE_1_MIN_POSITIONS;
-    direct.then_some(t)
+    (g.stride == 1 && g.kh == g.kw && runs_stride_1(&t)).then_some(t)
+}
+
+/// Whether the forward pass of `g` runs without im2col ([`forward_stride_1`]).
+fn runs_stride_1(g: &Geometry) -> bool {
+    g.stride == 1 && g.channels >= STRIDE_1_MIN_CHANNELS && g.out_h() * g.out_w() >= STRIDE_1_MIN_POSITIONS
 }
 
 /// The weight gradient at stride 1 with no im2col. Each image is copied channels-last into a
@@ -414,7 +418,7 @@ impl CustomOp2 for Conv {
         // Safety (of every gemm_into below): the operands are slices of the lengths checked
         // above, and the strides keep each access inside them.
         let out = match self.pass {
-            Pass::Forward if g.stride == 1 && g.channels >= STRIDE_1_MIN_CHANNELS && g.out_h() * g.out_w() >= STRIDE_1_MIN_POSITIONS => {
+            Pass::Forward if runs_stride_1(&g) => {
                 let x = contiguous_f32(s1, l1, name, x_len, &g)?;
                 let w = contiguous_f32(s2, l2, name, w_len, &g)?;
                 forward_stride_1(&g, co, x, w)

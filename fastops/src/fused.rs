@@ -441,7 +441,7 @@ fn sum_of(row: &[f32]) -> f32 {
 
 /// `row` ← the softmax of `scale · row` (shared with the fused attention).
 pub(crate) fn softmax_in_place(row: &mut [f32], scale: f32) {
-    let max = row.iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v * scale));
+    let max = max_of(row, scale);
     for v in row.iter_mut() {
         *v = exp(*v * scale - max);
     }

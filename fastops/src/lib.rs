@@ -88,10 +88,22 @@ mod tests {
             (5, 16, 50, 50, 3, 3, 3, 1, 1),
             (2, 64, 61, 61, 2, 5, 5, 2, 2),
             (1, 64, 60, 60, 2, 5, 5, 1, 2),
-            // Stride 1 without im2col (at least 32 channels and 2,048 output positions): a
-            // 3×3 kernel, and a kernel wider than tall with padding past half the kernel.
+            // The forward pass at stride 1 without im2col (at least 32 channels and 512 output
+            // positions): a 3×3 kernel, and a kernel wider than tall with padding past half the
+            // kernel (its gradients through im2col: few output channels, a kernel not square).
             (2, 32, 48, 50, 3, 3, 3, 1, 1),
             (1, 40, 50, 47, 5, 2, 4, 1, 3),
+            // The input gradient as a convolution too (at least 32 output channels, a square
+            // kernel: padding 1, 0, and 2 for a 5×5 one, a 1×1 kernel), and the weight gradient
+            // without im2col (at least 32 channels and 4 images; 9 images: groups of 2, the last
+            // one short). One image, and stride 2, keep im2col for the weight gradient.
+            (4, 32, 48, 48, 32, 3, 3, 1, 1),
+            (4, 40, 50, 45, 33, 3, 3, 1, 0),
+            (5, 32, 46, 47, 36, 5, 5, 1, 2),
+            (4, 32, 48, 48, 32, 1, 1, 1, 0),
+            (9, 32, 12, 11, 32, 3, 3, 1, 1),
+            (1, 32, 48, 48, 32, 3, 3, 1, 1),
+            (2, 32, 30, 30, 16, 3, 3, 2, 1),
         ];
         for (b, c, h, w, co, kh, kw, s, p) in cases {
             let x = Var::from_tensor(&randn(&mut rng, &[b, c, h, w])).unwrap();

@@ -54,6 +54,26 @@ pub fn is_slow(b: &Bench) -> bool {
     b.about.starts_with("SLOW")
 }
 
+/// A benchmark of a dependency's own kernel rather than of reference code (its `about` starts
+/// with `BASELINE`, e.g. candle's `Tensor::conv2d`, which the reference no longer calls): it
+/// shows what the reference's kernel gains over it, and it has no speed goal, so the summary
+/// line of `grader bench` leaves it out of its count.
+pub fn is_baseline(b: &Bench) -> bool {
+    b.about.starts_with("BASELINE")
+}
+
+/// The summary of a run: how many of the timed reference benchmarks that have a PyTorch timing
+/// are within 1.5× and within 1.2× of it (baselines not counted).
+pub fn summary(ratios: &[f64], baselines: usize) -> String {
+    // Counted as printed (two decimals), so that a row shown as 1.50× counts as within 1.5×.
+    let within = |r: f64| ratios.iter().filter(|&&x| (x * 100.0).round() <= r * 100.0).count();
+    let mut s = format!("bench: {} of {} reference benchmarks within 1.5× of PyTorch, {} within 1.2×", within(1.5), ratios.len(), within(1.2));
+    if baselines > 0 {
+        s.push_str(&format!(" ({baselines} baseline(s) of candle's own kernels not counted)"));
+    }
+    s
+}
+
 /// One run of `f`, no warm-up (for [`is_slow`] benchmarks).
 pub fn time_once(id: &str, f: &mut dyn FnMut() -> candle_core::Result<()>) -> candle_core::Result<Timing> {
     let t = Instant::now();
@@ -113,11 +133,20 @@ pub fn run(filter: Option<&str>, device: &Device, seconds: f64) -> anyhow::Resul
     let width = benches.iter().map(|b| b.id.len()).max().unwrap_or(0);
     println!("{:width$}  {:>12}  {:>12}  {:>7}  about", "id", "candle", "torch", "ratio");
     let mut results = Vec::new();
+    let (mut ratios, mut baselines) = (Vec::new(), 0);
     for b in &benches {
         let mut f = (b.setup)(device).with_context(|| format!("{}: setup failed", b.id))?;
         let t = if is_slow(b) { time_once(b.id, &mut f) } else { time(b.id, Duration::from_secs_f64(seconds), 5, &mut f) }.with_context(|| b.id.to_string())?;
         let (tt, ratio) = match torch.get(b.id) {
-            Some(p) => (ms(p.median_s), format!("{:.2}×", t.median_s / p.median_s)),
+            Some(p) => {
+                let r = t.median_s / p.median_s;
+                if is_baseline(b) {
+                    baselines += 1;
+                } else {
+                    ratios.push(r);
+                }
+                (ms(p.median_s), format!("{r:.2}×"))
+            }
             None => ("-".into(), "-".into()),
         };
         println!("{:width$}  {:>12}  {:>12}  {:>7}  {} ({} runs)", b.id, ms(t.median_s), tt, ratio, b.about, t.runs);
@@ -127,6 +156,9 @@ pub fn run(filter: Option<&str>, device: &Device, seconds: f64) -> anyhow::Resul
     let _ = std::fs::create_dir_all(out.parent().unwrap());
     let _ = std::fs::write(&out, serde_json::to_vec_pretty(&results).unwrap());
     println!("bench: candle timings written to {}", out.display());
+    if !ratios.is_empty() {
+        println!("{}", summary(&ratios, baselines));
+    }
     Ok(())
 }
 
@@ -144,6 +176,15 @@ mod tests {
             }
         }
         assert!(!seen.is_empty(), "checks/registry.json records no benchmarks");
+    }
+
+    #[test]
+    fn summary_counts_ratios_at_each_goal_inclusively() {
+        assert_eq!(
+            summary(&[0.5, 1.2, 1.204, 1.206, 1.504, 1.506], 2),
+            "bench: 5 of 6 reference benchmarks within 1.5× of PyTorch, 3 within 1.2× (2 baseline(s) of candle's own kernels not counted)"
+        );
+        assert_eq!(summary(&[2.0], 0), "bench: 0 of 1 reference benchmarks within 1.5× of PyTorch, 0 within 1.2×");
     }
 
     #[test]

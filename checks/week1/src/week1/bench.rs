@@ -1,5 +1,6 @@
 //! Week 1 benchmarks (`grader bench week1`; the PyTorch side is bench/week1.py): the day-
-//! "convolutions" conv2d (im2col + one matmul), candle's conv2d kernel and the reference's
+//! "convolutions" conv2d (im2col + one matmul) against the same gathers and matmul in PyTorch,
+//! candle's conv2d kernel (a baseline: the reference no longer calls it) and the reference's
 //! `fastops::conv2d` against `F.conv2d` (forward, and forward with backward), the ResNet-18
 //! forward at full width against torchvision's, and one training step of the MNIST CNN against
 //! the same network in PyTorch.
@@ -43,7 +44,7 @@ pub fn benches() -> Vec<Bench> {
     vec![
         Bench {
             id: "week1.conv2d.im2col",
-            about: "day-convolutions conv2d (im2col + matmul), x [8, 64, 56, 56], 64 → 64, 3×3, padding 1",
+            about: "day-convolutions conv2d (im2col + matmul), x [8, 64, 56, 56], 64 → 64, 3×3, padding 1; PyTorch runs the same gathers and matmul",
             setup: |dev| {
                 let (x, w) = (randn(&[8, 64, 56, 56], dev)?, randn(&[64, 64, 3, 3], dev)?);
                 Ok(Box::new(move || cv::conv2d(&x, &w, None, (1, 1), (1, 1), (1, 1)).map(drop)))
@@ -51,7 +52,7 @@ pub fn benches() -> Vec<Bench> {
         },
         Bench {
             id: "week1.conv2d.candle",
-            about: "candle's Tensor::conv2d kernel, same shapes",
+            about: "BASELINE candle's Tensor::conv2d kernel, same shapes",
             setup: |dev| {
                 let (x, w) = (randn(&[8, 64, 56, 56], dev)?, randn(&[64, 64, 3, 3], dev)?);
                 Ok(Box::new(move || x.conv2d(&w, 1, 1, 1, 1).map(drop)))
@@ -59,7 +60,7 @@ pub fn benches() -> Vec<Bench> {
         },
         Bench {
             id: "week1.conv2d.fastops",
-            about: "fastops::conv2d (the reference's kernel: gemm over im2col, slab by slab), same shapes",
+            about: "fastops::conv2d (the reference's kernel: at stride 1 one gemm per kernel row over the image channels-last, no im2col), same shapes",
             setup: |dev| {
                 let (x, w) = (randn(&[8, 64, 56, 56], dev)?, randn(&[64, 64, 3, 3], dev)?);
                 Ok(Box::new(move || fastops::conv2d(&x, &w, 1, 1).map(drop)))
@@ -67,7 +68,7 @@ pub fn benches() -> Vec<Bench> {
         },
         Bench {
             id: "week1.conv2d.backward_candle",
-            about: "candle's conv2d, forward and backward (input and weight gradients), same shapes",
+            about: "BASELINE candle's conv2d, forward and backward (input and weight gradients), same shapes",
             setup: |dev| conv_backward(dev, false),
         },
         Bench { id: "week1.conv2d.backward_fastops", about: "fastops::conv2d, forward and backward, same shapes", setup: |dev| conv_backward(dev, true) },

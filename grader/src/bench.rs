@@ -5,8 +5,11 @@
 //! a function in `bench/<week>.py`; `just bench` runs those first (`bench/run_torch.py`, writing
 //! `target/candlecamp/bench-torch.json`), then `grader bench`, which prints both times and their
 //! ratio (candle / torch: below 1 means candle is faster). Timings are medians over repeated
-//! runs after a warm-up; the report says how many. Nothing here is a test: speed is measured,
-//! not asserted.
+//! runs after a warm-up; the report says how many. The run ends with one line for all the weeks
+//! it ran: how many reference rows are within 1.5× and 1.2× of PyTorch (the goals of the speed
+//! work, book/src/speed.md), leaving out the baselines of candle's own kernels ([`is_baseline`]).
+//! Each week's program adds its candle timings to `target/candlecamp/bench.json`. Nothing here
+//! is a test: speed is measured, not asserted.
 
 use anyhow::Context;
 use candle_core::Device;
@@ -74,6 +77,31 @@ pub fn summary(ratios: &[f64], baselines: usize) -> String {
     s
 }
 
+/// One timed row with a PyTorch timing, as a week's program appends it to the launcher's
+/// summary file (`--summary-to`, one JSON object a line).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct Ratio {
+    pub ratio: f64,
+    pub baseline: bool,
+}
+
+/// The summary line of the rows in a `--summary-to` file, if it has any.
+pub fn summary_of_file(path: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let rows: Vec<Ratio> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let ratios: Vec<f64> = rows.iter().filter(|r| !r.baseline).map(|r| r.ratio).collect();
+    (!rows.is_empty()).then(|| summary(&ratios, rows.len() - ratios.len()))
+}
+
+/// Merges `new` timings into those of `old` (JSON, as `bench.json` holds them): a timing of the
+/// same id is replaced, the others kept, so that each week's program adds its own.
+fn merge_timings(old: Option<&[u8]>, new: &[Timing]) -> Vec<Timing> {
+    let mut all: Vec<Timing> = old.and_then(|b| serde_json::from_slice(b).ok()).unwrap_or_default();
+    all.retain(|t| !new.iter().any(|n| n.id == t.id));
+    all.extend(new.iter().cloned());
+    all
+}
+
 /// One run of `f`, no warm-up (for [`is_slow`] benchmarks).
 pub fn time_once(id: &str, f: &mut dyn FnMut() -> candle_core::Result<()>) -> candle_core::Result<Timing> {
     let t = Instant::now();
@@ -110,7 +138,7 @@ fn ms(s: f64) -> String {
 }
 
 /// `grader bench [filter]`: run the matching benchmarks, print candle vs torch.
-pub fn run(filter: Option<&str>, device: &Device, seconds: f64) -> anyhow::Result<()> {
+pub fn run(filter: Option<&str>, device: &Device, seconds: f64, summary_to: Option<&std::path::Path>) -> anyhow::Result<()> {
     let benches = select(filter);
     if benches.is_empty() {
         return Err(crate::cli::Usage(format!(
@@ -133,18 +161,14 @@ pub fn run(filter: Option<&str>, device: &Device, seconds: f64) -> anyhow::Resul
     let width = benches.iter().map(|b| b.id.len()).max().unwrap_or(0);
     println!("{:width$}  {:>12}  {:>12}  {:>7}  about", "id", "candle", "torch", "ratio");
     let mut results = Vec::new();
-    let (mut ratios, mut baselines) = (Vec::new(), 0);
+    let mut rows = Vec::new();
     for b in &benches {
         let mut f = (b.setup)(device).with_context(|| format!("{}: setup failed", b.id))?;
         let t = if is_slow(b) { time_once(b.id, &mut f) } else { time(b.id, Duration::from_secs_f64(seconds), 5, &mut f) }.with_context(|| b.id.to_string())?;
         let (tt, ratio) = match torch.get(b.id) {
             Some(p) => {
                 let r = t.median_s / p.median_s;
-                if is_baseline(b) {
-                    baselines += 1;
-                } else {
-                    ratios.push(r);
-                }
+                rows.push(Ratio { ratio: r, baseline: is_baseline(b) });
                 (ms(p.median_s), format!("{r:.2}×"))
             }
             None => ("-".into(), "-".into()),
@@ -154,10 +178,22 @@ pub fn run(filter: Option<&str>, device: &Device, seconds: f64) -> anyhow::Resul
     }
     let out = crate::root().join("target/candlecamp/bench.json");
     let _ = std::fs::create_dir_all(out.parent().unwrap());
-    let _ = std::fs::write(&out, serde_json::to_vec_pretty(&results).unwrap());
+    let all = merge_timings(std::fs::read(&out).ok().as_deref(), &results);
+    let _ = std::fs::write(&out, serde_json::to_vec_pretty(&all).unwrap());
     println!("bench: candle timings written to {}", out.display());
-    if !ratios.is_empty() {
-        println!("{}", summary(&ratios, baselines));
+    match summary_to {
+        Some(path) => {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).with_context(|| format!("cannot append to {}", path.display()))?;
+            for r in &rows {
+                writeln!(f, "{}", serde_json::to_string(r)?)?;
+            }
+        }
+        None if !rows.is_empty() => {
+            let ratios: Vec<f64> = rows.iter().filter(|r| !r.baseline).map(|r| r.ratio).collect();
+            println!("{}", summary(&ratios, rows.len() - ratios.len()));
+        }
+        None => {}
     }
     Ok(())
 }
@@ -185,6 +221,30 @@ mod tests {
             "bench: 5 of 6 reference benchmarks within 1.5× of PyTorch, 3 within 1.2× (2 baseline(s) of candle's own kernels not counted)"
         );
         assert_eq!(summary(&[2.0], 0), "bench: 0 of 1 reference benchmarks within 1.5× of PyTorch, 0 within 1.2×");
+    }
+
+    #[test]
+    fn summary_file_counts_every_week_and_leaves_baselines_out() {
+        let path = std::env::temp_dir().join(format!("candlecamp-bench-summary-{}.jsonl", std::process::id()));
+        assert_eq!(summary_of_file(&path), None, "no file, no line");
+        let rows = [Ratio { ratio: 1.1, baseline: false }, Ratio { ratio: 9.0, baseline: true }, Ratio { ratio: 1.4, baseline: false }];
+        std::fs::write(&path, rows.iter().map(|r| serde_json::to_string(r).unwrap() + "\n").collect::<String>()).unwrap();
+        let line = summary_of_file(&path);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            line.as_deref(),
+            Some("bench: 2 of 2 reference benchmarks within 1.5× of PyTorch, 1 within 1.2× (1 baseline(s) of candle's own kernels not counted)")
+        );
+    }
+
+    #[test]
+    fn each_week_adds_its_timings_to_the_others() {
+        let t = |id: &str, s: f64| Timing { id: id.into(), median_s: s, min_s: s, runs: 1 };
+        let old = serde_json::to_vec(&[t("week1.a.b", 1.0), t("week2.a.b", 2.0)]).unwrap();
+        let all = merge_timings(Some(&old), &[t("week2.a.b", 3.0), t("week3.a.b", 4.0)]);
+        let got: Vec<(String, f64)> = all.iter().map(|t| (t.id.clone(), t.median_s)).collect();
+        assert_eq!(got, [("week1.a.b".to_string(), 1.0), ("week2.a.b".to_string(), 3.0), ("week3.a.b".to_string(), 4.0)]);
+        assert_eq!(merge_timings(Some(b"not json"), &[t("week1.a.b", 5.0)]).len(), 1);
     }
 
     #[test]

@@ -153,6 +153,11 @@ enum Cmd {
         /// Seconds of timed runs per benchmark.
         #[arg(long, default_value_t = 2.0)]
         seconds: f64,
+        /// (Set by the launcher for each week's program.) Append each timed row's ratio to this
+        /// file instead of printing the summary line, which the launcher prints once for all
+        /// the weeks.
+        #[arg(long, hide = true)]
+        summary_to: Option<std::path::PathBuf>,
     },
     /// Fill data/ with the datasets (from ../shared/data, or by download when online).
     Data,
@@ -328,11 +333,13 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Cmd::Bench { filter, device, seconds } if linked.is_some() => match make_device(&device) {
+        Cmd::Bench { filter, device, seconds, summary_to } if linked.is_some() => match make_device(&device) {
             Err(e) => device_error(e),
-            Ok(d) => crate::bench::run(filter.as_deref(), &d, seconds).map(|()| ExitCode::SUCCESS).unwrap_or_else(|e| failure("bench", e)),
+            Ok(d) => {
+                crate::bench::run(filter.as_deref(), &d, seconds, summary_to.as_deref()).map(|()| ExitCode::SUCCESS).unwrap_or_else(|e| failure("bench", e))
+            }
         },
-        Cmd::Bench { filter, device, seconds } => launch_bench(filter.as_deref(), &device, seconds),
+        Cmd::Bench { filter, device, seconds, .. } => launch_bench(filter.as_deref(), &device, seconds),
         Cmd::Data => crate::data::run().map(|()| ExitCode::SUCCESS).unwrap_or_else(|e| failure("data", e)),
         Cmd::Dist { dir, force, no_solutions } => match dist::run(&dir, force, !no_solutions) {
             Ok(n) => {
@@ -486,6 +493,10 @@ fn launch_bench(filter: Option<&str>, device: &str, seconds: f64) -> ExitCode {
         return usage_error(format!("no benchmark matches {:?}; there are: {}", filter.unwrap_or(""), all.join(", ")));
     }
     let seconds = seconds.to_string();
+    let summary = crate::root().join("target/candlecamp/bench-summary.jsonl");
+    let _ = std::fs::create_dir_all(summary.parent().expect("a file in a folder"));
+    let _ = std::fs::remove_file(&summary);
+    let summary_arg = summary.to_string_lossy().into_owned();
     for w in weeks {
         let exe = match crate::launch::checks_program(w) {
             Ok(exe) => exe,
@@ -500,7 +511,7 @@ fn launch_bench(filter: Option<&str>, device: &str, seconds: f64) -> ExitCode {
         };
         let mut args = vec!["bench"];
         args.extend(filter);
-        args.extend(["--device", device, "--seconds", &seconds]);
+        args.extend(["--device", device, "--seconds", &seconds, "--summary-to", &summary_arg]);
         match crate::launch::run(&exe, &args) {
             Ok(s) if s.success() => {}
             Ok(_) => return ExitCode::FAILURE,
@@ -509,6 +520,9 @@ fn launch_bench(filter: Option<&str>, device: &str, seconds: f64) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         }
+    }
+    if let Some(line) = crate::bench::summary_of_file(&summary) {
+        println!("{line}");
     }
     ExitCode::SUCCESS
 }

@@ -276,8 +276,11 @@ fn max_pool_composed(x: &Tensor, k: usize, s: usize, p: usize) -> Result<Tensor>
 fn max_pool_matches_candle() {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
     // (b, c, h, w, kernel, stride, padding): the MNIST CNN's 2/2/0, the ResNet stem's 3/2/1,
-    // odd sizes that leave a remainder, overlapping windows with stride 1.
-    for (b, c, h, w, k, s, p) in [(2, 3, 8, 8, 2, 2, 0), (1, 4, 9, 7, 3, 2, 1), (3, 2, 5, 6, 2, 2, 1), (2, 2, 6, 6, 3, 1, 1), (1, 1, 4, 4, 4, 4, 0)] {
+    // odd sizes that leave a remainder, overlapping windows with stride 1, stride 3 (neither of
+    // the strides with a loop of their own).
+    for (b, c, h, w, k, s, p) in
+        [(2, 3, 8, 8, 2, 2, 0), (1, 4, 9, 7, 3, 2, 1), (3, 2, 5, 6, 2, 2, 1), (2, 2, 6, 6, 3, 1, 1), (1, 1, 4, 4, 4, 4, 0), (1, 2, 10, 11, 3, 3, 1)]
+    {
         let x = Var::from_tensor(&randn(&mut rng, &[b, c, h, w], 3.0)).unwrap();
         agree(&[x], |t| max_pool2d(&t[0], k, s, p), |t| max_pool_composed(&t[0], k, s, p), 10, &format!("max pool {b}×{c}×{h}×{w}, {k}/{s}/{p}"));
     }
@@ -287,6 +290,25 @@ fn max_pool_matches_candle() {
     let dx: Vec<f32> = g.get(&x).unwrap().flatten_all().unwrap().to_vec1().unwrap();
     assert_eq!(dx, [0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
     assert!(max_pool2d(&x.as_tensor().to_dtype(DType::F64).unwrap(), 2, 2, 0).is_err(), "off CPU f32 it refuses");
+    // A NaN wins its window wherever it lies in it (torch's max_pool2d propagates NaN), and
+    // leaves the other windows alone; an all −∞ window stays −∞.
+    let (nan, inf) = (f32::NAN, f32::NEG_INFINITY);
+    let x = Tensor::new(&[[[[nan, 1.0, 2.0, inf], [3.0, 4.0, inf, inf], [5.0, 6.0, 7.0, 8.0], [9.0, 1.0, 2.0, nan]]]], &Device::Cpu).unwrap();
+    let y: Vec<f32> = max_pool2d(&x, 2, 2, 0).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    assert!(y[0].is_nan() && y[1] == 2.0 && y[2] == 9.0 && y[3].is_nan(), "{y:?}");
+    let y: Vec<f32> = max_pool2d(&x, 3, 1, 1).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    let nans: Vec<bool> = y.iter().map(|v| v.is_nan()).collect();
+    let expected: Vec<bool> = (0..16).map(|i| (i / 4 <= 1 && i % 4 <= 1) || (i / 4 >= 2 && i % 4 >= 2)).collect();
+    assert_eq!(nans, expected, "{y:?}");
+    let y: Vec<f32> = max_pool2d(&x.narrow(3, 2, 2).unwrap().narrow(2, 0, 2).unwrap(), 2, 2, 0).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    assert_eq!(y, [2.0]);
+    let y: Vec<f32> = max_pool2d(&x.narrow(3, 3, 1).unwrap().narrow(2, 0, 2).unwrap(), 2, 2, 1).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    assert_eq!(y, [inf, inf], "a window of −∞ and padding");
+    // Equal values: the first one stays, as in torch (0.0 > −0.0 is false), so the sign of a
+    // zero tells which was kept.
+    let z = Tensor::new(&[[[[-0.0f32, 0.0], [0.0, 0.0]]]], &Device::Cpu).unwrap();
+    let y: Vec<f32> = max_pool2d(&z, 2, 2, 0).unwrap().flatten_all().unwrap().to_vec1().unwrap();
+    assert!(y[0] == 0.0 && y[0].is_sign_negative(), "{y:?}");
 }
 
 #[test]

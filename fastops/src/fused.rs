@@ -689,7 +689,7 @@ impl CustomOp2 for AddBias {
 }
 
 /// `[.., n]` → `[n]`, the sum of the rows.
-struct SumRows;
+pub(crate) struct SumRows;
 
 impl CustomOp1 for SumRows {
     fn name(&self) -> &'static str {
@@ -721,19 +721,19 @@ pub fn add_bias(x: &Tensor, b: &Tensor) -> Result<Tensor> {
     x.contiguous()?.apply_op2(&b.contiguous()?, AddBias)
 }
 
-/// A torch `nn.Linear`: `x · wᵀ + b` for `x: [.., in]`, `w: [out, in]`, `b: [out]`, as one
-/// [`crate::matmul_t`] over all rows and [`add_bias`], with no reshape in the graph.
+/// A torch `nn.Linear`: `x · wᵀ + b` for `x: [.., in]`, `w: [out, in]`, `b: [out]`, with no
+/// reshape in the graph. On the CPU in f32 with a bias it is one op ([`crate::matmul`]'s
+/// `Linear`: the product added into rows that start as the bias); otherwise
+/// [`crate::matmul_t`] over all rows, then [`add_bias`].
 pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
     match x.rank() {
         0 => candle_core::bail!("fastops::linear: a scalar input"),
         1 => linear(&x.unsqueeze(0)?, w, b)?.squeeze(0),
-        _ => {
-            let y = crate::matmul::matmul_t(x, w)?;
-            match b {
-                Some(b) => add_bias(&y, b),
-                None => Ok(y),
-            }
-        }
+        _ => match b {
+            Some(b) if is_cpu_f32(&[x, w, b]) && w.rank() == 2 && b.rank() == 1 => crate::matmul::linear_with_bias(x, w, b),
+            Some(b) => add_bias(&crate::matmul::matmul_t(x, w)?, b),
+            None => crate::matmul::matmul_t(x, w),
+        },
     }
 }
 

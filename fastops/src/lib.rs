@@ -23,6 +23,8 @@
 //! - [`matmul`] and [`matmul_t`] (which [`linear`] uses): 2-D products in gemm on candle's
 //!   worker threads, one piece of the output per thread, where candle's matmul hands gemm to
 //!   rayon's pool (whose threads compete for the cores with candle's spinning workers).
+//!   [`matmul_bias`] (GPT-2's `Conv1D`) and [`linear`] with a bias add the product into rows
+//!   that start as the bias, one node in the graph instead of two.
 //! - [`relu`]: its gradient in one pass (candle's takes four), the same element-wise op as the GELUs.
 //! - [`max_pool2d`], [`add_channel_bias`] and [`channel_affine`]: max pooling, a
 //!   convolution's bias and a per-channel affine map (evaluation-mode batch norm) over
@@ -46,7 +48,7 @@ pub use conv::{conv2d, Geometry};
 pub use fused::{
     add_bias, batch_norm, causal_softmax, cross_entropy, cross_entropy_ignoring, gelu_erf, gelu_tanh, layer_norm, linear, on_cpu_f32, relu, softmax_last_dim,
 };
-pub use matmul::{matmul, matmul_t};
+pub use matmul::{matmul, matmul_bias, matmul_t};
 pub use pool::{add_channel_bias, channel_affine, max_pool2d};
 
 #[cfg(test)]

@@ -3,9 +3,9 @@
 //! candle's own matmul hands gemm to rayon's pool, whose threads then compete for the cores
 //! with candle's spinning workers.
 
-use crate::fused::f32s;
+use crate::fused::{f32s, SumRows};
 use crate::par::{for_ranges, threads, SyncPtr};
-use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
 
 /// A dense f32 matrix operand: its start and its row and column strides, in elements.
 #[derive(Clone, Copy)]
@@ -192,4 +192,66 @@ pub fn matmul_t(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         return a.broadcast_matmul(&b.t()?);
     }
     a.contiguous()?.apply_op2(&b.contiguous()?, MatMul { ta: false, tb: true })
+}
+
+/// `x · op(w) + b` in one op, for `x: [.., k]`, `b: [n]` and `w: [n, k]` (transposed: a
+/// linear layer's weight) or `[k, n]` (GPT-2's `Conv1D`): each output row starts as the bias and
+/// gemm adds the product into it. One node in the graph instead of a product and a bias add,
+/// whose backward pass costs candle a zeroed gradient and an addition the size of the output
+/// (see the book's speed page).
+#[derive(Clone, Copy, Debug)]
+struct Linear {
+    tw: bool,
+}
+
+impl CustomOp3 for Linear {
+    fn name(&self) -> &'static str {
+        "fastops-linear"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout, s3: &CpuStorage, l3: &Layout) -> Result<(CpuStorage, Shape)> {
+        let name = self.name();
+        let (x, w, bias) = (f32s(s1, l1, name)?, f32s(s2, l2, name)?, f32s(s3, l3, name)?);
+        let (m, k, a) = MatMul::operand(x, l1, false)?;
+        let (k2, n, b) = MatMul::operand(w, l2, self.tw)?;
+        if k != k2 || bias.len() != n {
+            candle_core::bail!("{name}: [{m}, {k}] · [{k2}, {n}] + [{}]", bias.len())
+        }
+        let mut out = vec![0f32; m * n];
+        if n > 0 {
+            crate::par::rows_mut(&mut out, n, |_, row| row.copy_from_slice(bias));
+        }
+        if m > 0 && n > 0 && k > 0 {
+            // Safety: a and b are the contiguous inputs with their own shapes; out is [m, n].
+            unsafe { gemm_into((m, n, k), out.as_mut_ptr(), n, true, a, b) }
+        }
+        Ok((CpuStorage::F32(out), MatMul { ta: false, tb: self.tw }.out_shape(l1, m, n)))
+    }
+
+    fn bwd(&self, x: &Tensor, w: &Tensor, _b: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let dy = grad.contiguous()?;
+        // y = x·op(w) + b: dx = dy·op(w)ᵀ; d op(w) = xᵀ·dy, so dw = dyᵀ·x when op transposes;
+        // db = the sum of dy's rows.
+        let dx = dy.apply_op2(w, MatMul { ta: false, tb: !self.tw })?;
+        let dw = if self.tw { dy.apply_op2(x, MatMul { ta: true, tb: false })? } else { x.apply_op2(&dy, MatMul { ta: true, tb: false })? };
+        let db = dy.apply_op1_no_bwd(&SumRows)?;
+        Ok((Some(dx), Some(dw), Some(db)))
+    }
+}
+
+/// `x · wᵀ + b` as [`Linear`], on contiguous copies of its inputs (the caller checked CPU,
+/// f32 and the ranks).
+pub(crate) fn linear_with_bias(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
+    x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, Linear { tw: true })
+}
+
+/// `x · w + b` for `x: [.., k]` (its leading dimensions taken as more rows), 2-D `w: [k, n]`
+/// and `b: [n]` (GPT-2's `Conv1D`), with every gradient: one op whose output rows start as the
+/// bias, the product added into them by gemm on candle's worker threads. Off the CPU or for
+/// another dtype it is `broadcast_matmul` and `broadcast_add`.
+pub fn matmul_bias(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if !crate::on_cpu_f32(&[x, w, b]) || x.rank() < 2 || w.rank() != 2 || b.rank() != 1 {
+        return x.broadcast_matmul(w)?.broadcast_add(b);
+    }
+    x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, Linear { tw: false })
 }

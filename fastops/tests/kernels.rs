@@ -150,6 +150,12 @@ fn linear_and_bias_match_candle() {
     let x2 = Var::from_tensor(&x.as_tensor().reshape((210, 24)).unwrap()).unwrap();
     let b = Var::from_tensor(&randn(&mut rng, &[10], 1.0)).unwrap();
     agree(&[x2, w, b], |t| linear(&t[0], &t[1], Some(&t[2])), slow, 15, "linear on rows");
+    // GPT-2's Conv1D: x · w + b with w as [in, out].
+    let x = Var::from_tensor(&randn(&mut rng, &[2, 33, 24], 1.0)).unwrap();
+    let w = Var::from_tensor(&randn(&mut rng, &[24, 40], 1.0)).unwrap();
+    let b = Var::from_tensor(&randn(&mut rng, &[40], 1.0)).unwrap();
+    let slow = |t: &[Tensor]| t[0].broadcast_matmul(&t[1])?.broadcast_add(&t[2]);
+    agree(&[x, w, b], |t| matmul_bias(&t[0], &t[1], &t[2]), slow, 16, "matmul_bias");
 }
 
 #[test]

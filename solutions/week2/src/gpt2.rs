@@ -157,12 +157,11 @@ impl Conv1D {
 
 impl Module for Conv1D {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        // One [b·t, in] × [in, out] matmul instead of b batched ones (faster on the CPU):
-        // fastops::matmul is x.broadcast_matmul(w) with x's rows, whatever its rank, as one
-        // matrix, in gemm on candle's worker threads.
-        // fastops::add_bias is broadcast_add whose bias gradient sums the rows in one parallel
-        // pass (candle sums over broadcast dimensions one element at a time).
-        fastops::add_bias(&fastops::matmul(x, &self.weight)?, &self.bias)
+        // fastops::matmul_bias(x, w, b) is x.broadcast_matmul(w)?.broadcast_add(b) as one op:
+        // one [b·t, in] × [in, out] product (x's rows, whatever its rank, as one matrix) in
+        // gemm on candle's worker threads, added into rows that start as the bias; its
+        // backward sums the bias gradient's rows in one parallel pass.
+        fastops::matmul_bias(x, &self.weight, &self.bias)
     }
 }
 

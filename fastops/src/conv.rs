@@ -278,12 +278,65 @@ fn channels_last_row(g: &Geometry, src: &[f32], pr: usize, row: &mut [f32]) {
     let (p, c) = (g.padding, g.channels);
     let Some(r) = pr.checked_sub(p).filter(|&r| r < g.h) else { return };
     let interior = &mut row[p * c..][..g.w * c];
-    for ci in 0..c {
-        let line = &src[(ci * g.h + r) * g.w..][..g.w];
-        for (col, &v) in line.iter().enumerate() {
-            interior[col * c + ci] = v;
+    // Safety: the source is c rows of w values, h·w apart, from row r of plane 0, inside
+    // `src` ([c, h, w]); the destination is w rows of c values, c apart: `interior` itself.
+    unsafe { transpose(src[r * g.w..].as_ptr(), g.h * g.w, c, g.w, interior.as_mut_ptr(), c) }
+}
+
+/// `dst[j·dst_rs + i] = src[i·src_rs + j]` for `i < rows`, `j < cols`: a `[rows, cols]` block
+/// written transposed, four by four with SSE2's shuffles on x86-64 (the copies in and out of
+/// the channels-last buffers took 14 % of the direct convolution one element at a time).
+///
+/// # Safety
+/// Every element addressed must lie inside its buffer, and the two must not overlap.
+unsafe fn transpose(src: *const f32, src_rs: usize, rows: usize, cols: usize, dst: *mut f32, dst_rs: usize) {
+    #[cfg(target_arch = "x86_64")]
+    // Safety: the caller's contract.
+    let done = unsafe { transpose_by_fours(src, src_rs, rows, cols, dst, dst_rs) };
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = 0;
+    // The rows past the last block of four (every row off x86-64).
+    for i in done..rows {
+        for j in 0..cols {
+            // Safety: inside the block.
+            unsafe { *dst.add(j * dst_rs + i) = *src.add(i * src_rs + j) }
         }
     }
+}
+
+/// [`transpose`]'s rows in blocks of four, four columns at a time with SSE2's shuffles (the
+/// last columns one at a time); the number of rows done.
+///
+/// # Safety
+/// As [`transpose`].
+#[cfg(target_arch = "x86_64")]
+unsafe fn transpose_by_fours(src: *const f32, src_rs: usize, rows: usize, cols: usize, dst: *mut f32, dst_rs: usize) -> usize {
+    use std::arch::x86_64::*;
+    let (blocks, tail) = (rows / 4 * 4, cols / 4 * 4);
+    for i in (0..blocks).step_by(4) {
+        for j in (0..tail).step_by(4) {
+            // Safety: rows i..i + 4 and columns j..j + 4 lie in the block (the caller's
+            // contract); SSE2 is part of x86-64.
+            unsafe {
+                let s = src.add(i * src_rs + j);
+                let (r0, r1, r2, r3) = (_mm_loadu_ps(s), _mm_loadu_ps(s.add(src_rs)), _mm_loadu_ps(s.add(2 * src_rs)), _mm_loadu_ps(s.add(3 * src_rs)));
+                let (t0, t1) = (_mm_unpacklo_ps(r0, r1), _mm_unpacklo_ps(r2, r3));
+                let (t2, t3) = (_mm_unpackhi_ps(r0, r1), _mm_unpackhi_ps(r2, r3));
+                let d = dst.add(j * dst_rs + i);
+                _mm_storeu_ps(d, _mm_movelh_ps(t0, t1));
+                _mm_storeu_ps(d.add(dst_rs), _mm_movehl_ps(t1, t0));
+                _mm_storeu_ps(d.add(2 * dst_rs), _mm_movelh_ps(t2, t3));
+                _mm_storeu_ps(d.add(3 * dst_rs), _mm_movehl_ps(t3, t2));
+            }
+        }
+        for ii in i..i + 4 {
+            for j in tail..cols {
+                // Safety: inside the block.
+                unsafe { *dst.add(j * dst_rs + ii) = *src.add(ii * src_rs + j) }
+            }
+        }
+    }
+    blocks
 }
 
 /// One image of [`forward_stride_1`]: `x` its `[c, h, w]` values, `wt` the weight as
@@ -318,13 +371,9 @@ fn image_stride_1(g: &Geometry, co: usize, x: &[f32], wt: &[f32], xc: &mut [f32]
     let y = SyncPtr::new(y.as_mut_ptr());
     let unpad = |oy: usize| {
         let block = &d[oy * wp * co..][..ow * co];
-        for o in 0..co {
-            // Safety: row oy of plane o, written by this task alone.
-            let row = unsafe { std::slice::from_raw_parts_mut(y.at((o * oh + oy) * ow), ow) };
-            for (ox, v) in row.iter_mut().enumerate() {
-                v.write(block[ox * co + o]);
-            }
-        }
+        // Safety: the source is ow rows of co values (`block`); the destination row oy of
+        // every plane o, at (o·oh + oy)·ow + ox, is inside y and written by this task alone.
+        unsafe { transpose(block.as_ptr(), co, ow, co, y.at(oy * ow).cast::<f32>(), oh * ow) }
     };
     if split {
         for_ranges(oh, |r| r.for_each(unpad));

@@ -295,10 +295,18 @@ unsafe fn transpose(src: *const f32, src_rs: usize, rows: usize, cols: usize, ds
     let done = unsafe { transpose_by_fours(src, src_rs, rows, cols, dst, dst_rs) };
     #[cfg(not(target_arch = "x86_64"))]
     let done = 0;
-    // The rows past the last block of four (every row off x86-64).
-    for i in done..rows {
-        for j in 0..cols {
-            // Safety: inside the block.
+    // The rows past the last block of four (every row off x86-64). Safety: inside the block.
+    unsafe { transpose_one_by_one(src, src_rs, done..rows, 0..cols, dst, dst_rs) }
+}
+
+/// [`transpose`] for the rows `rows` and columns `cols` of the block, one element at a time.
+///
+/// # Safety
+/// As [`transpose`].
+unsafe fn transpose_one_by_one(src: *const f32, src_rs: usize, rows: std::ops::Range<usize>, cols: std::ops::Range<usize>, dst: *mut f32, dst_rs: usize) {
+    for i in rows {
+        for j in cols.clone() {
+            // Safety: inside the block (the caller's contract).
             unsafe { *dst.add(j * dst_rs + i) = *src.add(i * src_rs + j) }
         }
     }
@@ -329,12 +337,8 @@ unsafe fn transpose_by_fours(src: *const f32, src_rs: usize, rows: usize, cols: 
                 _mm_storeu_ps(d.add(3 * dst_rs), _mm_movehl_ps(t3, t2));
             }
         }
-        for ii in i..i + 4 {
-            for j in tail..cols {
-                // Safety: inside the block.
-                unsafe { *dst.add(j * dst_rs + ii) = *src.add(ii * src_rs + j) }
-            }
-        }
+        // The columns past the last block of four. Safety: inside the block.
+        unsafe { transpose_one_by_one(src, src_rs, i..i + 4, tail..cols, dst, dst_rs) }
     }
     blocks
 }

@@ -722,16 +722,15 @@ pub fn add_bias(x: &Tensor, b: &Tensor) -> Result<Tensor> {
 }
 
 /// A torch `nn.Linear`: `x · wᵀ + b` for `x: [.., in]`, `w: [out, in]`, `b: [out]`, with no
-/// reshape in the graph. On the CPU in f32 with a bias it is one op ([`crate::matmul`]'s
-/// `Linear`: the product added into rows that start as the bias); otherwise
-/// [`crate::matmul_t`] over all rows, then [`add_bias`].
+/// reshape in the graph. With a bias it is one op on the CPU in f32 ([`crate::matmul`]'s
+/// `Linear`: the product added into rows that start as the bias); without, [`crate::matmul_t`]
+/// over all rows.
 pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
     match x.rank() {
         0 => candle_core::bail!("fastops::linear: a scalar input"),
         1 => linear(&x.unsqueeze(0)?, w, b)?.squeeze(0),
         _ => match b {
-            Some(b) if is_cpu_f32(&[x, w, b]) && w.rank() == 2 && b.rank() == 1 => crate::matmul::linear_with_bias(x, w, b),
-            Some(b) => add_bias(&crate::matmul::matmul_t(x, w)?, b),
+            Some(b) => crate::matmul::linear_with_bias(x, w, b),
             None => crate::matmul::matmul_t(x, w),
         },
     }

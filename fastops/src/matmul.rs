@@ -239,10 +239,19 @@ impl CustomOp3 for Linear {
     }
 }
 
-/// `x · wᵀ + b` as [`Linear`], on contiguous copies of its inputs (the caller checked CPU,
-/// f32 and the ranks).
+/// [`Linear`] on contiguous copies of its inputs; off the CPU, for another dtype, or for ranks
+/// it does not take, `broadcast_matmul` and `broadcast_add`.
+fn plus_bias(x: &Tensor, w: &Tensor, b: &Tensor, tw: bool) -> Result<Tensor> {
+    if !crate::on_cpu_f32(&[x, w, b]) || x.rank() < 2 || w.rank() != 2 || b.rank() != 1 {
+        let w = if tw { w.t()? } else { w.clone() };
+        return x.broadcast_matmul(&w)?.broadcast_add(b);
+    }
+    x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, Linear { tw })
+}
+
+/// `x · wᵀ + b` (a linear layer, `w: [n, k]`) as [`Linear`], for `fastops::linear`.
 pub(crate) fn linear_with_bias(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
-    x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, Linear { tw: true })
+    plus_bias(x, w, b, true)
 }
 
 /// `x · w + b` for `x: [.., k]` (its leading dimensions taken as more rows), 2-D `w: [k, n]`
@@ -250,8 +259,5 @@ pub(crate) fn linear_with_bias(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Ten
 /// bias, the product added into them by gemm on candle's worker threads. Off the CPU or for
 /// another dtype it is `broadcast_matmul` and `broadcast_add`.
 pub fn matmul_bias(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
-    if !crate::on_cpu_f32(&[x, w, b]) || x.rank() < 2 || w.rank() != 2 || b.rank() != 1 {
-        return x.broadcast_matmul(w)?.broadcast_add(b);
-    }
-    x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, Linear { tw: false })
+    plus_bias(x, w, b, false)
 }

@@ -47,9 +47,7 @@ impl Pool {
             }
         }
     }
-}
 
-impl Pool {
     /// Each window's largest value of `image` (`[h, w]`) into `out` (`[oh, ow]`): a NaN when the
     /// window holds one, as torch's, and otherwise the value at [`Pool::argmax`]'s index. An
     /// output row at a time, one kernel offset at a time over the whole row, with no branch in

@@ -156,6 +156,15 @@ fn linear_and_bias_match_candle() {
     let b = Var::from_tensor(&randn(&mut rng, &[40], 1.0)).unwrap();
     let slow = |t: &[Tensor]| t[0].broadcast_matmul(&t[1])?.broadcast_add(&t[2]);
     agree(&[x, w, b], |t| matmul_bias(&t[0], &t[1], &t[2]), slow, 16, "matmul_bias");
+    // Off CPU f32 (here in f64) both fall back to candle's operations, with the weight the
+    // right way round.
+    let f64s = |shape: &[usize], rng: &mut rand_chacha::ChaCha8Rng| randn(rng, shape, 1.0).to_dtype(DType::F64).unwrap();
+    let (x, w, b) = (f64s(&[5, 6], &mut rng), f64s(&[4, 6], &mut rng), f64s(&[4], &mut rng));
+    let f32_of = |t: Tensor| t.to_dtype(DType::F32).unwrap();
+    let want = f32_of(x.matmul(&w.t().unwrap()).unwrap().broadcast_add(&b).unwrap());
+    assert!(rel_diff(&f32_of(linear(&x, &w, Some(&b)).unwrap()), &want) < 1e-6, "linear in f64");
+    let wt = w.t().unwrap().contiguous().unwrap();
+    assert!(rel_diff(&f32_of(matmul_bias(&x, &wt, &b).unwrap()), &want) < 1e-6, "matmul_bias in f64");
 }
 
 #[test]

@@ -65,9 +65,11 @@ pub fn is_baseline(b: &Bench) -> bool {
     b.about.starts_with("BASELINE")
 }
 
-/// The summary of a run: how many of the timed reference benchmarks that have a PyTorch timing
-/// are within 1.5× and within 1.2× of it (baselines not counted).
-pub fn summary(ratios: &[f64], baselines: usize) -> String {
+/// The summary of a run's rows (those with a PyTorch timing): how many of the reference ones
+/// are within 1.5× and within 1.2× of PyTorch (baselines not counted).
+pub fn summary(rows: &[Ratio]) -> String {
+    let ratios: Vec<f64> = rows.iter().filter(|r| !r.baseline).map(|r| r.ratio).collect();
+    let baselines = rows.len() - ratios.len();
     // Counted as printed (two decimals), so that a row shown as 1.50× counts as within 1.5×.
     let within = |r: f64| ratios.iter().filter(|&&x| (x * 100.0).round() <= r * 100.0).count();
     let mut s = format!("bench: {} of {} reference benchmarks within 1.5× of PyTorch, {} within 1.2×", within(1.5), ratios.len(), within(1.2));
@@ -89,8 +91,7 @@ pub struct Ratio {
 pub fn summary_of_file(path: &std::path::Path) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     let rows: Vec<Ratio> = text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    let ratios: Vec<f64> = rows.iter().filter(|r| !r.baseline).map(|r| r.ratio).collect();
-    (!rows.is_empty()).then(|| summary(&ratios, rows.len() - ratios.len()))
+    (!rows.is_empty()).then(|| summary(&rows))
 }
 
 /// Merges `new` timings into those of `old` (JSON, as `bench.json` holds them): a timing of the
@@ -189,10 +190,7 @@ pub fn run(filter: Option<&str>, device: &Device, seconds: f64, summary_to: Opti
                 writeln!(f, "{}", serde_json::to_string(r)?)?;
             }
         }
-        None if !rows.is_empty() => {
-            let ratios: Vec<f64> = rows.iter().filter(|r| !r.baseline).map(|r| r.ratio).collect();
-            println!("{}", summary(&ratios, rows.len() - ratios.len()));
-        }
+        None if !rows.is_empty() => println!("{}", summary(&rows)),
         None => {}
     }
     Ok(())
@@ -216,11 +214,14 @@ mod tests {
 
     #[test]
     fn summary_counts_ratios_at_each_goal_inclusively() {
+        let rows = |ratios: &[f64], baselines: usize| -> Vec<Ratio> {
+            ratios.iter().map(|&ratio| Ratio { ratio, baseline: false }).chain((0..baselines).map(|_| Ratio { ratio: 9.0, baseline: true })).collect()
+        };
         assert_eq!(
-            summary(&[0.5, 1.2, 1.204, 1.206, 1.504, 1.506], 2),
+            summary(&rows(&[0.5, 1.2, 1.204, 1.206, 1.504, 1.506], 2)),
             "bench: 5 of 6 reference benchmarks within 1.5× of PyTorch, 3 within 1.2× (2 baseline(s) of candle's own kernels not counted)"
         );
-        assert_eq!(summary(&[2.0], 0), "bench: 0 of 1 reference benchmarks within 1.5× of PyTorch, 0 within 1.2×");
+        assert_eq!(summary(&rows(&[2.0], 0)), "bench: 0 of 1 reference benchmarks within 1.5× of PyTorch, 0 within 1.2×");
     }
 
     #[test]

@@ -44,10 +44,6 @@ impl Geometry {
     pub fn rows(&self) -> usize {
         self.channels * self.kh * self.kw
     }
-    /// Columns of the im2col matrix: one per (image, output row, output column).
-    pub fn cols(&self) -> usize {
-        self.batch * self.out_h() * self.out_w()
-    }
     /// The output columns `ox` whose input column `ox·stride + kj − padding` lies inside the
     /// image, as a half-open range.
     fn valid_x(&self, kj: usize) -> (usize, usize) {

@@ -1,5 +1,5 @@
-//! Fused row-wise kernels with their backward: layer norm, softmax (optionally scaled and
-//! causal), the two GELUs, cross-entropy and a bias add. Each replaces a chain of small candle
+//! Fused row-wise kernels with their backward: layer norm, softmax, the exact GELU, ReLU and
+//! cross-entropy. Each replaces a chain of small candle
 //! operations (each of which allocates its output and, for the gradients of broadcast
 //! parameters, sums over leading dimensions on candle's one-element-at-a-time path) with one
 //! pass over the rows, split across threads.
@@ -34,15 +34,9 @@ fn blocks<T: Send>(x: &[f32], n: usize, f: impl Fn(usize, &[f32]) -> T + Sync) -
     map_indexed(rows.div_ceil(per), |k| f(k * per, &x[k * per * n..((k + 1) * per).min(rows) * n]))
 }
 
-/// Whether every tensor is f32 on the CPU: where the fused kernels without a fallback
-/// ([`layer_norm`], [`batch_norm`], [`cross_entropy_ignoring`], [`crate::causal_self_attention`],
-/// [`crate::adamw_step`]) run. Elsewhere the caller computes the same thing in candle's
-/// operations; this crate ships to learners, so it does not spell out those formulas.
-pub fn on_cpu_f32(ts: &[&Tensor]) -> bool {
-    is_cpu_f32(ts)
-}
-
-fn is_cpu_f32(ts: &[&Tensor]) -> bool {
+/// Whether every tensor is f32 on the CPU, where the fused kernels run; elsewhere each op runs
+/// the candle operations it equals.
+pub(crate) fn is_cpu_f32(ts: &[&Tensor]) -> bool {
     ts.iter().all(|t| t.device().is_cpu() && t.dtype() == DType::F32)
 }
 
@@ -164,169 +158,23 @@ fn sum_in_order(partial: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
 }
 
 /// Layer norm over the last dimension: `(x − mean)/√(var + eps) · w + b` (biased variance),
-/// as torch's `F.layer_norm`, with its gradients for `x`, `w` and `b`. CPU f32 only.
+/// as torch's `F.layer_norm`, with its gradients for `x`, `w` and `b`. Off the CPU, or in
+/// another dtype, those candle operations.
 pub fn layer_norm(x: &Tensor, w: &Tensor, b: &Tensor, eps: f64) -> Result<Tensor> {
     if !is_cpu_f32(&[x, w, b]) {
-        candle_core::bail!("fastops::layer_norm: CPU f32 only (see `on_cpu_f32`)")
+        let xc = x.broadcast_sub(&x.mean_keepdim(D::Minus1)?)?;
+        let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
+        return xc.broadcast_div(&(var + eps)?.sqrt()?)?.broadcast_mul(w)?.broadcast_add(b);
     }
     x.contiguous()?.apply_op3(&w.contiguous()?, &b.contiguous()?, LayerNorm { eps: eps as f32 })
 }
 
 // ---------------------------------------------------------------------------------------------
-// Batch norm (training mode)
-
-/// Per-column mean and reciprocal standard deviation of rows of `d` (biased variance, two
-/// passes), each summed in fixed blocks of rows.
-fn column_moments(x: &[f32], d: usize, eps: f32) -> (Vec<f32>, Vec<f32>) {
-    let rows = (x.len() / d) as f32;
-    let sums = sum_in_order(
-        blocks(x, d, |_, xs| {
-            let mut acc = vec![0f32; d];
-            for row in xs.chunks(d) {
-                acc.iter_mut().zip(row).for_each(|(a, v)| *a += v);
-            }
-            acc
-        }),
-        d,
-    );
-    let mean: Vec<f32> = sums.iter().map(|s| s / rows).collect();
-    let sq = sum_in_order(
-        blocks(x, d, |_, xs| {
-            let mut acc = vec![0f32; d];
-            for row in xs.chunks(d) {
-                for i in 0..d {
-                    acc[i] += (row[i] - mean[i]) * (row[i] - mean[i]);
-                }
-            }
-            acc
-        }),
-        d,
-    );
-    let rstd = sq.iter().map(|s| 1.0 / (s / rows + eps).sqrt()).collect();
-    (mean, rstd)
-}
-
-/// `(x [.., d], gamma [d], beta [d])` → batch norm over every axis but the last, with the
-/// batch's own statistics.
-struct BatchNorm {
-    eps: f32,
-}
-
-impl CustomOp3 for BatchNorm {
-    fn name(&self) -> &'static str {
-        "fastops-batch-norm"
-    }
-
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout, s3: &CpuStorage, l3: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (x, w, b) = (f32s(s1, l1, self.name())?, f32s(s2, l2, self.name())?, f32s(s3, l3, self.name())?);
-        let (d, rows) = rows_of(l1, self.name())?;
-        if w.len() != d || b.len() != d || rows == 0 {
-            candle_core::bail!("{}: {rows} rows of {d} with a gain of {} and a bias of {}", self.name(), w.len(), b.len())
-        }
-        let (mean, rstd) = column_moments(x, d, self.eps);
-        let mut out = vec![0f32; x.len()];
-        rows_mut(&mut out, d, |r, y| {
-            let x = &x[r * d..][..d];
-            for i in 0..d {
-                y[i] = (x[i] - mean[i]) * rstd[i] * w[i] + b[i];
-            }
-        });
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
-    }
-
-    fn bwd(&self, x: &Tensor, w: &Tensor, _b: &Tensor, _res: &Tensor, g: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let rows = x.elem_count() / w.elem_count();
-        let all = x.apply_op3_no_bwd(w, &g.contiguous()?, &BatchNormGrad { eps: self.eps })?;
-        let dx = all.narrow(0, 0, rows)?.reshape(x.shape())?;
-        Ok((Some(dx), Some(all.get(rows)?), Some(all.get(rows + 1)?)))
-    }
-}
-
-/// `(x, gamma, g)` → `[rows + 2, d]`: the input gradient
-/// `gamma·rstd·(g − mean(g) − x̂·mean(g·x̂))` (means over rows), then the gain's gradient
-/// `Σ g·x̂` and the bias's `Σ g`.
-struct BatchNormGrad {
-    eps: f32,
-}
-
-impl CustomOp3 for BatchNormGrad {
-    fn name(&self) -> &'static str {
-        "fastops-batch-norm-grad"
-    }
-
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout, s3: &CpuStorage, l3: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (x, w, g) = (f32s(s1, l1, self.name())?, f32s(s2, l2, self.name())?, f32s(s3, l3, self.name())?);
-        let (d, rows) = rows_of(l1, self.name())?;
-        let (mean, rstd) = column_moments(x, d, self.eps);
-        let partial = blocks(x, d, |first, xs| {
-            let mut acc = vec![0f32; 2 * d];
-            for (r, x) in xs.chunks(d).enumerate() {
-                let g = &g[(first + r) * d..][..d];
-                for i in 0..d {
-                    acc[i] += g[i] * (x[i] - mean[i]) * rstd[i];
-                    acc[d + i] += g[i];
-                }
-            }
-            acc
-        });
-        let sums = sum_in_order(partial, 2 * d);
-        let n = rows as f32;
-        let mut out = vec![0f32; (rows + 2) * d];
-        rows_mut(&mut out[..rows * d], d, |r, dx| {
-            let (x, g) = (&x[r * d..][..d], &g[r * d..][..d]);
-            for i in 0..d {
-                let xhat = (x[i] - mean[i]) * rstd[i];
-                dx[i] = w[i] * rstd[i] * (g[i] - sums[d + i] / n - xhat * sums[i] / n);
-            }
-        });
-        out[rows * d..].copy_from_slice(&sums);
-        Ok((CpuStorage::F32(out), Shape::from((rows + 2, d))))
-    }
-}
-
-/// Batch norm in training mode over every axis but the last of `x: [.., d]`:
-/// `(x − mean)/√(var + eps) · gamma + beta` with each channel's mean and biased variance over
-/// the batch (torch's `BatchNorm1d` forward in training mode, without the running
-/// statistics), with its gradients for `x`, `gamma` and `beta`.
-pub fn batch_norm(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64) -> Result<Tensor> {
-    if !is_cpu_f32(&[x, gamma, beta]) {
-        candle_core::bail!("fastops::batch_norm: CPU f32 only (see `on_cpu_f32`)")
-    }
-    x.contiguous()?.apply_op3(&gamma.contiguous()?, &beta.contiguous()?, BatchNorm { eps: eps as f32 })
-}
-
-// ---------------------------------------------------------------------------------------------
 // Softmax
 
-/// Softmax over the last dimension of `scale · x`; when `causal`, `x` is `[.., q, k]` with
-/// `k ≥ q` and query `i` sees keys `0..=i + k − q` (the others get probability 0).
+/// Softmax over the last dimension.
 #[derive(Clone, Copy)]
-struct Softmax {
-    scale: f32,
-    causal: bool,
-}
-
-impl Softmax {
-    /// How many keys row `r` of `q` query rows of length `k` sees.
-    fn visible(&self, r: usize, q: usize, k: usize) -> usize {
-        if self.causal {
-            r % q + 1 + (k - q)
-        } else {
-            k
-        }
-    }
-
-    fn query_rows(&self, l: &Layout) -> Result<usize> {
-        let dims = l.dims();
-        if !self.causal {
-            return Ok(1);
-        }
-        if dims.len() < 2 || dims[dims.len() - 2] > dims[dims.len() - 1] || dims[dims.len() - 2] == 0 {
-            candle_core::bail!("fastops causal softmax: needs [.., q, k] with 0 < q ≤ k, got {dims:?}")
-        }
-        Ok(dims[dims.len() - 2])
-    }
-}
+struct Softmax;
 
 impl CustomOp1 for Softmax {
     fn name(&self) -> &'static str {
@@ -336,25 +184,21 @@ impl CustomOp1 for Softmax {
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = f32s(storage, layout, self.name())?;
         let (n, _) = rows_of(layout, self.name())?;
-        let q = self.query_rows(layout)?;
         let mut out = vec![0f32; x.len()];
         rows_mut(&mut out, n, |r, y| {
-            let m = self.visible(r, q, n);
-            y[..m].copy_from_slice(&x[r * n..][..m]);
-            softmax_in_place(&mut y[..m], self.scale);
+            y.copy_from_slice(&x[r * n..][..n]);
+            softmax_in_place(y);
         });
         Ok((CpuStorage::F32(out), layout.shape().clone()))
     }
 
     fn bwd(&self, _arg: &Tensor, res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(res.apply_op2_no_bwd(&grad.contiguous()?, &SoftmaxGrad { scale: self.scale })?))
+        Ok(Some(res.apply_op2_no_bwd(&grad.contiguous()?, &SoftmaxGrad)?))
     }
 }
 
-/// `(y, g)` → `scale · y · (g − Σ g·y)` per row.
-struct SoftmaxGrad {
-    scale: f32,
-}
+/// `(y, g)` → `y · (g − Σ g·y)` per row.
+struct SoftmaxGrad;
 
 impl CustomOp2 for SoftmaxGrad {
     fn name(&self) -> &'static str {
@@ -367,7 +211,7 @@ impl CustomOp2 for SoftmaxGrad {
         let mut out = vec![0f32; y.len()];
         rows_mut(&mut out, n, |r, dx| {
             dx.copy_from_slice(&g[r * n..][..n]);
-            softmax_grad_in_place(&y[r * n..][..n], dx, self.scale);
+            softmax_grad_in_place(&y[r * n..][..n], dx);
         });
         Ok((CpuStorage::F32(out), l1.shape().clone()))
     }
@@ -413,17 +257,17 @@ pub(crate) fn exp(x: f32) -> f32 {
     }
 }
 
-/// The largest of `scale · row` (−∞ for an empty row; a NaN is passed over, as by `f32::max`),
-/// in eight running maxima so that the loop compiles to vector instructions.
-fn max_of(row: &[f32], scale: f32) -> f32 {
+/// The largest of `row` (−∞ for an empty row; a NaN is passed over, as by `f32::max`), in
+/// eight running maxima so that the loop compiles to vector instructions.
+fn max_of(row: &[f32]) -> f32 {
     let mut acc = [f32::NEG_INFINITY; 8];
     let mut chunks = row.chunks_exact(8);
     for c in &mut chunks {
         for (a, &v) in acc.iter_mut().zip(c) {
-            *a = a.max(v * scale);
+            *a = a.max(v);
         }
     }
-    let tail = chunks.remainder().iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v * scale));
+    let tail = chunks.remainder().iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v));
     acc.iter().fold(tail, |a, &v| a.max(v))
 }
 
@@ -439,11 +283,11 @@ fn sum_of(row: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + eights.remainder().iter().sum::<f32>()
 }
 
-/// `row` ← the softmax of `scale · row` (shared with the fused attention).
-pub(crate) fn softmax_in_place(row: &mut [f32], scale: f32) {
-    let max = max_of(row, scale);
+/// `row` ← its softmax.
+fn softmax_in_place(row: &mut [f32]) {
+    let max = max_of(row);
     for v in row.iter_mut() {
-        *v = exp(*v * scale - max);
+        *v = exp(*v - max);
     }
     let sum = sum_of(row);
     let inv = 1.0 / sum;
@@ -452,54 +296,35 @@ pub(crate) fn softmax_in_place(row: &mut [f32], scale: f32) {
     }
 }
 
-/// `g` ← `scale · y · (g − Σ g·y)`: the gradient of a softmax's input (before `scale`) from the
-/// gradient `g` of its output `y` (shared with the fused attention).
-pub(crate) fn softmax_grad_in_place(y: &[f32], g: &mut [f32], scale: f32) {
+/// `g` ← `y · (g − Σ g·y)`: the gradient of a softmax's input from the gradient `g` of its
+/// output `y`.
+fn softmax_grad_in_place(y: &[f32], g: &mut [f32]) {
     let dot: f32 = y.iter().zip(g.iter()).map(|(a, b)| a * b).sum();
     for (g, &y) in g.iter_mut().zip(y) {
-        *g = scale * y * (*g - dot);
+        *g = y * (*g - dot);
     }
-}
-
-fn softmax_composed(x: &Tensor) -> Result<Tensor> {
-    candle_nn::ops::softmax(x, D::Minus1)
 }
 
 /// Softmax over the last dimension, with its gradient (candle's fused
-/// `candle_nn::ops::softmax_last_dim` has none).
+/// `candle_nn::ops::softmax_last_dim` has none): `candle_nn::ops::softmax(x, D::Minus1)`, in
+/// one pass each way on the CPU in f32.
 pub fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
     if !is_cpu_f32(&[x]) {
-        return softmax_composed(x);
+        return candle_nn::ops::softmax(x, D::Minus1);
     }
-    x.contiguous()?.apply_op1(Softmax { scale: 1.0, causal: false })
-}
-
-/// Causal attention weights from raw scores `x: [.., q, k]` (`k ≥ q`): the softmax over keys
-/// of `scale · x`, where query `i` sees keys `0..=i + k − q` — as adding −∞ above that
-/// diagonal and taking the softmax — with its gradient.
-pub fn causal_softmax(x: &Tensor, scale: f64) -> Result<Tensor> {
-    if !is_cpu_f32(&[x]) {
-        let (q, k) = (x.dim(D::Minus2)?, x.dim(D::Minus1)?);
-        let mask: Vec<f32> = (0..q * k).map(|i| if i % k > i / k + (k - q) { f32::NEG_INFINITY } else { 0.0 }).collect();
-        let mask = Tensor::from_vec(mask, (q, k), x.device())?.to_dtype(x.dtype())?;
-        return softmax_composed(&(x * scale)?.broadcast_add(&mask)?);
-    }
-    x.contiguous()?.apply_op1(Softmax { scale: scale as f32, causal: true })
+    x.contiguous()?.apply_op1(Softmax)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Element-wise activations: GELU and ReLU
 
-/// An element-wise activation with its gradient, one pass each way: the exact GELU (erf),
-/// GPT-2's tanh GELU, or ReLU.
+/// An element-wise activation with its gradient, one pass each way: the exact GELU (erf) or
+/// ReLU.
 #[derive(Clone, Copy)]
 enum Pointwise {
     GeluErf,
-    GeluTanh,
     Relu,
 }
-
-const SQRT_2_OVER_PI: f32 = 0.797_884_6;
 
 /// `(erf(z), e^(−z²))` by Abramowitz and Stegun's formula 7.1.26 (absolute error below
 /// 1.5·10⁻⁷ in exact arithmetic, 5·10⁻⁷ in f32; ATen's vectorised CPU `erf` uses the same formula).
@@ -514,21 +339,11 @@ fn erf_and_gauss(z: f32) -> (f32, f32) {
     ((1.0 - poly * gauss).copysign(z), gauss)
 }
 
-/// `tanh(u) = sign(u)·(1 − e)/(1 + e)` with `e = e^(−2|u|)` from [`exp`], so that the GELU's
-/// loop compiles to vector instructions. Its absolute error is within 2⁻²² (1.5·2⁻²⁴ measured; a
-/// relative one near 0 would be larger; GELU only ever adds it to 1).
-#[inline(always)]
-fn tanh(u: f32) -> f32 {
-    let e = exp(-2.0 * u.abs());
-    ((1.0 - e) / (1.0 + e)).copysign(u)
-}
-
 impl Pointwise {
     #[inline(always)]
     fn value(self, x: f32) -> f32 {
         match self {
             Pointwise::GeluErf => 0.5 * x * (1.0 + erf_and_gauss(x * std::f32::consts::FRAC_1_SQRT_2).0),
-            Pointwise::GeluTanh => 0.5 * x * (1.0 + tanh(SQRT_2_OVER_PI * x * (1.0 + 0.044715 * x * x))),
             // A NaN stays NaN, as in torch.
             Pointwise::Relu => {
                 if x < 0.0 {
@@ -548,10 +363,6 @@ impl Pointwise {
                 let (erf, gauss) = erf_and_gauss(x * std::f32::consts::FRAC_1_SQRT_2);
                 g * (0.5 * (1.0 + erf) + x * gauss * 0.398_942_3) // Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π)
             }
-            Pointwise::GeluTanh => {
-                let t = tanh(SQRT_2_OVER_PI * x * (1.0 + 0.044715 * x * x));
-                g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * SQRT_2_OVER_PI * (1.0 + 3.0 * 0.044715 * x * x))
-            }
             // torch's threshold_backward: nothing where the output is ≤ 0 (x ≤ 0 exactly when
             // relu(x) ≤ 0), the gradient itself elsewhere (a NaN input included).
             Pointwise::Relu => {
@@ -568,7 +379,7 @@ impl Pointwise {
 impl CustomOp1 for Pointwise {
     fn name(&self) -> &'static str {
         match self {
-            Pointwise::GeluErf | Pointwise::GeluTanh => "fastops-gelu",
+            Pointwise::GeluErf => "fastops-gelu",
             Pointwise::Relu => "fastops-relu",
         }
     }
@@ -585,7 +396,6 @@ impl CustomOp1 for Pointwise {
         }
         let out = match self {
             Pointwise::GeluErf => map(x, |x| Pointwise::GeluErf.value(x)),
-            Pointwise::GeluTanh => map(x, |x| Pointwise::GeluTanh.value(x)),
             Pointwise::Relu => map(x, |x| Pointwise::Relu.value(x)),
         };
         Ok((CpuStorage::F32(out), layout.shape().clone()))
@@ -602,7 +412,7 @@ struct PointwiseGrad(Pointwise);
 impl CustomOp2 for PointwiseGrad {
     fn name(&self) -> &'static str {
         match self.0 {
-            Pointwise::GeluErf | Pointwise::GeluTanh => "fastops-gelu-grad",
+            Pointwise::GeluErf => "fastops-gelu-grad",
             Pointwise::Relu => "fastops-relu-grad",
         }
     }
@@ -621,7 +431,6 @@ impl CustomOp2 for PointwiseGrad {
         }
         let out = match self.0 {
             Pointwise::GeluErf => map(x, g, |x, g| Pointwise::GeluErf.grad(x, g)),
-            Pointwise::GeluTanh => map(x, g, |x, g| Pointwise::GeluTanh.grad(x, g)),
             Pointwise::Relu => map(x, g, |x, g| Pointwise::Relu.grad(x, g)),
         };
         Ok((CpuStorage::F32(out), l1.shape().clone()))
@@ -637,15 +446,6 @@ pub fn gelu_erf(x: &Tensor) -> Result<Tensor> {
     x.contiguous()?.apply_op1(Pointwise::GeluErf)
 }
 
-/// GPT-2's tanh GELU, `0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))` (candle's `gelu`, torch's
-/// `F.gelu(approximate="tanh")`), with its gradient, in one pass each way.
-pub fn gelu_tanh(x: &Tensor) -> Result<Tensor> {
-    if !is_cpu_f32(&[x]) {
-        return x.gelu();
-    }
-    x.contiguous()?.apply_op1(Pointwise::GeluTanh)
-}
-
 /// torch's `relu`, `max(x, 0)`, with its gradient in one pass (candle's backward takes four:
 /// zeros, a comparison, a cast and a product, and passes the gradient at `x = 0`, where torch
 /// passes none).
@@ -657,36 +457,7 @@ pub fn relu(x: &Tensor) -> Result<Tensor> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Bias add and linear layers
-
-/// `(x [.., n], b [n])` → `x + b`; the bias's gradient sums the rows.
-struct AddBias;
-
-impl CustomOp2 for AddBias {
-    fn name(&self) -> &'static str {
-        "fastops-add-bias"
-    }
-
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (x, b) = (f32s(s1, l1, self.name())?, f32s(s2, l2, self.name())?);
-        let (n, _) = rows_of(l1, self.name())?;
-        if b.len() != n {
-            candle_core::bail!("{}: rows of {n} with a bias of {}", self.name(), b.len())
-        }
-        let mut out = vec![0f32; x.len()];
-        rows_mut(&mut out, n, |r, y| {
-            let x = &x[r * n..][..n];
-            for i in 0..n {
-                y[i] = x[i] + b[i];
-            }
-        });
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
-    }
-
-    fn bwd(&self, _x: &Tensor, _b: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        Ok((Some(grad.clone()), Some(grad.contiguous()?.apply_op1_no_bwd(&SumRows)?)))
-    }
-}
+// Linear layers
 
 /// `[.., n]` → `[n]`, the sum of the rows.
 pub(crate) struct SumRows;
@@ -712,15 +483,6 @@ impl CustomOp1 for SumRows {
     }
 }
 
-/// `x + b` for `x: [.., n]` and a bias `b: [n]`, with both gradients (the bias's as one
-/// parallel sum of the rows rather than candle's reduction over broadcast dimensions).
-pub fn add_bias(x: &Tensor, b: &Tensor) -> Result<Tensor> {
-    if !is_cpu_f32(&[x, b]) || b.rank() != 1 {
-        return x.broadcast_add(b);
-    }
-    x.contiguous()?.apply_op2(&b.contiguous()?, AddBias)
-}
-
 /// A torch `nn.Linear`: `x · wᵀ + b` for `x: [.., in]`, `w: [out, in]`, `b: [out]`, with no
 /// reshape in the graph. With a bias it is one op on the CPU in f32 ([`crate::matmul`]'s
 /// `Linear`: the product added into rows that start as the bias); without, [`crate::matmul_t`]
@@ -739,15 +501,12 @@ pub fn linear(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
 // ---------------------------------------------------------------------------------------------
 // Cross-entropy
 
-/// `(logits [.., v], targets [..])` (as `[rows, v]` and `[rows]`) → the mean over the kept rows (those whose target is
-/// not `ignore`) of `logsumexp(row) − row[target]`.
-struct CrossEntropy {
-    ignore: Option<i64>,
-}
+/// `(logits [.., v], targets [..])` (as `[rows, v]` and `[rows]`) → the mean over the rows of
+/// `logsumexp(row) − row[target]`.
+struct CrossEntropy;
 
-/// Each row's target, or `None` for an ignored row; a target outside `0..v` that is not
-/// `ignore` is an error.
-fn targets_of(s: &CpuStorage, l: &Layout, rows: usize, v: usize, ignore: Option<i64>) -> Result<Vec<Option<usize>>> {
+/// Each row's target; a target outside `0..v` is an error.
+fn targets_of(s: &CpuStorage, l: &Layout, rows: usize, v: usize) -> Result<Vec<usize>> {
     let Some((a, b)) = l.contiguous_offsets() else { candle_core::bail!("fastops cross-entropy: the targets must be contiguous") };
     let t: Vec<i64> = match s {
         CpuStorage::U32(t) => t[a..b].iter().map(|&x| x as i64).collect(),
@@ -760,15 +519,14 @@ fn targets_of(s: &CpuStorage, l: &Layout, rows: usize, v: usize, ignore: Option<
     }
     t.into_iter()
         .map(|x| match x {
-            x if Some(x) == ignore => Ok(None),
-            x if (0..v as i64).contains(&x) => Ok(Some(x as usize)),
+            x if (0..v as i64).contains(&x) => Ok(x as usize),
             x => Err(candle_core::Error::Msg(format!("fastops cross-entropy: target {x} outside 0..{v}"))),
         })
         .collect()
 }
 
 fn logsumexp(row: &[f32]) -> f32 {
-    let max = max_of(row, 1.0);
+    let max = max_of(row);
     // The exponentials a block at a time into a buffer (a plain loop, which compiles to vector
     // instructions; with the sum in the same loop it does not), then summed.
     let (mut buf, mut sum) = ([0f32; 256], 0f32);
@@ -790,25 +548,21 @@ impl CustomOp2 for CrossEntropy {
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = f32s(s1, l1, self.name())?;
         let (v, rows) = rows_of(l1, self.name())?;
-        let t = targets_of(s2, l2, rows, v, self.ignore)?;
-        let kept = t.iter().flatten().count();
-        let partial = blocks(x, v, |first, xs| xs.chunks(v).enumerate().filter_map(|(r, row)| t[first + r].map(|c| logsumexp(row) - row[c])).sum::<f32>());
-        // No kept row gives 0/0 = NaN, as torch's ignore_index does.
-        let loss = partial.into_iter().sum::<f32>() / kept as f32;
+        let t = targets_of(s2, l2, rows, v)?;
+        let partial = blocks(x, v, |first, xs| xs.chunks(v).enumerate().map(|(r, row)| logsumexp(row) - row[t[first + r]]).sum::<f32>());
+        let loss = partial.into_iter().sum::<f32>() / rows as f32;
         Ok((CpuStorage::F32(vec![loss]), Shape::from(())))
     }
 
     fn bwd(&self, logits: &Tensor, targets: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>)> {
         // The loss is a scalar: its gradient scales the logits' in the same pass.
         let scale = grad.to_dtype(candle_core::DType::F32)?.to_scalar::<f32>()?;
-        Ok((Some(logits.apply_op2_no_bwd(targets, &CrossEntropyGrad { ignore: self.ignore, scale })?), None))
+        Ok((Some(logits.apply_op2_no_bwd(targets, &CrossEntropyGrad { scale })?), None))
     }
 }
 
-/// `(logits, targets)` → `scale · (softmax(row) − onehot(target)) / kept` on kept rows, 0 on
-/// ignored ones.
+/// `(logits, targets)` → `scale · (softmax(row) − onehot(target)) / rows`.
 struct CrossEntropyGrad {
-    ignore: Option<i64>,
     scale: f32,
 }
 
@@ -820,11 +574,11 @@ impl CustomOp2 for CrossEntropyGrad {
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = f32s(s1, l1, self.name())?;
         let (v, rows) = rows_of(l1, self.name())?;
-        let t = targets_of(s2, l2, rows, v, self.ignore)?;
-        let inv = self.scale / t.iter().flatten().count() as f32;
+        let t = targets_of(s2, l2, rows, v)?;
+        let inv = self.scale / rows as f32;
         let mut out = vec![0f32; x.len()];
         rows_mut(&mut out, v, |r, d| {
-            let Some(c) = t[r] else { return };
+            let c = t[r];
             let x = &x[r * v..][..v];
             let lse = logsumexp(x);
             for (d, &x) in d.iter_mut().zip(x) {
@@ -836,33 +590,19 @@ impl CustomOp2 for CrossEntropyGrad {
     }
 }
 
-fn cross_entropy_impl(logits: &Tensor, targets: &Tensor, ignore: Option<i64>) -> Result<Tensor> {
+/// The mean cross-entropy of `logits: [.., v]` against class indices `targets: [..]` (u8,
+/// u32 or i64; as many as there are rows of logits), as `candle_nn::loss::cross_entropy` and
+/// torch's `F.cross_entropy` on the rows, with the logits' gradient, in one pass each way on
+/// the CPU in f32 (elsewhere, `candle_nn::loss::cross_entropy` on the rows). A target outside
+/// `0..v` is an error. Logits of rank above 2 need no reshape.
+pub fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
     if logits.rank() < 2 {
         candle_core::bail!("fastops cross-entropy: logits of shape {:?} (rows of classes expected)", logits.dims())
     }
     if !is_cpu_f32(&[logits]) || logits.elem_count() == 0 {
-        return match ignore {
-            None => candle_nn::loss::cross_entropy(&logits.flatten_to(logits.rank() - 2)?, &targets.flatten_all()?),
-            Some(_) => candle_core::bail!("fastops::cross_entropy_ignoring: CPU f32 only (see `on_cpu_f32`)"),
-        };
+        return candle_nn::loss::cross_entropy(&logits.flatten_to(logits.rank() - 2)?, &targets.flatten_all()?);
     }
-    logits.contiguous()?.apply_op2(&targets.contiguous()?, CrossEntropy { ignore })
-}
-
-/// The mean cross-entropy of `logits: [.., v]` against class indices `targets: [..]` (u8,
-/// u32 or i64; as many as there are rows of logits), as `candle_nn::loss::cross_entropy` and
-/// torch's `F.cross_entropy` on the rows, with the logits' gradient, in one pass each way. A
-/// target outside `0..v` is an error. Logits of rank above 2 need no reshape (no extra node in
-/// the graph).
-pub fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
-    cross_entropy_impl(logits, targets, None)
-}
-
-/// [`cross_entropy`] over the rows whose target is not `ignore` (torch's `ignore_index`): the
-/// mean over the kept rows, and no gradient for the others. With no kept row it is NaN, as in
-/// torch. CPU f32 only.
-pub fn cross_entropy_ignoring(logits: &Tensor, targets: &Tensor, ignore: i64) -> Result<Tensor> {
-    cross_entropy_impl(logits, targets, Some(ignore))
+    logits.contiguous()?.apply_op2(&targets.contiguous()?, CrossEntropy)
 }
 
 #[cfg(test)]
@@ -892,19 +632,5 @@ mod tests {
         assert_eq!(super::exp(f32::NEG_INFINITY), 0.0);
         assert_eq!(super::exp(f32::INFINITY), f32::INFINITY);
         assert!(super::exp(f32::NAN).is_nan());
-    }
-
-    /// `tanh` against f64's: an absolute error within 2⁻²² over a sweep past both ends of its
-    /// saturation, and a NaN kept.
-    #[test]
-    fn tanh_is_within_its_bound() {
-        let mut worst = 0f64;
-        let mut u = -20f32;
-        while u < 20.0 {
-            worst = worst.max((super::tanh(u) as f64 - (u as f64).tanh()).abs());
-            u += 0.000_13;
-        }
-        assert!(worst <= 2f64.powi(-22), "worst absolute error {worst}");
-        assert!(super::tanh(f32::NAN).is_nan());
     }
 }

@@ -1,55 +1,38 @@
-//! Fast CPU kernels for candlecamp's reference code, its benchmarks and the long targets'
-//! provided scaffolding (issue 15). A learner's own implementations never call these: the
-//! exercises ask for candle's operations, and the checks compare against PyTorch either way.
+//! The course's ops library: operations a learner has already written once, as library calls
+//! for the exercises that come after, the way nanoGPT calls `F.layer_norm` once you know what a
+//! layer norm is. Each op computes what the candle operations it names compute, keeps a
+//! backward pass, and on the CPU in f32 does it in one fused pass each way (on candle's worker
+//! threads); off the CPU, or in another dtype, it runs those candle operations. The book's
+//! "fastops" page lists each op, what it equals, and from which day a learner may use it; the
+//! exercise that teaches a concept forbids the op that would do its whole job.
 //!
-//! Each function here gives the same values as the candle operation it replaces (up to the
-//! order of floating-point sums) and keeps a backward pass, so training code can switch to it
-//! without other changes. Off the CPU, or for dtypes other than f32, those with a candle
-//! equivalent fall back to it; the others are errors, and their callers (the reference's
-//! solution code) branch on [`on_cpu_f32`]. This crate ships in the learner's copy, so it
-//! spells out no exercise's formula in candle's operations; its tests, which compare against
-//! those formulas, live in `fastops/tests/` and do not ship.
-//!
-//! - [`conv2d`]: candle's CPU `conv2d` computes its input gradient with a direct
-//!   `conv_transpose2d` loop (~10 GFLOP/s here, against ~200 for its matmul). This one lowers
-//!   the convolution to gemm over im2col, one cache-sized slab of columns at a time, straight
-//!   into the `[b, c_out, oh, ow]` output; its backward runs gemm per slab too (col2im, the
-//!   adjoint of im2col, scatters the input gradient back).
-//! - [`layer_norm`], [`batch_norm`], [`softmax_last_dim`], [`causal_softmax`], [`gelu_erf`],
-//!   [`gelu_tanh`], [`cross_entropy`], [`cross_entropy_ignoring`], [`add_bias`] and [`linear`]:
-//!   fused row-wise kernels with their backward, for models made of many small operations (the
-//!   char-GPT, GPT-2, the WaveNet), where candle's per-operation cost and its single-threaded
-//!   sums over broadcast dimensions dominate.
-//! - [`matmul`] and [`matmul_t`] (which [`linear`] uses): 2-D products in gemm on candle's
-//!   worker threads, one piece of the output per thread, where candle's matmul hands gemm to
-//!   rayon's pool (whose threads compete for the cores with candle's spinning workers).
-//!   [`matmul_bias`] (GPT-2's `Conv1D`) and [`linear`] with a bias add the product into rows
-//!   that start as the bias, one node in the graph instead of two.
-//! - [`relu`]: its gradient in one pass (candle's takes four), the same element-wise op as the GELUs.
-//! - [`max_pool2d`], [`add_channel_bias`] and [`channel_affine`]: max pooling, a
-//!   convolution's bias and a per-channel affine map (evaluation-mode batch norm) over
-//!   `[b, c, h, w]`, with their backward (the MNIST CNN's and the ResNet's).
-//! - [`adamw_step`]: one AdamW update in two passes over memory.
-//! - [`causal_self_attention`]: GPT-style attention from the fused `qkv` projection to the
-//!   merged heads, one node in the graph instead of some twenty.
+//! - [`conv2d`]: `x.conv2d(w, padding, stride, 1, 1)`. candle's CPU convolution computes its
+//!   input gradient with a direct loop (~10 GFLOP/s here, against ~200 for its matmul); this
+//!   one runs every pass as gemm: a direct product per kernel row at stride 1 with many
+//!   channels, im2col one cache-sized slab at a time otherwise.
+//! - [`max_pool2d`]: torch's `F.max_pool2d`, padding with `−∞`, the gradient to each window's
+//!   first maximum.
+//! - [`add_channel_bias`]: a convolution's bias, `y + b.reshape((1, c, 1, 1))`.
+//! - [`relu`] and [`gelu_erf`]: the activations, each one pass each way.
+//! - [`layer_norm`], [`softmax_last_dim`] and [`cross_entropy`]: row-wise, one pass over each
+//!   row instead of a chain of small operations (and, for a gain's or bias's gradient, one
+//!   parallel sum of rows instead of candle's one-element-at-a-time reduction over broadcast
+//!   dimensions).
+//! - [`linear`] (`x · wᵀ + b`, torch's `F.linear`) and [`matmul_bias`] (`x · w + b`, GPT-2's
+//!   `Conv1D`): the product in gemm on candle's worker threads, added into rows that start as
+//!   the bias: one node in the graph instead of a product and a bias add.
 //!
 //! Every parallel loop runs on candle's own worker threads (see `par`).
 
-mod adamw;
-mod attention;
 mod conv;
 mod fused;
 mod matmul;
 mod par;
 mod pool;
-pub use adamw::{adamw_step, AdamWStep};
-pub use attention::causal_self_attention;
-pub use conv::{conv2d, Geometry};
-pub use fused::{
-    add_bias, batch_norm, causal_softmax, cross_entropy, cross_entropy_ignoring, gelu_erf, gelu_tanh, layer_norm, linear, on_cpu_f32, relu, softmax_last_dim,
-};
-pub use matmul::{matmul, matmul_bias, matmul_t};
-pub use pool::{add_channel_bias, channel_affine, max_pool2d};
+pub use conv::conv2d;
+pub use fused::{cross_entropy, gelu_erf, layer_norm, linear, relu, softmax_last_dim};
+pub use matmul::matmul_bias;
+pub use pool::{add_channel_bias, max_pool2d};
 
 #[cfg(test)]
 mod tests {

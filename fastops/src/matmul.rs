@@ -174,21 +174,12 @@ impl CustomOp2 for MatMul {
     }
 }
 
-/// `a · b` for `a: [.., m, k]` (its leading dimensions taken as more rows) and 2-D
-/// `b: [k, n]`, with both gradients, each product one gemm split across candle's worker
-/// threads. Off the CPU, for another dtype or a `b` that is not 2-D, it is candle's
-/// `broadcast_matmul`.
-pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    if !crate::on_cpu_f32(&[a, b]) || a.rank() < 2 || b.rank() != 2 {
-        return a.broadcast_matmul(b);
-    }
-    a.contiguous()?.apply_op2(&b.contiguous()?, MatMul { ta: false, tb: false })
-}
-
-/// `a · bᵀ` for `a: [.., m, k]` and 2-D `b: [n, k]` (a linear layer's `x · wᵀ`, or logits
-/// against a tied embedding), as [`matmul`].
-pub fn matmul_t(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    if !crate::on_cpu_f32(&[a, b]) || a.rank() < 2 || b.rank() != 2 {
+/// `a · bᵀ` for `a: [.., m, k]` (its leading dimensions taken as more rows) and 2-D
+/// `b: [n, k]` (a linear layer's `x · wᵀ` without a bias), with both gradients, each product
+/// one gemm split across candle's worker threads. Off the CPU, for another dtype or a `b`
+/// that is not 2-D, it is candle's `broadcast_matmul`.
+pub(crate) fn matmul_t(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if !crate::fused::is_cpu_f32(&[a, b]) || a.rank() < 2 || b.rank() != 2 {
         return a.broadcast_matmul(&b.t()?);
     }
     a.contiguous()?.apply_op2(&b.contiguous()?, MatMul { ta: false, tb: true })
@@ -242,7 +233,7 @@ impl CustomOp3 for Linear {
 /// [`Linear`] on contiguous copies of its inputs; off the CPU, for another dtype, or for ranks
 /// it does not take, `broadcast_matmul` and `broadcast_add`.
 fn plus_bias(x: &Tensor, w: &Tensor, b: &Tensor, tw: bool) -> Result<Tensor> {
-    if !crate::on_cpu_f32(&[x, w, b]) || x.rank() < 2 || w.rank() != 2 || b.rank() != 1 {
+    if !crate::fused::is_cpu_f32(&[x, w, b]) || x.rank() < 2 || w.rank() != 2 || b.rank() != 1 {
         let w = if tw { w.t()? } else { w.clone() };
         return x.broadcast_matmul(&w)?.broadcast_add(b);
     }

@@ -134,14 +134,41 @@ impl CustomOp2 for PoolGrad {
 
 /// `F.max_pool2d(x, k, stride, padding)` for `x: [b, c, h, w]` (square windows, torch's
 /// defaults otherwise), with its gradient (to each window's first largest input, as torch's).
-/// CPU f32 only (see [`crate::on_cpu_f32`]); the padding must be at most half the kernel, as
-/// torch requires.
+/// The padding must be at most half the kernel, as torch requires. Off the CPU, or in another
+/// dtype, it gathers the windows with `index_select` from the input padded with `−∞` and
+/// takes their maxima (a tie then shares the gradient, as candle's `max` does).
 pub fn max_pool2d(x: &Tensor, k: usize, stride: usize, padding: usize) -> Result<Tensor> {
     let (_, c, h, w) = x.dims4()?;
-    if !crate::on_cpu_f32(&[x]) || k == 0 || stride == 0 || 2 * padding > k || h + 2 * padding < k || w + 2 * padding < k {
-        candle_core::bail!("fastops::max_pool2d: CPU f32, a kernel that fits, padding ≤ kernel / 2 (got {k}, {stride}, {padding} on {:?})", x.dims())
+    if k == 0 || stride == 0 || 2 * padding > k || h + 2 * padding < k || w + 2 * padding < k {
+        candle_core::bail!("fastops::max_pool2d: a kernel that fits, padding ≤ kernel / 2 (got {k}, {stride}, {padding} on {:?})", x.dims())
+    }
+    if !crate::fused::is_cpu_f32(&[x]) {
+        return max_pool2d_composed(x, k, stride, padding);
     }
     x.contiguous()?.apply_op1(Pool { c, h, w, k, s: stride, p: padding })
+}
+
+/// [`max_pool2d`] in candle's operations.
+fn max_pool2d_composed(x: &Tensor, k: usize, s: usize, p: usize) -> Result<Tensor> {
+    let (b, c, h, w) = x.dims4()?;
+    let pad = |x: &Tensor, axis: usize| -> Result<Tensor> {
+        if p == 0 {
+            return Ok(x.clone());
+        }
+        let mut dims = x.dims().to_vec();
+        dims[axis] = p;
+        let edge = Tensor::full(f32::NEG_INFINITY, dims, x.device())?.to_dtype(x.dtype())?;
+        Tensor::cat(&[&edge, x, &edge], axis)
+    };
+    let xp = pad(&pad(x, 2)?, 3)?;
+    let (oh, ow) = ((h + 2 * p - k) / s + 1, (w + 2 * p - k) / s + 1);
+    let windows = |n: usize| -> Result<Tensor> {
+        let idx: Vec<u32> = (0..n).flat_map(|o| (0..k).map(move |d| (o * s + d) as u32)).collect();
+        Tensor::from_vec(idx, n * k, x.device())
+    };
+    let rows = xp.index_select(&windows(oh)?, 2)?.reshape((b, c, oh, k, w + 2 * p))?;
+    let cols = rows.index_select(&windows(ow)?, 4)?.reshape((b, c, oh, k, ow, k))?;
+    cols.max(5)?.max(3)
 }
 
 /// `(y, bias)` → `y + bias` broadcast over `[b, c, h, w]`'s channels.
@@ -192,76 +219,8 @@ impl CustomOp1 for ChannelSums {
 /// dtype it is that broadcast add.
 pub fn add_channel_bias(y: &Tensor, bias: &Tensor) -> Result<Tensor> {
     let c = bias.dim(0)?;
-    if !crate::on_cpu_f32(&[y, bias]) || y.rank() != 4 || y.dim(1)? != c || bias.rank() != 1 || y.elem_count() == 0 {
+    if !crate::fused::is_cpu_f32(&[y, bias]) || y.rank() != 4 || y.dim(1)? != c || bias.rank() != 1 || y.elem_count() == 0 {
         return y.broadcast_add(&bias.reshape((1, c, 1, 1))?);
     }
     y.contiguous()?.apply_op2(&bias.contiguous()?, ChannelBias)
-}
-
-/// `(x, scale, shift)` → `x · scale + shift`, each broadcast over `[b, c, h, w]`'s channels.
-struct ChannelAffine;
-
-impl candle_core::CustomOp3 for ChannelAffine {
-    fn name(&self) -> &'static str {
-        "fastops-channel-affine"
-    }
-
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout, s3: &CpuStorage, l3: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (x, scale, shift) = (f32s(s1, l1, self.name())?, f32s(s2, l2, self.name())?, f32s(s3, l3, self.name())?);
-        let hw: usize = l1.dims()[2..].iter().product();
-        let out = make_chunks(x.len(), hw, |start, plane| {
-            let i = start / hw;
-            let (a, b) = (scale[i % scale.len()], shift[i % shift.len()]);
-            for (o, &v) in plane.iter_mut().zip(&x[start..]) {
-                o.write(v * a + b);
-            }
-        });
-        Ok((CpuStorage::F32(out), l1.shape().clone()))
-    }
-
-    fn bwd(&self, x: &Tensor, scale: &Tensor, shift: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let dy = grad.contiguous()?;
-        let dx = dy.apply_op3_no_bwd(scale, &shift.zeros_like()?, &ChannelAffine)?;
-        let sums = x.apply_op2_no_bwd(&dy, &ChannelDot(scale.dim(0)?))?;
-        Ok((Some(dx), Some(sums.get(0)?), Some(sums.get(1)?)))
-    }
-}
-
-/// `(x, dy)` of `[b, c, h, w]` → `[2, c]`: per channel `Σ dy·x` and `Σ dy`, over the images in
-/// order.
-struct ChannelDot(usize);
-
-impl CustomOp2 for ChannelDot {
-    fn name(&self) -> &'static str {
-        "fastops-channel-dot"
-    }
-
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (x, dy) = (f32s(s1, l1, self.name())?, f32s(s2, l2, self.name())?);
-        let c = self.0;
-        let hw: usize = l1.dims()[2..].iter().product();
-        let sums = map_indexed(c, |ci| {
-            let (mut dot, mut sum) = (0f32, 0f32);
-            for (xs, gs) in x.chunks_exact(hw).zip(dy.chunks_exact(hw)).skip(ci).step_by(c) {
-                dot += xs.iter().zip(gs).map(|(a, b)| a * b).sum::<f32>();
-                sum += gs.iter().sum::<f32>();
-            }
-            (dot, sum)
-        });
-        let (dots, sums): (Vec<f32>, Vec<f32>) = sums.into_iter().unzip();
-        Ok((CpuStorage::F32([dots, sums].concat()), Shape::from((2, c))))
-    }
-}
-
-/// `x · scale.reshape((1, c, 1, 1)) + shift.reshape((1, c, 1, 1))` for `x: [b, c, h, w]` and
-/// `scale`, `shift: [c]`, with the three gradients: one pass over memory each way instead of
-/// two broadcast operations and their sums. Off the CPU or for another dtype it is those two
-/// broadcast operations.
-pub fn channel_affine(x: &Tensor, scale: &Tensor, shift: &Tensor) -> Result<Tensor> {
-    let c = scale.dim(0)?;
-    if !crate::on_cpu_f32(&[x, scale, shift]) || x.rank() != 4 || x.dim(1)? != c || scale.rank() != 1 || shift.dims() != [c] || x.elem_count() == 0 {
-        let per_channel = |t: &Tensor| t.reshape((1, c, 1, 1));
-        return x.broadcast_mul(&per_channel(scale)?)?.broadcast_add(&per_channel(shift)?);
-    }
-    x.contiguous()?.apply_op3(&scale.contiguous()?, &shift.contiguous()?, ChannelAffine)
 }

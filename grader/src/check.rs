@@ -171,6 +171,16 @@ pub fn shape_is(label: &str, t: &candle_core::Tensor, dims: &[usize]) -> CheckRe
     ensure(t.dims() == dims, || format!("{label}: shape is {:?}, expected {dims:?}", t.dims()))
 }
 
+/// This process's resident memory in bytes (Linux: `/proc/self/statm`), or None elsewhere. For
+/// checks that a learner's code does not keep memory alive from step to step.
+pub fn resident_bytes() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = text.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * page.max(1) as u64)
+}
+
 /// The context a check runs in.
 pub struct Ctx {
     pub device: Device,

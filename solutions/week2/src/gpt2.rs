@@ -31,11 +31,6 @@
 use super::sampling::{causal_mask, KvCache};
 use candle_core::{DType, Device, Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
-// BEGIN SOLUTION ONLY
-// fastops' fused layer norm has a backward pass, unlike the fused kernels this day's rules
-// forbid (candle's `ops::layer_norm`); the alias keeps the two apart for the rules' scan.
-use fastops::layer_norm as fused_layer_norm;
-// END SOLUTION
 use std::path::Path;
 
 /// The hyper-parameters of a GPT-2, as in its `config.json` (provided).
@@ -96,11 +91,6 @@ pub fn hf_var_builder(path: &Path, dev: &Device) -> Result<VarBuilder<'static>> 
 // HINT: mean_keepdim(D::Minus1), subtract (broadcast_sub), the mean of the squares of that is the biased variance; divide by (var + eps).sqrt(), then broadcast_mul the weight and broadcast_add the bias.
 pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
-    if fastops::on_cpu_f32(&[x, weight, bias]) {
-        // On the CPU the reference runs fastops' fused kernel (issue 15): the formula below,
-        // with its backward, in one pass each way.
-        return fused_layer_norm(x, weight, bias, eps);
-    }
     let mean = x.mean_keepdim(D::Minus1)?;
     let xc = x.broadcast_sub(&mean)?;
     let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
@@ -116,9 +106,8 @@ pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Resul
 // HINT: 0.5·x·(1 + tanh(c·(x + 0.044715·x³))) with c = (2/π).sqrt(): x.powf(3.0) or x.sqr()·x, affine ops with f64 scalars, .tanh().
 pub fn gelu_new(x: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
-    // The reference runs fastops' fused kernel (issue 15), which computes, with its backward:
-    //   inner = sqrt(2/π) · (x + 0.044715 · x·x²); 0.5 · x · (1 + tanh(inner))
-    fastops::gelu_tanh(x)
+    let inner = ((x + (x.powf(3.0)? * 0.044715)?)? * (2.0 / std::f64::consts::PI).sqrt())?;
+    ((inner.tanh()? + 1.0)? * x)? * 0.5
     // END SOLUTION
 }
 
@@ -157,10 +146,8 @@ impl Conv1D {
 
 impl Module for Conv1D {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        // fastops::matmul_bias(x, w, b) is x.broadcast_matmul(w)?.broadcast_add(b) as one op:
-        // one [b·t, in] × [in, out] product (x's rows, whatever its rank, as one matrix) in
-        // gemm on candle's worker threads, added into rows that start as the bias; its
-        // backward sums the bias gradient's rows in one parallel pass.
+        // `x.broadcast_matmul(&self.weight)?.broadcast_add(&self.bias)`, as one op of the
+        // course's library (a linear layer, week 1's, with the weight stored [in, out]).
         fastops::matmul_bias(x, &self.weight, &self.bias)
     }
 }
@@ -212,14 +199,16 @@ impl Attention {
 
     pub fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         // BEGIN SOLUTION
-        if mask.is_none() && fastops::on_cpu_f32(&[x]) {
-            // Causal attention without padding: the reference runs fastops' fused kernel
-            // (issue 15), the same computation as below in one operation with its backward.
-            let (b, t, _) = x.dims3()?;
-            return self.c_proj.forward(&fastops::causal_self_attention(&self.c_attn.forward(x)?, b, t, self.n_head)?);
-        }
-        // The uncached pass is the cached one with no cache (the sampling day's exercise).
-        self.forward_cached(x, &additive_mask(x.dim(1)?, mask, x.device())?, None, 0)
+        let (b, t, d) = x.dims3()?;
+        let hd = d / self.n_head;
+        let qkv = self.c_attn.forward(x)?;
+        let heads = |i: usize| qkv.narrow(2, i * d, d)?.reshape((b, t, self.n_head, hd))?.transpose(1, 2)?.contiguous();
+        let (q, k, v) = (heads(0)?, heads(1)?, heads(2)?);
+        let scores = (q.matmul(&k.t()?)? / (hd as f64).sqrt())?;
+        let scores = scores.broadcast_add(&additive_mask(t, mask, x.device())?)?;
+        let w = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        let y = w.matmul(&v)?.transpose(1, 2)?.reshape((b, t, d))?;
+        self.c_proj.forward(&y)
         // END SOLUTION
     }
 
@@ -312,12 +301,8 @@ impl Block {
 
     pub fn forward(&self, x: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         // BEGIN SOLUTION
-        if mask.is_none() && fastops::on_cpu_f32(&[x]) {
-            // The reference's fused attention (see Attention::forward).
-            let x = (x + self.attn.forward(&self.ln_1.forward(x)?, None)?)?;
-            return &x + self.mlp.forward(&self.ln_2.forward(&x)?)?;
-        }
-        self.forward_with_cache(x, &additive_mask(x.dim(1)?, mask, x.device())?, None, 0)
+        let x = (x + self.attn.forward(&self.ln_1.forward(x)?, mask)?)?;
+        &x + self.mlp.forward(&self.ln_2.forward(&x)?)?
         // END SOLUTION
     }
 
@@ -398,7 +383,9 @@ impl Gpt2 {
     pub fn forward_masked(&self, ids: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         // BEGIN SOLUTION
         let hs = self.hidden_states(ids, mask)?;
-        self.head(&self.ln_f.forward(hs.last().expect("at least the embeddings"))?)
+        let h = self.ln_f.forward(hs.last().expect("at least the embeddings"))?;
+        // The tied head: h · wteᵀ, [b, t, vocab].
+        h.broadcast_matmul(&self.wte.t()?)
         // END SOLUTION
     }
 
@@ -427,7 +414,7 @@ impl Gpt2 {
     pub fn forward_with(&self, ids: &Tensor, positions: Option<&Tensor>, key_mask: Option<&Tensor>, cache: Option<&mut KvCache>) -> Result<Tensor> {
         // BEGIN SOLUTION
         let h = self.final_hidden(ids, positions, key_mask, cache)?;
-        self.head(&h)
+        h.broadcast_matmul(&self.wte.t()?)
         // END SOLUTION
     }
 
@@ -440,7 +427,7 @@ impl Gpt2 {
         // BEGIN SOLUTION
         let h = self.final_hidden(ids, None, None, cache)?;
         let t = h.dim(1)?;
-        self.head(&h.narrow(1, t - 1, 1)?)?.squeeze(1)
+        h.narrow(1, t - 1, 1)?.broadcast_matmul(&self.wte.t()?)?.squeeze(1)
         // END SOLUTION
     }
 
@@ -468,12 +455,6 @@ impl Gpt2 {
         self.ln_f.forward(&h)
     }
 
-    /// The tied head: `h: [b, t, d]` → `h · wteᵀ`, `[b, t, vocab]`.
-    fn head(&self, h: &Tensor) -> Result<Tensor> {
-        // fastops::matmul_t(a, b) is a.broadcast_matmul(&b.t()?) in gemm on candle's worker
-        // threads.
-        fastops::matmul_t(h, &self.wte)
-    }
     // END SOLUTION
 }
 
@@ -487,16 +468,6 @@ impl Gpt2 {
 pub fn lm_loss(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, t, v) = logits.dims3()?;
-    if fastops::on_cpu_f32(&[logits]) && t > 1 {
-        // On the CPU the reference runs fastops' fused cross-entropy (issue 15), which
-        // computes the formula below, with its backward, in one pass each way. Rather than
-        // narrowing the logits (a copy, and a padded copy back in the backward pass), every
-        // position is scored against the next one's label, and the last position, which has
-        // none, gets -100 like any ignored label.
-        let next = labels.narrow(1, 1, t - 1)?.to_dtype(DType::I64)?;
-        let none = Tensor::full(-100i64, (b, 1), labels.device())?;
-        return fastops::cross_entropy_ignoring(logits, &Tensor::cat(&[&next, &none], 1)?, -100);
-    }
     let lg = logits.narrow(1, 0, t - 1)?.reshape((b * (t - 1), v))?;
     let lb = labels.narrow(1, 1, t - 1)?.flatten_all()?.to_dtype(DType::I64)?;
     let keep = lb.ne(-100i64)?;

@@ -345,6 +345,12 @@ pub fn accumulate(model: &dyn Model, micro: &[(Tensor, Tensor)], train: bool, rn
 /// `state` returns everything a resumed run needs to continue exactly: `m.<name>` and
 /// `v.<name>` for every variable and `t` (a 1-element f64 tensor), and `load_state` puts it
 /// back.
+///
+/// Store `.detach()`ed tensors in `m` and `v`. A gradient from `backward()` still references
+/// the forward pass that made it, so a running average built from it, kept from step to step,
+/// would keep every step's whole graph alive: memory grows by a forward pass each step, and
+/// the run slows to a crawl as the machine pages the new memory in. The check runs many steps
+/// and measures the memory.
 pub struct AdamW {
     pub vars: Vec<(String, Var)>,
     pub weight_decay: f64,
@@ -379,22 +385,12 @@ impl AdamW {
         self.t += 1;
         let (c1, c2) = (1.0 - b1.powi(self.t as i32), 1.0 - b2.powi(self.t as i32));
         for (i, ((_, var), g)) in self.vars.iter().zip(grads).enumerate() {
-            if fastops::on_cpu_f32(&[var.as_tensor(), g]) {
-                // On the CPU the reference runs the formula below as one fused kernel
-                // (fastops, issue 15).
-                let weight_decay = if Self::decays(var) { self.weight_decay } else { 0.0 };
-                let h = fastops::AdamWStep { lr, beta1: b1, beta2: b2, eps, weight_decay, t: self.t };
-                let (w, m, v) = fastops::adamw_step(var.as_tensor(), g, &self.m[i], &self.v[i], h)?;
-                (self.m[i], self.v[i]) = (m, v);
-                var.set(&w)?;
-                continue;
-            }
             let mut w = var.as_tensor().clone();
             if Self::decays(var) {
                 w = (w * (1.0 - lr * self.weight_decay))?;
             }
-            self.m[i] = ((&self.m[i] * b1)? + (g * (1.0 - b1))?)?;
-            self.v[i] = ((&self.v[i] * b2)? + (g.sqr()? * (1.0 - b2))?)?;
+            self.m[i] = ((&self.m[i] * b1)? + (g * (1.0 - b1))?)?.detach();
+            self.v[i] = ((&self.v[i] * b2)? + (g.sqr()? * (1.0 - b2))?)?.detach();
             let update = ((&self.m[i] / c1)? / ((&self.v[i] / c2)?.sqrt()? + eps)?)?;
             var.set(&(w - (update * lr)?)?)?;
         }

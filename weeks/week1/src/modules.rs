@@ -12,9 +12,11 @@
 //!   with `Var::from_tensor(&t)?` and keep `var.as_tensor().clone()`, which stays a variable that
 //!   candle's autograd tracks and `Var::from_tensor` can update in place).
 //!
-//! Building on day "convolutions": `MaxPool2d` and `AdaptiveAvgPool2d` may call your
-//! `super::convolutions::maxpool2d` / `adaptive_avgpool2d`. `Conv2d` may use candle's fast
-//! `Tensor::conv2d` kernel (you built one by hand already). Not allowed: `candle_nn`'s layers and
+//! Building on day "convolutions", where you wrote the convolution and the pooling by hand:
+//! here `Conv2d` and `MaxPool2d` call the course's ops library for them, `fastops::conv2d` and
+//! `fastops::max_pool2d`, which compute what your `conv2d` and `maxpool2d` compute, with a fast
+//! backward pass (the book's "fastops" page). `AdaptiveAvgPool2d` calls your
+//! `super::convolutions::adaptive_avgpool2d`. Not allowed: `candle_nn`'s layers and
 //! `candle_nn::ops` (the point is to write them); `VarBuilder` itself is fine.
 #![allow(unused_variables, unused_imports, dead_code)] // remove once you have solved a few
 
@@ -85,8 +87,10 @@ impl Layer for Linear {
 
 /// ## conv2d
 /// `nn.Conv2d` with square kernels, one stride and one (symmetric) padding for both axes,
-/// dilation 1, groups 1: `weight: [out, in, k, k]`, optional `bias: [out]`. Candle's
-/// `x.conv2d(&weight, padding, stride, 1, 1)` is allowed here; add the bias as `[1, out, 1, 1]`.
+/// dilation 1, groups 1: `weight: [out, in, k, k]`, optional `bias: [out]`. The convolution
+/// itself is the library's: `fastops::conv2d(x, &self.weight, self.padding, self.stride)`
+/// (what candle's `x.conv2d(&w, padding, stride, 1, 1)` computes, with a backward pass several
+/// times faster on the CPU). Add the bias yourself, as `[1, out, 1, 1]`.
 pub struct Conv2d {
     pub weight: Tensor,
     pub bias: Option<Tensor>,
@@ -195,7 +199,11 @@ impl Layer for Relu {
 
 /// ## pooling_layers
 /// `nn.MaxPool2d(kernel, stride, padding)` (square) and `nn.AdaptiveAvgPool2d((h, w))` as
-/// layers: wrap your day-"convolutions" functions (or write them again).
+/// layers. Max pooling is the library's, `fastops::max_pool2d(x, kernel, stride, padding)`:
+/// the windows and maxima of your day-"convolutions" `maxpool2d`, padding with `−∞`, and a
+/// backward pass that sends each window's gradient to its first maximum, as torch's does (your
+/// own `maxpool2d` works too, but trains the week's CNN several times slower). Adaptive
+/// average pooling wraps your `super::convolutions::adaptive_avgpool2d`.
 pub struct MaxPool2d {
     pub kernel: usize,
     pub stride: usize,

@@ -135,10 +135,8 @@ impl Conv1D {
 
 impl Module for Conv1D {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        // fastops::matmul_bias(x, w, b) is x.broadcast_matmul(w)?.broadcast_add(b) as one op:
-        // one [b·t, in] × [in, out] product (x's rows, whatever its rank, as one matrix) in
-        // gemm on candle's worker threads, added into rows that start as the bias; its
-        // backward sums the bias gradient's rows in one parallel pass.
+        // `x.broadcast_matmul(&self.weight)?.broadcast_add(&self.bias)`, as one op of the
+        // course's library (a linear layer, week 1's, with the weight stored [in, out]).
         fastops::matmul_bias(x, &self.weight, &self.bias)
     }
 }

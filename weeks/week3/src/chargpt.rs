@@ -153,14 +153,30 @@ impl CharGpt {
     /// ## forward
     /// Logits `[b, T, V]` for ids `x` `[b, T]` (u32, `T ≤ block_size`):
     /// `h = drop(wte[x] + wpe[0..T])`; per layer `h = h + drop(attn(ln_1(h)))`,
-    /// `h = h + drop(mlp(ln_2(h)))`; `logits = ln_f(h) · wteᵀ`. Layer norms use eps 1e-5 (and
-    /// must be differentiable: write them, as candle's fused `LayerNorm` has no backward);
-    /// attention is causal with `n_head` heads of `n_embd / n_head`, scaled by `1/√head_dim`,
-    /// softmax over keys (`candle_nn::ops::softmax`, differentiable), dropout on the attention
-    /// weights; the MLP is `c_proj(gelu(c_fc(x)))` with the exact (erf) GELU. Every `drop` is
-    /// `train_loop::dropout(·, cfg.dropout, rng)` when `train` and `cfg.dropout > 0`, and the
-    /// identity otherwise, called in this order: embeddings, then per layer the attention
-    /// weights, the attention output, the MLP output.
+    /// `h = h + drop(mlp(ln_2(h)))`; `logits = ln_f(h) · wteᵀ`. Attention is causal with
+    /// `n_head` heads of `n_embd / n_head`, scaled by `1/√head_dim`, softmax over the keys,
+    /// dropout on the attention weights; the MLP is `c_proj(gelu(c_fc(x)))` with the exact (erf)
+    /// GELU; layer norms use eps 1e-5.
+    ///
+    /// You wrote each of these pieces in week 2. Here the ones you have written before come from
+    /// the course's ops library, `fastops` (the book's "fastops" page says what each one
+    /// equals), which computes the same values with their backward pass in one step each way:
+    /// - linear layers: `fastops::linear(x, &w, Some(&b))`, `x · wᵀ + b` for `x` of any rank
+    ///   (torch's `F.linear`), and the head as `fastops::linear(&h, wte, None)`;
+    /// - layer norms: `fastops::layer_norm(x, &w, &b, 1e-5)`;
+    /// - the GELU: `fastops::gelu_erf(x)`;
+    /// - the softmax over the keys: `fastops::softmax_last_dim(x)` (differentiable, unlike
+    ///   candle's fused `candle_nn::ops::softmax_last_dim`).
+    ///
+    /// What you write is the model itself: the embeddings, the heads (`[b, T, 3C]` → `q, k, v`
+    /// of `[b, H, T, D]`), the causal mask (`−∞` above the diagonal, added to the scaled scores),
+    /// the weighted sum of the values, the heads merged back to `[b, T, C]`, and the residual
+    /// stream. A training step built this way takes less than half the time of one whose linear
+    /// layers are `matmul` + `broadcast_add`.
+    ///
+    /// Every `drop` is `train_loop::dropout(·, cfg.dropout, rng)` when `train` and
+    /// `cfg.dropout > 0`, and the identity otherwise, called in this order: embeddings, then
+    /// per layer the attention weights, the attention output, the MLP output.
     pub fn forward(&self, x: &Tensor, train: bool, rng: &mut ChaCha8Rng) -> Result<Tensor> {
         todo!()
     }

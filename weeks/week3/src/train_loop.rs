@@ -216,6 +216,12 @@ pub fn accumulate(model: &dyn Model, micro: &[(Tensor, Tensor)], train: bool, rn
 /// `state` returns everything a resumed run needs to continue exactly: `m.<name>` and
 /// `v.<name>` for every variable and `t` (a 1-element f64 tensor), and `load_state` puts it
 /// back.
+///
+/// Store `.detach()`ed tensors in `m` and `v`. A gradient from `backward()` still references
+/// the forward pass that made it, so a running average built from it, kept from step to step,
+/// would keep every step's whole graph alive: memory grows by a forward pass each step, and
+/// the run slows to a crawl as the machine pages the new memory in. The check runs many steps
+/// and measures the memory.
 pub struct AdamW {
     pub vars: Vec<(String, Var)>,
     pub weight_decay: f64,

@@ -335,6 +335,40 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             })
+            .check("its averages keep no gradient's graph: 40 steps whose gradients each reference a 16 MB input leave memory flat", |ctx| {
+                // A gradient from backward() can reference the forward pass that made it: here
+                // w's gradient is aᵀ · dz, and a = x · u is an activation whose graph holds the
+                // step's fresh 16 MB input x. An m or v built from it without detach() chains
+                // every step's graph to the next, and memory grows by ~16 MB a step.
+                let (rows, cols, steps) = (4096usize, 1024usize, 40usize);
+                let var = |shape: (usize, usize)| -> Result<candle_core::Var, Fail> {
+                    candle_core::Var::from_tensor(&Tensor::full(0.01f32, shape, &ctx.device).grader()?).grader()
+                };
+                let (u, w) = (var((cols, 8))?, var((8, 1))?);
+                let mut opt = tl::AdamW::new(vec![("u".to_string(), u.clone()), ("w".to_string(), w.clone())], 0.0).learner()?;
+                let step = |k: usize, opt: &mut tl::AdamW| -> CheckResult {
+                    let x = Tensor::full(1.0 + k as f32 * 1e-3, (rows, cols), &ctx.device).grader()?;
+                    let z = x.matmul(u.as_tensor()).and_then(|a| a.matmul(w.as_tensor())).grader()?;
+                    let grads = z.sqr().and_then(|z| z.sum_all()).and_then(|l| l.backward()).grader()?;
+                    let g = |v: &candle_core::Var| grads.get(v.as_tensor()).cloned().ok_or_else(|| Fail::Internal("no gradient".into()));
+                    opt.step(&[g(&u)?, g(&w)?], 1e-3).learner()
+                };
+                // A few steps first, so that the allocator's steady state is the baseline.
+                for k in 0..4 {
+                    step(k, &mut opt)?;
+                }
+                let Some(before) = crate::check::resident_bytes() else { return Ok(()) };
+                for k in 4..4 + steps {
+                    step(k, &mut opt)?;
+                }
+                let after = crate::check::resident_bytes().unwrap_or(before);
+                let grown = after.saturating_sub(before) as f64 / (1 << 20) as f64;
+                ensure(grown < 250.0, || {
+                    format!(
+                        "memory grew by {grown:.0} MB over {steps} steps whose gradients each reference a 16 MB input: m or v keeps a gradient's graph alive (store `(...)?.detach()`)"
+                    )
+                })
+            })
             .check("state() and load_state() let a new optimiser take the third step exactly", |ctx| {
                 let fx = FX.open(ctx)?;
                 let (a, b) = (adamw_vars(ctx)?, adamw_vars(ctx)?);

@@ -52,7 +52,7 @@ learner_copy() {
     # reset finds the pristine stubs dist shipped (.candlecamp/stubs): on a stub it changes nothing.
     id=$(CARGO_TARGET_DIR="$target" cargo run -q -p grader -- list "$w" | awk '!n && $1 ~ /^week[0-9]+\./ { print $1; n = 1 }')
     CARGO_TARGET_DIR="$target" cargo run -q -p grader -- reset "$id" || exit 1
-  done) && compile_isolation "$dir" "$target"
+  done) && compile_isolation "$dir" "$target" && shipped_text "$dir" "$target" && solved_copy "$dir" "$target"
   local rc=$?
   rm -rf "$(dirname "$dir")" "$target"
   return $rc
@@ -93,6 +93,30 @@ newcomer() {
   echo "newcomer: next, skip, unskip, solution (refused, then shown after the pass), hint, reset, and a todo!() helper named"
 }
 
+# The shipped-text lint on the learner copy (its stubs, library, book pages and every solution
+# its grader carries), and proof that it can fail: a planted "issue 15" is found.
+shipped_text() {
+  local dir="$1" target="$2" out
+  (cd "$dir" && CARGO_TARGET_DIR="$target" cargo run -q -p grader -- lint | tail -1) || return 1
+  (cd "$dir" && cp weeks/week1/src/arrays.rs /tmp/candlecamp-lint.$$ && echo '// the reference runs the fused kernel (issue 15)' >> weeks/week1/src/arrays.rs
+    out=$(CARGO_TARGET_DIR="$target" cargo run -q -p grader -- lint 2>&1); rc=$?
+    cp /tmp/candlecamp-lint.$$ weeks/week1/src/arrays.rs && rm /tmp/candlecamp-lint.$$
+    [ "$rc" -ne 0 ] && echo "$out" | grep -q 'weeks/week1/src/arrays.rs:.*an issue number' || { echo "$out"; echo "the lint missed a planted issue number"; exit 1; }
+    echo "lint: a planted issue number in weeks/week1/src/arrays.rs is found")
+}
+
+# The learner copy solved as `grader solution` shows it: every stub holding each exercise's
+# shown code (the regions a shown solution holds; grader/tests/solutions_shown.rs checks that
+# each shows all of its own and nothing of another's). It must build in the learner's crates,
+# with their dependencies, and pass every default check of every week.
+solved_copy() {
+  local dir="$1" target="$2"
+  cargo run -q -p grader -- __solve-copy "$dir" || return 1
+  (cd "$dir" && for w in $(weeks); do
+    CARGO_TARGET_DIR="$target" cargo run -q -p grader -- grade "$w" --expect passed | tail -1 || exit 1
+  done)
+}
+
 # Drills on a learner copy: a syntax error in week1 stops no other week from building and
 # grading; a type error in the graded week is a report, not a cargo failure: every selected
 # exercise "does not compile", the first error with its file:line and the exercise it sits in,
@@ -127,6 +151,7 @@ step "house style: cargo fmt --all --check (rustfmt.toml; the stubs are generate
 # clippy's needless_range_loop is the one lint allowed.
 step "house style: cargo clippy --workspace --all-targets -- -D warnings" cargo clippy --workspace --all-targets --quiet -- -D warnings -A clippy::needless_range_loop
 step "stubs in weeks/ are what solutions/ generates" cargo run -q -p grader -- stubs --check
+step "shipped text: no issue numbers, A/B notes, mutant remarks, timings or markers in weeks/, fastops/, the book's learner pages or any shown solution" cargo run -q -p grader -- lint
 step "fixtures match fixtures/MANIFEST" cargo run -q -p grader -- fixtures
 for w in $(weeks); do
   step "reference solutions pass every $w check" cargo run -q -p grader --features reference -- grade "$w" --expect passed
@@ -138,7 +163,7 @@ step "blame drill: 5 reference functions per week return a wrong shape, then tra
 # whenever the solutions change, so the bar is lower than the full run's 97 % target). Survivors
 # are listed.
 step "mutation sample: 16 seeded mutants of the reference, ≥ 75 % killed by the default grade" cargo run -q -p grader -- mutants --sample 16 --seed 11 --min-kill 75
-step "learner copy (just dist) builds and grades; a compile error in one week blocks no other" learner_copy
+step "learner copy (just dist) builds and grades; a compile error in one week blocks no other; its shipped text passes the lint; solved as grader solution shows it, it passes every week" learner_copy
 # The book: its pictures are the PNGs the reference grades above just wrote (--reuse).
 step "book builds (mdBook $(sed -n 's/^MDBOOK_VERSION=//p' scripts/book.sh), pictures from the reference grade)" bash scripts/book.sh build --reuse
 step "book in headless Chromium: front page, sidebar, search, exercise sections, images (served on 127.0.0.1)" bash scripts/book.sh test

@@ -94,8 +94,8 @@ const SLAB: usize = 1 << 20;
 /// The stride-1 forward pass without im2col ([`forward_stride_1`]) needs products deep enough
 /// (input channels) and wide enough (output positions) to pay for `kh·kw` calls to gemm. Below
 /// these, as in ResNet-18's deeper layers (14×14 and 7×7 at batch 8), im2col was faster. Since
-/// each thread runs whole images, 512 positions are enough (ResNet-18's 28×28 layers, batch 8:
-/// 161.7 / 160.3 → 159.9 / 156.9 ms against 2,048, run alternately; all layers: 183 ms).
+/// each thread runs whole images, 512 positions are enough (ResNet-18's 28×28 layers; the speed
+/// page has the measurements).
 const STRIDE_1_MIN_CHANNELS: usize = 32;
 const STRIDE_1_MIN_POSITIONS: usize = 512;
 /// The weight gradient without im2col ([`weight_grad_stride_1`]) runs a group of images per
@@ -221,8 +221,7 @@ impl Geometry {
 /// from row `ki·wp` (rows `c` floats apart, each `kw·c` long, overlapping) and `d: [q, c_out]`
 /// holds the output at the padded width (`q = (oh − 1)·wp + ow`; the columns past each row's `ow`
 /// are computed and dropped). With the positions as the product's rows and the output channels
-/// as its columns, gemm runs at about 170 GFLOP/s a core here, against 130 for the same
-/// product the other way round (`[c_out, c] · [c, q]` per kernel offset, which this replaced).
+/// as its columns, gemm runs this product faster than the same one the other way round (`[c_out, c] · [c, q]` per kernel offset, which this replaced).
 /// With at least as many images as threads, each thread takes whole images with buffers of its
 /// own (no waiting on the others between products); with fewer, the images go one at a time,
 /// each product split across the threads. Every output is the same sum either way. `wt` is the

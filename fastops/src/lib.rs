@@ -7,8 +7,8 @@
 //! exercise that teaches a concept forbids the op that would do its whole job.
 //!
 //! - [`conv2d`]: `x.conv2d(w, padding, stride, 1, 1)`. candle's CPU convolution computes its
-//!   input gradient with a direct loop (~10 GFLOP/s here, against ~200 for its matmul); this
-//!   one runs every pass as gemm: a direct product per kernel row at stride 1 with many
+//!   input gradient with a direct loop, many times slower than its matrix products; this one
+//!   runs every pass as gemm: a direct product per kernel row at stride 1 with many
 //!   channels, im2col one cache-sized slab at a time otherwise.
 //! - [`max_pool2d`]: torch's `F.max_pool2d`, padding with `−∞`, the gradient to each window's
 //!   first maximum.

@@ -25,7 +25,7 @@ impl<T> SyncPtr<T> {
 }
 
 /// The number of candle's worker threads (with the calling thread), computed once: candle's
-/// own `get_num_threads` reads the CPU mask and `/proc/cpuinfo` at every call (14 µs here).
+/// own `get_num_threads` reads the CPU mask and `/proc/cpuinfo` at every call.
 pub(crate) fn threads() -> usize {
     static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *THREADS.get_or_init(|| candle_core::utils::get_num_threads().max(1))

@@ -13,14 +13,19 @@ use std::path::Path;
 /// made with `--no-solutions`).
 static BUNDLE: &[u8] = include_bytes!("../solutions.bin");
 
-/// The reference items of `ex`, markers removed, read from `root/solutions/`.
+/// What `grader solution` shows of `ex`, read from `root/solutions/`: its own code (see
+/// `regions`). An error when the file has no code of `ex`'s own (a long target that runs
+/// earlier exercises).
 pub fn from_solutions(root: &Path, week_dir: &str, ex: &crate::registry::Exercise) -> anyhow::Result<String> {
     let path = root.join("solutions").join(week_dir).join(ex.file);
     let src = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let name = ex.id.rsplit('.').next().unwrap_or(ex.id);
-    let items = crate::reset::item_texts(&src, name, ex.function)?;
-    let text = items.join("\n\n");
-    Ok(text.lines().filter(|l| !l.trim().starts_with("// BEGIN SOLUTION") && l.trim() != "// END SOLUTION").collect::<Vec<_>>().join("\n"))
+    let week = crate::registry::find_week(ex.week()).ok_or_else(|| anyhow::anyhow!("no week {}", ex.week()))?;
+    let all: Vec<crate::registry::Exercise> = week.exercises().into_iter().filter(|e| e.file == ex.file).collect();
+    let exs: Vec<crate::regions::Ex> = all.iter().map(|e| crate::regions::Ex { name: e.id.rsplit('.').next().unwrap_or(e.id), function: e.function }).collect();
+    let me = all.iter().position(|e| e.id == ex.id).ok_or_else(|| anyhow::anyhow!("{} is not an exercise of {}", ex.id, ex.file))?;
+    crate::regions::shown(&src, &exs, me)
+        .with_context(|| path.display().to_string())?
+        .ok_or_else(|| anyhow::anyhow!("{} has no code of its own in {}", ex.id, ex.file))
 }
 
 /// Every visible exercise's reference items, gzip-compressed JSON.

@@ -161,6 +161,10 @@ enum Cmd {
     },
     /// Fill data/ with the datasets (from ../shared/data, or by download when online).
     Data,
+    /// The shipped-text lint: what a learner reads (weeks/, fastops/, the README, the book's
+    /// learner pages, every exercise's `grader solution`) carries no issue numbers, A/B notes,
+    /// mutant remarks, benchmark timings, or hint and solution markers.
+    Lint,
     /// Write a learner's copy of the repository (no solutions/) to DIR.
     Dist {
         dir: PathBuf,
@@ -170,6 +174,11 @@ enum Cmd {
         #[arg(long)]
         no_solutions: bool,
     },
+    /// (Tests.) Write into the learner copy DIR every week file as the reference solves it: the
+    /// solution files without their markers, which is each stub with every exercise's
+    /// `grader solution` text in place (the regions a shown solution holds are the file's).
+    #[command(name = "__solve-copy", hide = true)]
+    SolveCopy { dir: PathBuf },
     #[command(name = "__child", hide = true)]
     Child {
         id: String,
@@ -289,6 +298,21 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
         Cmd::Skip { id } => skip(&id, true),
         Cmd::Unskip { id } => skip(&id, false),
         Cmd::Solution { id } => solution(&id),
+        Cmd::Lint => lint(),
+        Cmd::SolveCopy { dir } => match crate::stubs::generate(&root()) {
+            Err(e) => failure("__solve-copy", e),
+            Ok(files) => {
+                for (sol, stub, _) in &files {
+                    let rel = stub.strip_prefix(root()).unwrap_or(stub);
+                    let text = std::fs::read_to_string(sol).map(|t| crate::regions::solved(&t));
+                    if let Err(e) = text.and_then(|t| std::fs::write(dir.join(rel), t)) {
+                        return failure("__solve-copy", anyhow::anyhow!("{}: {e}", rel.display()));
+                    }
+                }
+                println!("solve-copy: {} file(s) of {} solved as the reference solves them", files.len(), dir.display());
+                ExitCode::SUCCESS
+            }
+        },
         Cmd::Reset { id, file } => reset(&id, file),
         Cmd::Watch { week, debounce, grader_bin } => match resolve_week(&week) {
             Ok(w) => crate::watch::run(w, debounce, grader_bin.as_deref()),
@@ -813,7 +837,7 @@ pub fn solution_refused_text(e: &Exercise) -> String {
 /// What `grader solution` prints once the exercise has passed: the reference items `text`.
 pub fn solution_text(e: &Exercise, text: &str) -> String {
     format!(
-        "{} — the reference solution (compare it with yours in {}; helpers of the reference file are not shown)\n\n{text}",
+        "{} — the reference solution: its own code, and any helper it calls (compare it with yours in {})\n\n{text}",
         paint(BOLD, e.id),
         subject::learner_file(e)
     )
@@ -855,13 +879,33 @@ fn solution(id: &str) -> ExitCode {
             }
         }
     };
-    println!(
-        "{} — the reference solution (compare it with yours in {}; helpers of the reference file are not shown)\n",
-        paint(BOLD, id),
-        subject::learner_file(&e)
-    );
-    println!("{text}");
+    println!("{}", solution_text(&e, &text));
     ExitCode::SUCCESS
+}
+
+fn lint() -> ExitCode {
+    let root = root();
+    let mut found = crate::lint::scan_tree(&root);
+    let mut shown = 0;
+    for w in registry::weeks().iter().filter(|w| !w.hidden) {
+        for e in w.exercises() {
+            let text = if root.join("solutions").is_dir() { crate::bundle::from_solutions(&root, w.dir, &e).ok() } else { crate::bundle::lookup(e.id) };
+            if let Some(t) = text {
+                shown += 1;
+                found.extend(crate::lint::scan_text(&format!("grader solution {}", e.id), &t));
+            }
+        }
+    }
+    for f in &found {
+        println!("{}:{}: {}", f.place, f.line, f.what);
+    }
+    if found.is_empty() {
+        println!("lint: {} learner file(s) and {shown} shown solution(s) carry no development notes", crate::lint::learner_files(&root).len());
+        ExitCode::SUCCESS
+    } else {
+        println!("lint: {} finding(s) in what a learner reads", found.len());
+        ExitCode::FAILURE
+    }
 }
 
 /// `--expect`: every exercise must have `want` (CI: the reference passes, the stubs are untouched).

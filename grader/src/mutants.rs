@@ -115,11 +115,11 @@ pub fn of_file(week: &'static str, file: &str, src: &str) -> Vec<Mutant> {
         let t = line.trim();
         let start = offset;
         offset += line.len();
-        if t == "// BEGIN SOLUTION" || t == "// BEGIN SOLUTION ONLY" {
+        if let Some(crate::regions::Marker::Begin { .. }) = crate::regions::marker(t) {
             in_region = true;
             continue;
         }
-        if t == "// END SOLUTION" {
+        if crate::regions::marker(t) == Some(crate::regions::Marker::End) {
             in_region = false;
             region_long = false;
             continue;

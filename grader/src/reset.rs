@@ -197,6 +197,28 @@ fn heading_items(src: &str, mask: &[bool], name: &str) -> Vec<Item> {
     out
 }
 
+/// The end of the item whose first code is at byte `from` (the end of the line of its closing
+/// brace or `;`).
+pub(crate) fn item_end_from(src: &str, mask: &[bool], from: usize) -> Option<usize> {
+    item_end(src, mask, from).map(|(end, _)| end)
+}
+
+/// Every span that may hold exercise `ex_name`'s code, whichever way reset would find it: its
+/// type's struct and impl blocks, the functions named like it or like its `function` (of
+/// `Type::method`, the method), and the items of its `## name` section.
+pub(crate) fn candidate_spans(src: &str, ex_name: &str, function: Option<&str>) -> Vec<(usize, usize)> {
+    let mask = code_mask(src);
+    let key = ex_name.to_lowercase().replace('_', "");
+    let mut out: Vec<(usize, usize)> = type_items(src, &mask, &key).iter().map(|it| (it.start, it.end)).collect();
+    for name in function.map(|f| f.rsplit("::").next().unwrap_or(f)).into_iter().chain([ex_name]) {
+        out.extend(fns(src, &mask, name).iter().map(|it| (it.start, it.end)));
+    }
+    out.extend(heading_items(src, &mask, ex_name).iter().map(|it| (it.start, it.end)));
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// What reset restores for an exercise, found in `src`: a type's items, or one function.
 fn locate(src: &str, ex_name: &str, function: Option<&str>) -> anyhow::Result<(String, Vec<Item>)> {
     let mask = code_mask(src);

@@ -6,6 +6,8 @@
 //! - `// BEGIN SOLUTION ONLY` … `// END SOLUTION`: the lines between disappear (helpers,
 //!   imports and tests that only the solution needs).
 //! - `// STUB: text`: the line becomes `text` in the stub (e.g. an `#![allow(...)]`).
+//! - Either BEGIN marker may name the region's exercise, `// BEGIN SOLUTION(cached_model)`,
+//!   when it is not the one the code around it belongs to (see `regions`).
 //!
 //! Everything else is copied, so doc comments and signatures are written once.
 
@@ -19,14 +21,13 @@ pub fn transform(src: &str, origin: &str) -> anyhow::Result<String> {
     for (n, line) in src.lines().enumerate() {
         let t = line.trim();
         let indent = &line[..line.len() - line.trim_start().len()];
-        match (t, &region) {
-            ("// BEGIN SOLUTION" | "// BEGIN SOLUTION ONLY", Some((start, _, _))) => {
+        match (crate::regions::marker(line), &region) {
+            (Some(crate::regions::Marker::Begin { .. }), Some((start, _, _))) => {
                 bail!("{origin}:{}: nested BEGIN SOLUTION (the region opened on line {} is not closed)", n + 1, start + 1);
             }
-            ("// BEGIN SOLUTION", None) => region = Some((n, true, indent.to_string())),
-            ("// BEGIN SOLUTION ONLY", None) => region = Some((n, false, indent.to_string())),
-            ("// END SOLUTION", None) => bail!("{origin}:{}: END SOLUTION without BEGIN", n + 1),
-            ("// END SOLUTION", Some((_, keep, ind))) => {
+            (Some(crate::regions::Marker::Begin { only, .. }), None) => region = Some((n, !only, indent.to_string())),
+            (Some(crate::regions::Marker::End), None) => bail!("{origin}:{}: END SOLUTION without BEGIN", n + 1),
+            (Some(crate::regions::Marker::End), Some((_, keep, ind))) => {
                 if *keep {
                     out.push_str(ind);
                     out.push_str("todo!()\n");

@@ -5,6 +5,7 @@
 //! read `git diff grader/tests/snapshots`).
 
 use grader::report::{self, CheckReport, ExerciseReport, GradeReport, Status};
+use std::path::PathBuf;
 
 /// Book locations are computed against a root with no built book and no base URL, so that
 /// every line reads `book/src/...` whatever this checkout has built; the learner's file is
@@ -185,9 +186,29 @@ fn skip_and_solution() {
             grader::cli::skip_text(e.id, true, false),
             grader::cli::skip_text(e.id, false, true),
             grader::cli::solution_refused_text(&e),
-            grader::cli::solution_text(&e, "pub fn ones(n: usize, dev: &Device) -> Result<Tensor> {\n    …\n}"),
         ];
         insta::assert_snapshot!(text.join("\n"));
+    });
+}
+
+/// What `grader solution` prints, exactly, for exercises whose shown code is easy to get wrong:
+/// a puzzle with a helper, a type's methods (not another exercise's method in the same impl),
+/// a function next to a given type of the same name, another day's method in a type of this
+/// one.
+#[test]
+fn shown_solutions() {
+    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")).canonicalize().unwrap();
+    if !root.join("solutions").is_dir() {
+        return; // a learner copy
+    }
+    settings().bind(|| {
+        let mut out = Vec::new();
+        for id in ["week1.arrays.eye", "week2.gpt2.attention", "week2.sampling.cached_attention", "week3.train_loop.config"] {
+            let (w, e) = grader::registry::find_exercise(id).unwrap();
+            let text = grader::bundle::from_solutions(&root, w.dir, &e).unwrap();
+            out.push(grader::cli::solution_text(&e, &text));
+        }
+        insta::assert_snapshot!(out.join("\n\n"));
     });
 }
 

@@ -311,7 +311,7 @@ impl Block {
     /// `x = x + mlp(ln_2(x))`. `x: [b, t_new, d]`, `bias` and `cache` as in
     /// [`Attention::forward_cached`].
     pub fn forward_with_cache(&self, x: &Tensor, bias: &Tensor, cache: Option<&mut KvCache>, layer: usize) -> Result<Tensor> {
-        // BEGIN SOLUTION
+        // BEGIN SOLUTION(cached_model)
         let x = (x + self.attn.forward_cached(&self.ln_1.forward(x)?, bias, cache, layer)?)?;
         &x + self.mlp.forward(&self.ln_2.forward(&x)?)?
         // END SOLUTION
@@ -431,7 +431,7 @@ impl Gpt2 {
         // END SOLUTION
     }
 
-    // BEGIN SOLUTION ONLY
+    // BEGIN SOLUTION ONLY(cached_model)
     /// `ln_f` of the last block's output for the new positions (see `forward_with`).
     fn final_hidden(&self, ids: &Tensor, positions: Option<&Tensor>, key_mask: Option<&Tensor>, mut cache: Option<&mut KvCache>) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;

@@ -53,7 +53,7 @@ impl Sae {
 /// See [`Sae::forward`]: the loss `mean over rows of ‖x − x̂‖² + l1 · mean over rows of ‖f‖₁`
 /// (a scalar).
 pub fn sae_loss(x: &Tensor, x_hat: &Tensor, f: &Tensor, l1: f64) -> Result<Tensor> {
-    // BEGIN SOLUTION
+    // BEGIN SOLUTION(sae_forward)
     let recon = (x - x_hat)?.sqr()?.sum(1)?.mean_all()?;
     recon + (f.abs()?.sum(1)?.mean_all()? * l1)?
     // END SOLUTION

@@ -227,8 +227,8 @@ impl Default for DqnConfig {
             eps_end: 0.02,
             eps_decay_steps: 15_000,
             eval_every: 2_500,
-            // Ten, not five: a five-episode score picked a network that averaged 351 over 100
-            // episodes once faster matmul kernels changed the run's rounding (issue 15).
+            // Ten, not five: a five-episode score can pick a network that averages far less over
+            // 100 episodes (a run's rounding alone can change which one it picks).
             eval_episodes: 10,
         }
     }

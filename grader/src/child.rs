@@ -126,8 +126,8 @@ pub fn run(id: &str, device: &str, long: bool) -> ! {
 
 fn run_checks(week_dir: &str, ex: &Exercise, ctx: &Ctx) -> Vec<CheckReport> {
     let mut out = Vec::new();
-    if let (Some(func), false) = (ex.function, ex.forbidden.is_empty()) {
-        out.push(rules_check(week_dir, ex, func));
+    if !ex.forbidden.is_empty() || !crate::forbid::library_ops(ex.id).is_empty() {
+        out.push(rules_check(week_dir, ex));
     }
     let me = std::thread::current().id();
     for check in &ex.checks {
@@ -166,25 +166,24 @@ fn with_device_diagnosis(message: String) -> String {
     }
 }
 
-/// Some puzzles forbid the library function they reimplement. Scan the body of the learner's
-/// function for forbidden names (comments stripped).
-fn rules_check(week_dir: &str, ex: &Exercise, func: &str) -> CheckReport {
+/// The rules of an exercise, checked on the learner's source: a puzzle's forbidden names
+/// (`Exercise::forbidden`, e.g. `.cumsum(` in the cumsum puzzle), and the library ops that would
+/// do the exercise's whole job (`forbid`'s table). Read in the functions that hold its code
+/// (`registry::code_of`) and in every helper of the learner's own that they call; comments and
+/// strings are skipped.
+fn rules_check(week_dir: &str, ex: &Exercise) -> CheckReport {
     let path = crate::subject::source_dir(week_dir).join(ex.file);
     let name = "rules".to_string();
     let Ok(src) = std::fs::read_to_string(&path) else {
         return CheckReport { name, status: Status::Error, detail: Some(format!("cannot read {}", path.display())) };
     };
-    let Some(body) = crate::source::function_body(&src, func) else {
-        return CheckReport { name, status: Status::Failed, detail: Some(format!("no function `{func}` found in {}", path.display())) };
-    };
-    let used: Vec<&str> = ex.forbidden.iter().copied().filter(|f| body.contains(f)).collect();
-    if used.is_empty() {
-        CheckReport { name, status: Status::Passed, detail: None }
-    } else {
-        CheckReport {
-            name,
-            status: Status::Failed,
-            detail: Some(format!("`{func}` uses {}, which this puzzle's rules forbid (see its doc comment)", used.join(", "))),
-        }
+    let mut code = crate::registry::code_of(ex);
+    if code.is_empty() {
+        code.extend(ex.function.map(String::from));
+    }
+    let stub = crate::reset::pristine_stub(&crate::root(), week_dir, ex.file).map(|(s, _)| s).ok();
+    match crate::forbid::verdict(&src, stub.as_deref(), &code, ex.forbidden, &crate::forbid::library_ops(ex.id)) {
+        Ok(()) => CheckReport { name, status: Status::Passed, detail: None },
+        Err(why) => CheckReport { name, status: Status::Failed, detail: Some(why.replace("{file}", &path.display().to_string())) },
     }
 }

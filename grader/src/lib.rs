@@ -31,6 +31,7 @@ pub mod compare;
 pub mod data;
 pub mod dist;
 pub mod fixtures;
+pub mod forbid;
 pub mod hints;
 pub mod hub;
 pub mod independent;

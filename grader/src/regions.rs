@@ -27,7 +27,8 @@ use std::collections::BTreeSet;
 /// A marker line.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Marker {
-    /// `// BEGIN SOLUTION` (`only: false`) or `// BEGIN SOLUTION ONLY`, with its owner if named.
+    /// `// BEGIN SOLUTION` (`only: false`) or `// BEGIN SOLUTION ONLY`, with its owner(s) if
+    /// named (`adam, adamw` when one function is the code of two exercises).
     Begin {
         only: bool,
         owner: Option<String>,
@@ -50,7 +51,8 @@ pub fn marker(line: &str) -> Option<Marker> {
         "" => None,
         r => Some(r.strip_prefix('(')?.strip_suffix(')')?.trim().to_string()),
     };
-    if owner.as_ref().is_some_and(|o| o.is_empty() || !o.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
+    let names_ok = |o: &str| o.split(',').map(str::trim).all(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    if owner.as_ref().is_some_and(|o| !names_ok(o)) {
         return None;
     }
     Some(Marker::Begin { only, owner })
@@ -121,27 +123,32 @@ pub struct Ex<'a> {
     pub function: Option<&'a str>,
 }
 
-/// The owner of each region: an index into `exercises`, or None for a shared helper (a `ONLY`
-/// region outside every exercise's items). Errors for a body region that has no owner, or a
-/// marker naming an exercise the file does not have.
-pub fn owners(src: &str, regions: &[Region], exercises: &[Ex]) -> anyhow::Result<Vec<Option<usize>>> {
+/// The owners of each region: indices into `exercises` (one, or those its marker names), or none
+/// for a shared helper (a `ONLY` region outside every exercise's items). Errors for a body
+/// region that has no owner, or a marker naming an exercise the file does not have.
+pub fn owners(src: &str, regions: &[Region], exercises: &[Ex]) -> anyhow::Result<Vec<Vec<usize>>> {
     let spans: Vec<Vec<(usize, usize)>> = exercises.iter().map(|e| crate::reset::candidate_spans(src, e.name, e.function)).collect();
     let line_of = |byte: usize| src[..byte].matches('\n').count() + 1;
     regions
         .iter()
         .map(|r| {
             if let Some(m) = &r.marked {
-                return exercises
-                    .iter()
-                    .position(|e| e.name == m)
-                    .map(Some)
-                    .ok_or_else(|| anyhow!("line {}: the marker names {m}, which is no exercise of this file", r.begin + 1));
+                return m
+                    .split(',')
+                    .map(str::trim)
+                    .map(|m| {
+                        exercises
+                            .iter()
+                            .position(|e| e.name == m)
+                            .ok_or_else(|| anyhow!("line {}: the marker names {m}, which is no exercise of this file", r.begin + 1))
+                    })
+                    .collect();
             }
             let best =
                 spans.iter().enumerate().flat_map(|(i, ss)| ss.iter().filter(|(s, e)| *s <= r.span.0 && r.span.1 <= *e).map(move |(s, e)| (e - s, i))).min();
             match (best, r.only) {
-                (Some((_, i)), _) => Ok(Some(i)),
-                (None, true) => Ok(None),
+                (Some((_, i)), _) => Ok(vec![i]),
+                (None, true) => Ok(Vec::new()),
                 (None, false) => Err(anyhow!("line {}: a solution body outside every exercise's items: name its exercise in the marker", line_of(r.span.0))),
             }
         })
@@ -220,7 +227,7 @@ fn defined(text: &str) -> BTreeSet<String> {
 /// lines kept (markers dropped), other exercises' bodies as `todo!()`, their `ONLY` regions
 /// dropped, shared helpers dropped (they are shown on their own); doc comments, hints and
 /// `// STUB:` lines dropped.
-fn render(src: &str, from: usize, to: usize, regions: &[Region], owners: &[Option<usize>], me: usize) -> String {
+fn render(src: &str, from: usize, to: usize, regions: &[Region], owners: &[Vec<usize>], me: usize) -> String {
     let mut out = String::new();
     let mut at = 0;
     let mut skip: Option<(usize, bool)> = None; // inside a region not shown: (its END line, a body)
@@ -242,7 +249,7 @@ fn render(src: &str, from: usize, to: usize, regions: &[Region], owners: &[Optio
         }
         if let Some(Marker::Begin { .. }) = marker(line) {
             if let Some(k) = regions.iter().position(|r| r.begin == n) {
-                if owners[k] != Some(me) {
+                if !owners[k].contains(&me) {
                     skip = Some((regions[k].end, !regions[k].only));
                 }
             }
@@ -257,13 +264,33 @@ fn render(src: &str, from: usize, to: usize, regions: &[Region], owners: &[Optio
     out
 }
 
+/// The functions that hold exercise `exercises[me]`'s code, as `Type::name` or `name`: those
+/// around its regions, and those inside its `ONLY` regions (its helpers). The rules check reads
+/// these functions in the learner's file.
+pub fn owned_functions(src: &str, exercises: &[Ex], me: usize) -> anyhow::Result<Vec<String>> {
+    let regions = parse(src)?;
+    let owners = owners(src, &regions, exercises)?;
+    let fns = crate::reset::fn_items(src);
+    let mut out: Vec<String> = Vec::new();
+    for (k, r) in regions.iter().enumerate().filter(|(k, _)| owners[*k].contains(&me)) {
+        let around = fns.iter().filter(|f| f.start <= r.span.0 && r.span.1 <= f.end).min_by_key(|f| f.end - f.start);
+        out.extend(around.map(|f| f.path()));
+        if regions[k].only {
+            out.extend(fns.iter().filter(|f| r.span.0 <= f.start && f.end <= r.span.1).map(|f| f.path()));
+        }
+    }
+    let mut seen = BTreeSet::new();
+    out.retain(|p| seen.insert(p.clone()));
+    Ok(out)
+}
+
 /// What `grader solution` shows of exercise `exercises[me]` of `src`: its items and the shared
 /// helpers they call, or None when no region of the file is its (a long target that runs
 /// earlier code).
 pub fn shown(src: &str, exercises: &[Ex], me: usize) -> anyhow::Result<Option<String>> {
     let regions = parse(src)?;
     let owners = owners(src, &regions, exercises)?;
-    let mine: Vec<usize> = (0..regions.len()).filter(|&k| owners[k] == Some(me)).collect();
+    let mine: Vec<usize> = (0..regions.len()).filter(|&k| owners[k].contains(&me)).collect();
     if mine.is_empty() {
         return Ok(None);
     }
@@ -272,7 +299,7 @@ pub fn shown(src: &str, exercises: &[Ex], me: usize) -> anyhow::Result<Option<St
     // An item holds region k, or lies inside it (a helper or method wrapped in a `ONLY` region).
     let holds = |(s, e): (usize, usize), k: usize| (s <= regions[k].span.0 && regions[k].span.1 <= e) || (regions[k].span.0 <= s && e <= regions[k].span.1);
     // Shared helpers, and the names each defines.
-    let helpers: Vec<(usize, BTreeSet<String>)> = (0..regions.len()).filter(|&k| owners[k].is_none()).map(|k| (k, defined(&regions[k].text))).collect();
+    let helpers: Vec<(usize, BTreeSet<String>)> = (0..regions.len()).filter(|&k| owners[k].is_empty()).map(|k| (k, defined(&regions[k].text))).collect();
     let mut pieces: Vec<(usize, String)> = Vec::new();
     for &item in &top {
         let inside: Vec<usize> = mine.iter().copied().filter(|&k| holds(item, k)).collect();
@@ -390,6 +417,7 @@ pub fn parse_config(s: &str) -> Config {
         assert_eq!(marker("  // BEGIN SOLUTION"), Some(Marker::Begin { only: false, owner: None }));
         assert_eq!(marker("// BEGIN SOLUTION ONLY(cached_model)"), Some(Marker::Begin { only: true, owner: Some("cached_model".into()) }));
         assert_eq!(marker("// BEGIN SOLUTION(x y)"), None);
+        assert_eq!(marker("// BEGIN SOLUTION(adam, adamw)"), Some(Marker::Begin { only: false, owner: Some("adam, adamw".into()) }));
         assert_eq!(marker("// END SOLUTION"), Some(Marker::End));
         assert_eq!(marker("// BEGIN SOLUTIONS"), None);
     }
@@ -399,7 +427,7 @@ pub fn parse_config(s: &str) -> Config {
         let rs = parse(SRC).unwrap();
         let o = owners(SRC, &rs, &exs()).unwrap();
         // helper (shared), the field, load, cached, part (marked), parse_config
-        assert_eq!(o, vec![None, Some(0), Some(0), Some(1), Some(1), Some(2)]);
+        assert_eq!(o, vec![vec![], vec![0], vec![0], vec![1], vec![1], vec![2]]);
     }
 
     #[test]

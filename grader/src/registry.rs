@@ -254,6 +254,10 @@ pub struct ExerciseMeta {
     pub pretrained: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forbidden: Vec<String>,
+    /// The functions that hold the exercise's code (`Type::name` or `name`), from the solution
+    /// regions it owns: where the rules check reads the learner's code.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub code: Vec<String>,
 }
 
 /// `checks/registry.json`: every week's exercises and benchmark ids.
@@ -280,6 +284,23 @@ fn hints_of(e: &Exercise) -> Vec<String> {
     }
 }
 
+/// The functions that hold `e`'s code (see [`ExerciseMeta::code`]): from its reference file's
+/// regions where `solutions/` is here, otherwise as recorded.
+pub fn code_of(e: &Exercise) -> Vec<String> {
+    let root = crate::workspace_root();
+    if root.join("solutions").is_dir() {
+        let Some(w) = find_week(e.week()) else { return Vec::new() };
+        let Ok(src) = std::fs::read_to_string(root.join("solutions").join(w.dir).join(e.file)) else { return Vec::new() };
+        let all: Vec<Exercise> = w.exercises().into_iter().filter(|x| x.file == e.file).collect();
+        let exs: Vec<crate::regions::Ex> =
+            all.iter().map(|x| crate::regions::Ex { name: x.id.rsplit('.').next().unwrap_or(x.id), function: x.function }).collect();
+        let Some(me) = all.iter().position(|x| x.id == e.id) else { return Vec::new() };
+        crate::regions::owned_functions(&src, &exs, me).unwrap_or_default()
+    } else {
+        recorded().weeks.values().flatten().find(|m| m.id == e.id).map(|m| m.code.clone()).unwrap_or_default()
+    }
+}
+
 impl ExerciseMeta {
     pub fn of(e: &Exercise) -> ExerciseMeta {
         ExerciseMeta {
@@ -296,6 +317,7 @@ impl ExerciseMeta {
             long: e.long,
             pretrained: e.pretrained,
             forbidden: e.forbidden.iter().map(|s| s.to_string()).collect(),
+            code: code_of(e),
         }
     }
 

@@ -197,6 +197,61 @@ fn heading_items(src: &str, mask: &[bool], name: &str) -> Vec<Item> {
     out
 }
 
+/// A function with a body: its name, the type of the `impl` block it sits in (if any), and
+/// its byte span (its line to the end of its closing brace's line).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FnItem {
+    pub name: String,
+    pub self_ty: Option<String>,
+    pub start: usize,
+    pub end: usize,
+    /// The byte of the body's opening brace (what follows is the body, signature excluded).
+    pub body: usize,
+}
+
+impl FnItem {
+    /// `Type::name`, or `name` outside an impl block.
+    pub fn path(&self) -> String {
+        match &self.self_ty {
+            Some(t) => format!("{t}::{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// Every function with a body in `src`, in order, with the impl block's type around it.
+pub fn fn_items(src: &str) -> Vec<FnItem> {
+    let mask = code_mask(src);
+    let impls: Vec<(usize, usize, String)> = keyword_at(src, &mask, "impl")
+        .into_iter()
+        .filter_map(|i| {
+            let brace = src[i..].find('{').map(|p| i + p)?;
+            let head = &src[i + 4..brace];
+            let head = head.split(" where ").next().unwrap_or(head);
+            let ty = match head.rsplit_once(" for ") {
+                Some((_, t)) => t,
+                None => head,
+            };
+            let ty = type_name(ty);
+            let ty = ty.rsplit("::").next().unwrap_or(&ty).trim().to_string();
+            let (end, _) = item_end(src, &mask, i)?;
+            Some((i, end, ty))
+        })
+        .collect();
+    keyword_at(src, &mask, "fn")
+        .into_iter()
+        .filter_map(|i| {
+            let (end, body) = item_end(src, &mask, i)?;
+            if !body {
+                return None;
+            }
+            let self_ty = impls.iter().filter(|(s, e, _)| *s < i && end <= *e).min_by_key(|(s, e, _)| e - s).map(|(_, _, t)| t.clone());
+            let body = (i..end).find(|&k| mask[k] && src.as_bytes()[k] == b'{')?;
+            Some(FnItem { name: ident_after(src, i + 2).to_string(), self_ty, start: line_start(src, i), end, body })
+        })
+        .collect()
+}
+
 /// The end of the item whose first code is at byte `from` (the end of the line of its closing
 /// brace or `;`).
 pub(crate) fn item_end_from(src: &str, mask: &[bool], from: usize) -> Option<usize> {

@@ -197,7 +197,7 @@ impl Adam {
     // HINT: When self.decoupled: p = p·(1 − lr·weight_decay) first and do not add weight_decay·p to g; the rest is Adam's update unchanged.
     // HINT: self.t += 1 once per step (not per parameter); m = beta1·m + (1 − beta1)·g; v = beta2·v + (1 − beta2)·g²; denom = sqrt(v)/sqrt(1 − beta2^t) + eps; p = p − (lr/(1 − beta1^t))·m/denom. f64::powi for beta^t.
     pub fn step(&mut self, params: &mut [Tensor], grads: &[Tensor]) -> Result<()> {
-        // BEGIN SOLUTION
+        // BEGIN SOLUTION(adam, adamw)
         if self.m.is_empty() {
             self.m = params.iter().map(|p| p.zeros_like()).collect::<Result<_>>()?;
             self.v = params.iter().map(|p| p.zeros_like()).collect::<Result<_>>()?;

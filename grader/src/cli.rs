@@ -565,7 +565,14 @@ fn grade(w: &'static Week, a: &GradeArgs) -> ExitCode {
     }
     let long = a.long;
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let opts = runner::Options { device: device.to_string(), long, jobs, timeout_scale, record: compare_cpu.then_some("device") };
+    let opts = runner::Options {
+        device: device.to_string(),
+        long,
+        jobs,
+        timeout_scale,
+        record: compare_cpu.then_some("device"),
+        live: crate::live::Mode::detect(json),
+    };
     let id_width = selected.iter().map(|e| e.id.len()).max().unwrap_or(0);
     let start = Instant::now();
 

@@ -37,6 +37,7 @@ pub mod hub;
 pub mod independent;
 pub mod launch;
 pub mod lint;
+pub mod live;
 pub mod minilm;
 pub mod mutants;
 pub mod parity;

@@ -19,6 +19,8 @@ pub struct Options {
     pub timeout_scale: f64,
     /// Keep what the checks compared (`--compare-cpu`): the name of this pass, `device` or `cpu`.
     pub record: Option<&'static str>,
+    /// How a long target's live line is shown (step, loss, time so far and left).
+    pub live: crate::live::Mode,
 }
 
 /// Grade `exercises`, calling `on_done(index, report)` as each finishes (from worker threads).
@@ -63,6 +65,7 @@ pub fn run_one(ex: &Exercise, opts: &Options, dir: &Path) -> ExerciseReport {
     let mut report = ExerciseReport::of(ex, Status::Error, None);
     let _ = std::fs::create_dir_all(dir);
     let (result_path, out_path, err_path) = (dir.join("result.json"), dir.join("stdout"), dir.join("stderr"));
+    let progress_path = dir.join("progress");
     let nonce = nonce();
     let spawn = || -> std::io::Result<std::process::Child> {
         let mut cmd = Command::new(std::env::current_exe()?);
@@ -90,6 +93,7 @@ pub fn run_one(ex: &Exercise, opts: &Options, dir: &Path) -> ExerciseReport {
             .env(crate::parity::ENV, opts.record.unwrap_or("0"))
             .env("CANDLECAMP_RESULT", &result_path)
             .env("CANDLECAMP_NONCE", &nonce)
+            .env(candlecamp::PROGRESS_ENV, &progress_path)
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&out_path)?)
             .stderr(std::fs::File::create(&err_path)?)
@@ -116,6 +120,9 @@ pub fn run_one(ex: &Exercise, opts: &Options, dir: &Path) -> ExerciseReport {
     };
     let limit = ex.timeout.mul_f64(opts.timeout_scale.max(0.01));
     let mut nap = Duration::from_millis(1);
+    // A long target gets a live line once it has run a moment.
+    let mut live: Option<crate::live::Line> = None;
+    let mut redrawn = Instant::now();
     let status = loop {
         match child.try_wait() {
             Ok(Some(st)) => break Some(st),
@@ -123,10 +130,17 @@ pub fn run_one(ex: &Exercise, opts: &Options, dir: &Path) -> ExerciseReport {
             Ok(None) => {
                 std::thread::sleep(nap);
                 nap = (nap * 2).min(Duration::from_millis(20));
+                if ex.long && opts.live != crate::live::Mode::Off && redrawn.elapsed() >= Duration::from_millis(500) {
+                    redrawn = Instant::now();
+                    live.get_or_insert_with(|| crate::live::Line::start(ex.id, &progress_path, opts.live, start)).tick();
+                }
             }
             Err(_) => break None,
         }
     };
+    if let Some(l) = live {
+        l.finish();
+    }
     // Kill the whole group: on timeout the child itself, and always any stray grandchildren.
     // SAFETY: killpg with the group id we created; ESRCH (nothing left) is harmless.
     unsafe {

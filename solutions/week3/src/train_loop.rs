@@ -562,7 +562,8 @@ impl Checkpoint {
 /// of `cfg.model.block_size` from a `Loader` (seed `cfg.seed`) run in a `Prefetch` thread
 /// (depth 2); `accumulate` in training mode with the RNG (`ChaCha8Rng::seed_from_u64(cfg.seed)`
 /// at the start); `clip_grad_norm` at `cfg.grad_clip`; `AdamW` (`cfg.weight_decay`, β2
-/// `cfg.beta2`) steps.
+/// `cfg.beta2`) steps; then `candlecamp::progress(s, cfg.max_steps, loss)`, which the grader
+/// shows live (the step, the loss, the time left).
 /// Returns the losses of the steps this call ran.
 // HINT: The data position to save is the `next` of the last batch the step consumed, not the loader's own position (the prefetch thread runs ahead). ChaCha8Rng: from_seed(seed), set_stream, set_word_pos restore it exactly.
 pub fn train(cfg: &Config, model: &dyn Model, data: &[u32], run_dir: &Path) -> Result<Vec<f32>> {
@@ -624,6 +625,7 @@ pub fn train(cfg: &Config, model: &dyn Model, data: &[u32], run_dir: &Path) -> R
         let tokens = (b * t * cfg.accumulate) as f64;
         log.append(&Record { step: s, loss: loss as f64, lr, grad_norm: norm, tokens_per_s: tokens / start.elapsed().as_secs_f64(), layer_grad_norms })?;
         losses.push(loss);
+        candlecamp::progress(s, cfg.max_steps, loss);
         let done = s + 1;
         if done % cfg.checkpoint_every.max(1) == 0 || done == cfg.max_steps {
             let mut c = Checkpoint::default();

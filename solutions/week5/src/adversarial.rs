@@ -157,13 +157,17 @@ pub struct Attack {
 /// `SliceRandom`) and takes batches of 64 in that order (the last one may be smaller); with
 /// `attack`, each batch is first replaced by your [`pgd`] against the current model (random
 /// start from `rng`); one step of Adam (lr 1e-3, candle's `AdamW` with `weight_decay: 0.0`) on
-/// the mean cross-entropy of the batch.
+/// the mean cross-entropy of the batch. After each batch,
+/// `candlecamp::progress(batch, total_batches, loss)` (counting batches over all the epochs)
+/// lets the grader show the run live.
 // HINT: let (model, vars) = init_cnn(rng, x.device())?; an AdamW over vars; per batch: xb = x.index_select(&idx, 0)?, and if let Some(a) = attack { xb = pgd(&model, &xb, &yb, a.eps, a.alpha, a.steps, Some(&mut *rng))? }; opt.backward_step(&cross_entropy(&model.forward(&xb)?, &yb)?)?.
 pub fn robust_training(x: &Tensor, y: &Tensor, epochs: usize, attack: Option<Attack>, rng: &mut ChaCha8Rng) -> Result<Cnn> {
     // BEGIN SOLUTION
     let (model, vars) = init_cnn(rng, x.device())?;
     let mut opt = AdamW::new(vars, ParamsAdamW { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 })?;
     let n = x.dim(0)?;
+    let total = epochs * n.div_ceil(64);
+    let mut done = 0;
     for _ in 0..epochs {
         let mut order: Vec<u32> = (0..n as u32).collect();
         order.shuffle(rng);
@@ -173,7 +177,10 @@ pub fn robust_training(x: &Tensor, y: &Tensor, epochs: usize, attack: Option<Att
             if let Some(a) = attack {
                 xb = pgd(&model, &xb, &yb, a.eps, a.alpha, a.steps, Some(&mut *rng))?;
             }
-            opt.backward_step(&candle_nn::loss::cross_entropy(&model.forward(&xb)?, &yb)?)?;
+            let loss = candle_nn::loss::cross_entropy(&model.forward(&xb)?, &yb)?;
+            opt.backward_step(&loss)?;
+            candlecamp::progress(done, total, loss.to_scalar::<f32>()?);
+            done += 1;
         }
     }
     Ok(model)

@@ -112,6 +112,8 @@ pub fn batchnorm_eval(x: &Tensor, gamma: &Tensor, beta: &Tensor, running_mean: &
 /// optimiser (plain SGD with a learning-rate decay reaches it; `candle_nn::AdamW` is allowed
 /// here and gets there in fewer steps), number of steps. Draw minibatch indices from `rng`.
 /// Target: dev loss ≤ 2.2 within 10 minutes (`--long`).
+/// Call `candlecamp::progress(step, steps, loss)` once a step (the step counting from 0, the
+/// loss as a number): the grader shows the step, the loss and the time left while it runs.
 pub fn train_mlp(train: &(Tensor, Tensor), dev: &(Tensor, Tensor), rng: &mut ChaCha8Rng) -> Result<(MlpParams, f32)> {
     todo!()
 }

@@ -79,6 +79,8 @@ pub fn wavenet_forward(m: &WaveNet, x: &Tensor, training: bool) -> Result<Tensor
 /// evaluating, set each level's running statistics: either update them during training
 /// (momentum 0.001 in the lecture) or compute them once afterwards over a large sample of the
 /// training set. Target: dev loss ≤ 2.03 (`--long`).
+/// Call `candlecamp::progress(step, steps, loss)` once a step (the step counting from 0, the
+/// loss as a number): the grader shows the step, the loss and the time left while it runs.
 pub fn train_wavenet(train: &(Tensor, Tensor), dev: &(Tensor, Tensor), rng: &mut ChaCha8Rng) -> Result<(WaveNet, f32)> {
     todo!()
 }

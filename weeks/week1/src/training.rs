@@ -62,6 +62,8 @@ pub fn sgd_step(params: &[Tensor], grads: &GradStore, velocity: &mut [Option<Ten
 /// `[batch, 1, 28, 28]`) and labels, computes `cross_entropy(model(x), y)` (your day-
 /// "regression" function), `backward`, and `sgd_step` with `lr` and momentum 0.9. `images`:
 /// `[n, 784]` f32, `labels`: `[n]` u32. Returns the loss of every step.
+/// Call `candlecamp::progress(step, steps, loss)` once a step (the step counting from 0, the
+/// loss as a number): the grader shows the step, the loss and the time left while it runs.
 pub fn train_cnn(model: &SimpleCnn, images: &Tensor, labels: &Tensor, steps: usize, batch: usize, lr: f64, rng: &mut ChaCha8Rng) -> Result<Vec<f32>> {
     todo!()
 }

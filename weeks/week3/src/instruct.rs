@@ -103,6 +103,7 @@ pub fn sft_train(model: &CharGpt, vocab: &Vocab, examples: &[(String, String)], 
         // (84–99 % for 750–1,000 steps); the decay settles it.
         opt.step(&gs, lr * (1.0 - step as f64 / steps as f64))?;
         losses.push(loss.to_scalar::<f32>()?);
+        candlecamp::progress(step, steps, losses[step]);
     }
     Ok(losses)
 }

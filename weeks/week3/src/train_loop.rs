@@ -338,7 +338,8 @@ impl Checkpoint {
 /// of `cfg.model.block_size` from a `Loader` (seed `cfg.seed`) run in a `Prefetch` thread
 /// (depth 2); `accumulate` in training mode with the RNG (`ChaCha8Rng::seed_from_u64(cfg.seed)`
 /// at the start); `clip_grad_norm` at `cfg.grad_clip`; `AdamW` (`cfg.weight_decay`, β2
-/// `cfg.beta2`) steps.
+/// `cfg.beta2`) steps; then `candlecamp::progress(s, cfg.max_steps, loss)`, which the grader
+/// shows live (the step, the loss, the time left).
 /// Returns the losses of the steps this call ran.
 pub fn train(cfg: &Config, model: &dyn Model, data: &[u32], run_dir: &Path) -> Result<Vec<f32>> {
     todo!()

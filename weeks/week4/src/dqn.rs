@@ -254,7 +254,9 @@ pub struct DqnRun {
 /// bootstrapped). Every `eval_every` steps, play `eval_episodes` greedy episodes and keep a
 /// copy of the best network; you may stop early once an evaluation scores 500 in every
 /// episode. The grader then plays 100 greedy episodes with the returned network on its own
-/// CartPole and needs a mean return ≥ 475.
+/// CartPole and needs a mean return ≥ 475. After each step,
+/// `candlecamp::report(step, cfg.total_steps, "return", last)` with the last finished episode's
+/// return lets the grader show the run live.
 pub fn train_dqn(cfg: &DqnConfig, rng: &mut impl Rng, dev: &Device) -> Result<DqnRun> {
     todo!()
 }

@@ -414,7 +414,9 @@ pub struct RlReport {
 /// Record the mean score and the mean KL estimate `Σ_t (log π − log π_ref)` of every step. The
 /// grader needs the mean score of the last 10 steps to exceed that of the first 10 by at least
 /// 0.15, with a final KL estimate below 8 nats per continuation. Write it once for any
-/// [`CharLm`]: the grader runs it on week 3's char-GPT (or the char-MLP without it).
+/// [`CharLm`]: the grader runs it on week 3's char-GPT (or the char-MLP without it). After each
+/// step, `candlecamp::report(step, cfg.steps, "score", mean_score)` lets the grader show the
+/// run live.
 pub fn rl_finetune<M: CharLm>(policy: &M, reference: &M, rm: &Sentiment, prompts: &[Vec<u32>], cfg: &RlConfig, rng: &mut impl Rng) -> Result<RlReport> {
     todo!()
 }
@@ -429,7 +431,8 @@ pub fn rl_finetune<M: CharLm>(policy: &M, reference: &M, rm: &Sentiment, prompts
 /// (`rng.random_range(1..=len)`), and minimise `binary_cross_entropy_with_logit(logits(prefixes),
 /// final_scores)`. This is the critic of RL fine-tuning and the prefix classifier of FUDGE. The
 /// grader measures R² (explained variance of the final score) on fresh samples and needs
-/// R² ≥ 0.5 for full continuations and R² > 0 from half of them.
+/// R² ≥ 0.5 for full continuations and R² > 0 from half of them. After each step,
+/// `candlecamp::progress(step, steps, loss)` lets the grader show the run live.
 #[allow(clippy::too_many_arguments)]
 pub fn train_value_head(
     policy: &impl CharLm,

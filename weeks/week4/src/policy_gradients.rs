@@ -157,7 +157,9 @@ pub struct PpoRun {
 /// minibatches, normalise the minibatch's advantages (zero mean, unit standard deviation) and
 /// take a step on `ppo_loss`. The grader plays 100 episodes with the **greedy** policy (argmax
 /// of the logits) of the returned network and needs a mean return ≥ 475. Stopping early once
-/// the recent training episodes all reach 500 is fine.
+/// the recent training episodes all reach 500 is fine. After each rollout,
+/// `candlecamp::report(steps - 1, cfg.total_steps, "return", last)` with the last finished
+/// episode's return lets the grader show the run live.
 pub fn train_ppo(cfg: &PpoConfig, rng: &mut impl Rng, dev: &Device) -> Result<PpoRun> {
     todo!()
 }

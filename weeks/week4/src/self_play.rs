@@ -49,7 +49,8 @@ pub fn choose_move(table: &ValueTable, b: &Board, eps: f64, rng: &mut impl Rng) 
 /// to 0.05 over the games): exploration is what lets the table find the opponent's best
 /// replies. The grader plays 200 games of your greedy table (ε = 0) against a perfect minimax
 /// player that picks at random among its optimal moves (100 as X, 100 as O) and needs at least
-/// 95 % of them won or drawn.
+/// 95 % of them won or drawn. After each game, `candlecamp::report(g, games, "epsilon", e)`
+/// lets the grader show the run live.
 pub fn train_self_play(games: usize, alpha: f32, eps: f64, rng: &mut impl Rng) -> ValueTable {
     todo!()
 }

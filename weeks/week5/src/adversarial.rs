@@ -128,7 +128,9 @@ pub struct Attack {
 /// `SliceRandom`) and takes batches of 64 in that order (the last one may be smaller); with
 /// `attack`, each batch is first replaced by your [`pgd`] against the current model (random
 /// start from `rng`); one step of Adam (lr 1e-3, candle's `AdamW` with `weight_decay: 0.0`) on
-/// the mean cross-entropy of the batch.
+/// the mean cross-entropy of the batch. After each batch,
+/// `candlecamp::progress(batch, total_batches, loss)` (counting batches over all the epochs)
+/// lets the grader show the run live.
 pub fn robust_training(x: &Tensor, y: &Tensor, epochs: usize, attack: Option<Attack>, rng: &mut ChaCha8Rng) -> Result<Cnn> {
     todo!()
 }

@@ -148,7 +148,7 @@ fn sentiment(ctx: &Ctx) -> CheckResult {
     let clf = pt::Classifier::new(&base, Some(&lora), 2).grader()?;
     let mut opt = tl::AdamW::new(clf.vars(), 0.0).learner()?;
     let mut losses = Vec::new();
-    for _ in 0..STEPS {
+    for step in 0..STEPS {
         let picks: Vec<&(String, bool)> = (0..32).map(|_| &train[rng.random_range(0..train.len())]).collect();
         let lines: Vec<&str> = picks.iter().map(|e| e.0.as_str()).collect();
         let (i, t, k) = batch(&tok, &lines, &dev)?;
@@ -158,6 +158,7 @@ fn sentiment(ctx: &Ctx) -> CheckResult {
         let g = loss.backward().on_learner()?;
         let gs = super::grads_of(&g, &clf.vars())?;
         opt.step(&gs, 1e-3).learner()?;
+        candlecamp::progress(step, STEPS, losses[step]);
     }
     let adapted = lora.apply(&base).learner()?;
     let lora_acc = accuracy(&clf.head(&sentences(&adapted, &test)?).grader()?, &labels(&test))?;

@@ -5,9 +5,12 @@
 //! a function in `bench/<week>.py`; `just bench` runs those first (`bench/run_torch.py`, writing
 //! `target/candlecamp/bench-torch.json`), then `grader bench`, which prints both times and their
 //! ratio (candle / torch: below 1 means candle is faster). Timings are medians over repeated
-//! runs after a warm-up; the report says how many. The run ends with one line for all the weeks
-//! it ran: how many reference rows are within 1.5× and 1.2× of PyTorch (the goals of the speed
-//! work, book/src/speed.md), leaving out the baselines of candle's own kernels ([`is_baseline`]).
+//! runs after a warm-up; the report says how many. Three kinds of row: a library row times one
+//! `fastops` op alone ([`is_library`]; each must stay within 1.5× of PyTorch, the library's
+//! guard); a baseline times a dependency's own kernel ([`is_baseline`], no goal); every other
+//! row times the course's code as its doc comments direct, the library ops they name included
+//! (its `about` lists them). The run ends with one line for all the weeks it ran: the library
+//! rows within 1.5×, and the course-code rows within 1.5× and 1.2× of PyTorch.
 //! Each week's program adds its candle timings to `target/candlecamp/bench.json`. Nothing here
 //! is a test: speed is measured, not asserted.
 
@@ -65,14 +68,28 @@ pub fn is_baseline(b: &Bench) -> bool {
     b.about.starts_with("BASELINE")
 }
 
-/// The summary of a run's rows (those with a PyTorch timing): how many of the reference ones
-/// are within 1.5× and within 1.2× of PyTorch (baselines not counted).
+/// A benchmark of one `fastops` op alone (its `about` starts with `LIBRARY`): the library's
+/// guard is that each stays within 1.5× of PyTorch.
+pub fn is_library(b: &Bench) -> bool {
+    b.about.starts_with("LIBRARY")
+}
+
+/// The summary of a run's rows (those with a PyTorch timing): how many library rows are within
+/// 1.5× of PyTorch, and how many course-code rows within 1.5× and 1.2× (baselines not counted).
 pub fn summary(rows: &[Ratio]) -> String {
-    let ratios: Vec<f64> = rows.iter().filter(|r| !r.baseline).map(|r| r.ratio).collect();
-    let baselines = rows.len() - ratios.len();
     // Counted as printed (two decimals), so that a row shown as 1.50× counts as within 1.5×.
-    let within = |r: f64| ratios.iter().filter(|&&x| (x * 100.0).round() <= r * 100.0).count();
-    let mut s = format!("bench: {} of {} reference benchmarks within 1.5× of PyTorch, {} within 1.2×", within(1.5), ratios.len(), within(1.2));
+    let within = |rs: &[f64], r: f64| rs.iter().filter(|&&x| (x * 100.0).round() <= r * 100.0).count();
+    let library: Vec<f64> = rows.iter().filter(|r| r.library).map(|r| r.ratio).collect();
+    let course: Vec<f64> = rows.iter().filter(|r| !r.library && !r.baseline).map(|r| r.ratio).collect();
+    let baselines = rows.iter().filter(|r| r.baseline).count();
+    let mut s = format!(
+        "bench: {} of {} library benchmarks within 1.5× of PyTorch; course code as the doc comments direct: {} of {} within 1.5×, {} within 1.2×",
+        within(&library, 1.5),
+        library.len(),
+        within(&course, 1.5),
+        course.len(),
+        within(&course, 1.2)
+    );
     if baselines > 0 {
         s.push_str(&format!(" ({baselines} baseline(s) of candle's own kernels not counted)"));
     }
@@ -85,6 +102,8 @@ pub fn summary(rows: &[Ratio]) -> String {
 pub struct Ratio {
     pub ratio: f64,
     pub baseline: bool,
+    #[serde(default)]
+    pub library: bool,
 }
 
 /// The summary line of the rows in a `--summary-to` file, if it has any.
@@ -169,7 +188,7 @@ pub fn run(filter: Option<&str>, device: &Device, seconds: f64, summary_to: Opti
         let (tt, ratio) = match torch.get(b.id) {
             Some(p) => {
                 let r = t.median_s / p.median_s;
-                rows.push(Ratio { ratio: r, baseline: is_baseline(b) });
+                rows.push(Ratio { ratio: r, baseline: is_baseline(b), library: is_library(b) });
                 (ms(p.median_s), format!("{r:.2}×"))
             }
             None => ("-".into(), "-".into()),
@@ -214,27 +233,41 @@ mod tests {
 
     #[test]
     fn summary_counts_ratios_at_each_goal_inclusively() {
-        let rows = |ratios: &[f64], baselines: usize| -> Vec<Ratio> {
-            ratios.iter().map(|&ratio| Ratio { ratio, baseline: false }).chain((0..baselines).map(|_| Ratio { ratio: 9.0, baseline: true })).collect()
+        let rows = |ratios: &[f64], library: &[f64], baselines: usize| -> Vec<Ratio> {
+            ratios
+                .iter()
+                .map(|&ratio| Ratio { ratio, baseline: false, library: false })
+                .chain(library.iter().map(|&ratio| Ratio { ratio, baseline: false, library: true }))
+                .chain((0..baselines).map(|_| Ratio { ratio: 9.0, baseline: true, library: false }))
+                .collect()
         };
         assert_eq!(
-            summary(&rows(&[0.5, 1.2, 1.204, 1.206, 1.504, 1.506], 2)),
-            "bench: 5 of 6 reference benchmarks within 1.5× of PyTorch, 3 within 1.2× (2 baseline(s) of candle's own kernels not counted)"
+            summary(&rows(&[0.5, 1.2, 1.204, 1.206, 1.504, 1.506], &[1.49, 1.51], 2)),
+            "bench: 1 of 2 library benchmarks within 1.5× of PyTorch; course code as the doc comments direct: 5 of 6 within 1.5×, 3 within 1.2× (2 baseline(s) of candle's own kernels not counted)"
         );
-        assert_eq!(summary(&rows(&[2.0], 0)), "bench: 0 of 1 reference benchmarks within 1.5× of PyTorch, 0 within 1.2×");
+        assert_eq!(
+            summary(&rows(&[2.0], &[], 0)),
+            "bench: 0 of 0 library benchmarks within 1.5× of PyTorch; course code as the doc comments direct: 0 of 1 within 1.5×, 0 within 1.2×"
+        );
     }
 
     #[test]
     fn summary_file_counts_every_week_and_leaves_baselines_out() {
         let path = std::env::temp_dir().join(format!("candlecamp-bench-summary-{}.jsonl", std::process::id()));
         assert_eq!(summary_of_file(&path), None, "no file, no line");
-        let rows = [Ratio { ratio: 1.1, baseline: false }, Ratio { ratio: 9.0, baseline: true }, Ratio { ratio: 1.4, baseline: false }];
+        let rows = [
+            Ratio { ratio: 1.1, baseline: false, library: false },
+            Ratio { ratio: 9.0, baseline: true, library: false },
+            Ratio { ratio: 1.4, baseline: false, library: true },
+        ];
         std::fs::write(&path, rows.iter().map(|r| serde_json::to_string(r).unwrap() + "\n").collect::<String>()).unwrap();
         let line = summary_of_file(&path);
         std::fs::remove_file(&path).unwrap();
         assert_eq!(
             line.as_deref(),
-            Some("bench: 2 of 2 reference benchmarks within 1.5× of PyTorch, 1 within 1.2× (1 baseline(s) of candle's own kernels not counted)")
+            Some(
+                "bench: 1 of 1 library benchmarks within 1.5× of PyTorch; course code as the doc comments direct: 1 of 1 within 1.5×, 1 within 1.2× (1 baseline(s) of candle's own kernels not counted)"
+            )
         );
     }
 

@@ -60,7 +60,7 @@ pub fn benches() -> Vec<Bench> {
         },
         Bench {
             id: "week1.conv2d.fastops",
-            about: "fastops::conv2d (the reference's kernel: at stride 1 one gemm per kernel row over the image channels-last, no im2col), same shapes",
+            about: "LIBRARY fastops::conv2d (at stride 1 one gemm per kernel row over the image channels-last, no im2col), same shapes",
             setup: |dev| {
                 let (x, w) = (randn(&[8, 64, 56, 56], dev)?, randn(&[64, 64, 3, 3], dev)?);
                 Ok(Box::new(move || fastops::conv2d(&x, &w, 1, 1).map(drop)))
@@ -71,12 +71,24 @@ pub fn benches() -> Vec<Bench> {
             about: "BASELINE candle's conv2d, forward and backward (input and weight gradients), same shapes",
             setup: |dev| conv_backward(dev, false),
         },
-        Bench { id: "week1.conv2d.backward_fastops", about: "fastops::conv2d, forward and backward, same shapes", setup: |dev| conv_backward(dev, true) },
-        Bench { id: "week1.resnet18.forward_b1", about: "ResNet-18 (full width) forward, eval, [1, 3, 224, 224]", setup: |dev| resnet_forward(dev, 1) },
-        Bench { id: "week1.resnet18.forward_b8", about: "ResNet-18 (full width) forward, eval, [8, 3, 224, 224]", setup: |dev| resnet_forward(dev, 8) },
+        Bench {
+            id: "week1.conv2d.backward_fastops",
+            about: "LIBRARY fastops::conv2d, forward and backward, same shapes",
+            setup: |dev| conv_backward(dev, true),
+        },
+        Bench {
+            id: "week1.resnet18.forward_b1",
+            about: "ResNet-18 (full width) forward, eval, [1, 3, 224, 224] (library: fastops::conv2d, max_pool2d)",
+            setup: |dev| resnet_forward(dev, 1),
+        },
+        Bench {
+            id: "week1.resnet18.forward_b8",
+            about: "ResNet-18 (full width) forward, eval, [8, 3, 224, 224] (library: fastops::conv2d, max_pool2d)",
+            setup: |dev| resnet_forward(dev, 8),
+        },
         Bench {
             id: "week1.cnn.train_step",
-            about: "one SGD step of the MNIST CNN (forward, backward, update), batch 32",
+            about: "one SGD step of the MNIST CNN (forward, backward, update), batch 32 (library: fastops::conv2d, max_pool2d)",
             setup: |dev| {
                 let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
                 let model = tr::SimpleCnn::new(&mut rng, dev)?;

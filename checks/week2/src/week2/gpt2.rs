@@ -330,13 +330,33 @@ pub fn benches() -> Vec<crate::bench::Bench> {
     vec![
         Bench {
             id: "week2.gpt2.tiny_forward_b1",
-            about: "tiny GPT-2 (2 layers, d 64, vocab 1000), logits of 1 × 128 tokens",
+            about: "tiny GPT-2 (2 layers, d 64, vocab 1000), logits of 1 × 128 tokens (library: fastops::matmul_bias, in the given Conv1D)",
             setup: |d| forward_bench(false, 1, d),
         },
-        Bench { id: "week2.gpt2.tiny_forward_b8", about: "tiny GPT-2, logits of 8 × 128 tokens", setup: |d| forward_bench(false, 8, d) },
-        Bench { id: "week2.gpt2.tiny_backward_b8", about: "tiny GPT-2, loss + backward of 8 × 128 tokens", setup: |d| backward_bench(false, 8, d) },
-        Bench { id: "week2.gpt2.small_forward_b1", about: "GPT-2 small shape (124M, random), logits of 1 × 128 tokens", setup: |d| forward_bench(true, 1, d) },
-        Bench { id: "week2.gpt2.small_forward_b8", about: "GPT-2 small shape, logits of 8 × 128 tokens", setup: |d| forward_bench(true, 8, d) },
-        Bench { id: "week2.gpt2.small_backward_b1", about: "GPT-2 small shape, loss + backward of 1 × 128 tokens", setup: |d| backward_bench(true, 1, d) },
+        Bench {
+            id: "week2.gpt2.tiny_forward_b8",
+            about: "tiny GPT-2, logits of 8 × 128 tokens (library: fastops::matmul_bias, in the given Conv1D)",
+            setup: |d| forward_bench(false, 8, d),
+        },
+        Bench {
+            id: "week2.gpt2.tiny_backward_b8",
+            about: "tiny GPT-2, loss + backward of 8 × 128 tokens (library: fastops::matmul_bias, in the given Conv1D)",
+            setup: |d| backward_bench(false, 8, d),
+        },
+        Bench {
+            id: "week2.gpt2.small_forward_b1",
+            about: "GPT-2 small shape (124M, random), logits of 1 × 128 tokens (library: fastops::matmul_bias, in the given Conv1D)",
+            setup: |d| forward_bench(true, 1, d),
+        },
+        Bench {
+            id: "week2.gpt2.small_forward_b8",
+            about: "GPT-2 small shape, logits of 8 × 128 tokens (library: fastops::matmul_bias, in the given Conv1D)",
+            setup: |d| forward_bench(true, 8, d),
+        },
+        Bench {
+            id: "week2.gpt2.small_backward_b1",
+            about: "GPT-2 small shape, loss + backward of 1 × 128 tokens (library: fastops::matmul_bias, in the given Conv1D)",
+            setup: |d| backward_bench(true, 1, d),
+        },
     ]
 }

@@ -556,12 +556,12 @@ pub fn benches() -> Vec<crate::bench::Bench> {
     vec![
         Bench {
             id: "week2.kv.cached",
-            about: "generate_greedy, GPT-2-small shape (random weights), 8-token prompt + 32 new tokens, KV cache",
+            about: "generate_greedy, GPT-2-small shape (random weights), 8-token prompt + 32 new tokens, KV cache (library: fastops::matmul_bias, in the given Conv1D)",
             setup: |dev| kv_bench(dev, 32, true),
         },
         Bench {
             id: "week2.kv.uncached",
-            about: "the same generation recomputing the whole sequence at every step (no cache)",
+            about: "the same generation recomputing the whole sequence at every step (no cache) (library: fastops::matmul_bias, in the given Conv1D)",
             setup: |dev| kv_bench(dev, 32, false),
         },
         Bench {
@@ -576,7 +576,7 @@ pub fn benches() -> Vec<crate::bench::Bench> {
         },
         Bench {
             id: "week2.score.shared_prefix",
-            about: "score_continuations: 8 candidates of 4 tokens after a 64-token prefix, one cached prefix pass (GPT-2-small shape)",
+            about: "score_continuations: 8 candidates of 4 tokens after a 64-token prefix, one cached prefix pass (GPT-2-small shape) (library: fastops::matmul_bias, in the given Conv1D)",
             setup: |dev| -> candle_core::Result<Iteration> {
                 let m = random_small(dev)?;
                 let prefix = prompt_ids(64);
@@ -589,7 +589,7 @@ pub fn benches() -> Vec<crate::bench::Bench> {
         },
         Bench {
             id: "week2.score.separate",
-            about: "the same scores with one full forward pass per candidate (prefix recomputed 8 times)",
+            about: "the same scores with one full forward pass per candidate (prefix recomputed 8 times) (library: fastops::matmul_bias, in the given Conv1D)",
             setup: |dev| -> candle_core::Result<Iteration> {
                 let m = random_small(dev)?;
                 let prefix = prompt_ids(64);

@@ -434,7 +434,7 @@ fn run(ctx: &Ctx, cfg: &tl::Config, name: &str) -> Result<RunResult, Fail> {
 pub fn benches() -> Vec<crate::bench::Bench> {
     vec![crate::bench::Bench {
         id: "week3.chargpt.train_step",
-        about: "one step of the baby GPT (4 layers, 128 wide, 64 positions, batch 12): forward, loss, backward, clip, AdamW",
+        about: "one step of the baby GPT (4 layers, 128 wide, 64 positions, batch 12): forward, loss, backward, clip, AdamW (library: fastops::linear, layer_norm, gelu_erf, softmax_last_dim, and cross_entropy in the given loss)",
         setup: train_step_bench,
     }]
 }

@@ -252,7 +252,7 @@ pub fn exercises() -> Vec<Exercise> {
 pub fn benches() -> Vec<crate::bench::Bench> {
     vec![crate::bench::Bench {
         id: "week5.attribution.integrated_gradients",
-        about: "integrated gradients on the week-5 MNIST CNN (random weights): 16 images, 32 midpoints, one forward and backward pass each",
+        about: "integrated gradients on the week-5 MNIST CNN (random weights): 16 images, 32 midpoints, one forward and backward pass each (library: fastops::conv2d, add_channel_bias, relu, in the given CNN)",
         setup: ig_bench,
     }]
 }

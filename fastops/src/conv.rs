@@ -510,6 +510,9 @@ impl CustomOp2 for Conv {
                         let dst = y.as_mut_ptr().wrapping_add(slab.out_offset(&g, co, i));
                         let a = Mat { p: w.as_ptr(), rs: k, cs: 1 };
                         let b = Mat { p: cols[i * per..].as_ptr(), rs: n, cs: 1 };
+                        // SAFETY: w is [co, k], cols holds the slab's [k, n] im2col matrix (this
+                        // image's `per` columns from i·per), and dst is image i's [co, hw_out]
+                        // block of y's capacity, which no other product writes.
                         unsafe { gemm_into((co, per, k), dst, hw_out, false, a, b) }
                     }
                 }
@@ -537,6 +540,9 @@ impl CustomOp2 for Conv {
                         let dst = cols[i * per..].as_mut_ptr();
                         let a = Mat { p: w.as_ptr(), rs: 1, cs: k };
                         let b = Mat { p: dy[slab.out_offset(&g, co, i)..].as_ptr(), rs: hw_out, cs: 1 };
+                        // SAFETY: wᵀ is [k, co] (w read transposed), dy's image i block is
+                        // [co, per] with rows hw_out apart, and dst is this image's [k, per]
+                        // columns of the slab buffer, apart from both inputs.
                         unsafe { gemm_into((k, per, co), dst, n, false, a, b) }
                     }
                     col2im_add(&g, cols, slab, &mut dx);
@@ -559,6 +565,8 @@ impl CustomOp2 for Conv {
                     for i in 0..slab.images {
                         let a = Mat { p: dy[slab.out_offset(&g, co, i)..].as_ptr(), rs: hw_out, cs: 1 };
                         let b = Mat { p: cols[i * per..].as_ptr(), rs: 1, cs: n };
+                        // SAFETY: dy's image i block is [co, per], the slab's columns read
+                        // transposed are [per, k], and dw is its own [co, k] buffer.
                         unsafe { gemm_into((co, k, per), dw.as_mut_ptr(), k, s + i > 0, a, b) }
                     }
                 }

@@ -44,6 +44,8 @@ pub(crate) unsafe fn mm(
     b_cs: usize,
     s: f32,
 ) {
+    // SAFETY: the caller's contract above is gemm's: valid operands for their shapes and
+    // strides, and an output that overlaps neither input nor another thread's writes.
     unsafe {
         gemm::gemm(
             m,
@@ -70,7 +72,10 @@ pub(crate) unsafe fn mm(
 }
 
 struct SendMat(Mat);
+// SAFETY: a Mat is a read-only view (a pointer, shape and strides) of a buffer that outlives the
+// parallel loop it is shared with; no thread writes through it.
 unsafe impl Send for SendMat {}
+// SAFETY: as for Send.
 unsafe impl Sync for SendMat {}
 
 /// `dst[m, n] (+)= a[m, k] · b[k, n]`, with `dst`'s rows `dst_rs` apart and its columns

@@ -8,7 +8,10 @@ use std::ops::Range;
 /// A raw pointer that may cross threads; each task writes only its own part of the buffer.
 #[derive(Clone, Copy)]
 pub(crate) struct SyncPtr<T>(*mut T);
+// SAFETY: the loops that share a SyncPtr give each task a disjoint part of the buffer, which
+// outlives the loop; no two tasks touch the same element.
 unsafe impl<T> Send for SyncPtr<T> {}
+// SAFETY: as for Send.
 unsafe impl<T> Sync for SyncPtr<T> {}
 
 impl<T> SyncPtr<T> {

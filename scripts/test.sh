@@ -52,7 +52,7 @@ learner_copy() {
     # reset finds the pristine stubs dist shipped (.candlecamp/stubs): on a stub it changes nothing.
     id=$(CARGO_TARGET_DIR="$target" cargo run -q -p grader -- list "$w" | awk '!n && $1 ~ /^week[0-9]+\./ { print $1; n = 1 }')
     CARGO_TARGET_DIR="$target" cargo run -q -p grader -- reset "$id" || exit 1
-  done) && compile_isolation "$dir" "$target" && shipped_text "$dir" "$target" && solved_copy "$dir" "$target"
+  done) && compile_isolation "$dir" "$target" && shipped_text "$dir" "$target" && solved_copy "$dir" "$target" && shared_target "$dir" "$target"
   local rc=$?
   rm -rf "$(dirname "$dir")" "$target"
   return $rc
@@ -115,6 +115,26 @@ solved_copy() {
   (cd "$dir" && for w in $(weeks); do
     CARGO_TARGET_DIR="$target" cargo run -q -p grader -- grade "$w" --expect passed | tail -1 || exit 1
   done)
+}
+
+# Two checkouts sharing one CARGO_TARGET_DIR (a global setting many Rust users have): cargo names
+# a workspace's own crates alike in every checkout and judges freshness by file times, so without
+# care one checkout grades the other's code. Here the solved copy and a fresh pristine one, b,
+# share the copy's target folder: b's ones is not started, the solved copy's passes, b's is
+# still not started after it, and with the solved copy gone b reads its own registry.
+shared_target() {
+  local solved="$1" target="$2" b out g
+  b="$(mktemp -d)/b"
+  cargo run -q -p grader -- dist "$b" >/dev/null || return 1
+  g() { (cd "$1" && shift && CARGO_TARGET_DIR="$target" cargo run -q -p grader -- "$@" 2>&1); }
+  out=$(g "$b" grade week1 ones); echo "$out" | grep -q 'week1.arrays.ones .*not started' || { echo "$out"; echo "b's stub graded as another checkout's code"; return 1; }
+  out=$(g "$solved" grade week1 ones); echo "$out" | grep -q 'week1.arrays.ones .*passed' || { echo "$out"; echo "the solved copy's ones did not pass"; return 1; }
+  out=$(g "$b" grade week1 ones); echo "$out" | grep -q 'week1.arrays.ones .*not started' || { echo "$out"; echo "b graded the solved copy's code"; return 1; }
+  mv "$solved" "$solved.away"
+  out=$(g "$b" list week0); mv "$solved.away" "$solved"
+  echo "$out" | grep -q 'week0.micrograd.ops' || { echo "$out"; echo "b did not read its own registry"; return 1; }
+  rm -rf "$(dirname "$b")"
+  echo "shared CARGO_TARGET_DIR: each checkout graded its own code and read its own registry"
 }
 
 # Drills on a learner copy: a syntax error in week1 stops no other week from building and

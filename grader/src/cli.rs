@@ -1028,6 +1028,16 @@ fn reset(id: &str, whole_file: bool) -> ExitCode {
     }
 }
 
+/// What hint level `k` (0-based) of `n` is: a nudge first, nearly the code last, the approach
+/// between.
+fn hint_level(k: usize, n: usize) -> &'static str {
+    match k {
+        0 => "a nudge",
+        k if k + 1 == n => "nearly the code",
+        _ => "the approach",
+    }
+}
+
 /// What `grader hint ID` prints when it shows hint levels `levels` (0-based, in order) of `e`,
 /// with its book page at `book`.
 pub fn hint_text(e: &Exercise, book: &str, levels: std::ops::Range<usize>) -> String {
@@ -1037,7 +1047,7 @@ pub fn hint_text(e: &Exercise, book: &str, levels: std::ops::Range<usize>) -> St
         out.push_str("(no hint for this one)\n");
     }
     for k in levels.clone().filter(|&k| k < n) {
-        out.push_str(&format!("hint {} of {n}: {}\n", k + 1, e.hints[k]));
+        out.push_str(&format!("hint {} of {n} ({}): {}\n", k + 1, hint_level(k, n), e.hints[k]));
     }
     let shown = levels.end.min(n);
     if n > 0 && shown < n {

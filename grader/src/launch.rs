@@ -65,23 +65,55 @@ pub fn checks_program(week: &Week) -> Result<PathBuf, BuildError> {
 }
 
 /// Build a week's checks program in the workspace at `root` (with `target` as its target folder
-/// when given), in reference mode or not.
+/// when given), in reference mode or not. When the program cargo hands back was built from
+/// another checkout's sources (several checkouts sharing one `CARGO_TARGET_DIR`: cargo names
+/// a workspace's own crates the same in every checkout, and judges freshness by file times),
+/// the workspace's own crates are cleaned from the target folder and built again from this one.
 pub fn build_program(root: &std::path::Path, target: Option<&std::path::Path>, week: &Week, reference: bool) -> Result<PathBuf, BuildError> {
-    let name = program_name(week);
-    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.arg("build").arg("--quiet").arg("-p").arg(&name).arg("--manifest-path").arg(root.join("Cargo.toml"));
-    if let Some(t) = target {
-        cmd.env("CARGO_TARGET_DIR", t);
+    let exe = build_once(root, target, week, reference)?;
+    let Some(foreign) = foreign_sources(root, &exe) else { return Ok(exe) };
+    eprintln!("grader: {} was built from {} (a shared CARGO_TARGET_DIR); building it from this checkout", exe.display(), foreign.display());
+    let mut clean = cargo(root, target);
+    clean.arg("clean").arg("--quiet").arg("--manifest-path").arg(root.join("Cargo.toml"));
+    for p in ["grader", "fastops", "candlecamp", week.dir, &program_name(week)] {
+        clean.args(["-p", p]);
     }
-    cmd.arg(if crate::report::color() { "--message-format=json-diagnostic-rendered-ansi" } else { "--message-format=json" });
-    if reference {
-        cmd.args(["--features", "reference"]);
-    }
-    if cfg!(feature = "cuda") {
-        cmd.args(["--features", "cuda"]);
+    if root.join("solutions").join(week.dir).is_dir() {
+        clean.args(["-p", &format!("{}-solution", week.dir)]);
     }
     if !cfg!(debug_assertions) {
-        cmd.arg("--release");
+        clean.arg("--release");
+    }
+    let _ = clean.stdout(Stdio::null()).stderr(Stdio::null()).status();
+    let exe = build_once(root, target, week, reference)?;
+    match foreign_sources(root, &exe) {
+        None => Ok(exe),
+        Some(f) => Err(BuildError::Failed(format!("{} is still built from {} after a clean rebuild", exe.display(), f.display()))),
+    }
+}
+
+/// Where a built week program's code was compiled, when that is outside `root`: it prints the
+/// folders of its week crate, its checks crate and the grader (`__built-from`). cargo names a
+/// workspace's own crates alike in every checkout and records their sources relative to the
+/// package, so a program built in another checkout looks fresh here: its dep-info names this
+/// checkout's files.
+fn foreign_sources(root: &std::path::Path, exe: &std::path::Path) -> Option<PathBuf> {
+    let out = Command::new(exe).arg("__built-from").stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    text.lines().map(PathBuf::from).find(|dir| {
+        let d = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+        !d.starts_with(&root)
+    })
+}
+
+/// A cargo command for the workspace at `root`, with `target` as its target folder when given,
+/// and without the variables `cargo run` set for the grader's own package.
+fn cargo(root: &std::path::Path, target: Option<&std::path::Path>) -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(root);
+    if let Some(t) = target {
+        cmd.env("CARGO_TARGET_DIR", t);
     }
     // `cargo run` gave this program the variables it sets for the package it runs
     // (CARGO_MANIFEST_DIR, CARGO_PKG_NAME, …). Passed on, they reach build scripts that watch
@@ -100,6 +132,24 @@ pub fn build_program(root: &std::path::Path, target: Option<&std::path::Path>, w
         {
             cmd.env_remove(k.as_ref());
         }
+    }
+    cmd
+}
+
+/// One `cargo build` of the week's checks program; the program's path.
+fn build_once(root: &std::path::Path, target: Option<&std::path::Path>, week: &Week, reference: bool) -> Result<PathBuf, BuildError> {
+    let name = program_name(week);
+    let mut cmd = cargo(root, target);
+    cmd.arg("build").arg("--quiet").arg("-p").arg(&name).arg("--manifest-path").arg(root.join("Cargo.toml"));
+    cmd.arg(if crate::report::color() { "--message-format=json-diagnostic-rendered-ansi" } else { "--message-format=json" });
+    if reference {
+        cmd.args(["--features", "reference"]);
+    }
+    if cfg!(feature = "cuda") {
+        cmd.args(["--features", "cuda"]);
+    }
+    if !cfg!(debug_assertions) {
+        cmd.arg("--release");
     }
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
     let mut child = cmd.spawn().map_err(|e| BuildError::Failed(format!("cannot run cargo to build {name}: {e}")))?;

@@ -75,15 +75,30 @@ pub fn pin_thread_count() {
     }
 }
 
-/// The repository root (where the grader was compiled, or `CANDLECAMP_ROOT`).
+/// The repository root: `CANDLECAMP_ROOT` when set, else [`workspace_root`].
 pub fn root() -> PathBuf {
     match std::env::var_os("CANDLECAMP_ROOT") {
         Some(r) => PathBuf::from(r),
-        None => {
-            let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-            p.canonicalize().unwrap_or(p)
-        }
+        None => workspace_root(),
     }
+}
+
+/// The grader crate's folder where this program was compiled.
+pub const COMPILED_IN: &str = env!("CARGO_MANIFEST_DIR");
+
+/// Whether `dir` is the root of a candlecamp workspace (a learner's copy or the instructors').
+fn is_workspace(dir: &std::path::Path) -> bool {
+    dir.join("Cargo.toml").is_file() && dir.join("grader/Cargo.toml").is_file() && dir.join("checks/registry.json").is_file()
+}
+
+/// The candlecamp workspace that holds the current directory, as cargo finds its workspace; the
+/// one this program was compiled in when the current directory is outside every workspace.
+/// Not the compiled-in path first: with one `CARGO_TARGET_DIR` shared by several checkouts,
+/// cargo may run a grader built in another checkout, which must still read this one's registry
+/// and grade this one's code.
+pub fn cwd_workspace() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors().find(|d| is_workspace(d)).map(|d| d.canonicalize().unwrap_or_else(|_| d.to_path_buf()))
 }
 
 /// The rest of a week's checks program (`checks/weekN/src/main.rs`), after its `subject` and
@@ -103,6 +118,12 @@ macro_rules! week_program {
         }
 
         fn main() -> std::process::ExitCode {
+            // Where this program's code was compiled: the week's crate, the checks, the grader
+            // (the launcher rebuilds a program that another checkout's sources made).
+            if std::env::args().nth(1).as_deref() == Some("__built-from") {
+                println!("{}\n{}\n{}", subject::$week::BUILT_FROM, env!("CARGO_MANIFEST_DIR"), $crate::COMPILED_IN);
+                return std::process::ExitCode::SUCCESS;
+            }
             $crate::pin_thread_count();
             let entry: fn() -> Option<std::process::ExitCode> = $entry;
             if let Some(code) = entry() {
@@ -123,11 +144,18 @@ macro_rules! week_program {
     };
 }
 
-/// The workspace this program was built from (whatever `CANDLECAMP_ROOT` says): where the
-/// launcher runs cargo, and where `checks/registry.json` is.
+/// The workspace this program grades (whatever `CANDLECAMP_ROOT` says): the one holding the
+/// current directory ([`cwd_workspace`]), else the one it was compiled in. Where the launcher
+/// runs cargo, and where `checks/registry.json` is.
 pub fn workspace_root() -> PathBuf {
-    let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
-    p.canonicalize().unwrap_or(p)
+    static ROOT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ROOT.get_or_init(|| {
+        cwd_workspace().unwrap_or_else(|| {
+            let p = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
+            p.canonicalize().unwrap_or(p)
+        })
+    })
+    .clone()
 }
 
 /// Why the device named on the command line cannot be used.

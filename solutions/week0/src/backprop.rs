@@ -25,7 +25,9 @@ use candle_core::{DType, Result, Tensor, D};
 /// `dlogits = (softmax(logits) - one_hot(y)) / B`. The fused formula: no intermediate
 /// gradients of max, exp, sum or log. Build `one_hot(y)` by comparing `y` (as `[B, 1]`) with
 /// `arange(0, C)` (as `[1, C]`) (`broadcast_eq`, then `to_dtype(F32)`).
-// HINT: Softmax of the logits (subtract the row max first), minus a one-hot built as y.unsqueeze(1).broadcast_eq(&arange(0, C).unsqueeze(0)).to_dtype(F32), divided by the batch size.
+// HINT: The gradient of the mean cross-entropy with respect to the logits is the softmax minus the one-hot of the target, divided by the batch size; compute the softmax stably (subtract each row's maximum) or it overflows for large logits.
+// HINT: Softmax of the logits (max_keepdim, broadcast_sub, exp, broadcast_div by sum_keepdim), minus a one-hot built from y.unsqueeze(1) broadcast_eq Tensor::arange(0u32, C, dev).unsqueeze(0), converted with to_dtype(DType::F32), all divided by B.
+// HINT: let onehot = y.unsqueeze(1)?.broadcast_eq(&Tensor::arange(0u32, c as u32, logits.device())?.unsqueeze(0)?)?.to_dtype(DType::F32)?; (p - onehot)? / b as f64
 pub fn cross_entropy_backward(logits: &Tensor, y: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, c) = logits.dims2()?;
@@ -71,6 +73,8 @@ pub struct CeSteps {
 /// `probs` and `counts_sum`) adds both contributions; the max passes its gradient to the
 /// position of the maximum (one-hot of `argmax`). `dlogit_maxes` comes out ~0: the loss does not
 /// depend on the shift.
+// HINT: Go back one line at a time; whenever a [B, 1] value was broadcast across a row its gradient is the row sum, and counts is used twice (in probs and in counts_sum), so its two contributions add.
+// HINT: Recompute the forward steps (max_keepdim(1), broadcast_sub, exp, sum_keepdim(1), recip, broadcast_mul) and build one-hots with broadcast_eq against arange(0, C); then go back: dlogprobs, dprobs, dcounts_sum_inv, dcounts_sum, dcounts, dnorm_logits, dlogit_maxes, dlogits. Sums over axis 1 keep the axis; the maximum passes its gradient to the argmax position.
 // HINT: Backwards from dlogprobs = -one_hot(y)/B: dprobs = dlogprobs / probs; dcounts_sum_inv = Σ_axis1(counts · dprobs); dcounts_sum = -counts_sum⁻² · dcounts_sum_inv; dcounts = dprobs · counts_sum_inv + dcounts_sum (both uses); dnorm_logits = counts · dcounts; dlogit_maxes = -Σ_axis1 dnorm_logits; dlogits = dnorm_logits + one_hot(argmax) · dlogit_maxes.
 pub fn cross_entropy_steps(logits: &Tensor, y: &Tensor) -> Result<CeSteps> {
     // BEGIN SOLUTION
@@ -110,7 +114,9 @@ pub fn cross_entropy_steps(logits: &Tensor, y: &Tensor) -> Result<CeSteps> {
 /// For `out = x @ w + b` with `x: [B, i]`, `w: [i, o]`, `b: [o]` and the upstream `dout: [B, o]`:
 /// `dx = dout @ wᵀ`, `dw = xᵀ @ dout`, `db = Σ_batch dout`. Check the shapes: each gradient has
 /// its variable's shape. Returns `(dx, dw, db)`.
-// HINT: dx = dout.matmul(&w.t()?), dw = x.t()?.matmul(dout), db = dout.sum(0). Every gradient has the shape of its variable.
+// HINT: Each gradient has the shape of its variable; that shape tells you which matrix to transpose and in which order to multiply, and the bias, broadcast over the batch, collects the sum over the batch.
+// HINT: dx is [B, i]: dout [B, o] times the transpose of w; dw is [i, o]: the transpose of x times dout; db is [o]: dout summed over axis 0. Use matmul, t() and sum(0).
+// HINT: let dx = dout.matmul(&w.t()?)?; let dw = x.t()?.matmul(dout)?; let db = dout.sum(0)?;
 pub fn linear_backward(x: &Tensor, w: &Tensor, dout: &Tensor) -> Result<(Tensor, Tensor, Tensor)> {
     // BEGIN SOLUTION
     let dx = dout.matmul(&w.t()?)?;
@@ -122,7 +128,9 @@ pub fn linear_backward(x: &Tensor, w: &Tensor, dout: &Tensor) -> Result<(Tensor,
 
 /// ## tanh_backward
 /// For `h = tanh(pre)`, given the output `h` and upstream `dh`: `dpre = (1 - h²) · dh`.
-// HINT: Use the output: dpre = (1 - h²) · dh (h.sqr(), affine(-1, 1), multiply).
+// HINT: The derivative of tanh is one minus the square of its output, so you never need the pre-activation: use the h you are given.
+// HINT: Square h, turn it into 1 − h² (affine with multiplier −1 and offset 1) and multiply elementwise by dh.
+// HINT: (h.sqr()?.affine(-1.0, 1.0)? * dh)?.contiguous()
 pub fn tanh_backward(h: &Tensor, dh: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     (h.sqr()?.affine(-1.0, 1.0)? * dh)?.contiguous()
@@ -141,7 +149,9 @@ pub fn tanh_backward(h: &Tensor, dh: &Tensor) -> Result<Tensor> {
 /// ```
 ///
 /// (the fused formula: μ and σ² depend on every row, which is where the two sums come from).
-// HINT: Recompute mean, biased var, inv_std = 1/sqrt(var+eps), x̂. dbeta = Σ dy, dgamma = Σ dy·x̂, dx = gamma·inv_std/B · (B·dy − Σdy − x̂·Σ(dy·x̂)), sums over the batch with keepdim.
+// HINT: The batch mean and variance depend on every row, so each input's gradient has three parts: its own upstream gradient, minus the batch average of the upstream gradient, minus a part along the normalised input; eps stays inside the square root.
+// HINT: Recompute the batch mean, biased variance, inv_std = 1/√(var + eps) and x̂ = (x − mean) · inv_std (mean_keepdim(0), sqr, sqrt, recip). dbeta = Σ_batch dy and dgamma = Σ_batch dy · x̂ with sum(0) (shape [d]); dx = gamma · inv_std / B · (B·dy − Σ dy − x̂ · Σ(dy · x̂)), the sums over the batch with sum_keepdim(0).
+// HINT: let inner = ((dy * b)?.broadcast_sub(&dy.sum_keepdim(0)?)? - xhat.broadcast_mul(&(dy * &xhat)?.sum_keepdim(0)?)?)?; dx = inner.broadcast_mul(&(gamma.unsqueeze(0)?.broadcast_mul(&inv_std)? / b)?)
 pub fn batchnorm_backward(x: &Tensor, gamma: &Tensor, dy: &Tensor, eps: f64) -> Result<(Tensor, Tensor, Tensor)> {
     // BEGIN SOLUTION
     let b = x.dim(0)? as f64;
@@ -187,7 +197,9 @@ pub struct BnSteps {
 /// `dhprebn`. `bndiff` is used twice (in `bndiff2` and `bnraw`): add both contributions. A
 /// `[1, d]` factor broadcast over the batch gets the sum over the batch; a sum over the batch
 /// passes its gradient back to every row.
-// HINT: dbnraw = dhpreact · gamma; dbnvar_inv = Σ_b(bndiff · dbnraw); dbnvar = -½(bnvar + eps)^(-3/2) · dbnvar_inv; dbndiff2 = dbnvar / B on every row; dbndiff = dbnraw · bnvar_inv + 2 · bndiff · dbndiff2; dbnmeani = -Σ_b dbndiff; dhprebn = dbndiff + dbnmeani / B.
+// HINT: Go through the steps in reverse; a [1, d] value broadcast over the batch collects the sum over the batch, a mean over the batch sends 1/B of its gradient to every row, and bndiff feeds two steps, so its two contributions add.
+// HINT: Recompute bnmeani, bndiff, bnvar and bnvar_inv; then dbnraw = dhpreact · gamma; dbnvar_inv = Σ_b(bndiff · dbnraw) (sum_keepdim(0)); dbnvar from the derivative of (v + eps)^(-1/2); dbndiff2 = dbnvar / B copied to every row ([B, d]); dbndiff adds both uses; dbnmeani = −Σ_b dbndiff; dhprebn = dbndiff + dbnmeani / B.
+// HINT: dbnvar = −½ (bnvar + eps)^(−3/2) · dbnvar_inv, i.e. (var_eps.powf(-1.5)? * -0.5)?.mul(&dbnvar_inv)?; and dbndiff = dbnraw · bnvar_inv + 2 · bndiff · dbndiff2, i.e. (dbnraw.broadcast_mul(&bnvar_inv)? + ((&bndiff * 2.0)? * &dbndiff2)?)?
 pub fn batchnorm_steps(hprebn: &Tensor, gamma: &Tensor, dhpreact: &Tensor, eps: f64) -> Result<BnSteps> {
     // BEGIN SOLUTION
     let n = hprebn.dim(0)?;
@@ -212,7 +224,9 @@ pub fn batchnorm_steps(hprebn: &Tensor, gamma: &Tensor, dhpreact: &Tensor, eps: 
 /// `demb: [B, block, n_embd]`: `dC[v] = Σ of demb[b, t] over every (b, t) with x[b, t] = v` — a
 /// row used several times collects several gradients (the same rule as micrograd's reused
 /// nodes). Rule: no loop over the batch; `Tensor::index_add` on zeros does it in one call.
-// HINT: Tensor::zeros((vocab, n_embd))?.index_add(&x.flatten_all()?, &demb.reshape(((), n_embd))?, 0): rows used several times add up.
+// HINT: The lookup copied rows of the table, so the backward pass adds each gradient row back into the row it came from; a character used several times collects several gradients, which an assignment would lose.
+// HINT: Flatten x to [B·block] indices and reshape demb to [B·block, n_embd]; start from zeros of shape (vocab, n_embd) with demb's dtype and device and call index_add along axis 0.
+// HINT: Tensor::zeros((vocab, n_embd), demb.dtype(), demb.device())?.index_add(&x.flatten_all()?, &demb.reshape(((), n_embd))?, 0)
 pub fn embedding_backward(x: &Tensor, demb: &Tensor, vocab: usize) -> Result<Tensor> {
     // BEGIN SOLUTION
     let n_embd = demb.dim(D::Minus1)?;
@@ -238,7 +252,9 @@ pub struct MlpBn {
 /// `1e-5`), then chain your backward functions from the loss back to the embedding table.
 /// Returns the gradients in an `MlpBn` (each field the gradient of that parameter; note that
 /// `b1` gets a gradient even though BatchNorm subtracts it out again: it is ~0).
-// HINT: Forward as in the module doc, keeping emb, hprebn, h and logits; then dlogits → (dh, dW2, db2) → dhpreact → (dhprebn, dgamma, dbeta) → (demb, dW1, db1) → dC, reshaping demb to [B, block, n_embd].
+// HINT: Run the forward pass keeping every intermediate that the backward functions need, then chain your own backward functions from the logits back to the embedding table, each one's input gradient becoming the next one's upstream gradient.
+// HINT: Forward as in the module doc (eps 1e-5), keeping embcat, hprebn, h and logits; then cross_entropy_backward → linear_backward(h, W2) gives (dh, dW2, db2) → tanh_backward gives dhpreact → batchnorm_backward gives (dhprebn, dgamma, dbeta) → linear_backward(embcat, W1) gives (dembcat, dW1, db1) → embedding_backward gives dC.
+// HINT: let (demb, dw1, db1) = linear_backward(&emb, &p.w1, &dhprebn)?; let dc = embedding_backward(x, &demb.reshape((b, block, n_embd))?, p.c.dim(0)?)?;
 pub fn full_backward(p: &MlpBn, x: &Tensor, y: &Tensor) -> Result<MlpBn> {
     // BEGIN SOLUTION
     let (b, block) = x.dims2()?;

@@ -89,8 +89,9 @@ impl Value {
     /// `sub`, `mul`, `div` (`Op::Div`, children `[self, other]`), `pow` (`Op::Pow(k)`, child
     /// `[self]`), `exp`, `tanh` and `relu` (`max(0, x)`): compute the data, record op and
     /// children with [`Value::from_op`]. Example: `Value::new(2.0).pow(3.0).data() == 8.0`.
-    // HINT: from_op takes the result's number, the operation and the children: for a + b the number is a.data() + b.data().
-    // HINT: Each operation is one line: Value::from_op(result, Op::…, vec![self.clone(), other.clone()]). Read the numbers with .data() first.
+    // HINT: Each operation computes its number from the operands' numbers and records how it was made (which operation, and the operands it read), so that backward can walk back through it later; a result recorded as a leaf, or without its operands, cuts the graph.
+    // HINT: Read the operands' numbers with data(), compute the result (+, −, ×, ÷, powf, exp, tanh, max with 0.0) and hand it to Value::from_op with the matching Op variant and the operands as children: [self, other] for add, sub, mul and div, [self] for pow, exp, tanh and relu. Cloning a Value copies the handle, not the node.
+    // HINT: Value::from_op(self.data() + other.data(), Op::Add, vec![self.clone(), other.clone()]); the one-operand ones look like Value::from_op(self.data().powf(k), Op::Pow(k), vec![self.clone()]).
     pub fn add(&self, other: &Value) -> Value {
         // BEGIN SOLUTION
         Value::from_op(self.data() + other.data(), Op::Add, vec![self.clone(), other.clone()])
@@ -139,8 +140,9 @@ impl Value {
         // END SOLUTION
     }
 
-    // HINT(reuse): Gradients from different uses of one node must add up, never overwrite each other.
-    // HINT(reuse): a + a gives a the gradient 2, a * a gives 2a: each use adds its share (+=). Copy the children's data into locals before borrow_mut: in a * a both children are the same RefCell.
+    // HINT(reuse): Gradients from different uses of one node must add up, never overwrite each other; and a second call to backward must add only what that call sends, not pass on again what the first call left in the inner nodes.
+    // HINT(reuse): a + a gives a the gradient 2, a * a gives 2a: each use adds its share (+=). Copy the children's data into locals before borrow_mut: in a * a both children are the same RefCell. For repeated calls, set every node's current grad aside and zero it before the pass, run the pass from grad 1 at the output, then add the saved values back.
+    // HINT(reuse): let before: Vec<f64> = order.iter().map(|v| v.grad()).collect(); zero every node in order, run the pass, then for (v, b) in order.iter().zip(before) { v.0.borrow_mut().grad += b; }
     /// ## backward
     /// Fill `grad` of every node reachable from `self` with ∂self/∂node.
     ///
@@ -162,8 +164,9 @@ impl Value {
     /// from 0: a node propagates only what *this* call sent it. Propagating a grad that still
     /// holds the last call's share counts it again (for `e = a·a + a` at `a = 3`, two calls
     /// would give `a.grad = 20` instead of `2 · 7 = 14`).
-    // HINT: Two steps: list the nodes so that every node comes after its children, then walk that list from the output back, passing each node's grad to its children with the local derivative.
-    // HINT: Build the topological order with a depth-first search (push a node after its children; skip visited nodes by Rc::as_ptr), set the output's grad to 1, walk the order backwards and add g · local derivative to each child's grad.
+    // HINT: A node may pass its gradient on only after every node that uses it has sent its share: visit the nodes in reverse topological order, each node once, and add (never assign) into the children's gradients.
+    // HINT: Build the topological order with a depth-first search that pushes a node after its children (skip nodes already seen, keyed by Rc::as_ptr in a HashSet). Save every node's grad and zero it, set the output's grad to 1, walk the order in reverse adding g × local derivative to each child's grad, then add the saved grads back. Relu passes the gradient only where x > 0 (at exactly 0 it passes nothing). Copy the node's grad, data, op and a clone of its children out of one borrow() and drop it before you borrow_mut any child.
+    // HINT: Per node: let local = match op { Op::Mul => vec![xs[1], xs[0]], Op::Div => vec![1.0 / xs[1], -xs[0] / (xs[1] * xs[1])], Op::Tanh => vec![1.0 - out * out], … }; then for (c, d) in children.iter().zip(local) { c.0.borrow_mut().grad += g * d; }
     pub fn backward(&self) {
         // BEGIN SOLUTION
         let mut order: Vec<Value> = Vec::new();
@@ -239,8 +242,9 @@ impl Neuron {
     /// ## neuron
     /// A neuron with `nin` weights and a bias, each drawn uniformly from `[-1, 1)` with
     /// `rng.random_range(-1.0..1.0)`, weights first, then the bias.
-    // HINT: A neuron draws its weights in order from the generator and computes tanh(Σ w_i·x_i + b) with Value operations, so that backward reaches the weights.
-    // HINT: Draw the nin weights, then the bias, each with rng.random_range(-1.0..1.0); forward starts from b and adds w_i * x_i, then tanh if nonlin.
+    // HINT: Draw all the weights first and the bias last, from the one generator, in that order; build the output from Value operations so that backward reaches the weights, and have parameters hand back the neuron's own nodes, not new Values holding the same numbers.
+    // HINT: new: nin draws of rng.random_range(-1.0..1.0), each wrapped in Value::new, for w, then one more for b. forward: start from b, add w_i · x_i for each pair in order (zip), then tanh if nonlin. parameters: clone the w vector and push a clone of b.
+    // HINT: let mut act = self.b.clone(); for (w, x) in self.w.iter().zip(x) { act = act.add(&w.mul(x)); } then return act.tanh() when self.nonlin, else act.
     pub fn new(nin: usize, nonlin: bool, rng: &mut ChaCha8Rng) -> Neuron {
         // BEGIN SOLUTION
         let w = (0..nin).map(|_| Value::new(rng.random_range(-1.0..1.0))).collect();
@@ -276,8 +280,9 @@ impl Neuron {
 impl Layer {
     /// ## mlp
     /// `nout` neurons of `nin` inputs each, made in order with [`Neuron::new`].
-    // HINT: A layer is a list of neurons fed the same inputs; an MLP feeds each layer's outputs to the next.
-    // HINT: Layer::new makes nout neurons with Neuron::new in order; Mlp::new chains sizes [nin, nouts…] pairwise (windows(2)); forward feeds each layer's outputs to the next; parameters concatenate in order.
+    // HINT: A layer is a list of neurons that all read the same inputs; an MLP feeds each layer's outputs to the next, so each layer has as many inputs as the layer before it has neurons (the first has nin), and every layer uses tanh.
+    // HINT: Layer::new makes nout neurons with Neuron::new, in order; Mlp::new chains the sizes [nin, nouts…] pairwise (windows(2)); forward feeds each layer's outputs to the next; parameters concatenate neuron by neuron and layer by layer (flat_map).
+    // HINT: let mut sizes = vec![nin]; sizes.extend_from_slice(nouts); Mlp { layers: sizes.windows(2).map(|s| Layer::new(s[0], s[1], true, rng)).collect() }
     pub fn new(nin: usize, nout: usize, nonlin: bool, rng: &mut ChaCha8Rng) -> Layer {
         // BEGIN SOLUTION
         Layer { neurons: (0..nout).map(|_| Neuron::new(nin, nonlin, rng)).collect() }
@@ -332,7 +337,9 @@ impl Mlp {
 /// loss, then move each parameter: `p.data -= lr · p.grad`. Return the loss *before* the update.
 /// The grader calls it on the four-point toy set and expects the loss below 0.01 within 200
 /// steps at `lr = 0.1`.
-// HINT: loss = Σ (out - y)²  built from Values; zero every parameter's grad, loss.backward(), then p.set_data(p.data() - lr * p.grad()). Return loss.data() from before the update.
+// HINT: Build the whole loss as one graph of Values, clear the gradients left by earlier calls before running backward (the parameters may arrive holding stale ones), and return the loss of this forward pass, from before the parameters move.
+// HINT: For each (x, y): wrap x's numbers in Value::new leaves, take the first output of mlp.forward, and add (out − y)² to a running loss with sub, pow(2.0) and add. Then zero_grad every parameter, call loss.backward(), update each parameter and return loss.data().
+// HINT: for p in &params { p.set_data(p.data() - lr * p.grad()); } after p.zero_grad() on all of them and loss.backward().
 pub fn train_step(mlp: &Mlp, xs: &[Vec<f64>], ys: &[f64], lr: f64) -> f64 {
     // BEGIN SOLUTION
     let mut loss = Value::new(0.0);

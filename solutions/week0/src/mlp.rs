@@ -42,7 +42,9 @@ pub struct MlpParams {
 /// marker, emit (context, character) and slide the context left by one, appending the
 /// character. `emma` with block 3 gives `... → e`, `..e → m`, `.em → m`, `emm → a`,
 /// `mma → .`. Returns `X: [n, block_size]` and `Y: [n]`, both u32 on `dev`.
-// HINT: ctx = vec![0; block]; for each index c of the name followed by 0: push ctx (extend xs), push c to ys, then ctx.remove(0); ctx.push(c). X is [n, block], Y is [n], both u32.
+// HINT: Slide a window of block_size characters along each name: it starts as all start markers, the end marker is the last target, and every name starts again from a fresh window.
+// HINT: Per name: ctx = vec![0u32; block_size]; for each stoi index c of the name followed by 0: extend xs with ctx, push c to ys, then drop ctx's first entry and append c. X = Tensor::from_vec(xs, (n, block_size), dev) and Y = Tensor::from_vec(ys, n, dev), both u32.
+// HINT: xs.extend_from_slice(&ctx); ys.push(c as u32); ctx.remove(0); ctx.push(c as u32);
 pub fn build_dataset(words: &[String], block_size: usize, dev: &Device) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
@@ -65,7 +67,9 @@ pub fn build_dataset(words: &[String], block_size: usize, dev: &Device) -> Resul
 /// Gather the embeddings with `index_select` on the flattened `x`, then `reshape` to
 /// `[B, block · n_embd]` (row-major: the first character's embedding first), `matmul`,
 /// `broadcast_add`, `tanh`.
-// HINT: emb = c.index_select(&x.flatten_all()?, 0)?.reshape((b, block * n_embd))?; h = emb.matmul(&w1)?.broadcast_add(&b1)?.tanh()?; h.matmul(&w2)?.broadcast_add(&b2).
+// HINT: Look up all the embeddings of the batch in one go from the flattened contexts, then reshape so that each example's block embeddings sit side by side in one row; the rest is two affine layers with a tanh between them.
+// HINT: (b, block) = x.dims2() and n_embd = c.dim(1); emb = c.index_select(&x.flatten_all()?, 0) reshaped to (b, block * n_embd); h = tanh(emb matmul w1, broadcast_add b1); logits = h matmul w2, broadcast_add b2.
+// HINT: let emb = p.c.index_select(&x.flatten_all()?, 0)?.reshape((b, block * n_embd))?; let h = emb.matmul(&p.w1)?.broadcast_add(&p.b1)?.tanh()?;
 pub fn mlp_forward(p: &MlpParams, x: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, block) = x.dims2()?;
@@ -80,7 +84,9 @@ pub fn mlp_forward(p: &MlpParams, x: &Tensor) -> Result<Tensor> {
 /// `F.cross_entropy(logits, y)`: the mean over the batch of `-log_softmax(logits)[b, y[b]]`
 /// for `logits: [B, C]` and `y: [B]` u32, as a scalar tensor; numerically stable
 /// (`l - max - ln Σ exp(l - max)`) and differentiable.
-// HINT: As yesterday's nll_loss without the indexing: shifted = logits - max (keepdim); logp = shifted - ln Σ exp(shifted); gather y, mean, negate.
+// HINT: It is yesterday's loss without the row lookup: shift each row by its maximum, take the log-softmax as the shifted logits minus the logarithm of the summed exponentials, and average the negated entries of the true classes.
+// HINT: m = logits.max_keepdim(D::Minus1) (detached), shifted = logits.broadcast_sub(&m), lse = shifted exp, sum_keepdim(D::Minus1), log; logp = shifted.broadcast_sub(&lse); gather y.unsqueeze(1) along axis 1, then mean_all and neg.
+// HINT: shifted.broadcast_sub(&lse)?.gather(&y.unsqueeze(1)?, 1)?.mean_all()?.neg()
 pub fn cross_entropy(logits: &Tensor, y: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let m = logits.max_keepdim(D::Minus1)?.detach();
@@ -103,7 +109,9 @@ pub fn cross_entropy(logits: &Tensor, y: &Tensor) -> Result<Tensor> {
 ///   instead of the ~20 of a `N(0, 1)` output layer ("the initial-loss fix").
 ///
 /// Draw `b2` too (`randn` with std 0), so that the sequence of draws is fixed.
-// HINT: C ~ N(0,1); W1 std (5/3)/sqrt(block·n_embd); b1 std 0.01; W2 std 0.01; b2 = randn with std 0 (zeros). Use util::randn in that order.
+// HINT: The order of the draws matters as much as their scales: five tensors from one generator, in the order C, W1, b1, W2, b2, the last one drawn with a spread of zero, so that it is all zeros but still uses up its draws.
+// HINT: Shapes C [27, n_embd], W1 [block·n_embd, n_hidden], b1 [n_hidden], W2 [n_hidden, 27], b2 [27]; standard deviations 1, (5/3)/√(block·n_embd), 0.01, 0.01 and 0, each with randn(rng, shape, std, dev), in that order.
+// HINT: w1: randn(rng, &[fan_in, n_hidden], (5.0 / 3.0) / (fan_in as f64).sqrt(), dev)? with fan_in = block * n_embd, and b2: randn(rng, &[VOCAB], 0.0, dev)?
 pub fn init_mlp(n_embd: usize, n_hidden: usize, block: usize, rng: &mut ChaCha8Rng, dev: &Device) -> Result<MlpParams> {
     // BEGIN SOLUTION
     let fan_in = block * n_embd;
@@ -124,7 +132,9 @@ pub fn init_mlp(n_embd: usize, n_hidden: usize, block: usize, rng: &mut ChaCha8R
 /// `running_mean ← (1 - momentum) · running_mean + momentum · mean` and the same for
 /// `running_var` with the *unbiased* batch variance (divide by B - 1), as PyTorch does.
 /// Returns `(y, new_running_mean, new_running_var)`; all `[d]` except `y`.
-// HINT: mean = x.mean_keepdim(0); var = (x - mean)².mean_keepdim(0) (biased); y = gamma·(x-mean)/sqrt(var+eps) + beta. Running var uses var · B/(B-1).
+// HINT: Normalise with the biased variance (divide by B) but update the running variance with the unbiased one (divide by B − 1), as PyTorch does; eps goes inside the square root.
+// HINT: mean = x.mean_keepdim(0) gives [1, d]; diff = x − mean (broadcast_sub); var = diff.sqr().mean_keepdim(0); y = diff / sqrt(var + eps) · gamma + beta (broadcast_div, broadcast_mul, broadcast_add). For the running statistics squeeze(0) mean and var to [d], scale var by B/(B − 1) and blend with momentum. batchnorm_eval is the same normalisation with running_mean and running_var.
+// HINT: let rv = ((running_var * (1.0 - momentum))? + (var.squeeze(0)? * (b / (b - 1.0) * momentum))?)?; where b = x.dim(0)? as f64.
 pub fn batchnorm_train(
     x: &Tensor,
     gamma: &Tensor,
@@ -165,7 +175,9 @@ pub fn batchnorm_eval(x: &Tensor, gamma: &Tensor, beta: &Tensor, running_mean: &
 /// Target: dev loss ≤ 2.2 within 10 minutes (`--long`).
 /// Call `candlecamp::progress(step, steps, loss)` once a step (the step counting from 0, the
 /// loss as a number): the grader shows the step, the loss and the time left while it runs.
-// HINT: AdamW (lr ~3e-3, decayed) with minibatches of a few hundred examples for ~20k steps, or SGD lr 0.1 → 0.01 over 200k steps as in the lecture.
+// HINT: The dev loss target needs a good initialisation plus enough minibatch steps with a learning rate that decays; every parameter must be a Var that the optimiser updates, and the returned model should hold plain (detached) tensors.
+// HINT: init_mlp(10, 200, block, rng, device) and wrap the five tensors as Vars; each step draw a few hundred random indices from rng, index_select the batch from X and Y, loss = cross_entropy(mlp_forward(..)), opt.backward_step(&loss). AdamW (lr about 3e-3, decayed) for ~20k steps, or SGD with lr 0.1 → 0.01 over 200k steps as in the lecture. Finally one cross_entropy over all of dev.
+// HINT: let mut opt = AdamW::new(vars.clone(), ParamsAdamW { lr: 3e-3, weight_decay: 0.0, ..Default::default() })?; each step opt.set_learning_rate(3e-3 * (0.1 + 0.9 * 0.5 * (1.0 + (PI * step as f64 / steps as f64).cos()))); opt.backward_step(&loss)?;
 pub fn train_mlp(train: &(Tensor, Tensor), dev: &(Tensor, Tensor), rng: &mut ChaCha8Rng) -> Result<(MlpParams, f32)> {
     // BEGIN SOLUTION
     use candle_nn::{AdamW, Optimizer, ParamsAdamW};

@@ -22,7 +22,9 @@ use rand_chacha::ChaCha8Rng;
 /// The training set of the bigram network: for every pair `(a, b)` of the framed names (as on
 /// day 2, in order: name by name, left to right), `xs` holds `a` and `ys` holds `b`, both as u32
 /// tensors of shape `[M]` on `dev`. names.txt gives M = 228,146 pairs.
-// HINT: For each name: prev = 0; for each index c of the name followed by 0: push prev to xs, c to ys, prev = c. Tensor::from_vec(xs, m, dev) as u32.
+// HINT: Each name gives one example per character plus one for the end marker: the input is the previous character (the start marker at first) and the target is the character that follows, name by name, left to right.
+// HINT: Loop over the names with prev = 0; for each stoi index c of the name followed by 0, push prev to xs and c to ys, then set prev = c. Build both tensors with Tensor::from_vec(v, m, dev) from Vec<u32>, so that they are u32.
+// HINT: for c in w.chars().map(stoi).chain(std::iter::once(0)) { xs.push(prev); ys.push(c as u32); prev = c as u32; }
 pub fn bigram_pairs(words: &[String], dev: &Device) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
@@ -44,7 +46,9 @@ pub fn bigram_pairs(words: &[String], dev: &Device) -> Result<(Tensor, Tensor)> 
 /// Subtracting the row maximum changes nothing mathematically (it cancels) but keeps `exp` from
 /// overflowing on large logits (try 1000). Use `max_keepdim`, `broadcast_sub`, `exp`,
 /// `sum_keepdim`, `broadcast_div`.
-// HINT: m = logits.max_keepdim(D::Minus1)?; e = logits.broadcast_sub(&m)?.exp()?; e.broadcast_div(&e.sum_keepdim(D::Minus1)?).
+// HINT: Subtract each row's largest value before exponentiating: the result is unchanged, but no exponential can overflow; every reduction keeps its axis so that the row statistic broadcasts back over the row.
+// HINT: max_keepdim(D::Minus1) gives [n, 1]; broadcast_sub it, exp, then divide by sum_keepdim(D::Minus1) with broadcast_div. The maximum is a constant shift, so it may be detached.
+// HINT: let m = logits.max_keepdim(D::Minus1)?.detach(); let e = logits.broadcast_sub(&m)?.exp()?; e.broadcast_div(&e.sum_keepdim(D::Minus1)?)
 pub fn softmax(logits: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let m = logits.max_keepdim(D::Minus1)?.detach();
@@ -60,7 +64,9 @@ pub fn softmax(logits: &Tensor) -> Result<Tensor> {
 /// the log-probabilities as `l - max - ln Σ exp(l - max)` rather than `ln(softmax)`; pick the
 /// entries with `gather` on `ys` reshaped to `[M, 1]`. It must be differentiable with respect to
 /// `W` (the grader compares your gradient with PyTorch's).
-// HINT: logits = w.index_select(xs, 0); logp = (l - max) - ln Σ exp(l - max) (keepdim, broadcast_sub); picked = logp.gather(&ys.unsqueeze(1)?, 1); mean_all, neg.
+// HINT: Picking row x of W is what multiplying a one-hot vector by W does; after that you only need the log-probability of the true next character in each row, computed as a log-softmax so that tiny probabilities never round to zero before the logarithm.
+// HINT: logits = w.index_select(xs, 0) gives [M, 27]; shifted = logits − row max (max_keepdim, broadcast_sub); lse = ln Σ exp(shifted) (exp, sum_keepdim, log); logp = shifted − lse (broadcast_sub); pick the targets with gather on ys.unsqueeze(1) along axis 1; then mean_all and neg.
+// HINT: let picked = shifted.broadcast_sub(&lse)?.gather(&ys.unsqueeze(1)?, 1)?; picked.mean_all()?.neg()
 pub fn nll_loss(w: &Tensor, xs: &Tensor, ys: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let logits = w.index_select(xs, 0)?;
@@ -84,7 +90,9 @@ pub fn nll_loss(w: &Tensor, xs: &Tensor, ys: &Tensor) -> Result<Tensor> {
 /// second, and a few hundred are needed.
 /// Call `candlecamp::progress(step, steps, loss)` once a step (the step counting from 0, the
 /// loss as a number): the grader shows the step, the loss and the time left while it runs.
-// HINT: Var::from_tensor(&randn(rng, &[27, 27], 1.0, dev)?); each step: loss = nll_loss(..), grads = loss.backward()?, w.set(&(w.as_tensor() - (grads.get(&w).unwrap() * lr)?)?). lr = 50 and a few hundred steps.
+// HINT: W must be a Var so that backward has something to differentiate with respect to; each step reads W's gradient from the returned gradient store and moves W against it, with a large learning rate because the gradients are small.
+// HINT: w = Var::from_tensor(&randn(rng, &[27, 27], 1.0, xs.device())?); per step: loss = nll_loss(w.as_tensor(), xs, ys), record loss.to_scalar::<f32>() and call candlecamp::progress, grads = loss.backward()?, g = grads.get(w.as_tensor()), then w.set(..). lr = 50 and a few hundred steps; return w.as_tensor().detach() and the losses.
+// HINT: w.set(&(w.as_tensor() - (g * lr)?)?)? with g = grads.get(w.as_tensor()).ok_or_else(|| candle_core::Error::Msg("no gradient for W".into()))?
 pub fn train(xs: &Tensor, ys: &Tensor, rng: &mut ChaCha8Rng) -> Result<(Tensor, Vec<f32>)> {
     // BEGIN SOLUTION
     let w = Var::from_tensor(&randn(rng, &[VOCAB, VOCAB], 1.0, xs.device())?)?;

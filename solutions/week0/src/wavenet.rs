@@ -51,7 +51,9 @@ pub struct WaveNet {
 /// `reshape` of the contiguous tensor — no data moves. When `T/n == 1` return `[B, C·n]` (drop
 /// the middle axis). `T` is a multiple of `n`.
 /// Example: `[[[1], [2], [3], [4]]]` with `n = 2` → `[[[1, 2], [3, 4]]]`.
-// HINT: x.contiguous()?.reshape((b, t / n, c * n)); squeeze(1) when t / n == 1.
+// HINT: In row-major order the n consecutive positions of one example are already stored side by side, so grouping them is only a change of shape; the middle axis disappears when it would have size one.
+// HINT: (b, t, c) = x.dims3(); make x contiguous, reshape it to (b, t / n, c * n) and, if t / n == 1, squeeze axis 1.
+// HINT: let x = x.contiguous()?.reshape((b, t / n, c * n))?; if t / n == 1 { x.squeeze(1) } else { Ok(x) }
 pub fn flatten_consecutive(x: &Tensor, n: usize) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, t, c) = x.dims3()?;
@@ -69,7 +71,9 @@ pub fn flatten_consecutive(x: &Tensor, n: usize) -> Result<Tensor> {
 /// mean and the *biased* variance of each channel over all other axes; evaluation mode
 /// (`training == false`): the level's running statistics instead. Then
 /// `gamma · (x - mean) / √(var + 1e-5) + beta`. Running statistics are not updated here.
-// HINT: Flatten all leading axes: x.reshape(((), d)); mean and biased var over axis 0 give [d]; broadcast back on the original x. Eval mode: the level's running statistics.
+// HINT: For a 3-D input each channel's statistics come from all batch and position rows together, not position by position; flatten the leading axes to compute them and broadcast them back onto the original shape.
+// HINT: d = x.dim(D::Minus1); training: flat = x.reshape(((), d)), mean = flat.mean(0) and the biased var = (flat − mean)² averaged over axis 0, both [d]; evaluation: the level's running_mean and running_var. Then broadcast_sub, broadcast_div by sqrt(var + 1e-5), broadcast_mul gamma and broadcast_add beta on the original x.
+// HINT: x.broadcast_sub(&mean)?.broadcast_div(&(var + 1e-5)?.sqrt()?)?.broadcast_mul(&level.gamma)?.broadcast_add(&level.beta)
 pub fn batchnorm_nd(x: &Tensor, level: &Level, training: bool) -> Result<Tensor> {
     // BEGIN SOLUTION
     let d = x.dim(D::Minus1)?;
@@ -88,7 +92,9 @@ pub fn batchnorm_nd(x: &Tensor, level: &Level, training: bool) -> Result<Tensor>
 /// ## forward
 /// The logits `[B, 27]` of the WaveNet for `x: [B, 8]` (u32), as in the module doc, with
 /// BatchNorm in training or evaluation mode.
-// HINT: emb = C[x] as [B, 8, n_embd]; for each level: flatten_consecutive(h, 2) → broadcast_matmul(W) → batchnorm_nd → tanh; then h.matmul(W_out) + b_out.
+// HINT: Each level halves the number of positions by fusing neighbours, so after three levels on 8 characters one position remains and the middle axis is gone; the linear layers multiply a 3-D input by a 2-D weight.
+// HINT: emb = C[x] with index_select on the flattened x, reshaped to [B, 8, n_embd]; for each level: flatten_consecutive(h, 2) → broadcast_matmul(W) → batchnorm_nd(·, level, training) → tanh; then h.matmul(W_out) and broadcast_add b_out.
+// HINT: h = batchnorm_nd(&flatten_consecutive(&h, 2)?.broadcast_matmul(&level.w)?, level, training)?.tanh()?;
 pub fn wavenet_forward(m: &WaveNet, x: &Tensor, training: bool) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, t) = x.dims2()?;
@@ -112,7 +118,9 @@ pub fn wavenet_forward(m: &WaveNet, x: &Tensor, training: bool) -> Result<Tensor
 /// training set. Target: dev loss ≤ 2.03 (`--long`).
 /// Call `candlecamp::progress(step, steps, loss)` once a step (the step counting from 0, the
 /// loss as a number): the grader shows the step, the loss and the time left while it runs.
-// HINT: n_embd 24, n_hidden 128, AdamW around 2e-3 with cosine decay, batches of 64, tens of thousands of steps; calibrate the running statistics on a large training sample before evaluating.
+// HINT: Evaluation mode uses the running statistics, so a well-trained model evaluated with the zeros and ones it started with scores badly: set them from the training data before measuring the dev loss.
+// HINT: Three levels with Kaiming weights ((5/3)/√fan_in), gamma ones, beta zeros and a small output layer; n_embd 24, n_hidden 128, AdamW around 2e-3 with cosine decay, batches of 64, tens of thousands of steps, forward in training mode. Afterwards run ~20k training contexts through the levels, store each level's mean and biased variance of its pre-activations as its running statistics, then evaluate dev in evaluation mode.
+// HINT: Per level when calibrating: let pre = f.broadcast_matmul(&w)?; let flat = pre.reshape(((), n_hidden))?; running_mean = flat.mean(0)?, running_var = flat.broadcast_sub(&running_mean)?.sqr()?.mean(0)?; then h = batchnorm_nd(&pre, &level, false)?.tanh()? feeds the next level.
 pub fn train_wavenet(train: &(Tensor, Tensor), dev: &(Tensor, Tensor), rng: &mut ChaCha8Rng) -> Result<(WaveNet, f32)> {
     // BEGIN SOLUTION
     use candle_nn::{AdamW, Optimizer, ParamsAdamW};

@@ -28,7 +28,9 @@ use candle_core::{Result, Tensor};
 /// `shape` has 1 and `grad` does not. `shape` may be `[]` (a scalar: sum everything).
 /// Example: `grad: [2, 3, 4]`, `shape = [3, 1]` → sum over axis 0 (→ `[3, 4]`), then over axis 1
 /// with keepdim → `[3, 1]`. When `grad` already has `shape`, return it unchanged.
-// HINT: let extra = grad.rank() - shape.len(); sum over (0..extra).collect::<Vec<_>>() (sum drops the axes), then collect the axes i where shape[i] == 1 and the gradient's size is not 1 and sum_keepdim over them.
+// HINT: Broadcasting copied each input element many times, and the gradient of a copied element is the sum over its copies. Undo the two steps of broadcasting in reverse: first the axes that were prepended, then the size-1 axes that were stretched.
+// HINT: extra = grad.rank() − shape.len(); sum over axes 0..extra (sum drops them); then collect the axes i where shape[i] is 1 but the gradient's size there is not, and sum_keepdim over them so they stay as size 1. A scalar shape [] sums everything; a gradient already of the right shape comes back unchanged.
+// HINT: if extra > 0 { g = g.sum((0..extra).collect::<Vec<_>>())? } let ones: Vec<usize> = shape.iter().enumerate().filter(|&(i, &s)| s == 1 && g.dims()[i] != 1).map(|(i, _)| i).collect(); if !ones.is_empty() { g = g.sum_keepdim(ones)? }
 pub fn unbroadcast(grad: &Tensor, shape: &[usize]) -> Result<Tensor> {
     // BEGIN SOLUTION
     let extra = grad.rank().checked_sub(shape.len()).ok_or_else(|| candle_core::Error::Msg(format!("cannot unbroadcast {:?} to {shape:?}", grad.dims())))?;
@@ -46,7 +48,9 @@ pub fn unbroadcast(grad: &Tensor, shape: &[usize]) -> Result<Tensor> {
 
 /// ## log_back
 /// Backward of `y = ln(x)` (element-wise): `dL/dx = grad_out / x`. Shapes: all equal.
-// HINT: d ln(x)/dx = 1/x: grad_out / x.
+// HINT: The derivative of the natural log at x is one over x; the chain rule multiplies it by the incoming gradient.
+// HINT: dL/dx = grad_out · (1/x), which is grad_out divided by x element-wise; the shapes are equal, so no broadcasting and no unbroadcast.
+// HINT: grad_out / x
 pub fn log_back(grad_out: &Tensor, x: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     grad_out / x
@@ -57,7 +61,9 @@ pub fn log_back(grad_out: &Tensor, x: &Tensor) -> Result<Tensor> {
 /// Backward of `y = exp(x)` (element-wise), given the forward *output* `y` (not `x`): since
 /// `d exp(x)/dx = exp(x)`, `dL/dx = grad_out · y`. Reusing the saved output instead of
 /// recomputing `exp` is what real frameworks do. Shapes: all equal.
-// HINT: y is already exp(x), and d exp(x)/dx = exp(x): grad_out * y.
+// HINT: exp is its own derivative, and you are handed the forward output, which already is exp(x): do not exponentiate it again.
+// HINT: Multiply the incoming gradient by the saved output, element-wise; the shapes are equal.
+// HINT: grad_out * y
 pub fn exp_back(grad_out: &Tensor, y: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     grad_out * y
@@ -70,7 +76,9 @@ pub fn exp_back(grad_out: &Tensor, y: &Tensor) -> Result<Tensor> {
 /// `a_shape` and `b_shape`.
 /// Example: `a: [2, 3]`, `b: [3]`, `grad_out: [2, 3]` → `dL/da = grad_out`,
 /// `dL/db = grad_out` summed over axis 0.
-// HINT: Both inputs receive grad_out unchanged, each unbroadcast to its own shape.
+// HINT: An addition passes its gradient through unchanged to both inputs; the only work is undoing the broadcast, separately for each input.
+// HINT: Call your unbroadcast on grad_out twice, once with a_shape and once with b_shape, and return the pair in that order.
+// HINT: Ok((unbroadcast(grad_out, a_shape)?, unbroadcast(grad_out, b_shape)?))
 pub fn add_back(grad_out: &Tensor, a_shape: &[usize], b_shape: &[usize]) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     Ok((unbroadcast(grad_out, a_shape)?, unbroadcast(grad_out, b_shape)?))
@@ -81,7 +89,9 @@ pub fn add_back(grad_out: &Tensor, a_shape: &[usize], b_shape: &[usize]) -> Resu
 /// Backward of `out = a · b` (element-wise, with broadcasting: `a.broadcast_mul(&b)`):
 /// `dL/da = unbroadcast(grad_out · b, shape of a)` and `dL/db = unbroadcast(grad_out · a, shape of b)`
 /// (the products broadcast to the output's shape). Returns `(dL/da, dL/db)`.
-// HINT: dL/da = grad_out.broadcast_mul(b), unbroadcast to a's shape; dL/db = grad_out.broadcast_mul(a), unbroadcast to b's shape. Each input's gradient is multiplied by the *other* input.
+// HINT: For a product, each input's gradient is the incoming gradient times the other input; then undo the broadcast for each input.
+// HINT: dL/da = grad_out broadcast_mul b, unbroadcast to a's dims; dL/db = grad_out broadcast_mul a, unbroadcast to b's dims. The products have the output's shape, which is why the unbroadcast is needed.
+// HINT: let ga = unbroadcast(&grad_out.broadcast_mul(b)?, a.dims())?; let gb = unbroadcast(&grad_out.broadcast_mul(a)?, b.dims())?;
 pub fn mul_back(grad_out: &Tensor, a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let ga = unbroadcast(&grad_out.broadcast_mul(b)?, a.dims())?;
@@ -98,7 +108,9 @@ pub fn mul_back(grad_out: &Tensor, a: &Tensor, b: &Tensor) -> Result<(Tensor, Te
 /// a batch of `b`s contributed to every batch element.
 /// Example: `a: [3, 4]`, `b: [2, 4, 5]`, `grad_out: [2, 3, 5]` → `grad_out · bᵀ: [2, 3, 4]`,
 /// summed over the batch → `[3, 4]`.
-// HINT: dL/da = grad_out.broadcast_matmul(&b.t()?), dL/db = a.t()?.broadcast_matmul(grad_out) (t() swaps the last two axes); then unbroadcast both: a 2-D input used against a batch sums over the batch.
+// HINT: Let the shapes guide you: the gradient for a must be [m, k] and is made from grad_out [m, n] and b [k, n], and only one product of those has that shape. A matrix used against a whole batch then collects gradient from every batch element.
+// HINT: dL/da = grad_out · bᵀ and dL/db = aᵀ · grad_out, both with broadcast_matmul, where t() swaps the last two axes; the results carry the broadcast batch shape, so unbroadcast each to its input's dims.
+// HINT: let ga = grad_out.broadcast_matmul(&b.t()?)?; let gb = a.t()?.broadcast_matmul(grad_out)?; then unbroadcast(&ga, a.dims())? and unbroadcast(&gb, b.dims())?
 pub fn matmul_back(grad_out: &Tensor, a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let ga = grad_out.broadcast_matmul(&b.t()?)?;
@@ -115,7 +127,9 @@ pub fn matmul_back(grad_out: &Tensor, a: &Tensor, b: &Tensor) -> Result<(Tensor,
 /// put them back as size-1 axes (`unsqueeze`, in increasing axis order), then `broadcast_as`.
 /// Example: `x: [2, 3, 4]`, `dims = [2, 0]`, no keepdim → `grad_out: [3]` becomes `[1, 3, 1]`,
 /// then `[2, 3, 4]`.
-// HINT: Without keepdim, unsqueeze each summed axis in increasing order (sort dims first) so grad_out has the input's rank with 1s there; then broadcast_as(x_shape).
+// HINT: Every summed element contributed to its output element with weight one, so its gradient is that output's gradient, copied back along the summed axes.
+// HINT: Without keepdim the summed axes are missing from grad_out: sort dims and unsqueeze each axis in increasing order (each insertion then lands at its own index), which restores the input's rank with 1s there; then broadcast_as(x_shape) and contiguous. With keepdim, broadcast_as straight away.
+// HINT: let mut d = dims.to_vec(); d.sort_unstable(); for axis in d { g = g.unsqueeze(axis)? } then g.broadcast_as(x_shape)?.contiguous()
 pub fn sum_back(grad_out: &Tensor, x_shape: &[usize], dims: &[usize], keepdim: bool) -> Result<Tensor> {
     // BEGIN SOLUTION
     let mut g = grad_out.clone();
@@ -137,7 +151,9 @@ pub fn sum_back(grad_out: &Tensor, x_shape: &[usize], dims: &[usize], keepdim: b
 /// is `i` — an index that appears twice receives both gradients, and an unpicked row gets zero.
 /// Returns a tensor of shape `x_shape`. `index_add` is allowed (it accumulates repeats).
 /// Example: `x_shape = [3]`, `indices = [2, 0, 2]`, `grad_out = [1, 10, 100]` → `[10, 0, 101]`.
-// HINT: Tensor::zeros(x_shape, dtype, device)?.index_add(indices, grad_out, 0): index_add adds every row of grad_out into the row its index names, so repeated indices accumulate.
+// HINT: Each output row came from one row of x, so its gradient flows back to that row: a row picked twice receives both gradients and a row never picked receives zero. That is an accumulating scatter.
+// HINT: Start from zeros of x_shape (grad_out's dtype and device) and index_add grad_out into it along dim 0 at indices: index_add adds, so repeated indices accumulate.
+// HINT: Tensor::zeros(x_shape, grad_out.dtype(), grad_out.device())?.index_add(indices, grad_out, 0)
 pub fn index_back(grad_out: &Tensor, indices: &Tensor, x_shape: &[usize]) -> Result<Tensor> {
     // BEGIN SOLUTION
     Tensor::zeros(x_shape, grad_out.dtype(), grad_out.device())?.index_add(indices, grad_out, 0)
@@ -151,7 +167,9 @@ pub fn index_back(grad_out: &Tensor, indices: &Tensor, x_shape: &[usize]) -> Res
 /// weights (`1` where a > b, `0.5` where equal, `0` otherwise for `a`; the mirror for `b`),
 /// multiply by `grad_out`, unbroadcast each to its input's shape. Returns `(dL/da, dL/db)`.
 /// Example: `a = [1, 5, 2]`, `b = [3, 5, 0]`, `grad_out = [1, 1, 1]` → `([0, 0.5, 1], [1, 0.5, 0])`.
-// HINT: Broadcast a and b to grad_out's shape; weight_a = (a > b) + 0.5 · (a == b), weight_b = (a < b) + 0.5 · (a == b) (comparisons give u8: to_dtype first); multiply by grad_out and unbroadcast.
+// HINT: The gradient goes to whichever input was larger, and on a tie PyTorch gives each side half: write both as weights of 0, 0.5 or 1, then undo the broadcast.
+// HINT: broadcast_as a and b to grad_out's dims; gt, lt and eq give u8 masks, so convert them to grad_out's dtype. weight_a = (a > b) + 0.5·(a == b), weight_b = (a < b) + 0.5·(a == b); multiply each by grad_out and unbroadcast it to its input's dims.
+// HINT: let eq = (ab.eq(&bb)?.to_dtype(dt)? * 0.5)?; let wa = (ab.gt(&bb)?.to_dtype(dt)? + &eq)?; let wb = (ab.lt(&bb)?.to_dtype(dt)? + &eq)?;
 pub fn maximum_back(grad_out: &Tensor, a: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let shape = grad_out.dims();
@@ -168,7 +186,9 @@ pub fn maximum_back(grad_out: &Tensor, a: &Tensor, b: &Tensor) -> Result<(Tensor
 /// Backward of `y = relu(x) = max(x, 0)`: `dL/dx = grad_out` where `x > 0` and `0` elsewhere —
 /// **including `x = 0`**, PyTorch's choice (the derivative is undefined there; candle's own
 /// autograd picks 1 instead, so the two differ exactly at zero). Shapes: all equal.
-// HINT: grad_out * x.gt(0.0)?.to_dtype(grad_out.dtype())?: strictly greater, so x = 0 passes no gradient (PyTorch's rule).
+// HINT: The gradient passes where the input was positive and stops elsewhere, and at exactly zero PyTorch passes nothing: the comparison must be strict.
+// HINT: Build the mask x > 0 (strict: gt, not ge), convert it from u8 to grad_out's dtype, and multiply grad_out by it.
+// HINT: grad_out * x.gt(0.0)?.to_dtype(grad_out.dtype())?
 pub fn relu_back(grad_out: &Tensor, x: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     grad_out * x.gt(0.0)?.to_dtype(grad_out.dtype())?
@@ -186,7 +206,9 @@ pub fn relu_back(grad_out: &Tensor, x: &Tensor) -> Result<Tensor> {
 /// (post-order), skipping nodes already visited. Graphs in the checks have up to 2000 nodes in a
 /// chain: recursion is fine, an explicit stack is more robust.
 /// Example: `parents = [[], [0], [0, 1], []]`, `root = 2` → `[0, 1, 2]` (node 3 is unreachable).
-// HINT: Depth-first from root with a `seen` vector; push a node onto the output only after all its parents are done (post-order). An explicit stack of (node, expanded) pairs avoids deep recursion.
+// HINT: A node may be emitted only after everything it was computed from: a depth-first search that emits each node after its parents (post-order), and never visits a node twice, gives exactly that order.
+// HINT: Keep a seen vector and the output list. From root, handle all of a node's unseen parents before pushing the node itself; skip nodes already seen (a parent may be listed twice, as in x · x). The checks include a 2000-node chain: recursion works, an explicit stack of (node, expanded) pairs is safer.
+// HINT: while let Some((n, expanded)) = stack.pop() { if expanded { order.push(n); continue } if seen[n] { continue } seen[n] = true; stack.push((n, true)); for &p in parents[n].iter().rev() { if !seen[p] { stack.push((p, false)) } } }
 pub fn topological_sort(parents: &[Vec<usize>], root: usize) -> Vec<usize> {
     // BEGIN SOLUTION
     let mut order = Vec::new();
@@ -339,7 +361,9 @@ impl Graph {
     /// `Some(acc + g)`): a node used by two children, or twice by one (`x · x`), sums the
     /// contributions. Leaves have nothing to propagate. This uses every function above: do
     /// them first (a `todo!()` reached in one of them reports this exercise as not started).
-    // HINT: grads = vec![None; n]; grads[root] = Some(ones_like(root value)); for id in topological_sort(...).into_iter().rev(): take grads[id] (skip None), match the node's op, call its *_back function, and add each result into grads[parent] (Exp uses the node's own value as y).
+    // HINT: Visit the nodes in reverse topological order, root first: when you reach a node, every child has already added its share, so its gradient is complete and can be passed on to its parents.
+    // HINT: grads = vec![None; number of nodes]; seed grads[root] with ones_like of the root's value; for id in topological_sort(&self.parents(), root), reversed: take grads[id] (skip None), match the node's op, call its backward function (Exp passes the node's own value as y), and add each result into its parent's entry.
+    // HINT: for (p, gp) in contributions { grads[p] = Some(match grads[p].take() { None => gp, Some(acc) => (acc + gp)? }) } — adding, never overwriting, is what makes x · x and shared nodes right.
     pub fn backward(&self, root: usize) -> Result<Vec<Option<Tensor>>> {
         // BEGIN SOLUTION
         let mut grads: Vec<Option<Tensor>> = vec![None; self.nodes.len()];

@@ -12,3 +12,7 @@ pub mod pictures;
 pub mod regression;
 pub mod resnet;
 pub mod training;
+
+/// Where this crate was compiled (given): the grader checks that it grades this checkout's code
+/// even when several checkouts share one `CARGO_TARGET_DIR`.
+pub const BUILT_FROM: &str = env!("CARGO_MANIFEST_DIR");

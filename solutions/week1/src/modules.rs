@@ -51,7 +51,9 @@ pub trait Layer: Send + Sync {
 /// weights is `gain = 1/√3` (so `b = 1/√fan_in`); for ReLU networks He et al. recommend
 /// `gain = √2`. The grader checks the draws statistically: bounds, mean and variance within
 /// confidence bands, reproducibility for a seed.
-// HINT: b = gain·sqrt(3/fan_in); (0..n).map(|_| rng.random_range(-b..b)) as f32 into a Vec, Tensor::from_vec(v, shape, dev).
+// HINT: Uniform draws on (−b, b) have variance b²/3: choose b so that this equals gain² / fan_in. The rest is one draw per element from the rng you are given, so that a seed reproduces them.
+// HINT: b = gain·√(3 / fan_in); n = the product of the shape; draw n values with rng.random_range(-b..b) as f32 into a Vec (from the given rng, not a thread-local one); Tensor::from_vec(v, shape, dev).
+// HINT: let b = (gain * (3.0 / fan_in as f64).sqrt()) as f32; let v: Vec<f32> = (0..n).map(|_| rng.random_range(-b..b)).collect(); Tensor::from_vec(v, shape, dev)
 pub fn kaiming_uniform(shape: &[usize], fan_in: usize, gain: f64, rng: &mut ChaCha8Rng, dev: &Device) -> Result<Tensor> {
     // BEGIN SOLUTION
     let b = (gain * (3.0 / fan_in as f64).sqrt()) as f32;
@@ -75,7 +77,9 @@ fn named(prefix: &str, items: &[(&str, Option<&Tensor>)]) -> Vec<(String, Tensor
 /// ## linear
 /// `nn.Linear`: `y = x · Wᵀ + b` for `x: [..., in]`, `weight: [out, in]`, optional `bias: [out]`.
 /// Parameters `weight`, `bias`.
-// HINT: load: vb.get((out, in), "weight"), vb.get(out, "bias"). forward: x.broadcast_matmul(&w.t()?)?.broadcast_add(b). parameters: [(prefix+"weight", w), (prefix+"bias", b)].
+// HINT: PyTorch stores the weight as [out, in], so the forward pass multiplies by its transpose, and the input may have any number of leading axes. Names, shapes and the initialisation all follow PyTorch.
+// HINT: load: vb.get((out, in), "weight") and, when bias, vb.get(out, "bias"). new: the weight from kaiming_uniform([out, in], fan_in = inputs, gain 1/√3) and the bias the same way (its bound is then 1/√inputs), each made trainable with Var::from_tensor(&t)?.as_tensor().clone(). forward: broadcast_matmul with the transposed weight, then broadcast_add the bias. parameters: weight first, then bias when there is one, each name prefixed.
+// HINT: let y = x.broadcast_matmul(&self.weight.t()?)?; match &self.bias { Some(b) => y.broadcast_add(b), None => Ok(y) } and parameters: vec![(format!("{prefix}weight"), w.clone()), (format!("{prefix}bias"), b.clone())]
 pub struct Linear {
     pub weight: Tensor,
     pub bias: Option<Tensor>,
@@ -125,7 +129,9 @@ impl Layer for Linear {
 /// itself is the library's: `fastops::conv2d(x, &self.weight, self.padding, self.stride)`
 /// (what candle's `x.conv2d(&w, padding, stride, 1, 1)` computes, with a backward pass several
 /// times faster on the CPU). Add the bias yourself, as `[1, out, 1, 1]`.
-// HINT: load: weight (out, in, k, k) and optional bias; forward: fastops::conv2d(x, &w, padding, stride), then + bias.reshape((1, out, 1, 1)).
+// HINT: The convolution itself is the library's; yours are the layout (weight [out, in, k, k]), PyTorch's initialisation with the right fan-in, and the bias added once per output channel.
+// HINT: load: the weight (out, in, k, k) and, when bias, the bias [out] with vb.get. new: kaiming_uniform with fan_in = inputs·k·k and gain 1/√3 for both weight and bias, made trainable. forward: fastops::conv2d(x, &self.weight, self.padding, self.stride), then broadcast_add the bias reshaped to [1, out, 1, 1]. parameters as in Linear.
+// HINT: let y = fastops::conv2d(x, &self.weight, self.padding, self.stride)?; match &self.bias { Some(b) => y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?), None => Ok(y) }
 pub struct Conv2d {
     pub weight: Tensor,
     pub bias: Option<Tensor>,
@@ -184,7 +190,9 @@ impl Layer for Conv2d {
 /// and update them with `Var::set` (a `Var` can be changed through a shared reference). Start
 /// values (`new`): mean 0, variance 1, weight 1, bias 0. Parameters `weight`, `bias`; buffers
 /// `running_mean`, `running_var`.
-// HINT: mean/var over axes 0, 2, 3 (mean_keepdim thrice); biased var to normalise, var·m/(m−1) for running_var; running.set(&((1−k)·running + k·stat)). Detach the statistics before storing them.
+// HINT: The statistics are per channel, over the batch and both spatial axes. In training, normalise with the biased variance but store the unbiased one in the running variance; in evaluation, only read the running statistics.
+// HINT: train: mean = mean_keepdim over axes 0, 2 and 3 ([1, c, 1, 1]); var = the same mean of (x − mean)², biased; update running = (1 − momentum)·running + momentum·stat with the flattened, detached statistics through Var::set, using var·m/(m − 1) (m = n·h·w) for running_var. eval: running_mean and running_var reshaped to [1, c, 1, 1]. Both: (x − mean)/√(var + eps)·weight + bias, weight and bias as [1, c, 1, 1].
+// HINT: self.running_var.set(&((self.running_var.as_tensor() * (1.0 - k))? + (var.flatten_all()?.detach() * (k * m / (m - 1.0)))?)?)?; with k = self.momentum and m = (x.elem_count() / c) as f64
 pub struct BatchNorm2d {
     pub weight: Tensor,
     pub bias: Tensor,
@@ -263,7 +271,9 @@ impl Layer for BatchNorm2d {
 /// `y = (x − mean) / √(var + eps) · weight[c] + bias[c]`. No running statistics: the same in
 /// training and evaluation. Hint: reshape to `[n, groups, rest]`, normalise over the last axis,
 /// reshape back.
-// HINT: x.reshape((n, groups, ())) → mean and biased var over the last axis → normalise → reshape back → weight and bias as [1, c, 1, 1].
+// HINT: Each (sample, group) pair is normalised on its own, over its channels and all positions together; the scale and shift are still per channel. So reshape to normalise, and reshape back before scaling.
+// HINT: Reshape x to (n, groups, ()) so that each (sample, group) is one row; the mean and biased variance over the last axis with mean_keepdim; normalise with √(var + eps); reshape back to x's dims; multiply by weight and add bias, both reshaped to [1, c, 1, 1].
+// HINT: let g = x.reshape((n, self.groups, ()))?; let centred = g.broadcast_sub(&g.mean_keepdim(D::Minus1)?)?; let var = centred.sqr()?.mean_keepdim(D::Minus1)?; let xhat = centred.broadcast_div(&(var + self.eps)?.sqrt()?)?.reshape(x.dims())?;
 pub struct GroupNorm {
     pub groups: usize,
     pub weight: Tensor,
@@ -294,7 +304,9 @@ impl Layer for GroupNorm {
 
 /// ## relu
 /// `nn.ReLU`: `max(x, 0)` element-wise. No parameters.
-// HINT: x.maximum(0.0)
+// HINT: ReLU keeps positive values and replaces the rest with zero: an element-wise maximum against a constant (the ready-made relu method is off limits here).
+// HINT: One tensor operation: the element-wise maximum of x and the scalar 0 (maximum accepts a scalar). No parameters, so parameters and buffers keep their defaults.
+// HINT: x.maximum(0f64)
 pub struct Relu;
 
 impl Layer for Relu {
@@ -312,7 +324,9 @@ impl Layer for Relu {
 /// backward pass that sends each window's gradient to its first maximum, as torch's does (your
 /// own `maxpool2d` works too, but trains the week's CNN several times slower). Adaptive
 /// average pooling wraps your `super::convolutions::adaptive_avgpool2d`.
-// HINT: Call fastops::max_pool2d(x, k, s, p) and super::convolutions::adaptive_avgpool2d(x, size).
+// HINT: Both layers are thin wrappers: the work is done by a function you already wrote or one the course's ops library provides; only pass the layer's fields through.
+// HINT: MaxPool2d's forward calls fastops::max_pool2d with self.kernel, self.stride and self.padding; AdaptiveAvgPool2d's forward calls your super::convolutions::adaptive_avgpool2d with self.size. Neither has parameters.
+// HINT: fastops::max_pool2d(x, self.kernel, self.stride, self.padding) and super::convolutions::adaptive_avgpool2d(x, self.size)
 pub struct MaxPool2d {
     pub kernel: usize,
     pub stride: usize,
@@ -344,7 +358,9 @@ impl Layer for AdaptiveAvgPool2d {
 /// `nn.Sequential`: apply the layers in order. Its parameters and buffers are its children's,
 /// prefixed with the child's index: `0.weight`, `0.bias`, `2.weight`, … (a ReLU at index 1 has
 /// none, but still takes its index).
-// HINT: forward: fold the layers over x. parameters: for (i, layer) in enumerate, layer.parameters(&format!("{prefix}{i}.")), flattened.
+// HINT: The forward pass feeds each layer's output to the next. The names are the children's own names prefixed with the child's position in the list, and a layer without parameters still uses up its number.
+// HINT: forward: loop over self.layers with x = layer.forward(&x, train)?, passing the train flag on. parameters and buffers: enumerate the layers, ask each for its own with the prefix format!("{prefix}{i}."), and concatenate the lists in order.
+// HINT: self.layers.iter().enumerate().flat_map(|(i, l)| l.parameters(&format!("{prefix}{i}."))).collect() (and the same with buffers)
 pub struct Sequential {
     pub layers: Vec<Box<dyn Layer>>,
 }

@@ -56,7 +56,9 @@ impl Sgd {
     /// ```
     /// Example: lr 0.1, momentum 0.9, gradients 1 then 1: the first step moves `p` by −0.1,
     /// the second by −0.19 (b = 0.9 · 1 + 1).
-    // HINT: Per parameter: g = g + wd·p (if wd ≠ 0); with momentum: b = g on the first step (self.buf is empty), else b = momentum·b + g; g = g + momentum·b (Nesterov) or g = b; then params[i] = (p − g·lr). Tensors are immutable: replace params[i] with the new tensor.
+    // HINT: Follow the doc's pseudocode line by line, per parameter, and watch two details: the momentum buffer starts as the first gradient itself, not as zeros, and each parameter is replaced by a new tensor. Detach what you keep across steps.
+    // HINT: first = self.buf.is_empty(), once before the loop. For each i: p = params[i].detach(), g = grads[i].detach(); if weight_decay ≠ 0, g = g + weight_decay·p; if momentum ≠ 0: b = g on the first step (push it into self.buf), else b = momentum·buf[i] + g (store it back); then g = g + momentum·b with nesterov, else g = b. Finally params[i] = p − lr·g.
+    // HINT: let b = if first { g.clone() } else { ((&self.buf[i] * self.momentum)? + &g)? }; … g = if self.nesterov { (g + (b * self.momentum)?)? } else { b }; *p = (&*p - (g * self.lr)?)?;
     pub fn step(&mut self, params: &mut [Tensor], grads: &[Tensor]) -> Result<()> {
         // BEGIN SOLUTION
         let first = self.buf.is_empty();
@@ -114,7 +116,9 @@ impl RmsProp {
     /// ```
     /// On the first step `v = (1 − alpha) · g²`, so with alpha 0.99 the first update is about
     /// `lr · 10 · sign(g)`: RMSprop starts fast, unlike Adam.
-    // HINT: v = alpha·v + (1 − alpha)·g² (v starts at zeros_like(p)); d = sqrt(v) + eps; with momentum b = momentum·b + g/d and p − lr·b, else p − lr·g/d. Weight decay first, as in SGD.
+    // HINT: Two running quantities per parameter, both starting at zero: the square average and the momentum buffer. The epsilon is added after the square root, not inside it.
+    // HINT: On the first step fill square_avg and buf with zeros_like of each parameter. Per parameter (detached): weight decay as in SGD; v = alpha·v + (1 − alpha)·g²; d = sqrt(v) + eps; with momentum > 0, b = momentum·b + g/d and p = p − lr·b, otherwise p = p − lr·g/d. Store v (and b) back.
+    // HINT: let v = ((&self.square_avg[i] * self.alpha)? + (g.sqr()? * (1.0 - self.alpha))?)?; let d = (v.sqrt()? + self.eps)?;
     pub fn step(&mut self, params: &mut [Tensor], grads: &[Tensor]) -> Result<()> {
         // BEGIN SOLUTION
         if self.square_avg.is_empty() {
@@ -194,8 +198,12 @@ impl Adam {
     /// ```
     /// and then the Adam update above with the unmodified `g`. (Loshchilov & Hutter, "Decoupled
     /// weight decay regularization".)
-    // HINT: When self.decoupled: p = p·(1 − lr·weight_decay) first and do not add weight_decay·p to g; the rest is Adam's update unchanged.
-    // HINT: self.t += 1 once per step (not per parameter); m = beta1·m + (1 − beta1)·g; v = beta2·v + (1 − beta2)·g²; denom = sqrt(v)/sqrt(1 − beta2^t) + eps; p = p − (lr/(1 − beta1^t))·m/denom. f64::powi for beta^t.
+    // HINT(adam): Two moment estimates per parameter start at zero, and the step counter counts steps, not parameters. The bias corrections use that counter, in the exact places the doc's formula puts them: the trajectories are compared closely.
+    // HINT(adam): On the first step create m and v as zeros_like of each parameter; increment self.t once per step; per parameter (detached): g = g + weight_decay·p when weight_decay ≠ 0; m = beta1·m + (1 − beta1)·g; v = beta2·v + (1 − beta2)·g²; denom = sqrt(v)/sqrt(1 − beta2ᵗ) + eps; p = p − (lr/(1 − beta1ᵗ))·m/denom; store m and v. f64's powi gives betaᵗ.
+    // HINT(adam): let denom = ((v.sqrt()? / (1.0 - self.beta2.powi(self.t)).sqrt())? + self.eps)?; *p = (&*p - ((&m / denom)? * (self.lr / (1.0 - self.beta1.powi(self.t))))?)?;
+    // HINT(adamw): AdamW moves weight decay out of the gradient: it shrinks the parameter itself before the usual Adam update, so the decay is not rescaled by the adaptive denominator.
+    // HINT(adamw): The same step as Adam; when self.decoupled (and weight_decay ≠ 0), multiply p by (1 − lr·weight_decay) at the start and do not add weight_decay·p to g. Everything after that is Adam's update with the unmodified gradient.
+    // HINT(adamw): if self.weight_decay != 0.0 { if self.decoupled { *p = (&*p * (1.0 - self.lr * self.weight_decay))? } else { g = (g + (&*p * self.weight_decay)?)? } }
     pub fn step(&mut self, params: &mut [Tensor], grads: &[Tensor]) -> Result<()> {
         // BEGIN SOLUTION(adam, adamw)
         if self.m.is_empty() {
@@ -232,7 +240,9 @@ impl Adam {
 /// `torch.optim.lr_scheduler.StepLR(step_size, gamma)`: the learning rate after `t` scheduler
 /// steps (t = 0 before any): `base_lr · gamma^⌊t / step_size⌋`.
 /// Example: base 0.1, step_size 3, gamma 0.5 → 0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025, …
-// HINT: Integer division t / step_size counts the decays; gamma.powi(that as i32).
+// HINT: The rate is multiplied by gamma once every step_size steps: count how many whole periods have passed.
+// HINT: The integer division t / step_size counts the decays; raise gamma to that power (powi takes an i32) and multiply base_lr by it.
+// HINT: base_lr * gamma.powi((t / step_size) as i32)
 pub fn step_lr(base_lr: f64, step_size: usize, gamma: f64, t: usize) -> f64 {
     // BEGIN SOLUTION
     base_lr * gamma.powi((t / step_size) as i32)
@@ -244,7 +254,9 @@ pub fn step_lr(base_lr: f64, step_size: usize, gamma: f64, t: usize) -> f64 {
 /// cosine from `base_lr` down to `eta_min`,
 /// `eta_min + (base_lr − eta_min) · (1 + cos(π · t / t_max)) / 2`.
 /// Example: base 1, eta_min 0, t_max 4 → 1, 0.854, 0.5, 0.146, 0.
-// HINT: eta_min + (base − eta_min)·(1 + cos(π·t/t_max))/2, in f64 (std::f64::consts::PI).
+// HINT: Half a cosine period over t_max steps: the cosine goes from 1 to −1, so (1 + cos)/2 goes from 1 to 0 and scales the distance between base_lr and eta_min.
+// HINT: Compute in f64: angle = π·t/t_max (std::f64::consts::PI); lr = eta_min + (base_lr − eta_min)·(1 + cos(angle))/2.
+// HINT: eta_min + (base_lr - eta_min) * (1.0 + (std::f64::consts::PI * t as f64 / t_max as f64).cos()) / 2.0
 pub fn cosine_lr(base_lr: f64, eta_min: f64, t_max: usize, t: usize) -> f64 {
     // BEGIN SOLUTION
     eta_min + (base_lr - eta_min) * (1.0 + (std::f64::consts::PI * t as f64 / t_max as f64).cos()) / 2.0
@@ -256,7 +268,9 @@ pub fn cosine_lr(base_lr: f64, eta_min: f64, t_max: usize, t: usize) -> f64 {
 /// factor on `base_lr` rises linearly from `start_factor` at `t = 0` to 1 at `t = warmup`
 /// and stays 1 afterwards: `base_lr · (start_factor + (1 − start_factor) · min(t, warmup) / warmup)`.
 /// Example: base 1, start_factor 0.25, warmup 3 → 0.25, 0.5, 0.75, 1, 1, …
-// HINT: The factor is start + (1 − start)·min(t, warmup)/warmup: start_factor at t = 0, 1 from t = warmup on.
+// HINT: The factor rises along a straight line from start_factor to 1 over the warmup steps, then stays at 1: clamp the step before using it.
+// HINT: factor = start_factor + (1 − start_factor)·min(t, warmup)/warmup, in f64; multiply base_lr by it.
+// HINT: base_lr * (start_factor + (1.0 - start_factor) * t.min(warmup) as f64 / warmup as f64)
 pub fn linear_warmup(base_lr: f64, start_factor: f64, warmup: usize, t: usize) -> f64 {
     // BEGIN SOLUTION
     base_lr * (start_factor + (1.0 - start_factor) * t.min(warmup) as f64 / warmup as f64)
@@ -270,7 +284,9 @@ pub fn linear_warmup(base_lr: f64, start_factor: f64, warmup: usize, t: usize) -
 /// start_factor, warmup, t)`; from `t = warmup` to `t = total` it is
 /// `cosine_lr(base_lr, eta_min, total − warmup, t − warmup)` (the cosine restarts its clock at the
 /// milestone). Call your two functions.
-// HINT: t < warmup: linear_warmup(…, t); otherwise cosine_lr(base, eta_min, total − warmup, t − warmup). The cosine's clock starts at the milestone.
+// HINT: Two schedules glued at the milestone: before it the warmup, from it on the cosine, whose clock starts again from zero at the milestone.
+// HINT: If t < warmup, return linear_warmup(base_lr, start_factor, warmup, t); otherwise the cosine over total − warmup steps, at time t − warmup.
+// HINT: if t < warmup { linear_warmup(base_lr, start_factor, warmup, t) } else { cosine_lr(base_lr, eta_min, total - warmup, t - warmup) }
 pub fn warmup_cosine(base_lr: f64, start_factor: f64, warmup: usize, total: usize, eta_min: f64, t: usize) -> f64 {
     // BEGIN SOLUTION
     if t < warmup {

@@ -21,7 +21,9 @@ use candle_core::{DType, Device, Result, Tensor, D};
 /// where `y = linspace(−1, 1, h)` and `x = linspace(−1, 1, w)` (for a size of 1, the single
 /// value is −1, as in `torch.linspace`). Rules: `arange` and broadcasting, no loops over
 /// pixels.
-// HINT: ys = linspace(h) as a column [h, 1], xs = linspace(w) as a row [1, w]; broadcast both to [h, w], stack on a new last axis, reshape to [h·w, 2]. linspace(-1, 1, n) = -1 + 2·arange(n)/(n-1).
+// HINT: Every pixel pairs one y (its row) with one x (its column): put the ys along one axis and the xs along the other, let broadcasting form every pair, then flatten the grid in row-major order.
+// HINT: ys = linspace(−1, 1, h) as an [h, 1] column and xs = linspace(−1, 1, w) as a [1, w] row, both broadcast_as (h, w); Tensor::stack them on a new last axis ([h, w, 2]) and reshape to [h·w, 2]. linspace(−1, 1, n) is −1 + 2·i/(n − 1) from an arange, except for n = 1, which would divide by zero: that one value is −1.
+// HINT: Tensor::stack(&[ys.unsqueeze(1)?.broadcast_as((h, w))?, xs.unsqueeze(0)?.broadcast_as((h, w))?], 2)?.reshape((h * w, 2))
 pub fn coordinate_grid(h: usize, w: usize, dev: &Device) -> Result<Tensor> {
     // BEGIN SOLUTION
     let ys = linspace(h, dev)?.unsqueeze(1)?.broadcast_as((h, w))?;
@@ -60,7 +62,9 @@ impl CoordMlp {
     /// Colours `[n, 3]` in (0, 1) for coordinates `[n, 2]`: `sigmoid(sin(sin(c W1ᵀ + b1) W2ᵀ + b2) W3ᵀ + b3)`.
     /// (Periodic activations let a small network draw fine detail — compare ReLU, whose images
     /// are piecewise linear.) Rules: no `candle_nn`.
-    // HINT: x.matmul(&w.t()?)?.broadcast_add(b) is nn.Linear; sin after the first two, sigmoid = 1/(1+exp(-z)) after the last. render: forward on coordinate_grid(h, w), reshape to (h, w, 3).
+    // HINT: Each nn.Linear is a product with the transposed weight plus the bias; the network applies a sine after the first two and a sigmoid after the last. render is then this network evaluated on every pixel's coordinates.
+    // HINT: lin(x, w, b) = x.matmul(&w.t()?)?.broadcast_add(b); h = sin(lin(coords, w1, b1)); h = sin(lin(h, w2, b2)); colours = sigmoid(lin(h, w3, b3)), with sigmoid(z) = 1/(1 + exp(−z)) from neg, exp, + 1 and recip (no candle_nn). render: forward on coordinate_grid(h, w, device), reshaped to (h, w, 3).
+    // HINT: (z.neg()?.exp()? + 1.0)?.recip() for the sigmoid, and self.forward(&coordinate_grid(h, w, self.w1.device())?)?.reshape((h, w, 3)) for render
     pub fn forward(&self, coords: &Tensor) -> Result<Tensor> {
         // BEGIN SOLUTION
         let lin = |x: &Tensor, w: &Tensor, b: &Tensor| x.matmul(&w.t()?)?.broadcast_add(b);
@@ -85,7 +89,9 @@ impl CoordMlp {
 /// `k = i · nz + j` is `[origin, direction]` with origin `(0, 0, 0)` and direction
 /// `(1, y_i, z_j)`, `y = linspace(−ylim, ylim, ny)`, `z = linspace(−zlim, zlim, nz)` (a single
 /// value is `−limit`, as in torch).
-// HINT: Directions: stack [ones, y, z] on the last axis with y and z broadcast over the (ny, nz) grid and flattened; origins: zeros_like(directions); stack the two on axis 1.
+// HINT: Every ray starts at the origin; only the directions differ, (1, y, z) for each pixel of the ny × nz grid. It is the coordinate grid again, with a column of ones in front and an origin for each ray.
+// HINT: ys = ylim·linspace(−1, 1, ny) as an [ny, 1] column and zs = zlim·linspace(−1, 1, nz) as a [1, nz] row (a single value is −limit), both broadcast to (ny, nz) and reshaped to [ny·nz]; directions = Tensor::stack of [ones, ys, zs] on axis 1 ([n, 3]); origins = zeros_like(directions); stacking origins and directions on axis 1 gives [n, 2, 3].
+// HINT: let dir = Tensor::stack(&[Tensor::ones(n, DType::F32, dev)?, ys, zs], 1)?; Tensor::stack(&[dir.zeros_like()?, dir], 1)
 pub fn make_rays_2d(ny: usize, nz: usize, ylim: f32, zlim: f32, dev: &Device) -> Result<Tensor> {
     // BEGIN SOLUTION
     let n = ny * nz;
@@ -146,7 +152,9 @@ fn ray_triangle(rays: &Tensor, tris: &Tensor) -> Result<(Tensor, Tensor)> {
 /// solution (determinant ≠ 0: parallel lines never hit) with `u ≥ 0` and `0 ≤ v ≤ 1`. Solve all
 /// `nr × ns` systems at once by Cramer's rule: for `[[a, b], [c, d]] · (u, v) = (e, f)`,
 /// `det = ad − bc`, `u = (ed − bf) / det`, `v = (af − ec) / det`. No loops over rays.
-// HINT: Give rays shape [nr, 1] and segments [1, ns] per coordinate (narrow + squeeze + unsqueeze), so every formula of Cramer's rule broadcasts to [nr, ns]; hit = (|det| > 1e-9)·(u ≥ 0)·(0 ≤ v ≤ 1) as u8; max over axis 1 = any.
+// HINT: All ray–segment pairs at once: give every ray quantity the shape [nr, 1] and every segment quantity [1, ns], and each formula of Cramer's rule broadcasts to the [nr, ns] table. A ray hits if any segment in its row is hit.
+// HINT: Pull out the x and y of O, D, L1 and L2 with narrow and squeeze (ray values unsqueezed to [nr, 1], segment values to [1, ns]). The system's columns are D and L1 − L2, its right-hand side is L1 − O: det = dx·by − dy·bx, u = (ex·by − ey·bx)/det, v = (dx·ey − dy·ex)/det. hit = (|det| > 1e-9)·(u ≥ 0)·(v ≥ 0)·(v ≤ 1), multiplying the u8 masks; the max over axis 1 is 'any'.
+// HINT: let hit = det.abs()?.gt(1e-9)?.mul(&u.ge(0.0)?)?.mul(&v.ge(0.0)?)?.mul(&v.le(1.0)?)?; hit.max(1)
 pub fn intersect_segments(rays: &Tensor, segments: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let xy = |t: &Tensor, k: usize, c: usize| t.narrow(1, k, 1)?.squeeze(1)?.narrow(1, c, 1)?.squeeze(1);
@@ -169,7 +177,9 @@ pub fn intersect_segments(rays: &Tensor, segments: &Tensor) -> Result<Tensor> {
 /// `[−D | B − A | C − A] · (s, u, v)ᵀ = O − A`; a hit needs a non-zero determinant, `s ≥ 0`,
 /// `u ≥ 0`, `v ≥ 0` and `u + v ≤ 1`. Solve by Cramer's rule with scalar triple products
 /// (`det[a | b | c] = a · (b × c)`): write a batched `cross` from `narrow`/`stack`.
-// HINT: With e1 = B − A, e2 = C − A, T = O − A: det = (−D)·(e1×e2), s = T·(e1×e2)/det, u = (−D)·(T×e2)/det, v = (−D)·(e1×T)/det. cross(a, b) from the three components (narrow on the last axis), stacked back.
+// HINT: Three unknowns (s, u, v) and a 3 × 3 system per ray: Cramer's rule again, with each determinant written as a scalar triple product. The ray test is s ≥ 0, not s ≥ 1: a direction's length is arbitrary.
+// HINT: With e1 = B − A, e2 = C − A, T = O − A: det = (−D)·(e1×e2), s = T·(e1×e2)/det, u = (−D)·(T×e2)/det, v = (−D)·(e1×T)/det. Write a batched cross from the three components (narrow and squeeze on the last axis) stacked back on the last axis, and dot as broadcast_mul then sum over the last axis. hit = (|det| > a tiny number)·(s ≥ 0)·(u ≥ 0)·(v ≥ 0)·(u + v ≤ 1), as u8.
+// HINT: cross(a, b): with ai = a.narrow(D::Minus1, i, 1)?.squeeze(D::Minus1)?, c0 = (a1.broadcast_mul(&b2)? - a2.broadcast_mul(&b1)?)?, c1 = a2·b0 − a0·b2, c2 = a0·b1 − a1·b0, then Tensor::stack(&[c0, c1, c2], D::Minus1)
 pub fn intersect_triangle(rays: &Tensor, triangle: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (hit, _) = ray_triangle(rays, &triangle.unsqueeze(0)?)?;
@@ -182,7 +192,9 @@ pub fn intersect_triangle(rays: &Tensor, triangle: &Tensor) -> Result<Tensor> {
 /// `rays: [nr, 2, 3]`, `triangles: [nt, 3, 3]` → `[nr]` f32, `s · |D|` for the smallest `s`
 /// among the triangles the ray hits, `+∞` where it hits none. Rules: all `nr × nt` pairs at
 /// once (`where_cond` with an `∞` tensor for misses, then `min` over triangles).
-// HINT: Do intersect_triangle for all [nr, nt] pairs at once (rays [nr, 1, 3], corners [1, nt, 3]); distance = s·|D|; where_cond(hit, dist, +∞), then min over the triangle axis.
+// HINT: Solve every ray against every triangle at once, then keep each ray's nearest hit. Misses must not win the minimum, so give them infinity.
+// HINT: Do intersect_triangle's computation with rays shaped [nr, 1, 3] and the triangles' corners [1, nt, 3], so that det, s, u, v and the hit mask are [nr, nt]; distance = s·|D|, with |D| the square root of the direction's summed squares ([nr, 1]); where_cond(hit, distance, a +∞ tensor of the same shape), then min over axis 1.
+// HINT: hit.where_cond(&dist, &Tensor::full(f32::INFINITY, dist.shape(), dist.device())?)?.min(1)
 pub fn raytrace_mesh(rays: &Tensor, triangles: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (hit, s) = ray_triangle(rays, triangles)?;

@@ -25,7 +25,9 @@ use rand_chacha::ChaCha8Rng;
 /// small (≤ 20), so work on the rows of the augmented matrix `[a | b]` as tensors (one
 /// tensor operation per row and step), or copy it into a `Vec<f64>` — both are fine here.
 /// Without pivoting, a zero on the diagonal (one of the checks has one) divides by zero.
-// HINT: Copy a and b into Vec<Vec<f64>> / Vec<f64> (to_vec2 / to_vec1). For k in 0..d: find the row p ≥ k with the largest |m[p][k]|, swap rows k and p (in m and in b), subtract m[i][k]/m[k][k] times row k from every row i > k. Then back-substitute from i = d-1 down to 0.
+// HINT: Eliminate column by column, but before each column bring up the row with the largest entry (in absolute value) in that column: otherwise a zero on the diagonal divides by zero. Then solve from the last unknown back to the first.
+// HINT: Copy a and b into a Vec<Vec<f64>> and a Vec<f64> (to_dtype(F64), then to_vec2 / to_vec1). For k in 0..d: find the row p ≥ k with the largest |m[p][k]|, swap rows k and p in both, subtract m[i][k]/m[k][k] times row k from every row i > k (right-hand side included). Then back-substitute from i = d − 1 down to 0: x[i] = (r[i] − Σ over j > i of m[i][j]·x[j]) / m[i][i]; Tensor::from_vec(x, d, device).
+// HINT: let p = (k..d).max_by(|&i, &j| m[i][k].abs().total_cmp(&m[j][k].abs())).unwrap(); m.swap(k, p); r.swap(k, p);
 pub fn solve(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let d = a.dim(0)?;
@@ -57,7 +59,9 @@ pub fn solve(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// `x: [n, d]`, `y: [n]` (f64). Append a column of ones to `x` (call it `X: [n, d + 1]`, so the
 /// bias is the last weight); setting the gradient to zero gives the normal equations
 /// `(Xᵀ X) θ = Xᵀ y`. Solve them with your `solve`. Returns `θ: [d + 1]` = `[w_1 … w_d, b]`.
-// HINT: X = cat([x, ones(n, 1)], 1); solve((Xᵀ X), Xᵀ y) with your solve. matmul wants 2-D: y.unsqueeze(1) and squeeze(1) after.
+// HINT: Treat the bias as one more weight whose input is always 1; least squares then becomes a square linear system (the normal equations) that your solve handles.
+// HINT: X = x with a column of ones appended (Tensor::cat along dim 1 with ones of shape (n, 1), x's dtype and device) → [n, d + 1]; A = Xᵀ·X ([d + 1, d + 1]); rhs = Xᵀ·y, with y unsqueezed to [n, 1] for the matmul and squeezed back; return solve(&A, &rhs).
+// HINT: let xtx = xa.t()?.matmul(&xa)?; let xty = xa.t()?.matmul(&y.unsqueeze(1)?)?.squeeze(1)?; solve(&xtx, &xty)
 pub fn linear_closed_form(x: &Tensor, y: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let n = x.dim(0)?;
@@ -75,7 +79,9 @@ pub fn linear_closed_form(x: &Tensor, y: &Tensor) -> Result<Tensor> {
 /// `∂L/∂b = (2/n) Σ r`, and step `w -= lr · ∂L/∂w`, `b -= lr · ∂L/∂b`. `x: [n, d]`, `y: [n]`,
 /// f32. Returns `(θ, losses)`: `θ: [d + 1]` = `[w_1 … w_d, b]` after the last step and
 /// `losses: [steps]`.
-// HINT: Keep w [d] and b [1] as tensors; per step r = x·w + b − y, record mean(r²), then w -= lr·(2/n)·xᵀr and b -= lr·(2/n)·Σr. Tensor::stack the recorded scalars at the end.
+// HINT: Record the loss before you update, and update w and b from the same residual: the gradient of the mean squared error is the residual, sent back through x, times 2/n.
+// HINT: Keep w [d] and b [1] as tensors of zeros; per step: r = x·w + b − y (matmul with w unsqueezed to [d, 1], squeezed back, broadcast_add b); push mean(r²) as a scalar tensor; gw = (2/n)·xᵀr and gb = (2/n)·Σr (sum_keepdim(0) keeps it [1]); w −= lr·gw, b −= lr·gb. At the end cat w and b into θ and stack the recorded losses.
+// HINT: let gw = (x.t()?.matmul(&r.unsqueeze(1)?)?.squeeze(1)? * (2.0 / n as f64))?; let gb = (r.sum_keepdim(0)? * (2.0 / n as f64))?;
 pub fn linear_gd(x: &Tensor, y: &Tensor, lr: f64, steps: usize) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let (n, d) = x.dims2()?;
@@ -101,7 +107,9 @@ pub fn linear_gd(x: &Tensor, y: &Tensor, lr: f64, steps: usize) -> Result<(Tenso
 /// row maximum before `exp` (the check includes logits of size ~100, where a naive `exp`
 /// overflows f32), `log_softmax = z − max − log Σ exp(z − max)`; pick each row's label with
 /// `gather`. Returns a scalar (rank 0) tensor. No `candle_nn::loss` / `candle_nn::ops`.
-// HINT: z = logits − max over the row (max_keepdim), lse = log(Σ exp z), log p = z − lse (broadcast_sub), then gather(labels.unsqueeze(1), 1), mean, neg.
+// HINT: Work in log space: the log-probabilities are the logits minus their log-sum-exp, and subtracting the row maximum first keeps exp from overflowing. Then pick each row's label entry, average, and negate.
+// HINT: z = logits broadcast_sub their max_keepdim over the last axis; lse = log of the sum_keepdim of exp(z); logp = z broadcast_sub lse; gather logp along dim 1 with the labels (as u32) unsqueezed to [n, 1]; mean_all, then neg, gives a rank-0 scalar.
+// HINT: let picked = logp.gather(&labels.to_dtype(DType::U32)?.unsqueeze(1)?, 1)?; picked.mean_all()?.neg()
 pub fn cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let max = logits.max_keepdim(D::Minus1)?;
@@ -118,7 +126,9 @@ pub fn cross_entropy(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
 /// `b: [k]`, for `x: [n, d]`, by hand: with `p = softmax(x · w + b)` and `Y` the one-hot
 /// labels (`[n, k]`), `∂L/∂logits = (p − Y) / n`, so `∂L/∂w = xᵀ (p − Y) / n` and
 /// `∂L/∂b = Σ_rows (p − Y) / n`. Returns `(dw, db)`. No autograd (`Var`, `backward`).
-// HINT: p = softmax(x·w + b) row by row; one-hot labels Y (compare arange(k) with labels.unsqueeze(1)); G = (p − Y)/n; dw = xᵀ·G, db = G.sum(0).
+// HINT: For softmax with cross-entropy, the gradient at the logits is simply the probabilities minus the one-hot targets, divided by the batch size; the weight and bias gradients follow through the linear layer by the chain rule.
+// HINT: logits = x·w + b (matmul, broadcast_add); p = the softmax of each row, computed stably (subtract the row max before exp: the check uses logits in the hundreds); Y = one-hot labels (arange(k) compared with labels as a column, in x's dtype); G = (p − Y)/n; dw = xᵀ·G ([d, k]); db = G summed over the rows ([k]).
+// HINT: let g = ((p - y_onehot)? / n as f64)?; Ok((x.t()?.matmul(&g)?, g.sum(0)?))
 pub fn softmax_regression_grad(x: &Tensor, labels: &Tensor, w: &Tensor, b: &Tensor) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let n = x.dim(0)?;
@@ -149,7 +159,9 @@ fn one_hot(labels: &Tensor, k: usize, dtype: DType) -> Result<Tensor> {
 /// with your `softmax_regression_grad`. `images: [n, 784]` f32 in [0, 1], `labels: [n]` u32.
 /// Returns `(w, b)`. The check trains on MNIST's training part and needs ≥ 90 % accuracy on
 /// the held-out images (the grader computes the accuracy itself).
-// HINT: zeros for w [784, 10] and b [10]; per epoch: order.shuffle(rng), for chunk in order.chunks(batch): index_select the rows, softmax_regression_grad, w -= lr·dw, b -= lr·db.
+// HINT: Minibatch SGD: each epoch shuffles the order of the examples with the given rng, walks it in chunks, and takes one gradient step per chunk with the gradient you just wrote.
+// HINT: w = zeros (784, 10) and b = zeros (10), f32; order = the Vec<u32> 0..n; per epoch order.shuffle(rng); for chunk in order.chunks(batch): idx = Tensor::new(chunk, device), the batch's rows and labels by index_select on dim 0, (dw, db) = softmax_regression_grad(…), then w = w − lr·dw and b = b − lr·db.
+// HINT: for chunk in order.chunks(batch) { let idx = Tensor::new(chunk, dev)?; let (dw, db) = softmax_regression_grad(&images.index_select(&idx, 0)?, &labels.index_select(&idx, 0)?, &w, &b)?; w = (w - (dw * lr)?)?; b = (b - (db * lr)?)?; }
 pub fn train_softmax_regression(images: &Tensor, labels: &Tensor, epochs: usize, batch: usize, lr: f64, rng: &mut ChaCha8Rng) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let (n, d) = images.dims2()?;
@@ -173,6 +185,8 @@ pub fn train_softmax_regression(images: &Tensor, labels: &Tensor, epochs: usize,
 
 /// ## predict
 /// Class predictions `argmax(x · w + b)` for `x: [n, d]`: `[n]` u32.
+// HINT: The prediction is the class with the largest logit; softmax keeps the order, so there is no need to compute probabilities.
+// HINT: logits = x matmul w, broadcast_add b ([n, k]); the argmax over the last axis gives the u32 class indices [n].
 // HINT: x.matmul(w)?.broadcast_add(b)?.argmax(D::Minus1)
 pub fn predict(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION

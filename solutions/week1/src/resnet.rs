@@ -19,7 +19,9 @@ use candle_nn::VarBuilder;
 /// padding 1, `conv2` is 3×3 with stride 1 and padding 1, and the shortcut is `x` itself unless
 /// `stride ≠ 1` or `in ≠ out`, when it is `downsample.1(downsample.0(x))` (a 1×1 convolution
 /// with `stride`, then a BatchNorm) so that the shapes agree.
-// HINT: load: Conv2d::load(vb.pp("conv1"), in, out, 3, stride, 1, false), BatchNorm2d::load(vb.pp("bn1"), out, 0.1, 1e-5), …; downsample.0 / downsample.1 only when stride ≠ 1 or in ≠ out. forward: relu(bn2(conv2(relu(bn1(conv1 x))))) + shortcut, then relu.
+// HINT: Two 3 × 3 convolutions, each followed by a BatchNorm, with a ReLU between them and another after adding the shortcut. The shortcut needs its own 1 × 1 convolution and BatchNorm exactly when the stride or the width changes; otherwise it is the input itself.
+// HINT: load: conv1 = Conv2d::load(vb.pp("conv1"), in, out, 3, stride, 1, false), bn1 = BatchNorm2d::load(vb.pp("bn1"), out, 0.1, 1e-5), conv2 (out → out, 3, stride 1, padding 1, no bias), bn2; when stride ≠ 1 or in ≠ out, downsample.0 = a Conv2d (in → out, kernel 1, stride, padding 0, no bias) and downsample.1 = a BatchNorm2d. forward: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut), passing train to every layer. parameters and buffers: the children's, prefixed conv1., bn1., conv2., bn2., downsample.0., downsample.1.
+// HINT: let shortcut = match &self.downsample { Some((conv, bn)) => bn.forward(&conv.forward(x, train)?, train)?, None => x.clone() }; Relu.forward(&(h + shortcut)?, train)
 pub struct BasicBlock {
     pub conv1: Conv2d,
     pub bn1: BatchNorm2d,
@@ -85,7 +87,9 @@ impl Layer for BasicBlock {
     }
 }
 
-// HINT(resnet_train): forward(x, true) must reach every BatchNorm with train = true; each updates its running statistics.
+// HINT(resnet_train): In training mode every BatchNorm normalises with the batch's own statistics and updates its running ones: there is nothing new to write if the train flag reaches every layer, the shortcut's BatchNorm included.
+// HINT(resnet_train): Check that every forward passes its train argument on (ResNet to its stem and to each block, BasicBlock to its convolutions, BatchNorms and downsample) rather than a fixed false, and that your BatchNorm2d's training branch normalises with the biased batch variance and puts the unbiased one into running_var, with momentum 0.1.
+// HINT(resnet_train): forward(x, true) must reach every BatchNorm with train = true: self.bn1.forward(&self.conv1.forward(x, train)?, train)? and the same train for bn2 and downsample.1; a hard-coded false anywhere leaves that BatchNorm on its running statistics.
 /// ## resnet
 /// torchvision's ResNet with `BasicBlock` and `[2, 2, 2, 2]` blocks (ResNet-18) at channel
 /// widths `widths` (ResNet-18 proper: `[64, 128, 256, 512]`; the check uses a quarter of that):
@@ -93,7 +97,9 @@ impl Layer for BasicBlock {
 /// padding 1), `layer1` … `layer4` (the first block of layers 2–4 has stride 2 and a
 /// downsample), global average pooling to 1×1, flatten, `fc` (widths[3] → classes). Input
 /// `[n, 3, h, w]`, output logits `[n, classes]`.
-// HINT: conv1 7×7/2 pad 3 → bn1 → relu → MaxPool2d(3, 2, 1) → layer1..4 (first block of 2–4: stride 2) → AdaptiveAvgPool2d((1, 1)) → flatten_from(1) → fc.
+// HINT: A stem (a large strided convolution, BatchNorm, ReLU, max-pool), four stages of two blocks, then global average pooling and a linear layer. Only the first block of stages 2 to 4 changes the stride and the width, and every name follows torchvision's.
+// HINT: load: conv1 = Conv2d::load(vb.pp("conv1"), 3, widths[0], 7, 2, 3, false), bn1 = BatchNorm2d::load(vb.pp("bn1"), widths[0], 0.1, 1e-5); stage i under vb.pp(format!("layer{}", i + 1)) with blocks "0" (previous width → widths[i], stride 1 for the first stage, else 2) and "1" (widths[i] → widths[i], stride 1); fc = Linear::load(vb.pp("fc"), widths[3], classes, true). forward: conv1 → bn1 → relu → MaxPool2d { kernel 3, stride 2, padding 1 } → the blocks → AdaptiveAvgPool2d { size (1, 1) } → flatten_from(1) → fc. parameters and buffers prefixed conv1., bn1., layer{i}.{j}., fc.
+// HINT: for (i, &w) in widths.iter().enumerate() { let stride = if i == 0 { 1 } else { 2 }; let vbl = vb.pp(format!("layer{}", i + 1)); layers.push(vec![BasicBlock::load(vbl.pp("0"), inputs, w, stride)?, BasicBlock::load(vbl.pp("1"), w, w, 1)?]); inputs = w; }
 pub struct ResNet {
     pub conv1: Conv2d,
     pub bn1: BatchNorm2d,

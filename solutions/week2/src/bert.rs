@@ -67,7 +67,9 @@ pub fn padding_bias(mask: &Tensor) -> Result<Tensor> {
 /// `BertEmbeddings`: `LayerNorm(word[ids] + position[0..t] + token_type[types])`, with
 /// `ids, types: [b, t]` (u32 or i64) → `[b, t, hidden]`. `load` takes `vb` at
 /// `bert.embeddings`.
-// HINT: index_select each table with the flattened ids (types), reshape to [b, t, d]; add position_embeddings.narrow(0, 0, t) by broadcasting; LayerNorm::load(vb.pp("LayerNorm"), d, 1e-12).
+// HINT: Three lookups summed: words by token id, token types by type id, and positions by index 0 to t − 1 (not by id); then one layer norm, yours (differentiable), with the config's eps (BERT's is 1e-12).
+// HINT: load: vb.get((vocab_size, d), "word_embeddings.weight"), "position_embeddings.weight" [max_position_embeddings, d], "token_type_embeddings.weight" [type_vocab_size, d], LayerNorm::load(vb.pp("LayerNorm"), d, cfg.layer_norm_eps). forward: index_select each table with the flattened ids (types), reshape to [b, t, d]; broadcast_add position.narrow(0, 0, t); the layer norm. word_embeddings returns the word table.
+// HINT: `let w = self.word.index_select(&ids.flatten_all()?, 0)?.reshape((b, t, d))?;` likewise ty for the types, then `self.ln.forward(&(w + ty)?.broadcast_add(&self.position.narrow(0, 0, t)?)?)`.
 #[derive(Clone, Debug)]
 pub struct BertEmbeddings {
     // BEGIN SOLUTION ONLY
@@ -116,7 +118,9 @@ impl BertEmbeddings {
 /// axis, `softmax(q kᵀ / sqrt(d_head) + padding_bias(mask)) v`, heads merged, then the
 /// post-norm residual `output.LayerNorm(x + output.dense(attn))`. No causal mask: every token
 /// sees the whole (unpadded) sequence. `x: [b, t, hidden]`, `mask: [b, t]` → `[b, t, hidden]`.
-// HINT: candle_nn::linear(d, d, vb.pp("self.query")) etc.; heads as a batch axis; scores + padding_bias(mask) (no causal mask); softmax; merge heads; LayerNorm(x + output.dense(y)).
+// HINT: BERT is bidirectional: no causal mask, only the padding bias on the keys. And it is post-norm: the layer norm comes after adding the sub-layer's output to its input x.
+// HINT: load: candle_nn::linear(d, d, vb.pp("self.query")) (and key, value: BERT's [out, in] layout is what candle_nn::linear expects), candle_nn::linear(d, d, vb.pp("output.dense")), LayerNorm::load(vb.pp("output.LayerNorm"), d, cfg.layer_norm_eps). forward: q, k, v each reshaped (b, t, h, d/h), transpose(1, 2), contiguous; scores = q.matmul(k.t()) / sqrt(d/h), broadcast_add padding_bias(mask) ([b, 1, 1, t]); candle_nn::ops::softmax(.., D::Minus1); · v; heads merged back to [b, t, d]; LN(x + dense(y)).
+// HINT: `let scores = (q.matmul(&k.t()?)? / (hd as f64).sqrt())?.broadcast_add(&padding_bias(mask)?)?;` … `self.ln.forward(&(x + self.dense.forward(&y)?)?)`
 #[derive(Clone, Debug)]
 pub struct BertAttention {
     // BEGIN SOLUTION ONLY
@@ -163,7 +167,9 @@ impl BertAttention {
 /// `BertLayer`, `vb` at `bert.encoder.layer.{i}`: `a = attention(x, mask)`, then
 /// `output.LayerNorm(a + output.dense(gelu(intermediate.dense(a))))`, with the exact (erf)
 /// GELU (`gelu_erf`). `[b, t, hidden]` → `[b, t, hidden]`.
-// HINT: a = attention(x, mask); LayerNorm(a + output.dense(intermediate.dense(a).gelu_erf())). BERT's "gelu" is the erf form; the residual adds the attention output a, not x.
+// HINT: BERT's activation is the exact erf GELU (not GPT-2's tanh form), and the feed-forward residual adds to the attention's output, not to the layer's input; the layer norm again comes after the addition.
+// HINT: load: BertAttention::load(vb.pp("attention"), cfg), candle_nn::linear(d, intermediate_size, vb.pp("intermediate.dense")), candle_nn::linear(intermediate_size, d, vb.pp("output.dense")), LayerNorm::load(vb.pp("output.LayerNorm"), d, eps). forward: a = attention(x, mask); h = output(gelu_erf(intermediate(a))); LN(a + h).
+// HINT: `let h = self.output.forward(&self.intermediate.forward(&a)?.gelu_erf()?)?; self.ln.forward(&(a + h)?)`
 #[derive(Clone, Debug)]
 pub struct BertLayer {
     // BEGIN SOLUTION ONLY
@@ -196,13 +202,17 @@ impl BertLayer {
     }
 }
 
-// HINT(pretrained): Nothing new to write: the check tokenizes with your WordPiece and loads all-MiniLM-L6-v2 with your Bert::load (its names lack the bert. prefix; the grader maps them). If only this fails, look for what a tiny random model cannot show: 12 heads of 32, eps 1e-12 from the config, real padding in the batch, and the basic tokenizer's accent stripping and CJK splitting.
+// HINT(pretrained): Nothing new to write: a real BERT goes through your WordPiece tokenizer and your own load and forward. If only this check fails, look for what a tiny random model cannot show.
+// HINT(pretrained): The check tokenizes with your WordPiece and loads all-MiniLM-L6-v2 with your Bert::load (its names lack the bert. prefix; the grader maps them). If only this fails, look for what a tiny random model cannot show: 12 heads of 32, eps 1e-12 from the config, real padding in the batch, and the basic tokenizer's accent stripping and CJK splitting.
+// HINT(pretrained): Take every size from the config (num_attention_heads, hidden_size / num_attention_heads for the head size, layer_norm_eps, max_position_embeddings), add padding_bias(mask) in every layer, and in the tokenizer decompose with nfd() and drop the non-spacing marks before lowercasing, and put spaces around CJK ideographs.
 /// ## model
 /// `BertModel` without the pooler: `load(vb, cfg)` with `vb` at the file's root (it reads
 /// `bert.embeddings` and `bert.encoder.layer.{i}`). `hidden_states(ids, types, mask)` returns
 /// `[embeddings, output of layer 1, …, output of layer L]` (`L + 1` tensors of `[b, t, hidden]`,
 /// what `output_hidden_states=True` gives); `forward` returns the last one.
-// HINT: vb.pp("bert"); embeddings, then each encoder.layer.{i} in order; collect the embeddings and every layer's output.
+// HINT: The list of hidden states starts with the embeddings themselves, then one entry per layer: L + 1 in all. Every name in the file starts with the bert prefix.
+// HINT: load: vb.pp("bert"); BertEmbeddings::load(vb.pp("embeddings"), cfg) and BertLayer::load(vb.pp(format!("encoder.layer.{i}")), cfg) for i in 0..num_hidden_layers. hidden_states: h = embeddings(ids, types), push it, then for every layer h = layer(h, mask) and push. embeddings() returns the module.
+// HINT: `let mut h = self.embeddings.forward(ids, types)?; let mut out = vec![h.clone()]; for l in &self.layers { h = l.forward(&h, mask)?; out.push(h.clone()); }`
 #[derive(Clone, Debug)]
 pub struct Bert {
     pub cfg: BertConfig,
@@ -250,7 +260,9 @@ impl Bert {
 /// position of `hidden: [b, t, d]`, with `weight: [d, d]` (`[out, in]`) and `bias: [d]` →
 /// `[b, d]`. On CUDA, make the sliced `h[:, 0]` `.contiguous()` before `matmul` (candle's CUDA
 /// `matmul` refuses rows that are `t·d` apart; its CPU `matmul` takes them).
-// HINT: hidden.narrow(1, 0, 1)?.squeeze(1)?.contiguous() is [b, d] (CUDA's matmul refuses the slice as it is); broadcast_matmul(&weight.t()?), broadcast_add(bias), tanh.
+// HINT: The pooler reads the first position ([CLS]) only, not a mean over positions; the weight is in the [out, in] layout, so the product uses its transpose, and tanh comes last.
+// HINT: hidden.narrow(1, 0, 1)?.squeeze(1) is [b, d]; make it contiguous (CUDA's matmul refuses the slice as it is); broadcast_matmul(&weight.t()?), broadcast_add(bias), tanh.
+// HINT: `hidden.narrow(1, 0, 1)?.squeeze(1)?.contiguous()?.broadcast_matmul(&weight.t()?)?.broadcast_add(bias)?.tanh()`
 pub fn pooler(hidden: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     // A slice of [b, t, d] (rows t·d apart): CUDA's matmul needs it contiguous.
@@ -265,7 +277,9 @@ pub fn pooler(hidden: &Tensor, weight: &Tensor, bias: &Tensor) -> Result<Tensor>
 /// (`[b, t, vocab]`). `load` takes `vb` at the root. `masked_lm_loss(logits, labels)` is the
 /// mean cross-entropy over the positions whose label is not -100 (no shift: BERT predicts the
 /// token at its own position); a scalar (rank 0) f32.
-// HINT: cls.predictions: LayerNorm(gelu_erf(transform.dense(h))) · word_embeddingsᵀ + cls.predictions.bias. masked_lm_loss: like GPT-2's lm_loss without the shift.
+// HINT: The prediction head has its own dense layer and layer norm but no decoder weight: it reuses the word embedding matrix (tied) and adds a separate vocabulary bias. The loss has no shift: each position predicts its own token, and -100 positions stay out of the mean.
+// HINT: load: Bert::load(vb.clone(), cfg) for the encoder; p = vb.pp("cls.predictions"); candle_nn::linear(d, d, p.pp("transform.dense")); LayerNorm::load(p.pp("transform.LayerNorm"), d, eps); p.get(vocab_size, "bias"). forward: h = bert.forward; LN(gelu_erf(dense(h))); broadcast_matmul with the word embeddings transposed; broadcast_add the bias. masked_lm_loss: GPT-2's lm_loss without the shift (reshape to [N, vocab], labels to i64, keep = labels ≠ -100, gather on ops::log_softmax, −sum(logp·keep) / sum(keep)).
+// HINT: `h.broadcast_matmul(&self.bert.embeddings().word_embeddings().t()?)?.broadcast_add(&self.bias)` for the logits; `(picked * &w)?.sum_all()?.neg()?.broadcast_div(&w.sum_all()?)` for the loss, with w = keep as f32.
 #[derive(Clone, Debug)]
 pub struct BertForMaskedLM {
     pub bert: Bert,
@@ -321,7 +335,9 @@ pub fn masked_lm_loss(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
 /// label -100. Returns `(inputs, labels)`, both of `ids.len()`.
 /// Draw with `rng.random::<f64>()` / `rng.random_range(0..vocab)`; the checks test the rule
 /// exactly and the proportions statistically (not a particular sequence of draws).
-// HINT: One rng.random::<f64>() < prob decides selection (skip special positions); for a selected one, a second draw r: r < 0.8 → mask_id, r < 0.9 → rng.random_range(0..vocab), else unchanged. labels[i] = ids[i] exactly at selected positions.
+// HINT: Two separate random decisions: first whether a non-special position is selected at all (probability prob), then, only for a selected one, what becomes of its input (80 % mask, 10 % random token, 10 % unchanged). The label is the original id exactly at the selected positions, whatever the input became.
+// HINT: inputs = ids.to_vec(), labels = vec![-100; n]; for each position: skip the special ones; one rng.random::<f64>() < prob decides selection; a selected one gets labels[i] = ids[i] and a second draw r: r < 0.8 → mask_id, r < 0.9 → rng.random_range(0..vocab), else unchanged.
+// HINT: `if special[i] || rng.random::<f64>() >= prob { continue; } labels[i] = ids[i] as i64; let r = rng.random::<f64>(); if r < 0.8 { inputs[i] = mask_id; } else if r < 0.9 { inputs[i] = rng.random_range(0..vocab); }`
 pub fn mlm_mask(ids: &[u32], special: &[bool], prob: f64, mask_id: u32, vocab: u32, rng: &mut impl Rng) -> (Vec<u32>, Vec<i64>) {
     // BEGIN SOLUTION
     let mut inputs = ids.to_vec();

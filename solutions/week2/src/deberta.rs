@@ -52,7 +52,9 @@ impl DebertaConfig {
 /// exactly 1, and multiplying by a rounded reciprocal gives 1.0000001, whose ceiling is one
 /// bucket too far. Return i64. Example
 /// (bucket 8, max 64): `…, -12 → -6, -6 → -5, -4 → -4, 0 → 0, 5 → 5, 600 → 11`.
-// HINT: Work in f32: abs, sign; the log branch on abs.maximum(mid) (avoids ln 0); ((x / mid).log().broadcast_div(ln of the f32 tensor (max − 1) / mid) · (mid − 1)).ceil() + mid (a true f32 division, not a reciprocal), times sign; where_cond(abs ≤ mid, rel, that); to_dtype(I64).
+// HINT: Near positions (within half the bucket size) keep their value; farther ones are compressed by a logarithm, their sign restored. Compute in f32, and divide by the f32 logarithm rather than multiplying by its reciprocal: at the far end the quotient must be exactly 1, or the ceiling lands one bucket too far.
+// HINT: mid = bucket_size / 2; r = rel as f32; abs and sign of r; denom = Tensor::new(((max − 1) / mid) as f32, dev).log(); the log branch on abs.maximum(mid) (avoids ln 0): ((x / mid).log().broadcast_div(&denom) · (mid − 1)).ceil() + mid, times the sign; where_cond(abs.le(mid), r, that); to_dtype(DType::I64).
+// HINT: `let logp = ((safe / mid)?.log()?.broadcast_div(&denom)? * (mid - 1.0))?.ceil()?.affine(1.0, mid)?;` then `abs.le(mid)?.where_cond(&r, &(logp * sign)?)?.to_dtype(DType::I64)`.
 pub fn log_bucket(rel: &Tensor, bucket_size: usize, max_position: usize) -> Result<Tensor> {
     // BEGIN SOLUTION
     let mid = (bucket_size / 2) as f64;
@@ -75,7 +77,9 @@ pub fn log_bucket(rel: &Tensor, bucket_size: usize, max_position: usize) -> Resu
 /// The `[q_len, k_len]` i64 matrix `δ(i, j) = i − j`, passed through [`log_bucket`] when
 /// `bucket_size` is given (`Some`); `None` gives the raw differences.
 /// (`transformers`' `build_relative_position`.)
-// HINT: arange(q_len) as a column minus arange(k_len) as a row (i64), then log_bucket when a bucket size is given.
+// HINT: Rows are queries and columns keys, and each entry is the query index minus the key index (i − j, not j − i); bucketing is optional and comes afterwards.
+// HINT: A [q_len, 1] column arange(0i64, q_len) minus a [1, k_len] row arange(0i64, k_len) with broadcast_sub; then log_bucket(&rel, b, max_position) when bucket_size is Some(b), the raw differences when None.
+// HINT: `let rel = Tensor::arange(0i64, q_len as i64, dev)?.unsqueeze(1)?.broadcast_sub(&Tensor::arange(0i64, k_len as i64, dev)?.unsqueeze(0)?)?;`
 pub fn relative_positions(q_len: usize, k_len: usize, bucket_size: Option<usize>, max_position: usize, dev: &Device) -> Result<Tensor> {
     // BEGIN SOLUTION
     let q = Tensor::arange(0i64, q_len as i64, dev)?.unsqueeze(1)?;
@@ -102,7 +106,9 @@ fn span_index(rel: &Tensor, sign: f64, span: usize, bh: usize) -> Result<Tensor>
 /// `c = clamp(rel[i, j] + span, 0, 2·span − 1)`. `query: [bh, t, d]` (batch × heads merged),
 /// `pos_key: [bh, 2·span, d]`, `rel: [t, t]` (i64) → `[bh, t, t]`. Compute all `t × 2·span`
 /// products with one matmul, then pick column `c` of each row with `gather`.
-// HINT: all = query.matmul(&pos_key.t()?) is [bh, t, 2·span]; the index clamp(rel + span, 0, 2·span − 1) as U32, unsqueeze(0) and broadcast to [bh, t, t] (contiguous); all.gather(&index, D::Minus1).
+// HINT: Multiply every query with every position row in one matrix product, then pick, for each (i, j), the column of the clamped relative distance: the clamp sends every distance beyond the span to the first or last row.
+// HINT: all = query.matmul(&pos_key.t()?) is [bh, t, 2·span]; the index clamp(rel + span, 0, 2·span − 1), computed in a float or signed dtype (rel can be negative) and then converted to U32, unsqueezed to [1, t, t] and broadcast_as [bh, t, t], contiguous; all.gather(&index, D::Minus1).
+// HINT: `let idx = rel.to_dtype(DType::F64)?.affine(1.0, span as f64)?.clamp(0f64, (2 * span - 1) as f64)?.to_dtype(DType::U32)?.unsqueeze(0)?.broadcast_as((bh, t, t))?.contiguous()?;` then `all.gather(&idx, D::Minus1)`.
 pub fn c2p(query: &Tensor, pos_key: &Tensor, rel: &Tensor, span: usize) -> Result<Tensor> {
     // BEGIN SOLUTION
     let all = query.matmul(&pos_key.t()?)?; // [bh, t, 2 span]
@@ -116,7 +122,9 @@ pub fn c2p(query: &Tensor, pos_key: &Tensor, rel: &Tensor, span: usize) -> Resul
 /// `rel[i, j] + span`). `key: [bh, t, d]`, `pos_query: [bh, 2·span, d]`, `rel: [t, t]` →
 /// `[bh, t, t]`. One matmul of the keys with the position queries (`[bh, t_key, 2·span]`), a
 /// `gather` with index `clamp(−rel + span)`, then swap the last two axes.
-// HINT: all = key.matmul(&pos_query.t()?) is [bh, t_key, 2·span]; index clamp(−rel + span, 0, 2·span − 1); gather on the last axis; then transpose(1, 2) (row j of the gathered matrix belongs to key j).
+// HINT: The same pattern as c2p with the roles swapped: keys times position queries, an index built from the negated relative position, and a gathered matrix indexed by (key, query), so swap its last two axes at the end.
+// HINT: all = key.matmul(&pos_query.t()?) is [bh, t_key, 2·span]; the index clamp(−rel + span, 0, 2·span − 1) as U32, broadcast to [bh, t, t] and contiguous; gather on the last axis; then transpose(1, 2) and contiguous (row j of the gathered matrix belongs to key j).
+// HINT: `all.gather(&idx, D::Minus1)?.transpose(1, 2)?.contiguous()`, with idx from `rel.to_dtype(DType::F64)?.affine(-1.0, span as f64)?.clamp(0f64, (2 * span - 1) as f64)?.to_dtype(DType::U32)?`, unsqueezed and broadcast to [bh, t, t].
 pub fn p2c(key: &Tensor, pos_query: &Tensor, rel: &Tensor, span: usize) -> Result<Tensor> {
     // BEGIN SOLUTION
     let all = key.matmul(&pos_query.t()?)?; // [bh, t_key, 2 span]
@@ -128,7 +136,9 @@ pub fn p2c(key: &Tensor, pos_query: &Tensor, rel: &Tensor, span: usize) -> Resul
 /// The relative-position table every layer uses: `encoder.rel_embeddings.weight`
 /// (`[2 · position_buckets, hidden]`) passed through `encoder.LayerNorm` (eps
 /// `layer_norm_eps`). `vb` is at `encoder`.
-// HINT: vb.get((2 · position_buckets, hidden), "rel_embeddings.weight"), then LayerNorm::load(vb.pp("LayerNorm"), hidden, cfg.layer_norm_eps).forward.
+// HINT: The table is read once and layer-normed, with the config's eps, before any layer uses it; nothing else happens to it here.
+// HINT: vb.get((2 · position_buckets, hidden_size), "rel_embeddings.weight"), then LayerNorm::load(vb.pp("LayerNorm"), hidden_size, cfg.layer_norm_eps) and its forward on the table (the provided LayerNorm runs your differentiable layer_norm).
+// HINT: `LayerNorm::load(vb.pp("LayerNorm"), cfg.hidden_size, cfg.layer_norm_eps)?.forward(&vb.get((2 * cfg.position_buckets, cfg.hidden_size), "rel_embeddings.weight")?)`
 pub fn rel_embeddings(vb: VarBuilder, cfg: &DebertaConfig) -> Result<Tensor> {
     // BEGIN SOLUTION
     let w = vb.get((2 * cfg.position_buckets, cfg.hidden_size), "rel_embeddings.weight")?;
@@ -151,7 +161,9 @@ pub fn rel_embeddings(vb: VarBuilder, cfg: &DebertaConfig) -> Result<Tensor> {
 ///    output sub-layer.
 ///
 /// `rel: [t, t]` are the bucketed relative positions. Output `[b, t, d]`.
-// HINT: q, k, v and pos_key = key_proj(rel_emb), pos_query = query_proj(rel_emb) as [b·h, n, d_h] (repeat the position ones over the batch); (q·kᵀ + c2p + p2c) / sqrt(3·d_h); replace scores of pairs with a padding query or key by f32::MIN (where_cond); softmax; · v; merge; LN(x + dense(ctx)).
+// HINT: Three score terms, so the scale is the square root of three times the head size; the position keys and queries come from the same key and query projections (biases included) applied to the relative table; and a padded pair's score is replaced by the minimum f32, not added to.
+// HINT: load: candle_nn::linear(d, d, vb.pp("self.query_proj")) (key_proj, value_proj), output.dense, LayerNorm::load(vb.pp("output.LayerNorm"), d, eps); span = position_buckets. forward: q, k, v as [b·h, t, d_h] (reshape (b, t, h, d_h), transpose(1, 2), reshape (b·h, t, d_h)); pos_key = key(rel_emb.narrow(0, 0, 2·span)), pos_query = query(same), each split into heads ([h, 2·span, d_h]) and repeated over the batch to [b·h, 2·span, d_h]; scores = (q·kᵀ + c2p(q, pos_key) + p2c(k, pos_query)) / sqrt(3·d_h), reshaped [b, h, t, t]; the pair mask is mask[i]·mask[j]; where_cond(pair, scores, f32::MIN); candle_nn::ops::softmax over D::Minus1; · v; merge heads; LN(x + dense(ctx)).
+// HINT: `let scores = (((q.matmul(&k.t()?)? + c2p(&q, &pk, rel, span)?)? + p2c(&k, &pq, rel, span)?)? / (3.0 * dh as f64).sqrt())?.reshape((b, h, t, t))?;` and, with m the mask as f32, `m.unsqueeze(2)?.broadcast_mul(&m.unsqueeze(1)?)?.unsqueeze(1)?.broadcast_as((b, h, t, t))?.ne(0f64)?.where_cond(&scores, &Tensor::full(f32::MIN, (b, h, t, t), dev)?)?`.
 #[derive(Clone, Debug)]
 pub struct DisentangledAttention {
     // BEGIN SOLUTION ONLY

@@ -88,7 +88,9 @@ pub fn hf_var_builder(path: &Path, dev: &Device) -> Result<VarBuilder<'static>> 
 /// (the *biased* variance, divided by `n`) are taken over the last axis of `x: [..., n]`;
 /// `weight`, `bias: [n]`. Same shape out. No `candle_nn::LayerNorm` or `ops::layer_norm`.
 /// Example: `x = [1, 2, 3]`, weight 1, bias 0, eps 0 → `[-1.2247, 0, 1.2247]`.
-// HINT: mean_keepdim(D::Minus1), subtract (broadcast_sub), the mean of the squares of that is the biased variance; divide by (var + eps).sqrt(), then broadcast_mul the weight and broadcast_add the bias.
+// HINT: Layer norm normalises each position's vector on its own: take the mean and the variance over the last (feature) axis only, divide by n rather than n − 1, and keep eps inside the square root. Built from ordinary tensor operations it gets a backward pass for free.
+// HINT: mean = x.mean_keepdim(D::Minus1); xc = x.broadcast_sub(&mean); var = xc.sqr().mean_keepdim(D::Minus1) (the biased variance); xn = xc.broadcast_div(&(var + eps).sqrt()); then broadcast_mul the weight and broadcast_add the bias (both [n]).
+// HINT: `let xn = xc.broadcast_div(&(var + eps)?.sqrt()?)?; xn.broadcast_mul(weight)?.broadcast_add(bias)`
 pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     let mean = x.mean_keepdim(D::Minus1)?;
@@ -103,7 +105,9 @@ pub fn layer_norm(x: &Tensor, weight: &Tensor, bias: &Tensor, eps: f64) -> Resul
 /// GPT-2's activation, the tanh approximation of GELU (`gelu_new` in `transformers`):
 /// `0.5 · x · (1 + tanh(sqrt(2/π) · (x + 0.044715 · x³)))`, element-wise. Not the exact erf
 /// form (`gelu_erf`), which differs by up to ~1e-3. Example: `gelu_new(1.0) ≈ 0.841192`.
-// HINT: 0.5·x·(1 + tanh(c·(x + 0.044715·x³))) with c = (2/π).sqrt(): x.powf(3.0) or x.sqr()·x, affine ops with f64 scalars, .tanh().
+// HINT: It is the tanh approximation: half of x times one plus the tanh of a scaled sum of x and a small multiple of its cube, element by element, with the square root of 2 over pi as the scale. The exact erf form is off by up to about 1e-3, which the check sees.
+// HINT: inner = (x + 0.044715 · x³) · sqrt(2/π), with x.powf(3.0) (or x.sqr() times x) and tensor-by-f64 arithmetic; then ((tanh(inner) + 1) · x) · 0.5.
+// HINT: `let inner = ((x + (x.powf(3.0)? * 0.044715)?)? * (2.0 / std::f64::consts::PI).sqrt())?; ((inner.tanh()? + 1.0)? * x)? * 0.5`
 pub fn gelu_new(x: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let inner = ((x + (x.powf(3.0)? * 0.044715)?)? * (2.0 / std::f64::consts::PI).sqrt())?;
@@ -179,7 +183,9 @@ pub fn additive_mask(t: usize, mask: Option<&Tensor>, dev: &Device) -> Result<Te
 /// 4. weights · v, heads merged back to `[b, t, d]`, then `c_proj`.
 ///
 /// Output `[b, t, d]`. No `ops::sdpa`, no `softmax_last_dim`.
-// HINT: qkv = x.broadcast_matmul(W) + b; narrow(2, 0/d/2d, d) for q, k, v; reshape (b, t, h, d/h) and transpose(1, 2); scores = q.matmul(k.t()) / sqrt(d/h) + additive_mask(t, mask, dev); ops::softmax(.., D::Minus1); · v; transpose back, reshape (b, t, d), c_proj.
+// HINT: GPT-2's weights are stored [in, out]: multiply by them as they are, no transpose. One projection gives q, k and v side by side along the features, and the scale is the square root of the head size, not of the model width.
+// HINT: load: Conv1D::load(vb.pp("c_attn"), d, 3d) and Conv1D::load(vb.pp("c_proj"), d, d), and keep cfg.n_head. forward: qkv = c_attn.forward(x), [b, t, 3d]; q, k, v = qkv.narrow(2, i·d, d) for i = 0, 1, 2, each reshaped (b, t, h, d/h), transpose(1, 2), contiguous; scores = q.matmul(k.t()) / sqrt(d/h), broadcast_add additive_mask(t, mask, dev); candle_nn::ops::softmax(.., D::Minus1); · v; transpose(1, 2), reshape (b, t, d); c_proj.
+// HINT: `let heads = |i: usize| qkv.narrow(2, i * d, d)?.reshape((b, t, self.n_head, hd))?.transpose(1, 2)?.contiguous();` then `let scores = (q.matmul(&k.t()?)? / (hd as f64).sqrt())?.broadcast_add(&additive_mask(t, mask, x.device())?)?;`
 #[derive(Clone, Debug)]
 pub struct Attention {
     // BEGIN SOLUTION ONLY
@@ -224,7 +230,9 @@ impl Attention {
     /// mask. Without a cache (`None`) `t_total = t_new`, and this is exactly `forward` with
     /// `bias = additive_mask(t, mask)`: once it works, `forward` can call it (write attention
     /// once). Output `[b, t_new, d]`.
-    // HINT: As in forward: qkv → q, k, v [b, h, t_new, hd]; then `let (k, v) = match cache { Some(c) => c.append(layer, &k, &v)?, None => (k, v) };` scores = q.matmul(&k.t()?) / sqrt(hd) + bias (broadcast_add), softmax over the keys, · v, merge heads, c_proj.
+    // HINT: Only the new positions make queries, but they attend to every key so far: append the new keys and values to the cache before computing the scores, and let the given bias do all of the masking.
+    // HINT: q, k, v of the new positions exactly as in forward ([b, h, t_new, hd]); with a cache, replace k and v by what append(layer, &k, &v) returns ([b, h, t_total, hd]); scores = q.matmul(k.t()) / sqrt(hd) is [b, h, t_new, t_total]; broadcast_add the bias; candle_nn::ops::softmax over D::Minus1; · v; transpose(1, 2), reshape (b, t_new, d); c_proj. Then forward can be forward_cached(x, &additive_mask(t, mask, dev)?, None, 0).
+    // HINT: `let (k, v) = match cache { Some(c) => c.append(layer, &k, &v)?, None => (k, v) };` followed by `let scores = (q.matmul(&k.t()?)? / (hd as f64).sqrt())?.broadcast_add(bias)?;`
     pub fn forward_cached(&self, x: &Tensor, bias: &Tensor, cache: Option<&mut KvCache>, layer: usize) -> Result<Tensor> {
         // BEGIN SOLUTION
         let (b, t, d) = x.dims3()?;
@@ -248,7 +256,9 @@ impl Attention {
 /// ## mlp
 /// GPT-2's feed-forward block (`h.{i}.mlp`): `c_proj(gelu_new(c_fc(x)))` with `c_fc: [d, 4d]`
 /// and `c_proj: [4d, d]` (both `Conv1D`, weights `[in, out]`). `x: [b, t, d]` → `[b, t, d]`.
-// HINT: c_fc is [d, 4d] and c_proj [4d, d], both stored [in, out]: x.broadcast_matmul(W)?.broadcast_add(b); gelu_new in between.
+// HINT: Two linear layers around the activation, both in GPT-2's [in, out] layout: the first widens to four times the model width, the second brings it back; in between comes GPT-2's tanh GELU, the one you just wrote.
+// HINT: load: Conv1D::load(vb.pp("c_fc"), d, 4d) and Conv1D::load(vb.pp("c_proj"), 4d, d) (the provided Conv1D computes x · W + b with the weight as stored); forward: c_fc, gelu_new, c_proj.
+// HINT: `self.c_proj.forward(&gelu_new(&self.c_fc.forward(x)?)?)`
 #[derive(Clone, Debug)]
 pub struct Mlp {
     // BEGIN SOLUTION ONLY
@@ -275,7 +285,9 @@ impl Mlp {
 /// ## block
 /// One pre-norm transformer block (`transformer.h.{i}`):
 /// `x = x + attn(ln_1(x), mask)`, then `x = x + mlp(ln_2(x))`. `[b, t, d]` → `[b, t, d]`.
-// HINT: Two residual additions: x + attn(ln_1(x)), then that + mlp(ln_2(that)). The layer norms come before each sub-layer (pre-norm), not after.
+// HINT: GPT-2 is pre-norm: each sub-layer reads a layer-normed copy of x and its output is added to the un-normed x (the residual); nothing is normed after the addition.
+// HINT: load: LayerNorm::load(vb.pp("ln_1"), n_embd, layer_norm_epsilon), Attention::load(vb.pp("attn"), cfg), ln_2 likewise, Mlp::load(vb.pp("mlp"), cfg); forward: x = x + attn(ln_1(x), mask), then x + mlp(ln_2(x)).
+// HINT: `let x = (x + self.attn.forward(&self.ln_1.forward(x)?, mask)?)?; &x + self.mlp.forward(&self.ln_2.forward(&x)?)?`
 #[derive(Clone, Debug)]
 pub struct Block {
     // BEGIN SOLUTION ONLY
@@ -318,7 +330,9 @@ impl Block {
     }
 }
 
-// HINT(pretrained): Nothing new to write: Gpt2::from_dir calls your load. If the logits differ only here, check what the tiny model cannot show: n_positions 1024, n_head 12 (d_head 64), and that names without the transformer. prefix resolve.
+// HINT(pretrained): There is nothing new to write: the real GPT-2 small goes through your own load and forward. If only this check fails, look for what the tiny fixture model cannot show.
+// HINT(pretrained): Gpt2::from_dir calls your load. If the logits differ only here, check what the tiny model cannot show: n_positions 1024, n_head 12 (d_head 64), and that names without the transformer. prefix resolve (hf_var_builder maps them for you).
+// HINT(pretrained): Take every size from the config: cfg.n_head, cfg.n_embd, cfg.n_positions, cfg.vocab_size and cfg.layer_norm_epsilon in load, and d / n_head for the head size in the attention; a number written in for the tiny model (4 heads, 64 wide) passes every other check and fails here.
 /// ## model
 /// The whole `GPT2LMHeadModel`. `load(vb, cfg)` takes `vb` at the file's root (names start with
 /// `transformer.`). For token ids `ids: [b, t]` (u32 or i64, `t ≤ n_positions`):
@@ -327,7 +341,9 @@ impl Block {
 /// `[h₀, h₁, …, h_L]`: the embeddings and the output of each block (no `ln_f`), `L + 1` tensors
 /// of `[b, t, d]`. `forward_masked` takes the attention mask of a right-padded batch; `forward`
 /// is `forward_masked(ids, None)`.
-// HINT: vb.pp("transformer"); h₀ = wte.index_select(ids.flatten_all(), 0) reshaped to [b, t, d] + wpe.narrow(0, 0, t); the head multiplies by wte.t() (tied: there is no lm_head.weight in the file).
+// HINT: The head has no weights of its own: it reuses the token embedding matrix, transposed (tied). Position embeddings are looked up by position 0 to t − 1, not by token id, and the hidden states stop before the final layer norm.
+// HINT: load: vb.pp("transformer"); vb.get((vocab_size, d), "wte.weight") and vb.get((n_positions, d), "wpe.weight"); Block::load(vb.pp(format!("h.{i}")), cfg) for every layer; ln_f. hidden_states: h₀ = wte.index_select(&ids.flatten_all()?, 0) reshaped to [b, t, d], broadcast_add wpe.narrow(0, 0, t); push h₀, then every block's output. forward_masked: ln_f of the last hidden state, then the head (broadcast_matmul with wte.t(); there is no lm_head.weight in the file).
+// HINT: `let h0 = self.wte.index_select(&ids.flatten_all()?, 0)?.reshape((b, t, d))?.broadcast_add(&self.wpe.narrow(0, 0, t)?)?;` and the head `self.ln_f.forward(&h)?.broadcast_matmul(&self.wte.t()?)`.
 #[derive(Clone, Debug)]
 pub struct Gpt2 {
     pub cfg: Config,
@@ -410,7 +426,9 @@ impl Gpt2 {
     /// Feeding a sequence whole, or in pieces with one cache, gives the same logits as
     /// `forward`. Example: `forward_with(ids[.., ..5], None, None, Some(&mut cache))` then
     /// `forward_with(ids[.., 5..], None, None, Some(&mut cache))` are `forward(ids)` split at 5.
-    // HINT: c = cache.len() before the call; positions default to wpe.narrow(0, c, t); bias = causal_mask(t, c + t) reshaped to [1, 1, t, c + t], plus f32::MIN where key_mask == 0 (as [b, 1, 1, c + t]); blocks with forward_with_cache(h, bias, cache.as_deref_mut(), layer index); ln_f; head. next_logits: narrow to the last position before ln_f and the head.
+    // HINT: Read how many positions the cache holds before the first block runs: the first layer's append changes that count, and both the default position ids and the width of the mask depend on it.
+    // HINT: c = cache.len() (0 without a cache); positions: wpe.index_select of the flattened position ids, reshaped to [b, t, d], when given, else wpe.narrow(0, c, t); h₀ = wte[ids] + that; bias = causal_mask(t, c + t, dev) reshaped to [1, 1, t, c + t], plus f32::MIN where key_mask == 0 (key_mask to f32, eq(0), where_cond, unsqueezed to [b, 1, 1, c + t]); every block's forward_with_cache(&h, &bias, cache.as_deref_mut(), l) (Block::forward_with_cache is forward with attn.forward_cached); ln_f; the tied head. next_logits: narrow(1, t − 1, 1) after ln_f, then the head and squeeze(1).
+    // HINT: `let mut bias = causal_mask(t, c + t, dev)?.reshape((1, 1, t, c + t))?;` and, with the cache taken as `mut cache: Option<&mut KvCache>`, `for (l, blk) in self.blocks.iter().enumerate() { h = blk.forward_with_cache(&h, &bias, cache.as_deref_mut(), l)?; }`
     pub fn forward_with(&self, ids: &Tensor, positions: Option<&Tensor>, key_mask: Option<&Tensor>, cache: Option<&mut KvCache>) -> Result<Tensor> {
         // BEGIN SOLUTION
         let h = self.final_hidden(ids, positions, key_mask, cache)?;
@@ -464,7 +482,9 @@ impl Gpt2 {
 /// `labels: [b, t]` (i64), then the mean cross-entropy `-log softmax(logits)[label]` over every
 /// remaining position whose label is not `-100` (padding). Returns a scalar (rank 0) f32.
 /// Use `ops::log_softmax` and `gather`; it must be differentiable.
-// HINT: logits.narrow(1, 0, t-1) and labels.narrow(1, 1, t-1), flattened; keep = labels.ne(-100); replace -100 by 0 (where_cond) before gather on ops::log_softmax; sum(−logp·keep)/sum(keep).
+// HINT: Position i predicts token i + 1, so the logits lose their last position and the labels their first; positions labelled -100 count neither in the sum nor in the number you divide by.
+// HINT: logits.narrow(1, 0, t − 1) reshaped to [b·(t − 1), vocab]; labels.narrow(1, 1, t − 1) flattened and to_dtype(I64) (train_step passes the u32 ids as labels); keep = labels.ne(-100); replace -100 by 0 with where_cond so that gather gets a valid index; candle_nn::ops::log_softmax over D::Minus1; gather the label column; loss = −sum(logp · keep) / sum(keep), rank 0.
+// HINT: `let picked = logp.gather(&safe.unsqueeze(1)?, 1)?.squeeze(1)?;` then `(picked * &w)?.sum_all()?.neg()?.broadcast_div(&w.sum_all()?)`, with w = keep as f32.
 pub fn lm_loss(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, t, v) = logits.dims3()?;
@@ -485,7 +505,9 @@ pub fn lm_loss(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
 /// `loss = lm_loss(logits, ids)` (labels = the ids), then `opt.backward_step(&loss)`. Return the
 /// loss *before* the step as an f32. The model must have been built on the optimiser's
 /// variables (`VarBuilder::from_varmap`), and every parameter must receive its gradient.
-// HINT: Build nothing new: lm_loss(&model.forward(ids)?, ids), then opt.backward_step(&loss). If a gradient is missing, something in your forward pass has no backward (a fused kernel) or detaches.
+// HINT: Nothing new to build: the forward pass, your loss with the ids as their own labels, one optimiser step. If a parameter gets no gradient, the culprit is in your forward pass (a fused kernel without a backward pass, or a detached tensor), not here.
+// HINT: logits = model.forward(ids); loss = lm_loss(&logits, ids); opt.backward_step(&loss) (bring candle_nn::Optimizer into scope); return loss.to_scalar::<f32>(): the loss tensor was computed before the step, so reading it afterwards still gives the loss before the step.
+// HINT: `let loss = lm_loss(&model.forward(ids)?, ids)?; opt.backward_step(&loss)?; loss.to_scalar::<f32>()`
 pub fn train_step(model: &Gpt2, opt: &mut candle_nn::AdamW, ids: &Tensor) -> Result<f32> {
     // BEGIN SOLUTION
     use candle_nn::Optimizer;

@@ -10,3 +10,7 @@ pub mod gpt2;
 pub mod sampling;
 pub mod sequence;
 pub mod tokenizers;
+
+/// Where this crate was compiled (given): the grader checks that it grades this checkout's code
+/// even when several checkouts share one `CARGO_TARGET_DIR`.
+pub const BUILT_FROM: &str = env!("CARGO_MANIFEST_DIR");

@@ -31,7 +31,9 @@ use rand_chacha::ChaCha8Rng;
 /// ## greedy
 /// The most likely next token of every row: `logits: [b, vocab]` → `[b]` u32 indices of the
 /// maximum (`torch.argmax(logits, -1)`). Example: `[[0.1, 2.0, -1.0]]` → `[1]`.
-// HINT: logits.argmax(D::Minus1) — it already returns u32.
+// HINT: The most likely token is the index of the largest logit in each row: reduce over the vocabulary axis (the last one), not over the batch.
+// HINT: argmax over D::Minus1 returns the indices as u32 already, shape [b]; no conversion needed.
+// HINT: `logits.argmax(D::Minus1)`
 pub fn greedy(logits: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     logits.argmax(D::Minus1)
@@ -41,7 +43,9 @@ pub fn greedy(logits: &Tensor) -> Result<Tensor> {
 /// ## temperature
 /// `logits / t` (`TemperatureLogitsWarper`): `t < 1` sharpens the distribution, `t > 1`
 /// flattens it, `t → 0` approaches greedy. `t > 0`.
-// HINT: Divide the logits by t (a scalar division on a tensor: `logits / t`).
+// HINT: Temperature is a plain division of every logit by t; nothing is normalised here, the softmax comes later.
+// HINT: Divide the tensor by the f64 scalar t (candle implements a tensor divided by an f64 as an affine op).
+// HINT: `logits / t`
 pub fn apply_temperature(logits: &Tensor, t: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     logits / t
@@ -54,7 +58,9 @@ pub fn apply_temperature(logits: &Tensor, t: f64) -> Result<Tensor> {
 /// `-inf`. `1 ≤ k ≤ vocab`. candle has no `topk`: sort each row (`sort_last_dim(false)`),
 /// take the `k`-th value as a threshold column, compare with broadcasting, `where_cond`.
 /// Example: `[[1, 3, 2, 0]]`, `k = 2` → `[[-inf, 3, 2, -inf]]`.
-// HINT: let (sorted, _) = logits.sort_last_dim(false)?; threshold = sorted.narrow(D::Minus1, k - 1, 1)?; keep = logits.broadcast_ge(&threshold)?; keep.where_cond(logits, &a tensor of -inf).
+// HINT: The threshold is the k-th largest value of each row, and everything at least that large survives, ties included; the rest become minus infinity, not zero.
+// HINT: Sort each row in descending order with sort_last_dim(false); the k-th value is sorted.narrow(D::Minus1, k − 1, 1), a [b, 1] column; keep = logits.broadcast_ge(&threshold); where_cond(logits, a tensor of -inf of the same shape).
+// HINT: `let keep = logits.broadcast_ge(&sorted.narrow(D::Minus1, k - 1, 1)?)?; keep.where_cond(logits, &logits.ones_like()?.affine(0.0, f64::NEG_INFINITY)?)`
 pub fn top_k_filter(logits: &Tensor, k: usize) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (sorted, _) = logits.sort_last_dim(false)?;
@@ -75,7 +81,9 @@ pub fn top_k_filter(logits: &Tensor, k: usize) -> Result<Tensor> {
 /// Example: probabilities `[0.5, 0.3, 0.2]`, `p = 0.6`: in increasing order `0.2, 0.3, 0.5`,
 /// running sums `0.2, 0.5, 1.0`; only `0.2 ≤ 0.4`, so the 0.2 token is removed and the other
 /// two (total 0.8 ≥ 0.6) are kept.
-// HINT: Sort ascending, softmax the sorted logits, cumsum; r = number of entries with cumsum <= 1 - p, capped at vocab - 1; threshold = sorted.gather(r); keep logits >= threshold.
+// HINT: Work from the least probable token upwards: remove tokens while their running total stays at or below 1 − p, and never remove the most probable one (so p = 0 keeps exactly the top token). Counting the removed tokens of a row gives you a threshold logit.
+// HINT: sort_last_dim(true) (ascending); probabilities = softmax of the sorted logits over the last axis; cumsum(D::Minus1); r = (cum ≤ 1 − p) as U32 summed per row (sum_keepdim), capped at vocab − 1 with minimum; threshold = sorted.gather(&r, D::Minus1), the r-th smallest logit; keep logits ≥ threshold (broadcast_ge), the others -inf.
+// HINT: `let removed = cum.le(1.0 - p)?.to_dtype(DType::U32)?.sum_keepdim(D::Minus1)?; let removed = removed.minimum(&Tensor::full((vocab - 1) as u32, removed.shape(), logits.device())?)?; let threshold = sorted.gather(&removed, D::Minus1)?;`
 pub fn top_p_filter(logits: &Tensor, p: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (sorted, _) = logits.sort_last_dim(true)?;
@@ -105,7 +113,9 @@ fn token_counts(history: &Tensor, vocab: usize) -> Result<Tensor> {
 /// by `penalty` and a negative one multiplied by it; other logits are unchanged. `penalty > 1`
 /// discourages repeats. No element loops: count the tokens into a `[b, vocab]` tensor
 /// (`scatter_add` of ones), then `where_cond`.
-// HINT: counts = zeros [b, vocab] .scatter_add(history, ones [b, n], 1); seen = counts.gt(0.0); penalised = logits.lt(0.0).where_cond(logits * penalty, logits / penalty); seen.where_cond(penalised, logits).
+// HINT: Whether a token occurred matters, not how often; and the sign decides the direction: a negative logit is multiplied by the penalty and a non-negative one divided, both pushing it down. Count with one scatter, no element loops.
+// HINT: counts = a zero [b, vocab] f32 tensor, scatter_add(history (u32), ones [b, n], 1); seen = counts.gt(0.0); penalised = logits.lt(0.0).where_cond(logits · penalty, logits / penalty); seen.where_cond(penalised, logits).
+// HINT: `let penalised = logits.lt(0.0)?.where_cond(&(logits * penalty)?, &(logits / penalty)?)?; seen.where_cond(&penalised, logits)`
 pub fn repetition_penalty(logits: &Tensor, history: &Tensor, penalty: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     let seen = token_counts(history, logits.dim(D::Minus1)?)?.gt(0.0)?;
@@ -118,7 +128,9 @@ pub fn repetition_penalty(logits: &Tensor, history: &Tensor, penalty: f64) -> Re
 /// OpenAI's frequency penalty: `logits - alpha * count`, where `count[b, v]` is how many times
 /// token `v` occurs in `history[b]` (`history: [b, n]` u32). Unlike the repetition penalty it
 /// grows with every repeat.
-// HINT: Count tokens per row with scatter_add of ones into a [b, vocab] zero tensor (f32), then logits - alpha * counts.
+// HINT: Here every occurrence counts: subtract alpha times the number of times each token appears in the row's history. One scatter of ones counts them all, without loops.
+// HINT: counts = Tensor::zeros((b, vocab), DType::F32, dev).scatter_add(&history, &Tensor::ones((b, n), DType::F32, dev), 1), [b, vocab]; then logits − counts · alpha.
+// HINT: `logits - (Tensor::zeros((b, vocab), DType::F32, dev)?.scatter_add(history, &Tensor::ones((b, n), DType::F32, dev)?, 1)? * alpha)?`
 pub fn frequency_penalty(logits: &Tensor, history: &Tensor, alpha: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     logits - (token_counts(history, logits.dim(D::Minus1)?)? * alpha)?
@@ -132,7 +144,9 @@ pub fn frequency_penalty(logits: &Tensor, history: &Tensor, alpha: f64) -> Resul
 /// probability sum exceeds `u` (the last index with probability > 0 if rounding leaves `u`
 /// above the total). Compute the softmax stably (subtract the maximum). The same seed gives the
 /// same tokens.
-// HINT: probs = softmax of the logits (to_vec1), u = rng.random::<f64>(), walk the probabilities accumulating until the sum exceeds u.
+// HINT: Inverse-CDF sampling takes exactly one uniform draw per call: walk the probabilities in order, adding them up, and stop at the first index whose running sum exceeds the draw. A token of probability 0 (a minus-infinity logit) must never be returned, not even when rounding leaves the draw above the total.
+// HINT: probs = candle_nn::ops::softmax(logits, D::Minus1) (it subtracts the maximum for you), to_vec1::<f32>(); u = rng.random::<f64>(); accumulate in f64, skipping entries with p = 0 and remembering the last index with p > 0 as the fallback.
+// HINT: `for (i, &p) in probs.iter().enumerate() { if p > 0.0 { last = i; acc += p as f64; if acc > u { return Ok(i as u32); } } } Ok(last as u32)`
 pub fn sample(logits: &Tensor, rng: &mut ChaCha8Rng) -> Result<u32> {
     // BEGIN SOLUTION
     let probs = candle_nn::ops::softmax_last_dim(&logits.to_dtype(DType::F32)?.unsqueeze(0)?)?.squeeze(0)?.to_vec1::<f32>()?;
@@ -159,7 +173,9 @@ pub fn sample(logits: &Tensor, rng: &mut ChaCha8Rng) -> Result<u32> {
 /// `log_softmax(cond) + weight · (log_softmax(cond) − log_softmax(uncond))`.
 /// `weight = 0` is plain sampling from `cond`; larger weights push towards tokens that the
 /// prompt makes *more* likely than the other context does. The result is used as logits.
-// HINT: candle_nn::ops::log_softmax(x, D::Minus1) for both, then c + weight * (c - u).
+// HINT: Combine log-probabilities, not raw logits: normalise each context's logits first, so that their difference measures how much more likely the prompt makes each token.
+// HINT: candle_nn::ops::log_softmax(x, D::Minus1) for cond and for uncond; then c + weight · (c − u).
+// HINT: `&c + ((&c - &u)? * weight)?`
 pub fn mix_contexts(cond: &Tensor, uncond: &Tensor, weight: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     let c = candle_nn::ops::log_softmax(cond, D::Minus1)?;
@@ -179,7 +195,9 @@ pub fn mix_contexts(cond: &Tensor, uncond: &Tensor, weight: f64) -> Result<Tenso
 /// f32 with `0.0` where attention is allowed and `-inf` elsewhere. Without a cache
 /// (`t_new == t_total`) this is the usual upper-triangular `-inf` mask; for one new token it is
 /// all zeros. Build it from `arange` and broadcasting (no element loops).
-// HINT: q = arange(offset, offset + t_new) as a column, k = arange(0, t_total) as a row, allowed = k.broadcast_le(&q); where_cond(zeros, -inf).
+// HINT: The new queries sit at the end of the sequence: query i's absolute position is the number of cached positions plus i, and it may see every key up to and including that position. The result is additive, in f32: 0 where allowed, minus infinity where not.
+// HINT: offset = t_total − t_new; q = arange(offset, offset + t_new) as a [t_new, 1] column, k = arange(0, t_total) as a [1, t_total] row; allowed = k.broadcast_le(&q); allowed.where_cond(zeros, a tensor of -inf), both f32 [t_new, t_total].
+// HINT: `let zeros = Tensor::zeros((t_new, t_total), DType::F32, dev)?; k.broadcast_le(&q)?.where_cond(&zeros, &zeros.affine(0.0, f64::NEG_INFINITY)?)`
 pub fn causal_mask(t_new: usize, t_total: usize, dev: &Device) -> Result<Tensor> {
     // BEGIN SOLUTION
     let offset = (t_total - t_new) as u32;
@@ -236,7 +254,9 @@ impl KvCache {
     /// just stores and returns its inputs. With this and [`causal_mask`], feeding a sequence one
     /// token at a time gives the same logits as feeding it whole, at a fraction of the work:
     /// every step computes attention for one query instead of all of them.
-    // HINT: match &self.layers[layer] { Some((ck, cv)) => cat along axis 2, None => clone }; store the result in self.layers[layer] and return it.
+    // HINT: Concatenate along the positions axis (2), old positions first, and store the result back in the layer's slot: returning the concatenation without keeping it loses it at the next call.
+    // HINT: match &self.layers[layer]: Some((ck, cv)) → Tensor::cat(&[ck, k], 2) and the same for v; None → clones of k and v; then self.layers[layer] = Some((k.clone(), v.clone())) and return (k, v).
+    // HINT: `let (k, v) = match &self.layers[layer] { Some((ck, cv)) => (Tensor::cat(&[ck, k], 2)?, Tensor::cat(&[cv, v], 2)?), None => (k.clone(), v.clone()) }; self.layers[layer] = Some((k.clone(), v.clone()));`
     pub fn append(&mut self, layer: usize, k: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
         // BEGIN SOLUTION
         let (k, v) = match &self.layers[layer] {
@@ -259,7 +279,9 @@ impl KvCache {
 /// (`[1, 1]`) at every step, always appending the argmax of the last position's logits. Return
 /// the prompt followed by `max_new_tokens` new tokens (what `generate(do_sample=False)`
 /// returns). `prompt` is not empty.
-// HINT: KvCache::new(model.cfg.n_layer); model.next_logits(prompt as [1, t], Some(&mut cache)) once; then loop: argmax, push, feed Tensor::new(&[next], dev)?.unsqueeze(0)? with the same cache. Needs your cached_model.
+// HINT: The prompt goes through the model once; after that each step feeds only the newest token, because the cache already holds the keys and values of everything before it.
+// HINT: cache = KvCache::new(model.cfg.n_layer); input = the prompt as [1, t] (Tensor::new(prompt, dev), unsqueeze(0)); max_new_tokens times: logits = model.next_logits(&input, Some(&mut cache)) ([1, vocab]), next = its argmax, push it, input = the one token as [1, 1]. Needs your cached_model.
+// HINT: `let next = model.next_logits(&input, Some(&mut cache))?.argmax(D::Minus1)?.to_vec1::<u32>()?[0]; out.push(next); input = Tensor::new(&[next], dev)?.unsqueeze(0)?;`
 pub fn generate_greedy(model: &Gpt2, prompt: &[u32], max_new_tokens: usize, dev: &Device) -> Result<Vec<u32>> {
     // BEGIN SOLUTION
     let dev = dev.clone();
@@ -285,7 +307,9 @@ pub fn generate_greedy(model: &Gpt2, prompt: &[u32], max_new_tokens: usize, dev:
 /// beams (fewer only if there are fewer candidates). After `max_new_tokens` steps return the
 /// best beam, prompt included. `model` recomputes the whole sequence each time (no cache), so
 /// any function from ids to logits works.
-// HINT: Keep Vec<(tokens, score)>; each step: one batched model call on all beams, log_softmax of the last position, every (beam, token) candidate scored beam score + log-prob, sort descending, keep num_beams.
+// HINT: Beams compete on their total log-probability across all beams, not within each beam: collect every (beam, token) extension, rank them all together, and keep the best num_beams. The first step starts from a single beam.
+// HINT: Keep Vec<(tokens, score)>, starting with (prompt, 0.0); each step: the beams as one [beams, t] u32 tensor, one model call, the logits of the last position [beams, vocab], log_softmax (to_vec2, in f64), every (beam, token) scored beam score + log-prob, sorted descending (total_cmp), the first num_beams kept, each new beam its parent's tokens plus the token. Return the best beam.
+// HINT: `cands.sort_by(|a, b| b.0.total_cmp(&a.0)); beams = cands.into_iter().take(num_beams).map(|(s, bi, tok)| { let mut seq = beams[bi].0.clone(); seq.push(tok); (seq, s) }).collect();`
 pub fn beam_search(model: &dyn Fn(&Tensor) -> Result<Tensor>, prompt: &[u32], num_beams: usize, max_new_tokens: usize, dev: &Device) -> Result<Vec<u32>> {
     // BEGIN SOLUTION
     let mut beams: Vec<(Vec<u32>, f64)> = vec![(prompt.to_vec(), 0.0)];
@@ -324,7 +348,9 @@ pub fn beam_search(model: &dyn Fn(&Tensor) -> Result<Tensor>, prompt: &[u32], nu
 /// candidate's first token; then `cache.repeat_batch(n)` and one batched pass
 /// (`model.forward_with`) over `cands[:, ..L-1]` gives the logits for the remaining tokens. Equals scoring every `prefix + candidate` from scratch, with the
 /// prefix's work done once instead of `n` times.
-// HINT: model.next_logits(prefix, Some(&mut cache)) → the first token's logits (repeat to [n, 1, V]); cache.repeat_batch(n); model.forward_with(cands[:, ..L-1], None, None, Some(&mut repeated)); cat, log_softmax, gather the candidates' ids, sum over positions.
+// HINT: A candidate's first token is predicted by the prefix's last position, not by the candidate; each later token is predicted by the candidate position just before it, so the candidate's last token is never fed in.
+// HINT: cache = KvCache::new(n_layer); first = model.next_logits(prefix as [1, p], Some(&mut cache)), [1, V], repeated to [n, 1, V]; if L > 1: repeated = cache.repeat_batch(n), rest = model.forward_with(cands.narrow(1, 0, L − 1) (contiguous), None, None, Some(&mut repeated)), [n, L − 1, V], cat on axis 1 → [n, L, V]; log_softmax over D::Minus1; gather the candidates' ids (unsqueeze(2)) on axis 2; squeeze and sum over axis 1.
+// HINT: `let logits = Tensor::cat(&[&first.unsqueeze(1)?.repeat((n, 1, 1))?, &rest], 1)?;` then `candle_nn::ops::log_softmax(&logits, D::Minus1)?.gather(&cands.unsqueeze(2)?.contiguous()?, 2)?.squeeze(2)?.sum(1)`.
 pub fn score_continuations(model: &Gpt2, prefix: &[u32], cands: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let dev = cands.device();
@@ -359,7 +385,9 @@ pub fn score_continuations(model: &Gpt2, prefix: &[u32], cands: &Tensor) -> Resu
 /// one draw per row per step, so that row `i` sees the same random numbers as when generated
 /// alone). Return each row's prompt (without padding) followed by its `max_new_tokens` tokens.
 /// The result equals generating every prompt alone. All tensors on `dev`.
-// HINT: Left-pad ids, mask (0 for pads, 1 for tokens) and positions (0 for pads, then 0, 1, … per row); call forward_with(ids, Some(&positions), Some(&mask), Some(&mut cache)); each step feed [b, 1] new tokens with positions = each row's real length so far, and cat a column of ones to the mask.
+// HINT: Pad on the left, then make the padding invisible twice over: a key mask so that no query reads a pad, and position ids that count real tokens only, so that each row's first real token is position 0. Each row samples with its own random generator.
+// HINT: Left-pad every prompt to the longest: ids (pad_id), key mask (0 for pads, 1 for tokens) and positions (0 for pads, then 0, 1, … per row), all u32 [b, t]; cache = KvCache::new(n_layer); each step: logits = model.forward_with(&input, Some(&positions), Some(&key_mask), Some(&mut cache)); the last position, [b, vocab]; per row the argmax, or sample(&apply_temperature(&row, t), &mut rngs[i]); the next input is the new tokens as [b, 1], positions [b, 1] each row's real length so far, and the key mask gets a column of ones (cat on axis 1).
+// HINT: `positions = Tensor::from_vec(lens.clone(), (b, 1), &dev)?; lens.iter_mut().for_each(|l| *l += 1); key_mask = Tensor::cat(&[&key_mask, &Tensor::ones((b, 1), DType::U32, &dev)?], 1)?;`
 pub fn generate_batch(
     model: &Gpt2,
     prompts: &[Vec<u32>],

@@ -61,7 +61,9 @@ fn is_bert_punctuation(c: char) -> bool {
 ///    Unicode category `P*`): every punctuation character is a word of its own.
 ///
 /// Example: `"Héllo,  WORLD!! 東京"` → `["hello", ",", "world", "!", "!", "東", "京"]`.
-// HINT: Build the normalised string first (skip \0, U+FFFD and is_other() except \t\n\r; whitespace → ' '; spaces around CJK), then .nfd().map(|(c, _)| c).filter(|c| !c.is_mark_nonspacing()), then flat_map(char::to_lowercase); finally walk the chars: whitespace ends a word, punctuation is a word of its own.
+// HINT: Order matters: clean and space out the CJK ideographs first, then strip accents (decompose, drop the marks), then lowercase one character at a time, and only then split: whitespace just ends a word, and every punctuation character is a word of its own.
+// HINT: Build the normalised string: skip '\0', U+FFFD and control characters (is_other() except \t \n \r); any whitespace → ' '; push ' ', c, ' ' around a CJK ideograph (the doc's code-point ranges); then s.nfd() (keep the char of each pair), filter out is_mark_nonspacing(), flat_map(char::to_lowercase); finally walk the chars: whitespace ends the current word; punctuation (is_ascii_punctuation() or is_punctuation()) ends it and is pushed as a word of its own.
+// HINT: `let stripped: String = norm.as_str().nfd().map(|(c, _)| c).filter(|c| !c.is_mark_nonspacing()).collect(); let lower: String = stripped.chars().flat_map(char::to_lowercase).collect();`
 pub fn basic_tokenize(text: &str) -> Vec<String> {
     // BEGIN SOLUTION
     let mut norm = String::with_capacity(text.len());
@@ -129,7 +131,9 @@ impl WordPiece {
     /// `[[UNK]]` too. Pieces end on character boundaries: never slice a `str` inside a UTF-8
     /// sequence (`str::char_indices` gives the boundaries).
     /// Example (vocab `un, ##aff, ##able, ##a`): `"unaffable"` → ids of `["un", "##aff", "##able"]`.
-    // HINT: Collect the char boundaries of the word (char_indices plus word.len()); from `start`, try ends from the longest down, prefixing "##" when start > 0; no match at some start → vec![unk_id] for the whole word. Check the length limit (in chars) first.
+    // HINT: Greedy longest match: at each point take the longest piece in the vocabulary (with the ## prefix after the first piece); if at some point nothing matches, the whole word becomes a single unknown token, even if earlier pieces matched. Cut only at character boundaries, never inside a multi-byte character.
+    // HINT: Check the length limit (in chars) first. Collect the char boundaries of the word (char_indices after the first, plus word.len()); from start = 0, try ends from the longest down, prefixing "##" when start > 0, and look the piece up in self.vocab; on a match push its id and continue from its end; no match at some start → vec![self.unk_id] for the whole word.
+    // HINT: `for &end in ends.iter().rev().take_while(|&&e| e > start) { let piece = if start > 0 { format!("##{}", &word[start..end]) } else { word[start..end].to_string() }; if let Some(&id) = self.vocab.get(&piece) { found = Some((id, end)); break; } }` and, when found is None, `return vec![self.unk_id]`.
     pub fn tokenize_word(&self, word: &str) -> Vec<u32> {
         // BEGIN SOLUTION
         if word.chars().count() > self.max_input_chars_per_word {
@@ -169,7 +173,9 @@ impl WordPiece {
     /// The ids of a whole text: `basic_tokenize`, then `tokenize_word` on every word,
     /// concatenated. No `[CLS]` / `[SEP]` (what `tokenizer.encode(text, add_special_tokens=False)`
     /// gives).
-    // HINT: basic_tokenize(text), then flat_map every word through tokenize_word.
+    // HINT: No new logic: the words of the basic tokenizer, each split by WordPiece, all the pieces in order, and no special tokens at either end.
+    // HINT: basic_tokenize(text), then every word through self.tokenize_word, the ids concatenated (iter, flat_map, collect).
+    // HINT: `basic_tokenize(text).iter().flat_map(|w| self.tokenize_word(w)).collect()`
     pub fn encode(&self, text: &str) -> Vec<u32> {
         // BEGIN SOLUTION
         basic_tokenize(text).iter().flat_map(|w| self.tokenize_word(w)).collect()
@@ -188,7 +194,9 @@ impl WordPiece {
 /// and `'®'..='ÿ'` (174–255). The other 68 bytes (0–32, 127–160, 173), in increasing order, map
 /// to U+0100, U+0101, …: byte 0 → `'Ā'`, byte 32 (space) → `'Ġ'` (U+0120), byte 10 (newline) →
 /// `'Ċ'`. Return the table indexed by byte value (a `Vec` of 256 chars).
-// HINT: Walk b = 0..256 with a counter n starting at 256: printable bytes (33..=126, 161..=172, 174..=255) map to char::from_u32(b), the others to char::from_u32(n) with n += 1 afterwards.
+// HINT: Printable bytes keep their own code point; the other bytes, in increasing order, take the code points from 256 upwards, one each. So the space byte is not 256 + 32: count only the non-printable bytes before it.
+// HINT: Walk b = 0..256 with a counter starting at 256: b in 33..=126, 161..=172 or 174..=255 → char::from_u32(b); otherwise char::from_u32(counter), then increment the counter. Collect the 256 chars.
+// HINT: Inside `(0..256u32).map(|b| …)`: `if printable(b) { char::from_u32(b).unwrap() } else { let c = char::from_u32(next).unwrap(); next += 1; c }`
 pub fn bytes_to_unicode() -> Vec<char> {
     // BEGIN SOLUTION
     let printable = |b: u32| (33..=126).contains(&b) || (161..=172).contains(&b) || (174..=255).contains(&b);
@@ -225,7 +233,9 @@ fn gpt2_regex() -> &'static Regex {
 /// each a `Result`). The pieces are slices of `text` and together they are all of it.
 /// BPE merges never cross a piece boundary.
 /// Example: `"Hello  world's 42!"` → `["Hello", " ", " world", "'s", " 42", "!"]`.
-// HINT: static RE: OnceLock<Regex>; RE.get_or_init(|| Regex::new(GPT2_PATTERN).unwrap()).find_iter(text).map(|m| m.unwrap().as_str()).collect().
+// HINT: The pattern is given: the pieces are simply its successive matches, in order, and together they cover the whole text. Compile the pattern once, not on every call.
+// HINT: A static OnceLock<Regex> initialised with Regex::new(GPT2_PATTERN); find_iter(text) yields a Result per match; keep each match's as_str() (a slice of text) and collect.
+// HINT: `static RE: OnceLock<Regex> = OnceLock::new(); RE.get_or_init(|| Regex::new(GPT2_PATTERN).unwrap()).find_iter(text).map(|m| m.unwrap().as_str()).collect()`
 pub fn gpt2_pretokenize(text: &str) -> Vec<&str> {
     // BEGIN SOLUTION
     gpt2_regex().find_iter(text).filter_map(|m| m.ok()).map(|m| m.as_str()).collect()
@@ -270,7 +280,9 @@ impl Bpe {
     /// id; repeat until no adjacent pair has a merge. Return the final ids.
     /// Example (merges `h e` rank 0, `l l` rank 1, `he ll` rank 2): bytes of `"hello"` →
     /// `[h, e, l, l, o]` → `[he, l, l, o]` → `[he, ll, o]` → `[hell, o]`.
-    // HINT: loop { among ids.windows(2) find the pair with the smallest rank in self.merges (min over (rank, …)); none → return; rebuild the vector left to right, replacing each occurrence of that pair by its merged id }.
+    // HINT: The lowest-ranked merge available anywhere in the word goes first, not the leftmost pair; and one round merges every occurrence of that pair, left to right without overlap, before you look for the next best pair.
+    // HINT: loop: among ids.windows(2) find the pair with the smallest rank in self.merges (min over (rank, pair, merged id)); none → return the ids; otherwise rebuild the vector left to right, replacing each occurrence of that pair by its merged id and skipping both of its parts.
+    // HINT: `let best = ids.windows(2).filter_map(|w| self.merges.get(&(w[0], w[1])).map(|&(rank, new)| (rank, (w[0], w[1]), new))).min();` then a while loop that pushes new and steps 2 when `(ids[i], ids[i + 1]) == pair`, else pushes ids[i] and steps 1.
     pub fn merge_word(&self, ids: &[u32]) -> Vec<u32> {
         // BEGIN SOLUTION
         let mut ids = ids.to_vec();
@@ -299,7 +311,9 @@ impl Bpe {
     /// Every string can be encoded: the 256 byte tokens are in every byte-level vocabulary.
     /// Optional, for speed: pieces repeat a lot in real text (`" the"`), so remember the ids of
     /// the pieces already merged during this call (a `HashMap<&str, Vec<u32>>`).
-    // HINT: For each piece of gpt2_pretokenize(text): piece.bytes().map(|b| self.byte_ids[b as usize]), merge_word, extend the output.
+    // HINT: Work on bytes, not characters: each pre-token's UTF-8 bytes start as one-byte tokens, and merges never cross from one pre-token into the next.
+    // HINT: For each piece of gpt2_pretokenize(text): map piece.bytes() through self.byte_ids, merge_word, extend the output. Optionally remember the ids of pieces already merged in a HashMap<&str, Vec<u32>>.
+    // HINT: `let bytes: Vec<u32> = piece.bytes().map(|b| self.byte_ids[b as usize]).collect(); out.extend_from_slice(&self.merge_word(&bytes));`
     pub fn encode(&self, text: &str) -> Vec<u32> {
         // BEGIN SOLUTION
         let mut out = Vec::with_capacity(text.len() / 3);
@@ -325,7 +339,9 @@ impl Bpe {
     /// its byte (`byte_of`) and read the bytes as UTF-8, replacing invalid sequences by U+FFFD
     /// (`String::from_utf8_lossy`: a list of ids cut inside a character is not valid UTF-8).
     /// `decode(&encode(s)) == s` for every string `s`.
-    // HINT: ids → self.tokens[id] strings → chars → self.byte_of[&c] bytes → String::from_utf8_lossy.
+    // HINT: Decode the bytes of all the tokens together, not token by token: a character of several bytes can be split across tokens, and only the whole byte string is valid UTF-8 (an incomplete character becomes the replacement character).
+    // HINT: ids → self.tokens[id] strings → their chars → self.byte_of[&c] bytes, all in one Vec<u8>; then String::from_utf8_lossy on it, into_owned.
+    // HINT: `let bytes: Vec<u8> = ids.iter().flat_map(|&i| self.tokens[i as usize].chars()).map(|c| self.byte_of[&c]).collect(); String::from_utf8_lossy(&bytes).into_owned()`
     pub fn decode(&self, ids: &[u32]) -> String {
         // BEGIN SOLUTION
         let bytes: Vec<u8> = ids.iter().flat_map(|&i| self.tokens[i as usize].chars()).map(|c| self.byte_of[&c]).collect();
@@ -348,7 +364,9 @@ impl Bpe {
 ///    every piece (left to right, no overlap). Stop when no pair occurs.
 ///
 /// Return the merges in order, as pairs of token strings (the lines of `merges.txt`).
-// HINT: Count pieces once (HashMap<&str, u64>), keep each as Vec<u32> of ids. Per merge: count pairs weighted by piece counts; max by count, then by the smaller (left, right) (compare b.0 with a.0 reversed); push the merge, then rewrite every piece. Ids: 256 byte chars sorted by code point.
+// HINT: The initial ids follow the code points of the 256 byte characters in sorted order, not the byte values, and a tie between equally frequent pairs goes to the smallest (left id, right id): both decide which merges you learn, so follow them exactly.
+// HINT: Count the distinct pieces once (HashMap<&str, u64>) and keep each as a Vec<u32> of ids with its count; alphabet = bytes_to_unicode() sorted, id = index in that order. Per merge: count adjacent pairs weighted by the piece counts; pick the highest count, ties by the smallest (left, right); push (tokens[l], tokens[r]) to the merges and their concatenation to the tokens (the next id); rewrite every piece left to right without overlap. Stop at vocab_size tokens or when no pair is left.
+// HINT: `let Some((&pair, _)) = pairs.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0))) else { break };` (the reversed comparison of the pairs makes the smaller (left, right) win a tie).
 pub fn train_bpe(text: &str, vocab_size: usize) -> Vec<(String, String)> {
     // BEGIN SOLUTION
     let table = bytes_to_unicode();

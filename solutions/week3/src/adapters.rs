@@ -108,7 +108,9 @@ impl Houlsby {
     /// every `mlp.c_proj` becomes `z + up(gelu(down(z)))` (exact GELU; `down` and `up` are
     /// linear layers with the block's adapter weights `transformer.h.{i}.attn.adapter.*` and
     /// `transformer.h.{i}.mlp.adapter.*`) before it is added to the residual stream.
-    // HINT: Copy your CharGpt::forward into a function over frozen(base) and add one helper, adapt(z, "transformer.h.{i}.attn") = z + linear(gelu_erf(linear(z, down)), up), applied to the output of each c_proj before the residual addition.
+    // HINT: The adapter is a small residual MLP that starts as the identity (its up projection is zero); it sits on each sublayer's output, after c_proj and before the residual addition, and the base is used through a frozen copy so that no gradient reaches it.
+    // HINT: Write a forward over frozen(base) in evaluation mode (no dropout), the same as your CharGpt::forward, plus one helper adapt(z, prefix) = z + linear(gelu_erf(linear(z, prefix.adapter.down)), prefix.adapter.up) that reads the adapter weights with self.get; apply it to the output of attn.c_proj with prefix transformer.h.{i}.attn and to the output of mlp.c_proj with transformer.h.{i}.mlp, each before its residual addition. Keep every op differentiable (the softmax too), since the gradient must reach the adapters.
+    // HINT: let adapt = |z: Tensor, n: &str| -> Result<Tensor> { let hidden = lin(&z, g("down.weight")?, g("down.bias")?)?.gelu_erf()?; z + lin(&hidden, g("up.weight")?, g("up.bias")?)? }; (g(k) = self.get(&format!("{n}.adapter.{k}"))) then hs = (&hs + adapt(linear(&y, &format!("{n}.attn.c_proj"))?, &format!("{n}.attn"))?)?; and the same for the MLP.
     pub fn forward(&self, base: &CharGpt, x: &Tensor) -> Result<Tensor> {
         // BEGIN SOLUTION
         forward_with(&frozen(base), x, Some(self), None)
@@ -148,7 +150,9 @@ impl SoftPrompt {
     /// soft-prompt embeddings followed by the token embeddings of `x` `[b, T]`, at positions
     /// `0..p+T` (an error when `p + T > block_size`): the model's outputs at the prompt's own
     /// positions are dropped.
-    // HINT: Reuse your forward without copying it: give a frozen copy p extra vocabulary rows (cfg.vocab + p; wte = Tensor::cat(&[wte, embedding], 0)), prepend the ids V..V+p to every row of x, run forward, and keep positions p.. and the first V columns of the logits (the extra columns come from the tied head).
+    // HINT: The soft prompt is just p extra input embeddings placed before the tokens: the frozen model reads them like any other, the tokens move to positions p onwards, and only the tokens' own logits are returned.
+    // HINT: Reuse your forward without copying it: give frozen(base) p extra vocabulary rows (cfg.vocab + p; wte = Tensor::cat of wte and the prompt's embedding along 0), prepend the ids V..V+p to every row of x, run forward in evaluation mode, and keep positions p.. and the first V columns of the logits (the extra columns come from the tied head). Refuse p + T > block_size with an error.
+    // HINT: let prompt = Tensor::arange(v as u32, (v + p) as u32, x.device())?.unsqueeze(0)?.broadcast_as((b, p))?; let ids = Tensor::cat(&[&prompt, x], 1)?; m.forward(&ids, false, &mut rng)?.narrow(1, p, t)?.narrow(2, 0, v)
     pub fn forward(&self, base: &CharGpt, x: &Tensor) -> Result<Tensor> {
         // BEGIN SOLUTION
         let (b, t) = x.dims2()?;
@@ -205,7 +209,9 @@ impl Prefix {
     /// tokens' own, every token attends to all `p` prefix entries and to the tokens up to
     /// itself, and the tokens take positions `p..p+T`, where transformers places tokens that
     /// follow a KV cache of `p` entries (an error when `p + T > block_size`).
-    // HINT: Copy your forward over frozen(base). Positions: wpe.narrow(0, p, T). In each layer, before splitting into heads: k = Tensor::cat(&[keys[i] broadcast to [b, p, C], k], 1), the same for v. The mask is [T, p + T]: −∞ where column j > row i + p.
+    // HINT: A prefix is a KV cache the model never computed: in every layer the keys and values get p learned entries in front of the tokens' own, every token may attend to all of them, and the tokens sit at positions p onwards, as they would after a cache of length p.
+    // HINT: Copy your forward over frozen(base) in evaluation mode. Positions: wpe.narrow(0, p, T). In each layer, after c_attn and before splitting into heads: k = Tensor::cat of keys[i] broadcast to [b, p, C] and the tokens' k along dimension 1, the same for v (the queries stay [b, T, C]); split the heads with the key length p + T. The mask is [T, p + T]: −∞ where column j > row i + p. Refuse p + T > block_size.
+    // HINT: k = Tensor::cat(&[&pr.keys[i].as_tensor().unsqueeze(0)?.broadcast_as((b, p, c))?, &k], 1)?; and the mask: (0..t * (p + t)).map(|j| if j % (p + t) > j / (p + t) + p { f32::NEG_INFINITY } else { 0.0 })
     pub fn forward(&self, base: &CharGpt, x: &Tensor) -> Result<Tensor> {
         // BEGIN SOLUTION
         forward_with(&frozen(base), x, None, Some(self))

@@ -32,7 +32,9 @@ pub struct TTest {
 /// the differences `d = a − b`, `t = mean(d) / (s / √n)` where `s` is their sample standard
 /// deviation (divide by `n − 1`), `df = n − 1`, and the two-sided p-value
 /// `P(|T| ≥ |t|) = two_sided_p(t, df)` (given below). `n ≥ 2`.
-// HINT: mean, then s² = Σ (d − mean)² / (n − 1); t = mean / (s / sqrt(n)).
+// HINT: Work with the paired differences only; their standard deviation is the sample one (divide by n − 1), and the p-value function is already given.
+// HINT: d = a − b elementwise; mean = Σd / n; s = sqrt(Σ (d − mean)² / (n − 1)); t = mean / (s / √n); df = n − 1; p = two_sided_p(t, df); return TTest { mean_diff: mean, t, df, p }.
+// HINT: let s = (d.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0)).sqrt(); let t = mean / (s / n.sqrt());
 pub fn paired_t_test(a: &[f64], b: &[f64]) -> TTest {
     // BEGIN SOLUTION
     let n = a.len() as f64;
@@ -51,7 +53,9 @@ pub fn paired_t_test(a: &[f64], b: &[f64]) -> TTest {
 /// `(1 − level)/2` and `(1 + level)/2` quantiles of those means, each computed as numpy's
 /// default `np.quantile` does: sort the `m` values, position `q · (m − 1)`, linear
 /// interpolation between the two neighbours.
-// HINT: let pos = q * (m - 1) as f64; let (lo, frac) = (pos.floor() as usize, pos.fract()); v[lo] + frac * (v[min(lo + 1, m − 1)] − v[lo]).
+// HINT: Resample the paired differences (not a and b separately), with the random indices drawn in exactly the stated order; then take numpy's linearly interpolated quantiles of the sorted resample means.
+// HINT: d = a − b; for each of the resamples, draw n indices with rng.random_range(0..n) and average d at them; sort the means (total_cmp); the interval is quantile((1 − level)/2) and quantile((1 + level)/2), where quantile q sits at position q · (m − 1) between two neighbours of the sorted means.
+// HINT: let pos = q * (m - 1) as f64; let lo = pos.floor() as usize; let hi = (lo + 1).min(m - 1); means[lo] + pos.fract() * (means[hi] - means[lo])
 pub fn bootstrap_ci(a: &[f64], b: &[f64], resamples: usize, level: f64, rng: &mut ChaCha8Rng) -> (f64, f64) {
     // BEGIN SOLUTION
     let d: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
@@ -90,7 +94,9 @@ impl PowerLaw {
 /// `a` and `c` in closed form) and keep its sum of squared residuals; minimise that over `α`
 /// (a grid, then refine around the best grid point, e.g. by golden-section search, to a
 /// relative precision of 1e-10). At least 3 points with distinct `n`.
-// HINT: For fixed α: x_i = n_i^(−α); a = cov(x, L) / var(x), c = mean(L) − a·mean(x); SSE = Σ (a x_i + c − L_i)². Grid α over 0.001..3 in steps of 0.001, then golden-section on [best − 0.001, best + 0.001].
+// HINT: Once the exponent is fixed the rest is an ordinary straight-line fit with a closed form, so search over the exponent alone, scoring each candidate by the squared error of its best line.
+// HINT: For fixed α: x_i = n_i^(−α); a = Σ(x − x̄)(L − L̄) / Σ(x − x̄)², c = L̄ − a·x̄; SSE = Σ (a x_i + c − L_i)². Grid α over 0.001..=3 in steps of 0.001 and keep the best; then golden-section search on [best − 0.001, best + 0.001], clamped to stay inside (0, 3], until the bracket is below 1e-10 relative; return the fit at its middle.
+// HINT: let g = (5f64.sqrt() - 1.0) / 2.0; while hi - lo > 1e-10 * hi { let (p, q) = (hi - g * (hi - lo), lo + g * (hi - lo)); if sse(p) < sse(q) { hi = q } else { lo = p } } fit((lo + hi) / 2.0)
 pub fn fit_power_law(n: &[f64], loss: &[f64]) -> PowerLaw {
     // BEGIN SOLUTION
     let fit = |alpha: f64| -> (f64, PowerLaw) {
@@ -119,14 +125,18 @@ pub fn fit_power_law(n: &[f64], loss: &[f64]) -> PowerLaw {
     // END SOLUTION
 }
 
-// HINT(scaling): Nothing new to write: the grader runs five widths as jobs through your create_search_jobs and work, each trained by your train, and fits the validation losses with your fit_power_law. If the fit fails here but passed against scipy, check that α stays in (0, 3].
+// HINT(scaling): Nothing new to write: five model widths run as jobs through your queue, your worker and your train loop, and your power-law fit is applied to their validation losses.
+// HINT(scaling): The jobs' overrides are dotted keys (model.n_embd=16), so parse_config must reach into the [model] table; work must run all five jobs and return once none is pending or running; your fit's squared error must be no worse than a grid search over α in steps of 0.001 inside (0, 3]: if it fails here but fit_power_law passed against scipy, check that α stays in (0, 3] and that the refinement starts from the best grid point.
+// HINT(scaling): let (mut lo, mut hi) = ((best - 1e-3).max(1e-6), (best + 1e-3).min(3.0)); golden-section on sse(α) inside that bracket, then fit((lo + hi) / 2.0): the result can only improve on the best grid point.
 /// ## worst_examples
 /// The validation examples a model gets most wrong. `logits` `[b, T, V]` and `targets`
 /// `[b, T]` (u32) are `b` sequences; an example's loss is its mean cross-entropy over its `T`
 /// positions (`F.cross_entropy(..., reduction="none").mean(1)` in torch). Return the `k`
 /// examples with the highest loss as `(index, loss)`, highest first; equal losses keep the
 /// lower index first.
-// HINT: log_softmax, gather the targets, negate and mean over dim 1 → [b]; then sort (index, loss) pairs by loss descending with a stable sort and take k.
+// HINT: An example's loss is the mean over its positions of the negative log-probability of its target, computed with a log-softmax (not the log of a softmax); rank with a stable sort so that equal losses keep the lower index first.
+// HINT: log_softmax over the last dimension of the f32 logits; gather the targets (unsqueezed to [b, T, 1]) along dimension 2; squeeze, negate and mean over dimension 1 → [b]; to_vec1, enumerate into (index, loss) pairs, sort by loss descending with the stable sort_by, truncate to k.
+// HINT: let nll = lp.gather(&targets.unsqueeze(2)?, 2)?.squeeze(2)?.neg()?.mean(1)?; … v.sort_by(|x, y| y.1.total_cmp(&x.1)); v.truncate(k);
 pub fn worst_examples(logits: &Tensor, targets: &Tensor, k: usize) -> Result<Vec<(usize, f32)>> {
     // BEGIN SOLUTION
     let lp = candle_nn::ops::log_softmax(&logits.to_dtype(DType::F32)?, D::Minus1)?;

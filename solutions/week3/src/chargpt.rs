@@ -43,7 +43,9 @@ pub struct Vocab {
 /// ## vocab
 /// The vocabulary of `text` (its distinct characters, sorted), `encode` (each character's
 /// index; a character not in the vocabulary is an error naming it) and `decode`.
-// HINT: let mut chars: Vec<char> = text.chars().collect(); sort; dedup. encode: binary_search in the sorted chars.
+// HINT: The vocabulary is just the sorted distinct characters, so a character's id is its position in that sorted list, which a binary search finds; a character that is not there must be an error naming it, not a panic.
+// HINT: new: collect the text's chars into a Vec, sort, dedup. encode: map each char to the index binary_search finds, turn its Err into a candle_core::Error::Msg naming the character, and collect into Result<Vec<u32>>. decode: look each id up in chars and collect into a String.
+// HINT: text.chars().map(|c| self.chars.binary_search(&c).map(|i| i as u32).map_err(|_| candle_core::Error::Msg(format!("character {c:?} is not in the vocabulary")))).collect()
 impl Vocab {
     pub fn new(text: &str) -> Vocab {
         // BEGIN SOLUTION
@@ -238,16 +240,24 @@ impl Model for CharGpt {
     }
 }
 
-// HINT(recipe): Nothing new to write: this exercise runs 20 steps of your accumulate, clip_grad_norm, lr_at and AdamW on your CharGpt from torch's initial weights and batches. If forward passes and this fails, compare the loss of the first step (before any update), then the gradient norm, then the weights.
-// HINT(train_chargpt): Nothing new to write: your train trains your CharGpt for 300 steps on 90 % of Tiny Shakespeare. A validation loss near the unigram entropy (≈ 3.3) means the model learned only character frequencies: check the causal mask and the positions.
-// HINT(baby_gpt): Run it with `just grade week3 baby_gpt --long` (minutes on a CPU). If the loss stalls above 2, check the learning-rate schedule and that weight decay skips biases and layer-norm gains.
+// HINT(recipe): Nothing new to write: twenty steps of your own train-loop pieces run on your GPT from torch's initial weights and batches, so a failure here points at one of those pieces; find the first number that differs.
+// HINT(recipe): The first failing quantity says where to look: a wrong loss before step 0 means forward (or accumulate's division by k); a wrong gradient norm means accumulate or clip_grad_norm; losses right at first that drift later mean lr_at (warmup, cosine) or AdamW (bias corrections, which variables decay, decay applied to the weight before the update). AdamW::new's β2 of 0.95 is used here.
+// HINT(recipe): Compare each piece with its formula: lr_at(s) = lr · (s + 1) / (warmup + 1) during warmup; the clip factor (max_norm / (total + 1e-6)).min(1.0); AdamW decays only when var.rank() >= 2, with w · (1 − lr·wd) before w − lr · (m / (1 − 0.9^t)) / (sqrt(v / (1 − β2^t)) + 1e-8).
+// HINT(train_chargpt): Nothing new to write: your train runs 300 steps of your GPT on the first 90 % of Tiny Shakespeare, and the check measures the loss on the held-out rest; a loss stuck near the unigram entropy means the model learned only how often each character occurs.
+// HINT(train_chargpt): A validation loss near the unigram entropy (≈ 3.3) means the model does not use its context: check the causal mask (−∞ strictly above the diagonal, added to the scaled scores before the softmax), that the position embeddings are added, that the heads are split and merged in the right order, and that the loader's targets are the inputs shifted by one.
+// HINT(train_chargpt): The mask is the usual culprit: for a flat index k over T·T, mask[k] = −∞ exactly when k % T > k / T (key after query), as a [T, T] tensor broadcast_add-ed to the scores [b, H, T, T] before softmax_last_dim.
+// HINT(baby_gpt): Nothing new to write: a long run of your own loop and GPT at nanoGPT's baby recipe. If it falls short of the bar, the culprit is usually a detail of the recipe rather than of the model: the schedule, the decay groups, or the second beta taken from the config.
+// HINT(baby_gpt): Run it with `just grade week3 baby_gpt --long` (minutes on a CPU). If the loss stalls above 2: check that lr_at warms up and then decays to min_lr, that AdamW skips biases and layer-norm gains (rank < 2), that train sets opt.beta2 from cfg.beta2 (0.99 here), that clipping is at 1.0, and that the loader draws a new phase and order every epoch.
+// HINT(baby_gpt): In train: let mut opt = AdamW::new(vars.clone(), cfg.weight_decay)?; opt.beta2 = cfg.beta2; and in AdamW::step: if Self::decays(var) { w = (w * (1.0 - lr * self.weight_decay))?; } with decays being var.rank() >= 2.
 /// ## sample
 /// Generate `n` characters after `prompt` (ids, at least one): repeatedly run the model in
 /// evaluation mode on the last `block_size` ids, take the last position's logits divided by
 /// `temperature`, and draw the next id from their softmax with one `rng.random::<f32>()`
 /// (the first id whose cumulative probability exceeds the draw; the last id if rounding
 /// leaves none). Returns the `n` new ids.
-// HINT: let ctx = &ids[ids.len().saturating_sub(block)..]; logits.narrow(1, T − 1, 1) → [V]; softmax on the host in f32 (or candle then to_vec1); walk the cumulative sum.
+// HINT: Only the last block_size ids fit in the model's positions, and only the last position's logits predict the next id; divide them by the temperature before the softmax, and draw exactly one uniform number per new character.
+// HINT: Loop n times: the context is the last block_size ids (saturating_sub), as a [1, T] u32 tensor; forward in evaluation mode (train = false); narrow the logits to the last position and flatten to [V]; divide by the temperature; softmax and to_vec1::<f32>(); draw u = rng.random::<f32>() and walk the cumulative sum to the first id whose sum exceeds u (the last id if none does); push it. Return only the new ids.
+// HINT: let ctx = &ids[ids.len().saturating_sub(block)..]; let last = (logits.narrow(1, ctx.len() - 1, 1)?.flatten_all()? / temperature)?; then softmax(&last, 0)?.to_vec1::<f32>() and acc += p until acc > u.
 pub fn sample(model: &CharGpt, prompt: &[u32], n: usize, temperature: f64, rng: &mut ChaCha8Rng) -> Result<Vec<u32>> {
     // BEGIN SOLUTION
     let mut ids = prompt.to_vec();

@@ -23,7 +23,9 @@ use rand_chacha::ChaCha8Rng;
 /// averaged over the `N` rows (torch's `reduction="batchmean"`), and `CE` is the mean
 /// cross-entropy of the student's unsoftened logits. No gradient may flow into `teacher`
 /// (detach it). A scalar.
-// HINT: ls = log_softmax(student / T), lt = log_softmax(teacher.detach() / T); kl = (lt.exp() * (lt − ls)).sum_all() / N; candle_nn::loss::cross_entropy for the hard part; combine with affine or scalar multiplies.
+// HINT: Soften both distributions with the same temperature, compare them with a KL divergence averaged over rows (not over every element), scale it by the temperature squared, and keep the teacher out of the graph; the hard-label part uses the student's raw logits.
+// HINT: n = the number of rows; ls = log_softmax(student / T) and lt = log_softmax(teacher.detach() / T) over the last dimension; kl = Σ exp(lt) · (lt − ls) over everything, divided by n; ce = candle_nn::loss::cross_entropy(student, targets); return alpha · T² · kl + (1 − alpha) · ce.
+// HINT: let kl = ((lt.exp()? * (&lt - &ls)?)?.sum_all()? / n)?; (kl * (alpha * temperature * temperature))? + (ce * (1.0 - alpha))?
 pub fn distill_loss(student: &Tensor, teacher: &Tensor, targets: &Tensor, temperature: f64, alpha: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     let n = student.dim(0)? as f64;
@@ -57,4 +59,6 @@ impl Model for Distilled<'_> {
     }
 }
 
-// HINT(distill): Nothing new to write: your train runs twice on a half-width CharGpt, once on the labels and once through Distilled (your distill_loss against week 3's saved char-GPT). If the distilled run is worse, check the temperature scaling of both logits and the factor T², and that the teacher runs without dropout.
+// HINT(distill): Nothing new to write: your train runs twice on a half-width GPT, once on the labels alone and once through the distilled loss against week 3's saved char-GPT; the distilled student must end better.
+// HINT(distill): It needs week 3's saved char-GPT (baby_gpt writes it). If the distilled run is worse, check distill_loss: both logits divided by the same T before the log-softmax, the KL averaged over rows, the factor T², the teacher detached (Distilled runs it without dropout).
+// HINT(distill): The soft term: ((lt.exp()? * (&lt - &ls)?)?.sum_all()? / n)? * (alpha * temperature * temperature); without the T² the soft term's gradients are T² times too small.

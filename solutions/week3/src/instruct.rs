@@ -28,7 +28,9 @@ pub const IGNORE: u32 = u32::MAX;
 /// ## chat_prompt
 /// The prompt of one exchange: `USER`, the instruction, a newline, then `BOT`:
 /// `"USER: upper: king\nBOT: "`. The model's answer follows it and ends with a newline.
+// HINT: The prompt is the user's role marker, the instruction, a newline, and the assistant's role marker, with nothing after it: the answer is written right after the marker.
 // HINT: format! with the two constants: USER, the instruction, "\n", BOT (no newline after BOT: the answer follows on the same line).
+// HINT: format!("{USER}{instruction}\n{BOT}")
 pub fn chat_prompt(instruction: &str) -> String {
     // BEGIN SOLUTION
     format!("{USER}{instruction}\n{BOT}")
@@ -41,7 +43,9 @@ pub fn chat_prompt(instruction: &str) -> String {
 /// that every label predicting a character of the prompt is [`IGNORE`]: the first label kept
 /// is the response's first character, the last the final newline. Characters outside the
 /// vocabulary are an error (`vocab.encode` says so).
-// HINT: let p = vocab.encode(&chat_prompt(instruction))?.len(); ids = vocab.encode(&full)?; y[i] predicts ids[i + 1], which is a prompt character when i + 1 < p.
+// HINT: Inputs and labels are the same ids shifted by one; a label is ignored exactly when the character it predicts still belongs to the prompt, so the first kept label predicts the response's first character and the last one the closing newline.
+// HINT: p = the number of ids of chat_prompt(instruction); ids = encode of the prompt + response + "\n" (? passes encode's error on); x = ids[..n − 1]; y[i] predicts ids[i + 1]: IGNORE while i + 1 < p, else ids[i + 1].
+// HINT: let y = (1..ids.len()).map(|i| if i < p { IGNORE } else { ids[i] }).collect();
 pub fn sft_example(vocab: &Vocab, instruction: &str, response: &str) -> Result<(Vec<u32>, Vec<u32>)> {
     // BEGIN SOLUTION
     let prompt = chat_prompt(instruction);
@@ -57,7 +61,9 @@ pub fn sft_example(vocab: &Vocab, instruction: &str, response: &str) -> Result<(
 /// The mean cross-entropy of `logits` `[N, V]` against `labels` `[N]` (u32) over the positions
 /// whose label is not [`IGNORE`], as torch's `cross_entropy(..., ignore_index=-100)` computes
 /// it. At least one label is kept. `IGNORE` is not a valid index: never gather with it.
-// HINT: keep = labels.ne(IGNORE) as f32; safe = keep.where_cond(labels, zeros); nll = −log_softmax(logits).gather(safe.unsqueeze(1), 1).squeeze(1); (nll · keep).sum() / keep.sum().
+// HINT: Average over the kept positions only, in the sum and in the count; and since the ignore label is not a valid class index, replace it by any valid index before gathering and let the mask zero those positions out.
+// HINT: keep = labels.ne(IGNORE); safe = keep.where_cond(labels, &labels.zeros_like()?); nll = −(log_softmax over the last dimension, gathered at safe.unsqueeze(1) along 1, squeezed); loss = Σ(nll · keep as f32) / Σ keep.
+// HINT: let nll = log_softmax(logits, D::Minus1)?.gather(&safe.unsqueeze(1)?, 1)?.squeeze(1)?.neg()?; (nll * &keep)?.sum_all()? / keep.sum_all()?.to_scalar::<f32>()? as f64
 pub fn masked_loss(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let keep = labels.ne(IGNORE)?;
@@ -147,4 +153,6 @@ pub fn answer(model: &CharGpt, vocab: &Vocab, instruction: &str, max_len: usize,
     Ok(vocab.decode(&out))
 }
 
-// HINT(sft): Nothing new to write: sft_train fine-tunes your CharGpt with your sft_example, masked_loss and AdamW. If the answers never stop, the final newline is not among the labels; if they copy the instruction, the prompt is not masked.
+// HINT(sft): Nothing new to write: the given fine-tuning loop trains week 3's saved GPT on the chat format with your example builder, your masked loss and your AdamW, then asks it held-out instructions.
+// HINT(sft): If the answers never stop, the final newline is not among the labels; if they copy the instruction, the prompt is not masked; if the loss is NaN or the run panics, IGNORE reached a gather (masked_loss must gather at a safe index).
+// HINT(sft): The labels to check: for "USER: upper: ab\nBOT: " + "AB" + "\n", y is IGNORE at every i with i + 1 < prompt length, then the ids of A, B and the newline: (1..n).map(|i| if i < p { IGNORE } else { ids[i] }).

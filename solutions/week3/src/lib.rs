@@ -16,3 +16,7 @@ pub mod qlora;
 pub mod quantisation;
 pub mod search;
 pub mod train_loop;
+
+/// Where this crate was compiled (given): the grader checks that it grades this checkout's code
+/// even when several checkouts share one `CARGO_TARGET_DIR`.
+pub const BUILT_FROM: &str = env!("CARGO_MANIFEST_DIR");

@@ -60,7 +60,9 @@ pub struct Lora {
 /// `±1/√in` (torch's `kaiming_uniform_(a = √5)`, as peft initialises it) with
 /// `rng.random_range(-bound..bound)` in f32, row by row, weights in name order; `B`
 /// `[out, r]` zeros. On the model's device.
-// HINT: for (name, w) in model.weights(): keep it if w.rank() == 2 and targets.iter().any(|t| name.ends_with(&format!(".{t}.weight"))); let (out, inp) = w.dims2()?; A from a Vec<f32> of r·inp draws; B = Var::zeros((out, r), DType::F32, w.device()).
+// HINT: Choose weights by the end of their name only (so one target adapts that weight in every block) and only 2-D ones; the first matrix gets small random values and the second exactly zero, so the adapted model starts equal to the base; draw the random values in name order, row by row, from the one RNG.
+// HINT: Iterate model.weights() (a BTreeMap, so name order); keep a weight when it has rank 2 and its name ends with format!(".{t}.weight") for some target t; with (out, inp) = w.dims2(), A is r·inp draws of rng.random_range(-bound..bound) in f32 with bound = 1/√inp, shaped [r, inp] on w's device, as a Var; B = Var::zeros((out, r), DType::F32, w.device()); insert (A, B) under the weight's name.
+// HINT: let bound = 1.0 / (inp as f32).sqrt(); let a: Vec<f32> = (0..r * inp).map(|_| rng.random_range(-bound..bound)).collect(); let a = Var::from_tensor(&Tensor::from_vec(a, (r, inp), w.device())?)?;
 pub fn lora_init(model: &impl Weighted, targets: &[&str], r: usize, alpha: f64, rng: &mut ChaCha8Rng) -> Result<Lora> {
     // BEGIN SOLUTION
     let mut adapters = BTreeMap::new();
@@ -102,7 +104,9 @@ impl Lora {
     /// that gradients reach `A` and `B`), and with only the adapters as its `vars`, named as
     /// [`Lora::vars`] names them. The sum is computed when the
     /// model is built: build it again after every optimiser step ([`LoraModel`] does).
-    // HINT: weights: every base weight (base.weights()) .detach()ed into a new BTreeMap; for each adapter: weights.insert(name, (w + (b.matmul(a)? * scale)?)?) with w the detached W; vars: self.vars().into_iter().collect(); then base.rebuild(weights, vars).
+    // HINT: The base must be cut out of the graph (detached) while the adapters stay in it: build each adapted weight from the adapters' own tensors, so that gradients reach the two small matrices and nothing else.
+    // HINT: weights: every base weight from base.weights(), detached, into a new BTreeMap; for each adapter (name, (A, B)), replace that entry by W + scale() · B · A with W the detached weight; vars: self.vars() collected into a BTreeMap; return base.rebuild(weights, vars).
+    // HINT: weights.insert(name.clone(), (w + (b.as_tensor().matmul(a.as_tensor())? * self.scale())?)?);
     pub fn apply<M: Weighted>(&self, base: &M) -> Result<M> {
         // BEGIN SOLUTION
         let mut weights: BTreeMap<String, Tensor> = base.weights().iter().map(|(k, v)| (k.clone(), v.detach())).collect();
@@ -118,7 +122,9 @@ impl Lora {
     /// A plain model (new variables, `base` untouched) whose adapted weights are
     /// `W + scale() · B · A`: the fine-tuned model at the cost of the original. [`Lora::unmerge`]
     /// is the inverse: from a merged model, a plain model with `W' − scale() · B · A`.
-    // HINT: Build a BTreeMap<String, Tensor> of every weight (adapted ones changed), then CharGpt::from_tensors(base.cfg, &map) makes fresh variables. unmerge is the same with a minus.
+    // HINT: Merging computes the same sum as the adapted model, but once, into plain new variables, so the result no longer needs the adapters; unmerging is the same with the sign flipped.
+    // HINT: Copy every weight of the model, detached, into a BTreeMap<String, Tensor>; add sign · scale() · B · A to each adapted one (+1 to merge, −1 to unmerge); build a fresh model with CharGpt::from_tensors(m.cfg, &map), which makes new variables and leaves the base untouched. One private helper taking the sign serves both.
+    // HINT: let delta = (b.as_tensor().matmul(a.as_tensor())? * (sign * self.scale()))?; w.insert(name.clone(), (m.w(name)?.detach() + delta)?); … CharGpt::from_tensors(m.cfg, &w)
     pub fn merge(&self, base: &CharGpt) -> Result<CharGpt> {
         // BEGIN SOLUTION
         self.shifted(base, 1.0)

@@ -86,7 +86,9 @@ impl MiniLm {
     /// `attention.output.LayerNorm(x + attention.output.dense(attention))`; then
     /// `output.LayerNorm(a + output.dense(gelu(intermediate.dense(a))))` with the exact (erf)
     /// GELU. Layer norms use `sizes.eps` and must be differentiable (write them).
-    // HINT: Your week-2 BertEmbeddings, BertAttention and BertLayer, with linear(x, "encoder.layer.{i}.attention.self.query") = x.broadcast_matmul(&w(".weight").t())?.broadcast_add(w(".bias")), and the padding bias (1 − mask) · (−1e9) reshaped to [b, 1, 1, t].
+    // HINT: This is your week-2 BERT again, post-norm (each sublayer's output is added to its input and then normalised), reading its weights by name; padding is handled by a large negative bias on the padded keys, and the layer norms are written out so that they are differentiable.
+    // HINT: Helpers: linear(x, n) = x.broadcast_matmul(&w(n.weight).t()?)?.broadcast_add(w(n.bias)); norm(x, n) over the last dimension with sizes.eps; lookups with embedding on flattened ids. Embeddings: word + token type + position (arange 0..t), then embeddings.LayerNorm. Per layer: q, k, v reshaped to [b, t, heads, d] and transposed to [b, heads, t, d]; scores = q·kᵀ/√d plus the padding bias (1 − mask) · (−1e9) reshaped to [b, 1, 1, t]; candle_nn::ops::softmax over the keys; merge the heads; a = attention.output.LayerNorm(x + attention.output.dense(att)); x = output.LayerNorm(a + output.dense(gelu_erf(intermediate.dense(a)))).
+    // HINT: let bias = ((mask.to_dtype(DType::F32)?.affine(-1.0, 1.0)?) * -1e9)?.reshape((b, 1, 1, t))?; let scores = (q.matmul(&k.t()?.contiguous()?)? / (d as f64).sqrt())?.broadcast_add(&bias)?;
     pub fn hidden(&self, ids: &Tensor, types: &Tensor, mask: &Tensor) -> Result<Tensor> {
         // BEGIN SOLUTION
         let s = self.sizes;
@@ -135,7 +137,9 @@ impl Weighted for MiniLm {
 /// One vector per sentence, as sentence-transformers pools all-MiniLM-L6-v2: the mean of
 /// `hidden` `[b, t, h]` over the positions where `mask` `[b, t]` (f32) is 1 → `[b, h]`.
 /// Padding must not count, in the sum or in the divisor.
-// HINT: let m = mask.unsqueeze(2)? ([b, t, 1]); hidden.broadcast_mul(&m)?.sum(1)? divided (broadcast_div) by m.sum(1)? ([b, 1]).
+// HINT: Multiply by the mask before summing, and divide by the number of real tokens rather than by the sequence length, so that padding counts nowhere.
+// HINT: m = the mask as f32 unsqueezed to [b, t, 1]; sum hidden · m over dimension 1 → [b, h]; divide by m summed over dimension 1 → [b, 1] (broadcast_div).
+// HINT: let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?; hidden.broadcast_mul(&m)?.sum(1)?.broadcast_div(&m.sum(1)?)
 pub fn mean_pool(hidden: &Tensor, mask: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
@@ -182,4 +186,6 @@ impl<'a> Classifier<'a> {
     }
 }
 
-// HINT(sentiment): Nothing new to write: your hidden, mean_pool, lora_init, Lora::apply and AdamW fine-tune MiniLM with LoRA on query and value. It needs the model (`just data`). If LoRA does not beat the frozen classifier, check that apply keeps the adapters differentiable and that hidden has no dropout and the padding mask.
+// HINT(sentiment): Nothing new to write: your BERT, pooling, LoRA and AdamW fine-tune MiniLM with LoRA on its query and value weights, which must beat a linear classifier on the frozen model's sentence vectors; it needs the downloaded model.
+// HINT(sentiment): Fetch the model with `just data` first. If LoRA does not beat the frozen classifier, check that Lora::apply keeps the adapters differentiable (built from the adapters' tensors, the base detached), that hidden has no dropout and applies the padding mask, and that mean_pool ignores padding.
+// HINT(sentiment): lora_init(&base, &["query", "value"], 8, 16.0, rng) must find the 12 weights encoder.layer.{i}.attention.self.query.weight and .value.weight; in apply each becomes (w.detach() + (b.matmul(a)? * scale)?)?, whose graph reaches A and B.

@@ -29,7 +29,9 @@ pub struct QuantGpt {
 /// (as `lora_init` chooses them): flattened row-major, `quantise_nf4` in blocks of 64, then
 /// `double_quantise` in blocks of 256, with its shape kept beside it. Every other weight is
 /// kept as it is (a copy, detached).
-// HINT: for (name, w) in &model.weights: if it is a target, let v = w.flatten_all()?.to_vec1::<f32>()?; quantised.insert(name, (double_quantise(&quantise_nf4(&v, 64), 256), w.dims().to_vec())); else kept.insert(name, w.detach().copy()?).
+// HINT: Pick the same weights LoRA would adapt (2-D, name ending in a target's weight name); quantise those flattened in row-major order and remember their shapes, and keep everything else as a detached copy in f32.
+// HINT: For (name, w) in &model.weights: if w.rank() == 2 and some target t has name.ends_with(&format!(".{t}.weight")), v = w.flatten_all()?.to_vec1::<f32>()? and quantised gets (double_quantise(&quantise_nf4(&v, 64), 256), w.dims().to_vec()); otherwise kept gets w.detach().copy()?. Return QuantGpt { cfg: model.cfg, quantised, kept }.
+// HINT: quantised.insert(name.clone(), (double_quantise(&quantise_nf4(&w.flatten_all()?.to_vec1::<f32>()?, 64), 256), w.dims().to_vec()));
 pub fn quantise_model(model: &CharGpt, targets: &[&str]) -> Result<QuantGpt> {
     // BEGIN SOLUTION
     let (mut quantised, mut kept) = (BTreeMap::new(), BTreeMap::new());
@@ -50,7 +52,9 @@ impl QuantGpt {
     /// A frozen [`CharGpt`] for computing with: no variables, its `weights` the kept ones and
     /// the dequantised ones in their shapes, on `dev`. LoRA's `apply` turns it into the QLoRA
     /// model.
-    // HINT: weights = self.kept.clone(); for each quantised (d, shape): Tensor::from_vec(d.dequantise(), shape.as_slice(), dev); CharGpt { cfg: self.cfg, vars: BTreeMap::new(), weights }.
+    // HINT: Dequantising gives plain f32 values back: reshape each into its stored shape, put them beside the kept weights, and give the model no variables at all, since the base is frozen.
+    // HINT: weights = self.kept.clone(); for each (name, (d, shape)) of self.quantised insert Tensor::from_vec(d.dequantise(), shape.as_slice(), dev); return CharGpt { cfg: self.cfg, vars: BTreeMap::new(), weights } (not with_vars, which would make every weight a variable).
+    // HINT: weights.insert(name.clone(), Tensor::from_vec(d.dequantise(), shape.as_slice(), dev)?);
     pub fn dequantise(&self, dev: &Device) -> Result<CharGpt> {
         // BEGIN SOLUTION
         let mut weights = self.kept.clone();
@@ -69,4 +73,6 @@ impl QuantGpt {
     }
 }
 
-// HINT(qlora): Nothing new to write: your lora_init and Lora::apply over your dequantised model, trained by your train. If the logits differ from peft's, check dequantise_model first; if the loss does not fall, check that apply detaches the base but not the adapters.
+// HINT(qlora): Nothing new to write: your LoRA adapters sit on your dequantised 4-bit model and your train fine-tunes them; the 4-bit codes of the base must not change.
+// HINT(qlora): If the logits differ from peft's, check dequantise_model first (shapes, row-major order, nibble order); if the loss does not fall, check that Lora::apply detaches the base weights but builds W + scale · B · A from the adapters' own tensors, so that the gradient reaches them.
+// HINT(qlora): The line of apply that must keep the graph: weights.insert(name.clone(), (w + (b.as_tensor().matmul(a.as_tensor())? * self.scale())?)?) with w the detached base weight, and the model's vars only self.vars().

@@ -38,7 +38,9 @@ pub struct Absmax {
 /// computed in f32 in that order, with `f32::round` (halves away from zero),
 /// `L = 2^(bits−1) − 1`, `bits` from 2 to 8. A block of zeros has scale 0 and codes 0 (no NaN).
 /// [`Absmax::dequantise`] gives `code as f32 / L · s` (in that order).
-// HINT: for (chunk, ...) in w.chunks(block): s = chunk.iter().fold(0f32, |m, x| m.max(x.abs())); codes.extend(chunk.iter().map(|x| if s == 0.0 { 0 } else { (x / s * l).round() as i8 })).
+// HINT: Each block is divided by its own largest magnitude, so its values land in [−1, 1] before they are mapped to the integer levels; the order of the operations and the rounding rule are fixed to make the codes bit-exact, and a block of zeros must not divide by zero.
+// HINT: L = 2^(bits−1) − 1 as f32; for each chunk of w.chunks(block): s = max |w_i| (a fold from 0), push it to scales, and push each code (w_i / s · L).round() as i8 (0 when s is 0). dequantise: code as f32 / L · scales[i / block].
+// HINT: let s = chunk.iter().fold(0f32, |m, x| m.max(x.abs())); codes.extend(chunk.iter().map(|x| if s == 0.0 { 0 } else { (x / s * l).round() as i8 }));
 pub fn absmax_quantise(w: &[f32], block: usize, bits: u32) -> Absmax {
     // BEGIN SOLUTION
     let l = ((1i32 << (bits - 1)) - 1) as f32;
@@ -92,7 +94,9 @@ pub fn normal_quantile(p: f64) -> f64 {
 /// minus the quantiles of `linspace(δ, ½, 8)` without its last point, and 0. Divide all 16 by
 /// the largest, so that they run from −1 to 1, compute in f64 and return f32. Use the given
 /// [`normal_quantile`]. `linspace(a, b, n)` is `a + (b − a) · i / (n − 1)` for `i` in `0..n`.
-// HINT: let q = |a: f64, b: f64, n: usize, i: usize| normal_quantile(a + (b - a) * i as f64 / (n - 1) as f64); positive: (0..8).map(|i| q(delta, 0.5, 9, i)); negative: (0..7).map(|i| -q(delta, 0.5, 8, i)); push 0, sort, divide by the maximum.
+// HINT: The levels are normal quantiles at evenly spaced probabilities, built separately for the positive side (8 levels) and the negative side (7 levels), plus an exact zero, then scaled so that the largest is 1; the asymmetry is what makes zero a level.
+// HINT: δ = ½((1 − 1/30) + (1 − 1/32)); a helper at(n, i) = normal_quantile(δ + (½ − δ) · i / (n − 1)); the positive levels are at(9, i) for i in 0..8, the negative ones −at(8, i) for i in 0..7, and 0.0; sort ascending (total_cmp), divide all by the largest, convert to f32.
+// HINT: let at = |n: usize, i: usize| normal_quantile(delta + (0.5 - delta) * i as f64 / (n - 1) as f64); let mut v: Vec<f64> = (0..8).map(|i| at(9, i)).chain((0..7).map(|i| -at(8, i))).chain([0.0]).collect();
 pub fn nf4_code() -> [f32; 16] {
     // BEGIN SOLUTION
     let delta = 0.5 * ((1.0 - 1.0 / 30.0) + (1.0 - 1.0 / 32.0));
@@ -127,7 +131,9 @@ pub struct Nf4 {
 /// that of the level of `nf4_code()` nearest to `w_i / s` (computed in f32; on a tie the lower
 /// index); a block of zeros has absmax 0 and index 7 (the level 0). Pack two indices a byte as
 /// [`Nf4::packed`] says. [`Nf4::dequantise`] gives `code[index] · s`.
-// HINT: let code = nf4_code(); per chunk: s; the nearest level: (0..16).min_by(|&a, &b| (x / s - code[a]).abs().total_cmp(&(x / s - code[b]).abs())) (min_by keeps the first of equal elements); pack with packed[j / 2] |= if j.is_multiple_of(2) { idx << 4 } else { idx }.
+// HINT: Each value goes to the nearest of the 16 levels after dividing by its block's absmax; a tie goes to the lower index, a block of zeros uses the index of the zero level, and two 4-bit indices share a byte with the even-numbered value in the high nibble.
+// HINT: code = nf4_code(); packed = vec![0u8; len.div_ceil(2)]; for each chunk (block b): s = max |w|, pushed to absmax; for each value k: index 7 when s is 0, else the argmin over 0..16 of |w/s − code[i]| (w/s in f32; min_by keeps the first of equal elements, the lower index); j = b·block + k; OR the index into packed[j / 2], shifted left by 4 when j is even. dequantise: dequantise_with(&self.absmax).
+// HINT: let idx = (0..16).min_by(|&a, &b| (r - code[a]).abs().total_cmp(&(r - code[b]).abs())).unwrap() as u8; packed[j / 2] |= if j.is_multiple_of(2) { idx << 4 } else { idx };
 pub fn quantise_nf4(w: &[f32], block: usize) -> Nf4 {
     // BEGIN SOLUTION
     let code = nf4_code();
@@ -189,7 +195,9 @@ pub struct Nf4Double {
 /// scales are all positive; centring them uses the code's negative half too). The result keeps
 /// `q`'s packed codes and an empty `absmax`. [`Nf4Double::dequantise`] rebuilds each scale as
 /// `scales.dequantise()[i] + offset` and then the values as [`Nf4::dequantise_with`] does.
-// HINT: let offset = q.absmax.iter().sum::<f32>() / q.absmax.len() as f32; centre, absmax_quantise(&centred, block2, 8); clone q with absmax: Vec::new().
+// HINT: The block scales are all positive, so centre them on their mean before quantising them again: then the 8-bit code uses both of its halves, and the mean is stored once, as an offset to add back.
+// HINT: offset = the f32 sum of q.absmax in order, divided by their count; centred = each absmax − offset; scales = absmax_quantise(&centred, block2, 8); nf4 = a clone of q with an empty absmax. dequantise: rebuild the scales as scales.dequantise() plus offset each, then nf4.dequantise_with(&absmax).
+// HINT: Nf4Double { nf4: Nf4 { absmax: Vec::new(), ..q.clone() }, offset, scales: absmax_quantise(&centred, block2, 8) }
 pub fn double_quantise(q: &Nf4, block2: usize) -> Nf4Double {
     // BEGIN SOLUTION
     let offset = q.absmax.iter().sum::<f32>() / q.absmax.len() as f32;

@@ -225,8 +225,9 @@ impl Queue {
     /// the database's write lock. Before claiming, a `running` job whose lease expired and that
     /// has used all `MAX_ATTEMPTS` is marked `failed` (error `"lease expired after 3
     /// attempts"`) instead. Returns `None` when nothing can be claimed.
-    // HINT: Two statements: first UPDATE jobs SET state = 'failed', error = … WHERE state = 'running' AND lease_until < $1 AND attempts >= $2; then the claim, with the inner SELECT's WHERE state = 'pending' OR (state = 'running' AND lease_until < $now), plus " FOR UPDATE SKIP LOCKED" when self.db.is_postgres().
-    // HINT: The config column holds JSON: serde_json::from_str::<Vec<String>>(&row[1].text()?).
+    // HINT: Choosing the job and taking it must be one statement, or two workers can both pick the same row between a SELECT and an UPDATE; and before claiming, fail the expired jobs that have used all their attempts, so that they are not run a fourth time.
+    // HINT: First UPDATE jobs SET state = 'failed', error = 'lease expired after 3 attempts', worker = NULL WHERE state = 'running' AND lease_until < $1 AND attempts >= $2 (now, MAX_ATTEMPTS). Then the claim: UPDATE jobs SET state = 'running', worker, lease_until = now + lease, attempts = attempts + 1 WHERE id = (SELECT id FROM jobs WHERE state = 'pending' OR (state = 'running' AND lease_until < now) ORDER BY id LIMIT 1, plus " FOR UPDATE SKIP LOCKED" when self.db.is_postgres()) RETURNING id, config, attempts. No row back means Ok(None).
+    // HINT: The config column holds JSON: let overrides: Vec<String> = serde_json::from_str(&row[1].text()?).map_err(Error::wrap)?; and the lock goes inside the subquery, after LIMIT 1: let lock = if self.db.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" }; … ORDER BY id LIMIT 1{lock}) RETURNING id, config, attempts
     pub fn claim(&mut self, worker: &str) -> Result<Option<Job>> {
         // BEGIN SOLUTION
         let t = now();
@@ -256,7 +257,9 @@ impl Queue {
     /// - `complete`: `state = 'done'`, `result`, `completions + 1`;
     /// - `fail`: the job goes back to `pending` with its `error` recorded and no worker, or to
     ///   `failed` once it has used `MAX_ATTEMPTS` attempts.
-    // HINT(finish): UPDATE jobs SET … WHERE id = $a AND worker = $b AND state = 'running' RETURNING id; it applied when a row came back. For fail: state = CASE WHEN attempts >= $n THEN 'failed' ELSE 'pending' END.
+    // HINT(finish): Each of the three is one conditional UPDATE whose WHERE clause checks that the job is still running and still held by this worker; whether a row came back tells the caller whether it still held the job.
+    // HINT(finish): UPDATE jobs SET … WHERE id = $a AND worker = $b AND state = 'running' RETURNING id, and return !rows.is_empty(). heartbeat sets lease_until = now() + lease; complete sets state = 'done', the result and completions = completions + 1; fail sets the error, worker = NULL, and the state with a CASE on attempts.
+    // HINT(finish): fail: UPDATE jobs SET state = CASE WHEN attempts >= $1 THEN 'failed' ELSE 'pending' END, error = $2, worker = NULL WHERE id = $3 AND worker = $4 AND state = 'running' RETURNING id, with [Value::Int(MAX_ATTEMPTS), Value::Text(error.to_string()), Value::Int(id), Value::Text(worker.to_string())].
     pub fn heartbeat(&mut self, id: i64, worker: &str) -> Result<bool> {
         // BEGIN SOLUTION
         let rows = self.db.query(
@@ -295,7 +298,9 @@ impl Queue {
 /// key varying fastest: `["lr=1e-3", "seed=1"]`, `["lr=1e-3", "seed=2"]`, … Each job's
 /// `config` is its overrides as a JSON array. Returns the new ids in that order. An empty grid
 /// makes one job with no overrides.
-// HINT: Build the combinations first (start from vec![vec![]] and, for each key, replace every partial combination by one per value); then INSERT INTO jobs (config) VALUES ($1) RETURNING id for each.
+// HINT: This is a Cartesian product in the order of nested loops with the last key innermost: build every combination first, then insert one row per combination and collect the ids the database hands back. An empty grid is one empty combination, not none.
+// HINT: Start from a list holding one empty combination; for each (key, values), replace every partial combination by one extended combination per value ("key=value"), which keeps the last key varying fastest. Then for each combination: serde_json::to_string it, run INSERT INTO jobs (config) VALUES ($1) RETURNING id with it as Value::Text, and read the id from row 0, column 0 with int().
+// HINT: combos = combos.iter().flat_map(|c| values.iter().map(move |v| c.iter().cloned().chain(std::iter::once(format!("{key}={v}"))).collect())).collect();
 pub fn create_search_jobs(q: &mut Queue, grid: &[(&str, Vec<String>)]) -> Result<Vec<i64>> {
     // BEGIN SOLUTION
     let mut combos: Vec<Vec<String>> = vec![Vec::new()];
@@ -329,7 +334,9 @@ pub enum Outcome {
 /// main connection is busy) renews the lease every `lease / 4` seconds and stops when the run
 /// ends. Then `complete` on success, `fail` with the error's text on error. Returns `None`
 /// when there was nothing to claim.
-// HINT: let stop = Arc::new(AtomicBool::new(false)); spawn a thread that opens Queue { url, db: open_db(url)?, lease } and loops { sleep(lease/4); if stop { break }; heartbeat }. After run: stop.store(true), join, then complete/fail (false from either means the lease was lost).
+// HINT: The heartbeat must run while the job runs, on another thread with its own database connection, and must stop as soon as the job ends; a false from complete or fail means another worker took the job over, which is a lost lease, not an error.
+// HINT: Claim (None: return Ok(None)). Make an Arc<AtomicBool> stop flag; spawn a thread that opens its own Queue { db: open_db(&url)?, url, lease } and loops: wait lease/4 in short sleeps, checking the flag so that it stops promptly, then heartbeat (false: stop). Run the job; set the flag, join the thread (propagating its error); then complete on Ok and fail with the error's text on Err, turning a false from either into Outcome::LostLease.
+// HINT: Ok(Some(match result { Ok(r) if q.complete(job.id, worker, r)? => Outcome::Done { id: job.id, result: r }, Ok(_) => Outcome::LostLease { id: job.id }, Err(e) if q.fail(job.id, worker, &e.to_string())? => Outcome::Failed { id: job.id, error: e.to_string() }, Err(_) => Outcome::LostLease { id: job.id } }))
 pub fn run_one_job_from_queue(q: &mut Queue, worker: &str, run: &dyn Fn(&[String]) -> Result<f64>) -> Result<Option<Outcome>> {
     // BEGIN SOLUTION
     let Some(job) = q.claim(worker)? else { return Ok(None) };
@@ -368,7 +375,9 @@ pub fn run_one_job_from_queue(q: &mut Queue, worker: &str, run: &dyn Fn(&[String
 /// but some job is still `running` (held by another worker, who may die), wait `lease / 4`
 /// seconds and try again; stop when every job is `done` or `failed`. Returns the outcomes of
 /// the jobs this worker ran.
-// HINT: loop { match run_one_job_from_queue(..)? { Some(o) => push, None => if SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'running') is 0 { break } else { sleep } } }
+// HINT: Nothing to claim does not mean finished: another worker may still hold a job and may die, so keep polling until no job is pending or running.
+// HINT: Loop: run_one_job_from_queue; Some(outcome) is pushed; None means count the jobs still pending or running with SELECT COUNT(*): zero returns the outcomes, otherwise sleep lease/4 seconds and try again.
+// HINT: None => { let open = q.db.query("SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'running')", &[])?; if open[0][0].int()? == 0 { return Ok(out); } std::thread::sleep(Duration::from_secs_f64(q.lease / 4.0)); }
 pub fn work(q: &mut Queue, worker: &str, run: &dyn Fn(&[String]) -> Result<f64>) -> Result<Vec<Outcome>> {
     // BEGIN SOLUTION
     let mut out = Vec::new();

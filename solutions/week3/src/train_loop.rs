@@ -77,7 +77,9 @@ pub struct ModelConfig {
 /// config does not have (in the file or in an override), a value of the wrong type, an
 /// override without `=`, a file that is not TOML. Serde does the type work: merge the
 /// overrides into the parsed `toml::Table`, then deserialise the merged table into `Config`.
-// HINT: text.parse::<toml::Table>(); for each override split_once('='), parse the value with format!("v = {value}").parse::<toml::Table>() (falling back to a string), walk the dotted path with get_mut / entry and insert. Finally toml::to_string(&table) and toml::from_str::<Config>: its error shows the offending line, key included.
+// HINT: Let serde do all the type checking: merge the overrides into the parsed TOML table first and only then turn the whole table into a Config, so that an unknown key or a value of the wrong type is reported by the deserialiser, with the key's name.
+// HINT: Parse the text into a toml::Table (a parse error becomes the message). For each override: split_once('=') (none is an error), read the value as TOML by parsing the line v = <value> and taking v back out (if that fails, keep the text as a toml::Value::String), split the key on '.', walk down the tables with get_mut (a part that is missing or not a table is an error naming the key) and insert the last part. Finally toml::to_string the merged table and toml::from_str::<Config> it, mapping its error to a String.
+// HINT: let value = match format!("v = {}", value.trim()).parse::<toml::Table>() { Ok(mut t) => t.remove("v").unwrap(), Err(_) => toml::Value::String(value.trim().to_string()) }; and at the end toml::from_str::<Config>(&toml::to_string(&table).map_err(|e| e.to_string())?).map_err(|e| format!("invalid config: {e}")) (its error shows the offending key).
 pub fn parse_config(text: &str, overrides: &[&str]) -> std::result::Result<Config, String> {
     // BEGIN SOLUTION
     let mut table: toml::Table = text.parse().map_err(|e| format!("the config is not valid TOML: {e}"))?;
@@ -170,7 +172,9 @@ impl Loader {
     }
     // END SOLUTION
 
-    // HINT(loader): Keep the epoch's window starts in visiting order (shift + w·block for the shuffled w); starts[batch·k .. batch·(k+1)] make batch k. When (k+1)·batch would pass the end of the order, move to epoch + 1, batch 0, and reshuffle with the new seed.
+    // HINT(loader): A loader is a pure function of its seed and its position: rebuild an epoch's order from seed + epoch whenever the epoch changes, so that a new loader given any reported position returns exactly the batches the old one would have.
+    // HINT(loader): Keep the epoch's window starts in visiting order (shift + w·block for the shuffled w); starts[batch·k .. batch·(k+1)] make batch k. new builds the order for its start epoch; next_batch first checks whether (k+1)·batch would pass the end of the order and, if so, moves to epoch + 1, batch 0 and rebuilds the order with the new seed; then it copies x = data[start..start + block] and y = data[start + 1..start + block + 1] for each start, advances the batch, and reports the new position as next.
+    // HINT(loader): let mut rng = ChaCha8Rng::seed_from_u64(seed + epoch); let shift = rng.random_range(0..block); let n = (data.len() - 1 - shift) / block; let mut order: Vec<usize> = (0..n).collect(); order.shuffle(&mut rng); starts = order.into_iter().map(|w| shift + w * block).collect() (the shift is drawn before the shuffle, from the same RNG).
     pub fn next_batch(&mut self) -> Batch {
         // BEGIN SOLUTION
         if (self.pos.batch + 1) * self.batch > self.order.len() {
@@ -207,7 +211,9 @@ pub struct Prefetch<T> {
 }
 
 impl<T: Send + 'static> Prefetch<T> {
-    // HINT(prefetch): let (tx, rx) = sync_channel(depth); std::thread::spawn(move || while let Some(item) = produce() { if tx.send(item).is_err() { break } }). Keep rx and the JoinHandle in Options so that Drop can take and drop rx before joining.
+    // HINT(prefetch): A bounded channel makes the producer wait when the consumer falls behind; shutting down cleanly means the receiving end must be gone before you wait for the thread, or the producer can block for ever on a full channel.
+    // HINT(prefetch): In new: std::sync::mpsc::sync_channel(depth), then std::thread::spawn a closure that takes produce and the sender and loops while produce returns Some, stopping when send fails. Keep the receiver and the JoinHandle in Option fields. next: recv on the receiver (an Err means the producer has finished: None). Drop: take the receiver and drop it first, then take the handle and join it.
+    // HINT(prefetch): let handle = std::thread::spawn(move || while let Some(item) = produce() { if tx.send(item).is_err() { break } }); and in drop: drop(self.rx.take()); if let Some(h) = self.handle.take() { let _ = h.join(); }
     pub fn new(depth: usize, mut produce: impl FnMut() -> Option<T> + Send + 'static) -> Prefetch<T> {
         // BEGIN SOLUTION
         let (tx, rx) = std::sync::mpsc::sync_channel(depth);
@@ -252,7 +258,9 @@ impl<T> Drop for Prefetch<T> {
 /// mask draws one `rng.random::<f32>()` per element in row-major order and keeps the element
 /// when the draw is `≥ p` (drawing from the train loop's RNG is what lets a resumed run draw
 /// the same masks). `0 ≤ p < 1`; differentiable with respect to `x`.
-// HINT: let keep: Vec<f32> = (0..x.elem_count()).map(|_| if rng.random::<f32>() >= p as f32 { 1.0 } else { 0.0 }).collect(); multiply x by Tensor::from_vec(keep, x.shape(), x.device())? and by 1/(1 − p).
+// HINT: Inverted dropout rescales the survivors at training time so that evaluation needs no change at all; draw exactly one random number per element, in row-major order, from the RNG you are given, so that a resumed run draws the same masks.
+// HINT: Build the keep mask on the host: a Vec<f32> of x.elem_count() entries, 1 where rng.random::<f32>() >= p and 0 otherwise; make it a tensor of x's shape on x's device (Tensor::from_vec, then to_dtype(x.dtype())); multiply x by it and by the scalar 1/(1 − p). Plain tensor arithmetic keeps the result differentiable with respect to x.
+// HINT: let keep: Vec<f32> = (0..x.elem_count()).map(|_| if rng.random::<f32>() >= p as f32 { 1.0 } else { 0.0 }).collect(); then ((x * Tensor::from_vec(keep, x.shape(), x.device())?.to_dtype(x.dtype())?)? * (1.0 / (1.0 - p))).
 pub fn dropout(x: &Tensor, p: f64, rng: &mut ChaCha8Rng) -> Result<Tensor> {
     // BEGIN SOLUTION
     let keep: Vec<f32> = (0..x.elem_count()).map(|_| if rng.random::<f32>() >= p as f32 { 1.0 } else { 0.0 }).collect();
@@ -267,7 +275,9 @@ pub fn dropout(x: &Tensor, p: f64, rng: &mut ChaCha8Rng) -> Result<Tensor> {
 /// down to `min_lr` over the steps up to `max_steps`:
 /// `min_lr + ½ (1 + cos(π · r)) · (lr − min_lr)` with `r = (step − warmup) / (max_steps −
 /// warmup)`, and `min_lr` for every step beyond `max_steps`.
-// HINT: Three cases: step < warmup, step > max_steps, and the cosine in between (compute r in f64).
+// HINT: Three regimes: a linear ramp during warmup, half a cosine from the peak down to the minimum, and the minimum for ever after; watch the off-by-ones (the ramp uses step + 1 over warmup + 1) and divide in floating point, not in integers.
+// HINT: Three cases: step < warmup_steps returns lr · (step + 1) / (warmup_steps + 1); step > max_steps returns min_lr; otherwise compute r = (step − warmup_steps) / (max_steps − warmup_steps) as f64 and return min_lr + ½ (1 + cos(π r)) (lr − min_lr).
+// HINT: let r = (step - w) as f64 / (m - w) as f64; cfg.min_lr + 0.5 * (1.0 + (std::f64::consts::PI * r).cos()) * (cfg.lr - cfg.min_lr)
 pub fn lr_at(step: usize, cfg: &Config) -> f64 {
     // BEGIN SOLUTION
     let (w, m) = (cfg.warmup_steps, cfg.max_steps);
@@ -288,7 +298,9 @@ pub fn lr_at(step: usize, cfg: &Config) -> f64 {
 /// multiplied by `max_norm / (total + 1e-6)` (all by the same factor, so the direction of the
 /// update is kept), otherwise they are returned unchanged. Returns the clipped gradients and
 /// the total norm *before* clipping (the number worth logging).
-// HINT: total = sqrt of the sum over grads of g.sqr()?.sum_all()?.to_scalar::<f32>() (accumulate in f64); the factor is (max_norm / (total + 1e-6)).min(1.0).
+// HINT: The norm is global: one number over every gradient of every variable together, and every gradient is scaled by the same factor so that the update keeps its direction; return the norm measured before clipping.
+// HINT: Add up Σ g² of every tensor on the host in f64 (sqr, sum_all, to_scalar per tensor) and take the square root; the factor is max_norm / (total + 1e-6), capped at 1; multiply each gradient by it when it is below 1, otherwise return clones unchanged.
+// HINT: sq += g.to_dtype(DType::F64)?.sqr()?.sum_all()?.to_scalar::<f64>()?; … let scale = (max_norm / (total + 1e-6)).min(1.0);
 pub fn clip_grad_norm(grads: &[Tensor], max_norm: f64) -> Result<(Vec<Tensor>, f64)> {
     // BEGIN SOLUTION
     let mut sq = 0f64;
@@ -309,7 +321,9 @@ pub fn clip_grad_norm(grads: &[Tensor], max_norm: f64) -> Result<(Vec<Tensor>, f
 /// summed over the micro-batches they equal the gradients of the mean loss over the big
 /// batch. Returns that mean loss and the gradients in the order of `model.vars()` (a variable
 /// the loss does not reach gets zeros).
-// HINT: For each micro-batch: let loss = (model.loss(..)? / k as f64)?; let g = loss.backward()?; add g.get(var.as_tensor()) into a running Vec<Tensor> (zeros_like when absent); sum the scalar losses too.
+// HINT: Scale each micro-batch's loss by 1/k before its backward pass: then the gradients simply add up to the gradient of the big batch's mean loss, and so do the losses.
+// HINT: Start one running sum per variable of model.vars() at zeros_like; for each (x, y): loss = model.loss(x, y, train, rng) / k, add its to_scalar::<f32>() to the total, call backward, and add grads.get(var.as_tensor()) into the matching sum when it is there (a variable the loss does not reach keeps its zeros).
+// HINT: let loss = (model.loss(x, y, train, rng)? / k)?; let g = loss.backward()?; for (s, (_, v)) in sums.iter_mut().zip(&vars) { if let Some(gv) = g.get(v.as_tensor()) { *s = (&*s + gv)?; } }
 pub fn accumulate(model: &dyn Model, micro: &[(Tensor, Tensor)], train: bool, rng: &mut ChaCha8Rng) -> Result<(f32, Vec<Tensor>)> {
     // BEGIN SOLUTION
     let vars = model.vars();
@@ -378,7 +392,9 @@ impl AdamW {
         // END SOLUTION
     }
 
-    // HINT(adamw): For each variable i: w = var.as_tensor(); if decays, w = (w * (1 − lr·wd))?; update m[i], v[i]; var.set(&(w − update)?)?. Bias corrections use powi(t).
+    // HINT(adamw): Two things go wrong most often: decaying every variable (only those of rank 2 and more decay, and the decay shrinks the weight itself before the Adam update, it is not added to the gradient), and keeping the gradient's graph alive in the running averages (detach them, or memory grows with every step).
+    // HINT(adamw): new: m and v are zeros_like of each variable, t = 0, beta2 0.95; decays is rank >= 2. step: t += 1 and the bias corrections c1 = 1 − 0.9^t, c2 = 1 − β2^t (powi); for each variable i: w = its current tensor, times (1 − lr·wd) when it decays; update m[i] and v[i] (detached); var.set(w − lr · (m[i]/c1) / (sqrt(v[i]/c2) + eps)). state: a BTreeMap with m.<name>, v.<name> and t as a 1-element f64 tensor; load_state reads them back.
+    // HINT(adamw): self.m[i] = ((&self.m[i] * b1)? + (g * (1.0 - b1))?)?.detach(); self.v[i] = ((&self.v[i] * b2)? + (g.sqr()? * (1.0 - b2))?)?.detach(); let update = ((&self.m[i] / c1)? / ((&self.v[i] / c2)?.sqrt()? + eps)?)?; var.set(&(w - (update * lr)?)?)?;
     pub fn step(&mut self, grads: &[Tensor], lr: f64) -> Result<()> {
         // BEGIN SOLUTION
         let (b1, b2, eps) = (0.9f64, self.beta2, 1e-8);
@@ -410,7 +426,7 @@ impl AdamW {
         // END SOLUTION
     }
 
-    // HINT(adamw): Look every key up (a missing one is an error naming it: candle_core::bail!), and copy t back as usize.
+    // HINT(adamw): load_state: look every key up (a missing one is an error naming it: candle_core::bail! or Error::Msg), move m and v to the variable's device, and copy t back as get("t")?.to_vec1::<f64>()?[0] as usize.
     pub fn load_state(&mut self, state: &BTreeMap<String, Tensor>) -> Result<()> {
         // BEGIN SOLUTION
         let get = |k: &str| state.get(k).cloned().ok_or_else(|| candle_core::Error::Msg(format!("optimiser state has no {k}")));
@@ -449,7 +465,8 @@ pub struct MetricsLog {
 }
 
 impl MetricsLog {
-    // HINT(metrics): serde_json::to_string(record) + "\n"; std::fs::OpenOptions::new().create(true).append(true).open(&self.path); write_all; map io/serde errors with candle_core::Error::wrap or Error::Msg.
+    // HINT(metrics): JSON Lines is one complete JSON object per line, and a line is finished only once its newline is written: a reader can tell a half-written last line from a corrupt one by that missing newline.
+    // HINT(metrics): append: serde_json::to_string(record) plus "\n", std::fs::OpenOptions::new().create(true).append(true).open(&self.path), then one write_all; map serde errors with candle_core::Error::wrap (io errors convert with ?). read: read_to_string, split('\n'), drop the last piece, parse the others with serde_json::from_str, and report a bad line with the path and its line number counting from 1.
     pub fn append(&self, record: &Record) -> Result<()> {
         // BEGIN SOLUTION
         let mut line = serde_json::to_string(record).map_err(candle_core::Error::wrap)?;
@@ -460,7 +477,7 @@ impl MetricsLog {
         // END SOLUTION
     }
 
-    // HINT(metrics): read_to_string, split('\n'): the last piece is "" when the file ends with a newline, or the unfinished line: drop it either way. Parse the others with serde_json::from_str.
+    // HINT(metrics): let mut lines: Vec<&str> = text.split('\n').collect(); lines.pop(); (the last piece is "" when the file ends with a newline, or the unfinished line: drop it either way) then lines.iter().enumerate().map(|(i, l)| serde_json::from_str(l).map_err(|e| Error::Msg(format!("{}:{}: {e}", path.display(), i + 1)))).collect()
     pub fn read(path: &Path) -> Result<Vec<Record>> {
         // BEGIN SOLUTION
         let text = std::fs::read_to_string(path)?;
@@ -507,7 +524,8 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    // HINT(checkpoint): let mut meta = self.meta.clone() as a HashMap, insert "sha256" = checkpoint_digest(..); safetensors::serialize(self.tensors.iter(), Some(meta)); write to path.with_extension("tmp"), sync_all, std::fs::rename.
+    // HINT(checkpoint): Crash safety comes from never writing over the good file: write the new checkpoint completely somewhere else, force it to disk, then rename it into place in one atomic step; and when loading, trust nothing until its digest matches.
+    // HINT(checkpoint): save: copy self.meta into a HashMap, insert "sha256" = checkpoint_digest(&self.tensors)?, safetensors::serialize(self.tensors.iter(), Some(meta)), write the bytes to a temporary file beside path (e.g. path.with_extension("safetensors.tmp")), sync_all, then std::fs::rename it over path. load: std::fs::read; SafeTensors::read_metadata(&bytes) for the header (an Err here means truncated or not safetensors); take "sha256" out of its metadata (missing: refuse); candle_core::safetensors::load_buffer(&bytes, &Device::Cpu) for the tensors; recompute the digest and compare; then move the tensors to device.
     pub fn save(&self, path: &Path) -> Result<()> {
         // BEGIN SOLUTION
         let mut meta: std::collections::HashMap<String, String> = self.meta.clone().into_iter().collect();
@@ -523,7 +541,7 @@ impl Checkpoint {
         // END SOLUTION
     }
 
-    // HINT(checkpoint): bytes = std::fs::read(path); SafeTensors::read_metadata(&bytes) for the metadata (an Err here means truncated or not safetensors); candle_core::safetensors::load_buffer(&bytes, device) for the tensors; recompute the digest and compare.
+    // HINT(checkpoint): let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(…)?; let mut meta: BTreeMap<String, String> = header.metadata().clone().unwrap_or_default().into_iter().collect(); let want = meta.remove("sha256").ok_or_else(…)?; … if checkpoint_digest(&tensors)? != want { refuse }
     pub fn load(path: &Path, device: &Device) -> Result<Checkpoint> {
         // BEGIN SOLUTION
         let bytes = std::fs::read(path)?;
@@ -565,7 +583,9 @@ impl Checkpoint {
 /// `cfg.beta2`) steps; then `candlecamp::progress(s, cfg.max_steps, loss)`, which the grader
 /// shows live (the step, the loss, the time left).
 /// Returns the losses of the steps this call ran.
-// HINT: The data position to save is the `next` of the last batch the step consumed, not the loader's own position (the prefetch thread runs ahead). ChaCha8Rng: from_seed(seed), set_stream, set_word_pos restore it exactly.
+// HINT: Resuming exactly means restoring everything a step depends on: the weights, the optimiser's averages and step count, the step number, the data position and the dropout RNG's exact state. The data position to save is that of the last batch a step consumed, not where the prefetching loader has run ahead to.
+// HINT: Set up: create run_dir; a MetricsLog; AdamW with opt.beta2 = cfg.beta2; the RNG from cfg.seed. If checkpoint.safetensors exists: load it, set each variable from model.<name>, load_state from the opt.* tensors with the prefix stripped, read step, epoch, batch and rng from the metadata, and rewrite metrics.jsonl keeping only the records with step < the resumed step (with no checkpoint, remove an old metrics file). Then a Loader at that position inside Prefetch::new(2, …); for s in step..max_steps: lr_at, cfg.accumulate batches as (x, y) tensors [batch_size, block_size], accumulate, clip_grad_norm, the per-variable norms, opt.step, append the Record, candlecamp::progress(s, cfg.max_steps, loss); save a checkpoint when s + 1 is a multiple of checkpoint_every or the last step.
+// HINT: For each batch the step takes, pos = batch.next, and save that pos as epoch and batch. The RNG round-trips as format!("{seed_hex}:{}:{}", rng.get_stream(), rng.get_word_pos()) and back through ChaCha8Rng::from_seed(seed), set_stream and set_word_pos.
 pub fn train(cfg: &Config, model: &dyn Model, data: &[u32], run_dir: &Path) -> Result<Vec<f32>> {
     // BEGIN SOLUTION
     std::fs::create_dir_all(run_dir)?;

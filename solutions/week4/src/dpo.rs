@@ -17,7 +17,9 @@ use candle_nn::ops::log_softmax;
 /// belong to the answer, 0. for the prompt and padding) → `[b]` with
 /// `out[i] = Σ_t mask[i, t] · log_softmax(logits[i, t])[tokens[i, t]]`. Differentiable with
 /// respect to `logits`.
-// HINT: log_softmax(logits, D::Minus1)?.gather(&tokens.unsqueeze(2)?, 2)?.squeeze(2)? is [b, T]; multiply by the mask and sum over dim 1.
+// HINT: A sequence's log-probability is the sum of its tokens' log-probabilities, counting only the answer's tokens: the mask zeroes the prompt and the padding.
+// HINT: log_softmax over the last axis of [b, T, V]; pick each token's entry with gather on dim 2 using tokens.unsqueeze(2), squeeze(2) to [b, T]; multiply by the mask and sum over dim 1.
+// HINT: (log_softmax(logits, D::Minus1)?.gather(&tokens.unsqueeze(2)?, 2)?.squeeze(2)? * mask)?.sum(1)
 pub fn seq_logprob(logits: &Tensor, tokens: &Tensor, mask: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let lp = log_softmax(logits, D::Minus1)?.gather(&tokens.unsqueeze(2)?, 2)?.squeeze(2)?;
@@ -49,7 +51,9 @@ pub struct DpoOutput {
 /// because the policy is a copy of the reference, the derivative must be exactly 1/2).
 /// Its gradient pushes `π_w` up and `π_l` down with weight `β · σ(r_l − r_w)`: pairs the model
 /// already ranks right barely move.
-// HINT: r_w = β(π_w − ref_w), r_l = β(π_l − ref_l), z = r_w − r_l; log σ(z) = (z − |z|)/2 − log(1 + exp(−|z|)) (not z.minimum(0): candle splits a tie's gradient, and every pair starts at z = 0); loss = −mean.
+// HINT: Each answer's implicit reward is β times how much more the policy likes it than the reference does; the loss is the logistic loss on the difference of the two rewards, and its log-sigmoid must stay finite for large margins and have slope exactly one half at zero.
+// HINT: r_w = β(π_w − ref_w.detach()), r_l = β(π_l − ref_l.detach()), z = r_w − r_l; log σ(z) = (z − |z|)/2 − log(1 + exp(−|z|)) with abs, neg, exp, + 1.0 and log (not z.minimum(0): candle splits a tie's gradient, and every pair starts at z = 0); loss = −mean_all; return the two reward tensors with it.
+// HINT: let log_sig = (((&z - z.abs()?)? * 0.5)? - (z.abs()?.neg()?.exp()? + 1.0)?.log()?)?; let loss = log_sig.mean_all()?.neg()?;
 pub fn dpo_loss(policy_chosen: &Tensor, policy_rejected: &Tensor, ref_chosen: &Tensor, ref_rejected: &Tensor, beta: f64) -> Result<DpoOutput> {
     // BEGIN SOLUTION
     let chosen_rewards = ((policy_chosen - ref_chosen.detach())? * beta)?;
@@ -77,7 +81,9 @@ pub struct Pair {
 /// step on its loss. Return the mean implicit-reward margin `mean(r_w − r_l)` of every step
 /// (computed before the step, so the first entry is 0). The grader needs the margin to grow to
 /// at least 1 on the training pairs, and reports how often held-out pairs are ranked right.
-// HINT: Reference log-probs once (detached): token_logps(...)?.sum(1)?. Per step: the policy's sums for chosen and rejected, dpo_loss, push mean(chosen_rewards − rejected_rewards) before opt.backward_step(&out.loss).
+// HINT: The reference's log-probabilities never change, so compute them once; each step recomputes the policy's, records the margin before the optimiser moves, and Adam runs without weight decay.
+// HINT: Collect the prompts, chosen and rejected id lists; ref_c = reference.token_logps(prompts, chosen).sum(1).detach(), ref_r likewise; AdamW over policy.vars() with weight_decay 0.0. Per step: the policy's sums for chosen and rejected, dpo_loss, push mean(chosen_rewards − rejected_rewards) as f32 before opt.backward_step(&out.loss).
+// HINT: margins.push((out.chosen_rewards - out.rejected_rewards)?.mean_all()?.to_scalar::<f32>()?); opt.backward_step(&out.loss)?;
 pub fn dpo_train(policy: &super::lm_rl::CharMlp, reference: &super::lm_rl::CharMlp, pairs: &[Pair], steps: usize, beta: f64, lr: f64) -> Result<Vec<f32>> {
     // BEGIN SOLUTION
     use candle_nn::optim::{AdamW, Optimizer, ParamsAdamW};

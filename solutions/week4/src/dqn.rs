@@ -65,7 +65,9 @@ impl ReplayBuffer {
     /// after `capacity - 1`. So after pushing transitions 0..12 into a buffer of capacity 5 it
     /// holds exactly transitions 7..12 (in some slot order). `sample` below is part of this
     /// exercise.
-    // HINT: push: if items.len() < capacity push, else items[next] = t and next = (next + 1) % capacity. sample: n times items[rng.random_range(0..len)], collecting each field into a Vec, then Tensor::from_vec with shapes (n, d) and (n,).
+    // HINT: Append until the buffer is full, then overwrite the oldest slot and move the write position on, wrapping around; sampling draws indices with replacement, and every field of a batch row must come from the same transition.
+    // HINT: push: if items.len() < capacity push, else items[next] = t and next = (next + 1) % capacity. sample: bail on an empty buffer; n times pick items[rng.random_range(0..len)] and append its state, action (as u32), reward, next_state and done (1.0 or 0.0) to five Vecs; then Tensor::from_vec with shape (n, d) for the two state fields and n for the others.
+    // HINT: let t = &self.items[rng.random_range(0..self.items.len())]; s.extend_from_slice(&t.state); a.push(t.action as u32); r.push(t.reward); s2.extend_from_slice(&t.next_state); done.push(if t.done { 1f32 } else { 0.0 });
     pub fn push(&mut self, t: Transition) {
         // BEGIN SOLUTION
         if self.items.len() < self.capacity {
@@ -113,7 +115,9 @@ impl ReplayBuffer {
 /// to `end` (at step `decay_steps`), then constant at `end`.
 /// `ε(t) = start + (end − start) · min(t / decay_steps, 1)`.
 /// Example: `epsilon(50, 1.0, 0.1, 100)` = 0.55; `epsilon(1000, 1.0, 0.1, 100)` = 0.1.
-// HINT: let frac = (step as f64 / decay_steps as f64).min(1.0); start + (end − start) · frac.
+// HINT: The fraction of the decay that has passed grows linearly from 0 and stops at 1; epsilon moves from start towards end by that fraction.
+// HINT: Convert step and decay_steps to f64, take their ratio, cap it with min(1.0) and interpolate between start and end (end − start is negative for a decay, which is fine).
+// HINT: let frac = (step as f64 / decay_steps.max(1) as f64).min(1.0); start + (end - start) * frac
 pub fn epsilon(step: usize, start: f64, end: f64, decay_steps: usize) -> f64 {
     // BEGIN SOLUTION
     let frac = (step as f64 / decay_steps.max(1) as f64).min(1.0);
@@ -126,7 +130,9 @@ pub fn epsilon(step: usize, start: f64, end: f64, decay_steps: usize) -> f64 {
 /// action (`rng.random::<f64>() < eps`, then `rng.random_range(0..q.len())`; the random action
 /// may happen to be the greedy one), otherwise the greedy action (the index of the largest
 /// value; the first one on ties). So the greedy action's probability is `1 − eps + eps / A`.
-// HINT: if rng.random::<f64>() < eps { rng.random_range(0..q.len()) } else { index of the largest q (strict > keeps the first of ties) }.
+// HINT: Draw the explore-or-exploit number first; when exploring every action is equally likely, the greedy one included; when exploiting, ties go to the lowest index.
+// HINT: If rng.random::<f64>() < eps return rng.random_range(0..q.len()); otherwise scan q keeping the index of the largest value, replacing it only on a strictly larger value.
+// HINT: let mut best = 0; for (i, &v) in q.iter().enumerate() { if v > q[best] { best = i; } } best
 pub fn epsilon_greedy(q: &[f32], eps: f64, rng: &mut impl Rng) -> usize {
     // BEGIN SOLUTION
     if rng.random::<f64>() < eps {
@@ -148,7 +154,9 @@ pub fn epsilon_greedy(q: &[f32], eps: f64, rng: &mut impl Rng) -> usize {
 /// `y_i = r_i + γ · (1 − done_i) · max_a next_q[i, a]` → `[b]`. No gradient flows into a target
 /// (the caller passes values computed without a graph, or `.detach()`es them).
 /// Example: r = [1, 0], next_q = [[0, 2], [5, 3]], dones = [0, 1], γ = 0.9 → [2.8, 0].
-// HINT: next_q.max(D::Minus1) gives [b]; dones.affine(-1.0, 1.0) is 1 − done; rewards + (max · (1 − done)) · γ.
+// HINT: Bootstrap from the best next action's value, but never across a terminated transition: there the target is the reward alone.
+// HINT: next_q.max(D::Minus1) gives [b]; dones.affine(-1.0, 1.0) gives 1 − done; multiply the two, scale by γ and add the rewards.
+// HINT: rewards + (next_q.max(D::Minus1)? * dones.affine(-1.0, 1.0)?)?.affine(gamma, 0.0)?
 pub fn td_target(rewards: &Tensor, next_q: &Tensor, dones: &Tensor, gamma: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     let best = next_q.max(D::Minus1)?;
@@ -164,7 +172,9 @@ pub fn td_target(rewards: &Tensor, next_q: &Tensor, dones: &Tensor, gamma: f64) 
 /// differentiable with respect to `pred` (the grader compares the gradient with torch's:
 /// `d` inside the threshold, `±δ` outside, divided by the number of elements).
 /// Hint: with `a = |d|` and `m = min(a, δ)`, the cost is `0.5·m² + δ·(a − m)`.
-// HINT: a = |pred − target|, m = a.minimum(delta); cost = 0.5·m² + delta·(a − m); mean_all().
+// HINT: Inside the threshold the cost is quadratic and outside it grows linearly; splitting the absolute error into its part up to the threshold and the excess gives both pieces from one formula, with no element-by-element choice.
+// HINT: a = |pred − target| (abs), m = a.minimum(delta); cost = 0.5·m² + delta·(a − m) elementwise; mean_all gives the scalar. The same formula covers both sides of the threshold, so its gradient is right on each.
+// HINT: let cost = ((m.sqr()? * 0.5)? + ((a - &m)? * delta)?)?; cost.mean_all()
 pub fn huber(pred: &Tensor, target: &Tensor, delta: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     let a = (pred - target)?.abs()?;
@@ -179,7 +189,9 @@ pub fn huber(pred: &Tensor, target: &Tensor, delta: f64) -> Result<Tensor> {
 /// states, `actions` `[b]` the actions taken, `targets` `[b]` the TD targets. Pick
 /// `q[i, actions[i]]` (`gather` along dim 1), and return `huber(picked, targets, 1.0)`
 /// (= `F.smooth_l1_loss`). Gradients flow into `q` only: detach the targets.
-// HINT: q.gather(&actions.unsqueeze(1)?, 1)?.squeeze(1)? picks Q(s, a); then huber(&picked, &targets.detach(), 1.0).
+// HINT: Only the Q-value of the action actually taken is fitted, and the TD target is a fixed label: no gradient may flow into it.
+// HINT: Gather along dim 1 with the actions as a [b, 1] index (unsqueeze(1)), squeeze back to [b], then huber with delta 1 against the detached targets.
+// HINT: let picked = q.gather(&actions.unsqueeze(1)?, 1)?.squeeze(1)?; huber(&picked, &targets.detach(), 1.0)
 pub fn dqn_loss(q: &Tensor, actions: &Tensor, targets: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let picked = q.gather(&actions.unsqueeze(1)?, 1)?.squeeze(1)?;
@@ -242,7 +254,9 @@ impl Mlp {
 /// (`Var::set`). `τ = 1` is the hard copy of the original DQN (every C steps); a small `τ`
 /// every step is the soft update. After the call the target must not share storage with the
 /// online network: a later change to `online` must leave `target` alone.
-// HINT: for (t, o) in target.vars().iter().zip(online.vars()): t.set(&((o · τ) + (t · (1 − τ))))?. Var::set copies the values into the target's own storage.
+// HINT: Write new values into the target's own variables instead of making the target refer to the online network's tensors; with τ = 1 that is a copy, with a small τ a blend.
+// HINT: Zip target.vars() with online.vars(); for each pair compute τ·online + (1 − τ)·target as a new tensor from the two as_tensor() values and set it on the target variable with Var::set, which copies the values into the target's own storage.
+// HINT: for (t, o) in target.vars().iter().zip(online.vars()) { t.set(&((o.as_tensor() * tau)? + (t.as_tensor() * (1.0 - tau))?)?)?; }
 pub fn sync_target(target: &Mlp, online: &Mlp, tau: f64) -> Result<()> {
     // BEGIN SOLUTION
     for (t, o) in target.vars().iter().zip(online.vars()) {
@@ -325,7 +339,9 @@ pub struct DqnRun {
 /// CartPole and needs a mean return ≥ 475. After each step,
 /// `candlecamp::report(step, cfg.total_steps, "return", last)` with the last finished episode's
 /// return lets the grader show the run live.
-// HINT: Follow the doc's loop. If it does not learn: check that targets come from the target network and are detached, that terminated (not truncated) transitions have done = 1, and that the target sync runs.
+// HINT: Most DQN failures are plumbing: the targets must come from the target network and carry no gradient, only terminated (not truncated) transitions count as done, and the target network must actually be synced.
+// HINT: Online, target (synced with τ = 1) and a best-so-far network, all Mlp::new(&[4, hidden, hidden, 2]); AdamW over online.vars() with weight decay 0. Each step: epsilon(step, …), act ε-greedily with online.greedy, push the transition with done = terminated, reset on terminated or truncated; from learning_starts on, every train_every steps: sample a batch, next_q = target.forward(next_states).detach(), td_target, dqn_loss on online.forward(states), opt.backward_step; sync_target every target_every steps; every eval_every steps play eval_episodes greedy episodes and copy online into best when the score improves; stop once an evaluation scores 500.
+// HINT: let next_q = target.forward(&b.next_states)?.detach(); let y = td_target(&b.rewards, &next_q, &b.dones, cfg.gamma)?; opt.backward_step(&dqn_loss(&online.forward(&b.states)?, &b.actions, &y)?)?;
 pub fn train_dqn(cfg: &DqnConfig, rng: &mut impl Rng, dev: &Device) -> Result<DqnRun> {
     // BEGIN SOLUTION
     let sizes = [4, cfg.hidden, cfg.hidden, 2];

@@ -93,7 +93,9 @@ impl CartPole {
     /// and a 500-step episode amplifies a different rounding order beyond that.
     /// Example: from `[0, 0, 0, 0]`, action 1 gives `ẍ ≈ 9.7561`, `θ̈ ≈ −14.634`, and the state
     /// after the step is `[0, 0.19512, 0, −0.29268]` (positions move only on the next step).
-    // HINT: Read the old state first; temp, then θ̈ (the pole), then ẍ (the cart, which uses θ̈); update all four from the old values (x uses the old ẋ). terminated: |x| > 2.4 or |θ| > 12·2π/360; truncated: steps ≥ 500 and not terminated.
+    // HINT: Compute every new value from the old state (the position moves with the old velocity, so a push shows in the position only one step later) and follow gymnasium's order of operations exactly: the grader compares whole episodes to 1e-9, and a reordered product drifts beyond that.
+    // HINT: Destructure the old state; force = ±FORCE_MAG by the action; the total mass M = MASS_POLE + MASS_CART and m·l = MASS_POLE · HALF_LENGTH as constants; temp, then θ̈ (the pole), then ẍ (the cart, which uses θ̈); write all four Euler updates from the old values and add 1 to steps. terminated: the new x outside ±X_THRESHOLD or the new θ outside ±THETA_THRESHOLD (strict comparisons); truncated: steps ≥ MAX_STEPS and not terminated; reward 1.
+    // HINT: let temp = (force + pml * (theta_dot * theta_dot) * sin) / total_mass; let theta_acc = (GRAVITY * sin - cos * temp) / (HALF_LENGTH * (4.0 / 3.0 - MASS_POLE * (cos * cos) / total_mass)); let x_acc = temp - pml * theta_acc * cos / total_mass;
     #[allow(clippy::manual_range_contains)] // gymnasium's comparisons, NaN behaviour included
     pub fn step(&mut self, action: usize) -> StepResult {
         // BEGIN SOLUTION
@@ -149,7 +151,9 @@ pub fn play(b: &Board, i: usize) -> Board {
 /// `LINES`), `-1` if O has, `0` if nobody has (yet, or in a draw). Positions reached by legal
 /// play never have two winners.
 /// Example: `[1, 1, 1, -1, -1, 0, 0, 0, 0]` → `1`.
-// HINT: Loop over LINES: a line whose three cells are equal and non-zero names the winner.
+// HINT: There are only eight lines of three cells; a line wins when its three cells hold the same mark and that mark is not the empty one.
+// HINT: Loop over LINES; for a line whose three cells are equal and non-zero, return that cell's value; return 0 when no line qualifies.
+// HINT: for [i, j, k] in LINES { if b[i] != 0 && b[i] == b[j] && b[j] == b[k] { return b[i]; } } 0
 pub fn winner(b: &Board) -> i8 {
     // BEGIN SOLUTION
     for [i, j, k] in LINES {
@@ -175,7 +179,9 @@ pub fn is_terminal(b: &Board) -> bool {
 /// while in a debug build, so memoise positions in a `HashMap<Board, i8>` (5,478 positions
 /// are reachable).
 /// Example: the empty board is worth `0` (tic-tac-toe is a draw).
-// HINT: Recursion: a terminal position is worth winner(b); otherwise X takes the max and O the min over legal_moves of minimax(play(b, i)). Memoise in a HashMap<Board, i8> passed to an inner function.
+// HINT: A finished game is worth its winner; otherwise a position is worth its best child for whoever is to move (the largest for X, the smallest for O). Remember positions already solved, since many move orders reach the same board.
+// HINT: Write an inner recursive function taking the board and a HashMap<Board, i8>: look the board up first; if winner(b) != 0 or the board is full the value is winner(b); otherwise map legal_moves(b) to the value of play(b, i) and take the max if to_move(b) == 1, else the min; insert the value before returning it.
+// HINT: let vals = legal_moves(b).into_iter().map(|i| go(&play(b, i), memo)); let v = if to_move(b) == 1 { vals.max().unwrap_or(0) } else { vals.min().unwrap_or(0) }; memo.insert(*b, v);
 pub fn minimax(b: &Board) -> i8 {
     // BEGIN SOLUTION
     fn go(b: &Board, memo: &mut std::collections::HashMap<Board, i8>) -> i8 {

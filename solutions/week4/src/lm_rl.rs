@@ -41,7 +41,9 @@ use std::collections::BTreeMap;
 /// `logp_policy`, `logp_ref` `[b, T]`, `scores` `[b]` → `[b, T]`.
 /// Example: b = 1, T = 2, logp_policy = [−1, −2], logp_ref = [−1.5, −1], scores = [3], β = 0.1
 /// → `[−0.05, 0.1 + 3]`.
-// HINT: (logp_policy − logp_ref) · (−β) gives [b, T]; add a [b, T] tensor that is zero except its last column, which is the scores (Tensor::cat of zeros (b, T − 1) and scores.reshape((b, 1)) on dim 1).
+// HINT: Every token pays the KL penalty (a cost where the policy likes the token more than the reference does), and the sequence's score is added to the last token only, not to all of them.
+// HINT: (logp_policy − logp_ref) · (−β) gives [b, T]; add a [b, T] tensor that is zero except its last column, which holds the scores: Tensor::cat of zeros (b, T − 1) and scores.reshape((b, 1)) along dim 1.
+// HINT: let last = Tensor::cat(&[Tensor::zeros((b, t - 1), kl.dtype(), kl.device())?, scores.reshape((b, 1))?], 1)?; kl + last
 pub fn kl_rewards(logp_policy: &Tensor, logp_ref: &Tensor, scores: &Tensor, beta: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, t) = logp_policy.dims2()?;
@@ -63,7 +65,9 @@ pub fn kl_rewards(logp_policy: &Tensor, logp_ref: &Tensor, scores: &Tensor, beta
 /// `narrow`, then build a mask; `where_cond` chooses between a tensor and a `−∞` tensor.
 /// Example: V = 3, `top_k` = 2, p_lm = [0.5, 0.3, 0.2], p(a | ·) = [0.2, 0.6, 0.9] → tokens 0
 /// and 1 remain, with weights 0.10 and 0.18: probabilities [0.357, 0.643, 0].
-// HINT: order = lm_logits.arg_sort_last_dim(false)?.narrow(1, 0, k)?; a keep mask from scatter_add of ones at `order` (or compare each logit with the k-th largest); joint = log_softmax(lm) + attr; where_cond(keep, joint, −∞); log_softmax again.
+// HINT: Add the classifier's log-probability to the language model's, keep only the language model's own top k tokens (chosen by its logits, not by the reweighted score), give every other token minus infinity, and renormalise.
+// HINT: order = lm_logits.arg_sort_last_dim(false) narrowed to the first top_k columns (contiguous); a [b, V] keep mask from scatter_add of ones at order into zeros along dim 1; joint = log_softmax(lm_logits) + attr_logp; where_cond(keep ≠ 0, joint, a −∞ tensor from Tensor::full); then log_softmax again.
+// HINT: let keep = Tensor::zeros((b, v), DType::F32, dev)?.scatter_add(&order, &Tensor::ones((b, top_k), DType::F32, dev)?, 1)?; let masked = keep.ne(0f32)?.where_cond(&joint, &neg_inf)?; log_softmax(&masked, D::Minus1)
 pub fn fudge(lm_logits: &Tensor, attr_logp: &Tensor, top_k: usize) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, v) = lm_logits.dims2()?;
@@ -256,7 +260,9 @@ impl CharGpt {
     /// norms of eps 1e-5 written out (RL needs their gradient), causal attention with
     /// `n_head` heads scaled by `1/√head_dim`, and the erf GELU. The grader compares it with
     /// torch on week 3's fixture model before RL uses it.
-    // HINT: This is week 3's forward without the three kinds of dropout: paste it and delete every `drop(...)` (keep what it wraps).
+    // HINT: This is week 3's forward pass in evaluation mode, the same model with every dropout removed; but the ops library week 3 called is not a dependency here, so each of its calls becomes the plain tensor operations it stands for, all of them differentiable.
+    // HINT: Paste week 3's forward and delete every drop (keep what it wraps). Then replace the ops-library calls: a linear layer is x.broadcast_matmul(&weight.t()?)?.broadcast_add(bias); a layer norm is written out (subtract mean_keepdim(D::Minus1), divide by sqrt(biased variance + 1e-5), times weight plus bias); the GELU is gelu_erf(); the attention softmax is candle_nn::ops::softmax(&scores, D::Minus1) (candle's fused softmax_last_dim and LayerNorm have no backward). Weights come from self.w(name).
+    // HINT: let ln = |x: &Tensor, p: &str| -> Result<Tensor> { let c = x.broadcast_sub(&x.mean_keepdim(D::Minus1)?)?; let inv = (c.sqr()?.mean_keepdim(D::Minus1)? + 1e-5)?.sqrt()?.recip()?; c.broadcast_mul(&inv)?.broadcast_mul(self.w(&format!("{p}.weight"))?)?.broadcast_add(self.w(&format!("{p}.bias"))?) };
     pub fn logits(&self, x: &Tensor) -> Result<Tensor> {
         // BEGIN SOLUTION
         let (b, t) = x.dims2()?;
@@ -411,7 +417,9 @@ impl Sentiment {
 /// with Adam (`lr`, weight decay 0) over `epochs` passes in shuffled minibatches of 64 (shuffle
 /// with `rng`). The grader trains it on 80 % of the labelled Tiny Shakespeare lines and needs a
 /// held-out accuracy of at least 90 % on the other 20 % (the majority class is about 64 %).
-// HINT: Zero-initialised Var w [FEATURES, 1] and b [1]; per minibatch: logits = trigram_features(texts)·w + b (Sentiment::logits), loss = binary_cross_entropy_with_logit(logits, y), opt.backward_step. A few epochs at lr 1e-2 are enough.
+// HINT: It is a logistic regression trained with minibatch Adam: zero-initialised weights, the binary cross-entropy on logits, and a fresh shuffle of the examples every epoch.
+// HINT: Sentiment with Var::zeros((FEATURES, 1)) and Var::zeros(1); AdamW over [w, b] with lr and weight_decay 0.0 (the default is not 0); per epoch shuffle an index vector with rng, then for each chunk of 64: the texts and their 0/1 labels as an f32 tensor, loss = binary_cross_entropy_with_logit(m.logits(&texts), y), opt.backward_step.
+// HINT: let loss = candle_nn::loss::binary_cross_entropy_with_logit(&m.logits(&texts)?, &Tensor::from_vec(y, chunk.len(), dev)?)?; opt.backward_step(&loss)?;
 pub fn train_sentiment(examples: &[(String, bool)], epochs: usize, lr: f64, rng: &mut impl Rng, dev: &Device) -> Result<Sentiment> {
     // BEGIN SOLUTION
     let m = Sentiment { w: Var::zeros((FEATURES, 1), DType::F32, dev)?, b: Var::zeros(1, DType::F32, dev)? };
@@ -479,7 +487,9 @@ pub struct RlReport {
 /// [`CharLm`]: the grader runs it on week 3's char-GPT (or the char-MLP without it). After each
 /// step, `candlecamp::report(step, cfg.steps, "score", mean_score)` lets the grader show the
 /// run live.
-// HINT: Per step: sample, score, token_logps of policy and reference, kl_rewards with the detached policy log-probs, reward-to-go (a reverse cumulative sum: a matmul with a triangular ones matrix), subtract its batch mean per position, loss = −mean(logp · advantage).
+// HINT: Treat every sampled character as an action: its reward is the KL penalty against the reference plus, on the last character, the sequence's score; weight each token's log-probability by the reward that follows it minus a baseline, and let only the policy's log-probabilities carry a gradient.
+// HINT: Per step: pick prompts with rng, policy.sample, decode and rm.prob_positive; lp = policy.token_logps (with gradient), lr = reference.token_logps, detached; r = kl_rewards(lp.detach(), lr, scores, β); the reward-to-go is a reverse cumulative sum along time (a matmul with a [T, T] triangular ones matrix); subtract its batch mean per position (mean_keepdim(0)); loss = −mean(lp · advantage); opt.backward_step. Log the mean score and the mean over rows of Σ_t (lp − lr).
+// HINT: let tri: Vec<f32> = (0..t * t).map(|k| if k / t >= k % t { 1.0 } else { 0.0 }).collect(); let togo = r.matmul(&Tensor::from_vec(tri, (t, t), &dev)?)?; let adv = togo.broadcast_sub(&togo.mean_keepdim(0)?)?;
 pub fn rl_finetune<M: CharLm>(policy: &M, reference: &M, rm: &Sentiment, prompts: &[Vec<u32>], cfg: &RlConfig, rng: &mut impl Rng) -> Result<RlReport> {
     // BEGIN SOLUTION
     let mut opt = AdamW::new(policy.vars(), ParamsAdamW { lr: cfg.lr, weight_decay: 0.0, ..Default::default() })?;
@@ -521,7 +531,9 @@ pub fn rl_finetune<M: CharLm>(policy: &M, reference: &M, rm: &Sentiment, prompts
 /// grader measures R² (explained variance of the final score) on fresh samples and needs
 /// R² ≥ 0.5 for full continuations and R² > 0 from half of them. After each step,
 /// `candlecamp::progress(step, steps, loss)` lets the grader show the run live.
-// HINT: Per step: sample continuations, final = rm.prob_positive(full texts), cut each at k = rng.random_range(1..=len), loss = binary_cross_entropy_with_logit(v.logits(prefix texts), final).
+// HINT: It is the reward model's training with soft labels: the input is a random-length prefix of a freshly sampled continuation, the target is the reward model's score of the whole continuation.
+// HINT: A zero-initialised Sentiment (w [FEATURES, 1], b [1]) and AdamW with weight decay 0; per step: sample batch prompts and their continuations from policy, finals = rm.prob_positive of the decoded full continuations, cut each at k = rng.random_range(1..=len) and decode the prefix, loss = binary_cross_entropy_with_logit(v.logits(&prefixes), finals as a tensor), opt.backward_step, candlecamp::progress.
+// HINT: let prefixes: Vec<String> = toks.iter().map(|t| policy.decode(&t[..rng.random_range(1..=len)])).collect();
 #[allow(clippy::too_many_arguments)]
 pub fn train_value_head(
     policy: &impl CharLm,
@@ -566,7 +578,9 @@ pub fn train_value_head(
 /// your `train_value_head` as the classifier, strength 4 and top-k 10, and needs guided samples
 /// to score at least 0.1 higher (reward model's mean P(positive)) than plain samples from the
 /// same model.
-// HINT: Per step: lm.next_logits(&hist); the top-k candidates (arg_sort_last_dim + narrow); classifier logits of prefix + candidate for each; log σ of them into a [b, V] tensor (0 elsewhere); fudge(...).exp() → sample_categorical per row.
+// HINT: At every character, ask the classifier about each of the language model's top k candidates appended to the text generated so far (without the prompt), turn its answers into log-probabilities scaled by the strength, and sample from the FUDGE distribution instead of the plain one.
+// HINT: Per step: logits = lm.next_logits(&hist); the top-k candidates of each row (arg_sort_last_dim(false), narrow, to_vec2); texts = the decoded prefix (the row's last step characters) + the decoded candidate; lp = log σ(classifier.logits(texts)) · strength; scatter them into a [b, V] Vec of zeros at the candidates' ids; fudge(&logits, &attr, top_k)?.exp(), then sample_categorical per row and push.
+// HINT: let lp = (candle_nn::ops::sigmoid(&classifier.logits(&texts)?)?.log()? * strength)?.to_vec1::<f32>()?; then attr[i * v + x as usize] = lp[i * top_k + j] for candidate j of row i.
 #[allow(clippy::too_many_arguments)]
 pub fn fudge_sample(
     lm: &impl CharLm,

@@ -27,7 +27,9 @@ use rand::Rng;
 /// rollout's unfinished last episode is not bootstrapped here). One backward pass over the
 /// rollout.
 /// Example: rewards `[1, 1, 1]`, dones `[false, true, false]`, γ = 0.5 → `[1.5, 1, 1]`.
-// HINT: Walk t from the end: if dones[t] reset the running sum to 0 first; running = r[t] + γ·running; out[t] = running.
+// HINT: Returns are easiest computed backwards with one running sum; at an episode's last step the sum restarts, so nothing flows back from the next episode.
+// HINT: Walk t from the end: if dones[t], reset the running sum to 0 first; running = r[t] + γ·running; out[t] = running.
+// HINT: for t in (0..rewards.len()).rev() { if dones[t] { running = 0.0; } running = rewards[t] + gamma * running; out[t] = running; }
 pub fn discounted_returns(rewards: &[f32], dones: &[bool], gamma: f32) -> Vec<f32> {
     // BEGIN SOLUTION
     let mut out = vec![0f32; rewards.len()];
@@ -53,7 +55,9 @@ pub fn discounted_returns(rewards: &[f32], dones: &[bool], gamma: f32) -> Vec<f3
 /// ```
 /// Return `(advantages, returns)` with `returns[t] = A_t + V_t` (the critic's regression
 /// targets). λ = 1 gives `G_t − V_t` with bootstrapping from `last_value`; λ = 0 gives `δ_t`.
+// HINT: It is the discounted-returns recursion run on one-step TD errors; an episode's end cuts both the bootstrap from the next value and the recursion, and the rollout's last step bootstraps from the value of the state after it.
 // HINT: Backwards: next_v = last_value at t = T − 1, else values[t + 1]; m = 0 if dones[t] else 1; δ = r + γ·m·next_v − v; A = δ + γλ·m·A_next. returns = A + values.
+// HINT: let delta = rewards[t] + gamma * next_v * m - values[t]; last = delta + gamma * lam * m * last; adv[t] = last;
 pub fn gae(rewards: &[f32], values: &[f32], dones: &[bool], last_value: f32, gamma: f32, lam: f32) -> (Vec<f32>, Vec<f32>) {
     // BEGIN SOLUTION
     let n = rewards.len();
@@ -76,7 +80,9 @@ pub fn gae(rewards: &[f32], values: &[f32], dones: &[bool], last_value: f32, gam
 /// `log π(a_i | s_i)` is `log_softmax(logits)[i, actions[i]]`, `returns` are the `G_i` and
 /// `baseline` the `b_i` (e.g. a critic's values: detach it, the policy's gradient must not flow
 /// into the baseline). Minimising it follows the policy gradient.
-// HINT: log_softmax(logits, D::Minus1)?.gather(&actions.unsqueeze(1)?, 1)?.squeeze(1)? is log π(a|s); multiply by (returns − baseline.detach()), mean_all, neg.
+// HINT: The loss is minus the mean of each taken action's log-probability times its advantage; the baseline is data, so no gradient may flow into it.
+// HINT: log_softmax over the last axis, then pick the taken actions (unsqueeze(1), gather on dim 1, squeeze(1)) to get [n]; advantage = returns − baseline.detach(); multiply, mean_all, neg.
+// HINT: let logp = log_softmax(logits, D::Minus1)?.gather(&actions.unsqueeze(1)?, 1)?.squeeze(1)?; (logp * (returns - baseline.detach())?)?.mean_all()?.neg()
 pub fn reinforce_loss(logits: &Tensor, actions: &Tensor, returns: &Tensor, baseline: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let logp = log_softmax(logits, D::Minus1)?.gather(&actions.unsqueeze(1)?, 1)?.squeeze(1)?;
@@ -106,7 +112,9 @@ pub struct PpoLoss {
 /// `advantages`, `old_logp`, `returns` are data (no gradient); `values` `[n]` are the critic's
 /// current outputs (gradient flows into them). Example: with `old_logp` equal to the current
 /// log-probabilities every ratio is 1 and `policy = −mean(A)`.
-// HINT: ratio = (logp − old_logp).exp(); policy = −mean(min(ratio·A, ratio.clamp(1 − ε, 1 + ε)·A)) (Tensor::minimum); value = 0.5·mean((values − returns)²); entropy = −mean(Σ_a p·log p) with p = logp_all.exp().
+// HINT: The ratio compares the current policy with the one that collected the data; taking the smaller of the clipped and unclipped objectives removes any incentive to push the ratio far from 1. Only the current logits and values carry gradients.
+// HINT: logp_all = log_softmax(logits); logp = the taken actions' entries (gather); ratio = (logp − old_logp.detach()).exp(); policy = −mean(min(ratio·A, ratio.clamp(1 − ε, 1 + ε)·A)) with Tensor::minimum and A detached; value = 0.5·mean((values − returns.detach())²); entropy = −mean over rows of Σ_a p·log p with p = logp_all.exp(); total = policy + vf_coef·value − ent_coef·entropy.
+// HINT: let policy = (&ratio * &adv)?.minimum(&(ratio.clamp(1.0 - clip, 1.0 + clip)? * &adv)?)?.mean_all()?.neg()?; and let entropy = (logp_all.exp()? * &logp_all)?.sum(D::Minus1)?.mean_all()?.neg()?;
 #[allow(clippy::too_many_arguments)]
 pub fn ppo_loss(
     logits: &Tensor,
@@ -204,7 +212,9 @@ pub struct PpoRun {
 /// the recent training episodes all reach 500 is fine. After each rollout,
 /// `candlecamp::report(steps - 1, cfg.total_steps, "return", last)` with the last finished
 /// episode's return lets the grader show the run live.
-// HINT: Follow the doc's loop. If it stalls: normalise advantages per minibatch, use the log-probabilities recorded while acting as old_logp, and bootstrap GAE from the value of the state after the rollout.
+// HINT: PPO learns from the data its current policy just collected: record the log-probabilities at acting time and keep them fixed as the old ones, bootstrap the advantages from the state after the rollout, and normalise the advantages per minibatch.
+// HINT: Policy [4, h, h, 2] and critic [4, h, h, 1], one AdamW over both var lists. Each iteration: rollout steps of sampling from the softmax (sample_categorical), recording obs, action, log π(a), reward, done = terminated and V(s); reset on terminated or truncated; last_value = the critic on the current state; gae; then epochs passes of shuffled minibatches: index_select the rollout tensors, normalise the advantages, ppo_loss(policy.forward(o), old logp, actions, adv, critic.forward(o).squeeze(1), returns, …) and opt.backward_step(&loss.total).
+// HINT: let a = adv_t.index_select(&ix, 0)?; let a = a.broadcast_sub(&a.mean_all()?)?; let a = a.broadcast_div(&(a.sqr()?.mean_all()?.sqrt()? + 1e-8)?)?;
 pub fn train_ppo(cfg: &PpoConfig, rng: &mut impl Rng, dev: &Device) -> Result<PpoRun> {
     // BEGIN SOLUTION
     let policy = Mlp::new(&[4, cfg.hidden, cfg.hidden, 2], rng, dev)?;

@@ -61,7 +61,9 @@ pub fn input_gradient(model: &Cnn, x: &Tensor, y: &Tensor) -> Result<Tensor> {
 /// The fast gradient sign method: `clamp(x + eps · sign(∇ₓ loss), 0, 1)` for images `x`
 /// `[b, 784]` and labels `y` `[b]` (u32), with the loss of [`input_gradient`]. A gradient of
 /// exactly 0 has sign 0.
-// HINT: input_gradient(model, x, y)?.sign()? times eps, added to x, then clamp(0f32, 1f32).
+// HINT: One step in the direction that raises the loss fastest under a per-pixel budget: the sign of the input gradient times epsilon, then back into the valid pixel range.
+// HINT: g = input_gradient(model, x, y) (given); its sign (0 stays 0) times eps, added to x, clamped to [0, 1].
+// HINT: (x + (input_gradient(model, x, y)?.sign()? * eps)?)?.clamp(0f32, 1f32)
 pub fn fgsm(model: &Cnn, x: &Tensor, y: &Tensor, eps: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     (x + (input_gradient(model, x, y)?.sign()? * eps)?)?.clamp(0f32, 1f32)
@@ -73,7 +75,9 @@ pub fn fgsm(model: &Cnn, x: &Tensor, y: &Tensor, eps: f64) -> Result<Tensor> {
 /// when `start` holds a generator, from `clamp(x + δ, 0, 1)` with `δ` uniform in ±`eps`
 /// (`rng.random_range(-eps..eps)` in f32 for each pixel, row-major); then `steps` times
 /// `x' ← clamp(clip(x' + alpha · sign(∇ loss at x'), x − eps, x + eps), 0, 1)`.
-// HINT: Keep x0 = x; lo = (x0 − eps), hi = (x0 + eps); each step: let s = input_gradient(model, &cur, y)?.sign()?; cur = (cur + s * alpha)?.maximum(&lo)?.minimum(&hi)?.clamp(0f32, 1f32)?.
+// HINT: Each step is a small FGSM step from the current image followed by two projections, in this order: back into the epsilon box around the original image, then into the pixel range; the random start, when there is one, is clamped to the pixel range too.
+// HINT: lo = x − eps and hi = x + eps around the original; cur = x, or with a generator clamp(x + δ, 0, 1) with δ drawn per pixel, row-major, by rng.random_range(-eps..eps) in f32; then steps times: s = the sign of input_gradient(model, &cur, y); cur = clamp(min(max(cur + alpha·s, lo), hi), 0, 1).
+// HINT: cur = (cur + (s * alpha)?)?.maximum(&lo)?.minimum(&hi)?.clamp(0f32, 1f32)?;
 pub fn pgd(model: &Cnn, x: &Tensor, y: &Tensor, eps: f64, alpha: f64, steps: usize, start: Option<&mut ChaCha8Rng>) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (lo, hi) = ((x - eps)?, (x + eps)?);
@@ -92,7 +96,9 @@ pub fn pgd(model: &Cnn, x: &Tensor, y: &Tensor, eps: f64, alpha: f64, steps: usi
     // END SOLUTION
 }
 
-// HINT(robustness): Nothing new to write: your fgsm and pgd on 200 held-out images, against torch's attacks on the same model. If the accuracies differ by more than a few images, check the projection (clip to x ± eps before clamping to [0, 1]) and the step size.
+// HINT(robustness): Nothing new to write: your two attacks run on held-out images against the same model torch attacked, and your accuracies under attack must match torch's.
+// HINT(robustness): If the accuracies differ by more than a few images, check the projection in pgd (clip to x ± eps around the original image, then clamp to [0, 1]), the step size alpha, and that a zero gradient has sign 0.
+// HINT(robustness): The pgd step to compare: cur = (cur + (input_gradient(model, &cur, y)?.sign()? * alpha)?)?.maximum(&lo)?.minimum(&hi)?.clamp(0f32, 1f32)? with lo = (x − eps) and hi = (x + eps) from the original x.
 /// The fraction of `x` `[b, 784]` that `model` labels as `y` (given).
 pub fn accuracy(model: &Cnn, x: &Tensor, y: &Tensor) -> Result<f64> {
     let right = model.forward(x)?.argmax(1)?.eq(y)?.to_dtype(DType::F32)?.mean_all()?;
@@ -129,7 +135,9 @@ pub fn init_cnn(rng: &mut ChaCha8Rng, dev: &Device) -> Result<(Cnn, Vec<Var>)> {
 /// Targeted PGD: like [`pgd`] without a random start, but *descending* the loss towards labels
 /// `target`: `steps` times `x' ← clamp(clip(x' − alpha · sign(∇ CE(model(x'), target)), x − eps,
 /// x + eps), 0, 1)`.
-// HINT: Your pgd loop with the step subtracted, and target in place of y.
+// HINT: A targeted attack walks down the loss towards the label you want, so the step is subtracted instead of added; everything else is your projected gradient descent without a random start.
+// HINT: Your pgd loop with target in place of y, no random start, and x' ← x' − alpha · sign(∇) followed by the same two projections (x ± eps, then [0, 1]).
+// HINT: cur = (cur - (input_gradient(model, &cur, target)?.sign()? * alpha)?)?.maximum(&lo)?.minimum(&hi)?.clamp(0f32, 1f32)?;
 pub fn targeted_pgd(model: &Cnn, x: &Tensor, target: &Tensor, eps: f64, alpha: f64, steps: usize) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (lo, hi) = ((x - eps)?, (x + eps)?);
@@ -142,7 +150,9 @@ pub fn targeted_pgd(model: &Cnn, x: &Tensor, target: &Tensor, eps: f64, alpha: f
     // END SOLUTION
 }
 
-// HINT(not_bugs_features): Nothing new to write: your targeted_pgd relabels the images and your robust_training (without an attack) trains on them. If the fresh model stays near chance, check that targeted_pgd descends the loss towards the target (x − alpha · sign) and that it reaches most targets at ε 0.3.
+// HINT(not_bugs_features): Nothing new to write: your targeted attack relabels images towards chosen targets, and your training loop (without an attack) trains a fresh model on those relabelled images alone; it should still classify clean test images far above chance.
+// HINT(not_bugs_features): If the fresh model stays near chance, check that targeted_pgd descends the loss towards the target (x − alpha · sign), projects to x ± eps and then to [0, 1], and reaches most targets at ε 0.3; and that robust_training with no attack trains on the images as given.
+// HINT(not_bugs_features): targeted_pgd's step: cur = (cur - (input_gradient(model, &cur, target)?.sign()? * alpha)?)?.maximum(&lo)?.minimum(&hi)?.clamp(0f32, 1f32)?, with lo and hi = x ∓ eps around the original.
 /// An attack to train against: PGD with `eps`, `alpha`, `steps` and a random start.
 #[derive(Clone, Copy, Debug)]
 pub struct Attack {
@@ -160,7 +170,9 @@ pub struct Attack {
 /// the mean cross-entropy of the batch. After each batch,
 /// `candlecamp::progress(batch, total_batches, loss)` (counting batches over all the epochs)
 /// lets the grader show the run live.
-// HINT: let (model, vars) = init_cnn(rng, x.device())?; an AdamW over vars; per batch: xb = x.index_select(&idx, 0)?, and if let Some(a) = attack { xb = pgd(&model, &xb, &yb, a.eps, a.alpha, a.steps, Some(&mut *rng))? }; opt.backward_step(&cross_entropy(&model.forward(&xb)?, &yb)?)?.
+// HINT: Adversarial training replaces each batch by an attack on the current model before the optimiser step; every random draw (the initialisation, the shuffles, the attacks' random starts) comes from the one RNG, in the order it happens.
+// HINT: let (model, vars) = init_cnn(rng, x.device()); candle_nn AdamW over vars (lr 1e-3, betas 0.9 and 0.999, eps 1e-8, weight_decay 0.0); per epoch shuffle the indices 0..n with SliceRandom's shuffle(rng) and take chunks of 64; xb and yb by index_select; with an attack, xb = pgd(&model, &xb, &yb, eps, alpha, steps, Some(&mut *rng)); loss = cross_entropy(model.forward(&xb), &yb); backward_step; candlecamp::progress(done, total, loss) with total = epochs · ⌈n / 64⌉.
+// HINT: if let Some(a) = attack { xb = pgd(&model, &xb, &yb, a.eps, a.alpha, a.steps, Some(&mut *rng))?; } let loss = candle_nn::loss::cross_entropy(&model.forward(&xb)?, &yb)?; opt.backward_step(&loss)?;
 pub fn robust_training(x: &Tensor, y: &Tensor, epochs: usize, attack: Option<Attack>, rng: &mut ChaCha8Rng) -> Result<Cnn> {
     // BEGIN SOLUTION
     let (model, vars) = init_cnn(rng, x.device())?;
@@ -209,7 +221,9 @@ pub enum Corruption {
 
 /// ## corruptions
 /// Images `x` `[b, 784]` under corruption `c` (`rng` is used by `Noise` only).
-// HINT: Blur: a [1, 1, 3, 3] kernel and x.reshape((b, 1, 28, 28))?.conv2d(&k, 1, 1, 1, 1). Rotate: compute each output pixel's source index once (a Vec<Option<usize>>) and gather on the host. Contrast: x.mean_keepdim(1).
+// HINT: Four separate corruptions, each specified exactly: draw the noise in the stated order with the stated formula, blur with a normalised 3 by 3 kernel and zero padding, rotate by looking up each output pixel's nearest source pixel, and stretch contrast about each image's own mean.
+// HINT: Noise: per pixel draw u1 then u2, z = √(−2 ln(1 − u1)) cos(2π u2) in f32, x + σ z clamped to [0, 1]. Blur: a [1, 1, 3, 3] kernel of exp(−(i² + j²)/2σ²) divided by its sum; x.reshape((b, 1, 28, 28)).conv2d(&k, 1, 1, 1, 1) (padding 1, stride 1, dilation 1, groups 1), back to [b, 784]. Rotate: compute each output pixel's source index once (a Vec<Option<usize>> of 784) and gather on the host. Contrast: m = x.mean_keepdim(1), clamp(m + factor · (x − m), 0, 1).
+// HINT: Rotation, for output pixel p: let (px, py) = ((p % 28) as f64 - 13.5, 13.5 - (p / 28) as f64); let (sx, sy) = (px * cos + py * sin, -px * sin + py * cos); let (col, row) = ((sx + 13.5 + 0.5).floor(), (13.5 - sy + 0.5).floor()); Some(row as usize * 28 + col as usize) when both lie in 0..28, else None.
 pub fn corrupt(x: &Tensor, c: Corruption, rng: &mut ChaCha8Rng) -> Result<Tensor> {
     // BEGIN SOLUTION
     let b = x.dim(0)?;

@@ -37,7 +37,9 @@ pub fn class_logit<'a>(model: &'a Cnn, target: &'a Tensor) -> impl Fn(&Tensor) -
 /// `gradient`: `∂(Σᵢ f(x)ᵢ) / ∂x`, the same shape as `x` (since row `i` of the score depends
 /// only on row `i` of `x`, row `i` of this is the gradient of score `i`). `saliency`: its
 /// absolute value, elementwise (captum's `Saliency` with `abs=True`).
-// HINT: Wrap a detached copy of x in a Var, sum the scores (sum_all), backward(), and take the Var's gradient from the GradStore; saliency is gradient(f, x)?.abs().
+// HINT: To differentiate with respect to the input, the input itself must be a variable of the graph: make a fresh one from a detached copy, and add the per-row scores into one scalar so that a single backward pass gives every row's gradient.
+// HINT: v = Var::from_tensor(&x.detach()); scores = f(v.as_tensor()); grads = scores.sum_all().backward(); the gradient is grads.get(v.as_tensor()) (an error when it is missing). saliency is the absolute value of gradient(f, x).
+// HINT: let grads = f(v.as_tensor())?.sum_all()?.backward()?; grads.get(v.as_tensor()).cloned().ok_or_else(|| candle_core::Error::Msg("no gradient reached the input".into()))
 pub fn gradient(f: Score, x: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let v = Var::from_tensor(&x.detach())?;
@@ -56,7 +58,9 @@ pub fn saliency(f: Score, x: &Tensor) -> Result<Tensor> {
 /// ## input_x_gradient
 /// `x ⊙ ∇ₓ f`: the gradient, signed, times the input, elementwise (captum's `InputXGradient`).
 /// For a linear score with no bias these add up to the score itself.
-// HINT: (x * gradient(f, x)?).
+// HINT: Keep the gradient's sign this time and weight it by the input itself, elementwise: one line on top of the gradient you already wrote.
+// HINT: Call gradient(f, x) (not saliency, whose absolute value loses the sign) and multiply it elementwise by x.
+// HINT: x * gradient(f, x)?
 pub fn input_x_gradient(f: Score, x: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     x * gradient(f, x)?
@@ -67,7 +71,9 @@ pub fn input_x_gradient(f: Score, x: &Tensor) -> Result<Tensor> {
 /// SmoothGrad: the mean over `s` of `saliency(f, x + noise[s])`, for `noise` `[samples, …x's
 /// shape]` (in practice Gaussian with a standard deviation of 10–20 % of the input range; the
 /// check hands you the noise captum drew, so that the results can be compared).
-// HINT: Loop s over 0..samples, add saliency(f, &(x + noise.get(s)?)?)? to a running sum, and divide by samples at the end.
+// HINT: Average the saliency maps of several noisy copies of the input; the noise is handed to you (one slice per sample along its first dimension), so nothing here is random.
+// HINT: samples = noise.dim(0); a running sum starting at x.zeros_like(); for s in 0..samples add saliency(f, &(x + noise.get(s))); divide the sum by samples.
+// HINT: total = (total + saliency(f, &(x + noise.get(s)?)?)?)?; … total / samples as f64
 pub fn smoothgrad(f: Score, x: &Tensor, noise: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let samples = noise.dim(0)?;
@@ -103,7 +109,9 @@ pub enum Rule {
 /// `cos(π (k + ¾) / (n + ½))`, evaluating `Pₙ` and `Pₙ'` with the three-term recurrence
 /// `(j + 1) Pⱼ₊₁(t) = (2j + 1) t Pⱼ(t) − j Pⱼ₋₁(t)` and `Pₙ'(t) = n (t Pₙ(t) − Pₙ₋₁(t)) /
 /// (t² − 1)`; iterate until the step is below 1e-15 (at most 100 times).
-// HINT: For Gauss–Legendre, for k in 0..n: t = cos(π (k + 0.75) / (n + 0.5)); up to 100 times { (p, p1) = legendre(n, t); dp = n (t p − p1) / (t² − 1); step = p / dp; t −= step; stop once |step| < 1e-15 }; α = (1 + t) / 2, w = 1 / ((1 − t²) dp²). The guesses run from the largest root down: reverse at the end.
+// HINT: The four Riemann rules differ only in where the points sit, plus the trapezoid's halved end weights (which is why its weights sum to less than 1); Gauss–Legendre needs the roots of a Legendre polynomial, found by Newton's method, and they come out in descending order unless you reverse them.
+// HINT: Riemann: points k/n, (k + 1)/n, (k + ½)/n with weights 1/n; trapezoid: k/(n − 1) with 1/n halved at both ends. Gauss–Legendre: a helper returning (Pₙ(t), Pₙ₋₁(t)) by the recurrence from P₀ = 1, P₁ = t; for each k, Newton from t = cos(π (k + ¾)/(n + ½)) with Pₙ' = n (t Pₙ − Pₙ₋₁)/(t² − 1), at most 100 steps, stopping once |step| < 1e-15; α = (1 + t)/2 and w = 1/((1 − t²) Pₙ'²) (the halving already applied); finally reverse both lists.
+// HINT: for _ in 0..100 { let (p, pm) = legendre(t); dp = nf * (t * p - pm) / (t * t - 1.0); let step = p / dp; t -= step; if step.abs() < 1e-15 { break } } a.push((1.0 + t) / 2.0); w.push(1.0 / ((1.0 - t * t) * dp * dp));
 pub fn quadrature(rule: Rule, n: usize) -> (Vec<f64>, Vec<f64>) {
     // BEGIN SOLUTION
     let nf = n as f64;
@@ -160,7 +168,9 @@ pub fn quadrature(rule: Rule, n: usize) -> (Vec<f64>, Vec<f64>) {
 /// points and weights of [`quadrature`]`(rule, n)`; the same shape as `x`.
 /// `convergence_delta`: how far attributions `[b, …]` are from complete, per input:
 /// `Σ attributionsᵢ − (f(x)ᵢ − f(baseline)ᵢ)` `[b]` (captum's convergence delta).
-// HINT: Loop over the (α, w) pairs: the point is baseline + α·(x − baseline); add w·gradient(f, point) to a running sum; multiply by (x − baseline) at the end. The delta: attributions.flatten_from(1)?.sum(1) minus (f(x) − f(baseline)).
+// HINT: The path integral is a weighted sum of gradients at points on the straight line from the baseline to the input; multiply by the input's difference from the baseline once, at the end. The delta checks completeness: each input's attributions should add up to the change in its score.
+// HINT: (alphas, weights) = quadrature(rule, n); diff = x − baseline; for each (α, w): point = baseline + α·diff, add w · gradient(f, &point) to a running sum; return diff · sum. convergence_delta: the attributions summed over every dimension but the first (flatten_from(1), then sum(1)) minus (f(x) − f(baseline)).
+// HINT: let point = (baseline + (&diff * *a)?)?; total = (total + (gradient(f, &point)? * *w)?)?; … diff * total; and the delta: attributions.flatten_from(1)?.sum(1)? - (f(x)? - f(baseline)?)?
 pub fn integrated_gradients(f: Score, x: &Tensor, baseline: &Tensor, n: usize, rule: Rule) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (alphas, weights) = quadrature(rule, n);
@@ -240,7 +250,9 @@ impl Names {
 /// embeddings (zero embeddings as the baseline; the positions stay), Gauss–Legendre with `n`
 /// points, and add each token's attributions over its 16 embedding dimensions: `[b, 15]` for
 /// tokens `[b, 15]`. (captum calls this layer integrated gradients on the embedding layer.)
-// HINT: let e = model.embed(tokens)?; the score function is |e| model.score(e); integrated_gradients(&that, &e, &e.zeros_like()?, n, Rule::GaussLegendre)?.sum(D::Minus1).
+// HINT: Tokens are not continuous, so attribute to the token embeddings instead: integrate from zero embeddings to the real ones (the position embeddings stay, since the model adds them itself), then add up each token's attributions over its embedding dimensions.
+// HINT: e = model.embed(tokens) [b, 15, 16]; the score function is a closure taking embeddings to model.score of them; integrated_gradients of it at e, with e.zeros_like() as the baseline, n points and Rule::GaussLegendre; sum over the last dimension → [b, 15].
+// HINT: let score = |e: &Tensor| model.score(e); integrated_gradients(&score, &e, &e.zeros_like()?, n, Rule::GaussLegendre)?.sum(D::Minus1)
 pub fn token_attributions(model: &Names, tokens: &Tensor, n: usize) -> Result<Tensor> {
     // BEGIN SOLUTION
     let e = model.embed(tokens)?;

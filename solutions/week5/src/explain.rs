@@ -30,7 +30,9 @@ pub type Score<'a> = &'a dyn Fn(&Tensor) -> Result<Tensor>;
 /// The rollout `[b, t, t]` of per-layer patterns `[b, heads, t, t]` (layer 0 first): `Â =
 /// ½ mean over heads + ½ I` per layer, multiplied with later layers on the left. Row `i` says
 /// how much of position `i`'s final state traces back to each input position.
-// HINT: let eye = Tensor::eye(t, DType::F32, dev)? (or build it from a Vec); r starts as eye broadcast to [b, t, t]; per layer r = (a.mean(1)? * 0.5 + eye * 0.5).matmul(&r).
+// HINT: Average each layer's pattern over its heads, mix it half and half with the identity to account for the residual connection, and multiply the layers together with the later layer on the left, starting from the identity.
+// HINT: eye = Tensor::eye(t, dtype, device); r = eye broadcast to [b, t, t] (contiguous); for each layer's pattern a [b, heads, t, t], in order: Â = 0.5 · a.mean(1) + 0.5 · eye (broadcast_add), then r = Â · r (matmul).
+// HINT: let hat = ((a.mean(1)? * 0.5)?.broadcast_add(&(&eye * 0.5)?))?; r = hat.matmul(&r)?;
 pub fn attention_rollout(patterns: &[Tensor]) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, _, t, _) = patterns[0].dims4()?;
@@ -50,7 +52,9 @@ pub fn attention_rollout(patterns: &[Tensor]) -> Result<Tensor> {
 /// t]`). The pattern is computed from weights that are not variables, so nothing would track
 /// its gradient: use an edit on `blocks.<l>.attn.pattern` that swaps the pattern for a fresh
 /// `Var` holding the same values (and keeps the Var where you can find it after the run).
-// HINT: let vars = RefCell::new(BTreeMap::new()); each edit: move |a| { let v = Var::from_tensor(a)?; let t = v.as_tensor().clone(); vars.borrow_mut().insert(l, v); Ok(t) }. After model.run, score(&logits)?.sum_all()?.backward()? and grads.get(v.as_tensor()) for each layer's Var.
+// HINT: A gradient can be read only for a variable, and the pattern is computed from plain weights: at its hook, swap it for a fresh variable holding the same values, remember each one, and after one backward pass read the gradient of each.
+// HINT: A RefCell<BTreeMap<usize, Var>> shared by the edits; for each layer l an edit on blocks.{l}.attn.pattern that makes Var::from_tensor(a), stores it under l and returns its tensor; run the model, drop the hooks (they borrow the map), backward on score(&logits).sum_all(), and return per layer (the Var's tensor detached, grads.get of it).
+// HINT: let vars = &vars; hooks = hooks.edit(&format!("blocks.{l}.attn.pattern"), move |a: &Tensor| { let v = Var::from_tensor(a)?; let t = v.as_tensor().clone(); vars.borrow_mut().insert(l, v); Ok(t) });
 pub fn pattern_gradients(model: &AttnOnly, tokens: &Tensor, score: Score) -> Result<Vec<(Tensor, Tensor)>> {
     // BEGIN SOLUTION
     let vars: RefCell<BTreeMap<usize, Var>> = RefCell::new(BTreeMap::new());
@@ -81,7 +85,9 @@ pub fn pattern_gradients(model: &AttnOnly, tokens: &Tensor, score: Score) -> Res
 /// ## chefer_relevance
 /// Chefer et al.'s relevance `[b, t, t]` from each layer's (pattern, gradient), layer 0
 /// first: `R = I`; per layer `Ā = mean over heads of max(∇A ⊙ A, 0)` and `R ← R + Ā R`.
-// HINT: (g * a)?.relu()?.mean(1)? is Ā; r = (&r + abar.matmul(&r)?)?.
+// HINT: Weight each head's attention by its gradient, keep only the positive part, average over the heads, and accumulate layer by layer: relevance starts as the identity, and each layer adds its own mixing applied to what came before.
+// HINT: r = the identity broadcast to [b, t, t]; for each (a, g) in layer order: Ā = relu(g ⊙ a) averaged over dimension 1 (the heads) → [b, t, t]; r = r + Ā · r (matmul).
+// HINT: let abar = (g * a)?.relu()?.mean(1)?; r = (&r + abar.matmul(&r)?)?;
 pub fn chefer_relevance(layers: &[(Tensor, Tensor)]) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, _, t, _) = layers[0].0.dims4()?;
@@ -100,7 +106,9 @@ pub fn chefer_relevance(layers: &[(Tensor, Tensor)]) -> Result<Tensor> {
 /// of each sequence's `order` (`order[i]` lists sequence `i`'s positions), for `k = 0..=t`.
 /// "Removing" a position sets its token embedding to zero with an edit on `embed`; its
 /// position embedding stays.
-// HINT: For each k build a [b, t, 1] mask (1 keeps, 0 removes), run with Hooks::none().edit("embed", move |e| e.broadcast_mul(&mask)), and collect the scores as column k; Tensor::stack(&columns, 1).
+// HINT: Remove tokens by zeroing their embeddings through an edit on the token embeddings (their positions stay), with one full run per number of removed tokens, from none to all, each sequence following its own order.
+// HINT: For k in 0..=t: a keep mask of b·t ones with 0 at order[i][..k] for each sequence i, as a [b, t, 1] tensor; run with Hooks::none().edit("embed", move |e| e.broadcast_mul(&mask)); the score ([b]) is column k; stack the t + 1 columns along the last dimension → [b, t + 1].
+// HINT: let mut hooks = Hooks::none().edit("embed", move |e: &Tensor| e.broadcast_mul(&mask)); cols.push(score(&model.run(tokens, &mut hooks)?)?); … Tensor::stack(&cols, D::Minus1)
 pub fn deletion_curve(model: &AttnOnly, tokens: &Tensor, order: &[Vec<usize>], score: Score) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, t) = tokens.dims2()?;

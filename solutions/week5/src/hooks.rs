@@ -98,7 +98,9 @@ impl AttnOnly {
     /// W_Q[h]`, `k`, `v` likewise, the causal pattern `softmax(q kᵀ / 4)` (positions after the
     /// query masked with −∞), `z = pattern v` and `head_out = z W_O[h]`, and adds the sum of
     /// the heads' outputs to the stream; the logits are `resid_final W_U`.
-    // HINT: resid.unsqueeze(1)? is [b, 1, t, 64]; broadcast_matmul with W_Q [4, 64, 16] gives q [b, 4, t, 16] for all heads at once. The mask: a [t, t] tensor of 0 and −∞ (above the diagonal) broadcast-added to the scores. z.broadcast_matmul(W_O) is [b, 4, t, 64]; sum(1) adds the heads. Every activation goes through hooks.point before it is used.
+    // HINT: Every activation in the table must pass through its hook point before it is used, and the forward pass must continue with what the hook returns, not with the original: that is what lets an edit change everything downstream.
+    // HINT: embed = the rows of W_E for the tokens (index_select), reshaped to [b, t, 64]; pos = W_pos.narrow(0, 0, t); resid = embed + pos. Per layer: the resid_pre point; r = resid.unsqueeze(1) is [b, 1, t, 64], and broadcast_matmul with W_Q [4, 64, 16] gives q [b, 4, t, 16] for all heads at once (k, v likewise); scores = q·kᵀ / 4 plus the causal mask (0, and −∞ above the diagonal) broadcast-added; pattern = candle_nn::ops::softmax over the last dimension, through its point; head_out = (pattern·v).broadcast_matmul(W_O) [b, 4, t, 64], through its point; resid += head_out.sum(1). Then resid_final through its point, and broadcast_matmul with W_U.
+    // HINT: let pattern = hooks.point(&format!("blocks.{l}.attn.pattern"), candle_nn::ops::softmax(&scores, D::Minus1)?)?; let out = hooks.point(&format!("blocks.{l}.attn.head_out"), pattern.matmul(&v)?.broadcast_matmul(self.w(&format!("blocks.{l}.W_O"))?)?)?; resid = (resid + out.sum(1)?)?;
     pub fn run(&self, tokens: &Tensor, hooks: &mut Hooks) -> Result<Tensor> {
         // BEGIN SOLUTION
         let (b, t) = tokens.dims2()?;
@@ -132,7 +134,9 @@ impl AttnOnly {
 /// each component's share of the logit of the *actual next token* (`tokens[:, p + 1]`) at
 /// positions `p = 0..t−1`: `[b, 2 + 8, t − 1]`, components in the order embed, pos, then the
 /// heads layer by layer (`0.0, 0.1, …, 1.3`). `cache` is a recording run's.
-// HINT: The unembedding directions: W_U.t()?.index_select(next tokens flattened, 0) reshaped to [b, t−1, 64]. For each component c [b, t, 64] (pos broadcast to [b, t, 64]; head h of layer l is head_out.narrow(1, h, 1).squeeze(1)): c.narrow(1, 0, t − 1) times the directions, summed over the last dimension. Stack the 10 along dimension 1.
+// HINT: Without layer norms the unembedding is linear, so each component's share of a logit is its own dot product with that token's unembedding column; you need the column of the actual next token at each position, and the last position has no next token.
+// HINT: The directions: W_U transposed (contiguous), index_select with tokens[:, 1..] flattened, reshaped to [b, t − 1, 64]. The components [b, t, 64]: embed, pos broadcast to [b, t, 64], then for each layer and head head_out.narrow(1, h, 1).squeeze(1). For each: narrow(1, 0, t − 1), multiply by the directions, sum over the last dimension → [b, t − 1]. Stack the 10 along dimension 1.
+// HINT: let dirs = model.w("W_U")?.t()?.contiguous()?.index_select(&next, 0)?.reshape((b, t - 1, 64))?; let parts = comps.iter().map(|c| (c.narrow(1, 0, t - 1)? * &dirs)?.sum(D::Minus1)).collect::<Result<Vec<_>>>()?;
 pub fn direct_logit_attribution(model: &AttnOnly, cache: &BTreeMap<String, Tensor>, tokens: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let get = |n: &str| cache.get(n).ok_or_else(|| candle_core::Error::Msg(format!("the cache has no {n}")));
@@ -158,7 +162,9 @@ pub fn direct_logit_attribution(model: &AttnOnly, cache: &BTreeMap<String, Tenso
 ///   and the batch;
 /// - induction score: the mean attention from position `i` to `i − half + 1` (the token after
 ///   the first occurrence of the current token), over `i = half + 1..t` and the batch.
-// HINT: For each layer take the pattern [b, 4, t, t]; for each query i pick pattern.narrow(2, i, 1).narrow(3, j, 1) and average; or gather all (i, j) pairs first, then mean over them and the batch.
+// HINT: Both scores are averages of single entries of each head's pattern: for the previous-token score the entry one position back, for the induction score the entry just after the current token's earlier occurrence (half − 1 positions back), over the stated queries and the batch.
+// HINT: For each layer, the pattern p [b, 4, t, t] from the cache; for a list of (query i, key j) pairs, pick p.narrow(2, i, 1).narrow(3, j, 1) flattened to [b, 4], stack them, and mean over the pairs and the batch → [4]. Previous-token pairs: (i, i − 1) for i in 1..t; induction pairs: (i, i + 1 − half) for i in half + 1..t. Stack the two layers → [2, 4] each.
+// HINT: let picked = pairs.iter().map(|&(i, j)| p.narrow(2, i, 1)?.narrow(3, j, 1)?.flatten_from(1)).collect::<Result<Vec<_>>>()?; Tensor::stack(&picked, 0)?.mean(0)?.mean(0)
 pub fn head_scores(cache: &BTreeMap<String, Tensor>, half: usize) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let (mut prev, mut ind) = (Vec::new(), Vec::new());
@@ -189,7 +195,9 @@ pub const STREAM: [&str; 3] = ["blocks.0.resid_pre", "blocks.1.resid_pre", "resi
 /// `p` (all of the batch) replaced by the clean run's, and report `(metric(patched) −
 /// metric(corrupt)) / (metric(clean) − metric(corrupt))`: 1 where that single activation
 /// restores the clean behaviour, 0 where it does nothing. `[3, t]`.
-// HINT: An edit that patches one position: move |x| { let keep = x.narrow(1, 0, p)?; let new = clean_act.narrow(1, p, 1)?; let rest = x.narrow(1, p + 1, t − p − 1)?; Tensor::cat(&[keep, new, rest], 1) } (mind p = 0 and p = t − 1, where a piece is empty: narrow to length 0 is fine).
+// HINT: Patch one activation at one position at a time into the corrupted run, from a single recording of the clean run; normalise by the gap between the clean and the corrupted metric, so that 1 means fully restored and 0 means no effect.
+// HINT: Record the clean run (Hooks::recording) for m_clean; run corrupt with no hooks for m_corrupt; for each name of STREAM and each position p, an edit on that name replaces position p of the activation (the whole batch) by the clean one; run corrupt with it and store (m − m_corrupt) / (m_clean − m_corrupt). Tensor::new of the rows → [3, t].
+// HINT: let edit = move |x: &Tensor| Tensor::cat(&[x.narrow(1, 0, p)?, act.narrow(1, p, 1)?, x.narrow(1, p + 1, t - p - 1)?], 1); (at p = 0 or p = t − 1 one piece has length 0, which narrow allows)
 pub fn patch_residual(model: &AttnOnly, clean: &Tensor, corrupt: &Tensor, metric: Metric) -> Result<Tensor> {
     // BEGIN SOLUTION
     let mut rec = Hooks::recording();
@@ -222,7 +230,9 @@ pub fn patch_residual(model: &AttnOnly, clean: &Tensor, corrupt: &Tensor, metric
 ///
 /// Where the two differ, later heads responded to the ablation: they lost an input they
 /// needed (composition), or made up for the loss (self-repair, the Hydra effect).
-// HINT: Zero one head with an edit on blocks.<l>.attn.head_out that multiplies by a [1, 4, 1, 1] mask of ones with a 0 at h.
+// HINT: The direct effect removes only what the head writes straight into the final stream, recomputing nothing; the total effect zeroes the head during the run so that later layers see it missing. Both are measured against the clean metric of one recording run.
+// HINT: Record a clean run: base = metric(logits), and the cache's resid_final and blocks.{l}.attn.head_out. Direct: (resid_final − head_out.narrow(1, h, 1).squeeze(1)).broadcast_matmul(W_U), its metric minus base. Total: a run with an edit on blocks.{l}.attn.head_out that multiplies by a [1, 4, 1, 1] mask (0 at h, 1 elsewhere), its metric minus base. Two [2, 4] tensors.
+// HINT: let without = (fin - out.narrow(1, h, 1)?.squeeze(1)?)?.broadcast_matmul(model.w("W_U")?)?; and for the total: let keep = Tensor::from_vec(mask, (1, HEADS, 1, 1), dev)?; Hooks::none().edit(&name, move |x| x.broadcast_mul(&keep))
 pub fn ablation_effects(model: &AttnOnly, tokens: &Tensor, metric: Metric) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let mut rec = Hooks::recording();

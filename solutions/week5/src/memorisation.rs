@@ -26,7 +26,9 @@ use rand_chacha::ChaCha8Rng;
 /// padded with 0): the cross-entropy of predicting token `i + 1` from position `i`, for `i` from
 /// 0 up to and including the prediction of the closing `.` (a name of `k` letters has `k + 1`
 /// predictions).
-// HINT: log_softmax of the logits at positions 0..24, gather the next tokens, negate; a mask of 1 for i ≤ k (k = the number of nonzero tokens after BOS); sum(nll · mask) / sum(mask) per row.
+// HINT: Average each name's loss over its real predictions only: from the start token up to and including the prediction of the closing dot, one more prediction than the name has letters; the padding after it counts nowhere.
+// HINT: The logits of positions 0..t − 1 (narrow), log_softmax over the last dimension, gather the next tokens names[:, 1..] (contiguous, unsqueeze(2)) along 2, squeeze, negate → [b, t − 1]; on the host, k = the number of nonzero tokens after BOS in each row and a mask of 1 for i ≤ k; sum(nll · mask, 1) / sum(mask, 1).
+// HINT: let k = r[1..].iter().filter(|&&c| c != 0).count(); mask.extend((0..t - 1).map(|i| if i <= k { 1f32 } else { 0.0 }));
 pub fn name_losses(model: &AttnOnly, names: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, t) = names.dims2()?;
@@ -51,7 +53,9 @@ pub fn name_losses(model: &AttnOnly, names: &Tensor) -> Result<Tensor> {
 /// and `a`..`z`, logits 0..27: the other rows of the vocabulary are never used), draw
 /// `u = rng.random::<f32>()` and pick the first token whose cumulative probability exceeds `u`
 /// (the last token if none does); stop at `.` or after 24 letters. The letters, as a `String`.
-// HINT: Keep the tokens in a Vec<u32> of 25 zeros; each step run the model on it (a [1, 25] tensor), softmax the first 27 logits of the row at position i (to_vec1::<f32>), walk the cumulative sum.
+// HINT: The model sees a fixed-length row that starts as all start tokens; each step reads only the logits at the current position, restricted to the 27 tokens names use, and draws one uniform number for the inverse-CDF choice; the dot ends the name.
+// HINT: toks = vec![0u32; 25]; for i in 0..24: run the model on toks as a [1, 25] tensor; softmax of logits.get(0).get(i).narrow(0, 0, 27), to_vec1::<f32>(); u = rng.random::<f32>(); the first index whose cumulative sum exceeds u (else the last); 0 ends the name; otherwise toks[i + 1] = it and the letter (b'a' + id − 1) is pushed.
+// HINT: let probs = candle_nn::ops::softmax_last_dim(&logits.get(0)?.get(i)?.narrow(0, 0, 27)?)?.to_vec1::<f32>()?; let mut acc = 0f32; let mut next = probs.len() - 1; for (c, p) in probs.iter().enumerate() { acc += p; if acc > u { next = c; break } }
 pub fn sample_name(model: &AttnOnly, rng: &mut ChaCha8Rng, dev: &Device) -> Result<String> {
     // BEGIN SOLUTION
     let mut toks = vec![0u32; 25];
@@ -92,7 +96,9 @@ pub struct Roc {
 /// as scikit-learn's `roc_curve(drop_intermediate=False)` draws it: a first point (0, 0), then
 /// one point per distinct score, from the highest down, each the rates of scores ≥ it; the
 /// area by the trapezoid rule over those points.
-// HINT: Sort all (score, is_member) pairs by score, descending; walk them, counting members (tp) and others (fp), and emit (fp / n_others, tp / n_members) whenever the next score differs (or at the end). Area: Σ (x₁ − x₀)(y₀ + y₁)/2.
+// HINT: Sweep the threshold from the highest score down: each distinct score adds one point whose rates count everything at or above it, so tied scores are passed together before the point is emitted, and the curve starts at the origin. The grader passes negated losses as scores, so a higher score means a more likely member.
+// HINT: Put all (score, is_member) pairs in one list and sort by score, descending (total_cmp); start fpr and tpr at [0.0]; walk the list counting true and false positives, and push (fp / n_others, tp / n_members) whenever the next score differs or the list ends. The area: Σ (x₁ − x₀)(y₀ + y₁)/2 over consecutive points.
+// HINT: if i + 1 == all.len() || all[i + 1].0 != s { fpr.push(fp / nn); tpr.push(tp / np); } … let auc = (1..fpr.len()).map(|i| (fpr[i] - fpr[i - 1]) * (tpr[i] + tpr[i - 1]) / 2.0).sum();
 pub fn roc(members: &[f32], others: &[f32]) -> Roc {
     // BEGIN SOLUTION
     let mut all: Vec<(f32, bool)> = members.iter().map(|&s| (s, true)).chain(others.iter().map(|&s| (s, false))).collect();

@@ -21,7 +21,9 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 /// The activations at hook point `point` (one of the residual-stream points of
 /// [`STREAM`]) of a recording run on `tokens` `[b, t]`, positions `1..t` (not BOS), as samples
 /// `[b · (t − 1), 64]`, sequence-major.
-// HINT: Run with Hooks::recording(), take cache[point] [b, t, 64], narrow(1, 1, t − 1) and reshape to (b · (t − 1), 64).
+// HINT: The samples are the recorded activations with the BOS position left out, laid out sequence by sequence: every position of the first sequence, then of the second, and so on.
+// HINT: Run the model with Hooks::recording(); take the cache's entry for point ([b, t, 64]); narrow(1, 1, t − 1) drops BOS; reshape to (b · (t − 1), 64), which is sequence-major.
+// HINT: act.narrow(1, 1, t - 1)?.reshape((b * (t - 1), act.dim(2)?))
 pub fn probe_features(model: &AttnOnly, tokens: &Tensor, point: &str) -> Result<Tensor> {
     // BEGIN SOLUTION
     let (b, t) = tokens.dims2()?;
@@ -36,7 +38,9 @@ pub fn probe_features(model: &AttnOnly, tokens: &Tensor, point: &str) -> Result<
 /// Labels for the samples of [`probe_features`], `[b · (t − 1)]` f32 (0 or 1):
 /// `repeat_labels`: 1 when the token at position `i` also stands at some position `1..i`
 /// before it (BOS at 0 does not count). `control_labels`: `table[token at i]`.
-// HINT: Read the tokens with to_vec2::<u32>(); for each sequence and i in 1..t, any(|j| row[j] == row[i]) for j in 1..i.
+// HINT: Both label sets line up with the feature rows: one label per position from 1 on, sequence-major. The repeat label looks back only as far as position 1, since the BOS token at 0 is not an earlier occurrence.
+// HINT: Read the tokens with to_vec2::<u32>(); for each row r and each i in 1..t: the repeat label is 1.0 when r[1..i] contains r[i], else 0.0; the control label is table[r[i] as usize] as f32. Build 1-D f32 tensors of the b · (t − 1) labels on the tokens' device.
+// HINT: let v: Vec<f32> = rows.iter().flat_map(|r| (1..r.len()).map(move |i| if r[1..i].contains(&r[i]) { 1.0 } else { 0.0 })).collect();
 pub fn repeat_labels(tokens: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let rows = tokens.to_vec2::<u32>()?;
@@ -82,7 +86,9 @@ impl Probe {
 /// full-batch steps of Adam (`lr`, betas 0.9 and 0.999, eps 1e-8, no weight decay: candle's
 /// `AdamW` with `weight_decay: 0.0` is Adam). Compute the cross-entropy from the logits in the
 /// stable form `max(z, 0) − z y + log(1 + e^(−|z|))`.
-// HINT: let w = Var::zeros(d, DType::F32, dev)?, b = Var::zeros(1, …); each step: z = x.matmul(&w.unsqueeze(1)?)?.squeeze(1)?.broadcast_add(&b)?; the loss as stated, mean_all, plus w.sqr()?.sum_all()? / (2 c n); opt.backward_step(&loss)?.
+// HINT: This is plain logistic regression fitted by Adam: the penalty is on the weights only, divided by 2·C·n to match scikit-learn's scaling, and the binary cross-entropy is computed from the logits in the stable form so that large logits cannot overflow.
+// HINT: w = Var::zeros(d), b = Var::zeros(1); candle_nn::AdamW with ParamsAdamW { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 } (its default decay is not 0); each step: z = x·w + b ([n]); bce = mean of relu(z) − z·y + log(1 + exp(−|z|)); loss = bce + Σw² / (2 c n); opt.backward_step(&loss). Return a Probe of w and b detached.
+// HINT: let bce = ((z.relu()? - (&z * y)?)? + z.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?)?.mean_all()?; let loss = (bce + (w.as_tensor().sqr()?.sum_all()? / (2.0 * c * n as f64))?)?;
 pub fn train_probe(x: &Tensor, y: &Tensor, c: f64, lr: f64, steps: usize) -> Result<Probe> {
     // BEGIN SOLUTION
     let (n, d) = x.dims2()?;
@@ -119,7 +125,9 @@ impl ProbeRow {
 /// For each point of [`STREAM`], in order: features of `tokens`, both label sets (control by
 /// `table`), probes trained (`c`, `lr`, `steps` as in [`train_probe`]) on the samples of the
 /// first `train` sequences, and their accuracies on those and on the samples of the rest.
-// HINT: The first train sequences' samples are the first train · (t − 1) rows: x.narrow(0, 0, k) and x.narrow(0, k, n − k).
+// HINT: Split by sequence, not by sample: the samples of the first train sequences train the probe and the rest test it, with the same split for the features and both label sets; the task and the control each get a probe of their own.
+// HINT: k = train · (t − 1) rows; compute both label sets once; for each point of STREAM: x = probe_features(model, tokens, point); the first k rows and the remaining n − k rows (narrow along 0), the same for each label set; train_probe on the training part; Probe::accuracy on both parts; push ProbeRow { task: (train, test), control: (train, test) }.
+// HINT: let (xtr, xte) = (x.narrow(0, 0, k)?, x.narrow(0, k, n - k)?); let p = train_probe(&xtr, &ytr, c, lr, steps)?; acc[i] = (p.accuracy(&xtr, &ytr)?, p.accuracy(&xte, &yte)?);
 pub fn probe_table(model: &AttnOnly, tokens: &Tensor, table: &[u32], train: usize, c: f64, lr: f64, steps: usize) -> Result<Vec<ProbeRow>> {
     // BEGIN SOLUTION
     let k = train * (tokens.dim(1)? - 1);

@@ -40,7 +40,9 @@ impl Sae {
     /// ## sae_forward
     /// `(x̂, f)` for a batch `x` `[n, d_in]`: the latents `f = ReLU((x − b_dec) W_enc + b_enc)`
     /// `[n, d_sae]` and the reconstruction `x̂ = f W_dec + b_dec` `[n, d_in]`.
-    // HINT: x.broadcast_sub(b_dec)?.matmul(w_enc)?.broadcast_add(b_enc)?.relu()? is f; f.matmul(w_dec)?.broadcast_add(b_dec)? is x̂.
+    // HINT: Subtract the decoder bias before encoding and add it back after decoding; the loss adds, for each row, the squared reconstruction error summed over its dimensions and λ times the L1 norm of its latents, both averaged over the rows.
+    // HINT: f = relu((x − b_dec) · W_enc + b_enc) with broadcast_sub and broadcast_add; x̂ = f · W_dec + b_dec; return (x̂, f). sae_loss: (x − x̂)² summed over dimension 1 and averaged, plus l1 times |f| summed over dimension 1 and averaged.
+    // HINT: let f = x.broadcast_sub(self.b_dec.as_tensor())?.matmul(self.w_enc.as_tensor())?.broadcast_add(self.b_enc.as_tensor())?.relu()?; and the loss: (x - x_hat)?.sqr()?.sum(1)?.mean_all()? + (f.abs()?.sum(1)?.mean_all()? * l1)?
     pub fn forward(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
         // BEGIN SOLUTION
         let f = x.broadcast_sub(self.b_dec.as_tensor())?.matmul(self.w_enc.as_tensor())?.broadcast_add(self.b_enc.as_tensor())?.relu()?;
@@ -61,7 +63,9 @@ pub fn sae_loss(x: &Tensor, x_hat: &Tensor, f: &Tensor, l1: f64) -> Result<Tenso
 
 /// ## normalise_decoder
 /// Scale every row of `w_dec` to unit length, in place (`Var::set`).
-// HINT: w.broadcast_div(&w.sqr()?.sum_keepdim(1)?.sqrt()?) and set it.
+// HINT: Each latent's direction is a row of the decoder: divide every row by its own length and write the result back into the variable.
+// HINT: w = the tensor of w_dec [d_sae, d_in]; the row lengths are the square root of sqr summed over dimension 1 with keepdim ([d_sae, 1]); broadcast_div; then Var::set.
+// HINT: sae.w_dec.set(&w.broadcast_div(&w.sqr()?.sum_keepdim(1)?.sqrt()?)?)
 pub fn normalise_decoder(sae: &Sae) -> Result<()> {
     // BEGIN SOLUTION
     let w = sae.w_dec.as_tensor();
@@ -75,7 +79,9 @@ pub fn normalise_decoder(sae: &Sae) -> Result<()> {
 /// `k`-th row's error `e = x − x̂` (unit length): `W_dec[latent] = ê`, `W_enc[:, latent] =
 /// 0.2 · ê`, `b_enc[latent] = 0`. (Anthropic's recipe also samples rows by error and rescales
 /// by the alive latents' norms; this simplified rule is deterministic.)
-// HINT: Compute the errors on the host (to_vec2), sort row indices by (−error, index), build new w_enc, b_enc, w_dec as Vec<f32>s copied from the old ones with the dead entries replaced, and Var::set each.
+// HINT: Rank the inputs by how badly the current SAE reconstructs them, and give the k-th dead latent the direction of the k-th worst input's error: as its decoder row at unit length, as its encoder column at a fifth of that, with a zero encoder bias.
+// HINT: Run forward on x and bring the errors e = x − x̂ to the host (to_vec2); sort the row indices by squared norm, largest first, ties by lower index; copy w_enc, b_enc and w_dec to the host; for the k-th dead latent and row order[k]: w_dec[latent] = ê, w_enc[i][latent] = 0.2 · ê_i, b_enc[latent] = 0; set each Var from the edited Vecs (Tensor::new).
+// HINT: order.sort_by(|&a, &b| norm2(&err[b]).total_cmp(&norm2(&err[a])).then(a.cmp(&b))); … w_dec[lat][i] = v / len; w_enc[i][lat] = 0.2 * v / len;
 pub fn resample_dead(sae: &Sae, x: &Tensor, dead: &[usize]) -> Result<()> {
     // BEGIN SOLUTION
     let (x_hat, _) = sae.forward(x)?;
@@ -120,7 +126,9 @@ pub struct SaeStats {
 /// - after each step, [`normalise_decoder`]; after every 200th step, [`resample_dead`] the
 ///   latents that fired (were above 0) on none of the last 200 batches, on that step's batch,
 ///   and start counting afresh.
-// HINT: Keep a Vec<bool> "fired" of d_sae; after each step run forward on the batch again (after normalising) and mark every latent whose column max is above 0. The batch: index_select with the wrapped row indices.
+// HINT: Three things happen around each optimiser step: the batch is a wrapped window of 256 rows, the decoder rows are renormalised after the step, and a record of which latents fired is kept so that the dead ones are resampled every 200 steps, after which the record starts afresh.
+// HINT: candle_nn AdamW (betas 0.9 and 0.999, eps 1e-8, weight_decay 0) over sae.vars(); step s: rows (256 s + i) % n for i in 0..256, by index_select; forward, backward_step on sae_loss, normalise_decoder; forward the batch again and mark in a Vec<bool> every latent whose max over the batch is above 0; when (s + 1) % 200 == 0, resample_dead the unmarked latents on this batch and clear the marks. Then measure on all of x: FVU = Σ‖x − x̂‖² / Σ‖x − mean‖², L0 = the mean count of f > 0 per row, dead = the share of latents above 0 on no row.
+// HINT: for (j, m) in f.max(0)?.to_vec1::<f32>()?.iter().enumerate() { fired[j] |= *m > 0.0; } if (s + 1) % 200 == 0 { let dead: Vec<usize> = (0..d_sae).filter(|&j| !fired[j]).collect(); resample_dead(sae, &xb, &dead)?; fired = vec![false; d_sae]; }
 pub fn train_sae(sae: &Sae, x: &Tensor, l1: f64, lr: f64, steps: usize) -> Result<SaeStats> {
     // BEGIN SOLUTION
     let n = x.dim(0)?;

@@ -27,7 +27,9 @@ use candle_core::{Result, Tensor, D};
 /// ## gather_activations
 /// The activations `[n, 64]` at hook point `point` of a recording run on `tokens` `[b, t]`,
 /// at the `(sequence, position)` pairs of `at`, in their order.
-// HINT: Record the run; for each (s, p), cache[point].get(s)?.get(p)?; Tensor::stack them along 0.
+// HINT: Record one run and pick single rows out of the recorded activation, one per requested sequence and position, keeping the order you were given.
+// HINT: Run with Hooks::recording(); act = the cache's entry for point [b, t, 64]; for each (s, p) of at take act.get(s).get(p) ([64]); Tensor::stack them along 0 → [n, 64].
+// HINT: let rows = at.iter().map(|&(s, p)| act.get(s)?.get(p)).collect::<Result<Vec<_>>>()?; Tensor::stack(&rows, 0)
 pub fn gather_activations(model: &AttnOnly, tokens: &Tensor, point: &str, at: &[(usize, usize)]) -> Result<Tensor> {
     // BEGIN SOLUTION
     let mut hooks = Hooks::recording();
@@ -45,7 +47,9 @@ pub fn gather_activations(model: &AttnOnly, tokens: &Tensor, point: &str, at: &[
 /// product). Find the component by power iteration on `Xᵀ X` (`X` the centred differences):
 /// start from the difference of means, normalise after each multiplication, and iterate 500
 /// times. (Started there, it already agrees in sign: `dᵀ (XᵀX)ᵏ d ≥ 0`.)
-// HINT: let x = (pos − neg) centred (broadcast_sub of its mean over rows); let c = x.t()?.matmul(&x)?; v ← c · v / ‖v‖ 500 times (v as a [d, 1] column).
+// HINT: The difference of means is a subtraction of two averages; the PCA direction is what repeated multiplication by the scatter matrix of the centred differences converges to, when you renormalise after every multiplication and start from the difference of means.
+// HINT: diff = pos.mean(0) − neg.mean(0); d = pos − neg, centred by subtracting its mean over rows (mean_keepdim(0), broadcast_sub); c = dᵀ·d [d, d]; v = diff as a [d, 1] column; 500 times: w = c·v, v = w / ‖w‖; return (diff, v squeezed).
+// HINT: for _ in 0..500 { let w = c.matmul(&v)?; v = w.broadcast_div(&w.sqr()?.sum_all()?.sqrt()?)?; }
 pub fn reading_vectors(pos: &Tensor, neg: &Tensor) -> Result<(Tensor, Tensor)> {
     // BEGIN SOLUTION
     let diff = (pos.mean(0)? - neg.mean(0)?)?;
@@ -64,7 +68,9 @@ pub fn reading_vectors(pos: &Tensor, neg: &Tensor) -> Result<(Tensor, Tensor)> {
 /// ## steer
 /// The logits of `tokens` with `alpha · v` added to the activation at `point` at every
 /// position (`v` `[64]`).
-// HINT: Hooks::none().edit(point, move |x| x.broadcast_add(&scaled)) with scaled = (v * alpha)?.
+// HINT: Steering is one edit at one hook point that adds the same scaled vector at every position of every sequence.
+// HINT: scaled = v · alpha ([64]); hooks = Hooks::none().edit(point, a closure that broadcast_adds scaled); return model.run(tokens, &mut hooks).
+// HINT: let scaled = (v * alpha)?; let mut hooks = Hooks::none().edit(point, move |x: &Tensor| x.broadcast_add(&scaled)); model.run(tokens, &mut hooks)
 pub fn steer(model: &AttnOnly, tokens: &Tensor, point: &str, v: &Tensor, alpha: f64) -> Result<Tensor> {
     // BEGIN SOLUTION
     let scaled = (v * alpha)?;
@@ -76,7 +82,9 @@ pub fn steer(model: &AttnOnly, tokens: &Tensor, point: &str, v: &Tensor, alpha: 
 /// ## project_out
 /// The logits of `tokens` with the direction of `v` removed from the activation at `point` at
 /// every position: `x − (x · v̂) v̂`, `v̂ = v / ‖v‖`.
-// HINT: let u = v / ‖v‖; the edit: x − (x · u) u, where x · u is x.broadcast_mul(&u)?.sum_keepdim(D::Minus1)? ([b, t, 1]).
+// HINT: Normalise the direction first; then at every position subtract the activation's component along it, which is its dot product with the unit vector, times that unit vector.
+// HINT: u = v / ‖v‖; an edit at point computing x − (x · u) u, where x · u is x.broadcast_mul(&u).sum_keepdim(D::Minus1) ([b, t, 1]), broadcast-multiplied by u; run the model with it.
+// HINT: move |x: &Tensor| x.broadcast_sub(&x.broadcast_mul(&u)?.sum_keepdim(D::Minus1)?.broadcast_mul(&u)?)
 pub fn project_out(model: &AttnOnly, tokens: &Tensor, point: &str, v: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     let u = v.broadcast_div(&v.sqr()?.sum_all()?.sqrt()?)?;

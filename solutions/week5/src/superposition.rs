@@ -36,7 +36,9 @@ impl ToyModel {
     /// ## toy_forward
     /// The reconstruction `ReLU(x · Wᵀ · W + b)` `[batch, n]` of a batch `x` `[batch, n]`: each
     /// row is one sample, compressed to `h = x · Wᵀ` `[batch, m]` and read back.
-    // HINT: let w = self.w.as_tensor(); x.matmul(&w.t()?)?.matmul(w)?.broadcast_add(self.b.as_tensor())?.relu().
+    // HINT: Samples are rows, so compress by multiplying with the transpose of W and read back with W itself; the bias is added after reading back and before the ReLU.
+    // HINT: w = self.w.as_tensor() [m, n]; h = x · wᵀ [batch, m]; out = h · w [batch, n]; broadcast_add b [n]; relu.
+    // HINT: x.matmul(&w.t()?)?.matmul(w)?.broadcast_add(self.b.as_tensor())?.relu()
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         // BEGIN SOLUTION
         let w = self.w.as_tensor();
@@ -48,7 +50,9 @@ impl ToyModel {
 /// ## toy_loss
 /// The importance-weighted reconstruction error: for each sample `Σᵢ importanceᵢ · (xᵢ −
 /// outᵢ)²`, averaged over the batch. `out`, `x` `[batch, n]`, `importance` `[n]`; a scalar.
-// HINT: ((x − out)²).broadcast_mul(importance)?.sum(1)?.mean_all().
+// HINT: Weight each feature's squared error by its importance, add over the features of a sample, then average over the samples (not over every element).
+// HINT: (x − out) squared [batch, n]; broadcast_mul by importance [n]; sum over dimension 1 → [batch]; mean_all.
+// HINT: (x - out)?.sqr()?.broadcast_mul(importance)?.sum(1)?.mean_all()
 pub fn toy_loss(out: &Tensor, x: &Tensor, importance: &Tensor) -> Result<Tensor> {
     // BEGIN SOLUTION
     (x - out)?.sqr()?.broadcast_mul(importance)?.sum(1)?.mean_all()
@@ -59,7 +63,9 @@ pub fn toy_loss(out: &Tensor, x: &Tensor, importance: &Tensor) -> Result<Tensor>
 /// A batch `[batch, n]` of synthetic features, in row-major order: for each entry draw
 /// `u = rng.random::<f32>()`; if `u < sparsity` the entry is 0, otherwise it is a second draw
 /// `rng.random::<f32>()` (uniform in [0, 1)).
-// HINT: A Vec<f32> with capacity batch · n; for each entry: if rng.random::<f32>() < sparsity as f32 { 0.0 } else { rng.random::<f32>() }; then Tensor::from_vec(v, (batch, n), dev).
+// HINT: Each entry costs one random draw to decide whether it is zero and, only when it is not, a second draw for its value; the draws happen in exactly that order, entry by entry in row-major order.
+// HINT: A Vec<f32> of batch · n entries: for each, if rng.random::<f32>() < sparsity as f32 then 0.0 else rng.random::<f32>(); then Tensor::from_vec(v, (batch, n), dev).
+// HINT: let v: Vec<f32> = (0..batch * n).map(|_| if rng.random::<f32>() < sparsity as f32 { 0.0 } else { rng.random::<f32>() }).collect();
 pub fn feature_batch(batch: usize, n: usize, sparsity: f64, rng: &mut ChaCha8Rng, dev: &Device) -> Result<Tensor> {
     // BEGIN SOLUTION
     let v: Vec<f32> = (0..batch * n).map(|_| if rng.random::<f32>() < sparsity as f32 { 0.0 } else { rng.random::<f32>() }).collect();
@@ -85,7 +91,9 @@ pub struct ToyConfig {
 /// `candle_nn::AdamW` (lr `lr`, weight decay 0, other settings its defaults) on fresh batches of
 /// 1,024 from `feature_batch(1024, n, sparsity, rng, dev)`, with [`toy_loss`] weighted by
 /// `importance`. The same `rng` serves the initialisation and then every batch, in that order.
-// HINT: let model = ToyModel::new(...)?; let mut opt = candle_nn::AdamW::new(vec![model.w.clone(), model.b.clone()], ParamsAdamW { lr, weight_decay: 0.0, ..Default::default() })?; each step: x = feature_batch(...), loss = toy_loss(&model.forward(&x)?, &x, &imp)?, opt.backward_step(&loss)?.
+// HINT: The grader replays the recipe, so the order of the random draws matters: the initialisation takes its draws from the RNG first, then every step draws a fresh batch from the same RNG; and candle's AdamW decays weights by default unless you set its decay to zero.
+// HINT: model = ToyModel::new(n, m, rng, dev); the importance as an [n] tensor; candle_nn::AdamW over [w, b] with ParamsAdamW { lr, weight_decay: 0.0, ..Default::default() }; each step: x = feature_batch(1024, n, sparsity, rng, dev), loss = toy_loss(&model.forward(&x), &x, &imp), opt.backward_step(&loss).
+// HINT: let params = candle_nn::ParamsAdamW { lr: cfg.lr, weight_decay: 0.0, ..Default::default() }; let mut opt = candle_nn::AdamW::new(vec![model.w.clone(), model.b.clone()], params)?;
 pub fn train_toy(cfg: &ToyConfig, rng: &mut ChaCha8Rng, dev: &Device) -> Result<ToyModel> {
     // BEGIN SOLUTION
     use candle_nn::Optimizer;

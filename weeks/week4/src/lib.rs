@@ -9,3 +9,7 @@ pub mod environments;
 pub mod lm_rl;
 pub mod policy_gradients;
 pub mod self_play;
+
+/// Where this crate was compiled (given): the grader checks that it grades this checkout's code
+/// even when several checkouts share one `CARGO_TARGET_DIR`.
+pub const BUILT_FROM: &str = env!("CARGO_MANIFEST_DIR");

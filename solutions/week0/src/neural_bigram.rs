@@ -81,7 +81,7 @@ pub fn nll_loss(w: &Tensor, xs: &Tensor, ys: &Tensor) -> Result<Tensor> {
 
 /// ## train
 /// Train the bigram network by plain gradient descent on all pairs at once: start from
-/// `W ~ N(0, 1)` drawn with [`randn`]`(rng, &[27, 27], 1.0, dev)` as a `Var`, then repeat:
+/// `W ~ N(0, 1)` drawn with [`randn`]`(rng, &[27, 27], 1.0, xs.device())` as a `Var`, then repeat:
 /// loss = [`nll_loss`], `grads = loss.backward()`, `W ← W - lr · grad`. You choose the number
 /// of steps and the learning rate (large ones work: the gradient of a row is scaled by how
 /// rarely that character occurs; try lr = 50). Return the trained `W` (a plain tensor) and the

@@ -479,7 +479,8 @@ impl Gpt2 {
 /// ## lm_loss
 /// The language-modelling loss of `GPT2LMHeadModel(ids, labels=labels)`: position `i` predicts
 /// token `i + 1`, so drop the last position of `logits: [b, t, vocab]` and the first of
-/// `labels: [b, t]` (i64), then the mean cross-entropy `-log softmax(logits)[label]` over every
+/// `labels: [b, t]` (i64, or the u32 ids themselves as `train_step` passes them: convert them
+/// to i64 first), then the mean cross-entropy `-log softmax(logits)[label]` over every
 /// remaining position whose label is not `-100` (padding). Returns a scalar (rank 0) f32.
 /// Use `ops::log_softmax` and `gather`; it must be differentiable.
 // HINT: Position i predicts token i + 1, so the logits lose their last position and the labels their first; positions labelled -100 count neither in the sum nor in the number you divide by.

@@ -256,41 +256,39 @@ impl CharGpt {
     /// Logits `[b, T, V]` for ids `x` `[b, T]` (u32, `T ≤ block_size`): week 3's
     /// `CharGpt::forward` in evaluation mode. Copy your week-3 forward here and drop the
     /// dropout (and its `train` and `rng` arguments): `h = wte[x] + wpe[0..T]`; per layer
-    /// `h = h + attn(ln_1(h))`, `h = h + mlp(ln_2(h))`; `logits = ln_f(h) · wteᵀ`, with layer
-    /// norms of eps 1e-5 written out (RL needs their gradient), causal attention with
-    /// `n_head` heads scaled by `1/√head_dim`, and the erf GELU. The grader compares it with
-    /// torch on week 3's fixture model before RL uses it.
-    // HINT: This is week 3's forward pass in evaluation mode, the same model with every dropout removed; but the ops library week 3 called is not a dependency here, so each of its calls becomes the plain tensor operations it stands for, all of them differentiable.
-    // HINT: Paste week 3's forward and delete every drop (keep what it wraps). Then replace the ops-library calls: a linear layer is x.broadcast_matmul(&weight.t()?)?.broadcast_add(bias); a layer norm is written out (subtract mean_keepdim(D::Minus1), divide by sqrt(biased variance + 1e-5), times weight plus bias); the GELU is gelu_erf(); the attention softmax is candle_nn::ops::softmax(&scores, D::Minus1) (candle's fused softmax_last_dim and LayerNorm have no backward). Weights come from self.w(name).
-    // HINT: let ln = |x: &Tensor, p: &str| -> Result<Tensor> { let c = x.broadcast_sub(&x.mean_keepdim(D::Minus1)?)?; let inv = (c.sqr()?.mean_keepdim(D::Minus1)? + 1e-5)?.sqrt()?.recip()?; c.broadcast_mul(&inv)?.broadcast_mul(self.w(&format!("{p}.weight"))?)?.broadcast_add(self.w(&format!("{p}.bias"))?) };
+    /// `h = h + attn(ln_1(h))`, `h = h + mlp(ln_2(h))`; `logits = ln_f(h) · wteᵀ`, causal
+    /// attention with `n_head` heads scaled by `1/√head_dim`, the erf GELU, layer norms of eps
+    /// 1e-5. The same library ops as in week 3 are at hand (`fastops::linear`, `layer_norm`,
+    /// `gelu_erf`, `softmax_last_dim`: each keeps its gradient, which RL needs). The grader
+    /// compares it with torch on week 3's fixture model before RL uses it.
+    // HINT: This is week 3's forward pass in evaluation mode: the same model with every dropout removed, so the same weights give the same logits whatever the seed.
+    // HINT: Paste week 3's forward and delete every drop (keep what it wraps); the library calls stay as they were (fastops linear, layer_norm, gelu_erf and softmax_last_dim). Weights come from self.w(name).
+    // HINT: Per layer: qkv = linear(norm(h, ln_1), c_attn); heads as [b, H, T, D]; scores = (q.matmul(&k.t()?)? * (1/√D))?.broadcast_add(&mask)?; y = fastops::softmax_last_dim(&scores)?.matmul(&v)? merged back to [b, T, C]; h = (&h + linear(&y, c_proj))?; then the MLP with gelu_erf.
     pub fn logits(&self, x: &Tensor) -> Result<Tensor> {
         // BEGIN SOLUTION
         let (b, t) = x.dims2()?;
-        let c = self.cfg.n_embd;
-        let (nh, hd) = (self.cfg.n_head, c / self.cfg.n_head);
-        let w = |n: &str| self.w(n);
-        let affine = |x: &Tensor, p: &str| -> Result<Tensor> { x.broadcast_matmul(&w(&format!("{p}.weight"))?.t()?)?.broadcast_add(w(&format!("{p}.bias"))?) };
-        let ln = |x: &Tensor, p: &str| -> Result<Tensor> {
-            let centred = x.broadcast_sub(&x.mean_keepdim(D::Minus1)?)?;
-            let inv = (centred.sqr()?.mean_keepdim(D::Minus1)? + 1e-5)?.sqrt()?.recip()?;
-            centred.broadcast_mul(&inv)?.broadcast_mul(w(&format!("{p}.weight"))?)?.broadcast_add(w(&format!("{p}.bias"))?)
-        };
-        let wte = w("transformer.wte.weight")?;
-        let mut h = wte.embedding(&x.flatten_all()?)?.reshape((b, t, c))?.broadcast_add(&w("transformer.wpe.weight")?.narrow(0, 0, t)?)?;
-        let causal: Vec<f32> = (0..t).flat_map(|i| (0..t).map(move |j| if j <= i { 0.0 } else { f32::NEG_INFINITY })).collect();
-        let causal = Tensor::from_vec(causal, (t, t), x.device())?;
-        for l in 0..self.cfg.n_layer {
-            let p = format!("transformer.h.{l}");
-            let qkv = affine(&ln(&h, &format!("{p}.ln_1"))?, &format!("{p}.attn.c_attn"))?;
-            let split = |i: usize| qkv.narrow(2, i * c, c)?.reshape((b, t, nh, hd))?.transpose(1, 2)?.contiguous();
-            let (q, k, v) = (split(0)?, split(1)?, split(2)?);
-            let scores = (q.matmul(&k.transpose(2, 3)?.contiguous()?)? * (1.0 / (hd as f64).sqrt()))?.broadcast_add(&causal)?;
-            let mixed = candle_nn::ops::softmax(&scores, D::Minus1)?.matmul(&v)?.transpose(1, 2)?.reshape((b, t, c))?;
-            h = (h + affine(&mixed, &format!("{p}.attn.c_proj"))?)?;
-            let up = affine(&ln(&h, &format!("{p}.ln_2"))?, &format!("{p}.mlp.c_fc"))?.gelu_erf()?;
-            h = (&h + affine(&up, &format!("{p}.mlp.c_proj"))?)?;
+        let (c, nh) = (self.cfg.n_embd, self.cfg.n_head);
+        let hd = c / nh;
+        let linear = |x: &Tensor, p: &str| fastops::linear(x, self.w(&format!("{p}.weight"))?, Some(self.w(&format!("{p}.bias"))?));
+        let norm = |x: &Tensor, p: &str| fastops::layer_norm(x, self.w(&format!("{p}.weight"))?, self.w(&format!("{p}.bias"))?, 1e-5);
+        // The causal mask: 0 where query i may read key j (j ≤ i), −∞ above the diagonal.
+        let mask: Vec<f32> = (0..t * t).map(|k| if k % t > k / t { f32::NEG_INFINITY } else { 0.0 }).collect();
+        let mask = Tensor::from_vec(mask, (t, t), x.device())?;
+        let wte = self.w("transformer.wte.weight")?;
+        let pos = self.w("transformer.wpe.weight")?.narrow(0, 0, t)?;
+        let mut h = wte.embedding(&x.flatten_all()?)?.reshape((b, t, c))?.broadcast_add(&pos)?;
+        for i in 0..self.cfg.n_layer {
+            let p = format!("transformer.h.{i}");
+            let qkv = linear(&norm(&h, &format!("{p}.ln_1"))?, &format!("{p}.attn.c_attn"))?;
+            let heads = |k: usize| qkv.narrow(2, k * c, c)?.reshape((b, t, nh, hd))?.transpose(1, 2)?.contiguous();
+            let (q, k, v) = (heads(0)?, heads(1)?, heads(2)?);
+            let scores = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?.broadcast_add(&mask)?;
+            let y = fastops::softmax_last_dim(&scores)?.matmul(&v)?.transpose(1, 2)?.reshape((b, t, c))?;
+            h = (&h + linear(&y, &format!("{p}.attn.c_proj"))?)?;
+            let m = fastops::gelu_erf(&linear(&norm(&h, &format!("{p}.ln_2"))?, &format!("{p}.mlp.c_fc"))?)?;
+            h = (&h + linear(&m, &format!("{p}.mlp.c_proj"))?)?;
         }
-        ln(&h, "transformer.ln_f")?.broadcast_matmul(&wte.t()?)
+        fastops::linear(&norm(&h, "transformer.ln_f")?, wte, None)
         // END SOLUTION
     }
 }

@@ -236,10 +236,11 @@ impl CharGpt {
     /// Logits `[b, T, V]` for ids `x` `[b, T]` (u32, `T ≤ block_size`): week 3's
     /// `CharGpt::forward` in evaluation mode. Copy your week-3 forward here and drop the
     /// dropout (and its `train` and `rng` arguments): `h = wte[x] + wpe[0..T]`; per layer
-    /// `h = h + attn(ln_1(h))`, `h = h + mlp(ln_2(h))`; `logits = ln_f(h) · wteᵀ`, with layer
-    /// norms of eps 1e-5 written out (RL needs their gradient), causal attention with
-    /// `n_head` heads scaled by `1/√head_dim`, and the erf GELU. The grader compares it with
-    /// torch on week 3's fixture model before RL uses it.
+    /// `h = h + attn(ln_1(h))`, `h = h + mlp(ln_2(h))`; `logits = ln_f(h) · wteᵀ`, causal
+    /// attention with `n_head` heads scaled by `1/√head_dim`, the erf GELU, layer norms of eps
+    /// 1e-5. The same library ops as in week 3 are at hand (`fastops::linear`, `layer_norm`,
+    /// `gelu_erf`, `softmax_last_dim`: each keeps its gradient, which RL needs). The grader
+    /// compares it with torch on week 3's fixture model before RL uses it.
     pub fn logits(&self, x: &Tensor) -> Result<Tensor> {
         todo!()
     }

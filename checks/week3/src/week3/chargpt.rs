@@ -203,7 +203,7 @@ dropout = 0.0
 /// its warmup 100, weight decay 0.1, clip 1.0 and β2 0.99, but twice its learning rate (2e-3
 /// to 2e-4) over 1,600 steps instead of 1e-3 to 1e-4 over 2,000: for a model this small the
 /// higher rate learns faster. The reference reached 1.861 this way against 1.897 with
-/// nanoGPT's rate and length, in four fifths of the time (issue 15).
+/// nanoGPT's rate and length, in four fifths of the time.
 pub(crate) const BABY: &str = r#"
 lr = 0.002
 min_lr = 0.0002

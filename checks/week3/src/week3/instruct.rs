@@ -92,7 +92,7 @@ pub fn exercises() -> Vec<Exercise> {
 }
 
 /// SFT settings: steps of the given `sft_train`, examples a batch, learning rate (decayed
-/// linearly to 0 by `sft_train`). Until issue 15 the recipe was 1,000 steps at a constant rate
+/// linearly to 0 by `sft_train`). The recipe was once 1,000 steps at a constant rate
 /// over 5,000 tasks: the held-out accuracy then swung between 84 and 99 % with where the run
 /// stopped (750, 900, 1,000 steps), and a change of rounding took it below the bar. With
 /// 20,000 tasks (fewer repeats to memorise) and the decay, 800 steps reached 100 %.

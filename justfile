@@ -5,6 +5,10 @@ set shell := ["bash", "-euo", "pipefail", "-c"]
 default:
     @just --list
 
+# Install what grading needs beyond Rust: just itself, and PostgreSQL's server for week 3's job queue
+setup:
+    bash setup.sh
+
 # Grade a week: `just grade week1`, `just grade week1 cumsum`, `just grade week1 --json`
 grade week *args:
     cargo run -q -p grader -- grade {{week}} {{args}}

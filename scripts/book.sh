@@ -2,8 +2,11 @@
 # The book: install mdBook, make its pictures, build it, test it in a browser.
 #   scripts/book.sh install          mdBook $MDBOOK_VERSION into .tools/bin (cargo install, once)
 #   scripts/book.sh assets [--reuse] reference grade of every week, PNGs → book/src/images/<week>/
-#                                    (--reuse: copy what the last reference grade wrote instead)
-#   scripts/book.sh build [--reuse]  install + assets + mdbook build → book/build
+#                                    (--reuse: copy what the last reference grade wrote instead);
+#                                    the pictures are committed, so a learner's copy has them
+#   scripts/book.sh build [--reuse]  install + assets + mdbook build → book/build; in a learner's
+#                                    copy (no solutions/) the pictures of the learner's own grades
+#                                    are shown beside the reference's
 #   scripts/book.sh test             the browser test (headless Chromium) on book/build
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -30,6 +33,11 @@ install() {
 weeks() { for d in weeks/*/; do basename "$d"; done; }
 
 assets() {
+  if [ ! -d solutions ]; then
+    # A learner's copy: the reference's pictures are committed in book/src/images; yours are
+    # paired with them when the book is built.
+    return 0
+  fi
   local reuse=0
   [ "${1:-}" = "--reuse" ] && reuse=1
   for w in $(weeks); do
@@ -51,7 +59,12 @@ assets() {
 build() {
   install
   assets "$@"
-  "$MDBOOK" build book
+  if [ -d solutions ]; then
+    "$MDBOOK" build book
+  else
+    cargo run -q -p grader -- __book-stage "$ROOT/target/book-stage"
+    "$MDBOOK" build "$ROOT/target/book-stage" --dest-dir "$ROOT/book/build"
+  fi
   echo "book: built into book/build (open book/build/index.html)"
 }
 
@@ -66,7 +79,11 @@ browser_test() {
     return 1
   fi
   if [ ! -d book/test/node_modules/playwright-core ]; then
-    (cd book/test && npm ci --no-audit --no-fund --loglevel=error)
+    if [ -n "${CANDLECAMP_NODE_MODULES:-}" ] && [ -d "$CANDLECAMP_NODE_MODULES/playwright-core" ]; then
+      ln -s "$CANDLECAMP_NODE_MODULES" book/test/node_modules
+    else
+      (cd book/test && npm ci --no-audit --no-fund --loglevel=error)
+    fi
   fi
   CHROMIUM="$chromium" node book/test/browser-test.mjs
 }

@@ -52,7 +52,7 @@ learner_copy() {
     # reset finds the pristine stubs dist shipped (.candlecamp/stubs): on a stub it changes nothing.
     id=$(CARGO_TARGET_DIR="$target" cargo run -q -p grader -- list "$w" | awk '!n && $1 ~ /^week[0-9]+\./ { print $1; n = 1 }')
     CARGO_TARGET_DIR="$target" cargo run -q -p grader -- reset "$id" || exit 1
-  done) && compile_isolation "$dir" "$target" && shipped_text "$dir" "$target" && solved_copy "$dir" "$target" && shared_target "$dir" "$target"
+  done) && compile_isolation "$dir" "$target" && shipped_text "$dir" "$target" && solved_copy "$dir" "$target" && copy_book "$dir" "$target" && shared_target "$dir" "$target"
   local rc=$?
   rm -rf "$(dirname "$dir")" "$target"
   return $rc
@@ -115,6 +115,17 @@ solved_copy() {
   (cd "$dir" && for w in $(weeks); do
     CARGO_TARGET_DIR="$target" cargo run -q -p grader -- grade "$w" --expect passed | tail -1 || exit 1
   done)
+}
+
+# The book in the learner copy, built without the reference (`just book` there): the committed
+# pictures, and beside them the ones the copy's own (solved) grades drew; then the browser test
+# on it, so that no broken image or link gets through. mdBook and playwright-core come from the
+# repository's own book steps above.
+copy_book() {
+  local dir="$1" target="$2"
+  (cd "$dir" && export PATH="$ROOT/.tools/bin:$PATH" CARGO_TARGET_DIR="$target" CANDLECAMP_NODE_MODULES="$ROOT/book/test/node_modules" &&
+    bash scripts/book.sh build | tail -2 && bash scripts/book.sh test | tail -3) || return 1
+  grep -q 'yours, from your last grade' "$dir"/book/build/week1/pictures.html || { echo "the copy's book shows none of its own pictures"; return 1; }
 }
 
 # Two checkouts sharing one CARGO_TARGET_DIR (a global setting many Rust users have): cargo names
@@ -183,10 +194,14 @@ step "blame drill: 5 reference functions per week return a wrong shape, then tra
 # whenever the solutions change, so the bar is lower than the full run's 97 % target). Survivors
 # are listed.
 step "mutation sample: 16 seeded mutants of the reference, ≥ 75 % killed by the default grade" cargo run -q -p grader -- mutants --sample 16 --seed 11 --min-kill 75
-step "learner copy (just dist) builds and grades; a compile error in one week blocks no other; its shipped text passes the lint; solved as grader solution shows it, it passes every week" learner_copy
+# The diagnosis drill: 30 realistic mistakes (a wrong axis, a missing scale, a mask off by one, a
+# transposed weight, a missing detach, an upstream exercise that fails) planted one at a time in
+# the reference; each report must name the cause. checks/diagnosis-drill.toml lists them.
+step "diagnosis drill: planted mistakes across weeks 1–5, ≥ 80 % of the reports name the cause" cargo run -q -p grader -- drill --min 80
 # The book: its pictures are the PNGs the reference grades above just wrote (--reuse).
 step "book builds (mdBook $(sed -n 's/^MDBOOK_VERSION=//p' scripts/book.sh), pictures from the reference grade)" bash scripts/book.sh build --reuse
 step "book in headless Chromium: front page, sidebar, search, exercise sections, images (served on 127.0.0.1)" bash scripts/book.sh test
+step "learner copy (just dist) builds and grades; a compile error in one week blocks no other; its shipped text passes the lint; solved as grader solution shows it, it passes every week" learner_copy
 
 echo
 for f in "${failures[@]}"; do echo "failed: $f"; done

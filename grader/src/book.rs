@@ -296,6 +296,72 @@ pub fn bench_ids() -> Vec<String> {
     crate::registry::weeks().iter().flat_map(|w| w.bench_ids()).collect()
 }
 
+/// A copy of the book in `stage` (its `book.toml` and `src/`) where every picture the learner's
+/// own grades drew (`target/candlecamp/<week>/<name>.png`, the same name as the reference's
+/// `../images/<week>/<name>.png`) is shown beside the reference's: what `just book` builds in a
+/// learner's copy. The number of pictures paired.
+pub fn stage(root: &Path, stage: &Path) -> anyhow::Result<usize> {
+    use anyhow::Context;
+    let _ = std::fs::remove_dir_all(stage);
+    let (src, out) = (root.join("book/src"), stage.join("src"));
+    fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(to)?;
+        for e in std::fs::read_dir(from)?.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                copy_dir(&p, &to.join(e.file_name()))?;
+            } else {
+                std::fs::copy(&p, to.join(e.file_name()))?;
+            }
+        }
+        Ok(())
+    }
+    copy_dir(&src, &out).with_context(|| format!("copying {} to {}", src.display(), out.display()))?;
+    std::fs::copy(root.join("book/book.toml"), stage.join("book.toml")).context("book.toml")?;
+    let mut paired = 0;
+    let mut pages = Vec::new();
+    fn md_files(d: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                md_files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "md") {
+                out.push(p);
+            }
+        }
+    }
+    md_files(&out, &mut pages);
+    for page in pages {
+        let text = std::fs::read_to_string(&page)?;
+        let mut changed = false;
+        let lines: Vec<String> = text
+            .lines()
+            .map(|line| {
+                let t = line.trim();
+                let picture = t.strip_prefix("![").and_then(|r| r.split_once("](../images/")).and_then(|(alt, rest)| rest.strip_suffix(')').map(|f| (alt, f)));
+                let Some((alt, rel)) = picture else { return line.to_string() };
+                let yours = root.join("target/candlecamp").join(rel);
+                if !yours.is_file() {
+                    return line.to_string();
+                }
+                let copy = out.join("images/yours").join(rel);
+                if std::fs::create_dir_all(copy.parent().unwrap()).and_then(|_| std::fs::copy(&yours, &copy)).is_err() {
+                    return line.to_string();
+                }
+                changed = true;
+                paired += 1;
+                format!(
+                    "<div style=\"display: flex; gap: 1em; flex-wrap: wrap\">\n<figure><img src=\"../images/{rel}\" alt=\"{alt} (the reference)\"><figcaption>the reference</figcaption></figure>\n<figure><img src=\"../images/yours/{rel}\" alt=\"{alt} (yours)\"><figcaption>yours, from your last grade</figcaption></figure>\n</div>"
+                )
+            })
+            .collect();
+        if changed {
+            std::fs::write(&page, lines.join("\n") + "\n")?;
+        }
+    }
+    Ok(paired)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

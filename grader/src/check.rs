@@ -166,6 +166,31 @@ pub fn ensure(cond: bool, msg: impl FnOnce() -> String) -> CheckResult {
     }
 }
 
+/// One part of a check of several (see [`parts`]).
+pub type Part<'a> = (&'a str, Box<dyn FnOnce() -> CheckResult + 'a>);
+
+/// A check of several parts: each runs and is reported, the parts that failed and the ones that
+/// held, so that a learner sees which property broke (a component check failing beside a
+/// completeness property that held points at the cause). A grader error or a skip stops at
+/// once; the learner's mistakes are collected.
+pub fn parts(list: Vec<Part>) -> CheckResult {
+    let mut failed = Vec::new();
+    let mut held = Vec::new();
+    for (name, part) in list {
+        match part() {
+            Ok(()) => held.push(name.to_string()),
+            Err(Fail::Mismatch(m)) => failed.push(format!("[{name}] {m}")),
+            Err(Fail::LearnerError(m)) => failed.push(format!("[{name}] your function returned an error: {m}")),
+            Err(other) => return Err(other),
+        }
+    }
+    if failed.is_empty() {
+        return Ok(());
+    }
+    let held = if held.is_empty() { String::new() } else { format!("\n  held: {}", held.iter().map(|h| format!("[{h}]")).collect::<Vec<_>>().join(", ")) };
+    Err(Fail::Mismatch(format!("{}{held}", failed.join("\n  "))))
+}
+
 /// Fail unless `t` has exactly the shape `dims` (before using a learner's tensor in further math).
 pub fn shape_is(label: &str, t: &candle_core::Tensor, dims: &[usize]) -> CheckResult {
     ensure(t.dims() == dims, || format!("{label}: shape is {:?}, expected {dims:?}", t.dims()))

@@ -50,6 +50,19 @@ fn todo_detail(ex: &Exercise, location: &str) -> String {
     let Ok(src) = std::fs::read_to_string(crate::root().join(file)) else { return plain };
     let at: usize = src.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
     let mine: Vec<Exercise> = week.exercises().into_iter().filter(|e| crate::subject::learner_file(e) == file).collect();
+    // The function the todo!() sits in, and the exercise whose code it is (by the functions that
+    // hold each exercise's code; this exercise first, when it is its own).
+    let around = crate::reset::fn_items(&src).into_iter().filter(|f| f.start <= at && at < f.end).min_by_key(|f| f.end - f.start);
+    if let Some(f) = around {
+        let path = f.path();
+        let holds = |e: &Exercise| crate::registry::code_of(e).iter().any(|p| *p == path || (!p.contains("::") && f.self_ty.is_none() && *p == f.name));
+        if mine.iter().any(|e| e.id == ex.id && holds(e)) {
+            return plain;
+        }
+        if let Some(other) = mine.iter().find(|e| holds(e)) {
+            return format!("calls {path} ({}), which is still todo!() at {location}: solve that one first", other.id);
+        }
+    }
     let names: Vec<(&str, Option<&str>)> = mine.iter().map(|e| (e.id.rsplit('.').next().unwrap_or(""), e.function)).collect();
     match crate::reset::exercise_at(&src, &names, at).map(|k| &mine[k]) {
         Some(other) if other.id != ex.id => {

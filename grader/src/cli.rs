@@ -22,8 +22,10 @@ struct Cli {
 struct GradeArgs {
     /// The week, e.g. week1.
     week: String,
-    /// Only exercises whose id contains this text (e.g. `cumsum` or `week1.arrays`).
-    filter: Option<String>,
+    /// Which exercises: a day (`arrays`: that day's exercises only), an exercise (`cumsum`, or
+    /// its whole id), or else any text its id contains (`sum`). Several filters select every
+    /// exercise any of them selects.
+    filters: Vec<String>,
     /// Where tensors live: cpu, or cuda (needs a build with `--features cuda`).
     #[arg(long, default_value = "cpu")]
     device: String,
@@ -161,6 +163,15 @@ enum Cmd {
     },
     /// Fill data/ with the datasets (from ../shared/data, or by download when online).
     Data,
+    /// The diagnosis drill (instructors): plant each mistake of checks/diagnosis-drill.toml in
+    /// a copy of the reference, grade, and count the reports that name the cause.
+    Drill {
+        /// Only mistakes whose exercise id contains this text.
+        filter: Option<String>,
+        /// Succeed when at least this percentage named the cause.
+        #[arg(long)]
+        min: Option<f64>,
+    },
     /// The shipped-text lint: what a learner reads (weeks/, fastops/, the README, the book's
     /// learner pages, every exercise's `grader solution`) carries no issue numbers, A/B notes,
     /// mutant remarks, benchmark timings, or hint and solution markers.
@@ -179,6 +190,10 @@ enum Cmd {
     /// `grader solution` text in place (the regions a shown solution holds are the file's).
     #[command(name = "__solve-copy", hide = true)]
     SolveCopy { dir: PathBuf },
+    /// (`just book` in a learner's copy.) Copy the book into DIR with each picture your grades
+    /// drew shown beside the reference's.
+    #[command(name = "__book-stage", hide = true)]
+    BookStage { dir: PathBuf },
     #[command(name = "__child", hide = true)]
     Child {
         id: String,
@@ -299,6 +314,25 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
         Cmd::Unskip { id } => skip(&id, false),
         Cmd::Solution { id } => solution(&id),
         Cmd::Lint => lint(),
+        Cmd::BookStage { dir } => match crate::book::stage(&root(), &dir) {
+            Err(e) => failure("book", e),
+            Ok(n) => {
+                println!("book: {n} of your pictures shown beside the reference's");
+                ExitCode::SUCCESS
+            }
+        },
+        Cmd::Drill { filter, min } => match crate::drill::run(&root(), filter.as_deref()) {
+            Err(e) => failure("drill", e),
+            Ok((named, all)) => {
+                let pct = 100.0 * named as f64 / all.max(1) as f64;
+                println!("drill: {named} of {all} planted mistakes named their cause ({pct:.0} %)");
+                if min.is_some_and(|m| pct < m) {
+                    ExitCode::FAILURE
+                } else {
+                    ExitCode::SUCCESS
+                }
+            }
+        },
         Cmd::SolveCopy { dir } => match crate::stubs::generate(&root()) {
             Err(e) => failure("__solve-copy", e),
             Ok(files) => {
@@ -396,6 +430,21 @@ pub(crate) fn last_results_path(week: &str) -> PathBuf {
     root().join("target/candlecamp").join(format!("last-{}-{week}.json", subject::mode()))
 }
 
+/// Whether `filter` selects `e` among the week's exercises `all`: a day name selects that day's
+/// exercises only (`attribution`, not `direct_logit_attribution` of another day); an exercise's
+/// name or id selects that exercise; anything else, the exercises whose id contains it.
+pub fn filter_selects(filter: &str, e: &Exercise, all: &[Exercise]) -> bool {
+    let filter = filter.trim_matches('.');
+    if all.iter().any(|x| x.day() == filter) {
+        return e.day() == filter;
+    }
+    let name = |x: &Exercise| x.id.rsplit('.').next().unwrap_or(x.id).to_string();
+    if all.iter().any(|x| name(x) == filter || x.id == filter) {
+        return name(e) == filter || e.id == filter;
+    }
+    e.id.contains(filter)
+}
+
 /// The exercises to grade, and those left out for want of `--long` / `--pretrained`.
 type Selected = (Vec<Exercise>, Vec<Exercise>, Vec<Exercise>);
 
@@ -403,15 +452,17 @@ type Selected = (Vec<Exercise>, Vec<Exercise>, Vec<Exercise>);
 /// a usage error when nothing matches.
 fn select(w: &Week, sel: &GradeArgs) -> Result<Selected, Usage> {
     let week = w.name;
-    let matching: Vec<Exercise> = w
-        .exercises()
-        .into_iter()
-        .filter(|e| sel.filter.as_deref().is_none_or(|f| e.id.contains(f)) && (sel.ids.is_empty() || sel.ids.iter().any(|i| i == e.id)))
+    let all = w.exercises();
+    let matching: Vec<Exercise> = all
+        .iter()
+        .filter(|&e| sel.filters.is_empty() || sel.filters.iter().any(|f| filter_selects(f, e, &all)))
+        .filter(|e| sel.ids.is_empty() || sel.ids.iter().any(|i| i == e.id))
+        .cloned()
         .collect();
     if matching.is_empty() {
-        let f = sel.filter.as_deref().unwrap_or("");
+        let f = sel.filters.join(" ");
         let ids: Vec<&'static str> = w.exercises().iter().map(|e| e.id).collect();
-        return Err(Usage(match registry::suggest(f, ids) {
+        return Err(Usage(match registry::suggest(&f, ids) {
             Some(s) => format!("no exercise of {week} matches {f:?}; did you mean {s}?"),
             None => format!("no exercise of {week} matches {f:?}; `grader list {week}` lists them"),
         }));
@@ -584,17 +635,33 @@ fn grade(w: &'static Week, a: &GradeArgs) -> ExitCode {
             paint(DIM, &format!("({} code from {}/{}, {device}, {jobs} at a time)", subject::mode(), subject::base(), w.dir))
         );
     }
-    // Print results in registry order as soon as every earlier one is done.
-    let printer = Mutex::new((0usize, vec![None::<String>; selected.len()], String::new()));
+    // Which graded exercise calls which: a failure whose cause is a called exercise that fails
+    // its own check says so. What is known of the others: their last results, then this run's.
+    let calls = crate::upstream::calls(w, &selected);
+    let known: Mutex<std::collections::HashMap<String, Status>> = Mutex::new(last_results(week).into_iter().map(|r| (r.id, r.status)).collect());
+    let annotate = |r: &mut ExerciseReport, known: &std::collections::HashMap<String, Status>| {
+        if let Some(n) = calls.get(&r.id).and_then(|c| crate::upstream::note(r, c, known)) {
+            r.detail = Some(match r.detail.take() {
+                Some(d) => format!("{n}\n{d}"),
+                None => n,
+            });
+        }
+    };
+    // Print results in registry order as soon as every earlier one is done (an exercise's
+    // callees come before it, so their results are in when it is printed).
+    let printer = Mutex::new((0usize, vec![None::<ExerciseReport>; selected.len()], String::new()));
     let on_done = |i: usize, r: &ExerciseReport| {
+        known.lock().unwrap().insert(r.id.clone(), r.status);
         if json {
             return;
         }
         let mut p = printer.lock().unwrap();
-        p.1[i] = Some(report::exercise_lines(r, id_width));
+        p.1[i] = Some(r.clone());
         while p.0 < selected.len() {
             let k = p.0;
-            let Some(line) = p.1[k].take() else { break };
+            let Some(mut r) = p.1[k].take() else { break };
+            annotate(&mut r, &known.lock().unwrap());
+            let line = report::exercise_lines(&r, id_width);
             let day = selected[k].day().to_string();
             if p.2 != day {
                 println!("\n{}", paint(BOLD, &day));
@@ -606,6 +673,12 @@ fn grade(w: &'static Week, a: &GradeArgs) -> ExitCode {
         let _ = std::io::stdout().flush();
     };
     let mut reports = runner::grade(&selected, &opts, &on_done);
+    {
+        let known = known.lock().unwrap();
+        for r in reports.iter_mut() {
+            annotate(r, &known);
+        }
+    }
     let parity = compare_cpu.then(|| {
         if !json {
             println!("\n{}", paint(DIM, &format!("parity: grading the same {} exercise(s) on the CPU…", selected.len())));
@@ -709,7 +782,16 @@ fn next(week: Option<&str>, open: bool) -> ExitCode {
             Ok(w) => vec![w],
             Err(e) => return usage_error(e),
         },
-        None => registry::weeks().iter().filter(|w| !w.hidden).collect(),
+        // The week graded last first (its results file is the newest), then the others in order.
+        None => {
+            let mut all: Vec<&Week> = registry::weeks().iter().filter(|w| !w.hidden).collect();
+            let modified = |w: &&Week| std::fs::metadata(last_results_path(w.name)).and_then(|m| m.modified()).ok();
+            if let Some(last) = all.iter().copied().filter(|w| modified(w).is_some()).max_by_key(|w| modified(w)) {
+                all.retain(|w| w.name != last.name);
+                all.insert(0, last);
+            }
+            all
+        }
     };
     let skipped = crate::progress::skipped();
     if let Some((w, e, status)) = next_unfinished(&weeks) {
@@ -1091,6 +1173,7 @@ fn hints_left(id: &str) -> String {
         (0, _) => String::new(),
         (n, 0) => format!(" ({n} hint{})", if n == 1 { "" } else { "s" }),
         (n, s) if s < n => format!(" ({} of {n} hints left)", n - s),
+        (1, _) => " (its hint seen; --all shows it again)".to_string(),
         (n, _) => format!(" (all {n} hints seen; --all shows them)"),
     }
 }

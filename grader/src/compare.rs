@@ -117,7 +117,7 @@ pub fn close_with(label: &str, got: &Tensor, want: &Tensor, tol: Tol, candidates
         tol.abs,
         tol.rel
     ));
-    if let Some(d) = diagnose(got, &g, want, &w, tol, candidates) {
+    if let Some(d) = diagnose(label, got, &g, want, &w, tol, candidates) {
         msg.push_str("\n  diagnosis: ");
         msg.push_str(&d);
     }
@@ -214,7 +214,29 @@ fn transpose(v: &[f64], rows: usize, cols: usize) -> Vec<f64> {
     out
 }
 
-fn diagnose(got: &Tensor, g: &[f64], want: &Tensor, w: &[f64], tol: Tol, candidates: &[Candidate]) -> Option<String> {
+/// Whether a comparison's label names a gradient (`d loss / d w`, `gradient of …`, `… grad …`).
+fn is_gradient(label: &str) -> bool {
+    let l = label.to_lowercase();
+    l.starts_with("d ") || l.starts_with("∂") || l.contains("gradient") || l.contains("grad ") || l.contains("grad.") || l.contains(" / d")
+}
+
+/// Sums of `v` (shaped `dims`) over axis `axis`, one per position of the other axes.
+fn sums_over(v: &[f64], dims: &[usize], axis: usize) -> Vec<f64> {
+    let n = dims[axis];
+    let inner: usize = dims[axis + 1..].iter().product();
+    let outer: usize = dims[..axis].iter().product();
+    let mut out = vec![0.0; outer * inner];
+    for o in 0..outer {
+        for k in 0..n {
+            for i in 0..inner {
+                out[o * inner + i] += v[(o * n + k) * inner + i];
+            }
+        }
+    }
+    out
+}
+
+fn diagnose(label: &str, got: &Tensor, g: &[f64], want: &Tensor, w: &[f64], tol: Tol, candidates: &[Candidate]) -> Option<String> {
     for c in candidates {
         if c.tensor.dims() == got.dims() {
             if let Ok(cv) = to_f64(&c.tensor) {
@@ -225,6 +247,19 @@ fn diagnose(got: &Tensor, g: &[f64], want: &Tensor, w: &[f64], tol: Tol, candida
         }
     }
     let dims = want.dims();
+    // Exactly 0 wherever it differs, where the expected value is not: nothing arrived there.
+    let off: Vec<usize> = (0..g.len()).filter(|&i| !elem_ok(g[i], w[i], tol)).collect();
+    if !off.is_empty() && off.iter().all(|&i| g[i] == 0.0 && w[i] != 0.0) {
+        let n = off.len();
+        return Some(if is_gradient(label) {
+            format!(
+                "{n} element(s) of your gradient are exactly 0 where torch's are not: no gradient reached {}: a fused op without a backward pass on the way (e.g. candle_nn::ops::softmax_last_dim, candle_nn::LayerNorm), a detach, or values rebuilt from a Vec?",
+                if n == g.len() { "it at all" } else { "those elements" }
+            )
+        } else {
+            format!("{n} element(s) are exactly 0 where the expected values are not: a mask, a clamp or a relu applied where it should not be, or part of the result never written?")
+        });
+    }
     let loose = Tol { abs: tol.abs.max(1e-6), rel: tol.rel.max(1e-4) };
     let r = dims.len();
     if r >= 2 && dims[r - 1] == dims[r - 2] && dims[r - 1] > 1 {
@@ -235,6 +270,19 @@ fn diagnose(got: &Tensor, g: &[f64], want: &Tensor, w: &[f64], tol: Tol, candida
         }
         if all_ok(&t, w, loose) {
             return Some("your output is the transpose of the expected one (last two dimensions swapped)".into());
+        }
+    }
+    // A softmax over the wrong axis: the expected rows sum to 1 over the last axis, yours over
+    // another one.
+    if r >= 2 && g.iter().all(|x| x.is_finite()) && w.iter().all(|x| *x >= -1e-6) {
+        let near_one = |v: &[f64]| v.iter().all(|s| (s - 1.0).abs() < 1e-3);
+        if near_one(&sums_over(w, dims, r - 1)) && !near_one(&sums_over(g, dims, r - 1)) {
+            if let Some(axis) = (0..r - 1).find(|&a| dims[a] > 1 && near_one(&sums_over(g, dims, a))) {
+                return Some(format!(
+                    "the expected values sum to 1 over the last dimension (a softmax over it, as over the keys of attention), yours over dimension {axis}: a softmax over the wrong axis?"
+                ));
+            }
+            return Some("the expected values sum to 1 over the last dimension (a softmax over it), yours do not: a softmax over the wrong axis, or a mask added after it?".into());
         }
     }
     // Constant factor: got = c * want, fitted by least squares.
@@ -322,6 +370,23 @@ mod tests {
         close("slice", &step, &step.contiguous().unwrap(), Tol::EXACT).unwrap();
         let i32s = Tensor::new(&[3i32, -1, 7], &Device::Cpu).unwrap();
         assert_eq!(to_f64(&i32s).unwrap(), vec![3., -1., 7.]);
+    }
+
+    #[test]
+    fn zeros_where_torch_has_a_gradient_are_named() {
+        let m = msg(close("d loss / d c_attn.bias", &t(&[0., 0., 3.], &[3]), &t(&[1., 2., 3.], &[3]), Tol::F32));
+        assert!(m.contains("no gradient reached those elements") && m.contains("softmax_last_dim"), "{m}");
+        let m = msg(close("y", &t(&[0., 0., 3.], &[3]), &t(&[1., 2., 3.], &[3]), Tol::F32));
+        assert!(m.contains("exactly 0 where the expected values are not") && !m.contains("gradient"), "{m}");
+    }
+
+    #[test]
+    fn a_softmax_over_the_wrong_axis_is_named() {
+        // Expected: rows of a 2×3 softmax; got: columns normalised instead.
+        let want = t(&[0.2, 0.3, 0.5, 0.1, 0.1, 0.8], &[2, 3]);
+        let got = t(&[0.6, 0.75, 0.3846154, 0.4, 0.25, 0.6153846], &[2, 3]);
+        let m = msg(close("pattern", &got, &want, Tol::F32));
+        assert!(m.contains("yours over dimension 0"), "{m}");
     }
 
     #[test]

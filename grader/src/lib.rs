@@ -30,6 +30,7 @@ pub mod cli;
 pub mod compare;
 pub mod data;
 pub mod dist;
+pub mod drill;
 pub mod fixtures;
 pub mod forbid;
 pub mod hints;
@@ -52,6 +53,7 @@ pub mod source;
 pub mod stats;
 pub mod stubs;
 pub mod subject;
+pub mod upstream;
 pub mod watch;
 
 use std::path::PathBuf;

@@ -303,6 +303,7 @@ impl Sandbox {
         };
         let out = Command::new(&exe)
             .args(["grade", week, "--json", "--long", "--ids", &ids.join(",")])
+            .current_dir(&self.dir)
             .env("CANDLECAMP_ROOT", &self.dir)
             .env("NO_COLOR", "1")
             .output()

@@ -133,6 +133,13 @@ pub struct Batch {
 /// order (the `n % batch` windows left at the end of an epoch are skipped), then the next epoch
 /// starts. `new` starts at `start`; any position a loader has reported can be given back to a
 /// new loader, which then returns exactly the batches the old one would have.
+///
+/// Positions: a batch's `next` is the position right after it, `{ epoch, batch: k + 1 }`, even
+/// after the epoch's last whole batch. The rollover happens when that position is read: a
+/// `next_batch` (or a new loader) at a batch that would run past the epoch's windows moves to
+/// `{ epoch: epoch + 1, batch: 0 }` first and returns that batch, whose `next` is
+/// `{ epoch + 1, batch: 1 }`. `position()` reports the position as it stands, before any
+/// rollover.
 pub struct Loader {
     // BEGIN SOLUTION ONLY
     data: Vec<u32>,
@@ -449,7 +456,8 @@ pub struct Record {
     /// The global gradient norm before clipping.
     pub grad_norm: f64,
     pub tokens_per_s: f64,
-    /// The gradient norm of each variable, by name.
+    /// The gradient norm of each variable, by name, before clipping (so that the squares add
+    /// up to `grad_norm`'s square).
     pub layer_grad_norms: BTreeMap<String, f64>,
 }
 
@@ -636,11 +644,11 @@ pub fn train(cfg: &Config, model: &dyn Model, data: &[u32], run_dir: &Path) -> R
             micro.push((Tensor::from_vec(batch.x, (b, t), &dev)?, Tensor::from_vec(batch.y, (b, t), &dev)?));
         }
         let (loss, grads) = accumulate(model, &micro, true, &mut rng)?;
-        let (grads, norm) = clip_grad_norm(&grads, cfg.grad_clip)?;
         let mut layer_grad_norms = BTreeMap::new();
         for ((name, _), g) in vars.iter().zip(&grads) {
             layer_grad_norms.insert(name.clone(), g.to_dtype(DType::F64)?.sqr()?.sum_all()?.sqrt()?.to_scalar::<f64>()?);
         }
+        let (grads, norm) = clip_grad_norm(&grads, cfg.grad_clip)?;
         opt.step(&grads, lr)?;
         let tokens = (b * t * cfg.accumulate) as f64;
         log.append(&Record { step: s, loss: loss as f64, lr, grad_norm: norm, tokens_per_s: tokens / start.elapsed().as_secs_f64(), layer_grad_norms })?;

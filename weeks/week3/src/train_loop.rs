@@ -108,6 +108,13 @@ pub struct Batch {
 /// order (the `n % batch` windows left at the end of an epoch are skipped), then the next epoch
 /// starts. `new` starts at `start`; any position a loader has reported can be given back to a
 /// new loader, which then returns exactly the batches the old one would have.
+///
+/// Positions: a batch's `next` is the position right after it, `{ epoch, batch: k + 1 }`, even
+/// after the epoch's last whole batch. The rollover happens when that position is read: a
+/// `next_batch` (or a new loader) at a batch that would run past the epoch's windows moves to
+/// `{ epoch: epoch + 1, batch: 0 }` first and returns that batch, whose `next` is
+/// `{ epoch + 1, batch: 1 }`. `position()` reports the position as it stands, before any
+/// rollover.
 pub struct Loader {}
 
 impl Loader {
@@ -261,7 +268,8 @@ pub struct Record {
     /// The global gradient norm before clipping.
     pub grad_norm: f64,
     pub tokens_per_s: f64,
-    /// The gradient norm of each variable, by name.
+    /// The gradient norm of each variable, by name, before clipping (so that the squares add
+    /// up to `grad_norm`'s square).
     pub layer_grad_norms: BTreeMap<String, f64>,
 }
 

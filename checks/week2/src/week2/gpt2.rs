@@ -92,6 +92,83 @@ fn trainable(dev: &Device) -> Result<(VarMap, g::Gpt2), Fail> {
     Ok((vm, model))
 }
 
+/// GPT-2's attention as the grader computes it with one classic mistake each, for the
+/// diagnosis of a failing `attention` (never as expected values: those are torch's).
+fn attention_slips(
+    vb: &VarBuilder,
+    cfg: &g::Config,
+    x: &candle_core::Tensor,
+    mask: Option<&candle_core::Tensor>,
+) -> Result<Vec<(&'static str, candle_core::Tensor)>, Fail> {
+    use candle_core::{Tensor, D};
+    let (b, t, d) = x.dims3().grader()?;
+    let (h, hd) = (cfg.n_head, d / cfg.n_head);
+    let (wa, ba) = (vb.get((d, 3 * d), "c_attn.weight").grader()?, vb.get(3 * d, "c_attn.bias").grader()?);
+    let (wp, bp) = (vb.get((d, d), "c_proj.weight").grader()?, vb.get(d, "c_proj.bias").grader()?);
+    #[derive(Clone, Copy, PartialEq)]
+    enum Slip {
+        NoScale,
+        ScaleByModelWidth,
+        MaskSeesNext,
+        MaskHidesSelf,
+        SoftmaxOverQueries,
+        HeadsWithoutTranspose,
+        ProjTransposed,
+    }
+    let run = |slip: Slip| -> candle_core::Result<Tensor> {
+        let qkv = x.broadcast_matmul(&wa)?.broadcast_add(&ba)?;
+        let heads = |i: usize| -> candle_core::Result<Tensor> {
+            let part = qkv.narrow(2, i * d, d)?.contiguous()?;
+            if slip == Slip::HeadsWithoutTranspose {
+                part.reshape((b, h, t, hd))
+            } else {
+                part.reshape((b, t, h, hd))?.transpose(1, 2)?.contiguous()
+            }
+        };
+        let (q, k, v) = (heads(0)?, heads(1)?, heads(2)?);
+        let scale = match slip {
+            Slip::NoScale => 1.0,
+            Slip::ScaleByModelWidth => 1.0 / (d as f64).sqrt(),
+            _ => 1.0 / (hd as f64).sqrt(),
+        };
+        let scores = (q.matmul(&k.t()?.contiguous()?)? * scale)?;
+        let blocked = |i: usize, j: usize| match slip {
+            Slip::MaskSeesNext => j > i + 1,
+            Slip::MaskHidesSelf => j >= i,
+            _ => j > i,
+        };
+        let pad: Vec<f32> = match mask {
+            Some(m) => m.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?,
+            None => vec![1.0; b * t],
+        };
+        let bias: Vec<f32> = (0..b * t * t)
+            .map(|k| (k / (t * t), (k / t) % t, k % t))
+            .map(|(bi, i, j)| if blocked(i, j) || pad[bi * t + j] == 0.0 { f32::MIN } else { 0.0 })
+            .collect();
+        let scores = scores.broadcast_add(&Tensor::from_vec(bias, (b, 1, t, t), x.device())?)?;
+        let w = candle_nn::ops::softmax(&scores, if slip == Slip::SoftmaxOverQueries { D::Minus2 } else { D::Minus1 })?;
+        let y = w.matmul(&v)?;
+        let y = if slip == Slip::HeadsWithoutTranspose { y.reshape((b, t, d))? } else { y.transpose(1, 2)?.reshape((b, t, d))? };
+        let wp = if slip == Slip::ProjTransposed { wp.t()?.contiguous()? } else { wp.clone() };
+        y.broadcast_matmul(&wp)?.broadcast_add(&bp)
+    };
+    [
+        (Slip::NoScale, "attention without the 1/√(d / n_head) scale on the scores"),
+        (Slip::ScaleByModelWidth, "attention scaled by 1/√d (the model width) instead of 1/√(d / n_head) (the head width)"),
+        (Slip::MaskSeesNext, "attention whose causal mask is off by one: each query also sees the next position"),
+        (Slip::MaskHidesSelf, "attention whose causal mask is off by one: each query is kept from its own position"),
+        (Slip::SoftmaxOverQueries, "attention with the softmax over the queries (dimension −2) instead of the keys"),
+        (
+            Slip::HeadsWithoutTranspose,
+            "attention whose heads are split with a reshape to [b, heads, t, d/heads] and no transpose (and merged back the same way)",
+        ),
+        (Slip::ProjTransposed, "attention with c_proj's square weight transposed (GPT-2's Conv1D stores it [in, out]: x · W, not x · Wᵀ)"),
+    ]
+    .into_iter()
+    .map(|(slip, description)| run(slip).grader().map(|t| (description, t)))
+    .collect()
+}
+
 pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("layer_norm", "layer norm with a backward pass").pace(2, 20).function("layer_norm")
@@ -138,8 +215,11 @@ pub fn exercises() -> Vec<Exercise> {
                 let attn = g::Attention::load(vb(dev)?.pp("transformer.h.0.attn"), &cfg).learner()?;
                 for c in FX.cases(ctx, "attention")? {
                     let mask = c.opt("mask")?;
-                    let got = attn.forward(&c.t("x")?, mask.as_ref()).learner()?;
-                    close(&c.label(), &got, &c.out()?, LAYER)?;
+                    let x = c.t("x")?;
+                    let got = attn.forward(&x, mask.as_ref()).learner()?;
+                    let slips = attention_slips(&vb(dev)?.pp("transformer.h.0.attn"), &cfg, &x, mask.as_ref())?;
+                    let candidates: Vec<Candidate> = slips.into_iter().map(|(description, tensor)| Candidate { description, tensor }).collect();
+                    close_with(&c.label(), &got, &c.out()?, LAYER, &candidates)?;
                 }
                 Ok(())
             }),

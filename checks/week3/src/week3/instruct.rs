@@ -75,7 +75,16 @@ pub fn exercises() -> Vec<Exercise> {
                     let loss = it::masked_loss(logits.as_tensor(), &y).learner()?;
                     ensure(loss.dims().is_empty(), || format!("{}: the loss has shape {:?}, expected a scalar", c.label(), loss.dims()))?;
                     // Sums of ≤ 20 log-probabilities in f32.
-                    scalar_close(&format!("{}: loss", c.label()), loss.to_scalar::<f32>().on_learner()? as f64, c.values("out")?[0], Tol::new(1e-5, 1e-5))?;
+                    let (got, want) = (loss.to_scalar::<f32>().on_learner()? as f64, c.values("out")?[0]);
+                    let kept = y.to_vec1::<u32>().grader()?.iter().filter(|&&l| l != it::IGNORE).count();
+                    let over_all = want * kept as f64 / n as f64;
+                    ensure(kept == n || (got - over_all).abs() > 1e-5 * over_all.abs().max(1.0), || {
+                        format!(
+                            "{}: loss: got {got:.6}, expected {want:.6}\n  diagnosis: your loss is the kept positions' sum divided by all {n} positions: divide by the {kept} kept ones (an ignored label counts for nothing)",
+                            c.label()
+                        )
+                    })?;
+                    scalar_close(&format!("{}: loss", c.label()), got, want, Tol::new(1e-5, 1e-5))?;
                     let grads = loss.backward().on_learner()?;
                     let g = grads.get(logits.as_tensor()).ok_or_else(|| Fail::Mismatch(format!("{}: no gradient reached the logits", c.label())))?;
                     close(&format!("{}: d loss / d logits", c.label()), g, &c.t("grad")?, Tol::new(1e-6, 1e-4))?;

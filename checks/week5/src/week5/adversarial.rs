@@ -69,7 +69,24 @@ fn fgsm(ctx: &Ctx) -> CheckResult {
     for eps in [0.05, 0.1, 0.2] {
         let got = adv::fgsm(&m, &x, &y, eps).learner()?;
         in_ball(&format!("FGSM at ε = {eps}"), &got, &x, eps)?;
-        same_pixels(&format!("FGSM at ε = {eps} vs torch (16 images)"), &got, &fx.get(&format!("fgsm.{eps}"))?, 0.005)?;
+        let want = fx.get(&format!("fgsm.{eps}"))?;
+        // The step taken the other way, x − ε·sign(∇ₓ loss), with the grader's own gradient (the
+        // given model's loss through candle's autograd): the diagnosis of a sign mistake.
+        let down = || -> candle_core::Result<Tensor> {
+            let v = candle_core::Var::from_tensor(&x.detach())?;
+            let loss = candle_nn::loss::cross_entropy(&m.forward(v.as_tensor())?, &y)?;
+            let g = loss.backward()?.get(v.as_tensor()).cloned().ok_or_else(|| candle_core::Error::Msg("no gradient".into()))?;
+            (&x - (g.sign()? * eps)?)?.clamp(0f32, 1f32)
+        };
+        let what = format!("FGSM at ε = {eps} vs torch (16 images)");
+        if let Err(Fail::Mismatch(m)) = same_pixels(&what, &got, &want, 0.005) {
+            let sign = if same_pixels("", &got, &down().grader()?, 0.005).is_ok() {
+                "\n  diagnosis: your image is x − ε·sign(∇ₓ loss), a step down the loss: FGSM steps up it, x + ε·sign(∇ₓ loss), to make the model wrong"
+            } else {
+                ""
+            };
+            return Err(Fail::Mismatch(format!("{m}{sign}")));
+        }
     }
     Ok(())
 }

@@ -45,7 +45,8 @@ fn input_x_gradient(ctx: &Ctx) -> CheckResult {
     let fx = FX.open(ctx)?;
     let (m, x, y) = cnn_batch(ctx)?;
     let f = at::class_logit(&m, &y);
-    close("input × gradient vs captum InputXGradient", &at::input_x_gradient(&f, &x).learner()?, &fx.get("ixg")?, GRAD)?;
+    let grad_alone = crate::compare::Candidate { description: "the gradient alone: multiply it by the input, element by element", tensor: fx.get("grad")? };
+    crate::compare::close_with("input × gradient vs captum InputXGradient", &at::input_x_gradient(&f, &x).learner()?, &fx.get("ixg")?, GRAD, &[grad_alone])?;
     // A linear score without bias: x ⊙ ∇ adds up to the score itself (an independent property).
     let w = fx.get("grad")?.narrow(0, 0, 1).grader()?;
     let lin = move |z: &Tensor| -> candle_core::Result<Tensor> { z.broadcast_mul(&w)?.sum(1) };

@@ -76,11 +76,13 @@ fn record(ctx: &Ctx) -> Result<(hk::AttnOnly, Tensor, Tensor, BTreeMap<String, T
 fn run_with_hooks(ctx: &Ctx) -> CheckResult {
     let fx = FX.open(ctx)?;
     let (m, tok, logits, cache) = record(ctx)?;
-    close("logits of 8 repeated sequences vs torch", &logits, &fx.get("logits")?, ACT)?;
+    // The hook points in the order the forward pass reaches them, before the logits: the first
+    // one that differs is where the forward pass goes wrong.
     for name in points() {
         let got = cache.get(&name).ok_or_else(|| Fail::Mismatch(format!("nothing was recorded at the hook point {name}: hand it to hooks.point")))?;
-        close(&format!("the activation at {name} vs torch's hook"), got, &fx.get(&name)?, ACT)?;
+        close(&format!("first difference at {name} (the forward pass before it matches torch's hooks)"), got, &fx.get(&name)?, ACT)?;
     }
+    close("logits of 8 repeated sequences vs torch", &logits, &fx.get("logits")?, ACT)?;
     let plain = m.run(&tok, &mut hk::Hooks::none()).learner()?;
     close("logits without hooks vs with recording hooks", &plain, &logits, Tol::EXACT)?;
     // Edits: the forward pass must continue with what the hook returns.
@@ -98,11 +100,20 @@ fn dla(ctx: &Ctx) -> CheckResult {
     let fx = FX.open(ctx)?;
     let (m, tok, logits, cache) = record(ctx)?;
     let got = hk::direct_logit_attribution(&m, &cache, &tok).learner()?;
-    close("direct logit attribution [8, 10, 24] vs torch", &got, &fx.get("dla")?, ACT)?;
+    let dla_want = fx.get("dla")?;
     // Independent: the 10 components add up to the logit of the next token, as the model computed it.
     let next = tok.narrow(1, 1, 24).grader()?.unsqueeze(2).grader()?;
     let want = logits.narrow(1, 0, 24).grader()?.contiguous().grader()?.gather(&next.contiguous().grader()?, 2).grader()?.squeeze(2).grader()?;
-    close("the components summed vs the logit of the actual next token", &got.sum(1).grader()?, &want, ACT)?;
+    crate::check::parts(vec![
+        ("vs torch", Box::new(|| close("direct logit attribution [8, 10, 24] vs torch", &got, &dla_want, ACT))),
+        (
+            "completeness",
+            Box::new(|| {
+                ensure(got.dims() == [8, 10, 24], || format!("shape {:?}, expected [8, 10, 24]", got.dims()))?;
+                close("the components summed vs the logit of the actual next token", &got.sum(1).grader()?, &want, ACT)
+            }),
+        ),
+    ])?;
     // Where the second half is predicted, layer 1 carries it: its heads' share of the mean logit.
     let g = to_f64(&got.narrow(2, HALF + 1, 11).grader()?.mean(2).grader()?.mean(0).grader()?)?;
     let layer1: f64 = g[6..10].iter().sum();

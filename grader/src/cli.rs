@@ -171,6 +171,9 @@ enum Cmd {
         /// Succeed when at least this percentage named the cause.
         #[arg(long)]
         min: Option<f64>,
+        /// Print every report, not only those that missed the cause.
+        #[arg(long)]
+        show: bool,
     },
     /// The shipped-text lint: what a learner reads (weeks/, fastops/, the README, the book's
     /// learner pages, every exercise's `grader solution`) carries no issue numbers, A/B notes,
@@ -321,7 +324,7 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
                 ExitCode::SUCCESS
             }
         },
-        Cmd::Drill { filter, min } => match crate::drill::run(&root(), filter.as_deref()) {
+        Cmd::Drill { filter, min, show } => match crate::drill::run(&root(), filter.as_deref(), show) {
             Err(e) => failure("drill", e),
             Ok((named, all)) => {
                 let pct = 100.0 * named as f64 / all.max(1) as f64;

@@ -81,7 +81,7 @@ fn report_text(doc: &serde_json::Value, id: &str) -> Option<String> {
 }
 
 /// Run the drill; the number of mistakes whose report named the cause, and of all.
-pub fn run(root: &Path, filter: Option<&str>) -> anyhow::Result<(usize, usize)> {
+pub fn run(root: &Path, filter: Option<&str>, show: bool) -> anyhow::Result<(usize, usize)> {
     let all: Vec<Mistake> = load(root)?.into_iter().filter(|m| filter.is_none_or(|f| m.id.contains(f))).collect();
     println!("drill: {} planted mistake(s); copying the workspace to plant them in…", all.len());
     let sandbox = crate::mutants::Sandbox::new(root)?;
@@ -113,6 +113,8 @@ pub fn run(root: &Path, filter: Option<&str>) -> anyhow::Result<(usize, usize)> 
         println!("  [{}/{}] {} {}: {}", k + 1, all.len(), if ok { "named" } else { "MISSED" }, m.id, m.to.trim());
         if !ok {
             println!("      expected the report to say: {}", m.expect);
+        }
+        if !ok || show {
             for line in text.lines().take(8) {
                 println!("      | {line}");
             }

@@ -55,6 +55,19 @@ pub fn exercises() -> Vec<Exercise> {
             .check("logits vs torch", |ctx| {
                 let (m, fx) = fixture_model(ctx)?;
                 let x = fx.get("fwd.x")?.to_dtype(DType::U32).grader()?;
+                // Where it first goes wrong: the same model cut to its first k blocks (ln_f and
+                // the head after them) against torch's, k = 0 (the embeddings alone) upwards.
+                for k in 0..TINY.n_layer {
+                    let cfg = cg::GptConfig { n_layer: k, ..TINY };
+                    let mut w = BTreeMap::new();
+                    for (name, _) in cg::CharGpt::shapes(&cfg) {
+                        w.insert(name.clone(), fx.get(&format!("w.{name}"))?);
+                    }
+                    let cut = cg::CharGpt::from_tensors(cfg, &w).grader()?;
+                    let got = cut.forward(&x, false, &mut ChaCha8Rng::seed_from_u64(0)).learner()?;
+                    let what = if k == 0 { "the embeddings (wte[x] + wpe) then ln_f and the head, no block".to_string() } else { format!("the first {k} block(s) then ln_f and the head") };
+                    close(&format!("first difference with {what}"), &got, &fx.get(&format!("depth.{k}.logits"))?, Tol::new(2e-5, 1e-4))?;
+                }
                 let logits = m.forward(&x, false, &mut ChaCha8Rng::seed_from_u64(0)).learner()?;
                 // Two blocks of f32 matmuls over 32-wide rows: a few ulps of values of order 1.
                 close("logits [2, 32, 65]", &logits, &fx.get("fwd.logits")?, Tol::new(2e-5, 1e-4))

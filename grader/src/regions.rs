@@ -268,19 +268,29 @@ fn render(src: &str, from: usize, to: usize, regions: &[Region], owners: &[Vec<u
 /// around its regions, and those inside its `ONLY` regions (its helpers). The rules check reads
 /// these functions in the learner's file.
 pub fn owned_functions(src: &str, exercises: &[Ex], me: usize) -> anyhow::Result<Vec<String>> {
+    Ok(owned_functions_all(src, exercises)?.swap_remove(me))
+}
+
+/// [`owned_functions`] of every exercise of the file, from one reading of it.
+pub fn owned_functions_all(src: &str, exercises: &[Ex]) -> anyhow::Result<Vec<Vec<String>>> {
     let regions = parse(src)?;
     let owners = owners(src, &regions, exercises)?;
     let fns = crate::reset::fn_items(src);
-    let mut out: Vec<String> = Vec::new();
-    for (k, r) in regions.iter().enumerate().filter(|(k, _)| owners[*k].contains(&me)) {
+    let mut out: Vec<Vec<String>> = vec![Vec::new(); exercises.len()];
+    for (k, r) in regions.iter().enumerate() {
         let around = fns.iter().filter(|f| f.start <= r.span.0 && r.span.1 <= f.end).min_by_key(|f| f.end - f.start);
-        out.extend(around.map(|f| f.path()));
-        if regions[k].only {
-            out.extend(fns.iter().filter(|f| r.span.0 <= f.start && f.end <= r.span.1).map(|f| f.path()));
+        let mut held: Vec<String> = around.map(|f| f.path()).into_iter().collect();
+        if r.only {
+            held.extend(fns.iter().filter(|f| r.span.0 <= f.start && f.end <= r.span.1).map(|f| f.path()));
+        }
+        for &me in &owners[k] {
+            out[me].extend(held.iter().cloned());
         }
     }
-    let mut seen = BTreeSet::new();
-    out.retain(|p| seen.insert(p.clone()));
+    for list in &mut out {
+        let mut seen = BTreeSet::new();
+        list.retain(|p| seen.insert(p.clone()));
+    }
     Ok(out)
 }
 

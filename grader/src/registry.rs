@@ -290,12 +290,19 @@ pub fn code_of(e: &Exercise) -> Vec<String> {
     let root = crate::workspace_root();
     if root.join("solutions").is_dir() {
         let Some(w) = find_week(e.week()) else { return Vec::new() };
-        let Ok(src) = std::fs::read_to_string(root.join("solutions").join(w.dir).join(e.file)) else { return Vec::new() };
-        let all: Vec<Exercise> = w.exercises().into_iter().filter(|x| x.file == e.file).collect();
-        let exs: Vec<crate::regions::Ex> =
-            all.iter().map(|x| crate::regions::Ex { name: x.id.rsplit('.').next().unwrap_or(x.id), function: x.function }).collect();
-        let Some(me) = all.iter().position(|x| x.id == e.id) else { return Vec::new() };
-        crate::regions::owned_functions(&src, &exs, me).unwrap_or_default()
+        // One reading of each reference file per run: every exercise's functions at once.
+        type Cache = std::sync::Mutex<std::collections::HashMap<(&'static str, &'static str), std::collections::HashMap<&'static str, Vec<String>>>>;
+        static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+        let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
+        let of_file = cache.entry((w.dir, e.file)).or_insert_with(|| {
+            let Ok(src) = std::fs::read_to_string(root.join("solutions").join(w.dir).join(e.file)) else { return Default::default() };
+            let all: Vec<Exercise> = w.exercises().into_iter().filter(|x| x.file == e.file).collect();
+            let exs: Vec<crate::regions::Ex> =
+                all.iter().map(|x| crate::regions::Ex { name: x.id.rsplit('.').next().unwrap_or(x.id), function: x.function }).collect();
+            let lists = crate::regions::owned_functions_all(&src, &exs).unwrap_or_default();
+            all.iter().map(|x| x.id).zip(lists).collect()
+        });
+        of_file.get(e.id).cloned().unwrap_or_default()
     } else {
         recorded().weeks.values().flatten().find(|m| m.id == e.id).map(|m| m.code.clone()).unwrap_or_default()
     }

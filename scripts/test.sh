@@ -194,7 +194,7 @@ step "blame drill: 5 reference functions per week return a wrong shape, then tra
 # whenever the solutions change, so the bar is lower than the full run's 97 % target). Survivors
 # are listed.
 step "mutation sample: 16 seeded mutants of the reference, ≥ 75 % killed by the default grade" cargo run -q -p grader -- mutants --sample 16 --seed 11 --min-kill 75
-# The diagnosis drill: 32 realistic mistakes (a wrong axis, a missing scale, a mask off by one, a
+# The diagnosis drill: 38 realistic mistakes (a wrong axis, a missing scale, a mask off by one, a
 # transposed weight, a missing detach, an upstream exercise that fails) planted one at a time in
 # the reference; each report must name the cause. checks/diagnosis-drill.toml lists them.
 step "diagnosis drill: planted mistakes across weeks 1–5, ≥ 80 % of the reports name the cause" cargo run -q -p grader -- drill --min 80

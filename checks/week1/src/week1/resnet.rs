@@ -2,9 +2,10 @@
 //! loaded from its state_dict, against torchvision's outputs (fixtures/gen/week1_modules.py).
 
 use crate::check::{ensure, Ctx, Fail, Learner};
+use candle_core::{DType, Tensor};
 use crate::compare::{close, Tol};
 use crate::registry::{Day, Exercise};
-use crate::subject::week1::modules::Layer;
+use crate::subject::week1::modules::{Layer, Linear};
 use crate::subject::week1::resnet as rn;
 
 const STATE: &str = "week1/resnet.safetensors";
@@ -53,9 +54,28 @@ pub fn exercises() -> Vec<Exercise> {
             .pace(3, 90)
             .timeout(std::time::Duration::from_secs(30))
             .check("logits vs torchvision (eval mode)", |ctx| {
-                let model = load(ctx)?;
                 let io = ctx.fixture(IO)?;
-                close("resnet(x) logits, eval", &model.forward(&io.get("x")?, false).learner()?, &io.get("logits_eval")?, DEEP)
+                let x = io.get("x")?;
+                let model = load(ctx)?;
+                let Err(Fail::Mismatch(whole)) = close("resnet(x) logits, eval", &model.forward(&x, false).learner()?, &io.get("logits_eval")?, DEEP) else {
+                    return Ok(());
+                };
+                // Where it first goes wrong: your model cut after the stem (k = 0) or after stage
+                // k, with an identity `fc`, so that your forward returns the average-pooled
+                // features there, against torchvision's. A forward that cannot run cut short
+                // (one that indexes four stages, say) gets the whole model's report alone.
+                for k in 0..WIDTHS.len() {
+                    let m = load(ctx)?;
+                    let width = if k == 0 { WIDTHS[0] } else { WIDTHS[k - 1] };
+                    let fc = Linear { weight: Tensor::eye(width, DType::F32, &ctx.device).grader()?, bias: Some(Tensor::zeros(width, DType::F32, &ctx.device).grader()?) };
+                    let cut = rn::ResNet { conv1: m.conv1, bn1: m.bn1, layers: m.layers.into_iter().take(k).collect(), fc };
+                    let Ok(Ok(got)) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cut.forward(&x, false))) else { break };
+                    let what = if k == 0 { "the stem (conv1, bn1, ReLU, max-pool)".to_string() } else { format!("layer{k} (everything before it matches torchvision's)") };
+                    if let Err(Fail::Mismatch(first)) = close(&format!("first difference at the output of {what}, average-pooled"), &got, &io.get(&format!("depth.{k}.features"))?, DEEP) {
+                        return Err(Fail::Mismatch(format!("{first}\n{whole}")));
+                    }
+                }
+                Err(Fail::Mismatch(whole))
             })
             .check("every BatchNorm has torchvision's eps 1e-5 and momentum 0.1 (the module doc)", |ctx| {
                 // In eval mode with the fixture's running variances (≈ 1) a different eps moves

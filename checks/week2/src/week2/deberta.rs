@@ -68,6 +68,99 @@ fn signed(c: &crate::cases::Case, arg: &str) -> Result<i64, Fail> {
     Ok(c.f(arg)? as i64)
 }
 
+/// One layer of DeBERTa's attention as the grader computes it with one classic mistake each, for
+/// the diagnosis of a failing `attention` (never as expected values: those are transformers').
+/// `vb` is at `encoder.layer.0.attention`.
+fn attention_slips(
+    vb: &VarBuilder,
+    cfg: &db::DebertaConfig,
+    x: &Tensor,
+    mask: &Tensor,
+    rel_emb: &Tensor,
+    rel: &Tensor,
+) -> Result<Vec<(&'static str, Tensor)>, Fail> {
+    use candle_core::D;
+    #[derive(Clone, Copy, PartialEq)]
+    enum Slip {
+        ScaleWithoutThree,
+        NoC2p,
+        NoP2c,
+        KeyMaskOnly,
+        PositionsWithoutBias,
+        PositionsSwapped,
+        NoResidual,
+    }
+    let (b, t, d) = x.dims3().grader()?;
+    let (h, span) = (cfg.num_attention_heads, cfg.position_buckets);
+    let dh = d / h;
+    let get = |name: &str, shape: &[usize]| vb.get(shape, name).grader();
+    let (wq, bq) = (get("self.query_proj.weight", &[d, d])?, get("self.query_proj.bias", &[d])?);
+    let (wk, bk) = (get("self.key_proj.weight", &[d, d])?, get("self.key_proj.bias", &[d])?);
+    let (wv, bv) = (get("self.value_proj.weight", &[d, d])?, get("self.value_proj.bias", &[d])?);
+    let (wo, bo) = (get("output.dense.weight", &[d, d])?, get("output.dense.bias", &[d])?);
+    let (lw, lb) = (get("output.LayerNorm.weight", &[d])?, get("output.LayerNorm.bias", &[d])?);
+    let run = |slip: Slip| -> candle_core::Result<Tensor> {
+        let lin = |y: &Tensor, w: &Tensor, bias: Option<&Tensor>| -> candle_core::Result<Tensor> {
+            let out = y.broadcast_matmul(&w.t()?)?;
+            match bias {
+                Some(bias) => out.broadcast_add(bias),
+                None => Ok(out),
+            }
+        };
+        // [rows, n, d] → [rows·h, n, dh]
+        let heads = |y: Tensor| -> candle_core::Result<Tensor> {
+            let (rows, n, _) = y.dims3()?;
+            y.reshape((rows, n, h, dh))?.transpose(1, 2)?.reshape((rows * h, n, dh))?.contiguous()
+        };
+        let (q, k, v) = (heads(lin(x, &wq, Some(&bq))?)?, heads(lin(x, &wk, Some(&bk))?)?, heads(lin(x, &wv, Some(&bv))?)?);
+        let table = rel_emb.narrow(0, 0, 2 * span)?.unsqueeze(0)?;
+        let with_bias = slip != Slip::PositionsWithoutBias;
+        let (pk_w, pk_b, pq_w, pq_b) = if slip == Slip::PositionsSwapped { (&wq, &bq, &wk, &bk) } else { (&wk, &bk, &wq, &bq) };
+        let pk = heads(lin(&table, pk_w, with_bias.then_some(pk_b))?)?.repeat((b, 1, 1))?;
+        let pq = heads(lin(&table, pq_w, with_bias.then_some(pq_b))?)?.repeat((b, 1, 1))?;
+        // c2p[n, i, j] = q[n, i] · pk[n, clamp(rel[i, j] + span)]; p2c[n, i, j] = k[n, j] · pq[n, clamp(span − rel[j, i])].
+        let rel = rel.to_dtype(DType::F32)?;
+        let top = (2 * span - 1) as f64;
+        let c2p_idx = (&rel + span as f64)?.clamp(0.0, top)?.to_dtype(DType::U32)?.unsqueeze(0)?.broadcast_as((b * h, t, t))?.contiguous()?;
+        let p2c_idx = (rel.affine(-1.0, span as f64))?.clamp(0.0, top)?.to_dtype(DType::U32)?.unsqueeze(0)?.broadcast_as((b * h, t, t))?.contiguous()?;
+        let c2p = q.matmul(&pk.t()?)?.gather(&c2p_idx, 2)?;
+        let p2c = k.matmul(&pq.t()?)?.gather(&p2c_idx, 2)?.transpose(1, 2)?;
+        let mut scores = q.matmul(&k.t()?)?;
+        if slip != Slip::NoC2p {
+            scores = (scores + c2p)?;
+        }
+        if slip != Slip::NoP2c {
+            scores = (scores + p2c)?;
+        }
+        let scale = if slip == Slip::ScaleWithoutThree { (dh as f64).sqrt() } else { (3.0 * dh as f64).sqrt() };
+        let scores = (scores / scale)?.reshape((b, h, t, t))?;
+        let m = mask.to_dtype(DType::F32)?;
+        let pair = if slip == Slip::KeyMaskOnly { m.unsqueeze(1)?.broadcast_as((b, t, t))?.contiguous()? } else { m.unsqueeze(2)?.broadcast_mul(&m.unsqueeze(1)?)? };
+        let pair = pair.unsqueeze(1)?.broadcast_as((b, h, t, t))?.ne(0f64)?;
+        let scores = pair.where_cond(&scores, &Tensor::full(f32::MIN, (b, h, t, t), x.device())?)?;
+        let max = scores.max_keepdim(D::Minus1)?;
+        let e = scores.broadcast_sub(&max)?.exp()?;
+        let w = e.broadcast_div(&e.sum_keepdim(D::Minus1)?)?;
+        let ctx = w.matmul(&v.reshape((b, h, t, dh))?)?.transpose(1, 2)?.reshape((b, t, d))?;
+        let dense = lin(&ctx, &wo, Some(&bo))?;
+        let y = if slip == Slip::NoResidual { dense } else { (x + dense)? };
+        let mean = y.mean_keepdim(D::Minus1)?;
+        let c = y.broadcast_sub(&mean)?;
+        let var = c.sqr()?.mean_keepdim(D::Minus1)?;
+        c.broadcast_div(&(var + cfg.layer_norm_eps)?.sqrt()?)?.broadcast_mul(&lw)?.broadcast_add(&lb)
+    };
+    let slips = [
+        (Slip::ScaleWithoutThree, "attention scaled by 1/√d_head: three score terms are added, so DeBERTa divides by √(3·d_head)"),
+        (Slip::NoC2p, "attention without the content → position term (c2p)"),
+        (Slip::NoP2c, "attention without the position → content term (p2c)"),
+        (Slip::KeyMaskOnly, "attention that masks the padded keys only: a pair (i, j) counts only when both i and j are tokens"),
+        (Slip::PositionsWithoutBias, "position keys and queries projected without the projections' biases"),
+        (Slip::PositionsSwapped, "position keys and queries swapped (pos_key comes from key_proj, pos_query from query_proj)"),
+        (Slip::NoResidual, "the output sub-layer without its residual: LayerNorm(dense(ctx)) instead of LayerNorm(x + dense(ctx))"),
+    ];
+    slips.into_iter().map(|(slip, description)| Ok((description, run(slip).grader()?))).collect()
+}
+
 pub fn exercises() -> Vec<Exercise> {
     vec![
         DAY.exercise("log_bucket", "log-bucketed relative positions").pace(2, 30).function("log_bucket").check(
@@ -140,9 +233,13 @@ pub fn exercises() -> Vec<Exercise> {
                 let fx = FX.open(ctx)?;
                 let att = db::DisentangledAttention::load(vb(&ctx.device)?.pp("encoder.layer.0.attention"), &config()?).learner()?;
                 let rel_emb = fx.get("rel_embeddings")?;
+                let cfg = config()?;
                 for c in FX.cases(ctx, "attention")? {
-                    let got: Tensor = att.forward(&c.t("x")?, &c.t("mask")?, &rel_emb, &c.t("rel")?).learner()?;
-                    close(&c.label(), &got, &c.out()?, LAYER)?;
+                    let (x, mask, rel) = (c.t("x")?, c.t("mask")?, c.t("rel")?);
+                    let got: Tensor = att.forward(&x, &mask, &rel_emb, &rel).learner()?;
+                    let slips = attention_slips(&vb(&ctx.device)?.pp("encoder.layer.0.attention"), &cfg, &x, &mask, &rel_emb, &rel)?;
+                    let candidates: Vec<Candidate> = slips.into_iter().map(|(description, tensor)| Candidate { description, tensor }).collect();
+                    close_with(&c.label(), &got, &c.out()?, LAYER, &candidates)?;
                 }
                 Ok(())
             },

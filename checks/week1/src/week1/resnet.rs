@@ -2,11 +2,11 @@
 //! loaded from its state_dict, against torchvision's outputs (fixtures/gen/week1_modules.py).
 
 use crate::check::{ensure, Ctx, Fail, Learner};
-use candle_core::{DType, Tensor};
 use crate::compare::{close, Tol};
 use crate::registry::{Day, Exercise};
 use crate::subject::week1::modules::{Layer, Linear};
 use crate::subject::week1::resnet as rn;
+use candle_core::{DType, Tensor};
 
 const STATE: &str = "week1/resnet.safetensors";
 const IO: &str = "week1/resnet_io.safetensors";
@@ -67,11 +67,20 @@ pub fn exercises() -> Vec<Exercise> {
                 for k in 0..WIDTHS.len() {
                     let m = load(ctx)?;
                     let width = if k == 0 { WIDTHS[0] } else { WIDTHS[k - 1] };
-                    let fc = Linear { weight: Tensor::eye(width, DType::F32, &ctx.device).grader()?, bias: Some(Tensor::zeros(width, DType::F32, &ctx.device).grader()?) };
+                    let fc = Linear {
+                        weight: Tensor::eye(width, DType::F32, &ctx.device).grader()?,
+                        bias: Some(Tensor::zeros(width, DType::F32, &ctx.device).grader()?),
+                    };
                     let cut = rn::ResNet { conv1: m.conv1, bn1: m.bn1, layers: m.layers.into_iter().take(k).collect(), fc };
                     let Ok(Ok(got)) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cut.forward(&x, false))) else { break };
-                    let what = if k == 0 { "the stem (conv1, bn1, ReLU, max-pool)".to_string() } else { format!("layer{k} (everything before it matches torchvision's)") };
-                    if let Err(Fail::Mismatch(first)) = close(&format!("first difference at the output of {what}, average-pooled"), &got, &io.get(&format!("depth.{k}.features"))?, DEEP) {
+                    let what = if k == 0 {
+                        "the stem (conv1, bn1, ReLU, max-pool)".to_string()
+                    } else {
+                        format!("layer{k} (everything before it matches torchvision's)")
+                    };
+                    if let Err(Fail::Mismatch(first)) =
+                        close(&format!("first difference at the output of {what}, average-pooled"), &got, &io.get(&format!("depth.{k}.features"))?, DEEP)
+                    {
                         return Err(Fail::Mismatch(format!("{first}\n{whole}")));
                     }
                 }

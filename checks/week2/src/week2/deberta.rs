@@ -134,14 +134,19 @@ fn attention_slips(
         }
         let scale = if slip == Slip::ScaleWithoutThree { (dh as f64).sqrt() } else { (3.0 * dh as f64).sqrt() };
         let scores = (scores / scale)?.reshape((b, h, t, t))?;
-        let m = mask.to_dtype(DType::F32)?;
-        let pair = if slip == Slip::KeyMaskOnly { m.unsqueeze(1)?.broadcast_as((b, t, t))?.contiguous()? } else { m.unsqueeze(2)?.broadcast_mul(&m.unsqueeze(1)?)? };
+        let is_token = mask.to_dtype(DType::F32)?;
+        let pair = if slip == Slip::KeyMaskOnly {
+            is_token.unsqueeze(1)?.broadcast_as((b, t, t))?.contiguous()?
+        } else {
+            is_token.unsqueeze(2)?.broadcast_mul(&is_token.unsqueeze(1)?)?
+        };
         let pair = pair.unsqueeze(1)?.broadcast_as((b, h, t, t))?.ne(0f64)?;
         let scores = pair.where_cond(&scores, &Tensor::full(f32::MIN, (b, h, t, t), x.device())?)?;
         let max = scores.max_keepdim(D::Minus1)?;
         let e = scores.broadcast_sub(&max)?.exp()?;
         let w = e.broadcast_div(&e.sum_keepdim(D::Minus1)?)?;
-        let ctx = w.matmul(&v.reshape((b, h, t, dh))?)?.transpose(1, 2)?.reshape((b, t, d))?;
+        let per_head = w.matmul(&v.reshape((b, h, t, dh))?)?;
+        let ctx = per_head.transpose(1, 2)?.reshape((b, t, d))?;
         let dense = lin(&ctx, &wo, Some(&bo))?;
         let y = if slip == Slip::NoResidual { dense } else { (x + dense)? };
         let mean = y.mean_keepdim(D::Minus1)?;
@@ -155,7 +160,7 @@ fn attention_slips(
         (Slip::NoP2c, "attention without the position → content term (p2c)"),
         (Slip::KeyMaskOnly, "attention that masks the padded keys only: a pair (i, j) counts only when both i and j are tokens"),
         (Slip::PositionsWithoutBias, "position keys and queries projected without the projections' biases"),
-        (Slip::PositionsSwapped, "position keys and queries swapped (pos_key comes from key_proj, pos_query from query_proj)"),
+        (Slip::PositionsSwapped, "position keys and queries swapped: pos_key must come from key_proj and pos_query from query_proj"),
         (Slip::NoResidual, "the output sub-layer without its residual: LayerNorm(dense(ctx)) instead of LayerNorm(x + dense(ctx))"),
     ];
     slips.into_iter().map(|(slip, description)| Ok((description, run(slip).grader()?))).collect()

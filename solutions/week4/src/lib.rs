@@ -8,6 +8,7 @@ pub mod dqn;
 pub mod environments;
 pub mod lm_rl;
 pub mod policy_gradients;
+pub mod rainbow;
 pub mod self_play;
 
 /// Where this crate was compiled (given): the grader checks that it grades this checkout's code

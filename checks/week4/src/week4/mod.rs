@@ -13,12 +13,14 @@ pub mod dqn;
 pub mod environments;
 pub mod lm_rl;
 pub mod policy_gradients;
+pub mod rainbow;
 pub mod self_play;
 
 pub fn exercises() -> Vec<Exercise> {
     let mut v = Vec::new();
     v.extend(environments::exercises());
     v.extend(dqn::exercises());
+    v.extend(rainbow::exercises());
     v.extend(policy_gradients::exercises());
     v.extend(lm_rl::exercises());
     v.extend(dpo::exercises());

@@ -517,3 +517,32 @@ pub fn train_step(model: &Gpt2, opt: &mut candle_nn::AdamW, ids: &Tensor) -> Res
     loss.to_scalar::<f32>()
     // END SOLUTION
 }
+
+/// ## drop_in
+/// Train for `steps` steps on a stream of token ids, the way a plain PyTorch loop over a
+/// dataset of fixed-length windows does. At step `s`, row `j` of the batch `[batch, block]` is
+/// `stream[o .. o + block]` with `o = ((s · batch + j) · block) mod (stream.len() − block)`, so
+/// consecutive windows are read in order and the stream wraps around. Each step is one
+/// `train_step` on that batch (a `u32` tensor on `dev`). Return the loss before each step.
+/// The grader trains its fixture GPT-2 this way for 200 steps and compares your losses, step
+/// by step, with those of transformers' `GPT2LMHeadModel` trained by torch on the same batches
+/// from the same weights: if your model is a faithful drop-in replacement, the curves agree.
+// HINT: The model and the optimiser step are done; what is left is cutting the right windows out of the stream at every step and keeping the losses in order. A window that starts at the wrong offset trains on different text, and the curves drift apart within a few steps.
+// HINT: For each step s: for each row j compute o from the formula, copy stream[o..o + block] into one Vec<u32>; after all rows, Tensor::from_vec(rows, (batch, block), dev) is the batch; push train_step(model, opt, &ids)? onto the losses.
+// HINT: let o = ((s * batch + j) * block) % (stream.len() - block); rows.extend_from_slice(&stream[o..o + block]);
+pub fn train_on_stream(model: &Gpt2, opt: &mut candle_nn::AdamW, stream: &[u32], steps: usize, batch: usize, block: usize, dev: &Device) -> Result<Vec<f32>> {
+    // BEGIN SOLUTION
+    let span = stream.len() - block;
+    let mut losses = Vec::with_capacity(steps);
+    for s in 0..steps {
+        let mut rows = Vec::with_capacity(batch * block);
+        for j in 0..batch {
+            let o = ((s * batch + j) * block) % span;
+            rows.extend_from_slice(&stream[o..o + block]);
+        }
+        let ids = Tensor::from_vec(rows, (batch, block), dev)?;
+        losses.push(train_step(model, opt, &ids)?);
+    }
+    Ok(losses)
+    // END SOLUTION
+}

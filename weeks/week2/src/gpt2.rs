@@ -328,3 +328,16 @@ pub fn lm_loss(logits: &Tensor, labels: &Tensor) -> Result<Tensor> {
 pub fn train_step(model: &Gpt2, opt: &mut candle_nn::AdamW, ids: &Tensor) -> Result<f32> {
     todo!()
 }
+
+/// ## drop_in
+/// Train for `steps` steps on a stream of token ids, the way a plain PyTorch loop over a
+/// dataset of fixed-length windows does. At step `s`, row `j` of the batch `[batch, block]` is
+/// `stream[o .. o + block]` with `o = ((s · batch + j) · block) mod (stream.len() − block)`, so
+/// consecutive windows are read in order and the stream wraps around. Each step is one
+/// `train_step` on that batch (a `u32` tensor on `dev`). Return the loss before each step.
+/// The grader trains its fixture GPT-2 this way for 200 steps and compares your losses, step
+/// by step, with those of transformers' `GPT2LMHeadModel` trained by torch on the same batches
+/// from the same weights: if your model is a faithful drop-in replacement, the curves agree.
+pub fn train_on_stream(model: &Gpt2, opt: &mut candle_nn::AdamW, stream: &[u32], steps: usize, batch: usize, block: usize, dev: &Device) -> Result<Vec<f32>> {
+    todo!()
+}

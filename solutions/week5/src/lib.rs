@@ -3,6 +3,7 @@
 //! One module per day. Read the doc comment of each function, replace its `todo!()`, and run
 //! `just grade week5` (or `cargo grade week5`) to see which exercises pass.
 
+pub mod active_learning;
 pub mod adversarial;
 pub mod attribution;
 pub mod explain;

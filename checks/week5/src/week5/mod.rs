@@ -2,6 +2,7 @@
 
 use crate::registry::Exercise;
 
+pub mod active_learning;
 pub mod adversarial;
 pub mod attribution;
 pub mod explain;
@@ -22,6 +23,7 @@ pub fn exercises() -> Vec<Exercise> {
     v.extend(superposition::exercises());
     v.extend(sae::exercises());
     v.extend(adversarial::exercises());
+    v.extend(active_learning::exercises());
     v.extend(memorisation::exercises());
     v
 }

@@ -42,6 +42,8 @@ const GELU: &[&str] = &[".gelu(", ".gelu_erf(", "candle_nn::Activation", "fastop
 const FUSED_ATTENTION: &[&str] = &["candle_nn::ops::sdpa", "candle_nn::ops::softmax_last_dim"];
 const DROPOUT: &[&str] = &["candle_nn::Dropout", "candle_nn::ops::dropout"];
 const OPTIMISERS: &[&str] = &["candle_nn::optim", "candle_nn::AdamW", "candle_nn::SGD", "candle_nn::ParamsAdamW"];
+/// candle's own shift with wrap-around.
+const ROLL: &[&str] = &[".roll("];
 const RNN: &[&str] = &["candle_nn::rnn", "candle_nn::LSTM", "candle_nn::GRU", "candle_nn::lstm", "candle_nn::gru", "candle_nn::RNN"];
 
 /// The one table: exercise id → the groups of ops that would do its job.
@@ -88,6 +90,7 @@ const TABLE: &[(&str, &[&[&str]])] = &[
     ("week3.train_loop.dropout", &[DROPOUT]),
     ("week3.train_loop.adamw", &[OPTIMISERS]),
     ("week3.instruct.masked_loss", &[CROSS_ENTROPY]),
+    ("week5.feature_vis.jitter", &[ROLL]),
 ];
 
 /// The library ops exercise `id` must not call.

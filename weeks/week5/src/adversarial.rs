@@ -36,6 +36,17 @@ impl Cnn {
         self.weights.get(name).ok_or_else(|| candle_core::Error::Msg(format!("the CNN has no {name}")))
     }
 
+    /// The second convolution's activations after its ReLU, `[b, 16, 7, 7]`, for images `x`
+    /// `[b, 784]`: the features the linear layer reads.
+    pub fn features(&self, x: &Tensor) -> Result<Tensor> {
+        let b = x.dim(0)?;
+        let conv = |h: &Tensor, n: &str| -> Result<Tensor> {
+            let bias = self.w(&format!("{n}.bias"))?;
+            fastops::relu(&fastops::add_channel_bias(&fastops::conv2d(h, self.w(&format!("{n}.weight"))?, 1, 2)?, bias)?)
+        };
+        conv(&conv(&x.reshape((b, 1, 28, 28))?, "conv1")?, "conv2")
+    }
+
     /// Logits `[b, 10]` for images `x` `[b, 784]` (pixels in [0, 1]).
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let b = x.dim(0)?;

@@ -7,6 +7,7 @@ pub mod active_learning;
 pub mod adversarial;
 pub mod attribution;
 pub mod explain;
+pub mod feature_vis;
 pub mod hooks;
 pub mod memorisation;
 pub mod probes;

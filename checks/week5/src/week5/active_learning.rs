@@ -92,9 +92,11 @@ pub fn exercises() -> Vec<Exercise> {
                 }
                 Ok(())
             })
-            .check("fewer unlabelled than k: all of them", |_ctx| {
+            .check("fewer unlabelled than k: all of them, highest first", |_ctx| {
                 let got = al::select(&[0.5, 0.1, 0.9, 0.3], &[true, false, true, false], 3);
-                ensure(got == vec![3, 1], || format!("select(scores [0.5, 0.1, 0.9, 0.3], labelled [yes, no, yes, no], k = 3) = {got:?}, expected [3, 1]: the two unlabelled, highest score first"))
+                ensure(got == vec![3, 1], || format!("select(scores [0.5, 0.1, 0.9, 0.3], labelled [yes, no, yes, no], k = 3) = {got:?}, expected [3, 1]: the two unlabelled, highest score first"))?;
+                let got = al::select(&[0.9, 0.1, 0.5, 0.3], &[false, false, true, false], 5);
+                ensure(got == vec![0, 3, 1], || format!("select(scores [0.9, 0.1, 0.5, 0.3], labelled [no, no, yes, no], k = 5) = {got:?}, expected [0, 3, 1]: every unlabelled index, the first one included"))
             }),
         DAY.exercise("query", "one round: the CNN chooses what to label").pace(2, 20).function("query")
             .check("the 50 images torch's CNN is least sure about, by each score", |ctx| {
@@ -135,6 +137,10 @@ pub fn exercises() -> Vec<Exercise> {
                     ensure(seen.insert(i), || format!("random query chose image {i} twice"))?;
                 }
                 ensure(got.len() == 100, || format!("random query chose {} images, expected 100", got.len()))?;
+                let few: Vec<bool> = (0..2000).map(|i| ![0, 5, 1999].contains(&i)).collect();
+                let mut all = al::query(&cnn, &x, &few, 5, al::Acquisition::Random, &mut ChaCha8Rng::seed_from_u64(2)).learner()?;
+                all.sort();
+                ensure(all == vec![0, 5, 1999], || format!("with only images 0, 5 and 1999 unlabelled, a random query of 5 chose {all:?}: it must return every unlabelled image, the first and the last included"))?;
                 let spread = got.iter().filter(|&&i| i >= 1000).count();
                 ensure((25..=75).contains(&spread), || format!("{spread} of 100 random choices in the upper half of the pool: not uniform"))
             }),

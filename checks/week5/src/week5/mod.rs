@@ -6,6 +6,7 @@ pub mod active_learning;
 pub mod adversarial;
 pub mod attribution;
 pub mod explain;
+pub mod feature_vis;
 pub mod hooks;
 pub mod memorisation;
 pub mod probes;
@@ -24,6 +25,7 @@ pub fn exercises() -> Vec<Exercise> {
     v.extend(sae::exercises());
     v.extend(adversarial::exercises());
     v.extend(active_learning::exercises());
+    v.extend(feature_vis::exercises());
     v.extend(memorisation::exercises());
     v
 }

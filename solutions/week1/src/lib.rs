@@ -6,6 +6,7 @@
 pub mod arrays;
 pub mod autograd;
 pub mod convolutions;
+pub mod diagnostics;
 pub mod modules;
 pub mod optimisers;
 pub mod pictures;

@@ -6,6 +6,7 @@ pub mod arrays;
 pub mod autograd;
 mod bench;
 pub mod convolutions;
+pub mod diagnostics;
 pub mod modules;
 pub mod optimisers;
 pub mod pictures;
@@ -24,6 +25,7 @@ pub fn exercises() -> Vec<Exercise> {
     v.extend(autograd::exercises());
     v.extend(optimisers::exercises());
     v.extend(training::exercises());
+    v.extend(diagnostics::exercises());
     v
 }
 

@@ -1,0 +1,116 @@
+//! # Diagnostics: is this network healthy?
+//!
+//! A network can train badly while every line of its code looks right: a weight scale off by a
+//! factor of four, a forgotten normalisation. The loss alone rarely says why. Looking inside
+//! does (Karpathy's "Building makemore, part 3"): the distribution of each layer's activations
+//! and gradients, the fraction of tanh units stuck at ±1, and how big each update is next to
+//! the weight it changes. This day builds those numbers, checked against torch on the same
+//! deep tanh MLP, and draws them.
+//!
+//! Conventions: tensors are f32; statistics come back as f64.
+#![allow(unused_variables, unused_imports, unused_mut, dead_code)] // remove once you have solved a few
+
+use candle_core::{DType, Result, Tensor, Var};
+
+/// ## histogram
+/// Counts of the values of `x` (any shape) in `bins` equal bins over `[lo, hi]`, as
+/// `torch.histc` counts them: value `v` goes into bin `⌊(v − lo) / (hi − lo) · bins⌋`, a value
+/// equal to `hi` into the last bin, and values outside `[lo, hi]` are not counted.
+/// Example: `[−1, −0.2, 0.3, 1, 2]` in 2 bins over `[−1, 1]` → `[2, 2]`.
+pub fn histogram(x: &Tensor, bins: usize, lo: f64, hi: f64) -> Result<Vec<u64>> {
+    todo!()
+}
+
+/// Summary statistics of one tensor.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stats {
+    pub mean: f64,
+    /// The standard deviation with Bessel's correction (divide by n − 1), as torch's `.std()`.
+    pub std: f64,
+    /// The fraction of values with `|v| > threshold`.
+    pub saturated: f64,
+}
+
+/// ## layer_stats
+/// The mean, the standard deviation (unbiased: `Σ (v − mean)² / (n − 1)`, square-rooted) and
+/// the fraction of values with `|v| > threshold` of all the values of `x`. For a tanh layer
+/// with threshold 0.97 the last is the share of units in the flat tails, where the gradient
+/// `1 − tanh²` is below 0.06.
+pub fn layer_stats(x: &Tensor, threshold: f64) -> Result<Stats> {
+    todo!()
+}
+
+/// ## dead_units
+/// The fraction of units (columns of `x` `[n, units]`) that are saturated for **every** example:
+/// `|x[i, u]| > threshold` for all rows `i`. Such a unit passes no gradient for any input in the
+/// batch: it has stopped learning (a "dead" tanh unit, the white column of makemore's plot).
+pub fn dead_units(x: &Tensor, threshold: f64) -> Result<f64> {
+    todo!()
+}
+
+/// ## update_ratio
+/// How big a step of plain gradient descent is next to the weight it changes:
+/// `log10(std(lr · grad) / std(w))`, both standard deviations unbiased. Around −3 is the rule
+/// of thumb for healthy training: each update changes a weight by about a thousandth of its
+/// typical size. Much higher and training thrashes; much lower and it crawls.
+pub fn update_ratio(w: &Tensor, grad: &Tensor, lr: f64) -> Result<f64> {
+    todo!()
+}
+
+/// A deep MLP with tanh after every layer but the last (given).
+pub struct DeepMlp {
+    /// `[out, in]` per layer.
+    pub weights: Vec<Var>,
+    /// `[out]` per layer.
+    pub biases: Vec<Var>,
+}
+
+impl DeepMlp {
+    /// The tanh outputs of every hidden layer (`[n, width]` each) and the logits. candle keeps
+    /// the gradients of variables only (torch's `retain_grad` has no counterpart), so to
+    /// measure the gradient at a layer, pass `probes`: one zero `Var` per hidden layer, of that
+    /// layer's shape, added to its tanh output. Adding zero changes nothing, and the loss's
+    /// gradient with respect to a probe is its gradient with respect to that layer. Pass `&[]`
+    /// for no probes.
+    pub fn forward_all(&self, x: &Tensor, probes: &[Var]) -> Result<(Vec<Tensor>, Tensor)> {
+        let (mut h, mut acts) = (x.clone(), Vec::new());
+        for (i, (w, b)) in self.weights.iter().zip(&self.biases).enumerate() {
+            h = h.matmul(&w.as_tensor().t()?)?.broadcast_add(b.as_tensor())?;
+            if i + 1 < self.weights.len() {
+                h = h.tanh()?;
+                if let Some(p) = probes.get(i) {
+                    h = (h + p.as_tensor())?;
+                }
+                acts.push(h.clone());
+            }
+        }
+        Ok((acts, h))
+    }
+}
+
+/// What `diagnose` measures, one entry per hidden layer (per weight for `ratio`).
+#[derive(Clone, Debug)]
+pub struct Diagnostics {
+    /// The tanh outputs' statistics (threshold 0.97).
+    pub act: Vec<Stats>,
+    /// The statistics of the loss's gradient with respect to each tanh output (threshold
+    /// `f64::INFINITY`: no value counts as saturated).
+    pub grad: Vec<Stats>,
+    /// Each tanh output's `histogram` in 20 bins over [−1, 1].
+    pub act_hist: Vec<Vec<u64>>,
+    /// The fraction of dead units of each tanh output (threshold 0.97).
+    pub dead: Vec<f64>,
+    /// `update_ratio` of every weight matrix (not the biases) with `lr`.
+    pub ratio: Vec<f64>,
+}
+
+/// ## diagnose
+/// One forward and backward pass of `model` on `x` `[n, in]` with labels `y` `[n]` (u32) and the
+/// mean cross-entropy of the logits (`candle_nn::loss::cross_entropy`, which you wrote in the
+/// regression day), and every number above for every hidden layer: see `Diagnostics`. For the
+/// gradients at the layers, give `forward_all` a zero probe per hidden layer (`Var::zeros`
+/// of shape `[n, width]`, the width being that layer's weight's first dimension) and read each
+/// probe's gradient.
+pub fn diagnose(model: &DeepMlp, x: &Tensor, y: &Tensor, lr: f64) -> Result<Diagnostics> {
+    todo!()
+}

@@ -29,6 +29,10 @@ watch week:
 reset id *args:
     cargo run -q -p grader -- reset {{id}} {{args}}
 
+# Week 3's training dashboard in the browser: `just dashboard` (every run), `just dashboard RUN_DIR… --watch`
+dashboard *args:
+    cargo run -q -p grader -- dashboard --open {{args}}
+
 # List exercises with their last status
 list *week:
     cargo run -q -p grader -- list {{week}}

@@ -51,6 +51,8 @@ assets() {
     mkdir -p "book/src/images/$w"
     if compgen -G "target/candlecamp/$w/*.png" >/dev/null; then
       cp target/candlecamp/"$w"/*.png "book/src/images/$w/"
+      # The dashboards (week 3): self-contained pages, linked from the book.
+      cp target/candlecamp/"$w"/*.html "book/src/images/$w/" 2>/dev/null || true
     fi
     echo "book: $(find "book/src/images/$w" -name '*.png' | wc -l) picture(s) for $w"
   done

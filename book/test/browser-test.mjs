@@ -6,7 +6,8 @@
 //   3. the search finds an exercise id and links its page,
 //   4. every exercise id named on a week page has its section there (`weekN.day.name` → the
 //      element `#name` on weekN/day.html, where the grader's links point),
-//   5. every image on the week pages loads (naturalWidth > 0), and there is at least one.
+//   5. every image on the week pages loads (naturalWidth > 0), and there is at least one;
+//   6. week 3's training dashboards draw one point per logged step in every chart.
 // A screenshot of the front page goes to target/candlecamp/book-front.png.
 // Output: one line per check, then "book-test: N passed, N failed"; exit status 1 on failure.
 
@@ -165,6 +166,32 @@ await check("every image on the week pages loads", async () => {
   assert(broken.length === 0, `broken: ${broken.join(", ")} (run just book-assets before the build)`);
   assert(images > 0, "the week pages show no image at all");
   return `${images} image(s) on ${weekPages.length} week page(s)`;
+});
+
+await check("the training dashboard draws a point for every logged step", async () => {
+  const pages = ["images/week3/dashboard.html", "images/week3/search_dashboard.html"];
+  const seen = [];
+  for (const rel of pages) {
+    assert(fs.existsSync(path.join(build, rel)), `${rel} is missing (the book's assets step copies week 3's dashboards)`);
+    failedRequests.length = 0;
+    pageErrors.length = 0;
+    await page.goto(base + rel, { waitUntil: "load" });
+    const info = await page.evaluate(() => ({
+      runs: Object.fromEntries([...document.querySelectorAll("p.runs span[data-run]")].map((s) => [s.dataset.run, parseInt((s.textContent.match(/: (\d+) steps/) || [])[1], 10)])),
+      charts: document.querySelectorAll("svg[data-chart]").length,
+      lines: [...document.querySelectorAll("svg[data-chart] polyline")].map((p) => ({ chart: p.closest("svg").dataset.chart, run: p.dataset.run, n: p.points.numberOfItems, w: p.getBBox().width })),
+    }));
+    assert(info.charts >= 4, `${rel}: ${info.charts} charts`);
+    const first = Object.keys(info.runs)[0];
+    for (const l of info.lines) {
+      const want = info.runs[l.chart === "layer_grad_norms" ? first : l.run];
+      assert(Number.isFinite(want) && l.n === want, `${rel}: a ${l.chart} line of ${l.run} has ${l.n} points, the run logged ${want} steps`);
+      assert(l.w > 0, `${rel}: a ${l.chart} line of ${l.run} is not drawn`);
+    }
+    assert(failedRequests.length === 0 && pageErrors.length === 0, `${rel}: ${failedRequests.concat(pageErrors).join(", ")}`);
+    seen.push(`${Object.keys(info.runs).length} run(s), ${info.lines.length} lines`);
+  }
+  return seen.join("; ");
 });
 
 await context.close();

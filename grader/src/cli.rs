@@ -111,6 +111,24 @@ enum Cmd {
     },
     /// Verify every fixture against fixtures/MANIFEST (regenerate them with `just fixtures`).
     Fixtures,
+    /// Week 3's training dashboard: the metrics.jsonl of one or more run folders as one HTML
+    /// page of charts (loss, learning rate, gradient norms, tokens per second) and a PNG of each.
+    /// Without folders: every run under target/candlecamp/week3/runs.
+    Dashboard {
+        runs: Vec<PathBuf>,
+        /// The gradient-clipping threshold, to draw the norm after clipping too.
+        #[arg(long)]
+        clip: Option<f64>,
+        /// Where the page goes (default: target/candlecamp/week3/dashboard.html).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Rewrite the page every 2 s until Ctrl-C (the page reloads itself while a run writes).
+        #[arg(long)]
+        watch: bool,
+        /// Open the page in the browser (xdg-open or open).
+        #[arg(long)]
+        open: bool,
+    },
     /// Write each exercise's registered difficulty and minutes under its heading in the book
     /// (instructors, after changing a `.pace(…)`).
     #[command(name = "book-pace")]
@@ -216,6 +234,48 @@ pub struct Usage(pub String);
 
 /// A command that could not do its work (a missing file, a failed build): exit status 1, with
 /// the chain of contexts; a [`Usage`] error inside is a usage error.
+fn dashboard_cmd(runs: Vec<PathBuf>, clip: Option<f64>, out: Option<PathBuf>, watch: bool, open: bool) -> ExitCode {
+    let root = root();
+    let runs = if runs.is_empty() {
+        let base = root.join("target/candlecamp/week3/runs");
+        let mut found: Vec<PathBuf> =
+            std::fs::read_dir(&base).map(|d| d.flatten().map(|e| e.path()).filter(|p| p.join("metrics.jsonl").exists()).collect()).unwrap_or_default();
+        found.sort();
+        if found.is_empty() {
+            eprintln!("dashboard: no runs under {} yet: `just grade week3 train_loop` makes one, or name a folder that holds a metrics.jsonl", base.display());
+            return ExitCode::FAILURE;
+        }
+        found
+    } else {
+        runs
+    };
+    let out = out.unwrap_or_else(|| root.join("target/candlecamp/week3/dashboard.html"));
+    let mut opened = !open;
+    loop {
+        match crate::dashboard::write(&runs, &out, clip, watch) {
+            Ok(read) => {
+                if !opened || !watch {
+                    let steps: Vec<String> = read.iter().map(|r| format!("{} ({} steps)", r.name, r.steps.len())).collect();
+                    println!("dashboard: {} → {}", steps.join(", "), out.display());
+                }
+            }
+            Err(e) if !watch => return failure("dashboard", e),
+            Err(e) => eprintln!("dashboard: {e:#}"),
+        }
+        if !opened {
+            opened = true;
+            let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+            if std::process::Command::new(opener).arg(&out).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().is_err() {
+                println!("dashboard: open {} in a browser", out.display());
+            }
+        }
+        if !watch {
+            return ExitCode::SUCCESS;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+}
+
 fn failure(what: &str, e: impl Into<anyhow::Error>) -> ExitCode {
     let e = e.into();
     if let Some(u) = e.downcast_ref::<Usage>() {
@@ -380,6 +440,7 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
                 Err(e) => failure("book-pace", e),
             }
         }
+        Cmd::Dashboard { runs, clip, out, watch, open } => dashboard_cmd(runs, clip, out, watch, open),
         Cmd::Fixtures => match fixtures::check_all() {
             Err(e) => failure("fixtures", e),
             Ok((n, bytes, problems)) if problems.is_empty() => {

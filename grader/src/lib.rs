@@ -28,6 +28,7 @@ pub mod check;
 pub mod child;
 pub mod cli;
 pub mod compare;
+pub mod dashboard;
 pub mod data;
 pub mod dist;
 pub mod drill;

@@ -3,7 +3,7 @@
 //! code, so a half-finished week elsewhere cannot stop it from building. The `grader` launcher
 //! builds it with cargo and runs it; see `grader/src/launch.rs`.
 
-pub use grader::{bench, cases, check, compare, data, fixtures, hub, independent, minilm, parity, picture, registry, report, stats};
+pub use grader::{bench, cases, check, compare, dashboard, data, fixtures, hub, independent, minilm, parity, picture, registry, report, stats};
 pub use grader::{make_device, root};
 
 pub mod subject;

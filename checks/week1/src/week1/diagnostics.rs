@@ -70,9 +70,10 @@ pub fn exercises() -> Vec<Exercise> {
                 Ok(())
             },
         ),
-        DAY.exercise("layer_stats", "mean, standard deviation and the saturated share").pace(1, 15).function("layer_stats").check(
-            "vs torch (.mean(), .std(), (x.abs() > t).float().mean())",
-            |ctx| {
+        DAY.exercise("layer_stats", "mean, standard deviation and the saturated share")
+            .pace(1, 15)
+            .function("layer_stats")
+            .check("vs torch (.mean(), .std(), (x.abs() > t).float().mean())", |ctx| {
                 for c in FX.cases(ctx, "stats")? {
                     let got = dg::layer_stats(&c.t("x")?, c.f("threshold")?).learner()?;
                     let want = to_f64(&c.out()?)?;
@@ -91,11 +92,16 @@ pub fn exercises() -> Vec<Exercise> {
                     scalar_close(&format!("{}: saturated fraction", c.label()), got.saturated, want[2], COUNT)?;
                 }
                 Ok(())
-            },
-        ),
-        DAY.exercise("dead_units", "units saturated for every example").pace(1, 15).function("dead_units").check(
-            "vs torch ((x.abs() > t).all(dim=0).float().mean())",
-            |ctx| {
+            })
+            .check("the threshold itself is not beyond it (|v| > t, strictly)", |ctx| {
+                let x = Tensor::new(&[0.5f32, 0.97, -0.97, 0.99], &ctx.device).grader()?;
+                let got = dg::layer_stats(&x, 0.97).learner()?;
+                scalar_close("saturated fraction of [0.5, 0.97, −0.97, 0.99] at threshold 0.97 (only 0.99 is beyond it)", got.saturated, 0.25, COUNT)
+            }),
+        DAY.exercise("dead_units", "units saturated for every example")
+            .pace(1, 15)
+            .function("dead_units")
+            .check("vs torch ((x.abs() > t).all(dim=0).float().mean())", |ctx| {
                 for c in FX.cases(ctx, "dead")? {
                     let x = c.t("x")?;
                     let got = dg::dead_units(&x, c.f("threshold")?).learner()?;
@@ -110,8 +116,12 @@ pub fn exercises() -> Vec<Exercise> {
                     scalar_close(&c.label(), got, want, COUNT)?;
                 }
                 Ok(())
-            },
-        ),
+            })
+            .check("a column exactly at the threshold is not dead (|v| > t, strictly)", |ctx| {
+                let x = Tensor::new(&[[0.97f32, 0.99, 0.1], [-0.97, -0.995, 0.99]], &ctx.device).grader()?;
+                let got = dg::dead_units(&x, 0.97).learner()?;
+                scalar_close("dead units of [[0.97, 0.99, 0.1], [−0.97, −0.995, 0.99]] at threshold 0.97 (only the middle column)", got, 1.0 / 3.0, COUNT)
+            }),
         DAY.exercise("update_ratio", "the update-to-weight ratio, log10").pace(1, 10).function("update_ratio").check("vs torch", |ctx| {
             for c in FX.cases(ctx, "ratio")? {
                 let (w, g, lr) = (c.t("w")?, c.t("grad")?, c.f("lr")?);
@@ -127,9 +137,10 @@ pub fn exercises() -> Vec<Exercise> {
             }
             Ok(())
         }),
-        DAY.exercise("diagnose", "every number of one forward and backward pass").pace(2, 30).function("diagnose").check(
-            "a healthy and a saturated deep tanh MLP vs torch's run (pictures: activation histograms)",
-            |ctx| {
+        DAY.exercise("diagnose", "every number of one forward and backward pass")
+            .pace(2, 30)
+            .function("diagnose")
+            .check("a healthy and a saturated deep tanh MLP vs torch's run (pictures: activation histograms)", |ctx| {
                 let fx = FX.open(ctx)?;
                 for init in ["healthy", "saturated"] {
                     let model = mlp(&fx, init)?;
@@ -198,7 +209,23 @@ pub fn exercises() -> Vec<Exercise> {
                     ));
                 }
                 Ok(())
-            },
-        ),
+            })
+            .check("units pinned at +1 for every example are reported dead", |ctx| {
+                let fx = FX.open(ctx)?;
+                let model = mlp(&fx, "healthy")?;
+                // Ten units of the first layer get a bias of 20: tanh(≈ 20) = 1 for every input.
+                let b0 = model.biases[0].as_tensor().clone();
+                let pinned = Tensor::cat(&[Tensor::full(20f32, 10, &ctx.device).grader()?, b0.narrow(0, 10, 90).grader()?], 0).grader()?;
+                model.biases[0].set(&pinned).grader()?;
+                let x = fx.get("healthy.x")?;
+                let y = fx.get("healthy.y")?.to_dtype(DType::U32).grader()?;
+                let d = dg::diagnose(&model, &x, &y, 0.1).learner()?;
+                let h = x.matmul(&model.weights[0].as_tensor().t().grader()?).grader()?.broadcast_add(&pinned).grader()?.tanh().grader()?;
+                let want =
+                    h.abs().grader()?.gt(0.97).grader()?.to_dtype(DType::F32).grader()?.min(0).grader()?.mean_all().grader()?.to_scalar::<f32>().grader()?
+                        as f64;
+                ensure(!d.dead.is_empty(), || "no dead-unit entries".into())?;
+                scalar_close("layer 0's dead units with ten units pinned at +1 (threshold 0.97)", d.dead[0], want, COUNT)
+            }),
     ]
 }

@@ -856,6 +856,17 @@ fn kill_and_resume(ctx: &Ctx) -> CheckResult {
             format!("step {}: loss {} / grad norm {} resumed, {} / {} uninterrupted", x.step, y.loss, y.grad_norm, x.loss, x.grad_norm)
         })?;
     }
+    // The uninterrupted run stays under target/candlecamp/week3/runs/train, and its dashboard
+    // must draw a point for every step the metrics file holds.
+    let kept = ctx.artefact("week3/runs/train/metrics.jsonl")?;
+    std::fs::copy(whole.join("metrics.jsonl"), &kept).map_err(|e| Fail::Internal(format!("cannot keep the run's metrics: {e}")))?;
+    let page = ctx.artefact("week3/dashboard.html")?;
+    let run_dir = kept.parent().map(|p| p.to_path_buf()).unwrap_or_default();
+    let shown = crate::dashboard::write(&[run_dir], &page, Some(cfg.grad_clip), false).map_err(|e| Fail::Internal(format!("the dashboard: {e:#}")))?;
+    ensure(shown[0].steps.len() == ra.len(), || {
+        format!("the dashboard read {} steps from metrics.jsonl, your MetricsLog::read {}", shown[0].steps.len(), ra.len())
+    })?;
+    ctx.note("`just dashboard` opens the page; `just dashboard --watch` keeps it live while a run writes");
     let la: Vec<f32> = ra.iter().map(|r| r.loss as f32).collect();
     let lr: Vec<f32> = ra.iter().map(|r| (r.lr / cfg.lr) as f32 * la[0]).collect();
     let path = ctx.artefact("week3/train_loss.png")?;

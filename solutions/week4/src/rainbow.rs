@@ -109,7 +109,7 @@ impl DuelingNet {
 /// done is 1, plus `γ^n · bootstrap_i` only when no step of the window was done → `[b]`.
 /// With `n = 1` this is `td_target`. Example: rewards [[1, 1, 1]], dones [[0, 1, 0]],
 /// bootstrap [10], γ = 0.5 → 1 + 0.5 = 1.5; with dones [[0, 0, 0]] → 1.75 + 0.125·10 = 3.
-// HINT: Walk along the window keeping track of whether the episode is still running: a reward counts only while it is, and the bootstrap counts only if it still is after the last step. Each step further away is discounted once more.
+// HINT: Walk along the window keeping track of whether the episode was still running when each step began: that step's reward counts (the reward of the step that ends the episode included), everything after it does not, and the bootstrap counts only if no step ended the episode. Each step further away is discounted once more.
 // HINT: Keep an `alive` [b] tensor of ones; for k in 0..n: narrow column k of rewards and dones (squeeze to [b]), add γ^k · r_k · alive to the total, then multiply alive by (1 − done_k). Finally add γ^n · alive · bootstrap.
 // HINT: total = (total + (r_k * &alive)?.affine(gamma.powi(k as i32), 0.0)?)?; alive = (alive * d_k.affine(-1.0, 1.0)?)?;
 pub fn n_step_target(rewards: &Tensor, dones: &Tensor, bootstrap: &Tensor, gamma: f64) -> Result<Tensor> {
@@ -158,7 +158,7 @@ impl SumTree {
     /// Set slot `i`'s priority to `p` (≥ 0) and update every sum above it, up to the root.
     /// `find` below is part of this exercise.
     // HINT: A slot's priority is counted in every node on the path from its leaf up to the root, and in no other; after changing the leaf, each of those sums has to be redone from its two children (or moved by the change).
-    // HINT: set: k = leaves + i; nodes[k] = p; then while k > 1: k /= 2 and nodes[k] = nodes[2k] + nodes[2k + 1]. find: start at the root k = 1 and descend until k ≥ leaves: compare the mass with the left child's sum; go left, or subtract the left sum and go right; the slot is k − leaves.
+    // HINT: set: k = leaves + i; nodes[k] = p; then while k > 1: k /= 2 and nodes[k] = nodes[2k] + nodes[2k + 1]. find: start at the root k = 1 and descend until k ≥ leaves: go left when the mass is below the left child's sum or the right child's sum is 0; otherwise subtract the left sum and go right; the slot is k − leaves.
     // HINT: if mass < self.nodes[2 * k] || self.nodes[2 * k + 1] <= 0.0 { k = 2 * k } else { mass -= self.nodes[2 * k]; k = 2 * k + 1 }
     pub fn set(&mut self, i: usize, p: f64) {
         // BEGIN SOLUTION
@@ -233,7 +233,7 @@ pub fn importance_weights(probs: &Tensor, size: usize, beta: f64) -> Result<Tens
 /// return `(mean_i weights_i · cost_i, |picked − targets|)`: the loss, a scalar that gradients
 /// flow through into `q` only, and the `[b]` absolute TD errors, without a gradient, from
 /// which the caller sets the sampled slots' new priorities.
-// HINT: This is the DQN loss with one change: each sample's cost is scaled by its weight before the mean. The TD errors you return are for bookkeeping, so they should not carry a gradient.
+// HINT: This is the DQN loss with one change: each sample's Huber cost is kept separate (the DQN day's huber averages them, so write the per-sample cost here) and scaled by its weight before the mean. The TD errors you return are for bookkeeping, so they should not carry a gradient.
 // HINT: Gather q along dim 1 with actions.unsqueeze(1) and squeeze; d = picked − targets.detach(); a = |d|, m = a.minimum(1.0), cost = 0.5·m² + (a − m); loss = (cost · weights).mean_all(); td = a.detach().
 // HINT: let cost = ((m.sqr()? * 0.5)? + (&a - &m)?)?; Ok(((cost * weights)?.mean_all()?, a.detach()))
 pub fn per_loss(q: &Tensor, actions: &Tensor, targets: &Tensor, weights: &Tensor) -> Result<(Tensor, Tensor)> {
@@ -265,7 +265,8 @@ pub struct PrioritisedBuffer {
     /// Where the next push writes once the ring is full.
     pub next: usize,
     pub tree: SumTree,
-    /// The largest priority set so far: a new window gets it, so it is replayed at least once soon.
+    /// The largest priority set so far (as given to `update`, so already raised to α): a new
+    /// window gets it, so it is replayed at least once soon.
     pub max_priority: f64,
 }
 
@@ -366,7 +367,9 @@ pub struct RainbowRun {
 }
 
 /// ## rainbow_cartpole
-/// Train a `DuelingNet::new(4, hidden, 2, …)` on CartPole with every piece of this day.
+/// Train a `DuelingNet::new(4, hidden, 2, …)` on CartPole with every piece of this day. It
+/// also uses the DQN day's `epsilon` and (through `DuelingNet::sync_from`) `sync_target`:
+/// solve those first.
 /// - Act ε-greedily (week 4's `epsilon` schedule) and reset the environment when an episode
 ///   terminates or is truncated.
 /// - Windows of `n_step` steps: keep the last `n_step` (state, action, reward, terminated) in a

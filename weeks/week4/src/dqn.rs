@@ -213,7 +213,7 @@ pub struct DqnConfig {
 impl Default for DqnConfig {
     fn default() -> Self {
         DqnConfig {
-            // A ceiling: the reference stops when its greedy evaluation reaches 500 (37,500 steps).
+            // A ceiling: the reference stops when its greedy evaluation reaches 500 (55,000 steps).
             total_steps: 100_000,
             hidden: 128,
             lr: 1e-3,

@@ -193,7 +193,8 @@ pub struct PrioritisedBuffer {
     /// Where the next push writes once the ring is full.
     pub next: usize,
     pub tree: SumTree,
-    /// The largest priority set so far: a new window gets it, so it is replayed at least once soon.
+    /// The largest priority set so far (as given to `update`, so already raised to α): a new
+    /// window gets it, so it is replayed at least once soon.
     pub max_priority: f64,
 }
 
@@ -294,7 +295,9 @@ pub struct RainbowRun {
 }
 
 /// ## rainbow_cartpole
-/// Train a `DuelingNet::new(4, hidden, 2, …)` on CartPole with every piece of this day.
+/// Train a `DuelingNet::new(4, hidden, 2, …)` on CartPole with every piece of this day. It
+/// also uses the DQN day's `epsilon` and (through `DuelingNet::sync_from`) `sync_target`:
+/// solve those first.
 /// - Act ε-greedily (week 4's `epsilon` schedule) and reset the environment when an episode
 ///   terminates or is truncated.
 /// - Windows of `n_step` steps: keep the last `n_step` (state, action, reward, terminated) in a

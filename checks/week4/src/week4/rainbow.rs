@@ -52,13 +52,14 @@ pub fn exercises() -> Vec<Exercise> {
                     let (r, on, tg, d, g) = (c.t("rewards")?, c.t("next_q_online")?, c.t("next_q_target")?, c.t("dones")?, c.f("gamma")?);
                     let got = rb::double_target(&r, &on, &tg, &d, g).learner()?;
                     let with = |best: Tensor| -> Result<Tensor, Fail> { (&r + (best * d.affine(-1.0, 1.0).grader()?).grader()?.affine(g, 0.0).grader()?).grader() };
+                    let no_mask = Candidate { description: "the target without the (1 − done) mask: a terminal transition has no next state to bootstrap from", tensor: (&r + (on_choice(&on, &tg)? * g).grader()?).grader()? };
                     let plain = Candidate { description: "plain DQN's target: the max of the target network's values (the online network must choose the action)", tensor: with(tg.max(D::Minus1).grader()?)? };
                     let online = Candidate { description: "the online network's own max: the target network must value the chosen action", tensor: with(on.max(D::Minus1).grader()?)? };
                     let swapped = Candidate {
                         description: "the networks' roles swapped: the target network chose and the online one valued",
                         tensor: with(on.gather(&tg.argmax_keepdim(D::Minus1).grader()?, D::Minus1).grader()?.squeeze(D::Minus1).grader()?)?,
                     };
-                    close_with(&c.label(), &got, &c.out()?, TOL, &[plain, online, swapped])?;
+                    close_with(&c.label(), &got, &c.out()?, TOL, &[plain, online, swapped, no_mask])?;
                 }
                 Ok(())
             }),
@@ -93,7 +94,11 @@ pub fn exercises() -> Vec<Exercise> {
                         description: "the bootstrap discounted by γ^(n−1): the state it values is n steps away, so γ^n",
                         tensor: (&summed + (&boot * g.powi(n as i32 - 1)).grader()?).grader()?,
                     };
-                    close_with(&c.label(), &got, &c.out()?, TOL, &[ignore_dones, short_boot])?;
+                    let early = Candidate {
+                        description: "the n-step target without the reward of the step that ends the episode: a done at step k ends the episode after reward k, which still counts",
+                        tensor: early_stop(&r, &d, &boot, g)?,
+                    };
+                    close_with(&c.label(), &got, &c.out()?, TOL, &[ignore_dones, short_boot, early])?;
                 }
                 Ok(())
             }),
@@ -278,6 +283,31 @@ pub fn exercises() -> Vec<Exercise> {
                 ensure(mean >= 475.0, || format!("greedy mean return {mean:.1} over 100 episodes, needs ≥ 475"))
             }),
     ]
+}
+
+/// `next_q_target[i, argmax_a next_q_online[i, a]]`, by the grader.
+fn on_choice(online: &Tensor, target: &Tensor) -> Result<Tensor, Fail> {
+    target.gather(&online.argmax_keepdim(D::Minus1).grader()?, D::Minus1).grader()?.squeeze(D::Minus1).grader()
+}
+
+/// The n-step target with each done applied before its own reward (the classic slip), by the
+/// grader on the host.
+fn early_stop(r: &Tensor, d: &Tensor, boot: &Tensor, g: f64) -> Result<Tensor, Fail> {
+    let (rv, dv, bv) = (r.to_vec2::<f32>().grader()?, d.to_vec2::<f32>().grader()?, boot.to_vec1::<f32>().grader()?);
+    let out: Vec<f32> = rv
+        .iter()
+        .zip(&dv)
+        .zip(&bv)
+        .map(|((rs, ds), &b)| {
+            let (mut total, mut alive) = (0f64, 1f64);
+            for (k, (&rk, &dk)) in rs.iter().zip(ds).enumerate() {
+                alive *= 1.0 - dk as f64;
+                total += alive * g.powi(k as i32) * rk as f64;
+            }
+            (total + alive * g.powi(rs.len() as i32) * b as f64) as f32
+        })
+        .collect();
+    Tensor::new(out, r.device()).grader()
 }
 
 /// Each sample's Huber cost (δ = 1), by the grader.

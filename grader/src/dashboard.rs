@@ -65,12 +65,15 @@ pub fn smoothed(xs: &[f64], beta: f64) -> Vec<f64> {
         .collect()
 }
 
-/// One chart: a title, and lines of (run, series name, points (step, value)).
+/// One line of a chart: the run's index, the series' name, and its points (step, value).
+pub type Line = (usize, String, Vec<(f64, f64)>);
+
+/// One chart: a title, and its lines.
 pub struct Chart {
     pub id: &'static str,
     pub title: String,
     pub log_y: bool,
-    pub lines: Vec<(usize, String, Vec<(f64, f64)>)>,
+    pub lines: Vec<Line>,
 }
 
 const COLOURS: [&str; 8] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"];

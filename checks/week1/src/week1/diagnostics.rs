@@ -96,7 +96,12 @@ pub fn exercises() -> Vec<Exercise> {
             .check("the threshold itself is not beyond it (|v| > t, strictly)", |ctx| {
                 let x = Tensor::new(&[0.5f32, 0.97, -0.97, 0.99], &ctx.device).grader()?;
                 let got = dg::layer_stats(&x, 0.97).learner()?;
-                scalar_close("saturated fraction of [0.5, 0.97, −0.97, 0.99] at threshold 0.97 (only 0.99 is beyond it)", got.saturated, 0.25, COUNT)
+                scalar_close(
+                    "saturated fraction of [0.5, 0.97, −0.97, 0.99] (f32) at threshold 0.97: only 0.99 is beyond it (compared in f64, the f32 value 0.97 is 0.97000002 and lands above 0.97: compare in f32, with gt on the tensor)",
+                    got.saturated,
+                    0.25,
+                    COUNT,
+                )
             }),
         DAY.exercise("dead_units", "units saturated for every example")
             .pace(1, 15)
@@ -120,7 +125,12 @@ pub fn exercises() -> Vec<Exercise> {
             .check("a column exactly at the threshold is not dead (|v| > t, strictly)", |ctx| {
                 let x = Tensor::new(&[[0.97f32, 0.99, 0.1], [-0.97, -0.995, 0.99]], &ctx.device).grader()?;
                 let got = dg::dead_units(&x, 0.97).learner()?;
-                scalar_close("dead units of [[0.97, 0.99, 0.1], [−0.97, −0.995, 0.99]] at threshold 0.97 (only the middle column)", got, 1.0 / 3.0, COUNT)
+                scalar_close(
+                    "dead units of [[0.97, 0.99, 0.1], [−0.97, −0.995, 0.99]] (f32) at threshold 0.97: only the middle column (compare in f32, with gt on the tensor)",
+                    got,
+                    1.0 / 3.0,
+                    COUNT,
+                )
             }),
         DAY.exercise("update_ratio", "the update-to-weight ratio, log10").pace(1, 10).function("update_ratio").check("vs torch", |ctx| {
             for c in FX.cases(ctx, "ratio")? {

@@ -33,6 +33,10 @@ reset id *args:
 dashboard *args:
     cargo run -q -p grader -- dashboard --open {{args}}
 
+# The bug hunt: one bug planted in a model you built, its symptoms drawn: `just bughunt week1`, then `--line N`, a fix, `--give-up` or `--status`
+bughunt week *args:
+    cargo run -q -p grader -- bughunt {{week}} {{args}}
+
 # List exercises with their last status
 list *week:
     cargo run -q -p grader -- list {{week}}

@@ -56,6 +56,13 @@ assets() {
     fi
     echo "book: $(find "book/src/images/$w" -name '*.png' | wc -l) picture(s) for $w"
   done
+  # The bug hunt's pictures: what `grader bughunt --verify` drew for each planted bug.
+  if compgen -G "target/candlecamp/bughunt/verify/*.svg" >/dev/null; then
+    rm -rf book/src/images/bughunt
+    mkdir -p book/src/images/bughunt
+    cp target/candlecamp/bughunt/verify/*.svg book/src/images/bughunt/
+    echo "book: $(find book/src/images/bughunt -name '*.svg' | wc -l) picture(s) of the bug hunt"
+  fi
 }
 
 build() {

@@ -73,6 +73,7 @@ newcomer() {
   # pipefail the grader's broken pipe would fail the pipeline.
   has() { local text; text=$("${@:2}" 2>&1); echo "$text" | grep -q -- "$1" || { echo "$text"; echo "expected to see: $1"; return 1; }; }
   has '^next: week1.arrays.ones' g next week1 || return 1
+  has 'pass week0.mlp.dataset, week0.mlp.batchnorm first' g bughunt week0 || return 1
   g skip week1.arrays.ones >/dev/null || return 1
   has 'week1.arrays.ones.*\[skipped by you\]' g list week1 || return 1
   has '^next: week1.arrays.sum' g next week1 || return 1
@@ -175,6 +176,30 @@ compile_isolation() {
   })
 }
 
+# One hunt of each kind on week 0's patient (the reference stands in for a learner who passed).
+bughunt_session() {
+  local file=bughunt/week0/src/patient.rs before out n
+  g() { cargo run -q -p grader --features reference -- bughunt week0 "$@" 2>&1; }
+  before=$(sha256sum < "$file")
+  rm -rf target/candlecamp/bughunt
+  g --bug mlp.no_tanh >/dev/null || { echo "the hunt did not start"; return 1; }
+  n=$(grep -n 'let h2 = norm;' "$file" | cut -d: -f1)
+  [ -n "$n" ] || { echo "the bug is not in $file"; return 1; }
+  out=$(g --line 3) && { echo "$out"; echo "a wrong line was accepted"; return 1; }
+  echo "$out" | grep -q "not line 3" || { echo "$out"; return 1; }
+  out=$(g --line "$n") && echo "$out" | grep -q "Found: line $n" || { echo "$out"; echo "the right line was refused"; return 1; }
+  [ "$(sha256sum < "$file")" = "$before" ] || { echo "$file was not put back after a find"; return 1; }
+  g --bug mlp.label_shift >/dev/null || return 1
+  sed -i 's/y.index_select(&rows.roll(1, 0)?, 0)/y.index_select(\&rows, 0)/' "$file"
+  out=$(g) && echo "$out" | grep -q "Cured" || { echo "$out"; echo "a fix was not recognised"; return 1; }
+  g --bug mlp.lr_typo >/dev/null || return 1
+  out=$(g) && echo "$out" | grep -q "the patient is unchanged" || { echo "$out"; return 1; }
+  out=$(g --give-up) && echo "$out" | grep -q "1.0 where 0.1 was meant" || { echo "$out"; return 1; }
+  [ "$(sha256sum < "$file")" = "$before" ] || { echo "$file was not put back"; return 1; }
+  out=$(g --status) && echo "$out" | grep -q "2 of 13 bugs found" && echo "$out" | grep -q "named the line *2 attempt" || { echo "$out"; return 1; }
+  echo "bughunt session: wrong line refused, right line found (2 attempts), fix cured, give-up revealed, patient restored"
+}
+
 step "datasets in data/ (just data: from ../shared/data, checksums verified)" cargo run -q -p grader -- data
 step "unit and fault tests (cargo test --workspace)" cargo test --workspace --quiet
 step "house style: cargo fmt --all --check (rustfmt.toml; the stubs are generated rustfmt-clean)" cargo fmt --all --check
@@ -198,6 +223,11 @@ step "mutation sample: 16 seeded mutants of the reference, ≥ 75 % killed by th
 # transposed weight, a missing detach, an upstream exercise that fails) planted one at a time in
 # the reference; each report must name the cause. checks/diagnosis-drill.toml lists them.
 step "diagnosis drill: planted mistakes across weeks 1–5, ≥ 80 % of the reports name the cause" cargo run -q -p grader -- drill --min 80
+# The bug hunt (bughunt/bugs.toml): every curated bug is planted in turn in its patient (week 0's
+# MLP, week 1's CNN, week 3's char-GPT) and trained; the signs it lists (what the diagnostics show)
+# must hold for it and none for the healthy run.
+step "bug hunt: each curated bug shows the signs it lists in the diagnostics, and the healthy run none" cargo run -q -p grader --features reference -- bughunt --verify
+step "bug hunt as a learner plays it: a wrong line refused, the right line found; a fix cured; a give-up revealed; attempts recorded; the patient restored" bughunt_session
 # The book: its pictures are the PNGs the reference grades above just wrote (--reuse).
 step "book builds (mdBook $(sed -n 's/^MDBOOK_VERSION=//p' scripts/book.sh), pictures from the reference grade)" bash scripts/book.sh build --reuse
 step "book in headless Chromium: front page, sidebar, search, exercise sections, images (served on 127.0.0.1)" bash scripts/book.sh test

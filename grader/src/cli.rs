@@ -181,6 +181,35 @@ enum Cmd {
     },
     /// Fill data/ with the datasets (from ../shared/data, or by download when online).
     Data,
+    /// The bug hunt: plant one realistic bug in a model you have built (bughunt/WEEK/src/patient.rs),
+    /// train it beside a healthy copy and draw the symptoms; then name the line or fix it.
+    /// Weeks: week0 (the MLP), week1 (the CNN), week3 (the char-GPT).
+    Bughunt {
+        /// week0, week1 or week3 (not needed with --verify).
+        week: Option<String>,
+        /// Your answer: the line of the patient file that holds the bug (`42` or `patient.rs:42`).
+        #[arg(long)]
+        line: Option<String>,
+        /// Show the bug and put the file back.
+        #[arg(long)]
+        give_up: bool,
+        /// The bugs you have found, with attempts and times.
+        #[arg(long)]
+        status: bool,
+        /// Open the report page in the browser.
+        #[arg(long)]
+        open: bool,
+        /// Plant this bug (instructors).
+        #[arg(long, hide = true)]
+        bug: Option<String>,
+        /// Start without checking that the patient's exercises have passed (tests).
+        #[arg(long, hide = true)]
+        no_prerequisites: bool,
+        /// Instructors: plant every bug in turn and check the signs each is listed with
+        /// (`--verify week1`, `--verify mlp.`).
+        #[arg(long, hide = true)]
+        verify: bool,
+    },
     /// The diagnosis drill (instructors): plant each mistake of checks/diagnosis-drill.toml in
     /// a copy of the reference, grade, and count the reports that name the cause.
     Drill {
@@ -384,6 +413,24 @@ fn dispatch(linked: Option<&'static str>) -> ExitCode {
                 ExitCode::SUCCESS
             }
         },
+        Cmd::Bughunt { week, line, give_up, status, open, bug, no_prerequisites, verify } => {
+            if verify {
+                return match crate::bughunt::verify(&root(), week.as_deref()) {
+                    Err(e) => failure("bughunt", e),
+                    Ok((ok, all)) if ok == all => ExitCode::SUCCESS,
+                    Ok(_) => ExitCode::FAILURE,
+                };
+            }
+            let Some(week) = week else {
+                eprintln!("bughunt: name a week: week0 (the MLP), week1 (the CNN) or week3 (the char-GPT)");
+                return ExitCode::FAILURE;
+            };
+            let o = crate::bughunt::Options { line, give_up, status, bug, open, no_prerequisites };
+            match crate::bughunt::command(&root(), &week, &o) {
+                Err(e) => failure("bughunt", e),
+                Ok(()) => ExitCode::SUCCESS,
+            }
+        }
         Cmd::Drill { filter, min, show } => match crate::drill::run(&root(), filter.as_deref(), show) {
             Err(e) => failure("drill", e),
             Ok((named, all)) => {

@@ -138,7 +138,13 @@ fn cargo(root: &std::path::Path, target: Option<&std::path::Path>) -> Command {
 
 /// One `cargo build` of the week's checks program; the program's path.
 fn build_once(root: &std::path::Path, target: Option<&std::path::Path>, week: &Week, reference: bool) -> Result<PathBuf, BuildError> {
-    let name = program_name(week);
+    build_package(root, target, &program_name(week), &format!("{} and its checks", week.name), reference)
+}
+
+/// One `cargo build` of the workspace's program `name` (`what` names it while it compiles);
+/// the program's path.
+pub fn build_package(root: &std::path::Path, target: Option<&std::path::Path>, name: &str, what: &str, reference: bool) -> Result<PathBuf, BuildError> {
+    let name = name.to_string();
     let mut cmd = cargo(root, target);
     cmd.arg("build").arg("--quiet").arg("-p").arg(&name).arg("--manifest-path").arg(root.join("Cargo.toml"));
     cmd.arg(if crate::report::color() { "--message-format=json-diagnostic-rendered-ansi" } else { "--message-format=json" });
@@ -156,11 +162,11 @@ fn build_once(root: &std::path::Path, target: Option<&std::path::Path>, week: &W
     // A first build takes a while: say what is happening once it has taken more than 2 s.
     let done = Arc::new(AtomicBool::new(false));
     {
-        let (done, week) = (done.clone(), week.name);
+        let (done, what) = (done.clone(), what.to_string());
         std::thread::spawn(move || {
             std::thread::sleep(Duration::from_secs(2));
             if !done.load(Ordering::SeqCst) {
-                eprintln!("grader: compiling {week} and its checks…");
+                eprintln!("grader: compiling {what}…");
             }
         });
     }

@@ -22,6 +22,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod bench;
 pub mod book;
+pub mod bughunt;
 pub mod bundle;
 pub mod cases;
 pub mod check;

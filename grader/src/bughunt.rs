@@ -400,7 +400,7 @@ fn show(root: &Path, week: &str, model: &str, run: &Run, healthy: &Run, open: bo
     if let Some(t) = run.text.get("sample") {
         println!("\nthe patient writes: {:?}", t.chars().take(160).collect::<String>());
     }
-    println!("\nthe pictures: {}", out.display());
+    println!("\nthe pictures: {} (beside it, as PNGs: report_loss, report_update_ratio, and report_activations and report_gradients, the histograms a row per layer or parameter)", out.display());
     if open {
         let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
         let _ = std::process::Command::new(opener).arg(&out).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn();
@@ -479,34 +479,74 @@ fn num(v: f64) -> String {
     }
 }
 
+/// The `k`-th recorded samples of the two runs counted on 40 shared bins: (the patient's
+/// shares, the healthy run's, the range, the largest share).
+fn shared_bins(run: &Series, healthy: Option<&Series>, k: usize) -> (Vec<f64>, Vec<f64>, (f64, f64), f64) {
+    let vals = |s: &Series| -> Vec<f64> { s.samples.get(k).map(|v| v.iter().flatten().copied().filter(|x| x.is_finite()).collect()).unwrap_or_default() };
+    let a = vals(run);
+    let b = healthy.map(vals).unwrap_or_default();
+    let (mut lo, mut hi) = a.iter().chain(b.iter()).fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| (l.min(x), h.max(x)));
+    if !lo.is_finite() {
+        (lo, hi) = (-1.0, 1.0);
+    }
+    if hi - lo < 1e-12 {
+        (lo, hi) = (lo - 1e-6, hi + 1e-6);
+    }
+    let bins = 40;
+    let count = |v: &[f64]| {
+        let mut c = vec![0.0f64; bins];
+        for &x in v {
+            let i = (((x - lo) / (hi - lo)) * bins as f64).floor().clamp(0.0, bins as f64 - 1.0) as usize;
+            c[i] += 1.0;
+        }
+        let n = v.len().max(1) as f64;
+        c.iter().map(|x| x / n).collect::<Vec<f64>>()
+    };
+    let (ca, cb) = (count(&a), count(&b));
+    let top = ca.iter().chain(cb.iter()).fold(1e-12f64, |m, &x| m.max(x));
+    (ca, cb, (lo, hi), top)
+}
+
+/// The histograms as one PNG: a row per layer (or parameter) in `rows`, a column per recorded
+/// step; grey bars the healthy run, red the patient's outline.
+fn histogram_png(path: &Path, rows: &[(&Series, Option<&Series>)]) -> Result<()> {
+    let (cw, ch, gap) = (160u32, 56u32, 6u32);
+    let cols = rows.iter().map(|(s, _)| s.hist_steps.len()).max().unwrap_or(0).max(1) as u32;
+    let (w, h) = (cols * (cw + gap) + gap, rows.len().max(1) as u32 * (ch + gap) + gap);
+    let mut img = image::RgbImage::from_pixel(w, h, image::Rgb([255, 255, 255]));
+    for (r, (run, healthy)) in rows.iter().enumerate() {
+        for k in 0..run.hist_steps.len() {
+            let (ca, cb, _, top) = shared_bins(run, *healthy, k);
+            let (x0, y0) = (gap + k as u32 * (cw + gap), gap + r as u32 * (ch + gap));
+            let bw = cw / ca.len() as u32;
+            let height = |v: f64| ((v / top) * (ch - 1) as f64).round() as u32;
+            for (i, (&a, &b)) in ca.iter().zip(&cb).enumerate() {
+                let (ha, hb) = (height(a), height(b));
+                for x in x0 + i as u32 * bw..x0 + (i as u32 + 1) * bw {
+                    for y in 0..hb {
+                        img.put_pixel(x, y0 + ch - 1 - y, image::Rgb([190, 190, 190]));
+                    }
+                    img.put_pixel(x, y0 + ch - 1 - ha, image::Rgb([214, 39, 40]));
+                }
+                // The outline's vertical step to the next bin.
+                if let Some(&next) = ca.get(i + 1) {
+                    let (p, q) = (ha.min(height(next)), ha.max(height(next)));
+                    for y in p..=q {
+                        img.put_pixel(x0 + (i as u32 + 1) * bw, y0 + ch - 1 - y, image::Rgb([214, 39, 40]));
+                    }
+                }
+            }
+        }
+    }
+    crate::picture::save(path, img).map_err(|e| anyhow!("{e}"))
+}
+
 /// Histograms of the two runs' samples on shared bins, one small chart per recorded step.
 fn histograms(id: &str, run: &Series, healthy: Option<&Series>) -> String {
-    let vals =
-        |s: &Series, k: usize| -> Vec<f64> { s.samples.get(k).map(|v| v.iter().flatten().copied().filter(|x| x.is_finite()).collect()).unwrap_or_default() };
     let mut s = String::from("<div class=\"hists\">");
     for (k, step) in run.hist_steps.iter().enumerate() {
-        let a = vals(run, k);
-        let b = healthy.map(|h| vals(h, k)).unwrap_or_default();
-        let all: Vec<f64> = a.iter().chain(b.iter()).copied().collect();
-        let (mut lo, mut hi) = all.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| (l.min(x), h.max(x)));
-        if !lo.is_finite() {
-            (lo, hi) = (-1.0, 1.0);
-        }
-        if hi - lo < 1e-12 {
-            (lo, hi) = (lo - 1e-6, hi + 1e-6);
-        }
-        let bins = 40;
-        let count = |v: &[f64]| {
-            let mut c = vec![0.0f64; bins];
-            for &x in v {
-                let i = (((x - lo) / (hi - lo)) * bins as f64).floor().clamp(0.0, bins as f64 - 1.0) as usize;
-                c[i] += 1.0;
-            }
-            let n = v.len().max(1) as f64;
-            c.iter().map(|x| x / n).collect::<Vec<f64>>()
-        };
-        let (ca, cb) = (count(&a), count(&b));
-        let top = ca.iter().chain(cb.iter()).fold(1e-12f64, |m, &x| m.max(x));
+        let (ca, cb, (lo, hi), top) = shared_bins(run, healthy, k);
+        let bins = ca.len();
         let (w, h) = (200.0, 90.0);
         let _ = write!(
             s,
@@ -722,6 +762,14 @@ pub fn write_report(out: &Path, title: &str, run: &Run, healthy: &Run) -> Result
     png("loss", &[f(&healthy.loss), f(&run.loss)])?;
     let ratios: Vec<Vec<f32>> = run.params.iter().map(|p| f(&p.ratio)).collect();
     png("update_ratio", &ratios)?;
+    let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let rows = |mine: &[Series], theirs: &[Series]| -> Vec<(Series, Option<Series>)> {
+        mine.iter().map(|s| (s.clone(), theirs.iter().find(|h| h.name == s.name).cloned())).collect()
+    };
+    for (name, rows) in [("activations", rows(&run.layers, &healthy.layers)), ("gradients", rows(&run.params, &healthy.params))] {
+        let refs: Vec<(&Series, Option<&Series>)> = rows.iter().map(|(a, b)| (a, b.as_ref())).collect();
+        histogram_png(&out.with_file_name(format!("{stem}_{name}.png")), &refs)?;
+    }
     Ok(())
 }
 

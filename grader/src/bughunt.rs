@@ -841,7 +841,8 @@ pub fn verify(root: &Path, filter: Option<&str>) -> Result<(usize, usize)> {
             } else {
                 println!("  FAILED  {} (line {first}): {}", b.id, problems.join("; "));
             }
-            let _ = writeln!(table, "| `{}` | {} | `{}` | {} | {} |", b.id, b.name, b.picture, b.reveals, shown.join("; "));
+            let cell = |t: &str| t.replace('|', "\\|");
+            let _ = writeln!(table, "| `{}` | {} | `{}` | {} | {} |", b.id, cell(&b.name), b.picture, cell(&b.reveals), shown.join("; "));
         }
         std::fs::write(&path, &pristine)?;
         std::fs::remove_file(&kept)?;

@@ -185,6 +185,7 @@ impl Probe {
             |v: &[Vec<f32>]| v.iter().map(|s| format!("[{}]", s.iter().map(|&x| num(x as f64)).collect::<Vec<_>>().join(","))).collect::<Vec<_>>().join(",");
         let mut summary = self.summary.clone();
         let n = self.loss.len();
+        summary.insert("loss.first".into(), self.loss.first().copied().unwrap_or(f64::NAN));
         let head = &self.loss[..n.min(10)];
         summary.insert("loss.start".into(), head.iter().sum::<f64>() / head.len().max(1) as f64);
         let tail = &self.loss[n - (n / 10).max(1)..];

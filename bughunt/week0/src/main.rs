@@ -33,6 +33,7 @@ fn main() -> anyhow::Result<()> {
     probe.result("eval.loss", eval_loss);
     probe.result("train.loss", train_loss);
     probe.result("gap", eval_loss - train_loss);
+    probe.result("uniform", (27f64).ln());
     std::fs::write(&out, probe.json())?;
     Ok(())
 }

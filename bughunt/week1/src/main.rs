@@ -29,6 +29,7 @@ fn main() -> anyhow::Result<()> {
     probe.result("eval.acc", eval_acc);
     probe.result("train.loss", train_loss);
     probe.result("gap", eval_loss - train_loss);
+    probe.result("uniform", (10f64).ln());
     std::fs::write(&out, probe.json())?;
     Ok(())
 }

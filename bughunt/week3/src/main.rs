@@ -47,6 +47,7 @@ fn main() -> anyhow::Result<()> {
     probe.result("eval.loss", eval_loss);
     probe.result("train.loss", train_loss);
     probe.result("gap", eval_loss - train_loss);
+    probe.result("uniform", (vocab.chars.len() as f64).ln());
     // A greedy line from a fixed prompt.
     let mut line = vocab.encode("ROMEO:\n")?;
     for _ in 0..80 {

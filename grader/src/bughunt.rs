@@ -11,6 +11,7 @@
 //! `grader bughunt --verify` plants each bug, runs it, and checks that its signs hold and that
 //! none holds for the healthy run.
 
+use crate::dashboard::escape;
 use crate::drill::Mistake;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::{Deserialize, Serialize};
@@ -422,9 +423,8 @@ fn show(root: &Path, week: &str, model: &str, run: &Run, healthy: &Run, open: bo
         println!("the patient writes:     {:?}", t.chars().take(120).collect::<String>());
     }
     println!("\nthe pictures: {} (beside it, as PNGs: report_loss, report_update_ratio, and report_activations and report_gradients, the histograms a row per layer or parameter)", out.display());
-    if open {
-        let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
-        let _ = std::process::Command::new(opener).arg(&out).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn();
+    if open && !crate::dashboard::open_in_browser(&out) {
+        println!("bughunt: open {} in a browser", out.display());
     }
     Ok(())
 }
@@ -434,10 +434,6 @@ fn show(root: &Path, week: &str, model: &str, run: &Run, healthy: &Run, open: bo
 
 const PATIENT: &str = "#d62728";
 const HEALTHY: &str = "#9a9a9a";
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
 
 /// One line of a chart: its colour, whether it is drawn faint, and its points (step, value).
 type Line<'a> = (&'a str, bool, Vec<(f64, f64)>);
@@ -626,16 +622,22 @@ fn curve(v: &[Option<f64>]) -> Vec<(f64, f64)> {
     v.iter().enumerate().map(|(i, y)| (i as f64, y.unwrap_or(f64::NAN))).collect()
 }
 
+/// A per-step series smoothed as the dashboard smooths a loss (β 0.95), as chart points.
+fn smooth(v: &[Option<f64>]) -> Vec<(f64, f64)> {
+    let xs: Vec<f64> = v.iter().map(|x| x.unwrap_or(f64::NAN)).collect();
+    crate::dashboard::smoothed(&xs, 0.95).into_iter().enumerate().map(|(i, y)| (i as f64, y)).collect()
+}
+
+/// Points with log10 of their values (no point where a value is not positive).
+fn log(v: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    v.into_iter().map(|(x, y)| (x, if y > 0.0 { y.log10() } else { f64::NAN })).collect()
+}
+
 /// One chart of the report, by name (see [`Bug::picture`]), the healthy run beneath the patient.
 pub fn picture(name: &str, run: &Run, healthy: &Run) -> Option<String> {
-    let smooth = |v: &[Option<f64>]| {
-        let xs: Vec<f64> = v.iter().map(|x| x.unwrap_or(f64::NAN)).collect();
-        crate::dashboard::smoothed(&xs, 0.95).into_iter().enumerate().map(|(i, y)| (i as f64, y)).collect::<Vec<_>>()
-    };
     let (what, target) = name.split_once('.').unwrap_or((name, ""));
     let layer = |r: &Run| r.layers.iter().find(|l| l.name == target).cloned();
     let param = |r: &Run| r.params.iter().find(|l| l.name == target).cloned();
-    let log = |v: Vec<(f64, f64)>| v.into_iter().map(|(x, y)| (x, if y > 0.0 { y.log10() } else { f64::NAN })).collect::<Vec<_>>();
     Some(match what {
         "loss" => {
             // At most 300 points a line: the smoothed curve loses nothing.
@@ -722,10 +724,6 @@ pub fn report_html(title: &str, run: &Run, healthy: &Run) -> String {
         );
     }
     s.push_str("<h2>Loss and learning rate</h2><div class=\"row\">");
-    let smooth = |v: &[Option<f64>]| {
-        let xs: Vec<f64> = v.iter().map(|x| x.unwrap_or(f64::NAN)).collect();
-        crate::dashboard::smoothed(&xs, 0.95).into_iter().enumerate().map(|(i, y)| (i as f64, y)).collect::<Vec<_>>()
-    };
     s.push_str(&line_chart(
         "loss",
         "training loss (faint: each step; bold: smoothed)",
@@ -754,7 +752,6 @@ pub fn report_html(title: &str, run: &Run, healthy: &Run) -> String {
         let h = healthy.params.iter().find(|x| x.name == p.name);
         let _ = write!(s, "<h3>{}</h3><div class=\"row\">", escape(&p.name));
         let hl = |f: fn(&Series) -> &Vec<Option<f64>>| h.map(|h| pairs(&h.steps, f(h))).unwrap_or_default();
-        let log = |v: Vec<(f64, f64)>| v.into_iter().map(|(x, y)| (x, if y > 0.0 { y.log10() } else { f64::NAN })).collect::<Vec<_>>();
         s.push_str(&line_chart(
             &format!("grad-{}", p.name),
             "gradient (log10 of its root mean square)",
@@ -780,22 +777,18 @@ pub fn write_report(out: &Path, title: &str, run: &Run, healthy: &Run) -> Result
     }
     std::fs::write(out, report_html(title, run, healthy)).with_context(|| out.display().to_string())?;
     // The loss and the update ratios as PNGs beside the page.
+    let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let png = |name: &str, series: &[Vec<f32>]| -> Result<()> {
         let refs: Vec<&[f32]> = series.iter().map(|v| v.as_slice()).collect();
-        let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         crate::picture::lines(&out.with_file_name(format!("{stem}_{name}.png")), &refs, 480, 200).map_err(|e| anyhow!("{e}"))
     };
     let f = |v: &[Option<f64>]| v.iter().map(|x| x.unwrap_or(f64::NAN) as f32).collect::<Vec<f32>>();
     png("loss", &[f(&healthy.loss), f(&run.loss)])?;
     let ratios: Vec<Vec<f32>> = run.params.iter().map(|p| f(&p.ratio)).collect();
     png("update_ratio", &ratios)?;
-    let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let rows = |mine: &[Series], theirs: &[Series]| -> Vec<(Series, Option<Series>)> {
-        mine.iter().map(|s| (s.clone(), theirs.iter().find(|h| h.name == s.name).cloned())).collect()
-    };
-    for (name, rows) in [("activations", rows(&run.layers, &healthy.layers)), ("gradients", rows(&run.params, &healthy.params))] {
-        let refs: Vec<(&Series, Option<&Series>)> = rows.iter().map(|(a, b)| (a, b.as_ref())).collect();
-        histogram_png(&out.with_file_name(format!("{stem}_{name}.png")), &refs)?;
+    for (name, mine, theirs) in [("activations", &run.layers, &healthy.layers), ("gradients", &run.params, &healthy.params)] {
+        let rows: Vec<(&Series, Option<&Series>)> = mine.iter().map(|s| (s, theirs.iter().find(|h| h.name == s.name))).collect();
+        histogram_png(&out.with_file_name(format!("{stem}_{name}.png")), &rows)?;
     }
     Ok(())
 }

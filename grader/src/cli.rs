@@ -293,8 +293,7 @@ fn dashboard_cmd(runs: Vec<PathBuf>, clip: Option<f64>, out: Option<PathBuf>, wa
         }
         if !opened {
             opened = true;
-            let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
-            if std::process::Command::new(opener).arg(&out).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().is_err() {
+            if !crate::dashboard::open_in_browser(&out) {
                 println!("dashboard: open {} in a browser", out.display());
             }
         }

@@ -123,7 +123,8 @@ pub fn charts(runs: &[Run], clip: Option<f64>) -> Vec<Chart> {
     out
 }
 
-fn escape(s: &str) -> String {
+/// `s` as HTML text or an attribute's value.
+pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
@@ -201,6 +202,12 @@ fn number(v: f64) -> String {
         let digits = (3 - v.abs().log10().floor() as i32).clamp(0, 8) as usize;
         format!("{v:.digits$}")
     }
+}
+
+/// Open `path` in the browser (xdg-open, or open on macOS); false when no opener could start.
+pub fn open_in_browser(path: &Path) -> bool {
+    let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+    std::process::Command::new(opener).arg(path).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().is_ok()
 }
 
 /// The page: a legend of the runs, then every chart. `live`: the page reloads itself every 5 s

@@ -37,6 +37,14 @@ dashboard *args:
 bughunt week *args:
     cargo run -q -p grader -- bughunt {{week}} {{args}}
 
+# Your char-GPT in WebAssembly for the book's "Your model, live" page, into book/build/live (`just book` runs it too)
+wasm:
+    bash scripts/wasm.sh
+
+# Your char-GPT behind a local HTTP server on 127.0.0.1: POST /generate, POST /chat, GET / (`just serve --port 9000`)
+serve *args:
+    cargo run -q -p live -- serve {{args}}
+
 # List exercises with their last status
 list *week:
     cargo run -q -p grader -- list {{week}}

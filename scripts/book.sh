@@ -7,6 +7,7 @@
 #   scripts/book.sh build [--reuse]  install + assets + mdbook build → book/build; in a learner's
 #                                    copy (no solutions/) the pictures of the learner's own grades
 #                                    are shown beside the reference's
+#                                    and "Your model, live" (scripts/wasm.sh) into book/build/live
 #   scripts/book.sh test             the browser test (headless Chromium) on book/build
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -74,6 +75,9 @@ build() {
     cargo run -q -p grader -- __book-stage "$ROOT/target/book-stage"
     "$MDBOOK" build "$ROOT/target/book-stage" --dest-dir "$ROOT/book/build"
   fi
+  # "Your model, live": the char-GPT compiled to WebAssembly, with its model, in book/build/live
+  # (after mdBook, which empties book/build).
+  bash scripts/wasm.sh
   echo "book: built into book/build (open book/build/index.html)"
 }
 
@@ -94,6 +98,11 @@ browser_test() {
       (cd book/test && npm ci --no-audit --no-fund --loglevel=error)
     fi
   fi
+  # The live page's native side: the same weights' greedy output, logits and speed.
+  local features=()
+  [ -d solutions ] && features=(--features reference)
+  mkdir -p target/candlecamp/live
+  cargo run -q -p live "${features[@]}" -- greedy --model book/build/live/chargpt.safetensors --prompt $'ROMEO:\n' --n 200 --out target/candlecamp/live/native.json
   CHROMIUM="$chromium" node book/test/browser-test.mjs
 }
 

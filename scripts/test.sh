@@ -228,8 +228,9 @@ step "diagnosis drill: planted mistakes across weeks 1–5, ≥ 80 % of the repo
 step "bug hunt: each curated bug shows the signs it lists in the diagnostics, and the healthy run none" cargo run -q -p grader --features reference -- bughunt --verify
 step "bug hunt as a learner plays it: a wrong line refused, the right line found; a fix cured; a give-up revealed; attempts recorded; the patient restored" bughunt_session
 # The book: its pictures are the PNGs the reference grades above just wrote (--reuse).
+step "your model, live, behind just serve: every bad input a 4xx JSON error that says what to change, 20 clients at once, a hang-up stops its generation and leaves the server healthy (a real HTTP client on 127.0.0.1)" cargo test -q -p live --features reference
 step "book builds (mdBook $(sed -n 's/^MDBOOK_VERSION=//p' scripts/book.sh), pictures from the reference grade)" bash scripts/book.sh build --reuse
-step "book in headless Chromium: front page, sidebar, search, exercise sections, images (served on 127.0.0.1)" bash scripts/book.sh test
+step "book in headless Chromium: front page, sidebar, search, exercise sections, images, and your model live in WebAssembly (logits and 200 greedy characters equal to native, the controls, the tuned model) (served on 127.0.0.1)" bash scripts/book.sh test
 step "learner copy (just dist) builds and grades; a compile error in one week blocks no other; its shipped text passes the lint; solved as grader solution shows it, it passes every week" learner_copy
 
 echo

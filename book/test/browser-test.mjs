@@ -7,8 +7,16 @@
 //   4. every exercise id named on a week page has its section there (`weekN.day.name` → the
 //      element `#name` on weekN/day.html, where the grader's links point),
 //   5. every image on the week pages loads (naturalWidth > 0), and there is at least one;
-//   6. week 3's training dashboards draw one point per logged step in every chart.
-// A screenshot of the front page goes to target/candlecamp/book-front.png.
+//   6. week 3's training dashboards draw one point per logged step in every chart;
+//   7. "Your model, live" loads the char-GPT in WebAssembly: its logits for a prompt are within
+//      1e-4 of the native forward pass's, 200 greedy characters typed through the page's
+//      controls equal the native greedy output of the same weights, the seed, temperature and
+//      top-k change what it writes, the bars and the attention rows are drawn, and the
+//      instruction-tuned model answers an instruction. The native side is
+//      target/candlecamp/live/native.json (`live greedy`, run by scripts/book.sh test first);
+//      the timings of both go to target/candlecamp/live/bench.json.
+// Screenshots: the front page to target/candlecamp/book-front.png, the live page to
+// target/candlecamp/live/page.png.
 // Output: one line per check, then "book-test: N passed, N failed"; exit status 1 on failure.
 
 import { chromium } from "playwright-core";
@@ -32,7 +40,7 @@ const firstWeekSource = fs.readFileSync(path.join(root, "book/src", weekPages[0]
 const searchId = (firstWeekSource.match(/\bweek\d+\.[A-Za-z0-9_]+\.[A-Za-z0-9_]+\b/) || [])[0];
 
 // ---- a static server on 127.0.0.1 ----
-const types = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml", ".json": "application/json", ".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf", ".ico": "image/x-icon" };
+const types = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml", ".json": "application/json", ".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf", ".ico": "image/x-icon", ".wasm": "application/wasm", ".safetensors": "application/octet-stream" };
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, "http://127.0.0.1");
   let file = path.join(build, decodeURIComponent(url.pathname));
@@ -192,6 +200,88 @@ await check("the training dashboard draws a point for every logged step", async 
     seen.push(`${Object.keys(info.runs).length} run(s), ${info.lines.length} lines`);
   }
   return seen.join("; ");
+});
+
+await check("Your model, live: the char-GPT in WebAssembly writes what it writes natively", async () => {
+  const nativeFile = path.join(root, "target/candlecamp/live/native.json");
+  assert(fs.existsSync(nativeFile), "target/candlecamp/live/native.json is missing (scripts/book.sh test writes it with `live greedy`)");
+  const native = JSON.parse(fs.readFileSync(nativeFile, "utf8"));
+  failedRequests.length = 0;
+  pageErrors.length = 0;
+  await page.goto(base + "week3/live.html", { waitUntil: "load" });
+  await page.waitForFunction(() => window.candlecampLive && window.candlecampLive.ready, null, { timeout: 10000 });
+  await page.evaluate(() => window.candlecampLive.ready);
+  const status = await page.locator("#live-status").textContent();
+  assert(/^Ready/.test(status), `the page says: ${status}`);
+  const whose = await page.locator("#live-whose").textContent();
+  assert(/^(Yours|The instructor's)/.test(whose), `it does not say whose model it is: ${whose}`);
+
+  const logits = await page.evaluate((p) => window.candlecampLive.logits(p), native.prompt);
+  assert(logits.length === native.logits.length, `${logits.length} logits in the browser, ${native.logits.length} natively`);
+  const worst = Math.max(...logits.map((l, i) => Math.abs(l - native.logits[i])));
+  assert(worst <= 1e-4, `the browser's logits differ from the native ones by up to ${worst}`);
+
+  const setRange = (sel, v) => page.$eval(sel, (el, v) => { el.value = String(v); el.dispatchEvent(new Event("input")); }, v);
+  const run = async () => {
+    await page.click("#live-go");
+    const text = await page.evaluate(() => window.candlecampLive.last);
+    assert(typeof text === "string", `the generation failed: ${await page.locator("#live-status").textContent()}`);
+    return text;
+  };
+  await page.fill("#live-prompt", native.prompt);
+  await setRange("#live-temperature", 0);
+  await setRange("#live-n", native.text.length);
+  const greedy = await run();
+  assert(greedy === native.text, `greedy in the browser wrote ${JSON.stringify(greedy.slice(0, 80))}…, natively ${JSON.stringify(native.text.slice(0, 80))}…`);
+  const wasm = await page.evaluate(() => window.candlecampLive.stats.at(-1));
+
+  await setRange("#live-n", 60);
+  await setRange("#live-temperature", 1);
+  await page.fill("#live-seed", "1");
+  const a = await run();
+  await page.fill("#live-seed", "2");
+  const b = await run();
+  await page.fill("#live-seed", "1");
+  const a2 = await run();
+  assert(a !== b && a === a2, `seed 1, 2, 1 wrote ${JSON.stringify([a, b, a2])}`);
+  assert(a !== native.text.slice(0, 60), "sampling at temperature 1 wrote the greedy text");
+  await setRange("#live-top-k", 1);
+  const k1 = await run();
+  assert(k1 === native.text.slice(0, 60), `top-k 1 is not greedy: ${JSON.stringify(k1)}`);
+  await setRange("#live-top-k", 0);
+
+  const bars = await page.locator("#live-top .live-bar").count();
+  assert(bars === 10, `${bars} bars for the next character`);
+  await page.locator("#live-out span").nth(native.prompt.length + 20).click();
+  const heads = await page.locator("#live-att .live-head").count();
+  const cfg = JSON.parse(fs.readFileSync(path.join(build, "live/chargpt.json"), "utf8")).config;
+  assert(heads === cfg.n_layer * cfg.n_head, `${heads} attention rows for ${cfg.n_layer} layers of ${cfg.n_head} heads`);
+  const note = await page.locator("#live-att-note").textContent();
+  assert(!/differ/.test(note), `the attention picture disagrees with the forward pass: ${note}`);
+  fs.mkdirSync(path.join(root, "target/candlecamp/live"), { recursive: true });
+  const pageShot = path.join(root, "target/candlecamp/live/page.png");
+  await page.screenshot({ path: pageShot, fullPage: true });
+
+  let sft = "no instruction-tuned model in book/build/live";
+  if ((await page.locator("#live-model option[value=sft]").count()) > 0) {
+    await page.selectOption("#live-model", "sft");
+    await page.waitForFunction(() => !document.getElementById("live-instruction-row").hidden);
+    await page.fill("#live-instruction", "upper: rome");
+    await setRange("#live-temperature", 0);
+    const answer = await run();
+    assert(answer === "ROME", `the tuned model answered "upper: rome" with ${JSON.stringify(answer)}`);
+    sft = `"upper: rome" → "${answer}"`;
+  }
+  assert(failedRequests.length === 0 && pageErrors.length === 0, failedRequests.concat(pageErrors).join(", "));
+  const bench = {
+    native: { first_char_ms: native.first_char_ms, chars_per_s: native.chars_per_s },
+    wasm: { first_char_ms: wasm.first_char_ms, chars_per_s: wasm.chars_per_s },
+    chars: native.text.length,
+  };
+  fs.writeFileSync(path.join(root, "target/candlecamp/live/bench.json"), JSON.stringify(bench));
+  return `logits within ${worst.toExponential(1)}; ${native.text.length} greedy characters equal; ${sft}; ` +
+    `first character ${wasm.first_char_ms.toFixed(0)} ms in the browser, ${native.first_char_ms.toFixed(0)} ms natively; ` +
+    `${wasm.chars_per_s.toFixed(0)} characters/s in the browser, ${native.chars_per_s.toFixed(0)} natively; screenshot ${path.relative(root, pageShot)}`;
 });
 
 await context.close();

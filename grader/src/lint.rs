@@ -67,7 +67,7 @@ pub fn scan_text(place: &str, text: &str) -> Vec<Finding> {
     text.lines().enumerate().filter_map(|(n, l)| refused(l).map(|what| Finding { place: place.to_string(), line: n + 1, what })).collect()
 }
 
-/// The files of `root` a learner reads: `weeks/`, `fastops/src/`, `candlecamp/src/`, `bughunt/`, the README, and the book's
+/// The files of `root` a learner reads: `weeks/`, `fastops/src/`, `candlecamp/src/`, `bughunt/`, `live/`, the README, and the book's
 /// pages but the instructor ones.
 pub fn learner_files(root: &Path) -> Vec<PathBuf> {
     fn walk(d: &Path, exts: &[&str], out: &mut Vec<PathBuf>) {
@@ -87,6 +87,7 @@ pub fn learner_files(root: &Path) -> Vec<PathBuf> {
     walk(&root.join("fastops/src"), &["rs"], &mut out);
     walk(&root.join("candlecamp/src"), &["rs"], &mut out);
     walk(&root.join("bughunt"), &["rs", "toml"], &mut out);
+    walk(&root.join("live"), &["rs", "toml", "html"], &mut out);
     walk(&root.join("book/src"), &["md"], &mut out);
     out.push(root.join("README.md"));
     out.retain(|p| !INSTRUCTOR_PAGES.iter().any(|i| p.ends_with(i)));

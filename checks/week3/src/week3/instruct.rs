@@ -132,7 +132,16 @@ fn sft_run(ctx: &Ctx) -> Result<(), Fail> {
         100.0 * after,
         held.len()
     ));
-    ensure(after >= 0.9, || format!("{:.1} % of the held-out instructions answered exactly, needs ≥ 90 %", 100.0 * after))
+    ensure(after >= 0.9, || format!("{:.1} % of the held-out instructions answered exactly, needs ≥ 90 %", 100.0 * after))?;
+    // Saved for the book's "Your model, live" page and `just serve`'s /chat: the tuned
+    // weights, and the sizes and vocabulary beside them, as the base model's.
+    let out = ctx.artefact("week3/sft.safetensors")?;
+    let tensors: std::collections::HashMap<String, Tensor> = model.vars.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect();
+    candle_core::safetensors::save(&tensors, &out).grader()?;
+    let meta = serde_json::json!({ "config": model.cfg, "chars": v.chars.iter().collect::<String>(), "exact": after });
+    std::fs::write(out.with_extension("json"), meta.to_string()).map_err(|e| Fail::Internal(e.to_string()))?;
+    ctx.note(format!("saved {} (for `just serve` and the book's live page)", out.display()));
+    Ok(())
 }
 
 fn exact(ctx: &Ctx, m: &cg::CharGpt, v: &cg::Vocab, set: &[(String, String)]) -> Result<f64, Fail> {

@@ -1,0 +1,206 @@
+//! `just serve`: your char-GPT behind a local HTTP server (127.0.0.1 only).
+//!
+//! - `GET /`: a small page to try it;
+//! - `GET /health`: `{"ok": true, "streams": N}`, N the generations running now;
+//! - `POST /generate` `{"prompt", "n", "temperature", "top_k", "top_p", "seed"}`: the base
+//!   model continues the prompt, one server-sent event per character;
+//! - `POST /chat` `{"instruction", …}`: the instruction-tuned model answers after week 3's
+//!   chat template, up to its newline.
+//!
+//! Bad input is a 4xx with `{"error": "..."}` that says what to change.
+
+use crate::{Engine, Settings};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::sse::{Event, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::convert::Infallible;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+/// The most characters one request may ask for.
+pub const MAX_CHARS: usize = 2000;
+
+/// The two models, or why each cannot be used.
+pub struct Models {
+    pub base: Result<Arc<Engine>, String>,
+    pub sft: Result<Arc<Engine>, String>,
+    streams: AtomicUsize,
+}
+
+impl Models {
+    /// The models week 3 saves in `dir` (`target/candlecamp/week3`): `chargpt.safetensors`
+    /// (the baby GPT) and `sft.safetensors` (its instruction-tuned copy), each with its JSON.
+    pub fn from_dir(dir: &Path) -> Models {
+        let open = |file: &str, target: &str| {
+            let path = dir.join(file);
+            if !path.exists() {
+                return Err(format!("{} was not found: `just grade week3 {target} --long` makes it", path.display()));
+            }
+            Engine::open(&path).map(Arc::new)
+        };
+        Models { base: open("chargpt.safetensors", "baby_gpt"), sft: open("sft.safetensors", "sft"), streams: AtomicUsize::new(0) }
+    }
+}
+
+/// The server's routes over `models`.
+pub fn app(models: Arc<Models>) -> Router {
+    Router::new().route("/", get(page)).route("/health", get(health)).route("/generate", post(generate)).route("/chat", post(chat)).with_state(models)
+}
+
+/// Serve `app` on `listener` until the process ends.
+pub async fn serve(listener: tokio::net::TcpListener, models: Arc<Models>) -> std::io::Result<()> {
+    axum::serve(listener, app(models)).await
+}
+
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(serde_json::json!({ "error": message.into() }))).into_response()
+}
+
+async fn page() -> Html<&'static str> {
+    Html(include_str!("page.html"))
+}
+
+async fn health(State(m): State<Arc<Models>>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "ok": true,
+        "streams": m.streams.load(Ordering::SeqCst),
+        "base": m.base.as_ref().map(|_| "loaded").unwrap_or_else(|e| e),
+        "sft": m.sft.as_ref().map(|_| "loaded").unwrap_or_else(|e| e),
+    }))
+}
+
+/// A request's body: what to generate and how.
+struct Request {
+    text: String,
+    n: usize,
+    settings: Settings,
+    seed: u64,
+}
+
+/// The request in `body`, or why it is a bad request.
+fn parse(body: &Bytes, text_key: &str, default_n: usize, default_top_k: u64) -> Result<Request, String> {
+    let bad = |m: String| m;
+    let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| bad(format!("the body is not JSON: {e}")))?;
+    let text = v[text_key].as_str().ok_or_else(|| bad(format!("give \"{text_key}\": a string")))?.to_string();
+    let num = |k: &str| -> Result<Option<f64>, String> {
+        match &v[k] {
+            serde_json::Value::Null => Ok(None),
+            x => x.as_f64().map(Some).ok_or_else(|| bad(format!("\"{k}\" must be a number, not {x}"))),
+        }
+    };
+    let int = |k: &str| -> Result<Option<u64>, String> {
+        match &v[k] {
+            serde_json::Value::Null => Ok(None),
+            x => x.as_u64().map(Some).ok_or_else(|| bad(format!("\"{k}\" must be a whole number ≥ 0, not {x}"))),
+        }
+    };
+    let n = int("n")?.map_or(default_n, |n| n as usize);
+    if n == 0 || n > MAX_CHARS {
+        return Err(bad(format!("\"n\" must be between 1 and {MAX_CHARS}, not {n}")));
+    }
+    let temperature = num("temperature")?.unwrap_or(0.8);
+    if !(temperature > 0.0 && temperature.is_finite()) {
+        return Err(bad(format!("\"temperature\" must be above 0, not {temperature} (for the most likely character every time, use \"top_k\": 1)")));
+    }
+    let top_p = num("top_p")?.unwrap_or(1.0);
+    if !(top_p > 0.0 && top_p <= 1.0) {
+        return Err(bad(format!("\"top_p\" must be in (0, 1], not {top_p}")));
+    }
+    let top_k = int("top_k")?.unwrap_or(default_top_k) as usize;
+    Ok(Request { text, n, settings: Settings { temperature, top_k, top_p }, seed: int("seed")?.unwrap_or(0) })
+}
+
+/// The ids of `prompt` for `engine`, or what is wrong with it.
+fn prompt_ids(engine: &Engine, prompt: &str, what: &str) -> Result<Vec<u32>, String> {
+    let n = prompt.chars().count();
+    if n == 0 {
+        return Err(format!("the {what} is empty"));
+    }
+    if n > engine.block_size() {
+        return Err(format!("the {what} has {n} characters; the model reads at most {} (its block_size)", engine.block_size()));
+    }
+    engine.encode(prompt).map_err(|e| format!("the {what} has characters {e}"))
+}
+
+async fn generate(State(m): State<Arc<Models>>, body: Bytes) -> Response {
+    let engine = match &m.base {
+        Ok(e) => e.clone(),
+        Err(why) => return error(StatusCode::NOT_FOUND, format!("no model to generate with: {why}")),
+    };
+    let req = match parse(&body, "prompt", 200, 0) {
+        Ok(r) => r,
+        Err(why) => return error(StatusCode::BAD_REQUEST, why),
+    };
+    match prompt_ids(&engine, &req.text, "prompt") {
+        Ok(ids) => stream(m.clone(), engine, ids, req, None),
+        Err(why) => error(StatusCode::BAD_REQUEST, why),
+    }
+}
+
+async fn chat(State(m): State<Arc<Models>>, body: Bytes) -> Response {
+    let engine = match &m.sft {
+        Ok(e) => e.clone(),
+        Err(why) => return error(StatusCode::NOT_FOUND, format!("no instruction-tuned model: {why}")),
+    };
+    // Greedy unless asked otherwise (top_k 1): the tuned model's answers are what it learned.
+    let req = match parse(&body, "instruction", 40, 1) {
+        Ok(r) => r,
+        Err(why) => return error(StatusCode::BAD_REQUEST, why),
+    };
+    let prompt = crate::chat_prompt(&req.text);
+    match prompt_ids(&engine, &prompt, "instruction with its chat template") {
+        Ok(ids) => {
+            let newline = engine.vocab.chars.binary_search(&'\n').ok().map(|i| i as u32);
+            stream(m.clone(), engine, ids, req, newline)
+        }
+        Err(why) => error(StatusCode::BAD_REQUEST, why),
+    }
+}
+
+/// Counts a running generation until it is dropped.
+struct Running(Arc<Models>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.streams.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Generate on a blocking thread, one event per character; stop at `stop` (not sent), after
+/// `n` characters, or as soon as the client has gone.
+fn stream(m: Arc<Models>, engine: Arc<Engine>, ids: Vec<u32>, req: Request, stop: Option<u32>) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(8);
+    m.streams.fetch_add(1, Ordering::SeqCst);
+    let running = Running(m);
+    tokio::task::spawn_blocking(move || {
+        let _running = running;
+        let mut rng = ChaCha8Rng::seed_from_u64(req.seed);
+        let mut sent = 0usize;
+        let mut gone = false;
+        let result = engine.generate(&ids, req.n, &req.settings, &mut rng, |id| {
+            if Some(id) == stop {
+                return false;
+            }
+            let text = engine.decode(&[id]);
+            gone = tx.blocking_send(Ok(Event::default().data(serde_json::json!({ "text": text }).to_string()))).is_err();
+            sent += 1;
+            !gone
+        });
+        if gone {
+            return;
+        }
+        let last = match result {
+            Ok(_) => Event::default().event("done").data(serde_json::json!({ "chars": sent }).to_string()),
+            Err(e) => Event::default().event("error").data(serde_json::json!({ "error": e }).to_string()),
+        };
+        let _ = tx.blocking_send(Ok(last));
+    });
+    Sse::new(tokio_stream::wrappers::ReceiverStream::new(rx)).into_response()
+}

@@ -50,7 +50,8 @@ fn main() -> anyhow::Result<()> {
             let models = live::server::Models::from_dir(&dir);
             for (name, m) in [("base model", &models.base), ("instruction-tuned model", &models.sft)] {
                 match m {
-                    Ok(e) => println!("serve: {name} loaded (validation loss {:.3})", e.val_loss),
+                    Ok(e) if e.val_loss.is_finite() => println!("serve: {name} loaded (validation loss {:.3})", e.val_loss),
+                    Ok(_) => println!("serve: {name} loaded"),
                     Err(why) => println!("serve: no {name}: {why}"),
                 }
             }

@@ -2,7 +2,8 @@
 
 One training step of nanoGPT's CPU "baby GPT" (4 layers, 4 heads, 128 wide, 64 positions,
 vocab 65, batch 12, no dropout): forward, cross-entropy, backward, global-norm clipping at 1.0
-and an AdamW step with the two decay groups, as the week's train loop does it.
+and an AdamW step with the two decay groups, as the week's train loop does it. And generating
+with it: the first character after a 7-character prompt, and each later one over a full window.
 """
 import torch
 import torch.nn as nn
@@ -62,4 +63,20 @@ def train_step():
     return run
 
 
-BENCHES = {"week3.chargpt.train_step": train_step}
+def next_char(t):
+    """One generated character: the forward pass in evaluation mode over t characters, the last
+    position's logits read back (as `just serve` and the book's live page do, with no cache)."""
+    model = Gpt().eval()
+    x = (torch.arange(t) * 7919 % V).reshape(1, t)
+
+    def run():
+        with torch.no_grad():
+            model(x)[0, -1].tolist()
+    return run
+
+
+BENCHES = {
+    "week3.chargpt.train_step": train_step,
+    "week3.chargpt.first_char": lambda: next_char(7),
+    "week3.chargpt.next_char": lambda: next_char(T),
+}

@@ -56,8 +56,10 @@ fi
 
 features=()
 [ -d solutions ] && features=(--features reference)
-# getrandom's browser backend (rand's entropy source; the model's draws are seeded).
-export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS='--cfg getrandom_backend="wasm_js"'
+# getrandom's browser backend (rand's entropy source; the model's draws are seeded), and
+# WebAssembly's 128-bit SIMD for the whole build (gemm's kernels use it; every current browser
+# has it).
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS='--cfg getrandom_backend="wasm_js" -C target-feature=+simd128'
 if ! log=$(cargo build -q -p live --lib "${features[@]}" --target wasm32-unknown-unknown --release 2>&1); then
   echo "$log" >&2
   # A learner's week 3 that does not compile yet keeps the page from building, not the book.

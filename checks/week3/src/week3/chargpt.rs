@@ -449,7 +449,27 @@ pub fn benches() -> Vec<crate::bench::Bench> {
         id: "week3.chargpt.train_step",
         about: "one step of the baby GPT (4 layers, 128 wide, 64 positions, batch 12): forward, loss, backward, clip, AdamW (library: fastops::linear, layer_norm, gelu_erf, softmax_last_dim, and cross_entropy in the given loss)",
         setup: train_step_bench,
+    }, crate::bench::Bench {
+        id: "week3.chargpt.first_char",
+        about: "the first character of a generation with the baby GPT (`just serve`, the book's live page): the forward pass in evaluation mode over a 7-character prompt, the last position's logits read back",
+        setup: |dev| next_char_bench(dev, 7),
+    }, crate::bench::Bench {
+        id: "week3.chargpt.next_char",
+        about: "each later character of a generation with the baby GPT: the forward pass in evaluation mode over a full 64-character window (no cache), the last position's logits read back",
+        setup: |dev| next_char_bench(dev, 64),
     }]
+}
+
+fn next_char_bench(dev: &Device, t: usize) -> candle_core::Result<crate::bench::Iteration> {
+    let cfg = cg::GptConfig { vocab: 65, n_layer: 4, n_head: 4, n_embd: 128, block_size: 64, dropout: 0.0 };
+    let model = cg::CharGpt::new(cfg, 0, dev)?;
+    let x: Vec<u32> = (0..t).map(|i| (i * 7919 % 65) as u32).collect();
+    let x = Tensor::from_vec(x, (1, t), dev)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    Ok(Box::new(move || {
+        let logits = model.forward(&x, false, &mut rng)?;
+        logits.narrow(1, t - 1, 1)?.flatten_all()?.to_vec1::<f32>().map(|_| ())
+    }))
 }
 
 fn train_step_bench(dev: &Device) -> candle_core::Result<crate::bench::Iteration> {

@@ -148,15 +148,9 @@ impl Engine {
     /// (`{"config": {...}, "chars": "..."}`, as week 3's baby GPT writes them).
     pub fn load(weights: &[u8], meta: &str) -> Result<Engine> {
         let meta: serde_json::Value = serde_json::from_str(meta).map_err(|e| format!("the model's JSON does not parse: {e}"))?;
-        let size = |k: &str| meta["config"][k].as_u64().map(|v| v as usize).ok_or_else(|| format!("the model's JSON has no config.{k}"));
-        let cfg = GptConfig {
-            vocab: size("vocab")?,
-            n_layer: size("n_layer")?,
-            n_head: size("n_head")?,
-            n_embd: size("n_embd")?,
-            block_size: size("block_size")?,
-            dropout: 0.0,
-        };
+        let mut cfg: GptConfig = serde_json::from_value(meta["config"].clone()).map_err(|e| format!("the model's JSON has no usable config: {e}"))?;
+        // Generation runs in evaluation mode.
+        cfg.dropout = 0.0;
         let chars: Vec<char> = meta["chars"].as_str().ok_or("the model's JSON has no chars")?.chars().collect();
         if chars.len() != cfg.vocab {
             return Err(format!("the model's JSON lists {} characters for a vocabulary of {}", chars.len(), cfg.vocab));

@@ -27,6 +27,12 @@ pub fn last_panic() -> String {
     PANIC.with(|p| p.borrow().clone())
 }
 
+/// The prompt of one exchange with the instruction-tuned model: your week-3 `chat_prompt`.
+#[wasm_bindgen]
+pub fn chat_prompt(instruction: &str) -> String {
+    crate::chat_prompt(instruction)
+}
+
 fn js(e: String) -> JsError {
     JsError::new(&e)
 }

@@ -78,7 +78,7 @@ build() {
   # "Your model, live": the char-GPT compiled to WebAssembly, with its model, in book/build/live
   # (after mdBook, which empties book/build).
   bash scripts/wasm.sh --soft
-  echo "book: built into book/build (open book/build/index.html)"
+  echo "book: built into book/build (open book/build/index.html; for the page \"Your model, live\", \`just serve\` and http://127.0.0.1:8080/book/week3/live.html)"
 }
 
 browser_test() {

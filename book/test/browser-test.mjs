@@ -287,6 +287,11 @@ await check("Your model, live: the char-GPT in WebAssembly writes what it writes
     sft = `"upper: rome" → "${answer}"`;
   }
   assert(failedRequests.length === 0 && pageErrors.length === 0, failedRequests.concat(pageErrors).join(", "));
+  // Opened from disk (the README's book/build/index.html), the page says how to read it.
+  await page.goto("file://" + path.join(build, "week3/live.html"), { waitUntil: "load" });
+  await page.evaluate(() => window.candlecampLive && window.candlecampLive.ready);
+  const fromDisk = await page.locator("#live-status").textContent();
+  assert(/just serve/.test(fromDisk) && /127\.0\.0\.1:8080\/book\/week3\/live\.html/.test(fromDisk), `opened from a file, the page says: ${fromDisk}`);
   const bench = {
     native: { first_char_ms: native.first_char_ms, chars_per_s: native.chars_per_s },
     wasm: { first_char_ms: wasm.first_char_ms, chars_per_s: wasm.chars_per_s },

@@ -30,6 +30,9 @@ enum Command {
         /// Where week 3 saved chargpt.safetensors (and sft.safetensors)
         #[arg(long, default_value = "target/candlecamp/week3")]
         dir: PathBuf,
+        /// The built book, served under /book/ (`just book` builds it)
+        #[arg(long, default_value = "book/build")]
+        book: PathBuf,
     },
     /// Greedy continuation of a prompt, with its logits and timings, as JSON
     Greedy {
@@ -46,8 +49,8 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Serve { port, dir } => {
-            let models = live::server::Models::from_dir(&dir);
+        Command::Serve { port, dir, book } => {
+            let models = live::server::Models::from_dir(&dir).with_book(book.clone());
             for (name, m) in [("base model", &models.base), ("instruction-tuned model", &models.sft)] {
                 match m {
                     Ok(e) if e.val_loss.is_finite() => println!("serve: {name} loaded (validation loss {:.3})", e.val_loss),
@@ -58,7 +61,13 @@ fn main() -> anyhow::Result<()> {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-                println!("serve: http://{} (Ctrl-C stops it)", listener.local_addr()?);
+                let at = listener.local_addr()?;
+                println!("serve: http://{at} (Ctrl-C stops it)");
+                if book.join("week3/live.html").exists() {
+                    println!("serve: the book, with your model live: http://{at}/book/week3/live.html");
+                } else {
+                    println!("serve: the book is not built in {} (`just book`), so /book/ has nothing yet", book.display());
+                }
                 live::server::serve(listener, Arc::new(models)).await
             })?;
         }

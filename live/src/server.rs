@@ -1,6 +1,9 @@
 //! `just serve`: your char-GPT behind a local HTTP server (127.0.0.1 only).
 //!
 //! - `GET /`: a small page to try it;
+//! - `GET /book/…`: the course book from `book/build` (`just book`), so that its "Your model,
+//!   live" page, which a browser will not run from a file on disk, can be read at
+//!   `http://127.0.0.1:8080/book/week3/live.html`;
 //! - `GET /health`: `{"ok": true, "streams": N}`, N the generations running now;
 //! - `POST /generate` `{"prompt", "n", "temperature", "top_k", "top_p", "seed"}`: the base
 //!   model continues the prompt, one server-sent event per character;
@@ -31,6 +34,8 @@ pub const MAX_CHARS: usize = 2000;
 pub struct Models {
     pub base: Result<Arc<Engine>, String>,
     pub sft: Result<Arc<Engine>, String>,
+    /// The built book served under `/book/` (`None`: not served).
+    pub book: Option<std::path::PathBuf>,
     streams: AtomicUsize,
 }
 
@@ -45,13 +50,33 @@ impl Models {
             }
             Engine::open(&path).map(Arc::new)
         };
-        Models { base: open("chargpt.safetensors", "baby_gpt"), sft: open("sft.safetensors", "sft"), streams: AtomicUsize::new(0) }
+        Models { base: open("chargpt.safetensors", "baby_gpt"), sft: open("sft.safetensors", "sft"), book: None, streams: AtomicUsize::new(0) }
+    }
+
+    /// Serve the built book in `dir` under `/book/` too.
+    pub fn with_book(mut self, dir: std::path::PathBuf) -> Models {
+        self.book = Some(dir);
+        self
     }
 }
 
 /// The server's routes over `models`.
 pub fn app(models: Arc<Models>) -> Router {
-    Router::new().route("/", get(page)).route("/health", get(health)).route("/generate", post(generate)).route("/chat", post(chat)).with_state(models)
+    Router::new()
+        .route("/", get(page))
+        .route("/health", get(health))
+        .route("/generate", post(generate))
+        .route("/chat", post(chat))
+        .route("/book", get(|| async { axum::response::Redirect::permanent("/book/") }))
+        .route("/book/", get(book))
+        .route("/book/{*path}", get(book))
+        .fallback(|| async {
+            error(StatusCode::NOT_FOUND, "no such page: GET / for the page, POST /generate or POST /chat with a JSON body, GET /book/ for the book")
+        })
+        .method_not_allowed_fallback(|| async {
+            error(StatusCode::METHOD_NOT_ALLOWED, "use POST with a JSON body for /generate and /chat, GET for / and /book/")
+        })
+        .with_state(models)
 }
 
 /// Serve `app` on `listener` until the process ends.
@@ -76,6 +101,46 @@ async fn health(State(m): State<Arc<Models>>) -> Json<serde_json::Value> {
     }))
 }
 
+/// A file of the built book (`index.html` for a folder).
+async fn book(State(m): State<Arc<Models>>, path: Option<axum::extract::Path<String>>) -> Response {
+    let Some(root) = &m.book else { return error(StatusCode::NOT_FOUND, "this server does not serve the book") };
+    let rel = path.map(|p| p.0).unwrap_or_default();
+    // Only plain names: no way out of the book's folder.
+    if rel.split('/').any(|c| c == ".." || c.starts_with('.') || c.contains('\\')) {
+        return error(StatusCode::BAD_REQUEST, format!("not a page of the book: {rel}"));
+    }
+    let mut file = root.join(&rel);
+    if rel.is_empty() || rel.ends_with('/') || file.is_dir() {
+        file = file.join("index.html");
+    }
+    let Ok(bytes) = tokio::fs::read(&file).await else {
+        let why = if root.join("index.html").exists() {
+            format!("the book has no {rel}")
+        } else {
+            format!("the book is not built in {}: run `just book`", root.display())
+        };
+        return error(StatusCode::NOT_FOUND, why);
+    };
+    let kind = match file.extension().and_then(|e| e.to_str()).unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript",
+        "css" => "text/css",
+        "json" => "application/json",
+        "wasm" => "application/wasm",
+        "png" => "image/png",
+        "svg" => "image/svg+xml",
+        "woff2" => "font/woff2",
+        "woff" => "font/woff",
+        "ttf" => "font/ttf",
+        "ico" => "image/x-icon",
+        _ => "application/octet-stream",
+    };
+    ([(axum::http::header::CONTENT_TYPE, kind)], bytes).into_response()
+}
+
+/// The settings a request may give beside its text.
+const FIELDS: [&str; 5] = ["n", "temperature", "top_k", "top_p", "seed"];
+
 /// A request's body: what to generate and how.
 struct Request {
     text: String,
@@ -88,7 +153,16 @@ struct Request {
 fn parse(body: &Bytes, text_key: &str, default_n: usize, default_top_k: u64) -> Result<Request, String> {
     let bad = |m: String| m;
     let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| bad(format!("the body is not JSON: {e}")))?;
+    let obj = v.as_object().ok_or_else(|| bad("the body must be a JSON object".into()))?;
+    // A misspelt field would otherwise be ignored without a word.
+    if let Some(k) = obj.keys().find(|k| *k != text_key && !FIELDS.contains(&k.as_str())) {
+        let known: Vec<String> = std::iter::once(text_key).chain(FIELDS).map(|f| format!("\"{f}\"")).collect();
+        return Err(bad(format!("unknown field \"{k}\": the fields are {}", known.join(", "))));
+    }
     let text = v[text_key].as_str().ok_or_else(|| bad(format!("give \"{text_key}\": a string")))?.to_string();
+    if text.is_empty() {
+        return Err(bad(format!("the {text_key} is empty")));
+    }
     let num = |k: &str| -> Result<Option<f64>, String> {
         match &v[k] {
             serde_json::Value::Null => Ok(None),
@@ -98,7 +172,7 @@ fn parse(body: &Bytes, text_key: &str, default_n: usize, default_top_k: u64) -> 
     let int = |k: &str| -> Result<Option<u64>, String> {
         match &v[k] {
             serde_json::Value::Null => Ok(None),
-            x => x.as_u64().map(Some).ok_or_else(|| bad(format!("\"{k}\" must be a whole number ≥ 0, not {x}"))),
+            x => x.as_u64().map(Some).ok_or_else(|| bad(format!("\"{k}\" must be a whole number, not {x}"))),
         }
     };
     let n = int("n")?.map_or(default_n, |n| n as usize);

@@ -117,6 +117,22 @@ fn bad_input_is_a_400_saying_what_to_change() {
     assert!(e.contains("at most 64"), "{e}");
     let e = refused(&format!("{base}/chat"), r#"{"instruction": "upper: r~me"}"#, 400);
     assert!(e.contains("'~'"), "{e}");
+    assert!(refused(&format!("{base}/chat"), r#"{"instruction": ""}"#, 400).contains("empty"));
+    // A misspelt setting is named, not ignored.
+    let e = refused(&g, r#"{"prompt": "ROMEO:", "temprature": 0.5}"#, 400);
+    assert!(e.contains("\"temprature\"") && e.contains("\"temperature\""), "{e}");
+    assert!(refused(&g, r#"["ROMEO:"]"#, 400).contains("JSON object"));
+    let e = refused(&g, r#"{"prompt": "ROMEO:", "n": 0}"#, 400);
+    assert!(e.contains("between 1 and"), "{e}");
+    // The wrong method or page is a JSON error too.
+    match ureq::get(&g).call() {
+        Err(ureq::Error::Status(405, r)) => assert!(r.into_string().unwrap().contains("use POST")),
+        other => panic!("GET /generate: {other:?}"),
+    }
+    match ureq::get(&format!("{base}/nope")).call() {
+        Err(ureq::Error::Status(404, r)) => assert!(r.into_string().unwrap().contains("\"error\"")),
+        other => panic!("GET /nope: {other:?}"),
+    }
     assert_eq!(health(&base)["ok"], true);
 }
 
@@ -146,6 +162,35 @@ fn generate_streams_what_the_model_writes_and_chat_answers() {
     let (answer, _) = events(&post(&format!("{base}/chat"), r#"{"instruction": "reverse: king"}"#).1);
     assert_eq!(answer, "gnik");
     assert!(ureq::get(&base).call().unwrap().into_string().unwrap().contains("/generate"));
+}
+
+#[test]
+fn the_book_is_served_and_nothing_outside_it() {
+    let dir = std::env::temp_dir().join(format!("candlecamp-serve-book-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("book/week3")).unwrap();
+    std::fs::write(dir.join("book/index.html"), "<h1>the book</h1>").unwrap();
+    std::fs::write(dir.join("book/week3/live.html"), "<h1>live</h1>").unwrap();
+    std::fs::write(dir.join("secret.txt"), "not for the web").unwrap();
+    let models = Arc::new(Models::from_dir(&dir).with_book(dir.join("book")));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        tokio::runtime::Runtime::new().unwrap().block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            live::server::serve(listener, models).await.unwrap();
+        });
+    });
+    let base = format!("http://{}", rx.recv().unwrap());
+    let r = ureq::get(&format!("{base}/book/week3/live.html")).call().unwrap();
+    assert_eq!(r.content_type(), "text/html");
+    assert_eq!(r.into_string().unwrap(), "<h1>live</h1>");
+    assert_eq!(ureq::get(&format!("{base}/book")).call().unwrap().into_string().unwrap(), "<h1>the book</h1>");
+    for path in ["/book/%2e%2e/secret.txt", "/book/..%2fsecret.txt", "/book/week3/nothing.html"] {
+        match ureq::get(&format!("{base}{path}")).call() {
+            Err(ureq::Error::Status(400 | 404, r)) => assert!(!r.into_string().unwrap().contains("not for the web")),
+            other => panic!("{path}: {other:?}"),
+        }
+    }
 }
 
 #[test]

@@ -438,7 +438,10 @@ fn run(ctx: &Ctx, cfg: &tl::Config, name: &str) -> Result<RunResult, Fail> {
         candle_core::safetensors::save(&tensors, &out).grader()?;
         let meta = serde_json::json!({ "config": gcfg, "chars": chars.iter().collect::<String>(), "val_loss": val_loss, "steps": cfg.max_steps });
         std::fs::write(out.with_extension("json"), meta.to_string()).map_err(|e| Fail::Internal(e.to_string()))?;
-        ctx.note(format!("saved {} (and its config and vocabulary beside it, .json)", out.display()));
+        ctx.note(format!(
+            "saved {} (and its config and vocabulary beside it, .json); `just book` puts it on the page \"Your model, live\" (read it through `just serve`)",
+            out.display()
+        ));
     }
     Ok(RunResult { val: val_loss, unigram })
 }

@@ -140,7 +140,7 @@ fn sft_run(ctx: &Ctx) -> Result<(), Fail> {
     candle_core::safetensors::save(&tensors, &out).grader()?;
     let meta = serde_json::json!({ "config": model.cfg, "chars": v.chars.iter().collect::<String>(), "exact": after });
     std::fs::write(out.with_extension("json"), meta.to_string()).map_err(|e| Fail::Internal(e.to_string()))?;
-    ctx.note(format!("saved {} (for `just serve` and the book's live page)", out.display()));
+    ctx.note(format!("saved {} (for `just serve`'s /chat, and the page \"Your model, live\" after `just book`)", out.display()));
     Ok(())
 }
 

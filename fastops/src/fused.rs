@@ -309,10 +309,28 @@ fn softmax_grad_in_place(y: &[f32], g: &mut [f32]) {
 /// `candle_nn::ops::softmax_last_dim` has none): `candle_nn::ops::softmax(x, D::Minus1)`, in
 /// one pass each way on the CPU in f32.
 pub fn softmax_last_dim(x: &Tensor) -> Result<Tensor> {
-    if !is_cpu_f32(&[x]) {
-        return candle_nn::ops::softmax(x, D::Minus1);
-    }
-    x.contiguous()?.apply_op1(Softmax)
+    let y = if is_cpu_f32(&[x]) { x.contiguous()?.apply_op1(Softmax)? } else { candle_nn::ops::softmax(x, D::Minus1)? };
+    SOFTMAXES.with(|r| {
+        if let Some(seen) = r.borrow_mut().as_mut() {
+            seen.push(y.clone());
+        }
+    });
+    Ok(y)
+}
+
+thread_local! {
+    static SOFTMAXES: std::cell::RefCell<Option<Vec<Tensor>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` and returns, beside its result, every output of [`softmax_last_dim`] computed during
+/// it on this thread, in order. A model that takes its attention weights from
+/// `softmax_last_dim` shows them this way without returning them: the book's page "Your model,
+/// live" draws a char-GPT's attention from the softmaxes of one forward pass.
+pub fn record_softmaxes<R>(f: impl FnOnce() -> R) -> (R, Vec<Tensor>) {
+    let outer = SOFTMAXES.with(|r| r.borrow_mut().replace(Vec::new()));
+    let out = f();
+    let seen = SOFTMAXES.with(|r| std::mem::replace(&mut *r.borrow_mut(), outer)).unwrap_or_default();
+    (out, seen)
 }
 
 // ---------------------------------------------------------------------------------------------

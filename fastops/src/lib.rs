@@ -30,7 +30,7 @@ mod matmul;
 mod par;
 mod pool;
 pub use conv::conv2d;
-pub use fused::{cross_entropy, gelu_erf, layer_norm, linear, relu, softmax_last_dim};
+pub use fused::{cross_entropy, gelu_erf, layer_norm, linear, record_softmaxes, relu, softmax_last_dim};
 pub use matmul::matmul_bias;
 pub use pool::{add_channel_bias, max_pool2d};
 

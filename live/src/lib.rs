@@ -209,63 +209,39 @@ impl Engine {
 
     /// `n` characters after `prompt`, each picked with `settings` and `rng`.
     pub fn generate(&self, prompt: &[u32], n: usize, settings: &Settings, rng: &mut ChaCha8Rng, mut each: impl FnMut(u32) -> bool) -> Result<Vec<u32>> {
-        let mut ids = prompt.to_vec();
-        for _ in 0..n {
-            let logits = self.next_logits(&ids)?;
-            let next = draw(&probabilities(&logits, settings), rng) as u32;
-            ids.push(next);
+        let mut context: Vec<u32> = prompt.into();
+        let mut written = Vec::with_capacity(n);
+        while written.len() < n {
+            let next = draw(&probabilities(&self.next_logits(&context)?, settings), rng) as u32;
+            context.push(next);
+            written.push(next);
             if !each(next) {
                 break;
             }
         }
-        Ok(ids[prompt.len()..].to_vec())
+        Ok(written)
     }
 
-    /// Every head's attention weights over the last `block_size` of `ids`:
-    /// `[layer][head][query][key]`, recomputed from the weights (the forward pass returns only
-    /// logits): layer norm, the query and key projections, the scaled scores, the causal mask
-    /// and the softmax, as the model computes them, with the residual stream carried along.
-    ///
-    /// Also returns the last position's logits this recomputation ends with: when they differ
-    /// from [`Engine::next_logits`], your forward pass computes something else than the model
-    /// pictured.
+    /// Every head's attention weights over the last `block_size` of `ids`,
+    /// `[layer][head][query][key]`, as your forward pass computed them: the outputs of
+    /// `fastops::softmax_last_dim` during one forward pass (recorded with
+    /// `fastops::record_softmaxes`) that have the attention's shape `[1, heads, T, T]`. Also
+    /// returns the next character's logits from that same pass.
     pub fn attention(&self, ids: &[u32]) -> Result<(Attention, Vec<f32>)> {
-        self.attention_maps(ids).map_err(|e| e.to_string())
-    }
-
-    fn attention_maps(&self, ids: &[u32]) -> candle_core::Result<(Attention, Vec<f32>)> {
-        let cfg = self.model.cfg;
-        let ctx = &ids[ids.len().saturating_sub(cfg.block_size)..];
-        let t = ctx.len();
-        if t == 0 {
-            candle_core::bail!("no characters to look at");
+        let ctx = &ids[ids.len().saturating_sub(self.block_size())..];
+        let (logits, seen) = fastops::record_softmaxes(|| self.next_logits(ctx));
+        let (nh, t) = (self.model.cfg.n_head, ctx.len());
+        let maps: Attention = seen
+            .iter()
+            .filter(|a| a.dims() == [1, nh, t, t])
+            .map(|a| a.squeeze(0).and_then(|a| a.to_vec3::<f32>()).map_err(|e| e.to_string()))
+            .collect::<Result<_>>()?;
+        if maps.is_empty() {
+            return Err(
+                "your forward pass computed no attention weights with fastops::softmax_last_dim (as its doc comment directs), so there are none to draw".into(),
+            );
         }
-        let (c, nh) = (cfg.n_embd, cfg.n_head);
-        let hd = c / nh;
-        let w = |n: &str| self.model.w(n);
-        let linear = |x: &Tensor, p: &str| x.broadcast_matmul(&w(&format!("{p}.weight"))?.t()?)?.broadcast_add(w(&format!("{p}.bias"))?);
-        let norm = |x: &Tensor, p: &str| candle_nn::ops::layer_norm(x, w(&format!("{p}.weight"))?, w(&format!("{p}.bias"))?, 1e-5);
-        let mask: Vec<f32> = (0..t * t).map(|k| if k % t > k / t { f32::NEG_INFINITY } else { 0.0 }).collect();
-        let mask = Tensor::from_vec(mask, (t, t), &Device::Cpu)?;
-        let tok = w("transformer.wte.weight")?.embedding(&Tensor::new(ctx, &Device::Cpu)?)?;
-        let mut h = tok.broadcast_add(&w("transformer.wpe.weight")?.narrow(0, 0, t)?)?.unsqueeze(0)?;
-        let mut out = Vec::with_capacity(cfg.n_layer);
-        for i in 0..cfg.n_layer {
-            let p = format!("transformer.h.{i}");
-            let qkv = linear(&norm(&h, &format!("{p}.ln_1"))?, &format!("{p}.attn.c_attn"))?;
-            let heads = |k: usize| qkv.narrow(2, k * c, c)?.reshape((1, t, nh, hd))?.transpose(1, 2)?.contiguous();
-            let (q, k, v) = (heads(0)?, heads(1)?, heads(2)?);
-            let scores = (q.matmul(&k.t()?)? * (1.0 / (hd as f64).sqrt()))?.broadcast_add(&mask)?;
-            let att = candle_nn::ops::softmax_last_dim(&scores)?;
-            out.push(att.squeeze(0)?.to_vec3::<f32>()?);
-            let y = att.matmul(&v)?.transpose(1, 2)?.reshape((1, t, c))?;
-            h = (&h + linear(&y, &format!("{p}.attn.c_proj"))?)?;
-            let m = linear(&norm(&h, &format!("{p}.ln_2"))?, &format!("{p}.mlp.c_fc"))?.gelu_erf()?;
-            h = (&h + linear(&m, &format!("{p}.mlp.c_proj"))?)?;
-        }
-        let last = norm(&h.narrow(1, t - 1, 1)?, "transformer.ln_f")?.flatten_all()?;
-        let logits = w("transformer.wte.weight")?.matmul(&last.unsqueeze(1)?)?.flatten_all()?.to_vec1::<f32>()?;
-        Ok((out, logits))
+        Ok((maps, logits?))
     }
 
     /// The `k` most likely next characters after `ids` under `settings`' temperature (before
@@ -335,18 +311,19 @@ mod tests {
 
     #[cfg(feature = "reference")]
     #[test]
-    fn the_pictured_attention_is_the_forward_passes_model() {
+    fn the_attention_is_the_forward_passes_own() {
         let e = instructor();
         let ids = e.encode("ROMEO:\nWhat light through yonder window breaks").unwrap();
         let (maps, logits) = e.attention(&ids).unwrap();
-        let forward = e.next_logits(&ids).unwrap();
-        let worst = logits.iter().zip(&forward).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
-        assert!(worst < 1e-4, "recomputed logits differ from the forward pass's by {worst}");
+        assert_eq!(logits, e.next_logits(&ids).unwrap());
         assert_eq!((maps.len(), maps[0].len(), maps[0][0].len()), (e.model.cfg.n_layer, e.model.cfg.n_head, ids.len()));
         for row in &maps[1][2] {
             assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4);
         }
         assert_eq!(maps[0][0][0][1], 0.0, "the first character looked ahead");
+        // Outside a recording nothing is kept.
+        let (_, none) = fastops::record_softmaxes(|| ());
+        assert!(none.is_empty());
     }
 
     #[cfg(feature = "reference")]

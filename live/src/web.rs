@@ -122,14 +122,12 @@ impl Live {
         self.engine.next_logits(&ids).map_err(js)
     }
 
-    /// Each head's attention over the last `block_size` characters, as JSON
-    /// `{"chars": [...], "maps": [layer][head][query][key], "agrees": max |logit difference|}`.
+    /// Each head's attention over the last `block_size` characters, from your forward pass, as
+    /// JSON `{"chars": [...], "maps": [layer][head][query][key]}`.
     pub fn attention(&self) -> Result<String, JsError> {
         let window = &self.ids[self.ids.len().saturating_sub(self.engine.block_size())..];
-        let (maps, logits) = self.engine.attention(window).map_err(js)?;
-        let forward = self.engine.next_logits(window).map_err(js)?;
-        let diff = logits.iter().zip(&forward).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        let (maps, _) = self.engine.attention(window).map_err(js)?;
         let chars: Vec<String> = window.iter().map(|&i| self.engine.decode(&[i])).collect();
-        serde_json::to_string(&serde_json::json!({ "chars": chars, "maps": maps, "differs": diff })).map_err(|e| js(e.to_string()))
+        serde_json::to_string(&serde_json::json!({ "chars": chars, "maps": maps })).map_err(|e| js(e.to_string()))
     }
 }

@@ -40,13 +40,14 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   rustup target add wasm32-unknown-unknown ||
     unavailable "the Rust target wasm32-unknown-unknown is not installed and rustup could not add it: run \`rustup target add wasm32-unknown-unknown\` (online), then \`just book\`"
 fi
+# Whether the program $1 is wasm-bindgen at $VERSION.
+bindgen_fits() { [ -x "$1" ] && [ "$("$1" --version | cut -d' ' -f2)" = "$VERSION" ]; }
 # The matching version already on PATH (installed by hand, or by another checkout) will do.
-if { [ ! -x "$BINDGEN" ] || [ "$("$BINDGEN" --version | cut -d' ' -f2)" != "$VERSION" ]; } &&
-   command -v wasm-bindgen >/dev/null 2>&1 && [ "$(wasm-bindgen --version | cut -d' ' -f2)" = "$VERSION" ]; then
+if ! bindgen_fits "$BINDGEN" && command -v wasm-bindgen >/dev/null 2>&1 && bindgen_fits "$(command -v wasm-bindgen)"; then
   mkdir -p "$(dirname "$BINDGEN")"
   ln -sf "$(command -v wasm-bindgen)" "$BINDGEN"
 fi
-if [ ! -x "$BINDGEN" ] || [ "$("$BINDGEN" --version | cut -d' ' -f2)" != "$VERSION" ]; then
+if ! bindgen_fits "$BINDGEN"; then
   echo "wasm: installing wasm-bindgen-cli $VERSION into .tools/ (cargo install, a few minutes once)"
   # Only the bindings generator: the test runner's downloads (and their TLS stack) are not
   # needed. Not --locked: its lockfile names a webpki-roots the registry mirrors may not carry.

@@ -5,7 +5,8 @@
 //! [`Engine`] loads the saved weights (safetensors bytes and the JSON of sizes and characters
 //! saved beside them), asks your forward pass for the next character's logits, and picks one
 //! with [`Settings`]: temperature, top-k and top-p, as week 2's sampling day taught them.
-//! [`Engine::attention`] recomputes each head's attention weights for the page's picture.
+//! [`Engine::attention`] records each head's attention weights during your forward pass, for
+//! the page's picture.
 
 // Your week-3 files (with `--features reference`, the course's reference solutions), compiled
 // here by path: the char-GPT, and what it uses. The rest of week 3 (the job queue's databases)

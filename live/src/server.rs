@@ -151,41 +151,40 @@ struct Request {
 
 /// The request in `body`, or why it is a bad request.
 fn parse(body: &Bytes, text_key: &str, default_n: usize, default_top_k: u64) -> Result<Request, String> {
-    let bad = |m: String| m;
-    let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| bad(format!("the body is not JSON: {e}")))?;
-    let obj = v.as_object().ok_or_else(|| bad("the body must be a JSON object".into()))?;
+    let v: serde_json::Value = serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+    let obj = v.as_object().ok_or("the body must be a JSON object")?;
     // A misspelt field would otherwise be ignored without a word.
     if let Some(k) = obj.keys().find(|k| *k != text_key && !FIELDS.contains(&k.as_str())) {
         let known: Vec<String> = std::iter::once(text_key).chain(FIELDS).map(|f| format!("\"{f}\"")).collect();
-        return Err(bad(format!("unknown field \"{k}\": the fields are {}", known.join(", "))));
+        return Err(format!("unknown field \"{k}\": the fields are {}", known.join(", ")));
     }
-    let text = v[text_key].as_str().ok_or_else(|| bad(format!("give \"{text_key}\": a string")))?.to_string();
+    let text = v[text_key].as_str().ok_or_else(|| format!("give \"{text_key}\": a string"))?.to_string();
     if text.is_empty() {
-        return Err(bad(format!("the {text_key} is empty")));
+        return Err(format!("the {text_key} is empty"));
     }
     let num = |k: &str| -> Result<Option<f64>, String> {
         match &v[k] {
             serde_json::Value::Null => Ok(None),
-            x => x.as_f64().map(Some).ok_or_else(|| bad(format!("\"{k}\" must be a number, not {x}"))),
+            x => x.as_f64().map(Some).ok_or_else(|| format!("\"{k}\" must be a number, not {x}")),
         }
     };
     let int = |k: &str| -> Result<Option<u64>, String> {
         match &v[k] {
             serde_json::Value::Null => Ok(None),
-            x => x.as_u64().map(Some).ok_or_else(|| bad(format!("\"{k}\" must be a whole number, not {x}"))),
+            x => x.as_u64().map(Some).ok_or_else(|| format!("\"{k}\" must be a whole number, not {x}")),
         }
     };
     let n = int("n")?.map_or(default_n, |n| n as usize);
     if n == 0 || n > MAX_CHARS {
-        return Err(bad(format!("\"n\" must be between 1 and {MAX_CHARS}, not {n}")));
+        return Err(format!("\"n\" must be between 1 and {MAX_CHARS}, not {n}"));
     }
     let temperature = num("temperature")?.unwrap_or(0.8);
     if !(temperature > 0.0 && temperature.is_finite()) {
-        return Err(bad(format!("\"temperature\" must be above 0, not {temperature} (for the most likely character every time, use \"top_k\": 1)")));
+        return Err(format!("\"temperature\" must be above 0, not {temperature} (for the most likely character every time, use \"top_k\": 1)"));
     }
     let top_p = num("top_p")?.unwrap_or(1.0);
     if !(top_p > 0.0 && top_p <= 1.0) {
-        return Err(bad(format!("\"top_p\" must be in (0, 1], not {top_p}")));
+        return Err(format!("\"top_p\" must be in (0, 1], not {top_p}"));
     }
     let top_k = int("top_k")?.unwrap_or(default_top_k) as usize;
     Ok(Request { text, n, settings: Settings { temperature, top_k, top_p }, seed: int("seed")?.unwrap_or(0) })
@@ -193,10 +192,8 @@ fn parse(body: &Bytes, text_key: &str, default_n: usize, default_top_k: u64) -> 
 
 /// The ids of `prompt` for `engine`, or what is wrong with it.
 fn prompt_ids(engine: &Engine, prompt: &str, what: &str) -> Result<Vec<u32>, String> {
+    // (An empty text never gets here: `parse` refuses it.)
     let n = prompt.chars().count();
-    if n == 0 {
-        return Err(format!("the {what} is empty"));
-    }
     if n > engine.block_size() {
         return Err(format!("the {what} has {n} characters; the model reads at most {} (its block_size)", engine.block_size()));
     }

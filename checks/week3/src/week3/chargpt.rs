@@ -376,6 +376,17 @@ pub(crate) fn saved_chargpt(ctx: &Ctx) -> Result<Saved, String> {
     Ok(Saved { model, chars, val_loss })
 }
 
+/// Save a char-GPT's weights as `target/candlecamp/week3/NAME.safetensors` and `meta` (its
+/// config and characters, which `saved_chargpt` and the live page read) beside them as
+/// `NAME.json`; the weights' path.
+pub(crate) fn save_model(ctx: &Ctx, name: &str, model: &cg::CharGpt, meta: serde_json::Value) -> Result<std::path::PathBuf, Fail> {
+    let out = ctx.artefact(&format!("week3/{name}.safetensors"))?;
+    let tensors: std::collections::HashMap<String, Tensor> = model.vars.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect();
+    candle_core::safetensors::save(&tensors, &out).grader()?;
+    std::fs::write(out.with_extension("json"), meta.to_string()).map_err(|e| Fail::Internal(e.to_string()))?;
+    Ok(out)
+}
+
 /// The validation loss over the whole held-out 10 %: every non-overlapping window of `t`
 /// characters, in batches of 64 windows, weighted by their sizes.
 pub(crate) fn val_loss(ctx: &Ctx, model: &dyn Model, val: &[u32], t: usize) -> Result<f64, Fail> {
@@ -433,11 +444,8 @@ fn run(ctx: &Ctx, cfg: &tl::Config, name: &str) -> Result<RunResult, Fail> {
     ctx.note(format!("sample: ROMEO:\n{}", vocab.decode(&text_out)));
     if name == "chargpt" {
         // Saved for weeks 4 and 5: the weights, and the sizes and vocabulary beside them.
-        let out = ctx.artefact("week3/chargpt.safetensors")?;
-        let tensors: std::collections::HashMap<String, Tensor> = model.vars.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect();
-        candle_core::safetensors::save(&tensors, &out).grader()?;
         let meta = serde_json::json!({ "config": gcfg, "chars": chars.iter().collect::<String>(), "val_loss": val_loss, "steps": cfg.max_steps });
-        std::fs::write(out.with_extension("json"), meta.to_string()).map_err(|e| Fail::Internal(e.to_string()))?;
+        let out = save_model(ctx, "chargpt", &model, meta)?;
         ctx.note(format!(
             "saved {} (and its config and vocabulary beside it, .json); `just book` puts it on the page \"Your model, live\" (read it through `just serve`)",
             out.display()
@@ -463,9 +471,11 @@ pub fn benches() -> Vec<crate::bench::Bench> {
     }]
 }
 
+/// The baby GPT's sizes, as the benchmarks time it.
+const BABY_SIZES: cg::GptConfig = cg::GptConfig { vocab: 65, n_layer: 4, n_head: 4, n_embd: 128, block_size: 64, dropout: 0.0 };
+
 fn next_char_bench(dev: &Device, t: usize) -> candle_core::Result<crate::bench::Iteration> {
-    let cfg = cg::GptConfig { vocab: 65, n_layer: 4, n_head: 4, n_embd: 128, block_size: 64, dropout: 0.0 };
-    let model = cg::CharGpt::new(cfg, 0, dev)?;
+    let model = cg::CharGpt::new(BABY_SIZES, 0, dev)?;
     let x: Vec<u32> = (0..t).map(|i| (i * 7919 % 65) as u32).collect();
     let x = Tensor::from_vec(x, (1, t), dev)?;
     let mut rng = ChaCha8Rng::seed_from_u64(0);
@@ -476,8 +486,7 @@ fn next_char_bench(dev: &Device, t: usize) -> candle_core::Result<crate::bench::
 }
 
 fn train_step_bench(dev: &Device) -> candle_core::Result<crate::bench::Iteration> {
-    let cfg = cg::GptConfig { vocab: 65, n_layer: 4, n_head: 4, n_embd: 128, block_size: 64, dropout: 0.0 };
-    let model = cg::CharGpt::new(cfg, 0, dev)?;
+    let model = cg::CharGpt::new(BABY_SIZES, 0, dev)?;
     let (b, t) = (12usize, 64usize);
     let x: Vec<u32> = (0..b * t).map(|i| (i * 7919 % 65) as u32).collect();
     let y: Vec<u32> = x.iter().map(|v| (v + 1) % 65).collect();

@@ -135,11 +135,8 @@ fn sft_run(ctx: &Ctx) -> Result<(), Fail> {
     ensure(after >= 0.9, || format!("{:.1} % of the held-out instructions answered exactly, needs ≥ 90 %", 100.0 * after))?;
     // Saved for the book's "Your model, live" page and `just serve`'s /chat: the tuned
     // weights, and the sizes and vocabulary beside them, as the base model's.
-    let out = ctx.artefact("week3/sft.safetensors")?;
-    let tensors: std::collections::HashMap<String, Tensor> = model.vars.iter().map(|(k, v)| (k.clone(), v.as_tensor().clone())).collect();
-    candle_core::safetensors::save(&tensors, &out).grader()?;
     let meta = serde_json::json!({ "config": model.cfg, "chars": v.chars.iter().collect::<String>(), "exact": after });
-    std::fs::write(out.with_extension("json"), meta.to_string()).map_err(|e| Fail::Internal(e.to_string()))?;
+    let out = super::chargpt::save_model(ctx, "sft", &model, meta)?;
     ctx.note(format!("saved {} (for `just serve`'s /chat, and the page \"Your model, live\" after `just book`)", out.display()));
     Ok(())
 }
